@@ -1,0 +1,30 @@
+// Loads the compiled addon once. Only the TypeScript wrappers in native/ touch it;
+// everything else in dicap uses those wrappers.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+
+const require = createRequire(import.meta.url);
+
+function findRepositoryRoot(): string {
+  // Works both from the sources (native/) and from the compiled tree (dist/native/).
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('dicap: cannot find binding.gyp above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type NativeModule = Record<string, any>;
+
+export const native: NativeModule = (() => {
+  const file = path.join(findRepositoryRoot(), 'build', 'Release', 'dicap_native.node');
+  if (!fs.existsSync(file)) {
+    throw new Error(`dicap: native addon ${file} is missing; run \`npm install\` (or \`npm run build\`) in the repository`);
+  }
+  return require(file) as NativeModule;
+})();

@@ -1,0 +1,15 @@
+// Module entry: each concern registers its own bindings; nothing is kept in globals.
+#include <napi.h>
+
+#include "bindings.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  dicap::RegisterSelectionBindings(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(dicap_native, Init)

@@ -1,0 +1,10 @@
+// The addon's JS surface, one registration function per concern (see addon.cc).
+#pragma once
+
+#include <napi.h>
+
+namespace dicap {
+
+void RegisterSelectionBindings(Napi::Env env, Napi::Object exports);
+
+}  // namespace dicap
