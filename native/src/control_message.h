@@ -1,0 +1,129 @@
+// Decoder and authenticator for dicap control messages (PROTOCOL.md §1, §1.1), as the
+// native engine needs them for the in-band TOPOLOGY_UPDATE frame of round-robin mode (§2).
+// The TypeScript decoder (protocol/control-message.ts) uses the same stable error codes.
+//
+// Bad bytes never throw: every function here returns a ControlError. Nothing keeps the
+// caller's byte pointer; decoded values are copied into the output structs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace dicap {
+
+constexpr uint16_t kControlMagic = 0x4443;  // "DC"
+constexpr uint8_t kControlVersion = 1;
+constexpr size_t kControlHeaderLen = 6;
+constexpr size_t kControlAvpLen = 5;         // code u8, value u32
+constexpr uint32_t kControlMaxAvps = 8192;
+constexpr size_t kControlHmacAvps = 8;       // HMAC_0..HMAC_7, the 32 bytes of HMAC-SHA256
+constexpr uint32_t kControlMaxClockSkewS = 30;
+
+// Message types (TYP).
+constexpr uint8_t kMsgJoin = 1;
+constexpr uint8_t kMsgAccept = 2;
+constexpr uint8_t kMsgTopologyUpdate = 3;
+constexpr uint8_t kMsgHeartbeat = 4;
+constexpr uint8_t kMsgLedger = 5;
+constexpr uint8_t kMsgLeave = 6;
+constexpr uint8_t kMsgAnnounce = 7;
+constexpr uint8_t kMsgSync = 8;
+
+// AVP codes.
+constexpr uint8_t kAvpNodeId = 1;
+constexpr uint8_t kAvpCoordinatorIp = 2;
+constexpr uint8_t kAvpCoordinatorPort = 3;
+constexpr uint8_t kAvpAnalyzerIp = 4;
+constexpr uint8_t kAvpAnalyzerPort = 5;
+constexpr uint8_t kAvpSelectionType = 6;
+constexpr uint8_t kAvpValidityStartS = 7;
+constexpr uint8_t kAvpValidityStartMs = 8;
+constexpr uint8_t kAvpTerm = 16;
+constexpr uint8_t kAvpEpoch = 17;
+constexpr uint8_t kAvpRole = 18;
+constexpr uint8_t kAvpSnaplen = 19;
+constexpr uint8_t kAvpHashKey0 = 20;
+constexpr uint8_t kAvpHashKey1 = 21;
+constexpr uint8_t kAvpNodeIp = 24;
+constexpr uint8_t kAvpNodePort = 25;
+constexpr uint8_t kAvpSeenHi = 32;        // 32..39: SEEN, OWNED, EXPORTED, DROPPED as HI/LO words
+constexpr uint8_t kAvpDroppedLo = 39;
+constexpr uint8_t kAvpTimestamp = 239;
+constexpr uint8_t kAvpSenderSeq = 240;
+constexpr uint8_t kAvpHmac0 = 241;        // 241..248
+
+// ROLE values and SELECTION_TYPE values.
+constexpr uint32_t kRoleAnalyzer = 2;
+constexpr uint8_t kSelectionRoundRobin = 1;
+constexpr uint8_t kSelectionIpid = 2;
+constexpr uint8_t kSelectionFlow = 3;
+
+enum class ControlError {
+  kNone,
+  kShort,           // fewer than 6 bytes
+  kLengthMismatch,  // size is not 6 + 5*LEN
+  kBadMagic,
+  kBadVersion,
+  kUnknownType,
+  kTooManyAvps,     // LEN > 8192
+  kMissingAvp,      // a required AVP of the type is absent (or TIMESTAMP/SENDER_SEQ not before the MAC)
+  kRepeatedAvp,     // a single-valued AVP appears twice
+  kMissingHmac,     // the message does not end with HMAC_0..HMAC_7 in order
+  kBadHmac,         // the MAC does not verify under the given key
+  kBadValue,        // a value out of its range (e.g. SELECTION_TYPE 9, a port > 65535, a node ID twice)
+};
+
+// Stable code for counters, logs and the JS side: "SHORT", "BAD_HMAC", ... ("OK" for kNone).
+const char* ControlErrorCode(ControlError error);
+// One-line human description of the error, for logs and tool output.
+const char* ControlErrorReason(ControlError error);
+
+struct ControlMessageView {
+  uint8_t type = 0;
+  // Every AVP before the HMAC AVPs, in wire order (so TIMESTAMP and SENDER_SEQ are the last two).
+  std::vector<std::pair<uint8_t, uint32_t>> avps;
+  bool mac_valid = false;
+  uint32_t timestamp = 0;   // TIMESTAMP (Unix seconds of the sender)
+  uint32_t sender_seq = 0;  // SENDER_SEQ
+};
+
+// Decodes and authenticates one control message. `key`/`key_len` is the cluster key as
+// bytes (insecure clusters use an agreed fixed key; it is not special-cased here).
+// Checks, in this order: length >= 6, magic, version, known TYP (1..8), LEN <= 8192, exact
+// size, the HMAC trailer, the MAC itself, then TIMESTAMP/SENDER_SEQ before the MAC, repeated
+// single-valued AVPs, required AVPs of the type. Freshness (clock skew, sequence) needs
+// receiver state and is the caller's job (see IsTimestampFresh).
+// Returns kNone with `*out` filled and out->mac_valid true. On kBadHmac `*out` is filled too,
+// with mac_valid false: unauthenticated content for diagnostics only, never to act on. On
+// any other error `*out` is unspecified.
+ControlError DecodeControlMessage(const uint8_t* bytes, size_t len, const uint8_t* key, size_t key_len,
+                                  ControlMessageView* out);
+
+// True when a message's TIMESTAMP is within kControlMaxClockSkewS of the receiver's clock.
+inline bool IsTimestampFresh(uint32_t timestamp_s, uint64_t now_s) {
+  const uint64_t ts = timestamp_s;
+  return (ts > now_s ? ts - now_s : now_s - ts) <= kControlMaxClockSkewS;
+}
+
+struct TopologyUpdate {
+  uint32_t term = 0;
+  uint32_t epoch = 0;
+  uint8_t selection_type = 0;                               // kSelectionRoundRobin/Ipid/Flow
+  uint64_t validity_start_ms = 0;                           // Unix milliseconds
+  std::vector<uint32_t> node_ids;                           // position k = k-th NODE_ID
+  std::vector<std::pair<uint32_t, uint16_t>> analyzers;     // IPv4 address (host order), UDP port
+  uint32_t k0 = 0, k1 = 0;                                  // HASH_KEY_0, HASH_KEY_1
+  uint32_t snaplen = 0;
+  uint32_t timestamp = 0, sender_seq = 0;
+};
+
+// Extracts a TOPOLOGY_UPDATE from a message that DecodeControlMessage accepted (kNone).
+// Returns kUnknownType for another TYP, kBadHmac if the view is not authenticated,
+// kMissingAvp for an ANALYZER_IP not followed by its ANALYZER_PORT (or a port without an IP),
+// kBadValue for SELECTION_TYPE outside 1..3, VALIDITY_START_MS >= 1000, a port > 65535 or
+// a node ID listed twice.
+ControlError ReadTopologyUpdate(const ControlMessageView& msg, TopologyUpdate* out);
+
+}  // namespace dicap
