@@ -1,0 +1,307 @@
+// Typed views of the eight message types: a constructor per type that builds a body
+// (AVPs in the order SPEC.md lists them) from named fields, and a reader that turns a
+// body back into those fields. Stamp a body with `timestamp` and `senderSeq` to encode it:
+//   encodeControlMessage({ ...heartbeat({ nodeId, epoch }), timestamp, senderSeq }, key)
+// Constructors throw RangeError on values that do not fit the wire; readers throw only
+// on a body the decoder would have rejected (one built by hand).
+import { AvpCode, MessageType, ROLE, SELECTION_TYPE, messageTypeName, roleOf, selectionModeOf } from './avp.js';
+import type { MessageTypeName, Role, SelectionMode } from './avp.js';
+import type { Avp, ControlBody } from './control-message.js';
+import { checkControlBody } from './control-structure.js';
+import { ipv4ToU32, u32ToIpv4 } from './ipv4-address.js';
+
+const C = AvpCode;
+
+/** An IPv4 UDP endpoint, e.g. `{ ip: '198.18.0.100', port: 9999 }`. */
+export interface Endpoint {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export interface JoinFields {
+  readonly nodeId: number;
+  readonly role: Role;
+  /** NODE_IP/NODE_PORT: where an analyzer receives header batches (required for analyzers). */
+  readonly endpoint?: Endpoint;
+}
+export interface AcceptFields {
+  readonly nodeId: number;
+  readonly term: number;
+  readonly coordinator: Endpoint;
+  readonly selection: SelectionMode;
+  readonly analyzers: readonly Endpoint[];
+}
+export interface TopologyUpdateFields {
+  readonly term: number;
+  readonly epoch: number;
+  readonly selection: SelectionMode;
+  /** Unix time in milliseconds at which the topology takes effect (VALIDITY_START_S/MS). */
+  readonly validityStartMs: number;
+  /** Node IDs in position order: nodeIds[k] has position k. */
+  readonly nodeIds: readonly number[];
+  readonly analyzers: readonly Endpoint[];
+  readonly k0: number;
+  readonly k1: number;
+  readonly snaplen: number;
+}
+export interface HeartbeatFields {
+  readonly nodeId: number;
+  readonly epoch: number;
+}
+/** Cumulative counts within `epoch`, 64-bit. */
+export interface LedgerFields {
+  readonly nodeId: number;
+  readonly epoch: number;
+  readonly seen: bigint;
+  readonly owned: bigint;
+  readonly exported: bigint;
+  readonly dropped: bigint;
+}
+export interface LeaveFields {
+  readonly nodeId: number;
+}
+export interface AnnounceFields {
+  readonly term: number;
+  readonly coordinator: Endpoint;
+}
+export interface SyncMember {
+  readonly nodeId: number;
+  readonly role: Role;
+  readonly endpoint: Endpoint;
+}
+export interface SyncFields {
+  readonly term: number;
+  readonly epoch: number;
+  readonly members: readonly SyncMember[];
+}
+
+/** Any decoded message as named fields, discriminated by `type`. */
+export type ControlView =
+  | ({ readonly type: 'JOIN' } & JoinFields)
+  | ({ readonly type: 'ACCEPT' } & AcceptFields)
+  | ({ readonly type: 'TOPOLOGY_UPDATE' } & TopologyUpdateFields)
+  | ({ readonly type: 'HEARTBEAT' } & HeartbeatFields)
+  | ({ readonly type: 'LEDGER' } & LedgerFields)
+  | ({ readonly type: 'LEAVE' } & LeaveFields)
+  | ({ readonly type: 'ANNOUNCE' } & AnnounceFields)
+  | ({ readonly type: 'SYNC' } & SyncFields);
+
+// ---- writing ----
+
+function avp(code: number, value: number): Avp {
+  return { code, value };
+}
+
+function endpointAvps(ipCode: number, portCode: number, endpoint: Endpoint): Avp[] {
+  return [avp(ipCode, ipv4ToU32(endpoint.ip)), avp(portCode, endpoint.port)];
+}
+
+function counterAvps(hiCode: number, name: string, count: bigint): Avp[] {
+  if (count < 0n || count > 0xffffffffffffffffn) throw new RangeError(`${name} ${count} does not fit in 64 bits`);
+  return [avp(hiCode, Number(count >> 32n)), avp(hiCode + 1, Number(count & 0xffffffffn))];
+}
+
+function body(type: MessageType, avps: Avp[]): ControlBody {
+  return { type, avps };
+}
+
+export function join(f: JoinFields): ControlBody {
+  const endpoint = f.endpoint ? endpointAvps(C.NODE_IP, C.NODE_PORT, f.endpoint) : [];
+  return body(MessageType.JOIN, [avp(C.NODE_ID, f.nodeId), avp(C.ROLE, ROLE[f.role]), ...endpoint]);
+}
+
+export function accept(f: AcceptFields): ControlBody {
+  return body(MessageType.ACCEPT, [
+    avp(C.NODE_ID, f.nodeId),
+    avp(C.TERM, f.term),
+    ...endpointAvps(C.COORDINATOR_IP, C.COORDINATOR_PORT, f.coordinator),
+    avp(C.SELECTION_TYPE, SELECTION_TYPE[f.selection]),
+    ...f.analyzers.flatMap((a) => endpointAvps(C.ANALYZER_IP, C.ANALYZER_PORT, a)),
+  ]);
+}
+
+export function topologyUpdate(f: TopologyUpdateFields): ControlBody {
+  if (!Number.isSafeInteger(f.validityStartMs) || f.validityStartMs < 0) {
+    throw new RangeError(`validityStartMs ${f.validityStartMs} must be a non-negative integer (Unix milliseconds)`);
+  }
+  return body(MessageType.TOPOLOGY_UPDATE, [
+    avp(C.TERM, f.term),
+    avp(C.EPOCH, f.epoch),
+    avp(C.SELECTION_TYPE, SELECTION_TYPE[f.selection]),
+    avp(C.VALIDITY_START_S, Math.floor(f.validityStartMs / 1000)),
+    avp(C.VALIDITY_START_MS, f.validityStartMs % 1000),
+    avp(C.HASH_KEY_0, f.k0),
+    avp(C.HASH_KEY_1, f.k1),
+    avp(C.SNAPLEN, f.snaplen),
+    ...f.nodeIds.map((id) => avp(C.NODE_ID, id)),
+    ...f.analyzers.flatMap((a) => endpointAvps(C.ANALYZER_IP, C.ANALYZER_PORT, a)),
+  ]);
+}
+
+export function heartbeat(f: HeartbeatFields): ControlBody {
+  return body(MessageType.HEARTBEAT, [avp(C.NODE_ID, f.nodeId), avp(C.EPOCH, f.epoch)]);
+}
+
+export function ledger(f: LedgerFields): ControlBody {
+  return body(MessageType.LEDGER, [
+    avp(C.NODE_ID, f.nodeId),
+    avp(C.EPOCH, f.epoch),
+    ...counterAvps(C.SEEN_HI, 'seen', f.seen),
+    ...counterAvps(C.OWNED_HI, 'owned', f.owned),
+    ...counterAvps(C.EXPORTED_HI, 'exported', f.exported),
+    ...counterAvps(C.DROPPED_HI, 'dropped', f.dropped),
+  ]);
+}
+
+export function leave(f: LeaveFields): ControlBody {
+  return body(MessageType.LEAVE, [avp(C.NODE_ID, f.nodeId)]);
+}
+
+export function announce(f: AnnounceFields): ControlBody {
+  return body(MessageType.ANNOUNCE, [
+    avp(C.TERM, f.term),
+    ...endpointAvps(C.COORDINATOR_IP, C.COORDINATOR_PORT, f.coordinator),
+  ]);
+}
+
+export function sync(f: SyncFields): ControlBody {
+  return body(MessageType.SYNC, [
+    avp(C.TERM, f.term),
+    avp(C.EPOCH, f.epoch),
+    ...f.members.flatMap((m) => [
+      avp(C.NODE_ID, m.nodeId),
+      avp(C.ROLE, ROLE[m.role]),
+      ...endpointAvps(C.NODE_IP, C.NODE_PORT, m.endpoint),
+    ]),
+  ]);
+}
+
+// ---- reading ----
+
+/** Reads AVPs of a body already known to be well-formed. */
+class BodyReader {
+  constructor(readonly avps: readonly Avp[]) {}
+  one(code: number): number {
+    return this.avps.find((a) => a.code === code)!.value;
+  }
+  optional(code: number): number | undefined {
+    return this.avps.find((a) => a.code === code)?.value;
+  }
+  all(code: number): number[] {
+    return this.avps.filter((a) => a.code === code).map((a) => a.value);
+  }
+  endpoint(ipCode: number, portCode: number): Endpoint {
+    return { ip: u32ToIpv4(this.one(ipCode)), port: this.one(portCode) };
+  }
+  /** IP/port pairs; the structure check guarantees each IP is followed by its port. */
+  endpoints(ipCode: number): Endpoint[] {
+    return this.avps.flatMap((a, i) => (a.code === ipCode ? [{ ip: u32ToIpv4(a.value), port: this.avps[i + 1]!.value }] : []));
+  }
+  counter(hiCode: number): bigint {
+    return (BigInt(this.one(hiCode)) << 32n) | BigInt(this.one(hiCode + 1));
+  }
+  role(value: number): Role {
+    return roleOf(value)!;
+  }
+}
+
+function readerFor(msg: ControlBody, expected: MessageTypeName): BodyReader {
+  if (msg.type !== MessageType[expected]) throw new RangeError(`message type ${msg.type} is not ${expected}`);
+  const problem = checkControlBody(msg);
+  if (problem) throw new RangeError(`malformed ${expected}: ${problem.reason}`);
+  return new BodyReader(msg.avps);
+}
+
+export function readJoin(msg: ControlBody): JoinFields {
+  const r = readerFor(msg, 'JOIN');
+  const role = r.role(r.one(C.ROLE));
+  const nodeId = r.one(C.NODE_ID);
+  return r.optional(C.NODE_IP) === undefined ? { nodeId, role } : { nodeId, role, endpoint: r.endpoint(C.NODE_IP, C.NODE_PORT) };
+}
+
+export function readAccept(msg: ControlBody): AcceptFields {
+  const r = readerFor(msg, 'ACCEPT');
+  return {
+    nodeId: r.one(C.NODE_ID),
+    term: r.one(C.TERM),
+    coordinator: r.endpoint(C.COORDINATOR_IP, C.COORDINATOR_PORT),
+    selection: selectionModeOf(r.one(C.SELECTION_TYPE))!,
+    analyzers: r.endpoints(C.ANALYZER_IP),
+  };
+}
+
+export function readTopologyUpdate(msg: ControlBody): TopologyUpdateFields {
+  const r = readerFor(msg, 'TOPOLOGY_UPDATE');
+  return {
+    term: r.one(C.TERM),
+    epoch: r.one(C.EPOCH),
+    selection: selectionModeOf(r.one(C.SELECTION_TYPE))!,
+    validityStartMs: r.one(C.VALIDITY_START_S) * 1000 + r.one(C.VALIDITY_START_MS),
+    nodeIds: r.all(C.NODE_ID),
+    analyzers: r.endpoints(C.ANALYZER_IP),
+    k0: r.one(C.HASH_KEY_0),
+    k1: r.one(C.HASH_KEY_1),
+    snaplen: r.one(C.SNAPLEN),
+  };
+}
+
+export function readHeartbeat(msg: ControlBody): HeartbeatFields {
+  const r = readerFor(msg, 'HEARTBEAT');
+  return { nodeId: r.one(C.NODE_ID), epoch: r.one(C.EPOCH) };
+}
+
+export function readLedger(msg: ControlBody): LedgerFields {
+  const r = readerFor(msg, 'LEDGER');
+  return {
+    nodeId: r.one(C.NODE_ID),
+    epoch: r.one(C.EPOCH),
+    seen: r.counter(C.SEEN_HI),
+    owned: r.counter(C.OWNED_HI),
+    exported: r.counter(C.EXPORTED_HI),
+    dropped: r.counter(C.DROPPED_HI),
+  };
+}
+
+export function readLeave(msg: ControlBody): LeaveFields {
+  return { nodeId: readerFor(msg, 'LEAVE').one(C.NODE_ID) };
+}
+
+export function readAnnounce(msg: ControlBody): AnnounceFields {
+  const r = readerFor(msg, 'ANNOUNCE');
+  return { term: r.one(C.TERM), coordinator: r.endpoint(C.COORDINATOR_IP, C.COORDINATOR_PORT) };
+}
+
+export function readSync(msg: ControlBody): SyncFields {
+  const r = readerFor(msg, 'SYNC');
+  // The structure check guarantees NODE_ID, ROLE, NODE_IP, NODE_PORT runs.
+  const members = r.avps.flatMap((a, i): SyncMember[] =>
+    a.code === C.NODE_ID
+      ? [
+          {
+            nodeId: a.value,
+            role: r.role(r.avps[i + 1]!.value),
+            endpoint: { ip: u32ToIpv4(r.avps[i + 2]!.value), port: r.avps[i + 3]!.value },
+          },
+        ]
+      : [],
+  );
+  return { term: r.one(C.TERM), epoch: r.one(C.EPOCH), members };
+}
+
+const READERS: { [T in MessageTypeName]: (msg: ControlBody) => Omit<Extract<ControlView, { type: T }>, 'type'> } = {
+  JOIN: readJoin,
+  ACCEPT: readAccept,
+  TOPOLOGY_UPDATE: readTopologyUpdate,
+  HEARTBEAT: readHeartbeat,
+  LEDGER: readLedger,
+  LEAVE: readLeave,
+  ANNOUNCE: readAnnounce,
+  SYNC: readSync,
+};
+
+/** The named fields of any well-formed message. */
+export function readControlMessage(msg: ControlBody): ControlView {
+  const name = messageTypeName(msg.type);
+  if (!name) throw new RangeError(`message type ${msg.type} is not defined in protocol version 1`);
+  return { type: name, ...READERS[name](msg) } as ControlView;
+}
