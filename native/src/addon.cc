@@ -7,6 +7,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dicap::RegisterSelectionBindings(env, exports);
+  dicap::RegisterCaptureFileBindings(env, exports);
   return exports;
 }
 

@@ -6,5 +6,6 @@
 namespace dicap {
 
 void RegisterSelectionBindings(Napi::Env env, Napi::Object exports);
+void RegisterCaptureFileBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace dicap
