@@ -7,6 +7,8 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dicap::RegisterSelectionBindings(env, exports);
+  dicap::RegisterEngineBindings(env, exports);
+  dicap::RegisterOwnerBindings(env, exports);
   dicap::RegisterCaptureFileBindings(env, exports);
   return exports;
 }

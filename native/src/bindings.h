@@ -6,6 +6,8 @@
 namespace dicap {
 
 void RegisterSelectionBindings(Napi::Env env, Napi::Object exports);
+void RegisterEngineBindings(Napi::Env env, Napi::Object exports);
+void RegisterOwnerBindings(Napi::Env env, Napi::Object exports);
 void RegisterCaptureFileBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace dicap

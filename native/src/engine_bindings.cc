@@ -1,0 +1,214 @@
+// JS class `Engine` over dicap::Engine. Options arrive validated by native/engine.ts; the
+// guards here only catch misuse. Engine events cross to the JS thread through one
+// thread-safe function; the capture and export threads never touch napi_env.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "bindings.h"
+#include "engine.h"
+#include "errors.h"
+#include "topology_js.h"
+
+namespace dicap {
+
+namespace {
+
+std::string StringOption(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+uint32_t U32Option(const Napi::Object& o, const char* key, uint32_t fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : fallback;
+}
+
+EngineOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
+  EngineOptions options;
+  options.node_id = U32Option(o, "nodeId", 0);
+  Napi::Value key = o.Get("clusterKey");
+  if (key.IsBuffer()) {
+    Napi::Buffer<uint8_t> bytes = key.As<Napi::Buffer<uint8_t>>();
+    options.cluster_key.assign(bytes.Data(), bytes.Data() + bytes.Length());
+  }
+  options.workers = U32Option(o, "workers", 1);
+  DICAP_REQUIRE(env, options.workers >= 1 && options.workers <= 256, "workers must be 1..256");
+  options.snaplen = U32Option(o, "snaplen", 128);
+  DICAP_REQUIRE(env, options.snaplen >= 14 && options.snaplen <= 65535, "snaplen must be 14..65535");
+  options.export_options.payload_size = U32Option(o, "payloadSize", kDefaultBatchPayload);
+  options.export_options.flush_ns = uint64_t{U32Option(o, "flushUs", 10000)} * 1000;
+  options.export_options.mode = StringOption(o, "exportMode") == "flow" ? ExportMode::kFlow : ExportMode::kRandom;
+  options.export_options.queue_slots = U32Option(o, "queueSlots", 65536);
+  options.ring.interface = StringOption(o, "interface");
+  options.ring.block_size = U32Option(o, "blockSize", options.ring.block_size);
+  options.ring.block_count = U32Option(o, "blockCount", options.ring.block_count);
+  options.ring.retire_ms = U32Option(o, "retireMs", options.ring.retire_ms);
+  options.file_path = StringOption(o, "file");
+  options.realtime = o.Get("realtime").ToBoolean();
+  DICAP_REQUIRE(env, options.ring.interface.empty() != options.file_path.empty(),
+                "exactly one of `interface` and `file` must be given");
+  return options;
+}
+
+Napi::Object CountersToJs(Napi::Env env, const EngineCounters& c) {
+  auto number = [](uint64_t v) { return static_cast<double>(v); };
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("frames", number(c.frames));
+  o.Set("bytes", number(c.bytes));
+  o.Set("socketPackets", number(c.ring.packets));
+  o.Set("socketDrops", number(c.ring.drops));
+  o.Set("socketFreezes", number(c.ring.freezes));
+  o.Set("controlFrames", number(c.control_frames));
+  o.Set("inbandRejected", number(c.inband_rejected));
+  o.Set("unassigned", number(c.unassigned));
+  o.Set("seen", number(c.seen));
+  o.Set("owned", number(c.owned));
+  o.Set("notOwned", number(c.not_owned));
+  o.Set("queued", number(c.queued));
+  o.Set("queueFullDrops", number(c.queue_full_drops));
+  o.Set("recordsExported", number(c.records_exported));
+  o.Set("datagramsSent", number(c.datagrams_sent));
+  o.Set("bytesSent", number(c.bytes_sent));
+  o.Set("sendErrors", number(c.send_errors));
+  o.Set("recordsSendFailed", number(c.records_send_failed));
+  o.Set("recordsNoAnalyzer", number(c.records_no_analyzer));
+  o.Set("lastSendErrno", c.last_send_errno);
+  Napi::Array workers = Napi::Array::New(env, c.per_worker.size());
+  for (uint32_t i = 0; i < c.per_worker.size(); ++i) {
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("recordsExported", number(c.per_worker[i].records_exported));
+    w.Set("datagramsSent", number(c.per_worker[i].datagrams_sent));
+    w.Set("sendErrors", number(c.per_worker[i].send_errors));
+    workers.Set(i, w);
+  }
+  o.Set("workers", workers);
+  Napi::Array epochs = Napi::Array::New(env, c.epochs.size());
+  for (uint32_t i = 0; i < c.epochs.size(); ++i) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("epoch", c.epochs[i].epoch);
+    e.Set("seen", number(c.epochs[i].seen));
+    e.Set("owned", number(c.epochs[i].owned));
+    e.Set("exported", number(c.epochs[i].exported));
+    e.Set("dropped", number(c.epochs[i].dropped));
+    epochs.Set(i, e);
+  }
+  o.Set("epochs", epochs);
+  o.Set("position", c.position);
+  o.Set("epoch", c.epoch);
+  o.Set("hasTopology", c.has_topology);
+  return o;
+}
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {InstanceMethod("start", &EngineWrap::Start), InstanceMethod("stop", &EngineWrap::Stop),
+                        InstanceMethod("offerTopology", &EngineWrap::OfferTopology),
+                        InstanceMethod("counters", &EngineWrap::Counters)});
+  }
+
+  // new Engine(options, onEvent(event))
+  explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+    Napi::Env env = info.Env();
+    DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsFunction(),
+                  "new Engine(options, onEvent) expects an options object and a function");
+    const EngineOptions options = ReadOptions(env, info[0].As<Napi::Object>());
+    events_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "dicap-engine-events", 0, 1);
+    // Referenced only while running, so an idle engine never keeps the process alive.
+    events_.Unref(env);
+    try {
+      engine_ = std::make_unique<Engine>(options, [this](EngineEvent event) { Deliver(std::move(event)); });
+    } catch (const std::exception& error) {
+      events_.Release();
+      ThrowDicapError(env, "DICAP_ERR_ENGINE_SETUP", error.what());
+    }
+    cleanup_hook_ = env.AddCleanupHook(std::function<void()>([this] { Shutdown(); }));
+  }
+
+  ~EngineWrap() override {
+    cleanup_hook_.Remove(Env());
+    Shutdown();
+  }
+
+ private:
+  void Deliver(EngineEvent event) {
+    auto* heap = new EngineEvent(std::move(event));
+    const napi_status status = events_.BlockingCall(heap, [](Napi::Env env, Napi::Function callback, EngineEvent* e) {
+      std::unique_ptr<EngineEvent> owned(e);
+      if (env == nullptr || callback.IsEmpty()) return;
+      Napi::Object js = Napi::Object::New(env);
+      switch (e->kind) {
+        case EngineEvent::Kind::kTopology:
+          js.Set("type", "topology");
+          js.Set("topology", TopologyToJs(env, *e->topology));
+          js.Set("inband", e->inband);
+          break;
+        case EngineEvent::Kind::kEnd:
+          js.Set("type", "end");
+          break;
+        case EngineEvent::Kind::kError:
+          js.Set("type", "error");
+          js.Set("message", e->message);
+          break;
+      }
+      callback.Call({js});
+    });
+    if (status != napi_ok) delete heap;
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    DICAP_REQUIRE(env, engine_ != nullptr && !started_, "engine already started or stopped");
+    try {
+      engine_->Start();
+    } catch (const std::exception& error) {
+      ThrowDicapError(env, "DICAP_ERR_SOURCE", error.what());
+    }
+    started_ = true;
+    events_.Ref(env);
+    return env.Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value OfferTopology(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsObject(), "offerTopology(topology) expects an object");
+    DICAP_REQUIRE(env, engine_ != nullptr, "engine is stopped");
+    engine_->Offer(TopologyFromJs(env, info[0].As<Napi::Object>()));
+    return env.Undefined();
+  }
+
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return CountersToJs(env, engine_ != nullptr ? engine_->Counters() : final_counters_);
+  }
+
+  // Stops the threads and keeps the final counters readable. Safe to call twice.
+  void Shutdown() {
+    if (engine_ == nullptr) return;
+    engine_->Stop();
+    final_counters_ = engine_->Counters();
+    engine_.reset();
+    events_.Release();
+  }
+
+  std::unique_ptr<Engine> engine_;
+  Napi::ThreadSafeFunction events_;
+  Napi::Env::CleanupHook<std::function<void()>> cleanup_hook_;
+  EngineCounters final_counters_{};
+  bool started_ = false;
+};
+
+}  // namespace
+
+void RegisterEngineBindings(Napi::Env env, Napi::Object exports) {
+  exports.Set("Engine", EngineWrap::Define(env));
+}
+
+}  // namespace dicap

@@ -1,0 +1,117 @@
+#include "selector.h"
+
+#include <utility>
+
+#include "control_message.h"
+#include "frame_key.h"
+
+namespace dicap {
+
+namespace {
+
+SelectionMode ModeOfSelectionType(uint8_t type) {
+  switch (type) {
+    case kSelectionRoundRobin: return SelectionMode::kRoundRobin;
+    case kSelectionIpid: return SelectionMode::kIpid;
+    default: return SelectionMode::kFlow;
+  }
+}
+
+bool IsNewer(const TopologyUpdate& update, const TopologyPtr& current) {
+  if (current == nullptr) return true;
+  if (update.term != current->term) return update.term > current->term;
+  return update.epoch > current->epoch;
+}
+
+}  // namespace
+
+Selector::Selector(uint32_t node_id, std::vector<uint8_t> cluster_key)
+    : node_id_(node_id), cluster_key_(std::move(cluster_key)) {}
+
+void Selector::Offer(TopologyPtr topology) {
+  std::lock_guard<std::mutex> lock(pending_mutex_);
+  pending_ = std::move(topology);
+  has_pending_.store(true, std::memory_order_release);
+}
+
+void Selector::Adopt(TopologyPtr topology, bool inband) {
+  current_ = std::move(topology);
+  position_ = current_->PositionOf(node_id_);
+  round_robin_counter_ = 0;
+  if (on_adopt_) on_adopt_(current_, inband);
+}
+
+void Selector::AdoptPendingIfDue(uint64_t ts_ns) {
+  std::lock_guard<std::mutex> lock(pending_mutex_);
+  if (pending_ == nullptr || ts_ns < pending_->validity_start_ns) return;
+  TopologyPtr topology = std::move(pending_);
+  pending_ = nullptr;
+  has_pending_.store(false, std::memory_order_release);
+  Adopt(std::move(topology), false);
+}
+
+bool Selector::TryInband(const uint8_t* frame, uint32_t len, uint64_t ts_ns) {
+  ControlMessageView view;
+  TopologyUpdate update;
+  const uint8_t* message = frame + kEthernetHeaderLen;
+  const size_t message_len = len - kEthernetHeaderLen;
+  // Freshness is judged against the frame's own timestamp, so every node reaches the
+  // same verdict for the same frame whatever its clock says (protocol/SPEC.md).
+  const bool accepted = DecodeControlMessage(message, message_len, cluster_key_.data(), cluster_key_.size(), &view) ==
+                            ControlError::kNone &&
+                        ReadTopologyUpdate(view, &update) == ControlError::kNone &&
+                        IsTimestampFresh(update.timestamp, ts_ns / 1000000000ull) && IsNewer(update, current_) &&
+                        !update.node_ids.empty();
+  if (!accepted) {
+    inband_rejected_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  std::vector<AnalyzerAddress> analyzers;
+  for (const auto& analyzer : update.analyzers) analyzers.push_back({analyzer.first, analyzer.second});
+  Adopt(std::make_shared<const Topology>(update.term, update.epoch, ModeOfSelectionType(update.selection_type),
+                                         std::move(update.node_ids), update.k0, update.k1, 0, std::move(analyzers),
+                                         update.snaplen),
+        true);
+  inband_accepted_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+Classification Selector::Classify(const uint8_t* frame, uint32_t len, uint64_t ts_ns, bool tagged) {
+  if (has_pending_.load(std::memory_order_acquire)) AdoptPendingIfDue(ts_ns);
+
+  if (!tagged && len >= kEthernetHeaderLen && frame[12] == (kInbandEthertype >> 8) &&
+      frame[13] == (kInbandEthertype & 0xFF) && TryInband(frame, len, ts_ns)) {
+    return {true, -1, 0, false};
+  }
+  if (current_ == nullptr) return {false, -1, 0, false};
+
+  const Topology& topology = *current_;
+  const uint32_t n = topology.node_count();
+  if (topology.mode == SelectionMode::kRoundRobin) {
+    // Every traffic frame advances the counter, whatever its length or type (DESIGN.md).
+    const int32_t position = static_cast<int32_t>(round_robin_counter_ % n);
+    ++round_robin_counter_;
+    return {false, position, 0, false};
+  }
+  if (len < kEthernetHeaderLen) return {false, 0, 0, false};
+  const FrameKey key = ParseFrameKey(frame, len);
+  const uint32_t flow_hash = FlowHash(key, topology.k0);
+  int32_t position;
+  if (topology.mode == SelectionMode::kFlow) {
+    position = topology.flow_owners.PositionOfHash(flow_hash);
+  } else {
+    const uint32_t hash = key.has_ipv4_id ? IpidHash(key.ipv4_id, topology.k0) : flow_hash;
+    position = static_cast<int32_t>(hash % n);
+  }
+  return {false, position, flow_hash, true};
+}
+
+uint32_t Selector::FlowHashOf(const uint8_t* frame, uint32_t len) const {
+  return FlowHash(ParseFrameKey(frame, len), current_ ? current_->k0 : 0);
+}
+
+InbandCounters Selector::inband_counters() const {
+  return {inband_accepted_.load(std::memory_order_relaxed), inband_rejected_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace dicap

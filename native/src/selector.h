@@ -1,0 +1,76 @@
+// Decides, frame by frame and in wire order, which node position owns each frame
+// (PROTOCOL.md §4), and recognises the in-band topology frame of §2. One Selector serves
+// both the live engine and `dicap owner`, so the tool answers with the engine's own code.
+//
+// Runs on one thread (the capture thread). Offer() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "topology.h"
+
+namespace dicap {
+
+struct Classification {
+  bool control;        // an authentic, newer in-band TOPOLOGY_UPDATE: not traffic
+  int32_t position;    // owner position of a traffic frame; -1 while no topology is in force
+  uint32_t flow_hash;  // PROTOCOL.md §4 flow hash, valid when has_flow_hash
+  bool has_flow_hash;
+};
+
+struct InbandCounters {
+  uint64_t accepted;  // authentic, fresh, newer in-band frames that reset the counter
+  uint64_t rejected;  // EtherType 0x88B5 frames that were not (treated as ordinary traffic)
+};
+
+class Selector {
+ public:
+  // `node_id` places this node in in-band topologies; `cluster_key` authenticates them.
+  Selector(uint32_t node_id, std::vector<uint8_t> cluster_key);
+
+  // Called on the selection thread whenever a topology comes into force (offered or in-band).
+  void OnAdopt(std::function<void(const TopologyPtr&, bool inband)> callback) { on_adopt_ = std::move(callback); }
+
+  // Any thread: the topology takes effect with the first frame stamped at or after its
+  // validity start (frame time, so all nodes switch on the same frame). A later offer
+  // replaces one still pending.
+  void Offer(TopologyPtr topology);
+
+  // For every frame, in wire order. `tagged`: the frame carried a VLAN tag (an in-band
+  // frame never does).
+  Classification Classify(const uint8_t* frame, uint32_t len, uint64_t ts_ns, bool tagged);
+
+  // The flow hash of a frame under the current topology's key (for local fan-out).
+  uint32_t FlowHashOf(const uint8_t* frame, uint32_t len) const;
+
+  const TopologyPtr& current() const { return current_; }
+  // This node's position in the current topology, -1 if none or not a member.
+  int32_t own_position() const { return position_; }
+  InbandCounters inband_counters() const;
+
+ private:
+  bool TryInband(const uint8_t* frame, uint32_t len, uint64_t ts_ns);
+  void Adopt(TopologyPtr topology, bool inband);
+  void AdoptPendingIfDue(uint64_t ts_ns);
+
+  const uint32_t node_id_;
+  const std::vector<uint8_t> cluster_key_;
+  std::function<void(const TopologyPtr&, bool)> on_adopt_;
+
+  TopologyPtr current_;
+  int32_t position_ = -1;
+  uint64_t round_robin_counter_ = 0;
+
+  std::atomic<bool> has_pending_{false};
+  std::mutex pending_mutex_;
+  TopologyPtr pending_;
+
+  std::atomic<uint64_t> inband_accepted_{0};
+  std::atomic<uint64_t> inband_rejected_{0};
+};
+
+}  // namespace dicap

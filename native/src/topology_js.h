@@ -1,0 +1,16 @@
+// Topology <-> JavaScript object, shared by the engine and owner bindings.
+// JS shape (validated in TypeScript before it gets here):
+//   { term, epoch, mode: 'round-robin'|'ipid'|'flow', nodeIds: number[], k0, k1,
+//     validityStartNs: bigint (0n = at once), analyzers: [{ ip: 'a.b.c.d', port }], snaplen }
+#pragma once
+
+#include <napi.h>
+
+#include "topology.h"
+
+namespace dicap {
+
+TopologyPtr TopologyFromJs(Napi::Env env, const Napi::Object& object);
+Napi::Object TopologyToJs(Napi::Env env, const Topology& topology);
+
+}  // namespace dicap
