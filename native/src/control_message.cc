@@ -20,71 +20,154 @@ inline uint32_t LoadBe32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-// What §1 says about the AVPs of one message type. Lists end at the first 0 (no AVP has
-// code 0).
+// What §1 says about the body (the AVPs before TIMESTAMP) of one message type. Lists end
+// at the first 0 (no AVP has code 0).
 struct MessageRule {
-  std::array<uint8_t, 12> required;
-  std::array<uint8_t, 4> multi_valued;  // AVPs that may repeat in this type
+  std::array<uint8_t, 10> required;   // each exactly once
+  std::array<uint8_t, 4> repeatable;  // may appear any number of times
+  std::array<uint8_t, 4> group;       // repeatable AVPs that only come as whole runs in this order
+  bool distinct_node_ids;             // NODE_ID lists a set of nodes: no ID twice
 };
 
 const MessageRule* RuleFor(uint8_t type) {
   static const MessageRule kRules[] = {
-      /* JOIN (NODE_IP, NODE_PORT are required only for analyzers: see RequiredAvpsPresent) */
-      {{kAvpNodeId, kAvpRole}, {}},
+      /* JOIN (analyzers also send NODE_IP and NODE_PORT: see CheckJoin) */
+      {{kAvpNodeId, kAvpRole}, {}, {}, false},
       /* ACCEPT (may list the analyzers) */
       {{kAvpNodeId, kAvpTerm, kAvpCoordinatorIp, kAvpCoordinatorPort, kAvpSelectionType},
-       {kAvpAnalyzerIp, kAvpAnalyzerPort}},
-      /* TOPOLOGY_UPDATE (analyzer pairs may be absent: distribution mode exports nothing) */
-      {{kAvpTerm, kAvpEpoch, kAvpSelectionType, kAvpValidityStartS, kAvpValidityStartMs, kAvpNodeId, kAvpHashKey0,
-        kAvpHashKey1, kAvpSnaplen},
-       {kAvpNodeId, kAvpAnalyzerIp, kAvpAnalyzerPort}},
+       {kAvpAnalyzerIp, kAvpAnalyzerPort},
+       {kAvpAnalyzerIp, kAvpAnalyzerPort},
+       false},
+      /* TOPOLOGY_UPDATE (no NODE_ID is a cluster without capture nodes; no analyzer pair is
+         distribution mode) */
+      {{kAvpTerm, kAvpEpoch, kAvpSelectionType, kAvpValidityStartS, kAvpValidityStartMs, kAvpHashKey0, kAvpHashKey1,
+        kAvpSnaplen},
+       {kAvpNodeId, kAvpAnalyzerIp, kAvpAnalyzerPort},
+       {kAvpAnalyzerIp, kAvpAnalyzerPort},
+       true},
       /* HEARTBEAT */
-      {{kAvpNodeId, kAvpEpoch}, {}},
-      /* LEDGER: SEEN, OWNED, EXPORTED, DROPPED as HI/LO words (codes 32..39) */
-      {{kAvpNodeId, kAvpEpoch, 32, 33, 34, 35, 36, 37, 38, kAvpDroppedLo}, {}},
+      {{kAvpNodeId, kAvpEpoch}, {}, {}, false},
+      /* LEDGER */
+      {{kAvpNodeId, kAvpEpoch, kAvpSeenHi, kAvpSeenLo, kAvpOwnedHi, kAvpOwnedLo, kAvpExportedHi, kAvpExportedLo,
+        kAvpDroppedHi, kAvpDroppedLo},
+       {},
+       {},
+       false},
       /* LEAVE */
-      {{kAvpNodeId}, {}},
+      {{kAvpNodeId}, {}, {}, false},
       /* ANNOUNCE */
-      {{kAvpTerm, kAvpCoordinatorIp, kAvpCoordinatorPort}, {}},
-      /* SYNC: membership as NODE_ID, ROLE, NODE_IP, NODE_PORT groups (possibly none) */
-      {{kAvpTerm, kAvpEpoch}, {kAvpNodeId, kAvpRole, kAvpNodeIp, kAvpNodePort}},
+      {{kAvpTerm, kAvpCoordinatorIp, kAvpCoordinatorPort}, {}, {}, false},
+      /* SYNC: the membership as NODE_ID, ROLE, NODE_IP, NODE_PORT groups (possibly none) */
+      {{kAvpTerm, kAvpEpoch},
+       {kAvpNodeId, kAvpRole, kAvpNodeIp, kAvpNodePort},
+       {kAvpNodeId, kAvpRole, kAvpNodeIp, kAvpNodePort},
+       true},
   };
   if (type < kMsgJoin || type > kMsgSync) return nullptr;
   return &kRules[type - kMsgJoin];
 }
 
-// AVP codes the §1 table defines; codes outside it (the project's extensions 64..127 and
-// unassigned ones) carry no repetition rule here.
+template <size_t N>
+bool ListHas(const std::array<uint8_t, N>& list, uint8_t code) {
+  for (uint8_t entry : list) {
+    if (entry == 0) return false;
+    if (entry == code) return true;
+  }
+  return false;
+}
+
+template <size_t N>
+size_t ListLen(const std::array<uint8_t, N>& list) {
+  return static_cast<size_t>(std::find(list.begin(), list.end(), 0) - list.begin());
+}
+
+// AVP codes protocol version 1 defines. Other codes (the project's extensions 64..127,
+// unassigned ones) are carried along without rules.
 bool IsDefinedAvp(uint8_t code) {
   return (code >= kAvpNodeId && code <= kAvpValidityStartMs) || (code >= kAvpTerm && code <= kAvpHashKey1) ||
          code == kAvpNodeIp || code == kAvpNodePort || (code >= kAvpSeenHi && code <= kAvpDroppedLo) ||
-         code >= kAvpTimestamp;  // 239..248 (249..255 are unassigned but never legitimately repeated)
+         IsAuthAvp(code);
 }
 
-bool Contains(const std::array<uint8_t, 4>& list, uint8_t code) {
-  return std::find(list.begin(), list.end(), code) != list.end();
+using Avps = std::vector<std::pair<uint8_t, uint32_t>>;
+
+bool IsValueInRange(uint8_t code, uint32_t value) {
+  switch (code) {
+    case kAvpCoordinatorPort:
+    case kAvpAnalyzerPort:
+    case kAvpNodePort:
+    case kAvpSnaplen:
+      return value >= 1 && value <= 0xFFFF;
+    case kAvpSelectionType: return value >= kSelectionRoundRobin && value <= kSelectionFlow;
+    case kAvpRole: return value >= kRoleCapture && value <= kRoleCoordinator;
+    case kAvpValidityStartMs: return value <= 999;
+    default: return true;
+  }
 }
 
-// counts[code] = occurrences of the code among all AVPs, including the trailer.
-ControlError CheckAvpRules(const MessageRule& rule, uint8_t type, const std::array<uint16_t, 256>& counts,
-                           const ControlMessageView& msg) {
-  for (int code = 1; code < 256; ++code) {
+// NODE_IP and NODE_PORT come together, and an analyzer must send them.
+ControlError CheckJoin(const Avps& body) {
+  bool analyzer = false, has_ip = false, has_port = false;
+  for (const auto& [code, value] : body) {
+    analyzer |= code == kAvpRole && value == kRoleAnalyzer;
+    has_ip |= code == kAvpNodeIp;
+    has_port |= code == kAvpNodePort;
+  }
+  return (has_ip && has_port) || (!has_ip && !has_port && !analyzer) ? ControlError::kNone : ControlError::kMissingAvp;
+}
+
+// Every AVP of `group` appears only inside a complete, consecutive run of the group, in order.
+template <size_t N>
+ControlError CheckGroups(const Avps& body, const std::array<uint8_t, N>& group) {
+  const size_t group_len = ListLen(group);
+  if (group_len == 0) return ControlError::kNone;
+  for (size_t i = 0; i < body.size(); ++i) {
+    if (body[i].first == group[0]) {
+      if (body.size() - i < group_len) return ControlError::kBadGroup;
+      for (size_t k = 1; k < group_len; ++k) {
+        if (body[i + k].first != group[k]) return ControlError::kBadGroup;
+      }
+      i += group_len - 1;
+    } else if (ListHas(group, body[i].first)) {
+      return ControlError::kBadGroup;
+    }
+  }
+  return ControlError::kNone;
+}
+
+bool HasDistinctNodeIds(const Avps& body) {
+  std::vector<uint32_t> ids;
+  for (const auto& [code, value] : body) {
+    if (code == kAvpNodeId) ids.push_back(value);
+  }
+  std::sort(ids.begin(), ids.end());
+  return std::adjacent_find(ids.begin(), ids.end()) == ids.end();
+}
+
+// The body rules, in the TypeScript decoder's order: placement, repetition, presence,
+// value ranges, then the type's own rules.
+ControlError CheckBody(uint8_t type, const MessageRule& rule, const Avps& body) {
+  std::array<uint16_t, 256> counts{};
+  for (const auto& avp : body) {
+    if (IsAuthAvp(avp.first)) return ControlError::kMisplacedAvp;
+    ++counts[avp.first];
+  }
+  for (size_t code = 0; code < counts.size(); ++code) {
     if (counts[code] > 1 && IsDefinedAvp(static_cast<uint8_t>(code)) &&
-        !Contains(rule.multi_valued, static_cast<uint8_t>(code))) {
+        !ListHas(rule.repeatable, static_cast<uint8_t>(code))) {
       return ControlError::kRepeatedAvp;
     }
   }
   for (uint8_t code : rule.required) {
-    if (code == 0) break;
-    if (counts[code] == 0) return ControlError::kMissingAvp;
+    if (code != 0 && counts[code] == 0) return ControlError::kMissingAvp;
   }
-  if (type == kMsgJoin) {
-    // ROLE is present (required above) and single-valued; analyzers say where they listen.
-    const auto role = std::find_if(msg.avps.begin(), msg.avps.end(), [](const auto& avp) { return avp.first == kAvpRole; });
-    if (role->second == kRoleAnalyzer && (counts[kAvpNodeIp] == 0 || counts[kAvpNodePort] == 0)) {
-      return ControlError::kMissingAvp;
-    }
+  for (const auto& [code, value] : body) {
+    if (!IsValueInRange(code, value)) return ControlError::kBadValue;
   }
+  if (type == kMsgJoin) return CheckJoin(body);
+  const ControlError group_error = CheckGroups(body, rule.group);
+  if (group_error != ControlError::kNone) return group_error;
+  if (rule.distinct_node_ids && !HasDistinctNodeIds(body)) return ControlError::kBadValue;
   return ControlError::kNone;
 }
 
@@ -113,34 +196,39 @@ const char* ControlErrorCode(ControlError error) {
   switch (error) {
     case ControlError::kNone: return "OK";
     case ControlError::kShort: return "SHORT";
-    case ControlError::kLengthMismatch: return "LENGTH_MISMATCH";
     case ControlError::kBadMagic: return "BAD_MAGIC";
     case ControlError::kBadVersion: return "BAD_VERSION";
-    case ControlError::kUnknownType: return "UNKNOWN_TYPE";
     case ControlError::kTooManyAvps: return "TOO_MANY_AVPS";
-    case ControlError::kMissingAvp: return "MISSING_AVP";
-    case ControlError::kRepeatedAvp: return "REPEATED_AVP";
+    case ControlError::kLengthMismatch: return "LENGTH_MISMATCH";
+    case ControlError::kUnknownType: return "UNKNOWN_TYPE";
     case ControlError::kMissingHmac: return "MISSING_HMAC";
-    case ControlError::kBadHmac: return "BAD_HMAC";
+    case ControlError::kMissingAvp: return "MISSING_AVP";
+    case ControlError::kMisplacedAvp: return "MISPLACED_AVP";
+    case ControlError::kRepeatedAvp: return "REPEATED_AVP";
     case ControlError::kBadValue: return "BAD_VALUE";
+    case ControlError::kBadGroup: return "BAD_GROUP";
+    case ControlError::kBadHmac: return "BAD_HMAC";
   }
   return "UNKNOWN_ERROR";
 }
 
 const char* ControlErrorReason(ControlError error) {
   switch (error) {
-    case ControlError::kNone: return "control message is valid and authentic";
-    case ControlError::kShort: return "control message is shorter than its 6-byte header";
-    case ControlError::kLengthMismatch: return "control message size is not 6 + 5*LEN bytes";
-    case ControlError::kBadMagic: return "control message does not start with magic 0x4443 (\"DC\")";
-    case ControlError::kBadVersion: return "control message version is not 1";
-    case ControlError::kUnknownType: return "control message type (TYP) is not one this decoder knows";
-    case ControlError::kTooManyAvps: return "control message LEN is over 8192 AVPs";
-    case ControlError::kMissingAvp: return "a required AVP of this message type is missing";
+    case ControlError::kNone: return "the control message is well-formed and authentic";
+    case ControlError::kShort: return "the control message is shorter than its 6-byte header";
+    case ControlError::kBadMagic: return "the control message does not start with magic 0x4443 (\"DC\")";
+    case ControlError::kBadVersion: return "the control message version is not 1";
+    case ControlError::kTooManyAvps: return "the control message LEN is over the limit of 8192 AVPs";
+    case ControlError::kLengthMismatch: return "the control message size is not exactly 6 + 5*LEN bytes";
+    case ControlError::kUnknownType: return "the message type (TYP) is not defined in protocol version 1";
+    case ControlError::kMissingHmac: return "the message does not end with HMAC_0..HMAC_7 in order";
+    case ControlError::kMissingAvp:
+      return "a required AVP is missing (or TIMESTAMP and SENDER_SEQ are not right before HMAC_0)";
+    case ControlError::kMisplacedAvp: return "an authentication AVP (239..248) appears outside the trailer";
     case ControlError::kRepeatedAvp: return "a single-valued AVP appears more than once";
-    case ControlError::kMissingHmac: return "control message does not end with the eight HMAC AVPs 241..248";
-    case ControlError::kBadHmac: return "HMAC does not verify under the cluster key (forged, corrupted or other key)";
-    case ControlError::kBadValue: return "an AVP value is out of its range";
+    case ControlError::kBadValue: return "an AVP value is out of its range, or a node ID is listed twice";
+    case ControlError::kBadGroup: return "ANALYZER_IP/PORT pairs or SYNC member groups are broken up";
+    case ControlError::kBadHmac: return "the HMAC does not verify: wrong cluster key, or the message was altered";
   }
   return "unknown control message error";
 }
@@ -151,86 +239,68 @@ ControlError DecodeControlMessage(const uint8_t* bytes, size_t len, const uint8_
   if (LoadBe16(bytes) != kControlMagic) return ControlError::kBadMagic;
   if (bytes[2] != kControlVersion) return ControlError::kBadVersion;
   const uint8_t type = bytes[3];
-  const MessageRule* rule = RuleFor(type);
-  if (rule == nullptr) return ControlError::kUnknownType;
   const size_t avp_count = LoadBe16(bytes + 4);
   if (avp_count > kControlMaxAvps) return ControlError::kTooManyAvps;
   if (len != kControlHeaderLen + kControlAvpLen * avp_count) return ControlError::kLengthMismatch;
+  const MessageRule* rule = RuleFor(type);
+  if (rule == nullptr) return ControlError::kUnknownType;
 
+  // The trailer: TIMESTAMP, SENDER_SEQ, HMAC_0..HMAC_7.
   const uint8_t* avps = bytes + kControlHeaderLen;
-  if (avp_count < kControlHmacAvps) return ControlError::kMissingHmac;
-  const size_t content_count = avp_count - kControlHmacAvps;
-  const uint8_t* mac_avps = avps + content_count * kControlAvpLen;
+  if (avp_count < kControlTrailerAvps) return ControlError::kMissingHmac;
+  const size_t body_count = avp_count - kControlTrailerAvps;
+  const uint8_t* trailer = avps + body_count * kControlAvpLen;
+  const uint8_t* mac_avps = trailer + 2 * kControlAvpLen;
   for (size_t i = 0; i < kControlHmacAvps; ++i) {
     if (mac_avps[i * kControlAvpLen] != kAvpHmac0 + i) return ControlError::kMissingHmac;
   }
+  if (trailer[0] != kAvpTimestamp || trailer[kControlAvpLen] != kAvpSenderSeq) return ControlError::kMissingAvp;
 
-  std::array<uint16_t, 256> counts{};
-  // The trailer's codes count once, so an HMAC AVP anywhere else counts as repeated.
-  std::fill(counts.begin() + kAvpHmac0, counts.begin() + kAvpHmac0 + kControlHmacAvps, 1);
   out->type = type;
+  out->timestamp = LoadBe32(trailer + 1);
+  out->sender_seq = LoadBe32(trailer + kControlAvpLen + 1);
   out->avps.clear();
-  out->avps.reserve(content_count);
-  for (size_t i = 0; i < content_count; ++i) {
+  out->avps.reserve(body_count);
+  for (size_t i = 0; i < body_count; ++i) {
     const uint8_t* avp = avps + i * kControlAvpLen;
     out->avps.emplace_back(avp[0], LoadBe32(avp + 1));
-    ++counts[avp[0]];
   }
-  const bool has_trailer = content_count >= 2 && out->avps[content_count - 2].first == kAvpTimestamp &&
-                           out->avps[content_count - 1].first == kAvpSenderSeq;
-  out->timestamp = has_trailer ? out->avps[content_count - 2].second : 0;
-  out->sender_seq = has_trailer ? out->avps[content_count - 1].second : 0;
-  out->mac_valid = MacMatches(bytes, kControlHeaderLen + content_count * kControlAvpLen, mac_avps, key, key_len);
-  if (!out->mac_valid) return ControlError::kBadHmac;
+  out->mac_valid = false;
+  const ControlError body_error = CheckBody(type, *rule, out->avps);
+  if (body_error != ControlError::kNone) return body_error;
 
-  if (!has_trailer) return ControlError::kMissingAvp;
-  return CheckAvpRules(*rule, type, counts, *out);
+  out->mac_valid = MacMatches(bytes, mac_avps - bytes, mac_avps, key, key_len);
+  return out->mac_valid ? ControlError::kNone : ControlError::kBadHmac;
 }
 
 ControlError ReadTopologyUpdate(const ControlMessageView& msg, TopologyUpdate* out) {
   if (msg.type != kMsgTopologyUpdate) return ControlError::kUnknownType;
   if (!msg.mac_valid) return ControlError::kBadHmac;
   *out = TopologyUpdate{};
-  uint32_t validity_s = 0, validity_ms = 0, selection_type = 0;
-  bool analyzer_ip_pending = false;
-  uint32_t analyzer_ip = 0;
-  for (const auto& [code, value] : msg.avps) {
-    if (analyzer_ip_pending && code != kAvpAnalyzerPort) return ControlError::kMissingAvp;
+  uint32_t validity_s = 0, validity_ms = 0;
+  for (size_t i = 0; i < msg.avps.size(); ++i) {
+    const auto [code, value] = msg.avps[i];
     switch (code) {
       case kAvpTerm: out->term = value; break;
       case kAvpEpoch: out->epoch = value; break;
-      case kAvpSelectionType: selection_type = value; break;
+      case kAvpSelectionType: out->selection_type = static_cast<uint8_t>(value); break;
       case kAvpValidityStartS: validity_s = value; break;
       case kAvpValidityStartMs: validity_ms = value; break;
       case kAvpNodeId: out->node_ids.push_back(value); break;
       case kAvpHashKey0: out->k0 = value; break;
       case kAvpHashKey1: out->k1 = value; break;
       case kAvpSnaplen: out->snaplen = value; break;
-      case kAvpTimestamp: out->timestamp = value; break;
-      case kAvpSenderSeq: out->sender_seq = value; break;
       case kAvpAnalyzerIp:
-        analyzer_ip = value;
-        analyzer_ip_pending = true;
-        break;
-      case kAvpAnalyzerPort:
-        if (!analyzer_ip_pending) return ControlError::kMissingAvp;
-        if (value > 0xFFFF) return ControlError::kBadValue;
-        out->analyzers.emplace_back(analyzer_ip, static_cast<uint16_t>(value));
-        analyzer_ip_pending = false;
+        // The decoder has checked that its ANALYZER_PORT follows; a hand-made view may not.
+        if (i + 1 == msg.avps.size() || msg.avps[i + 1].first != kAvpAnalyzerPort) return ControlError::kBadGroup;
+        out->analyzers.emplace_back(value, static_cast<uint16_t>(msg.avps[++i].second));
         break;
       default: break;  // optional and extension AVPs
     }
   }
-  if (analyzer_ip_pending) return ControlError::kMissingAvp;
-  if (out->node_ids.empty()) return ControlError::kMissingAvp;
-  if (selection_type < kSelectionRoundRobin || selection_type > kSelectionFlow || validity_ms >= 1000) {
-    return ControlError::kBadValue;
-  }
-  std::vector<uint32_t> sorted_ids = out->node_ids;
-  std::sort(sorted_ids.begin(), sorted_ids.end());
-  if (std::adjacent_find(sorted_ids.begin(), sorted_ids.end()) != sorted_ids.end()) return ControlError::kBadValue;
-  out->selection_type = static_cast<uint8_t>(selection_type);
   out->validity_start_ms = uint64_t{validity_s} * 1000 + validity_ms;
+  out->timestamp = msg.timestamp;
+  out->sender_seq = msg.sender_seq;
   return ControlError::kNone;
 }
 

@@ -19,6 +19,7 @@ constexpr size_t kControlHeaderLen = 6;
 constexpr size_t kControlAvpLen = 5;         // code u8, value u32
 constexpr uint32_t kControlMaxAvps = 8192;
 constexpr size_t kControlHmacAvps = 8;       // HMAC_0..HMAC_7, the 32 bytes of HMAC-SHA256
+constexpr size_t kControlTrailerAvps = 2 + kControlHmacAvps;  // TIMESTAMP, SENDER_SEQ, HMAC_0..7
 constexpr uint32_t kControlMaxClockSkewS = 30;
 
 // Message types (TYP).
@@ -48,31 +49,48 @@ constexpr uint8_t kAvpHashKey0 = 20;
 constexpr uint8_t kAvpHashKey1 = 21;
 constexpr uint8_t kAvpNodeIp = 24;
 constexpr uint8_t kAvpNodePort = 25;
-constexpr uint8_t kAvpSeenHi = 32;        // 32..39: SEEN, OWNED, EXPORTED, DROPPED as HI/LO words
+constexpr uint8_t kAvpSeenHi = 32;        // 32..39: 64-bit LEDGER counters as HI/LO words
+constexpr uint8_t kAvpSeenLo = 33;
+constexpr uint8_t kAvpOwnedHi = 34;
+constexpr uint8_t kAvpOwnedLo = 35;
+constexpr uint8_t kAvpExportedHi = 36;
+constexpr uint8_t kAvpExportedLo = 37;
+constexpr uint8_t kAvpDroppedHi = 38;
 constexpr uint8_t kAvpDroppedLo = 39;
 constexpr uint8_t kAvpTimestamp = 239;
 constexpr uint8_t kAvpSenderSeq = 240;
 constexpr uint8_t kAvpHmac0 = 241;        // 241..248
+constexpr uint8_t kAvpHmac7 = 248;
+
+// The authentication trailer's codes (239..248), which appear nowhere else in a message.
+inline bool IsAuthAvp(uint8_t code) { return code >= kAvpTimestamp && code <= kAvpHmac7; }
 
 // ROLE values and SELECTION_TYPE values.
+constexpr uint32_t kRoleCapture = 1;
 constexpr uint32_t kRoleAnalyzer = 2;
+constexpr uint32_t kRoleCoordinator = 3;
 constexpr uint8_t kSelectionRoundRobin = 1;
 constexpr uint8_t kSelectionIpid = 2;
 constexpr uint8_t kSelectionFlow = 3;
 
+// In the order the decoder checks them, which is the TypeScript decoder's order
+// (protocol/control-message.ts, control-structure.ts), so one byte string gets the same
+// code from both.
 enum class ControlError {
   kNone,
-  kShort,           // fewer than 6 bytes
+  kShort,           // fewer than the 6 header bytes
+  kBadMagic,        // not 0x4443
+  kBadVersion,      // not version 1
+  kTooManyAvps,     // LEN over 8192
   kLengthMismatch,  // size is not 6 + 5*LEN
-  kBadMagic,
-  kBadVersion,
-  kUnknownType,
-  kTooManyAvps,     // LEN > 8192
-  kMissingAvp,      // a required AVP of the type is absent (or TIMESTAMP/SENDER_SEQ not before the MAC)
+  kUnknownType,     // TYP not defined (9..31 are reserved)
+  kMissingHmac,     // the last eight AVPs are not HMAC_0..HMAC_7 in order (or fewer than 10 AVPs)
+  kMissingAvp,      // a required AVP (or TIMESTAMP, SENDER_SEQ right before HMAC_0) is absent
+  kMisplacedAvp,    // an authentication AVP (239..248) outside the trailer
   kRepeatedAvp,     // a single-valued AVP appears twice
-  kMissingHmac,     // the message does not end with HMAC_0..HMAC_7 in order
+  kBadValue,        // a value out of range (port 0, SELECTION_TYPE 9, a node ID listed twice, ...)
+  kBadGroup,        // ANALYZER_IP/PORT pairs or SYNC member groups broken up
   kBadHmac,         // the MAC does not verify under the given key
-  kBadValue,        // a value out of its range (e.g. SELECTION_TYPE 9, a port > 65535, a node ID twice)
 };
 
 // Stable code for counters, logs and the JS side: "SHORT", "BAD_HMAC", ... ("OK" for kNone).
@@ -82,7 +100,7 @@ const char* ControlErrorReason(ControlError error);
 
 struct ControlMessageView {
   uint8_t type = 0;
-  // Every AVP before the HMAC AVPs, in wire order (so TIMESTAMP and SENDER_SEQ are the last two).
+  // The body: every AVP before TIMESTAMP, in wire order (the trailer is in the fields below).
   std::vector<std::pair<uint8_t, uint32_t>> avps;
   bool mac_valid = false;
   uint32_t timestamp = 0;   // TIMESTAMP (Unix seconds of the sender)
@@ -90,11 +108,11 @@ struct ControlMessageView {
 };
 
 // Decodes and authenticates one control message. `key`/`key_len` is the cluster key as
-// bytes (insecure clusters use an agreed fixed key; it is not special-cased here).
-// Checks, in this order: length >= 6, magic, version, known TYP (1..8), LEN <= 8192, exact
-// size, the HMAC trailer, the MAC itself, then TIMESTAMP/SENDER_SEQ before the MAC, repeated
-// single-valued AVPs, required AVPs of the type. Freshness (clock skew, sequence) needs
-// receiver state and is the caller's job (see IsTimestampFresh).
+// bytes (insecure mode's all-zero 32-byte key is not special-cased). Checks the header,
+// the authentication trailer, the §1 rules of the message type (required, single-valued and
+// grouped AVPs, value ranges), then the MAC, in the order of the ControlError list.
+// Freshness (clock skew, sequence) needs receiver state and is the caller's job (see
+// IsTimestampFresh).
 // Returns kNone with `*out` filled and out->mac_valid true. On kBadHmac `*out` is filled too,
 // with mac_valid false: unauthenticated content for diagnostics only, never to act on. On
 // any other error `*out` is unspecified.
@@ -112,18 +130,18 @@ struct TopologyUpdate {
   uint32_t epoch = 0;
   uint8_t selection_type = 0;                               // kSelectionRoundRobin/Ipid/Flow
   uint64_t validity_start_ms = 0;                           // Unix milliseconds
-  std::vector<uint32_t> node_ids;                           // position k = k-th NODE_ID
+  std::vector<uint32_t> node_ids;                           // position k = k-th NODE_ID; may be
+                                                            //   empty (no capture node: nobody owns)
   std::vector<std::pair<uint32_t, uint16_t>> analyzers;     // IPv4 address (host order), UDP port
   uint32_t k0 = 0, k1 = 0;                                  // HASH_KEY_0, HASH_KEY_1
   uint32_t snaplen = 0;
   uint32_t timestamp = 0, sender_seq = 0;
 };
 
-// Extracts a TOPOLOGY_UPDATE from a message that DecodeControlMessage accepted (kNone).
-// Returns kUnknownType for another TYP, kBadHmac if the view is not authenticated,
-// kMissingAvp for an ANALYZER_IP not followed by its ANALYZER_PORT (or a port without an IP),
-// kBadValue for SELECTION_TYPE outside 1..3, VALIDITY_START_MS >= 1000, a port > 65535 or
-// a node ID listed twice.
+// Extracts a TOPOLOGY_UPDATE from a message that DecodeControlMessage accepted (kNone), which
+// has already checked every rule (ranges, pairs, distinct node IDs). Returns kUnknownType
+// for a message of another TYP, kBadHmac for a view that is not authenticated and kBadGroup
+// for a (hand-made) view whose ANALYZER_IP lacks its ANALYZER_PORT.
 ControlError ReadTopologyUpdate(const ControlMessageView& msg, TopologyUpdate* out);
 
 }  // namespace dicap
