@@ -112,7 +112,7 @@ export function roleOf(value: number): Role | undefined {
 
 /**
  * What a message type's body (the AVPs before the authentication trailer) must hold.
- * `required` AVPs appear exactly once. `repeatable` AVPs may appear any number of times;
+ * `required` AVPs appear at least once. `repeatable` AVPs may appear any number of times;
  * their grouping (pairs, member groups) is checked in control-structure.ts. Every other
  * AVP this version defines may appear at most once (single-valued); codes it does not
  * define are carried along and ignored.
@@ -140,7 +140,9 @@ export const MESSAGE_SCHEMAS: Readonly<Record<MessageTypeName, MessageSchema>> =
       C.HASH_KEY_0,
       C.HASH_KEY_1,
       C.SNAPLEN,
+      C.NODE_ID, // at least one: a topology without capture nodes has no owner for any frame
     ],
+    // Analyzer pairs may be absent (distribution mode exports nothing).
     repeatable: [C.NODE_ID, C.ANALYZER_IP, C.ANALYZER_PORT],
   },
   HEARTBEAT: { required: [C.NODE_ID, C.EPOCH], repeatable: [] },

@@ -101,12 +101,11 @@ function reject(code: ControlError['code'], reason: string): ControlDecodeResult
 }
 
 /**
- * Parses and checks the structure of one control message, and reports whether its MAC
- * verifies with `key` (null: insecure mode's zero key). A bad MAC is not an error here,
- * so tools can show forged messages; receivers use verifyControlMessage instead.
- * The result holds no reference to `bytes`.
+ * The checks of SPEC.md §1 in the order the C++ decoder runs them, so both count a bad
+ * message under the same code: header, size, HMAC trailer, the MAC (when `stopOnBadMac`),
+ * then TIMESTAMP/SENDER_SEQ and the type's AVP rules.
  */
-export function decodeControlMessage(bytes: Uint8Array, key: Buffer | null): ControlDecodeResult {
+function decode(bytes: Uint8Array, key: Buffer | null, stopOnBadMac: boolean): ControlDecodeResult {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < CONTROL_HEADER_SIZE) {
     return reject('SHORT', `${buf.length} bytes is shorter than the ${CONTROL_HEADER_SIZE}-byte header`);
@@ -116,13 +115,13 @@ export function decodeControlMessage(bytes: Uint8Array, key: Buffer | null): Con
   const version = buf.readUInt8(2);
   if (version !== CONTROL_VERSION) return reject('BAD_VERSION', `version ${version} is not ${CONTROL_VERSION}`);
   const type = buf.readUInt8(3);
+  if (!messageTypeName(type)) return reject('UNKNOWN_TYPE', `message type ${type} is not defined in version 1`);
   const count = buf.readUInt16BE(4);
   if (count > MAX_AVPS) return reject('TOO_MANY_AVPS', `LEN ${count} exceeds the limit of ${MAX_AVPS} AVPs`);
   const expected = CONTROL_HEADER_SIZE + AVP_SIZE * count;
   if (buf.length !== expected) {
     return reject('LENGTH_MISMATCH', `${buf.length} bytes, but LEN ${count} means exactly ${expected}`);
   }
-  if (!messageTypeName(type)) return reject('UNKNOWN_TYPE', `message type ${type} is not defined in version 1`);
 
   const avps: Avp[] = [];
   for (let offset = CONTROL_HEADER_SIZE; offset < buf.length; offset += AVP_SIZE) {
@@ -130,12 +129,20 @@ export function decodeControlMessage(bytes: Uint8Array, key: Buffer | null): Con
   }
   const hmacStart = count - HMAC_AVP_COUNT;
   const hmacs = avps.slice(Math.max(hmacStart, 0));
-  if (hmacStart < 2 || hmacs.some((avp, i) => avp.code !== AvpCode.HMAC_0 + i)) {
+  if (hmacStart < 0 || hmacs.some((avp, i) => avp.code !== AvpCode.HMAC_0 + i)) {
     return reject('MISSING_HMAC', 'the message does not end with HMAC_0..HMAC_7 in order');
   }
-  const timestamp = avps[hmacStart - 2]!;
-  const senderSeq = avps[hmacStart - 1]!;
-  if (timestamp.code !== AvpCode.TIMESTAMP || senderSeq.code !== AvpCode.SENDER_SEQ) {
+  const received = Buffer.alloc(MAC_SIZE);
+  hmacs.forEach((avp, i) => received.writeUInt32BE(avp.value, 4 * i));
+  const signed = buf.subarray(0, CONTROL_HEADER_SIZE + AVP_SIZE * hmacStart);
+  const macValid = timingSafeEqual(received, computeMac(key, signed));
+  if (stopOnBadMac && !macValid) {
+    return reject('BAD_HMAC', 'the HMAC does not verify: wrong cluster key, or the message was altered');
+  }
+
+  const timestamp = avps[hmacStart - 2];
+  const senderSeq = avps[hmacStart - 1];
+  if (timestamp?.code !== AvpCode.TIMESTAMP || senderSeq?.code !== AvpCode.SENDER_SEQ) {
     return reject('MISSING_AVP', 'TIMESTAMP and SENDER_SEQ must come right before HMAC_0');
   }
   const message: ControlMessage = {
@@ -145,20 +152,24 @@ export function decodeControlMessage(bytes: Uint8Array, key: Buffer | null): Con
     senderSeq: senderSeq.value,
   };
   const problem = checkControlBody(message);
-  if (problem) return { ok: false, error: problem };
-
-  const signedLength = CONTROL_HEADER_SIZE + AVP_SIZE * hmacStart;
-  const received = Buffer.alloc(MAC_SIZE);
-  hmacs.forEach((avp, i) => received.writeUInt32BE(avp.value, 4 * i));
-  const macValid = timingSafeEqual(received, computeMac(key, buf.subarray(0, signedLength)));
-  return { ok: true, message, macValid };
+  return problem ? { ok: false, error: problem } : { ok: true, message, macValid };
 }
 
-/** decodeControlMessage for receivers: a MAC that does not verify is a BAD_HMAC rejection. */
+/**
+ * What a receiver calls: parses one control message and accepts it only if its MAC
+ * verifies with `key` (null: insecure mode's zero key) and it is well-formed. `ok`
+ * means authentic; freshness is still the caller's (ReplayGuard). The result holds no
+ * reference to `bytes`.
+ */
 export function verifyControlMessage(bytes: Uint8Array, key: Buffer | null): ControlDecodeResult {
-  const result = decodeControlMessage(bytes, key);
-  if (result.ok && !result.macValid) {
-    return reject('BAD_HMAC', 'the HMAC does not verify: wrong cluster key, or the message was altered');
-  }
-  return result;
+  return decode(bytes, key, true);
+}
+
+/**
+ * For tools and diagnostics: like verifyControlMessage, but a MAC that does not verify is
+ * reported as `macValid: false` instead of a BAD_HMAC rejection, so forged or mis-keyed
+ * messages can still be shown. Never act on a message with `macValid` false.
+ */
+export function decodeControlMessage(bytes: Uint8Array, key: Buffer | null): ControlDecodeResult {
+  return decode(bytes, key, false);
 }

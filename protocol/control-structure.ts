@@ -38,7 +38,7 @@ function checkPlacementAndCounts(name: MessageTypeName, avps: readonly Avp[]): C
   const counts = new Map<number, number>();
   for (const avp of avps) {
     if (isAuthAvp(avp.code)) {
-      return fail('MISPLACED_AVP', `${avpName(avp.code)} may only appear in the authentication trailer at the end`);
+      return fail('REPEATED_AVP', `${avpName(avp.code)} appears before the authentication trailer; it belongs only there`);
     }
     counts.set(avp.code, (counts.get(avp.code) ?? 0) + 1);
   }
@@ -86,17 +86,20 @@ function checkTypeRules(name: MessageTypeName, avps: readonly Avp[]): ControlErr
   }
 }
 
-/** Every AVP of `group` appears only inside a complete, consecutive run of the group, in order. */
+/**
+ * Every AVP of `group` appears only inside a complete, consecutive run of the group, in
+ * order; a broken group lacks one of its members, so it counts as MISSING_AVP.
+ */
 function checkGroups(name: MessageTypeName, avps: readonly Avp[], group: readonly number[]): ControlError | null {
   const spelled = group.map(avpName).join(', ');
   for (let i = 0; i < avps.length; i++) {
     const code = avps[i]!.code;
     if (code === group[0]) {
       const complete = group.every((expected, k) => avps[i + k]?.code === expected);
-      if (!complete) return fail('BAD_GROUP', `${name} has an incomplete group at AVP ${i}; expected ${spelled}`);
+      if (!complete) return fail('MISSING_AVP', `${name} has an incomplete group at AVP ${i}; expected ${spelled}`);
       i += group.length - 1;
     } else if (group.includes(code)) {
-      return fail('BAD_GROUP', `${name} has ${avpName(code)} at AVP ${i} outside a group of ${spelled}`);
+      return fail('MISSING_AVP', `${name} has ${avpName(code)} at AVP ${i} outside a group of ${spelled}`);
     }
   }
   return null;

@@ -2,7 +2,7 @@
 // whose payload is one authenticated TOPOLOGY_UPDATE. It travels on the monitored link,
 // where anyone can forge one, so only an authentic, newer one is a control frame; the
 // caller judges "newer" with ReplayGuard('epoch') against the frame's capture time.
-import { AVP_SIZE, CONTROL_HEADER_SIZE, MessageType } from './avp.js';
+import { MessageType } from './avp.js';
 import type { ControlErrorCode } from './control-errors.js';
 import { verifyControlMessage, type ControlMessage } from './control-message.js';
 import { readTopologyUpdate, type TopologyUpdateFields } from './control-views.js';
@@ -12,12 +12,11 @@ export const INBAND_ETHERTYPE = 0x88b5;
 export const ETHERNET_HEADER_SIZE = 14;
 const MAC_SIZE = 6;
 const BROADCAST = Buffer.alloc(MAC_SIZE, 0xff);
+const ETHERTYPE_OFFSET = 12;
 
 export const INBAND_ERROR_CODES = [
   'SHORT', // shorter than an Ethernet header
   'NOT_INBAND', // EtherType is not 0x88B5 (a VLAN tag in front counts as not in-band)
-  'NOT_BROADCAST', // destination is not ff:ff:ff:ff:ff:ff
-  'TRUNCATED', // the payload is shorter than its control message's LEN says
   'NOT_TOPOLOGY_UPDATE', // an authentic control message of another type
 ] as const;
 export type InbandErrorCode = (typeof INBAND_ERROR_CODES)[number];
@@ -37,7 +36,7 @@ export function encodeInbandFrame(srcMac: Buffer, topologyUpdateBytes: Buffer): 
   const frame = Buffer.alloc(ETHERNET_HEADER_SIZE + topologyUpdateBytes.length);
   BROADCAST.copy(frame, 0);
   srcMac.copy(frame, MAC_SIZE);
-  frame.writeUInt16BE(INBAND_ETHERTYPE, 12);
+  frame.writeUInt16BE(INBAND_ETHERTYPE, ETHERTYPE_OFFSET);
   topologyUpdateBytes.copy(frame, ETHERNET_HEADER_SIZE);
   return frame;
 }
@@ -47,23 +46,19 @@ function reject(code: InbandErrorCode, reason: string): InbandFrameDecodeResult 
 }
 
 /**
- * The control-message bytes of an in-band frame (views into `frame`, no copy). Bytes after
- * the message's 6 + 5*LEN bytes (Ethernet padding, a captured FCS) are ignored.
+ * The control-message bytes of an in-band frame: everything after the Ethernet header (a
+ * view into `frame`, no copy). The payload must be exactly one control message, so the
+ * control decoder rejects trailing bytes; the destination MAC is not judged (SPEC.md §2
+ * makes a frame a control frame by its EtherType and its payload alone).
  */
 export function decodeInbandFrame(frame: Uint8Array): InbandFrameDecodeResult {
   const buf = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   if (buf.length < ETHERNET_HEADER_SIZE) return reject('SHORT', `${buf.length} bytes is shorter than an Ethernet header`);
-  const etherType = buf.readUInt16BE(12);
+  const etherType = buf.readUInt16BE(ETHERTYPE_OFFSET);
   if (etherType !== INBAND_ETHERTYPE) {
     return reject('NOT_INBAND', `EtherType 0x${etherType.toString(16).padStart(4, '0')} is not 0x88b5`);
   }
-  if (!buf.subarray(0, MAC_SIZE).equals(BROADCAST)) return reject('NOT_BROADCAST', 'destination MAC is not ff:ff:ff:ff:ff:ff');
-  const payload = buf.subarray(ETHERNET_HEADER_SIZE);
-  const length = payload.length < CONTROL_HEADER_SIZE ? undefined : CONTROL_HEADER_SIZE + AVP_SIZE * payload.readUInt16BE(4);
-  if (length === undefined || length > payload.length) {
-    return reject('TRUNCATED', `the ${payload.length}-byte payload is shorter than the control message it starts`);
-  }
-  return { ok: true, srcMac: buf.subarray(MAC_SIZE, 2 * MAC_SIZE), message: payload.subarray(0, length) };
+  return { ok: true, srcMac: buf.subarray(MAC_SIZE, 2 * MAC_SIZE), message: buf.subarray(ETHERNET_HEADER_SIZE) };
 }
 
 export type InbandTopologyResult =
