@@ -124,11 +124,16 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       events_.Release();
       ThrowDicapError(env, "DICAP_ERR_ENGINE_SETUP", error.what());
     }
-    cleanup_hook_ = env.AddCleanupHook(std::function<void()>([this] { Shutdown(); }));
+    // Stops the threads when the environment goes away before this object is collected.
+    cleanup_hook_ = env.AddCleanupHook(std::function<void()>([this] {
+      cleanup_hook_ran_ = true;
+      Shutdown();
+    }));
   }
 
   ~EngineWrap() override {
-    cleanup_hook_.Remove(Env());
+    // A hook that has run has also freed itself: removing it again would corrupt the heap.
+    if (!cleanup_hook_ran_) cleanup_hook_.Remove(Env());
     Shutdown();
   }
 
@@ -201,6 +206,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   std::unique_ptr<Engine> engine_;
   Napi::ThreadSafeFunction events_;
   Napi::Env::CleanupHook<std::function<void()>> cleanup_hook_;
+  bool cleanup_hook_ran_ = false;
   EngineCounters final_counters_{};
   bool started_ = false;
 };

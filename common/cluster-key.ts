@@ -1,0 +1,25 @@
+// The cluster key (PROTOCOL.md §1.1) every process of a cluster shares: read from a key
+// file holding hex, so it never appears on a command line or in `ps`.
+import fs from 'node:fs';
+import { DicapError } from './errors.js';
+
+/** Keys shorter than this are refused: HMAC-SHA256 wants at least 128 bits. */
+export const MIN_CLUSTER_KEY_BYTES = 16;
+
+export function readClusterKeyFile(path: string): Buffer {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `cluster key file ${path}: cannot read (${code}); check the path and its permissions`);
+  }
+  const hex = text.trim();
+  if (!/^([0-9a-fA-F]{2})+$/.test(hex) || hex.length / 2 < MIN_CLUSTER_KEY_BYTES) {
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `cluster key file ${path}: must hold at least ${MIN_CLUSTER_KEY_BYTES} bytes as hex on one line; create one with \`openssl rand -hex 32 > ${path}\``,
+    );
+  }
+  return Buffer.from(hex, 'hex');
+}

@@ -1,0 +1,156 @@
+// CaptureEngine: the one TypeScript face of the native capture engine (native/src/engine.h).
+// Options are validated by the caller's options module; this class adds types, turns the
+// engine's thread-safe events into EventEmitter events, and owns the native handle.
+import { EventEmitter } from 'node:events';
+import { native } from './addon.js';
+
+export type SelectionModeName = 'round-robin' | 'ipid' | 'flow';
+export type ExportModeName = 'random' | 'flow';
+
+export interface EngineTopology {
+  term: number;
+  epoch: number;
+  mode: SelectionModeName;
+  /** Ordered: the k-th ID has position k. */
+  nodeIds: number[];
+  k0: number;
+  k1: number;
+  /** Unix ns of the first frame the topology applies to (frame time); 0n = at once. */
+  validityStartNs: bigint;
+  analyzers: Array<{ ip: string; port: number }>;
+  /** 0 keeps the engine's snaplen. */
+  snaplen: number;
+}
+
+interface EngineOptionsBase {
+  nodeId: number;
+  /** Authenticates in-band topology frames (PROTOCOL.md §2); absent: none is authentic. */
+  clusterKey?: Buffer;
+  workers: number;
+  /** Bytes kept per frame from the start of the Ethernet header. */
+  snaplen: number;
+  /** UDP payload bytes per header batch (PROTOCOL.md §3). */
+  payloadSize: number;
+  /** A partial batch leaves after this many microseconds. */
+  flushUs: number;
+  exportMode: ExportModeName;
+  /** Frames each worker queue holds (rounded up to a power of two). */
+  queueSlots: number;
+}
+
+export interface LiveSourceOptions {
+  interface: string;
+  /** TPACKET_V3 block size in bytes (a multiple of the page size). */
+  blockSize: number;
+  blockCount: number;
+  /** The kernel hands over a partly filled block after this many ms. */
+  retireMs: number;
+}
+
+export interface FileSourceOptions {
+  file: string;
+  /** Pace frames by their timestamps instead of reading as fast as possible. */
+  realtime: boolean;
+}
+
+export type CaptureEngineOptions = EngineOptionsBase & (LiveSourceOptions | FileSourceOptions);
+
+export interface EpochCounters {
+  epoch: number;
+  seen: number;
+  owned: number;
+  exported: number;
+  dropped: number;
+}
+
+/** Every layer of DESIGN.md "Counters" that the engine sees, cumulative since start. */
+export interface EngineCounters {
+  frames: number;
+  bytes: number;
+  socketPackets: number;
+  socketDrops: number;
+  socketFreezes: number;
+  controlFrames: number;
+  inbandRejected: number;
+  unassigned: number;
+  seen: number;
+  owned: number;
+  notOwned: number;
+  queued: number;
+  queueFullDrops: number;
+  recordsExported: number;
+  datagramsSent: number;
+  bytesSent: number;
+  sendErrors: number;
+  recordsSendFailed: number;
+  recordsNoAnalyzer: number;
+  lastSendErrno: number;
+  workers: Array<{ recordsExported: number; datagramsSent: number; sendErrors: number }>;
+  epochs: EpochCounters[];
+  position: number;
+  epoch: number;
+  hasTopology: boolean;
+}
+
+type NativeEvent =
+  | { type: 'topology'; topology: EngineTopology; inband: boolean }
+  | { type: 'end' }
+  | { type: 'error'; message: string };
+
+export interface CaptureEngineEvents {
+  /** A topology came into force (offered, or from an in-band frame). */
+  topology: [topology: EngineTopology, inband: boolean];
+  /** File source: every frame was read, classified and exported. */
+  end: [];
+  /** The source failed (e.g. a corrupt file); `end` follows for files. */
+  error: [error: Error];
+}
+
+interface NativeEngine {
+  start(): void;
+  stop(): void;
+  offerTopology(topology: EngineTopology): void;
+  counters(): EngineCounters;
+}
+
+export class CaptureEngine extends EventEmitter<CaptureEngineEvents> {
+  private readonly handle: NativeEngine;
+
+  constructor(options: CaptureEngineOptions) {
+    super();
+    this.handle = new native.Engine(options, (event: NativeEvent) => this.dispatch(event)) as NativeEngine;
+  }
+
+  /** Opens the source and starts the threads; throws a one-line error (code DICAP_ERR_SOURCE). */
+  start(): void {
+    this.handle.start();
+  }
+
+  /** The topology takes effect at its validity start (frame time). */
+  offerTopology(topology: EngineTopology): void {
+    this.handle.offerTopology(topology);
+  }
+
+  /** Drains, flushes every batch and joins the threads; counters stay readable. Idempotent. */
+  stop(): void {
+    this.handle.stop();
+  }
+
+  counters(): EngineCounters {
+    return this.handle.counters();
+  }
+
+  private dispatch(event: NativeEvent): void {
+    switch (event.type) {
+      case 'topology':
+        this.emit('topology', event.topology, event.inband);
+        break;
+      case 'end':
+        this.emit('end');
+        break;
+      case 'error':
+        this.emit('error', Object.assign(new Error(event.message), { code: 'DICAP_ERR_SOURCE' }));
+        break;
+    }
+  }
+}

@@ -1,0 +1,120 @@
+// `dicap agent`: runs the capture engine on a passive interface or a capture file with a
+// static topology, reports a status line, serves metrics, and on SIGINT/SIGTERM (or the end
+// of the file) flushes every batch and prints its final counters.
+import { DicapError, errorMessage } from '../common/errors.js';
+import { readClusterKeyFile } from '../common/cluster-key.js';
+import { formatHelp, parseOptions } from '../common/options.js';
+import { CaptureEngine, type CaptureEngineOptions } from '../native/engine.js';
+import { createAgentMetrics } from './metrics.js';
+import { AGENT_OPTIONS } from './options.js';
+import { staticTopology } from './static-topology.js';
+import { formatFinalCounters, formatStatusLine } from './status-line.js';
+import { serveMetrics } from '../common/metrics-server.js';
+
+type AgentValues = Extract<ReturnType<typeof parseOptions<typeof AGENT_OPTIONS>>, { help: false }>['values'];
+
+function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): CaptureEngineOptions {
+  const common = {
+    nodeId: values.nodeId,
+    clusterKey,
+    workers: values.workers,
+    snaplen: values.snaplen,
+    payloadSize: values.payloadSize,
+    flushUs: values.flushMs * 1000,
+    exportMode: values.exportMode,
+    queueSlots: values.queueSlots,
+  };
+  if (values.interface !== undefined) {
+    return {
+      ...common,
+      interface: values.interface,
+      blockSize: values.ringBlockSize,
+      blockCount: values.ringBlocks,
+      retireMs: values.ringRetireMs,
+    };
+  }
+  return { ...common, file: values.pcap as string, realtime: values.realtime };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: AgentValues;
+  try {
+    const parsed = parseOptions(AGENT_OPTIONS, argv, process.env);
+    if (parsed.help) {
+      console.log(formatHelp(AGENT_OPTIONS));
+      return 0;
+    }
+    values = parsed.values;
+    if ((values.interface === undefined) === (values.pcap === undefined)) {
+      throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give exactly one source: --interface IF (live) or --pcap FILE');
+    }
+  } catch (error) {
+    console.error(`dicap agent: ${errorMessage(error)}`);
+    return 2;
+  }
+
+  let engine: CaptureEngine;
+  try {
+    const clusterKey = values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : undefined;
+    const topology = await staticTopology({
+      nodeId: values.nodeId,
+      nodes: values.nodes,
+      mode: values.mode,
+      key: values.key,
+      analyzers: values.analyzer,
+      snaplen: values.snaplen,
+    });
+    if (topology.analyzers.length === 0) {
+      console.error('dicap agent: warning: no --analyzer given; owned frames are counted as no-analyzer drops');
+    }
+    engine = new CaptureEngine(engineOptions(values, clusterKey));
+    engine.offerTopology(topology);
+    engine.start();
+  } catch (error) {
+    console.error(`dicap agent: ${errorMessage(error)}`);
+    return 2;
+  }
+
+  const metrics = values.metrics
+    ? await serveMetrics(values.metrics, createAgentMetrics({ nodeId: values.nodeId, interface: values.interface, counters: () => engine.counters() })).catch(
+        (error: unknown) => {
+          engine.stop();
+          throw error;
+        },
+      )
+    : undefined;
+
+  return new Promise<number>((resolve) => {
+    let exitCode = 0;
+    let lastSeen = 0;
+    let lastTime = Date.now();
+    const statusTimer =
+      values.statusInterval > 0
+        ? setInterval(() => {
+            const counters = engine.counters();
+            const now = Date.now();
+            const rate = ((counters.seen - lastSeen) * 1000) / Math.max(1, now - lastTime);
+            lastSeen = counters.seen;
+            lastTime = now;
+            console.error(formatStatusLine(values.nodeId, counters, rate));
+          }, values.statusInterval * 1000)
+        : undefined;
+
+    const finish = (): void => {
+      if (statusTimer) clearInterval(statusTimer);
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      engine.stop();
+      console.error(formatFinalCounters(values.nodeId, engine.counters()));
+      void (metrics ? metrics.close() : Promise.resolve()).then(() => resolve(exitCode));
+    };
+    engine.on('error', (error) => {
+      console.error(`dicap agent: ${error.message}`);
+      exitCode = 1;
+      if (values.interface !== undefined) finish();
+    });
+    engine.on('end', finish);
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+  });
+}

@@ -1,0 +1,114 @@
+// Prometheus metrics of an agent: the engine's counters at every layer, read from the
+// native side at scrape time (collect callbacks), so nothing is counted twice or in JS.
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { EngineCounters } from '../native/engine.js';
+import { readInterfaceCounters } from './interface-stats.js';
+
+export interface AgentMetricsSource {
+  nodeId: number;
+  /** Live capture interface, for the wire layer; absent for a file source. */
+  interface?: string;
+  counters(): EngineCounters;
+}
+
+/** Per-layer frame counters: [metric suffix, help, counter field]. */
+const FRAME_COUNTERS: Array<[string, string, keyof EngineCounters]> = [
+  ['source_frames_total', 'Frames the source delivered to selection', 'frames'],
+  ['socket_packets_total', 'Frames the AF_PACKET socket received, ring drops included (tp_packets)', 'socketPackets'],
+  ['control_frames_total', 'Authentic in-band topology frames (not traffic)', 'controlFrames'],
+  ['inband_rejected_total', 'EtherType 0x88B5 frames that were not authentic, fresh and newer (exported as traffic)', 'inbandRejected'],
+  ['unassigned_frames_total', 'Frames read before any topology was in force', 'unassigned'],
+  ['seen_frames_total', 'Traffic frames classified by selection', 'seen'],
+  ['owned_frames_total', 'Frames this node owns', 'owned'],
+  ['not_owned_frames_total', 'Frames other nodes own (dropped here by design)', 'notOwned'],
+  ['queued_frames_total', 'Owned frames handed to an export worker', 'queued'],
+  ['exported_records_total', 'Frame headers sent to analyzers', 'recordsExported'],
+  ['exported_datagrams_total', 'Header-batch datagrams sent', 'datagramsSent'],
+  ['exported_bytes_total', 'UDP payload bytes sent', 'bytesSent'],
+  ['send_errors_total', 'Datagrams the kernel refused to send', 'sendErrors'],
+];
+
+/** Drops by layer: [layer label, counter field]. */
+const DROP_LAYERS: Array<[string, keyof EngineCounters]> = [
+  ['ring', 'socketDrops'],
+  ['queue', 'queueFullDrops'],
+  ['send', 'recordsSendFailed'],
+  ['no_analyzer', 'recordsNoAnalyzer'],
+];
+
+export function createAgentMetrics(source: AgentMetricsSource): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: String(source.nodeId) });
+  // One counters() read per scrape, shared by every metric's collect().
+  let snapshot: EngineCounters | undefined;
+  let snapshotAt = 0;
+  const read = (): EngineCounters => {
+    const now = Date.now();
+    if (!snapshot || now - snapshotAt > 100) {
+      snapshot = source.counters();
+      snapshotAt = now;
+    }
+    return snapshot;
+  };
+
+  for (const [suffix, help, field] of FRAME_COUNTERS) {
+    new Counter({
+      name: `dicap_agent_${suffix}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read()[field] as number);
+      },
+    });
+  }
+  new Counter({
+    name: 'dicap_agent_dropped_frames_total',
+    help: 'Frames lost at this node, by layer (ring: kernel ring full; queue: worker queue full; send: datagram refused; no_analyzer: no analyzer in the topology)',
+    labelNames: ['layer'],
+    registers: [registry],
+    collect() {
+      const c = read();
+      this.reset();
+      for (const [layer, field] of DROP_LAYERS) this.inc({ layer }, c[field] as number);
+    },
+  });
+  new Gauge({
+    name: 'dicap_agent_epoch',
+    help: 'Topology epoch in force',
+    registers: [registry],
+    collect() {
+      this.set(read().epoch);
+    },
+  });
+  new Gauge({
+    name: 'dicap_agent_position',
+    help: 'This node\'s position in the topology (-1: none)',
+    registers: [registry],
+    collect() {
+      this.set(read().position);
+    },
+  });
+  const iface = source.interface;
+  if (iface) {
+    new Counter({
+      name: 'dicap_agent_interface_received_frames_total',
+      help: 'Frames the passive interface received (wire layer, from sysfs rx_packets)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(readInterfaceCounters(iface).rxPackets);
+      },
+    });
+    new Counter({
+      name: 'dicap_agent_interface_dropped_frames_total',
+      help: 'Frames the passive interface dropped (wire layer, from sysfs rx_dropped)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(readInterfaceCounters(iface).rxDropped);
+      },
+    });
+  }
+  return registry;
+}

@@ -1,0 +1,74 @@
+// Options of `dicap agent`: defaults as named constants, one table, validation that names
+// the key and the fix. Derived values (the static topology) are built only after parsing.
+import os from 'node:os';
+import { defineOptions } from '../common/options.js';
+
+export const DEFAULT_SNAPLEN = 128;
+export const DEFAULT_PAYLOAD_SIZE = 1472;
+export const DEFAULT_FLUSH_MS = 10;
+export const DEFAULT_WORKERS = Math.max(1, os.availableParallelism());
+export const DEFAULT_RING_BLOCK_SIZE = 1 << 20;
+export const DEFAULT_RING_BLOCKS = 64;
+export const DEFAULT_RING_RETIRE_MS = 10;
+export const DEFAULT_QUEUE_SLOTS = 65536;
+export const DEFAULT_STATUS_INTERVAL_S = 5;
+export const DEFAULT_MODE = 'flow';
+export const DEFAULT_EXPORT_MODE = 'random';
+/** Static topologies carry this epoch; coordinators start theirs above it. */
+export const STATIC_EPOCH = 1;
+
+const PAGE_SIZE = 4096;
+
+function hashKeysProblem(list: readonly string[]): string | undefined {
+  if (list.length !== 2) return 'must be two 32-bit words k0,k1 such as 0x1234,0x5678';
+  for (const word of list) {
+    const value = Number(word);
+    if (!/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/.test(word) || value > 0xffffffff) {
+      return `has "${word}", which is not a 32-bit word; write k0,k1 in hex or decimal such as 0x1234,0x5678`;
+    }
+  }
+  return undefined;
+}
+
+function nodeIdsProblem(list: readonly string[]): string | undefined {
+  const seen = new Set<number>();
+  for (const word of list) {
+    const value = Number(word);
+    if (!/^[0-9]{1,10}$/.test(word) || value > 0xffffffff) return `has "${word}", which is not a 32-bit node ID`;
+    if (seen.has(value)) return `lists node ID ${value} twice; every node appears once`;
+    seen.add(value);
+  }
+  return undefined;
+}
+
+export const AGENT_OPTIONS = defineOptions({
+  component: 'agent',
+  summary: 'Capture node agent: reads the passive interface (or a capture file), keeps the frames this node owns and exports their headers to analyzers.',
+  usage: 'dicap agent (--interface IF | --pcap FILE) --node-id ID --nodes ID,ID,… --analyzer HOST:PORT [options]',
+  options: {
+    interface: { type: 'string', placeholder: 'IF', help: 'Passive capture interface (live capture through an AF_PACKET TPACKET_V3 ring; needs root or CAP_NET_RAW).' },
+    pcap: { type: 'string', placeholder: 'FILE', help: 'Read frames from a capture file (pcap or pcapng, Ethernet) instead of an interface; exits when the file ends.' },
+    realtime: { type: 'boolean', help: 'With --pcap: replay at the pace of the file\'s timestamps instead of as fast as possible.' },
+    'node-id': { type: 'integer', min: 0, max: 0xffffffff, required: true, placeholder: 'ID', help: 'This node\'s 32-bit ID; its position is its index in --nodes.' },
+    nodes: { type: 'list', required: true, placeholder: 'ID,ID,…', hint: 'the ordered node IDs such as 11,22,33', validate: nodeIdsProblem, help: 'Static topology: the ordered IDs of all capture nodes (the k-th has position k).' },
+    mode: { type: 'enum', values: ['round-robin', 'ipid', 'flow'], default: DEFAULT_MODE, help: 'Selection: round-robin (DiCAP counter C mod N), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash, whole connections per node).' },
+    key: { type: 'list', default: ['0', '0'], placeholder: 'K0,K1', hint: 'two 32-bit words such as 0x1234,0x5678', validate: hashKeysProblem, help: 'Selection hash key words k0,k1 (PROTOCOL.md §4); every node of a cluster uses the same.' },
+    'cluster-key-file': { type: 'string', placeholder: 'FILE', help: 'File holding the cluster key (hex) that authenticates in-band topology frames; without it no in-band frame is trusted.' },
+    analyzer: { type: 'host-port', repeatable: true, help: 'Analyzer to send header batches to (repeat for several).' },
+    'export-mode': { type: 'enum', values: ['random', 'flow'], default: DEFAULT_EXPORT_MODE, help: 'With several analyzers: a random analyzer per batch (DiCAP), or each connection always to the same analyzer.' },
+    snaplen: { type: 'integer', min: 14, max: DEFAULT_PAYLOAD_SIZE - 40, default: DEFAULT_SNAPLEN, placeholder: 'BYTES', help: 'Bytes kept per frame, from the start of the Ethernet header.' },
+    workers: { type: 'integer', min: 1, max: 64, default: DEFAULT_WORKERS, help: 'Export worker threads (default: the number of cores); a connection always goes to the same worker.' },
+    'flush-ms': { type: 'integer', min: 1, max: 10000, default: DEFAULT_FLUSH_MS, placeholder: 'MS', help: 'A partly filled batch is sent after this many milliseconds, so quiet links are not held back.' },
+    'payload-size': { type: 'integer', min: 128, max: 65507, default: DEFAULT_PAYLOAD_SIZE, placeholder: 'BYTES', help: 'UDP payload bytes per header batch (1472 fits a 1500-byte MTU).' },
+    'ring-block-size': {
+      type: 'integer', min: PAGE_SIZE, max: 1 << 30, default: DEFAULT_RING_BLOCK_SIZE, placeholder: 'BYTES',
+      validate: (v) => (v % PAGE_SIZE === 0 ? undefined : `${v} must be a multiple of the page size ${PAGE_SIZE}`),
+      help: 'TPACKET_V3 ring block size in bytes.',
+    },
+    'ring-blocks': { type: 'integer', min: 2, max: 65536, default: DEFAULT_RING_BLOCKS, help: 'Number of ring blocks; block size × blocks is the burst the ring absorbs.' },
+    'ring-retire-ms': { type: 'integer', min: 1, max: 1000, default: DEFAULT_RING_RETIRE_MS, placeholder: 'MS', help: 'The kernel hands over a partly filled ring block after this many milliseconds.' },
+    'queue-slots': { type: 'integer', min: 64, max: 1 << 22, default: DEFAULT_QUEUE_SLOTS, help: 'Frames each worker queue holds between the capture thread and the worker.' },
+    metrics: { type: 'host-port', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics.' },
+    'status-interval': { type: 'integer', min: 0, max: 3600, default: DEFAULT_STATUS_INTERVAL_S, placeholder: 'S', help: 'Seconds between one-line status reports on stderr (0: none).' },
+  },
+});

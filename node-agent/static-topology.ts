@@ -1,0 +1,51 @@
+// Builds the engine topology that `--nodes/--mode/--key/--analyzer` describe, for agents
+// that run without a coordinator.
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import { DicapError } from '../common/errors.js';
+import { formatHostPort, type HostPort } from '../common/host-port.js';
+import type { EngineTopology, SelectionModeName } from '../native/engine.js';
+import { STATIC_EPOCH } from './options.js';
+
+export interface StaticTopologyInput {
+  nodeId: number;
+  nodes: readonly string[];
+  mode: SelectionModeName;
+  key: readonly string[];
+  analyzers: readonly HostPort[];
+  snaplen: number;
+}
+
+/** Analyzer addresses as IPv4, resolving host names once at start. */
+export async function resolveAnalyzers(analyzers: readonly HostPort[]): Promise<Array<{ ip: string; port: number }>> {
+  return Promise.all(
+    analyzers.map(async (analyzer) => {
+      if (net.isIPv4(analyzer.host)) return { ip: analyzer.host, port: analyzer.port };
+      try {
+        const { address } = await dns.lookup(analyzer.host, { family: 4 });
+        return { ip: address, port: analyzer.port };
+      } catch {
+        throw new DicapError('DICAP_ERR_BAD_CONFIG', `--analyzer ${formatHostPort(analyzer)}: cannot resolve "${analyzer.host}" to an IPv4 address; give an address or a resolvable name`);
+      }
+    }),
+  );
+}
+
+export async function staticTopology(input: StaticTopologyInput): Promise<EngineTopology> {
+  const nodeIds = input.nodes.map(Number);
+  if (!nodeIds.includes(input.nodeId)) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--node-id ${input.nodeId} is not in --nodes ${input.nodes.join(',')}; add it to the list or fix the ID`);
+  }
+  const [k0 = 0, k1 = 0] = input.key.map(Number);
+  return {
+    term: 0,
+    epoch: STATIC_EPOCH,
+    mode: input.mode,
+    nodeIds,
+    k0,
+    k1,
+    validityStartNs: 0n,
+    analyzers: await resolveAnalyzers(input.analyzers),
+    snaplen: input.snaplen,
+  };
+}
