@@ -1,0 +1,85 @@
+// Serves a prom-client Registry over HTTP for Prometheus: GET /metrics (text exposition
+// format) and GET /healthz ("ok"). Every component uses this one server; what a metric
+// means lives in the component's metrics.ts (native counters are read in collect()).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { DicapError } from './errors.js';
+import { formatHostPort, type HostPort } from './host-port.js';
+
+export class MetricsServer {
+  private readonly server: http.Server;
+  private listening = false;
+
+  constructor(
+    private readonly address: HostPort,
+    private readonly registry: Registry,
+  ) {
+    this.server = http.createServer((request, response) => void this.handle(request, response));
+  }
+
+  /**
+   * Resolves once listening. Rejects with DicapError('DICAP_ERR_ADDRESS_IN_USE', "metrics
+   * HOST:PORT is already in use; choose another --metrics port") when the port is taken,
+   * or DICAP_ERR_METRICS_LISTEN naming the cause otherwise.
+   */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        const where = `metrics ${formatHostPort(this.address)}`;
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new DicapError('DICAP_ERR_ADDRESS_IN_USE', `${where} is already in use; choose another --metrics port`)
+            : new DicapError('DICAP_ERR_METRICS_LISTEN', `${where}: cannot listen (${error.code ?? error.message}); check --metrics`),
+        );
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.address.port, this.address.host, () => {
+        this.server.off('error', onError);
+        this.listening = true;
+        resolve();
+      });
+    });
+  }
+
+  /** The port actually bound (useful when asked for port 0 in tests). */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops listening and ends open connections. Safe to call twice, or before start(). */
+  async close(): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+    } else if (path === '/metrics') {
+      try {
+        const body = await this.registry.metrics();
+        response.writeHead(200, { 'content-type': this.registry.contentType }).end(body);
+      } catch (error) {
+        // A failing collect() must not take the component down; Prometheus records the failed scrape.
+        response.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(error as Error).message}\n`);
+      }
+    } else if (path === '/healthz') {
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics or /healthz\n');
+    }
+  }
+}
+
+/** Creates and starts a MetricsServer (see MetricsServer.start for the errors). */
+export async function serveMetrics(address: HostPort, registry: Registry): Promise<MetricsServer> {
+  const server = new MetricsServer(address, registry);
+  await server.start();
+  return server;
+}
