@@ -1,6 +1,7 @@
 // `dicap agent`: runs the capture engine on a passive interface or a capture file with a
 // static topology, reports a status line, serves metrics, and on SIGINT/SIGTERM (or the end
 // of the file) flushes every batch and prints its final counters.
+import fs from 'node:fs';
 import { DicapError, errorMessage } from '../common/errors.js';
 import { readClusterKeyFile } from '../common/cluster-key.js';
 import { formatHelp, parseOptions } from '../common/options.js';
@@ -105,7 +106,9 @@ export async function main(argv: string[]): Promise<number> {
       process.off('SIGINT', finish);
       process.off('SIGTERM', finish);
       engine.stop();
-      console.error(formatFinalCounters(values.nodeId, engine.counters()));
+      const counters = engine.counters();
+      console.error(formatFinalCounters(values.nodeId, counters));
+      if (values.summary) fs.writeFileSync(values.summary, JSON.stringify({ nodeId: values.nodeId, ...counters }, null, 2) + '\n');
       void (metrics ? metrics.close() : Promise.resolve()).then(() => resolve(exitCode));
     };
     engine.on('error', (error) => {

@@ -1,0 +1,25 @@
+// `dicap bench <name>` / `npm run bench -- <name>`: runs one benchmark and writes its
+// report to bench/reports/<name>.md.
+import path from 'node:path';
+import { benchEngine } from './engine-bench.js';
+import { writeReport, type ReportTable } from './report.js';
+
+const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
+
+const BENCHMARKS: Record<string, { summary: string; run: () => Promise<ReportTable[]> }> = {
+  engine: { summary: 'engine frames/s per core from the offline source (dropped and exported)', run: async () => [await benchEngine(CORPUS)] },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const names = argv.length > 0 ? argv : ['engine'];
+  for (const name of names) {
+    const bench = BENCHMARKS[name];
+    if (!bench) {
+      console.error(`dicap bench: unknown benchmark "${name}"; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+      return 2;
+    }
+    const file = writeReport(name, await bench.run());
+    console.error(`dicap bench: ${name} report written to ${file}`);
+  }
+  return 0;
+}

@@ -1,0 +1,94 @@
+// Writes benchmark inputs: classic nanosecond pcap files of synthetic frames (IPv4/UDP
+// over many flows, varying IP IDs) or of real corpus frames repeated. Setup only — this
+// runs before the measured part, never on the packet path.
+import fs from 'node:fs';
+import path from 'node:path';
+import { readCaptureFile } from '../native/capture-file.js';
+
+const PCAP_NS_MAGIC = 0xa1b23c4d;
+const LINKTYPE_ETHERNET = 1;
+
+class PcapFileWriter {
+  private readonly fd: number;
+  private chunk = Buffer.alloc(1 << 22);
+  private used = 0;
+
+  constructor(file: string) {
+    this.fd = fs.openSync(file, 'w');
+    const header = Buffer.alloc(24);
+    header.writeUInt32LE(PCAP_NS_MAGIC, 0);
+    header.writeUInt16LE(2, 4);
+    header.writeUInt16LE(4, 6);
+    header.writeUInt32LE(65535, 16);
+    header.writeUInt32LE(LINKTYPE_ETHERNET, 20);
+    fs.writeSync(this.fd, header);
+  }
+
+  write(tsNs: bigint, frame: Buffer): void {
+    if (this.used + 16 + frame.length > this.chunk.length) this.flush();
+    const c = this.chunk;
+    c.writeUInt32LE(Number(tsNs / 1_000_000_000n), this.used);
+    c.writeUInt32LE(Number(tsNs % 1_000_000_000n), this.used + 4);
+    c.writeUInt32LE(frame.length, this.used + 8);
+    c.writeUInt32LE(frame.length, this.used + 12);
+    frame.copy(c, this.used + 16);
+    this.used += 16 + frame.length;
+  }
+
+  close(): void {
+    this.flush();
+    fs.closeSync(this.fd);
+  }
+
+  private flush(): void {
+    fs.writeSync(this.fd, this.chunk, 0, this.used);
+    this.used = 0;
+  }
+}
+
+/** `count` 64-byte IPv4/UDP frames over `flows` flows (both directions), 1 µs apart. */
+export function writeSyntheticPcap(file: string, count: number, flows = 4096): void {
+  const writer = new PcapFileWriter(file);
+  const frame = Buffer.alloc(60); // 64 on the wire with the FCS
+  frame.write('020000000002020000000001', 0, 'hex');
+  frame.writeUInt16BE(0x0800, 12);
+  frame.writeUInt8(0x45, 14);
+  frame.writeUInt16BE(46, 16);
+  frame.writeUInt8(64, 22);
+  frame.writeUInt8(17, 23);
+  const start = 1_795_000_000_000_000_000n;
+  for (let i = 0; i < count; ++i) {
+    const flow = i % flows;
+    const reverse = (i >> 12) & 1;
+    const a = 0xc6120000 + flow; // 198.18.x.x
+    const b = 0xc6130000 + (flow >> 3);
+    frame.writeUInt16BE(i & 0xffff, 18); // IP ID
+    frame.writeUInt32BE(reverse ? b : a, 26);
+    frame.writeUInt32BE(reverse ? a : b, 30);
+    frame.writeUInt16BE(reverse ? 53 : 1024 + flow, 34);
+    frame.writeUInt16BE(reverse ? 1024 + flow : 53, 36);
+    writer.write(start + BigInt(i) * 1000n, frame);
+  }
+  writer.close();
+}
+
+/** At least `count` frames: the Ethernet corpus files' frames, repeated in order. */
+export function writeCorpusPcap(file: string, corpusDir: string, count: number): number {
+  const frames: Buffer[] = [];
+  for (const name of fs.readdirSync(corpusDir).sort()) {
+    const { frames: read } = readCaptureFile(path.join(corpusDir, name));
+    for (const f of read) frames.push(f.data);
+    if (frames.length > 200_000) break;
+  }
+  const writer = new PcapFileWriter(file);
+  const start = 1_795_000_000_000_000_000n;
+  let written = 0;
+  while (written < count) {
+    for (const frame of frames) {
+      writer.write(start + BigInt(written) * 1000n, frame);
+      if (++written >= count) break;
+    }
+  }
+  writer.close();
+  return frames.length;
+}
