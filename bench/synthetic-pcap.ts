@@ -8,7 +8,8 @@ import { readCaptureFile } from '../native/capture-file.js';
 const PCAP_NS_MAGIC = 0xa1b23c4d;
 const LINKTYPE_ETHERNET = 1;
 
-class PcapFileWriter {
+/** Writes a classic nanosecond pcap (LINKTYPE_ETHERNET), buffered. */
+export class PcapFileWriter {
   private readonly fd: number;
   private chunk = Buffer.alloc(1 << 22);
   private used = 0;

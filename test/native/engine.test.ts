@@ -1,0 +1,211 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CaptureEngine, type EngineTopology, type SelectionModeName } from '../../native/engine.js';
+import { readCaptureFile } from '../../native/capture-file.js';
+import { native } from '../../native/addon.js';
+import { PcapFileWriter } from '../../bench/synthetic-pcap.js';
+import {
+  encodeControlMessage,
+  encodeInbandFrame,
+  ownerPosition,
+  RoundRobinOwner,
+  topologyUpdate,
+} from '../../protocol/index.js';
+import { BatchCollector } from '../helpers/batch-collector.js';
+import { compareMultisets, frameKey, frameMultiset } from '../helpers/frames.js';
+
+const CORPUS = path.resolve('..', 'shared', 'corpus');
+const NODES = [11, 22, 33];
+const K0 = 0x1234;
+const K1 = 0x5678;
+const SNAPLEN = 96;
+const CLUSTER_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
+
+let dir: string;
+let collector: BatchCollector;
+let port: number;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-engine-test-'));
+  collector = new BatchCollector();
+  port = await collector.listen();
+});
+afterAll(() => {
+  collector.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function topology(mode: SelectionModeName, overrides: Partial<EngineTopology> = {}): EngineTopology {
+  return { term: 0, epoch: 1, mode, nodeIds: NODES, k0: K0, k1: K1, validityStartNs: 0n, analyzers: [{ ip: '127.0.0.1', port }], snaplen: 0, ...overrides };
+}
+
+function engineFor(file: string, nodeId: number, clusterKey?: Buffer): CaptureEngine {
+  return new CaptureEngine({ nodeId, clusterKey, workers: 2, snaplen: SNAPLEN, payloadSize: 1472, flushUs: 5000, exportMode: 'random', queueSlots: 1024, file, realtime: false });
+}
+
+async function runToEnd(engine: CaptureEngine): Promise<void> {
+  const ended = once(engine, 'end');
+  engine.start();
+  await ended;
+  engine.stop();
+}
+
+describe('the capture engine from a file', () => {
+  const files = ['tcpdump__afs.pcap', 'tcpdump__arp-oobr.pcap', 'tcpdump__OSPFv2_Capture_FINAL.pcapng'].map((f) => path.join(CORPUS, 'ether', f));
+
+  for (const mode of ['flow', 'ipid', 'round-robin'] as const) {
+    it(`exports every frame exactly once across three nodes, each from its owner (${mode})`, async () => {
+      for (const file of files) {
+        const input = readCaptureFile(file).frames;
+        collector.batches.length = 0;
+        for (const nodeId of NODES) {
+          const engine = engineFor(file, nodeId);
+          engine.offerTopology(topology(mode));
+          await runToEnd(engine);
+          const c = engine.counters();
+          expect(c.seen).toBe(input.length);
+          expect(c.recordsExported).toBe(c.owned);
+        }
+        await collector.waitForRecords(input.length);
+        const received = collector.batches.flatMap((b) =>
+          b.records.map((r) => ({ tsNs: BigInt(r.tsSec) * 1_000_000_000n + BigInt(r.tsNsec), data: r.data, node: b.nodeId, wireLen: r.wireLen })),
+        );
+        expect(compareMultisets(frameMultiset(input, SNAPLEN), frameMultiset(received, SNAPLEN))).toEqual({ missing: 0, extra: 0 });
+
+        // Owner of every frame: TypeScript's ownerPosition, and the node that sent it.
+        const counter = new RoundRobinOwner();
+        const expectedNode = new Map<string, number>();
+        for (const frame of input) {
+          const position = mode === 'round-robin' ? counter.next(frame.data, NODES.length) : ownerPosition(mode, frame.data, NODES, K0, K1);
+          expectedNode.set(frameKey(frame, SNAPLEN), NODES[position]!);
+        }
+        const wrongOwner = received.filter((r) => expectedNode.get(frameKey(r, SNAPLEN)) !== r.node);
+        expect(wrongOwner).toEqual([]);
+        const wrongLength = received.filter((r) => r.wireLen !== Math.min(0xffff, input.find((f) => frameKey(f, SNAPLEN) === frameKey(r, SNAPLEN))!.wireLen));
+        expect(wrongLength).toEqual([]);
+      }
+    });
+  }
+
+  it('counts seen, owned and exported per epoch, and switches topology on the frame at its validity start', async () => {
+    const file = files[0]!;
+    const input = readCaptureFile(file).frames;
+    const switchAt = input[300]!.tsNs;
+    const expectedBefore = input.filter((f) => f.tsNs < switchAt).length;
+    const engine = engineFor(file, 11);
+    const topologies: number[] = [];
+    engine.on('topology', (t) => topologies.push(t.epoch));
+    engine.offerTopology(topology('flow'));
+    engine.start();
+    // Offered while the first topology may already be in force: it waits for its frame time.
+    engine.offerTopology(topology('flow', { epoch: 2, nodeIds: [11], validityStartNs: switchAt }));
+    await once(engine, 'end');
+    engine.stop();
+    const c = engine.counters();
+    expect(topologies).toEqual([1, 2]);
+    const [first, second] = c.epochs;
+    expect(first!.epoch).toBe(1);
+    expect(first!.seen).toBe(expectedBefore);
+    expect(second!.epoch).toBe(2);
+    expect(second!.seen).toBe(input.length - expectedBefore);
+    expect(second!.owned).toBe(second!.seen); // the only node of epoch 2 owns everything
+    expect(first!.exported + second!.exported).toBe(c.recordsExported);
+  });
+});
+
+describe('in-band topology frames (round-robin)', () => {
+  function inbandFile(name: string, key: Buffer, frames: Buffer[], at: number): { file: string; tsNs: bigint[] } {
+    const file = path.join(dir, name);
+    const writer = new PcapFileWriter(file);
+    const baseS = 1_795_000_000;
+    const tsNs: bigint[] = [];
+    const update = encodeControlMessage(
+      {
+        ...topologyUpdate({ term: 1, epoch: 7, selection: 'round-robin', validityStartMs: baseS * 1000, nodeIds: NODES, analyzers: [{ ip: '127.0.0.1', port }], k0: K0, k1: K1, snaplen: SNAPLEN }),
+        timestamp: baseS,
+        senderSeq: 1,
+      },
+      key,
+    );
+    const inband = encodeInbandFrame(Buffer.from('020000000099', 'hex'), update);
+    frames.forEach((frame, i) => {
+      const ts = BigInt(baseS) * 1_000_000_000n + BigInt(i) * 1000n;
+      if (i === at) {
+        writer.write(ts - 500n, inband);
+        tsNs.push(ts - 500n);
+      }
+      writer.write(ts, frame);
+      tsNs.push(ts);
+    });
+    writer.close();
+    return { file, tsNs };
+  }
+
+  const traffic = readCaptureFile(path.join(CORPUS, 'ether', 'tcpdump__afs.pcap')).frames.slice(0, 100).map((f) => f.data);
+
+  it('an authentic frame resets the counter on every node and is neither counted nor exported', async () => {
+    const { file } = inbandFile('inband.pcap', CLUSTER_KEY, traffic, 40);
+    const positions = native.ownersOfFile(file, topology('round-robin'), CLUSTER_KEY).positions as Int32Array;
+    expect(positions[40]).toBe(-1); // the control frame
+    expect(Array.from(positions.slice(0, 40))).toEqual(Array.from({ length: 40 }, (_, i) => i % 3));
+    expect(Array.from(positions.slice(41))).toEqual(Array.from({ length: 60 }, (_, i) => i % 3));
+
+    const engine = engineFor(file, 22, CLUSTER_KEY);
+    const adopted: Array<[number, boolean]> = [];
+    engine.on('topology', (t, inband) => adopted.push([t.epoch, inband]));
+    engine.offerTopology(topology('round-robin'));
+    await runToEnd(engine);
+    const c = engine.counters();
+    expect(adopted).toEqual([[1, false], [7, true]]);
+    expect(c.controlFrames).toBe(1);
+    expect(c.inbandRejected).toBe(0);
+    expect(c.seen).toBe(100);
+    expect(c.epochs.map((e) => [e.epoch, e.seen, e.owned])).toEqual([[1, 40, 13], [7, 60, 20]]);
+  });
+
+  it('a forged frame (wrong key) changes nothing: it is counted as rejected and exported as traffic', async () => {
+    const { file } = inbandFile('forged.pcap', Buffer.alloc(16, 7), traffic, 40);
+    const positions = native.ownersOfFile(file, topology('round-robin'), CLUSTER_KEY).positions as Int32Array;
+    expect(Array.from(positions)).toEqual(Array.from({ length: 101 }, (_, i) => i % 3));
+    const engine = engineFor(file, 22, CLUSTER_KEY);
+    engine.offerTopology(topology('round-robin'));
+    await runToEnd(engine);
+    const c = engine.counters();
+    expect(c.controlFrames).toBe(0);
+    expect(c.inbandRejected).toBe(1);
+    expect(c.seen).toBe(101);
+    expect(c.epoch).toBe(1);
+  });
+});
+
+describe('bad sources', () => {
+  it('refuses a capture that is not Ethernet with one line naming the link type', () => {
+    const other = fs.readdirSync(path.join(CORPUS, 'other-linktypes')).sort()[0]!;
+    const engine = engineFor(path.join(CORPUS, 'other-linktypes', other), 11);
+    engine.offerTopology(topology('flow'));
+    expect(() => engine.start()).toThrow(/link type .* is not Ethernet/);
+    engine.stop();
+  });
+
+  it('reports where a truncated file ends, after exporting the frames before it', async () => {
+    const source = fs.readFileSync(path.join(CORPUS, 'ether', 'tcpdump__afs.pcap'));
+    const file = path.join(dir, 'truncated.pcap');
+    fs.writeFileSync(file, source.subarray(0, Math.floor(source.length / 2)));
+    const engine = engineFor(file, 11);
+    engine.offerTopology(topology('flow', { nodeIds: [11] }));
+    const errors: string[] = [];
+    engine.on('error', (e) => errors.push(e.message));
+    // not events.once: it would reject on the 'error' event that comes before 'end'
+    const ended = new Promise((resolve) => engine.on('end', () => resolve(undefined)));
+    engine.start();
+    await ended;
+    engine.stop();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/truncated\.pcap.*byte \d+/);
+    expect(engine.counters().recordsExported).toBe(engine.counters().seen);
+    expect(engine.counters().seen).toBeGreaterThan(0);
+  });
+});
