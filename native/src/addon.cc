@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dicap::RegisterEngineBindings(env, exports);
   dicap::RegisterOwnerBindings(env, exports);
   dicap::RegisterCaptureFileBindings(env, exports);
+  dicap::RegisterAnalyzerBindings(env, exports);
   return exports;
 }
 

@@ -9,5 +9,6 @@ void RegisterSelectionBindings(Napi::Env env, Napi::Object exports);
 void RegisterEngineBindings(Napi::Env env, Napi::Object exports);
 void RegisterOwnerBindings(Napi::Env env, Napi::Object exports);
 void RegisterCaptureFileBindings(Napi::Env env, Napi::Object exports);
+void RegisterAnalyzerBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace dicap

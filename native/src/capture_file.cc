@@ -368,10 +368,10 @@ bool CaptureFile::AddInterface(const Block& block) {
   Interface itf{U16(block.body), AdjustSnaplen(U32(block.body + 4)), kDefaultTicksPerSecond, false, 0};
   bool saw_tsresol = false;
   bool saw_tsoffset = false;
-  // Options are 4-byte aligned and so is the block, so what is left is a multiple of 4.
   const uint8_t* option = block.body + kInterfaceFixedLength;
   const uint8_t* const end = block.body + block.body_length;
-  while (option < end) {
+  // Blocks and options are 4-byte aligned, so the loop ends exactly at `end`.
+  while (end - option >= 4) {
     const uint16_t code = U16(option);
     const uint16_t length = U16(option + 2);
     const uint32_t padded = (uint32_t{length} + 3) & ~uint32_t{3};

@@ -31,6 +31,8 @@
 //   above kMaxCapLen means kMaxCapLen.
 // - cap_len > kMaxCapLen (262144, libpcap's limit for Ethernet) is corruption.
 // - A record with cap_len 0 is a valid frame of 0 bytes.
+// - A classic pcap fraction field of a second or more (seen only in fuzzed files) carries
+//   into the seconds; libpcap passes it through and readers disagree on what it means.
 // - Time stamps are Unix nanoseconds in a uint64_t (up to the year 2554). A pcapng time
 //   stamp outside that range (for example a negative if_tsoffset pushing it before 1970)
 //   ends reading with kError rather than being wrapped silently.

@@ -1,6 +1,6 @@
 // Control-message decoding: header checks, the HMAC trailer and MAC (§1.1), then the
-// per-type AVP rules of the §1 tables. The MAC is checked before any rule that looks at the
-// meaning of AVPs, so unauthenticated bytes only ever reach the structural checks.
+// per-type AVP rules of the §1 tables as protocol/SPEC.md §6.4 states them. The MAC is
+// checked before any rule about the meaning of AVPs, so forged bytes never reach them.
 #include "control_message.h"
 
 #include <openssl/crypto.h>
@@ -23,9 +23,10 @@ inline uint32_t LoadBe32(const uint8_t* p) {
 // What §1 says about the body (the AVPs before TIMESTAMP) of one message type. Lists end
 // at the first 0 (no AVP has code 0).
 struct MessageRule {
-  std::array<uint8_t, 10> required;   // each exactly once
+  std::array<uint8_t, 10> required;   // each at least once (single-valued ones: exactly once)
   std::array<uint8_t, 4> repeatable;  // may appear any number of times
   std::array<uint8_t, 4> group;       // repeatable AVPs that only come as whole runs in this order
+                                      //   (a broken run lacks a member: kMissingAvp)
   bool distinct_node_ids;             // NODE_ID lists a set of nodes: no ID twice
 };
 
@@ -38,10 +39,10 @@ const MessageRule* RuleFor(uint8_t type) {
        {kAvpAnalyzerIp, kAvpAnalyzerPort},
        {kAvpAnalyzerIp, kAvpAnalyzerPort},
        false},
-      /* TOPOLOGY_UPDATE (no NODE_ID is a cluster without capture nodes; no analyzer pair is
-         distribution mode) */
+      /* TOPOLOGY_UPDATE (at least one NODE_ID: without capture nodes no frame has an owner;
+         no analyzer pair is distribution mode, which exports nothing) */
       {{kAvpTerm, kAvpEpoch, kAvpSelectionType, kAvpValidityStartS, kAvpValidityStartMs, kAvpHashKey0, kAvpHashKey1,
-        kAvpSnaplen},
+        kAvpSnaplen, kAvpNodeId},
        {kAvpNodeId, kAvpAnalyzerIp, kAvpAnalyzerPort},
        {kAvpAnalyzerIp, kAvpAnalyzerPort},
        true},
@@ -123,13 +124,13 @@ ControlError CheckGroups(const Avps& body, const std::array<uint8_t, N>& group) 
   if (group_len == 0) return ControlError::kNone;
   for (size_t i = 0; i < body.size(); ++i) {
     if (body[i].first == group[0]) {
-      if (body.size() - i < group_len) return ControlError::kBadGroup;
+      if (body.size() - i < group_len) return ControlError::kMissingAvp;
       for (size_t k = 1; k < group_len; ++k) {
-        if (body[i + k].first != group[k]) return ControlError::kBadGroup;
+        if (body[i + k].first != group[k]) return ControlError::kMissingAvp;
       }
       i += group_len - 1;
     } else if (ListHas(group, body[i].first)) {
-      return ControlError::kBadGroup;
+      return ControlError::kMissingAvp;
     }
   }
   return ControlError::kNone;
@@ -144,12 +145,12 @@ bool HasDistinctNodeIds(const Avps& body) {
   return std::adjacent_find(ids.begin(), ids.end()) == ids.end();
 }
 
-// The body rules, in the TypeScript decoder's order: placement, repetition, presence,
-// value ranges, then the type's own rules.
+// The body rules, in the TypeScript decoder's order: repetition (an authentication AVP
+// in the body repeats the trailer's), presence, value ranges, then the type's own rules.
 ControlError CheckBody(uint8_t type, const MessageRule& rule, const Avps& body) {
   std::array<uint16_t, 256> counts{};
   for (const auto& avp : body) {
-    if (IsAuthAvp(avp.first)) return ControlError::kMisplacedAvp;
+    if (IsAuthAvp(avp.first)) return ControlError::kRepeatedAvp;
     ++counts[avp.first];
   }
   for (size_t code = 0; code < counts.size(); ++code) {
@@ -198,16 +199,14 @@ const char* ControlErrorCode(ControlError error) {
     case ControlError::kShort: return "SHORT";
     case ControlError::kBadMagic: return "BAD_MAGIC";
     case ControlError::kBadVersion: return "BAD_VERSION";
+    case ControlError::kUnknownType: return "UNKNOWN_TYPE";
     case ControlError::kTooManyAvps: return "TOO_MANY_AVPS";
     case ControlError::kLengthMismatch: return "LENGTH_MISMATCH";
-    case ControlError::kUnknownType: return "UNKNOWN_TYPE";
     case ControlError::kMissingHmac: return "MISSING_HMAC";
+    case ControlError::kBadHmac: return "BAD_HMAC";
     case ControlError::kMissingAvp: return "MISSING_AVP";
-    case ControlError::kMisplacedAvp: return "MISPLACED_AVP";
     case ControlError::kRepeatedAvp: return "REPEATED_AVP";
     case ControlError::kBadValue: return "BAD_VALUE";
-    case ControlError::kBadGroup: return "BAD_GROUP";
-    case ControlError::kBadHmac: return "BAD_HMAC";
   }
   return "UNKNOWN_ERROR";
 }
@@ -218,44 +217,48 @@ const char* ControlErrorReason(ControlError error) {
     case ControlError::kShort: return "the control message is shorter than its 6-byte header";
     case ControlError::kBadMagic: return "the control message does not start with magic 0x4443 (\"DC\")";
     case ControlError::kBadVersion: return "the control message version is not 1";
+    case ControlError::kUnknownType: return "the message type (TYP) is not defined in protocol version 1";
     case ControlError::kTooManyAvps: return "the control message LEN is over the limit of 8192 AVPs";
     case ControlError::kLengthMismatch: return "the control message size is not exactly 6 + 5*LEN bytes";
-    case ControlError::kUnknownType: return "the message type (TYP) is not defined in protocol version 1";
     case ControlError::kMissingHmac: return "the message does not end with HMAC_0..HMAC_7 in order";
-    case ControlError::kMissingAvp:
-      return "a required AVP is missing (or TIMESTAMP and SENDER_SEQ are not right before HMAC_0)";
-    case ControlError::kMisplacedAvp: return "an authentication AVP (239..248) appears outside the trailer";
-    case ControlError::kRepeatedAvp: return "a single-valued AVP appears more than once";
-    case ControlError::kBadValue: return "an AVP value is out of its range, or a node ID is listed twice";
-    case ControlError::kBadGroup: return "ANALYZER_IP/PORT pairs or SYNC member groups are broken up";
     case ControlError::kBadHmac: return "the HMAC does not verify: wrong cluster key, or the message was altered";
+    case ControlError::kMissingAvp:
+      return "a required AVP is missing (TIMESTAMP/SENDER_SEQ before HMAC_0, one of the type's, or half of a pair "
+             "or member group)";
+    case ControlError::kRepeatedAvp:
+      return "a single-valued AVP appears more than once (or an authentication AVP outside the trailer)";
+    case ControlError::kBadValue: return "an AVP value is out of its range, or a node ID is listed twice";
   }
   return "unknown control message error";
 }
 
 ControlError DecodeControlMessage(const uint8_t* bytes, size_t len, const uint8_t* key, size_t key_len,
                                   ControlMessageView* out) {
+  out->mac_valid = false;
   if (len < kControlHeaderLen) return ControlError::kShort;
   if (LoadBe16(bytes) != kControlMagic) return ControlError::kBadMagic;
   if (bytes[2] != kControlVersion) return ControlError::kBadVersion;
   const uint8_t type = bytes[3];
+  const MessageRule* rule = RuleFor(type);
+  if (rule == nullptr) return ControlError::kUnknownType;
   const size_t avp_count = LoadBe16(bytes + 4);
   if (avp_count > kControlMaxAvps) return ControlError::kTooManyAvps;
   if (len != kControlHeaderLen + kControlAvpLen * avp_count) return ControlError::kLengthMismatch;
-  const MessageRule* rule = RuleFor(type);
-  if (rule == nullptr) return ControlError::kUnknownType;
 
-  // The trailer: TIMESTAMP, SENDER_SEQ, HMAC_0..HMAC_7.
+  // The MAC: HMAC_0..HMAC_7 as the last AVPs, over every byte before them.
   const uint8_t* avps = bytes + kControlHeaderLen;
-  if (avp_count < kControlTrailerAvps) return ControlError::kMissingHmac;
-  const size_t body_count = avp_count - kControlTrailerAvps;
-  const uint8_t* trailer = avps + body_count * kControlAvpLen;
-  const uint8_t* mac_avps = trailer + 2 * kControlAvpLen;
+  if (avp_count < kControlHmacAvps) return ControlError::kMissingHmac;
+  const uint8_t* mac_avps = avps + (avp_count - kControlHmacAvps) * kControlAvpLen;
   for (size_t i = 0; i < kControlHmacAvps; ++i) {
     if (mac_avps[i * kControlAvpLen] != kAvpHmac0 + i) return ControlError::kMissingHmac;
   }
-  if (trailer[0] != kAvpTimestamp || trailer[kControlAvpLen] != kAvpSenderSeq) return ControlError::kMissingAvp;
+  if (!MacMatches(bytes, static_cast<size_t>(mac_avps - bytes), mac_avps, key, key_len)) return ControlError::kBadHmac;
 
+  // TIMESTAMP and SENDER_SEQ right before HMAC_0; the body is everything before them.
+  if (avp_count < kControlTrailerAvps) return ControlError::kMissingAvp;
+  const size_t body_count = avp_count - kControlTrailerAvps;
+  const uint8_t* trailer = avps + body_count * kControlAvpLen;
+  if (trailer[0] != kAvpTimestamp || trailer[kControlAvpLen] != kAvpSenderSeq) return ControlError::kMissingAvp;
   out->type = type;
   out->timestamp = LoadBe32(trailer + 1);
   out->sender_seq = LoadBe32(trailer + kControlAvpLen + 1);
@@ -265,12 +268,10 @@ ControlError DecodeControlMessage(const uint8_t* bytes, size_t len, const uint8_
     const uint8_t* avp = avps + i * kControlAvpLen;
     out->avps.emplace_back(avp[0], LoadBe32(avp + 1));
   }
-  out->mac_valid = false;
   const ControlError body_error = CheckBody(type, *rule, out->avps);
   if (body_error != ControlError::kNone) return body_error;
-
-  out->mac_valid = MacMatches(bytes, mac_avps - bytes, mac_avps, key, key_len);
-  return out->mac_valid ? ControlError::kNone : ControlError::kBadHmac;
+  out->mac_valid = true;
+  return ControlError::kNone;
 }
 
 ControlError ReadTopologyUpdate(const ControlMessageView& msg, TopologyUpdate* out) {
@@ -292,12 +293,13 @@ ControlError ReadTopologyUpdate(const ControlMessageView& msg, TopologyUpdate* o
       case kAvpSnaplen: out->snaplen = value; break;
       case kAvpAnalyzerIp:
         // The decoder has checked that its ANALYZER_PORT follows; a hand-made view may not.
-        if (i + 1 == msg.avps.size() || msg.avps[i + 1].first != kAvpAnalyzerPort) return ControlError::kBadGroup;
+        if (i + 1 == msg.avps.size() || msg.avps[i + 1].first != kAvpAnalyzerPort) return ControlError::kMissingAvp;
         out->analyzers.emplace_back(value, static_cast<uint16_t>(msg.avps[++i].second));
         break;
       default: break;  // optional and extension AVPs
     }
   }
+  if (out->node_ids.empty()) return ControlError::kMissingAvp;
   out->validity_start_ms = uint64_t{validity_s} * 1000 + validity_ms;
   out->timestamp = msg.timestamp;
   out->sender_seq = msg.sender_seq;

@@ -73,24 +73,23 @@ constexpr uint8_t kSelectionRoundRobin = 1;
 constexpr uint8_t kSelectionIpid = 2;
 constexpr uint8_t kSelectionFlow = 3;
 
-// In the order the decoder checks them, which is the TypeScript decoder's order
-// (protocol/control-message.ts, control-structure.ts), so one byte string gets the same
-// code from both.
+// In the order the decoder checks them, as protocol/SPEC.md §6.4 fixes it and the
+// TypeScript decoder (protocol/control-message.ts) runs them, so one byte string gets the
+// same code from both.
 enum class ControlError {
   kNone,
   kShort,           // fewer than the 6 header bytes
   kBadMagic,        // not 0x4443
   kBadVersion,      // not version 1
+  kUnknownType,     // TYP not defined (9..31 are reserved)
   kTooManyAvps,     // LEN over 8192
   kLengthMismatch,  // size is not 6 + 5*LEN
-  kUnknownType,     // TYP not defined (9..31 are reserved)
-  kMissingHmac,     // the last eight AVPs are not HMAC_0..HMAC_7 in order (or fewer than 10 AVPs)
-  kMissingAvp,      // a required AVP (or TIMESTAMP, SENDER_SEQ right before HMAC_0) is absent
-  kMisplacedAvp,    // an authentication AVP (239..248) outside the trailer
-  kRepeatedAvp,     // a single-valued AVP appears twice
-  kBadValue,        // a value out of range (port 0, SELECTION_TYPE 9, a node ID listed twice, ...)
-  kBadGroup,        // ANALYZER_IP/PORT pairs or SYNC member groups broken up
+  kMissingHmac,     // the last eight AVPs are not HMAC_0..HMAC_7 in order
   kBadHmac,         // the MAC does not verify under the given key
+  kMissingAvp,      // a required AVP is absent: TIMESTAMP/SENDER_SEQ right before HMAC_0, one of
+                    //   the type's, or half of an ANALYZER_IP/PORT pair or SYNC member group
+  kRepeatedAvp,     // a single-valued AVP appears twice (an authentication AVP outside the trailer, too)
+  kBadValue,        // a value out of range (port 0, SELECTION_TYPE 9, a node ID listed twice, ...)
 };
 
 // Stable code for counters, logs and the JS side: "SHORT", "BAD_HMAC", ... ("OK" for kNone).
@@ -107,15 +106,13 @@ struct ControlMessageView {
   uint32_t sender_seq = 0;  // SENDER_SEQ
 };
 
-// Decodes and authenticates one control message. `key`/`key_len` is the cluster key as
-// bytes (insecure mode's all-zero 32-byte key is not special-cased). Checks the header,
-// the authentication trailer, the §1 rules of the message type (required, single-valued and
-// grouped AVPs, value ranges), then the MAC, in the order of the ControlError list.
-// Freshness (clock skew, sequence) needs receiver state and is the caller's job (see
-// IsTimestampFresh).
-// Returns kNone with `*out` filled and out->mac_valid true. On kBadHmac `*out` is filled too,
-// with mac_valid false: unauthenticated content for diagnostics only, never to act on. On
-// any other error `*out` is unspecified.
+// Decodes and authenticates one control message: accepts it only if it is well-formed and
+// its MAC verifies. `key`/`key_len` is the cluster key as bytes (insecure mode's all-zero
+// 32-byte key is not special-cased). Checks in the order of the ControlError list; the MAC
+// is verified before any rule about the meaning of AVPs. Freshness (clock skew, sequence)
+// needs receiver state and is the caller's job (see IsTimestampFresh).
+// Returns kNone with `*out` filled (and out->mac_valid true); on an error `*out` is
+// unspecified except that out->mac_valid is false.
 ControlError DecodeControlMessage(const uint8_t* bytes, size_t len, const uint8_t* key, size_t key_len,
                                   ControlMessageView* out);
 
@@ -130,8 +127,7 @@ struct TopologyUpdate {
   uint32_t epoch = 0;
   uint8_t selection_type = 0;                               // kSelectionRoundRobin/Ipid/Flow
   uint64_t validity_start_ms = 0;                           // Unix milliseconds
-  std::vector<uint32_t> node_ids;                           // position k = k-th NODE_ID; may be
-                                                            //   empty (no capture node: nobody owns)
+  std::vector<uint32_t> node_ids;                           // position k = k-th NODE_ID; never empty
   std::vector<std::pair<uint32_t, uint16_t>> analyzers;     // IPv4 address (host order), UDP port
   uint32_t k0 = 0, k1 = 0;                                  // HASH_KEY_0, HASH_KEY_1
   uint32_t snaplen = 0;
@@ -140,8 +136,8 @@ struct TopologyUpdate {
 
 // Extracts a TOPOLOGY_UPDATE from a message that DecodeControlMessage accepted (kNone), which
 // has already checked every rule (ranges, pairs, distinct node IDs). Returns kUnknownType
-// for a message of another TYP, kBadHmac for a view that is not authenticated and kBadGroup
-// for a (hand-made) view whose ANALYZER_IP lacks its ANALYZER_PORT.
+// for a message of another TYP, kBadHmac for a view that is not authenticated, and
+// kMissingAvp for a (hand-made) view without NODE_ID or with an ANALYZER_IP lacking its port.
 ControlError ReadTopologyUpdate(const ControlMessageView& msg, TopologyUpdate* out);
 
 }  // namespace dicap

@@ -455,6 +455,15 @@ describe('readCaptureFile on hand-made pcapng files', () => {
     });
   });
 
+  it('judges a capture without packets by its first interface', () => {
+    const ether = writeTemp('empty-ether.pcapng', Buffer.concat([sectionHeader(true), interfaceDescription(true, 1, 0)]));
+    expect(readCaptureFile(ether)).toEqual({ frames: [], error: null });
+    const radiotap = writeTemp('empty-radiotap.pcapng', Buffer.concat([sectionHeader(true), interfaceDescription(true, 127, 0)]));
+    expect(readCaptureFile(radiotap).error).toBe(
+      `${radiotap}: link type 127 (IEEE802_11_RADIOTAP) is not Ethernet; dicap reads Ethernet captures only`,
+    );
+  });
+
   it('stops at a later packet from a non-Ethernet interface, after the frames before it', () => {
     const file = writeTemp(
       'mixed-links.pcapng',
