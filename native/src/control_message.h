@@ -116,7 +116,9 @@ struct ControlMessageView {
 ControlError DecodeControlMessage(const uint8_t* bytes, size_t len, const uint8_t* key, size_t key_len,
                                   ControlMessageView* out);
 
-// True when a message's TIMESTAMP is within kControlMaxClockSkewS of the receiver's clock.
+// True when a message's TIMESTAMP is within kControlMaxClockSkewS of `now_s`, whole Unix
+// seconds of the reference clock: the receiver's clock for UDP messages, the frame's capture
+// time for in-band frames (protocol/SPEC.md §6.2, §6.4).
 inline bool IsTimestampFresh(uint32_t timestamp_s, uint64_t now_s) {
   const uint64_t ts = timestamp_s;
   return (ts > now_s ? ts - now_s : now_s - ts) <= kControlMaxClockSkewS;

@@ -123,8 +123,9 @@ Napi::Object DecodeFailure(Napi::Env env, ControlError error) {
 // decodeControlMessage(bytes: Buffer, key: Buffer):
 //   { ok: true, type, avps: [[code, value], ...], macValid, timestamp, senderSeq, topology? }
 //   | { ok: false, code, reason }
-// `topology` is present for TYP 3; a TOPOLOGY_UPDATE whose fields are inconsistent fails
-// as a whole, as the engine would reject it. Freshness is not checked here.
+// Like verifyControlMessage in protocol/control-message.ts: `ok` means well-formed and
+// authentic under `key` (so macValid is true); a MAC that does not verify is BAD_HMAC.
+// `topology` is present for TYP 3. Freshness is not checked here (isControlTimestampFresh).
 Napi::Value DecodeControlMessageBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Buffer<uint8_t> bytes = BufferArg(info, 0, "bytes");
