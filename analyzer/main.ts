@@ -1,0 +1,154 @@
+// `dicap analyzer`: receives header batches over UDP in the native sink, writes pcap to a
+// file or stdout, reports a status line and metrics, and on SIGINT/SIGTERM (or when the
+// reader of its stdout goes away) stops the sink, which writes what it has, prints its
+// final counters and exits. Exit codes: 0 normal end, 1 runtime failure (port in use,
+// output cannot be opened or fails), 2 bad configuration.
+import dns from 'node:dns/promises';
+import fs from 'node:fs';
+import net from 'node:net';
+import tty from 'node:tty';
+import { DicapError, errorCode, errorMessage } from '../common/errors.js';
+import { formatHostPort } from '../common/host-port.js';
+import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
+import { formatHelp, parseOptions, type OptionValues } from '../common/options.js';
+import { AnalyzerSink } from '../native/analyzer-sink.js';
+import { createAnalyzerMetrics } from './metrics.js';
+import { ANALYZER_OPTIONS } from './options.js';
+import { formatFinalCounters, formatStatusLine } from './status.js';
+
+type AnalyzerValues = OptionValues<typeof ANALYZER_OPTIONS>;
+
+/** How often the output state is checked, so a closed pipe ends the analyzer promptly. */
+const OUTPUT_CHECK_MS = 250;
+
+// Every human message goes to stderr: with `--write -`, stdout is the pcap stream.
+function say(message: string): void {
+  process.stderr.write(`dicap analyzer: ${message}\n`);
+}
+
+function readOptions(argv: string[]): AnalyzerValues | 'help' {
+  const parsed = parseOptions(ANALYZER_OPTIONS, argv, process.env);
+  if (parsed.help) return 'help';
+  if (parsed.values.write === '-' && tty.isatty(1)) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', '--write - would send binary pcap to a terminal; pipe it (| tcpdump -r -) or give a file');
+  }
+  return parsed.values;
+}
+
+async function resolveIpv4(host: string): Promise<string> {
+  if (net.isIPv4(host)) return host;
+  try {
+    return (await dns.lookup(host, { family: 4 })).address;
+  } catch (error) {
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `--listen host "${host}" does not resolve to an IPv4 address (${errorCode(error) ?? errorMessage(error)}); give an IPv4 address or a resolvable name`,
+    );
+  }
+}
+
+function startSink(values: AnalyzerValues, host: string): AnalyzerSink {
+  const sink = new AnalyzerSink({
+    host,
+    port: values.listen.port,
+    output: values.write,
+    receiveBufferBytes: values.receiveBuffer,
+    flushIntervalMs: values.flushMs,
+  });
+  try {
+    sink.start();
+  } catch (error) {
+    if (errorCode(error) === 'DICAP_ERR_ADDRESS_IN_USE') {
+      throw new DicapError('DICAP_ERR_ADDRESS_IN_USE', `--listen ${formatHostPort(values.listen)} is already in use; choose another port or stop the process holding it`);
+    }
+    throw error;
+  }
+  return sink;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: AnalyzerValues;
+  let host: string;
+  try {
+    const read = readOptions(argv);
+    if (read === 'help') {
+      console.log(formatHelp(ANALYZER_OPTIONS));
+      return 0;
+    }
+    values = read;
+    host = await resolveIpv4(values.listen.host);
+  } catch (error) {
+    say(errorMessage(error));
+    return 2;
+  }
+
+  let sink: AnalyzerSink;
+  let metrics: MetricsServer | undefined;
+  try {
+    sink = startSink(values, host);
+  } catch (error) {
+    say(errorMessage(error));
+    return 1;
+  }
+  try {
+    if (values.metrics) metrics = await serveMetrics(values.metrics, createAnalyzerMetrics(() => sink.counters()));
+  } catch (error) {
+    sink.stop();
+    say(errorMessage(error));
+    return 1;
+  }
+
+  const granted = sink.counters().receiveBufferBytes;
+  say(
+    `listening on udp ${host}:${sink.port}, writing pcap to ${values.write === '-' ? 'standard output' : values.write}` +
+      (metrics && values.metrics ? `, metrics at http://${formatHostPort(values.metrics)}/metrics` : ''),
+  );
+  if (granted < values.receiveBuffer) {
+    say(`warning: receive buffer is ${granted} bytes, not the ${values.receiveBuffer} asked; run as root or raise net.core.rmem_max, or bursts will be dropped`);
+  }
+  return run(values, sink, metrics);
+}
+
+function run(values: AnalyzerValues, sink: AnalyzerSink, metrics: MetricsServer | undefined): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let lastDatagrams = 0;
+    let lastTime = Date.now();
+    const statusTimer =
+      values.statusInterval > 0
+        ? setInterval(() => {
+            const counters = sink.counters();
+            const now = Date.now();
+            const rate = ((counters.datagrams - lastDatagrams) * 1000) / Math.max(1, now - lastTime);
+            lastDatagrams = counters.datagrams;
+            lastTime = now;
+            say(formatStatusLine(counters, rate));
+          }, values.statusInterval * 1000)
+        : undefined;
+    // Also what keeps the process alive: the sink's thread is not an event-loop handle.
+    const outputTimer = setInterval(() => {
+      const { outputState, outputError } = sink.counters();
+      if (outputState === 'reader-closed') {
+        say('the reader of the output closed it; stopping');
+        finish(0);
+      } else if (outputState === 'failed') {
+        say(`writing ${values.write} failed (${outputError ?? 'unknown error'}); stopping`);
+        finish(1);
+      }
+    }, OUTPUT_CHECK_MS);
+
+    const onSignal = (): void => finish(0);
+    function finish(exitCode: number): void {
+      if (statusTimer) clearInterval(statusTimer);
+      clearInterval(outputTimer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      sink.stop();
+      const counters = sink.counters();
+      say(formatFinalCounters(counters));
+      if (values.summary) fs.writeFileSync(values.summary, JSON.stringify(counters, null, 2) + '\n');
+      void (metrics ? metrics.close() : Promise.resolve()).then(() => resolve(exitCode));
+    }
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

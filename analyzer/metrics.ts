@@ -1,0 +1,123 @@
+// Prometheus metrics of an analyzer. Every value lives in the native sink; collect()
+// callbacks read it at scrape time (one counters() call per scrape), so JS counts nothing.
+import { Counter, Gauge, Registry } from 'prom-client';
+import { MALFORMED_REASONS, type AnalyzerNodeCounters, type AnalyzerSinkCounters, type OutputState } from '../native/analyzer-sink.js';
+
+/** Sink-wide counters: [metric name, help, field]. */
+const SINK_COUNTERS: Array<[string, string, 'datagrams' | 'bytes' | 'records' | 'socketDrops' | 'recordsWritten' | 'recordsUnwritten' | 'bytesWritten' | 'writeErrors']> = [
+  ['dicap_analyzer_received_datagrams_total', 'UDP datagrams received, malformed ones included', 'datagrams'],
+  ['dicap_analyzer_received_bytes_total', 'UDP payload bytes received', 'bytes'],
+  ['dicap_analyzer_received_records_total', 'Frame records in valid header batches (duplicates included)', 'records'],
+  ['dicap_analyzer_socket_dropped_datagrams_total', 'Datagrams the kernel dropped because the socket receive buffer was full (SO_RXQ_OVFL)', 'socketDrops'],
+  ['dicap_analyzer_written_records_total', 'Records written to the pcap output', 'recordsWritten'],
+  ['dicap_analyzer_unwritten_records_total', 'Records that could not be written (output closed by its reader, failed or stalled)', 'recordsUnwritten'],
+  ['dicap_analyzer_written_bytes_total', 'Bytes written to the pcap output', 'bytesWritten'],
+  ['dicap_analyzer_write_errors_total', 'Failed writes to the pcap output', 'writeErrors'],
+];
+
+type NodeField = 'datagrams' | 'records' | 'gapDatagrams' | 'lateDatagrams' | 'duplicateDatagrams' | 'duplicateRecords' | 'runs';
+
+/** Per-node counters, labelled `node`: [metric name, help, field]. */
+const NODE_COUNTERS: Array<[string, string, NodeField]> = [
+  ['dicap_analyzer_node_datagrams_total', 'Valid datagrams received from the node, duplicates included', 'datagrams'],
+  ['dicap_analyzer_node_records_total', 'Records in them', 'records'],
+  ['dicap_analyzer_node_gap_datagrams_total', 'Datagrams of the node found missing by sequence gaps (export loss; records lost with them are unknown)', 'gapDatagrams'],
+  ['dicap_analyzer_node_late_datagrams_total', 'Datagrams that arrived after being counted in a gap (export loss = gap - late)', 'lateDatagrams'],
+  ['dicap_analyzer_node_duplicate_datagrams_total', 'Datagrams received twice (or too old to tell); not written again', 'duplicateDatagrams'],
+  ['dicap_analyzer_node_duplicate_records_total', 'Records in duplicate datagrams', 'duplicateRecords'],
+  ['dicap_analyzer_node_runs_total', 'Sequence starts per node: first datagram of each stream and every sender restart', 'runs'],
+];
+
+const OUTPUT_STATES: readonly OutputState[] = ['open', 'reader-closed', 'failed', 'stalled', 'closed'];
+
+export function createAnalyzerMetrics(counters: () => AnalyzerSinkCounters): Registry {
+  const registry = new Registry();
+  // One native read per scrape, shared by every collect() of that scrape.
+  let snapshot: AnalyzerSinkCounters | undefined;
+  let snapshotAt = 0;
+  const read = (): AnalyzerSinkCounters => {
+    const now = Date.now();
+    if (!snapshot || now - snapshotAt > 100) {
+      snapshot = counters();
+      snapshotAt = now;
+    }
+    return snapshot;
+  };
+  const perNode = (set: (labels: { node: string }, node: AnalyzerNodeCounters) => void): void => {
+    for (const node of read().nodes) set({ node: String(node.nodeId) }, node);
+  };
+
+  for (const [name, help, field] of SINK_COUNTERS) {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read()[field]);
+      },
+    });
+  }
+  new Counter({
+    name: 'dicap_analyzer_malformed_datagrams_total',
+    help: 'Datagrams rejected as malformed (skipped), by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const malformed = read().malformed;
+      this.reset();
+      for (const reason of MALFORMED_REASONS) this.inc({ reason: reason.toLowerCase() }, malformed[reason]);
+    },
+  });
+  for (const [name, help, field] of NODE_COUNTERS) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['node'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        perNode((labels, node) => this.inc(labels, node[field]));
+      },
+    });
+  }
+  new Gauge({
+    name: 'dicap_analyzer_node_epoch',
+    help: 'Epoch of the node\'s most recent in-sequence datagram',
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      perNode((labels, node) => this.set(labels, node.lastEpoch));
+    },
+  });
+  new Gauge({
+    name: 'dicap_analyzer_node_streams',
+    help: 'Distinct streams (export workers) seen from the node',
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      perNode((labels, node) => this.set(labels, node.streams));
+    },
+  });
+  new Gauge({
+    name: 'dicap_analyzer_output_state',
+    help: 'State of the pcap output: 1 for the current state (open, reader-closed, failed, stalled, closed)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const current = read().outputState;
+      for (const state of OUTPUT_STATES) this.set({ state }, state === current ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'dicap_analyzer_receive_buffer_bytes',
+    help: 'UDP receive buffer the kernel granted',
+    registers: [registry],
+    collect() {
+      this.set(read().receiveBufferBytes);
+    },
+  });
+  return registry;
+}
