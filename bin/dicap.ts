@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: Co
   analyzer: { summary: 'receive header batches and write pcap', load: () => import('../analyzer/main.js') },
   owner: { summary: 'print which node position owns each frame of a capture file', load: () => import('./owner.js') },
   bench: { summary: 'run a benchmark and write its report to bench/reports/', load: () => import('../bench/main.js') },
+  lab: { summary: 'build a capture cluster in network namespaces (up|replay|status|down)', load: () => import('../lab/main.js') },
   proto: { summary: 'decode control messages (`dicap proto decode HEX`)', load: () => import('./proto.js') },
 };
 

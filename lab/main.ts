@@ -1,0 +1,174 @@
+// `dicap lab up|status|down|replay`: the command line of the lab. Everything it does goes
+// through the API of lab.ts, which tests, benchmarks and `lab demo` use as well.
+import { DicapError, errorMessage } from '../common/errors.js';
+import { formatHelp, parseOptions, type OptionsSpec } from '../common/options.js';
+import { labUp, openLab } from './lab.js';
+import { privilegeProblem } from './netns.js';
+import { DOWN_OPTIONS, REPLAY_OPTIONS, STATUS_OPTIONS, UP_OPTIONS } from './options.js';
+import { formatHosts, formatPassiveCounters, formatReplaySummary, formatTeardown, formatWireCounters, passiveDelta } from './report.js';
+import { isRunning, listLabIds, readLabRecord, teardownLabSync } from './state.js';
+
+const SUBCOMMANDS: Record<string, { spec: OptionsSpec; run: (argv: string[]) => Promise<number> }> = {
+  up: { spec: UP_OPTIONS, run: up },
+  status: { spec: STATUS_OPTIONS, run: status },
+  down: { spec: DOWN_OPTIONS, run: down },
+  replay: { spec: REPLAY_OPTIONS, run: replay },
+};
+
+function usage(): string {
+  return [
+    'usage: dicap lab up|status|down|replay [options]   (dicap lab <subcommand> --help for its options)',
+    '',
+    ...Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(8)} ${s.spec.usage}`),
+  ].join('\n');
+}
+
+/** Progress goes to stderr, so that stdout carries only results (and --json stays parseable). */
+const progress = (line: string): void => console.error(line);
+
+function parsed<S extends OptionsSpec>(spec: S, argv: readonly string[]) {
+  const result = parseOptions(spec, argv, process.env);
+  if (result.help) {
+    console.log(formatHelp(spec));
+    return undefined;
+  }
+  return result.values;
+}
+
+async function up(argv: string[]): Promise<number> {
+  const values = parsed(UP_OPTIONS, argv);
+  if (!values) return 0;
+  const lab = await labUp({
+    id: values.id,
+    captureHosts: values.nodes,
+    analyzers: values.analyzers,
+    coordinators: values.coordinators,
+    wireMtu: values.mtu,
+    wireCpu: values.wireCpu,
+    keepAfterExit: true,
+    onProgress: progress,
+  });
+  console.log(formatHosts(lab.topology).join('\n'));
+  console.log(`lab ${lab.id} is up; \`dicap lab replay FILE…\` sends traffic, \`dicap lab down\` removes it`);
+  return 0;
+}
+
+async function status(argv: string[]): Promise<number> {
+  const values = parsed(STATUS_OPTIONS, argv);
+  if (!values) return 0;
+  const ids = values.id !== undefined ? [values.id] : listLabIds();
+  if (ids.length === 0) {
+    console.log('no lab is up; start one with `dicap lab up`');
+    return 0;
+  }
+  const reports: unknown[] = [];
+  for (const id of ids) {
+    const record = readLabRecord(id);
+    if (!record || record.phase !== 'up' || !record.topology) {
+      const state = !record
+        ? 'is not up'
+        : isRunning(record.owner)
+          ? `is being built by pid ${record.owner.pid}`
+          : `is what a failed \`up\` (pid ${record.owner.pid}) left behind; \`dicap lab down --id ${id}\` removes it`;
+      if (values.json) reports.push({ id, phase: record?.phase ?? 'none' });
+      else console.log(`lab ${id} ${state}`);
+      continue;
+    }
+    const lab = openLab(id);
+    const [passive, wire] = await Promise.all([lab.passiveCounters(), lab.wireCounters()]);
+    if (values.json) {
+      reports.push({ id, phase: record.phase, owner: record.owner, keepAfterExit: record.keepAfterExit, topology: lab.topology, wire, passive });
+      continue;
+    }
+    console.log(formatHosts(lab.topology).join('\n'));
+    console.log(formatWireCounters(wire).join('\n'));
+    console.log(formatPassiveCounters(passive).join('\n'));
+  }
+  if (values.json) console.log(JSON.stringify(reports, null, 2));
+  return 0;
+}
+
+async function down(argv: string[]): Promise<number> {
+  const values = parsed(DOWN_OPTIONS, argv);
+  if (!values) return 0;
+  if (values.all && values.id !== undefined) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give --id or --all, not both');
+  const existing = listLabIds();
+  let ids: string[];
+  if (values.all) ids = existing;
+  else if (values.id !== undefined) ids = [values.id];
+  else if (existing.length <= 1) ids = existing;
+  else throw new DicapError('DICAP_ERR_BAD_CONFIG', `${existing.length} labs exist (${existing.join(', ')}); say which with --id, or --all`);
+  if (ids.length === 0 || (values.id !== undefined && !existing.includes(values.id))) {
+    console.log(values.id !== undefined ? `lab ${values.id} is not up; nothing to remove` : 'no lab is up; nothing to remove');
+    return 0;
+  }
+  let failed = false;
+  for (const id of ids) {
+    const report = teardownLabSync(id);
+    console.log(formatTeardown(report));
+    failed ||= report.problems.length > 0;
+  }
+  return failed ? 1 : 0;
+}
+
+/** Splits `FILE… --flag value …` into the files and the options, knowing which flags take a value. */
+function splitFiles(spec: OptionsSpec, argv: readonly string[]): { files: string[]; flags: string[] } {
+  const files: string[] = [];
+  const flags: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-')) {
+      files.push(arg);
+      continue;
+    }
+    flags.push(arg);
+    const declaration = spec.options[arg.slice(2)];
+    const takesValue = !arg.includes('=') && (arg === '--config' || (declaration !== undefined && declaration.type !== 'boolean'));
+    if (takesValue && i + 1 < argv.length) flags.push(argv[++i]!);
+  }
+  return { files, flags };
+}
+
+async function replay(argv: string[]): Promise<number> {
+  const { files, flags } = splitFiles(REPLAY_OPTIONS, argv);
+  const values = parsed(REPLAY_OPTIONS, flags);
+  if (!values) return 0;
+  if (files.length === 0) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'no capture file given; usage: dicap lab replay FILE… [--pps R | --topspeed]');
+  const lab = openLab(values.id);
+  const before = await lab.passiveCounters();
+  const result = await lab.replay(files, {
+    ...(values.pps !== undefined ? { pps: values.pps } : {}),
+    ...(values.mbps !== undefined ? { mbps: values.mbps } : {}),
+    topspeed: values.topspeed,
+    loop: values.loop,
+    onProgress: (p) => progress(`replay: ${p.sent} frames sent in ${p.seconds.toFixed(1)} s (${Math.round(p.seconds > 0 ? p.sent / p.seconds : 0)} frames/s)`),
+  });
+  const after = await lab.settledPassiveCounters();
+  console.log(formatReplaySummary(result, passiveDelta(before, after)).join('\n'));
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const subcommand = SUBCOMMANDS[name];
+  if (!subcommand) {
+    console.error(`dicap lab: unknown subcommand "${name}"; it is one of ${Object.keys(SUBCOMMANDS).join(', ')}`);
+    return 2;
+  }
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+  const problem = privilegeProblem();
+  if (problem && !wantsHelp) {
+    console.error(problem);
+    return 1;
+  }
+  try {
+    return await subcommand.run(rest);
+  } catch (error) {
+    console.error(`dicap lab ${name}: ${errorMessage(error)}`);
+    return error instanceof DicapError && error.code === 'DICAP_ERR_BAD_CONFIG' ? 2 : 1;
+  }
+}
