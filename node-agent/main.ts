@@ -71,6 +71,8 @@ export async function main(argv: string[]): Promise<number> {
     engine = new CaptureEngine(engineOptions(values, clusterKey));
     engine.offerTopology(topology);
     engine.start();
+    const source = values.interface !== undefined ? `interface ${values.interface}` : `file ${values.pcap}`;
+    console.error(`dicap agent: node ${values.nodeId} capturing from ${source} (${values.mode}, position ${topology.nodeIds.indexOf(values.nodeId)} of ${topology.nodeIds.length}, ${values.workers} workers)`);
   } catch (error) {
     console.error(`dicap agent: ${errorMessage(error)}`);
     return 2;
