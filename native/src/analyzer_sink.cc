@@ -255,7 +255,7 @@ void AnalyzerSink::Stop() {
     thread_.join();
     CloseAll();
   }
-  if (phase_ != Phase::kIdle) phase_ = Phase::kStopped;
+  phase_ = Phase::kStopped;  // an instance runs once
 }
 
 void AnalyzerSink::Run() {

@@ -151,7 +151,7 @@ class AnalyzerSink {
   // SinkError naming the failing call; a failed Start leaves nothing open. Once only.
   void Start();
   // Stops the thread after it has read what is queued on the socket, flushes and closes
-  // the output. Safe to call twice, and before Start.
+  // the output. Safe to call twice; before Start it retires the instance (Start then fails).
   void Stop();
   // Any thread. Valid after Start.
   uint16_t bound_port() const { return bound_port_; }

@@ -1,0 +1,130 @@
+// Test helpers for the analyzer: frames and header batches (built with the protocol's own
+// encoder), a UDP sender, a strict pcap reader, and tcpdump as an independent reader.
+import dgram from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { encodeHeaderBatch, type BatchRecord } from '../../protocol/header-batch.js';
+
+/** A 64-byte IPv4/UDP frame 198.18.0.1:(1000+i) → 198.18.0.2:53 with IPv4 ID i. */
+export function testFrame(i: number): Buffer {
+  const frame = Buffer.alloc(64);
+  Buffer.from('020000000002020000000001', 'hex').copy(frame, 0);
+  frame.writeUInt16BE(0x0800, 12);
+  const ip = Buffer.from('450000320000000040110000c6120001c6120002', 'hex');
+  ip.writeUInt16BE(i & 0xffff, 4);
+  ip.copy(frame, 14);
+  frame.writeUInt16BE(1000 + (i % 60000), 34);
+  frame.writeUInt16BE(53, 36);
+  frame.writeUInt16BE(30, 38);
+  frame.writeUInt32BE(i, 42); // payload: the index, to tell frames apart byte for byte
+  return frame;
+}
+
+/** `count` records with distinct timestamps and frames, cut to `capLen` bytes (wire length 64). */
+export function testRecords(first: number, count: number, capLen = 54): BatchRecord[] {
+  return Array.from({ length: count }, (_, k) => {
+    const i = first + k;
+    return { tsSec: 1_700_000_000 + i, tsNsec: (i * 7919) % 1_000_000_000, wireLen: 64, data: testFrame(i).subarray(0, capLen) };
+  });
+}
+
+export interface BatchSpec {
+  nodeId: number;
+  epoch: number;
+  stream: number;
+  seq: number;
+  records: BatchRecord[];
+}
+
+export function batch(spec: BatchSpec): Buffer {
+  return encodeHeaderBatch({ ...spec, seq: BigInt(spec.seq) });
+}
+
+/** Sends datagrams one after another from one socket (loopback keeps their order). */
+export class UdpSender {
+  private readonly socket = dgram.createSocket('udp4');
+
+  constructor(private readonly port: number) {}
+
+  async send(datagrams: readonly Buffer[]): Promise<void> {
+    for (const d of datagrams) {
+      await new Promise<void>((resolve, reject) => this.socket.send(d, this.port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.socket.close();
+    await once(this.socket, 'close');
+  }
+}
+
+/** A free UDP (or TCP) port on 127.0.0.1 right now, for processes that must be given one. */
+export async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  const { port } = socket.address();
+  socket.close();
+  return port;
+}
+
+export interface PcapRecord {
+  tsSec: number;
+  tsNsec: number;
+  origLen: number;
+  data: Buffer;
+}
+
+/** Reads a nanosecond, little-endian, Ethernet pcap exactly as the analyzer must write it; throws on anything else. */
+export function readPcap(bytes: Buffer): PcapRecord[] {
+  if (bytes.length < 24) throw new Error(`pcap of ${bytes.length} bytes has no file header`);
+  const header = {
+    magic: bytes.readUInt32LE(0),
+    major: bytes.readUInt16LE(4),
+    minor: bytes.readUInt16LE(6),
+    zone: bytes.readInt32LE(8),
+    sigfigs: bytes.readUInt32LE(12),
+    snaplen: bytes.readUInt32LE(16),
+    linktype: bytes.readUInt32LE(20),
+  };
+  const expected = { magic: 0xa1b23c4d, major: 2, minor: 4, zone: 0, sigfigs: 0, snaplen: 65535, linktype: 1 };
+  if (JSON.stringify(header) !== JSON.stringify(expected)) throw new Error(`pcap header ${JSON.stringify(header)} is not ${JSON.stringify(expected)}`);
+  const records: PcapRecord[] = [];
+  let offset = 24;
+  while (offset < bytes.length) {
+    if (offset + 16 > bytes.length) throw new Error(`pcap record header cut off at ${offset}`);
+    const inclLen = bytes.readUInt32LE(offset + 8);
+    if (offset + 16 + inclLen > bytes.length) throw new Error(`pcap record at ${offset} cut off`);
+    records.push({
+      tsSec: bytes.readUInt32LE(offset),
+      tsNsec: bytes.readUInt32LE(offset + 4),
+      origLen: bytes.readUInt32LE(offset + 12),
+      data: Buffer.from(bytes.subarray(offset + 16, offset + 16 + inclLen)),
+    });
+    offset += 16 + inclLen;
+  }
+  return records;
+}
+
+/** What the pcap must hold for these records, in order. */
+export function expectedPcapRecords(records: readonly BatchRecord[]): PcapRecord[] {
+  return records.map((r) => ({ tsSec: r.tsSec, tsNsec: r.tsNsec, origLen: Math.min(r.wireLen, 65535), data: Buffer.from(r.data) }));
+}
+
+/** tcpdump's one-line-per-frame reading of a pcap file: `SECONDS.NANOSECONDS …`. */
+export function tcpdumpLines(file: string): string[] {
+  const out = execFileSync('tcpdump', ['-r', file, '-nn', '-tt', '--time-stamp-precision=nano'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return out.split('\n').filter((line) => line.length > 0);
+}
+
+export function tcpdumpTimestamp(record: { tsSec: number; tsNsec: number }): string {
+  return `${record.tsSec}.${String(record.tsNsec).padStart(9, '0')}`;
+}
+
+export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
