@@ -1,0 +1,52 @@
+// Test helper: real tcpdump on a capture host's passive interface, writing a pcap file.
+import path from 'node:path';
+import type { Lab, LabProcess } from '../../lab/lab.js';
+
+/** tcpdump's packet-buffer timeout, after which the kernel hands over a partly filled ring block. */
+const BLOCK_TIMEOUT_MS = 1000;
+
+export interface TcpdumpResult {
+  file: string;
+  /** "N packets captured" */
+  captured: number;
+  /** "N packets dropped by kernel" (its socket buffer overflowed) */
+  droppedByKernel: number;
+}
+
+export interface Tcpdump {
+  file: string;
+  /** Stops tcpdump (SIGINT, so it flushes the file) and reads its closing statistics. */
+  stop(): Promise<TcpdumpResult>;
+}
+
+/** Starts tcpdump on `host`'s passive interface, writing to dir/<host>.pcap; resolves once it listens. */
+export async function startTcpdump(lab: Lab, host: string, dir: string): Promise<Tcpdump> {
+  const passive = lab.host(host).passive!.interface;
+  const file = path.join(dir, `${host}.pcap`);
+  // -B 65536: a 64 MiB ring, so bursts wait there while tcpdump writes. No --immediate-mode:
+  // libpcap would then use TPACKET_V2 with one 256 KiB slot per frame (a few hundred
+  // frames in all); TPACKET_V3 packs frames into blocks, which the kernel hands over when
+  // full or after tcpdump's 1 s timeout (stop() waits for that).
+  // -Z root: stay root, so the file can be written in a private temporary directory.
+  const process: LabProcess = lab.spawn(host, 'tcpdump', ['-i', passive, '-w', file, '-s', '0', '-B', '65536', '-n', '-Z', 'root']);
+  let stderr = '';
+  process.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const deadline = Date.now() + 10_000;
+  while (!/listening on/.test(stderr)) {
+    if (!process.running || Date.now() > deadline) throw new Error(`tcpdump on ${host} did not start: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return {
+    file,
+    async stop() {
+      await new Promise((resolve) => setTimeout(resolve, BLOCK_TIMEOUT_MS + 300));
+      await process.stop('SIGINT');
+      const number = (label: string): number => {
+        const m = stderr.match(new RegExp(`(\\d+) packets? ${label}`));
+        if (!m) throw new Error(`tcpdump on ${host} printed no "${label}" line: ${stderr}`);
+        return Number(m[1]);
+      };
+      return { file, captured: number('captured'), droppedByKernel: number('dropped by kernel') };
+    },
+  };
+}
