@@ -135,7 +135,7 @@ bool PcapWriter::WriteAll() {
     }
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
     if (n < 0 && errno == EPIPE) {
-      End(OutputState::kReaderClosed, EPIPE);
+      End(OutputState::kReaderClosed, 0);  // not an error: the reader is done
       return false;
     }
     write_errors_.Increment();

@@ -1,0 +1,262 @@
+// The real `dicap analyzer` process (dist/, built by `npm test`'s pretest step): options,
+// pcap to a file and to `| tcpdump -r -`, status line, metrics, signals, a closed pipe.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DICAP, runDicap, startDicap, type DicapProcess } from '../helpers/dicap-process.js';
+import type { BatchRecord } from '../../protocol/header-batch.js';
+import {
+  batch,
+  expectedPcapRecords,
+  freeUdpPort,
+  readPcap,
+  tcpdumpLines,
+  tcpdumpTimestamp,
+  testRecords,
+  UdpSender,
+  waitUntil,
+  type BatchSpec,
+} from './helpers.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-analyzer-'));
+const processes: ChildProcess[] = [];
+const senders: UdpSender[] = [];
+
+beforeAll(() => {
+  // Compiled output older than these sources would test yesterday's analyzer.
+  const sources = ['analyzer/main.ts', 'analyzer/options.ts', 'analyzer/metrics.ts', 'analyzer/status.ts', 'native/analyzer-sink.ts', 'common/options.ts'];
+  const compiled = path.join('dist', 'analyzer', 'main.js');
+  if (!fs.existsSync(compiled)) throw new Error(`${compiled} is missing; run \`npm run build:ts\` (npm test does it first)`);
+  const stale = sources.filter((s) => fs.statSync(s).mtimeMs > fs.statSync(path.join('dist', s.replace(/\.ts$/, '.js'))).mtimeMs);
+  if (stale.length > 0) throw new Error(`dist/ is older than ${stale.join(', ')}; run \`npm run build:ts\``);
+});
+afterEach(async () => {
+  for (const p of processes.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  await Promise.all(senders.splice(0).map((s) => s.close()));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+async function freeTcpPort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function analyzer(args: string[]): DicapProcess {
+  const p = startDicap(['analyzer', ...args]);
+  processes.push(p.child);
+  return p;
+}
+
+function sender(port: number): UdpSender {
+  const s = new UdpSender(port);
+  senders.push(s);
+  return s;
+}
+
+/** Node 11 sends seq 0, 1, 3 (a gap of one) and 3 again; node 22 sends 0, 1 on two streams. */
+function scenario(): { datagrams: Buffer[]; written: BatchRecord[] } {
+  const specs: BatchSpec[] = [];
+  let next = 0;
+  const add = (nodeId: number, stream: number, seq: number): BatchSpec => {
+    const spec = { nodeId, epoch: 5, stream, seq, records: testRecords(next, 3) };
+    next += 3;
+    specs.push(spec);
+    return spec;
+  };
+  add(11, 0, 0);
+  add(22, 0, 0);
+  add(22, 1, 0);
+  add(11, 0, 1);
+  add(22, 0, 1);
+  add(11, 0, 3);
+  add(22, 1, 1);
+  const duplicate = batch(specs[5]!);
+  const datagrams = [...specs.map(batch), duplicate, Buffer.from('this is not a header batch, though long enough'), Buffer.alloc(10)];
+  return { datagrams, written: specs.flatMap((s) => s.records) };
+}
+
+function metricValue(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  if (!line) throw new Error(`no metric ${series} in:\n${text}`);
+  return Number(line.slice(series.length + 1));
+}
+
+describe('dicap analyzer', () => {
+  it('explains every option with --help', async () => {
+    const { code, stdout } = await runDicap(['analyzer', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: dicap analyzer --listen HOST:PORT --write FILE\|- /);
+    for (const flag of ['--listen', '--write', '--metrics', '--status-interval', '--receive-buffer', '--flush-ms', '--summary', '--config']) {
+      expect(stdout).toContain(flag);
+    }
+    expect(stdout).toContain('DICAP_ANALYZER_LISTEN');
+  });
+
+  it.each([
+    [['--listen', 'nohost', '--write', 'x.pcap'], 'dicap analyzer: --listen "nohost" has no port; give HOST:PORT such as 127.0.0.1:9999'],
+    [['--listen', '127.0.0.1:9'], 'dicap analyzer: missing --write; give a pcap file path, or - for standard output (as --write, DICAP_ANALYZER_WRITE or "write" in the config file)'],
+    [['--listen', '127.0.0.1:9', '--write', 'x', '--status-interval', 'soon'], 'dicap analyzer: --status-interval "soon" is not an integer; give a number of seconds such as 5, or 0 for none'],
+    [['--listn', '127.0.0.1:9'], 'dicap analyzer: unknown option --listn; did you mean --listen? (see dicap analyzer --help)'],
+    [['--listen', 'no-such-host.invalid:9', '--write', 'x'], /^dicap analyzer: --listen host "no-such-host.invalid" does not resolve to an IPv4 address \((ENOTFOUND|EAI_AGAIN)\); give an IPv4 address or a resolvable name$/],
+  ])('refuses bad configuration %j with one line and exit code 2', async (args, message) => {
+    const { code, stdout, stderr } = await runDicap(['analyzer', ...args]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    if (typeof message === 'string') expect(stderr.trimEnd()).toBe(message);
+    else expect(stderr.trimEnd()).toMatch(message);
+  });
+
+  it('names the config file and the unknown key', async () => {
+    const config = path.join(tmp, 'analyzer.json');
+    fs.writeFileSync(config, JSON.stringify({ listen: '127.0.0.1:9', writ: 'x.pcap' }));
+    const { code, stderr } = await runDicap(['analyzer', '--config', config]);
+    expect(code).toBe(2);
+    expect(stderr.trimEnd()).toBe(`dicap analyzer: config file ${config}: unknown key "writ"; did you mean "write"?`);
+  });
+
+  it('exits 1 with one line when the UDP port or the metrics port is taken', async () => {
+    const udpPort = await freeUdpPort();
+    const first = analyzer(['--listen', `127.0.0.1:${udpPort}`, '--write', path.join(tmp, 'first.pcap'), '--status-interval', '0']);
+    await first.waitForStderr(/listening on udp/);
+    const second = await runDicap(['analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', path.join(tmp, 'second.pcap')]);
+    expect(second.code).toBe(1);
+    expect(second.stderr.trimEnd()).toBe(`dicap analyzer: --listen 127.0.0.1:${udpPort} is already in use; choose another port or stop the process holding it`);
+
+    const tcp = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => tcp.once('listening', r));
+    const metricsPort = (tcp.address() as net.AddressInfo).port;
+    const third = await runDicap(['analyzer', '--listen', `127.0.0.1:${await freeUdpPort()}`, '--write', path.join(tmp, 'third.pcap'), '--metrics', `127.0.0.1:${metricsPort}`]);
+    tcp.close();
+    expect(third.code).toBe(1);
+    expect(third.stderr.trimEnd()).toBe(`dicap analyzer: metrics 127.0.0.1:${metricsPort} is already in use; choose another --metrics port`);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+  });
+
+  it('writes pcap to a file, reports status and metrics, and on SIGTERM prints its final counters and exits 0', async () => {
+    const udpPort = await freeUdpPort();
+    const metricsPort = await freeTcpPort();
+    const file = path.join(tmp, 'run.pcap');
+    const summary = path.join(tmp, 'run.json');
+    const p = analyzer(['--listen', `127.0.0.1:${udpPort}`, '--write', file, '--status-interval', '1', '--metrics', `127.0.0.1:${metricsPort}`, '--summary', summary]);
+    await p.waitForStderr(/listening on udp 127\.0\.0\.1:\d+, writing pcap to .*run\.pcap, metrics at http:\/\/127\.0\.0\.1:\d+\/metrics\n/);
+    const { datagrams, written } = scenario();
+    await sender(udpPort).send(datagrams);
+
+    let text = '';
+    const deadline = Date.now() + 5000;
+    do {
+      text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    } while (metricValue(text, 'dicap_analyzer_received_datagrams_total') < datagrams.length && Date.now() < deadline);
+    expect(metricValue(text, 'dicap_analyzer_received_datagrams_total')).toBe(datagrams.length);
+    expect(metricValue(text, 'dicap_analyzer_received_records_total')).toBe(written.length + 3);
+    expect(metricValue(text, 'dicap_analyzer_malformed_datagrams_total{reason="bad_magic"}')).toBe(1);
+    expect(metricValue(text, 'dicap_analyzer_malformed_datagrams_total{reason="short"}')).toBe(1);
+    expect(metricValue(text, 'dicap_analyzer_node_gap_datagrams_total{node="11"}')).toBe(1);
+    expect(metricValue(text, 'dicap_analyzer_node_duplicate_datagrams_total{node="11"}')).toBe(1);
+    expect(metricValue(text, 'dicap_analyzer_node_gap_datagrams_total{node="22"}')).toBe(0);
+    expect(metricValue(text, 'dicap_analyzer_node_streams{node="22"}')).toBe(2);
+    expect(metricValue(text, 'dicap_analyzer_node_epoch{node="22"}')).toBe(5);
+    expect(metricValue(text, 'dicap_analyzer_output_state{state="open"}')).toBe(1);
+    expect(text).toContain('# TYPE dicap_analyzer_written_records_total counter');
+    await p.waitForStderr(/datagrams 10 \(\d+\/s\) records 24 written 21 \| nodes 2 lost-datagrams 1 late 0 duplicates 1 restarts 0 \| malformed 2 socket-drops 0 unwritten 0 \| output open\n/);
+
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(p.stdout()).toBe('');
+    expect(p.stderr()).toMatch(
+      /dicap analyzer: final: datagrams 10 bytes \d+ records 24 written 21 unwritten 0 duplicate-records 3 \| nodes 2 lost-datagrams 1 \| malformed 2 \(SHORT 1, BAD_MAGIC 1\) socket-drops 0 write-errors 0 \| output closed \(\d+ bytes\)\n {2}node 11: datagrams 4 records 12 lost-datagrams 1 \(gaps 1, late 0\) duplicates 1 restarts 0 streams 1 epoch 5\n {2}node 22: datagrams 4 records 12 lost-datagrams 0/,
+    );
+    expect(readPcap(fs.readFileSync(file))).toEqual(expectedPcapRecords(written));
+    expect(tcpdumpLines(file).map((l) => l.split(' ')[0])).toEqual(written.map(tcpdumpTimestamp));
+    const counters = JSON.parse(fs.readFileSync(summary, 'utf8'));
+    expect(counters).toMatchObject({ datagrams: 10, records: 24, recordsWritten: 21, outputState: 'closed' });
+  });
+
+  it('on SIGINT writes what it received even when its flush timer has not fired', async () => {
+    const udpPort = await freeUdpPort();
+    const metricsPort = await freeTcpPort();
+    const file = path.join(tmp, 'sigint.pcap');
+    const p = analyzer(['--listen', `127.0.0.1:${udpPort}`, '--write', file, '--flush-ms', '60000', '--status-interval', '0', '--metrics', `127.0.0.1:${metricsPort}`]);
+    await p.waitForStderr(/listening on udp/);
+    const records = testRecords(0, 40);
+    await sender(udpPort).send([0, 1, 2, 3].map((seq) => batch({ nodeId: 1, epoch: 1, stream: 0, seq, records: records.slice(seq * 10, seq * 10 + 10) })));
+    const received = async (): Promise<number> =>
+      metricValue(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(), 'dicap_analyzer_received_datagrams_total');
+    const deadline = Date.now() + 5000;
+    while ((await received()) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Received but still buffered: the file holds the header only (the first flush goes out at once, so allow 10 records).
+    expect(readPcap(fs.readFileSync(file)).length).toBeLessThanOrEqual(10);
+    p.child.kill('SIGINT');
+    expect(await p.exited).toBe(0);
+    expect(readPcap(fs.readFileSync(file))).toEqual(expectedPcapRecords(records));
+  });
+
+  it('streams pcap to stdout for `| tcpdump -r -`, frames arriving before it stops, and only pcap on stdout', async () => {
+    const udpPort = await freeUdpPort();
+    const child = spawn(process.execPath, [DICAP, 'analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', '-', '--status-interval', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    processes.push(child);
+    const tcpdump = spawn('tcpdump', ['-r', '-', '-l', '-nn', '-tt', '--time-stamp-precision=nano'], { stdio: [child.stdout!, 'pipe', 'pipe'] });
+    processes.push(tcpdump);
+    child.stdout!.destroy(); // tcpdump holds the pipe's reading end now; we keep no copy
+    let stderr = '';
+    let lines = '';
+    let tcpdumpErr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    tcpdump.stdout!.on('data', (d: Buffer) => (lines += d.toString()));
+    tcpdump.stderr!.on('data', (d: Buffer) => (tcpdumpErr += d.toString()));
+    const analyzerExit = new Promise((r) => child.on('exit', (code) => r(code)));
+    const tcpdumpExit = new Promise((r) => tcpdump.on('exit', (code) => r(code)));
+    await waitUntil(() => stderr.includes('listening on udp'), 'the analyzer to listen');
+    expect(stderr).toContain('writing pcap to standard output');
+
+    const { datagrams, written } = scenario();
+    await sender(udpPort).send(datagrams);
+    // tcpdump prints the frames while the analyzer still runs: the flush timer, not the exit, delivered them.
+    await waitUntil(() => lines.split('\n').filter(Boolean).length === written.length, `${written.length} lines from tcpdump`, 5000);
+    expect(child.exitCode).toBeNull();
+    await waitUntil(() => /datagrams 10 \(/.test(stderr), 'a status line on stderr', 3000);
+
+    child.kill('SIGTERM');
+    expect(await analyzerExit).toBe(0);
+    expect(await tcpdumpExit).toBe(0);
+    expect(tcpdumpErr).toContain('reading from file -, link-type EN10MB (Ethernet), snapshot length 65535');
+    expect(lines.trim().split('\n').map((l) => l.split(' ')[0])).toEqual(written.map(tcpdumpTimestamp));
+    expect(stderr).toMatch(/final: datagrams 10 .* \| output closed/);
+  });
+
+  it('ends in order, exit 0, when the reader of its stdout goes away', async () => {
+    const udpPort = await freeUdpPort();
+    const child = spawn(process.execPath, [DICAP, 'analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', '-', '--flush-ms', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    processes.push(child);
+    const head = spawn('head', ['-c', '100'], { stdio: [child.stdout!, 'ignore', 'ignore'] });
+    processes.push(head);
+    child.stdout!.destroy(); // only head may hold the reading end, so its exit closes the pipe
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise((r) => child.on('exit', (code, signal) => r(code ?? signal)));
+    await waitUntil(() => stderr.includes('listening on udp'), 'the analyzer to listen');
+    const s = sender(udpPort);
+    let seq = 0;
+    const sending = setInterval(() => void s.send([batch({ nodeId: 1, epoch: 1, stream: 0, seq: seq++, records: testRecords(seq, 10) })]).catch(() => undefined), 5);
+    try {
+      expect(await exited).toBe(0);
+    } finally {
+      clearInterval(sending);
+    }
+    expect(stderr).toContain('dicap analyzer: the reader of the output closed it; stopping');
+    expect(stderr).toMatch(/final: .* \| output reader-closed \(\d+ bytes\)/);
+    expect(stderr).not.toMatch(/EPIPE|Error|at .*\.js/);
+  });
+});
