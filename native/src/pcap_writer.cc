@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace dicap {
 
@@ -16,15 +17,24 @@ namespace {
 
 constexpr int kPollSliceMs = 200;  // how often a blocked write looks at RequestStop()
 
-void PutHost32(std::vector<uint8_t>& out, uint32_t v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  out.insert(out.end(), p, p + 4);
-}
-
-void PutHost16(std::vector<uint8_t>& out, uint16_t v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  out.insert(out.end(), p, p + 2);
-}
+// The on-disk headers, in host byte order (readers detect it from the magic).
+struct PcapFileHeader {
+  uint32_t magic;
+  uint16_t version_major;
+  uint16_t version_minor;
+  int32_t thiszone;  // timestamps are UTC
+  uint32_t sigfigs;
+  uint32_t snaplen;
+  uint32_t linktype;
+};
+struct PcapRecordHeader {
+  uint32_t ts_sec;
+  uint32_t ts_nsec;
+  uint32_t incl_len;
+  uint32_t orig_len;
+};
+static_assert(sizeof(PcapFileHeader) == kPcapFileHeaderSize && sizeof(PcapRecordHeader) == kPcapRecordHeaderSize,
+              "pcap headers must have their on-disk size");
 
 }  // namespace
 
@@ -40,8 +50,11 @@ const char* OutputStateName(OutputState state) {
 }
 
 PcapWriter::PcapWriter(size_t buffer_bytes)
-    : threshold_(std::max(buffer_bytes, kPcapRecordHeaderSize + kPcapSnaplen)) {
-  buffer_.reserve(threshold_);
+    : threshold_(std::max(buffer_bytes, kPcapRecordHeaderSize + kPcapSnaplen)), buffer_(new uint8_t[threshold_]) {}
+
+void PcapWriter::Put(const void* bytes, size_t length) {
+  std::memcpy(buffer_.get() + used_, bytes, length);
+  used_ += length;
 }
 
 PcapWriter::~PcapWriter() { Close(); }
@@ -57,13 +70,8 @@ void PcapWriter::Open(int fd) {
   const int flags = fcntl(fd, F_GETFL);
   const bool non_blocking = flags >= 0 && (flags & O_NONBLOCK) != 0;
   max_write_ = regular_file_ || non_blocking ? SIZE_MAX : PIPE_BUF;
-  PutHost32(buffer_, kPcapNanosecondMagic);
-  PutHost16(buffer_, 2);  // version 2.4
-  PutHost16(buffer_, 4);
-  PutHost32(buffer_, 0);  // thiszone: timestamps are UTC
-  PutHost32(buffer_, 0);  // sigfigs
-  PutHost32(buffer_, kPcapSnaplen);
-  PutHost32(buffer_, kLinktypeEthernet);
+  const PcapFileHeader header{kPcapNanosecondMagic, 2, 4, 0, 0, kPcapSnaplen, kLinktypeEthernet};
+  Put(&header, sizeof header);
   Flush();
 }
 
@@ -72,27 +80,26 @@ void PcapWriter::Append(uint32_t ts_sec, uint32_t ts_nsec, uint32_t wire_len, co
     records_unwritten_.Increment();
     return;
   }
-  if (buffer_.size() + kPcapRecordHeaderSize + cap_len > threshold_) Flush();
+  if (used_ + kPcapRecordHeaderSize + cap_len > threshold_) Flush();
   if (state() != OutputState::kOpen) {  // that flush ended the output
     records_unwritten_.Increment();
     return;
   }
-  PutHost32(buffer_, ts_sec);
-  PutHost32(buffer_, ts_nsec);
-  PutHost32(buffer_, cap_len);   // incl_len
-  PutHost32(buffer_, wire_len);  // orig_len (65535 from the agent means "65535 or more")
-  buffer_.insert(buffer_.end(), data, data + cap_len);
+  // orig_len is the agent's wire_len, where 65535 means "65535 or more".
+  const PcapRecordHeader header{ts_sec, ts_nsec, cap_len, wire_len};
+  Put(&header, sizeof header);
+  Put(data, cap_len);
   ++buffered_records_;
 }
 
 void PcapWriter::Flush() {
-  if (buffer_.empty() || state() != OutputState::kOpen) return;
+  if (used_ == 0 || state() != OutputState::kOpen) return;
   if (WriteAll()) {
     records_written_.Add(buffered_records_);
   } else {
     records_unwritten_.Add(buffered_records_);
   }
-  buffer_.clear();
+  used_ = 0;
   buffered_records_ = 0;
 }
 
@@ -125,9 +132,9 @@ bool PcapWriter::WaitWritable() {
 
 bool PcapWriter::WriteAll() {
   size_t done = 0;
-  while (done < buffer_.size()) {
+  while (done < used_) {
     if (!regular_file_ && !WaitWritable()) return false;
-    const ssize_t n = write(fd_, buffer_.data() + done, std::min(buffer_.size() - done, max_write_));
+    const ssize_t n = write(fd_, buffer_.get() + done, std::min(used_ - done, max_write_));
     if (n > 0) {  // possibly partial: write the rest
       done += static_cast<size_t>(n);
       bytes_written_.Add(static_cast<uint64_t>(n));

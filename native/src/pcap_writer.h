@@ -12,7 +12,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "counter.h"
 
@@ -56,7 +56,7 @@ class PcapWriter {
   // (state kStalled), so stopping never hangs on a reader that stopped reading.
   void RequestStop() { stopping_.store(true, std::memory_order_relaxed); }
 
-  bool has_buffered() const { return !buffer_.empty(); }
+  bool has_buffered() const { return used_ > 0; }
 
   // Any thread.
   OutputState state() const { return state_.load(std::memory_order_relaxed); }
@@ -69,6 +69,7 @@ class PcapWriter {
   static constexpr int kStallTimeoutMs = 2000;
 
  private:
+  void Put(const void* bytes, size_t length);
   // Writes all of `buffer_`; on failure sets the state and returns false.
   bool WriteAll();
   // Waits until the descriptor takes data; false when it gave up (stalled, on stop).
@@ -79,7 +80,8 @@ class PcapWriter {
   bool regular_file_ = false;
   size_t max_write_ = SIZE_MAX;  // bytes per write() call, see Open()
   size_t threshold_;
-  std::vector<uint8_t> buffer_;
+  std::unique_ptr<uint8_t[]> buffer_;
+  size_t used_ = 0;
   uint64_t buffered_records_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<OutputState> state_{OutputState::kOpen};
