@@ -260,15 +260,18 @@ export async function readInterfaceStatistics(end: LinkEnd, names: readonly stri
 
 /**
  * The start time of process `pid` in clock ticks since boot (/proc/PID/stat field 22), or
- * undefined when there is no such process. A pid plus its start time names one process
- * for good: a recycled pid has another start time, so the lab never kills a stranger.
+ * undefined when there is no such process or it has ended (a zombie waiting for its parent
+ * to collect it). A pid plus its start time names one process for good: a recycled pid
+ * has another start time, so the lab never kills a stranger.
  */
 export function processStartTime(pid: number): string | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19]; // field 22 overall = index 19 after the first two fields
+    const state = fields[0]; // field 3 overall
+    if (state === 'Z' || state === 'X') return undefined;
+    return fields[19]; // field 22 overall
   } catch {
     return undefined;
   }

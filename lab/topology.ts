@@ -335,7 +335,9 @@ export async function buildTopology(topology: LabTopology, hooks: BuildHooks): P
     await prepare(passive, { promisc: true });
   }
 
-  say(`mirror: tc block ${topology.wire.filterBlock} copies every frame to ${captures.map((h) => h.passive.interface).join(', ')} in this order`);
+  const passives = captures.map((h) => h.passive.interface);
+  const listed = passives.length <= 4 ? passives.join(', ') : `${passives.slice(0, 2).join(', ')}, … ${passives.at(-1)}`;
+  say(`mirror: tc block ${topology.wire.filterBlock} copies every frame to ${listed} in this order`);
   for (const host of senders) {
     await run(['tc', '-n', wireNs, 'qdisc', 'add', 'dev', host.wire.ingressPort, 'ingress_block', String(topology.wire.filterBlock), 'ingress']);
   }
