@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { createAnalyzerMetrics } from '../../analyzer/metrics.js';
+import { MALFORMED_REASONS, type AnalyzerSinkCounters } from '../../native/analyzer-sink.js';
+
+function counters(): AnalyzerSinkCounters {
+  const malformed = Object.fromEntries(MALFORMED_REASONS.map((r, i) => [r, i])) as AnalyzerSinkCounters['malformed'];
+  return {
+    datagrams: 100,
+    bytes: 140000,
+    records: 2800,
+    malformed,
+    socketDrops: 3,
+    recordsWritten: 2790,
+    recordsUnwritten: 4,
+    bytesWritten: 99999,
+    writeErrors: 1,
+    outputState: 'stalled',
+    outputError: null,
+    receiveBufferBytes: 33554432,
+    nodes: [
+      { nodeId: 11, lastEpoch: 42, streams: 2, datagrams: 60, records: 1680, gapDatagrams: 5, lateDatagrams: 2, lostDatagrams: 3, duplicateDatagrams: 1, duplicateRecords: 6, runs: 3 },
+      { nodeId: 22, lastEpoch: 41, streams: 1, datagrams: 40, records: 1120, gapDatagrams: 0, lateDatagrams: 0, lostDatagrams: 0, duplicateDatagrams: 0, duplicateRecords: 0, runs: 1 },
+    ],
+  };
+}
+
+describe('analyzer metrics', () => {
+  it('exports the native counters at scrape time with Prometheus names and labels', async () => {
+    let reads = 0;
+    const text = await createAnalyzerMetrics(() => {
+      reads++;
+      return counters();
+    }).metrics();
+    expect(reads).toBe(1); // one native read per scrape, shared by every metric
+    const lines = new Set(text.split('\n'));
+    for (const line of [
+      'dicap_analyzer_received_datagrams_total 100',
+      'dicap_analyzer_received_bytes_total 140000',
+      'dicap_analyzer_received_records_total 2800',
+      'dicap_analyzer_socket_dropped_datagrams_total 3',
+      'dicap_analyzer_written_records_total 2790',
+      'dicap_analyzer_unwritten_records_total 4',
+      'dicap_analyzer_written_bytes_total 99999',
+      'dicap_analyzer_write_errors_total 1',
+      'dicap_analyzer_malformed_datagrams_total{reason="short"} 0',
+      'dicap_analyzer_malformed_datagrams_total{reason="trailing_bytes"} 8',
+      'dicap_analyzer_malformed_datagrams_total{reason="oversized"} 9',
+      'dicap_analyzer_node_datagrams_total{node="11"} 60',
+      'dicap_analyzer_node_records_total{node="22"} 1120',
+      'dicap_analyzer_node_gap_datagrams_total{node="11"} 5',
+      'dicap_analyzer_node_late_datagrams_total{node="11"} 2',
+      'dicap_analyzer_node_duplicate_datagrams_total{node="11"} 1',
+      'dicap_analyzer_node_duplicate_records_total{node="11"} 6',
+      'dicap_analyzer_node_runs_total{node="11"} 3',
+      'dicap_analyzer_node_epoch{node="11"} 42',
+      'dicap_analyzer_node_streams{node="11"} 2',
+      'dicap_analyzer_output_state{state="stalled"} 1',
+      'dicap_analyzer_output_state{state="open"} 0',
+      'dicap_analyzer_receive_buffer_bytes 33554432',
+    ]) {
+      expect(lines.has(line), line).toBe(true);
+    }
+    // Counters end in _total and are typed as counters; everything is dicap_analyzer_*.
+    for (const type of text.split('\n').filter((l) => l.startsWith('# TYPE '))) {
+      const [, , name, kind] = type.split(' ');
+      expect(name).toMatch(/^dicap_analyzer_/);
+      expect(kind === 'counter').toBe(name!.endsWith('_total'));
+    }
+  });
+});
