@@ -141,6 +141,7 @@ async function replay(argv: string[]): Promise<number> {
     ...(values.mbps !== undefined ? { mbps: values.mbps } : {}),
     topspeed: values.topspeed,
     loop: values.loop,
+    pinToWireCpu: values.pin,
     onProgress: (p) => progress(`replay: ${p.sent} frames sent in ${p.seconds.toFixed(1)} s (${Math.round(p.seconds > 0 ? p.sent / p.seconds : 0)} frames/s)`),
   });
   const after = await lab.settledPassiveCounters();

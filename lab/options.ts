@@ -63,12 +63,13 @@ export const DOWN_OPTIONS = defineOptions({
 export const REPLAY_OPTIONS = defineOptions({
   component: 'lab',
   summary: "Sends capture files into the lab's wire with tcpreplay from the source host and reports what each capture host's passive interface received.",
-  usage: 'dicap lab replay FILE… [--pps R | --mbps M | --topspeed] [--loop N] [--id ID]',
+  usage: 'dicap lab replay FILE… [--pps R | --mbps M | --topspeed] [--loop N] [--no-pin] [--id ID]',
   options: {
     pps: { type: 'integer', help: 'frames per second', min: 1 },
     mbps: { type: 'integer', help: 'megabits per second', min: 1 },
     topspeed: { type: 'boolean', help: 'send as fast as possible; without --pps, --mbps or --topspeed the files keep their own timing' },
     loop: { type: 'integer', help: 'send the files this many times', default: 1, min: 1 },
+    pin: { type: 'boolean', help: "run tcpreplay on the wire's CPU, which paces it to what the mirror can take (--no-pin lets it overrun the mirror's queue, and the loss shows in the counters)", default: true },
     id: labId(WHICH_LAB, false),
   },
 });
