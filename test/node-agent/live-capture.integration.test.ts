@@ -12,7 +12,7 @@ import { compareMultisets, frameMultiset } from '../helpers/frames.js';
 
 const problem = privilegeProblem();
 const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
-// Frames of at most 1514 bytes (so the veth MTU takes them all), several with 802.1Q/QinQ tags.
+// Real captures, several with 802.1Q/QinQ tags.
 const FILES = ['tcpdump__afs.pcap', 'zeek__icmp_dot1q.pcap', 'zeek__pppoe-over-qinq.pcap', 'zeek__vlan-collisions.pcap', 'tcpdump__various_gre.pcap'];
 const SNAPLEN = 128;
 const id = `dlv${process.pid % 100000}`;
@@ -30,8 +30,9 @@ describe.skipIf(problem !== undefined)('live capture on a veth (needs root)', ()
       await setSysctls(ns, { 'net.ipv6.conf.all.disable_ipv6': 1, 'net.ipv6.conf.default.disable_ipv6': 1 });
     }
     await addVethPair({ name: `${id}a`, namespace: sender }, { name: `${id}b`, namespace: capture });
-    await setLink({ name: `${id}a`, namespace: sender }, { up: true });
-    await setLink({ name: `${id}b`, namespace: capture }, { up: true });
+    // A large MTU so that tagged and jumbo frames of the corpus are sent too.
+    await setLink({ name: `${id}a`, namespace: sender }, { mtu: 65535, up: true });
+    await setLink({ name: `${id}b`, namespace: capture }, { mtu: 65535, up: true });
     await setLink({ name: 'lo', namespace: capture }, { up: true });
   });
 
