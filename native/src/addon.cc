@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dicap::RegisterOwnerBindings(env, exports);
   dicap::RegisterCaptureFileBindings(env, exports);
   dicap::RegisterAnalyzerBindings(env, exports);
+  dicap::RegisterGenBindings(env, exports);
   return exports;
 }
 

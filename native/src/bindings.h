@@ -10,5 +10,6 @@ void RegisterEngineBindings(Napi::Env env, Napi::Object exports);
 void RegisterOwnerBindings(Napi::Env env, Napi::Object exports);
 void RegisterCaptureFileBindings(Napi::Env env, Napi::Object exports);
 void RegisterAnalyzerBindings(Napi::Env env, Napi::Object exports);
+void RegisterGenBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace dicap

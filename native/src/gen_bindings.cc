@@ -1,0 +1,175 @@
+// JS class `TrafficGenerator` over dicap::TrafficGenerator. Options arrive validated by
+// native/traffic-generator.ts; the guards here only catch misuse. The generator's two
+// possible events (error, end) cross to the JS thread through one thread-safe function;
+// the generator thread never touches napi_env.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "bindings.h"
+#include "errors.h"
+#include "traffic_gen.h"
+
+namespace dicap {
+
+namespace {
+
+std::string StringOption(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+// A non-negative whole number below 2^53 (the range JS numbers hold exactly).
+uint64_t CountOption(Napi::Env env, const Napi::Object& o, const char* key, uint64_t fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  DICAP_REQUIRE(env, v.IsNumber(), (std::string(key) + " must be a number").c_str());
+  const double d = v.As<Napi::Number>().DoubleValue();
+  DICAP_REQUIRE(env, d >= 0 && d <= 9007199254740991.0 && d == static_cast<double>(static_cast<uint64_t>(d)),
+                (std::string(key) + " must be a whole number from 0 to 2^53-1").c_str());
+  return static_cast<uint64_t>(d);
+}
+
+TrafficGeneratorOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
+  TrafficGeneratorOptions options;
+  options.interface = StringOption(o, "interface");
+  options.write_path = StringOption(o, "write");
+  DICAP_REQUIRE(env, options.interface.empty() != options.write_path.empty(),
+                "exactly one of `interface` and `write` must be given");
+  options.qdisc_bypass = o.Get("qdiscBypass").IsUndefined() || o.Get("qdiscBypass").ToBoolean();
+  options.rate = CountOption(env, o, "rate", 0);
+  options.count = CountOption(env, o, "count", 0);
+  options.duration_ns = CountOption(env, o, "durationMs", 0) * 1000000;
+  options.model.seed = CountOption(env, o, "seed", options.model.seed);
+  const uint64_t flows = CountOption(env, o, "flows", options.model.flows);
+  DICAP_REQUIRE(env, flows >= 1 && flows <= 1000000, "flows must be 1..1000000");
+  options.model.flows = static_cast<uint32_t>(flows);
+  Napi::Value mix = o.Get("ipidMix");
+  if (!mix.IsUndefined()) {
+    DICAP_REQUIRE(env, mix.IsObject(), "ipidMix must be an object { counter, random, zeroDf }");
+    const Napi::Object shares = mix.As<Napi::Object>();
+    options.model.ipid.counter = static_cast<uint32_t>(CountOption(env, shares, "counter", 0));
+    options.model.ipid.random = static_cast<uint32_t>(CountOption(env, shares, "random", 0));
+    options.model.ipid.zero_df = static_cast<uint32_t>(CountOption(env, shares, "zeroDf", 0));
+    DICAP_REQUIRE(env, options.model.ipid.counter + options.model.ipid.random + options.model.ipid.zero_df > 0,
+                  "ipidMix needs at least one non-zero share");
+  }
+  return options;
+}
+
+Napi::Object CountersToJs(Napi::Env env, const TrafficGeneratorCounters& c) {
+  auto number = [](uint64_t v) { return static_cast<double>(v); };
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("frames", number(c.frames));
+  o.Set("bytes", number(c.bytes));
+  o.Set("sendRefusals", number(c.send_refusals));
+  o.Set("framesFailed", number(c.frames_failed));
+  o.Set("lastErrno", c.last_errno);
+  o.Set("elapsedNs", number(c.elapsed_ns));
+  o.Set("cpuNs", number(c.cpu_ns));
+  o.Set("running", c.running);
+  return o;
+}
+
+class TrafficGeneratorWrap : public Napi::ObjectWrap<TrafficGeneratorWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "TrafficGenerator",
+                       {InstanceMethod("start", &TrafficGeneratorWrap::Start),
+                        InstanceMethod("stop", &TrafficGeneratorWrap::Stop),
+                        InstanceMethod("counters", &TrafficGeneratorWrap::Counters)});
+  }
+
+  // new TrafficGenerator(options, onEvent(event))
+  explicit TrafficGeneratorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrafficGeneratorWrap>(info) {
+    Napi::Env env = info.Env();
+    DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsFunction(),
+                  "new TrafficGenerator(options, onEvent) expects an options object and a function");
+    const TrafficGeneratorOptions options = ReadOptions(env, info[0].As<Napi::Object>());
+    events_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "dicap-gen-events", 0, 1);
+    // Referenced only while running, so an idle generator never keeps the process alive.
+    events_.Unref(env);
+    try {
+      generator_ = std::make_unique<TrafficGenerator>(options, [this](TrafficGeneratorEvent event) { Deliver(std::move(event)); });
+    } catch (const std::exception& error) {
+      events_.Release();
+      ThrowDicapError(env, "DICAP_ERR_ARGUMENT", error.what());
+    }
+    // Stops the thread when the environment goes away before this object is collected.
+    cleanup_hook_ = env.AddCleanupHook(std::function<void()>([this] {
+      cleanup_hook_ran_ = true;
+      Shutdown();
+    }));
+  }
+
+  ~TrafficGeneratorWrap() override {
+    // A hook that has run has also freed itself: removing it again would corrupt the heap.
+    if (!cleanup_hook_ran_) cleanup_hook_.Remove(Env());
+    Shutdown();
+  }
+
+ private:
+  void Deliver(TrafficGeneratorEvent event) {
+    auto* heap = new TrafficGeneratorEvent(std::move(event));
+    const napi_status status =
+        events_.BlockingCall(heap, [](Napi::Env env, Napi::Function callback, TrafficGeneratorEvent* e) {
+          std::unique_ptr<TrafficGeneratorEvent> owned(e);
+          if (env == nullptr || callback.IsEmpty()) return;
+          Napi::Object js = Napi::Object::New(env);
+          if (e->kind == TrafficGeneratorEvent::Kind::kEnd) {
+            js.Set("type", "end");
+          } else {
+            js.Set("type", "error");
+            js.Set("message", e->message);
+          }
+          callback.Call({js});
+        });
+    if (status != napi_ok) delete heap;
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    DICAP_REQUIRE(env, generator_ != nullptr && !started_, "generator already started or stopped");
+    try {
+      generator_->Start();
+    } catch (const std::exception& error) {
+      ThrowDicapError(env, "DICAP_ERR_GEN_OUTPUT", error.what());
+    }
+    started_ = true;
+    events_.Ref(env);
+    return env.Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    return CountersToJs(info.Env(), generator_ != nullptr ? generator_->Counters() : final_counters_);
+  }
+
+  // Stops the thread and keeps the final counters readable. Safe to call twice.
+  void Shutdown() {
+    if (generator_ == nullptr) return;
+    generator_->Stop();
+    final_counters_ = generator_->Counters();
+    generator_.reset();
+    events_.Release();
+  }
+
+  std::unique_ptr<TrafficGenerator> generator_;
+  Napi::ThreadSafeFunction events_;
+  Napi::Env::CleanupHook<std::function<void()>> cleanup_hook_;
+  bool cleanup_hook_ran_ = false;
+  TrafficGeneratorCounters final_counters_{};
+  bool started_ = false;
+};
+
+}  // namespace
+
+void RegisterGenBindings(Napi::Env env, Napi::Object exports) {
+  exports.Set("TrafficGenerator", TrafficGeneratorWrap::Define(env));
+}
+
+}  // namespace dicap
