@@ -1,5 +1,7 @@
 #include "selector.h"
 
+#include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "control_message.h"
@@ -30,7 +32,10 @@ Selector::Selector(uint32_t node_id, std::vector<uint8_t> cluster_key)
 
 void Selector::Offer(TopologyPtr topology) {
   std::lock_guard<std::mutex> lock(pending_mutex_);
-  pending_ = std::move(topology);
+  auto later = std::find_if(pending_.begin(), pending_.end(), [&](const TopologyPtr& p) {
+    return std::tie(p->term, p->epoch) > std::tie(topology->term, topology->epoch);
+  });
+  pending_.insert(later, std::move(topology));
   has_pending_.store(true, std::memory_order_release);
 }
 
@@ -43,11 +48,14 @@ void Selector::Adopt(TopologyPtr topology, bool inband) {
 
 void Selector::AdoptPendingIfDue(uint64_t ts_ns) {
   std::lock_guard<std::mutex> lock(pending_mutex_);
-  if (pending_ == nullptr || ts_ns < pending_->validity_start_ns) return;
-  TopologyPtr topology = std::move(pending_);
-  pending_ = nullptr;
-  has_pending_.store(false, std::memory_order_release);
-  Adopt(std::move(topology), false);
+  while (!pending_.empty() && ts_ns >= pending_.front()->validity_start_ns) {
+    TopologyPtr topology = std::move(pending_.front());
+    pending_.erase(pending_.begin());
+    const bool newer = current_ == nullptr ||
+                       std::tie(topology->term, topology->epoch) > std::tie(current_->term, current_->epoch);
+    if (newer) Adopt(std::move(topology), false);
+  }
+  has_pending_.store(!pending_.empty(), std::memory_order_release);
 }
 
 bool Selector::TryInband(const uint8_t* frame, uint32_t len, uint64_t ts_ns) {

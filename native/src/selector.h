@@ -36,8 +36,9 @@ class Selector {
   void OnAdopt(std::function<void(const TopologyPtr&, bool inband)> callback) { on_adopt_ = std::move(callback); }
 
   // Any thread: the topology takes effect with the first frame stamped at or after its
-  // validity start (frame time, so all nodes switch on the same frame). A later offer
-  // replaces one still pending.
+  // validity start (frame time, so all nodes switch on the same frame). Offers wait in
+  // epoch order, so each one is in force from its own validity start; an offer that is not
+  // newer (term, epoch) than the topology in force when it falls due is dropped.
   void Offer(TopologyPtr topology);
 
   // For every frame, in wire order. `tagged`: the frame carried a VLAN tag (an in-band
@@ -67,7 +68,7 @@ class Selector {
 
   std::atomic<bool> has_pending_{false};
   std::mutex pending_mutex_;
-  TopologyPtr pending_;
+  std::vector<TopologyPtr> pending_;  // by (term, epoch)
 
   std::atomic<uint64_t> inband_accepted_{0};
   std::atomic<uint64_t> inband_rejected_{0};
