@@ -1,6 +1,7 @@
 // `dicap bench <name>` / `npm run bench -- <name>`: runs one benchmark and writes its
 // report to bench/reports/<name>.md.
 import path from 'node:path';
+import { benchAnalyzer } from './analyzer-bench.js';
 import { benchEngine } from './engine-bench.js';
 import { writeReport, type ReportTable } from './report.js';
 
@@ -8,10 +9,11 @@ const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
 
 const BENCHMARKS: Record<string, { summary: string; run: () => Promise<ReportTable[]> }> = {
   engine: { summary: 'engine frames/s per core from the offline source (dropped and exported)', run: async () => [await benchEngine(CORPUS)] },
+  analyzer: { summary: 'analyzer records/s per core, fed over loopback', run: async () => [await benchAnalyzer()] },
 };
 
 export async function main(argv: string[]): Promise<number> {
-  const names = argv.length > 0 ? argv : ['engine'];
+  const names = argv.length > 0 ? argv : ['engine', 'analyzer'];
   for (const name of names) {
     const bench = BENCHMARKS[name];
     if (!bench) {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DICAP, runDicap, startDicap, type DicapProcess } from '../helpers/dicap-process.js';
+import { DICAP, runDicap, startDicap, type DicapProcess } from '../../lab/dicap-command.js';
 import type { BatchRecord } from '../../protocol/header-batch.js';
 import {
   batch,

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { labUp, openLab } from '../../lab/lab.js';
 import { listNamespaces, namespacePids, privilegeProblem, runSync } from '../../lab/netns.js';
 import { isRunning, labDirectory, listProcessRecords, readLabRecord, teardownLabSync, type ProcessIdentity } from '../../lab/state.js';
-import { DICAP, startDicap } from '../helpers/dicap-process.js';
+import { DICAP, startDicap } from '../../lab/dicap-command.js';
 
 const problem = privilegeProblem();
 const LAB_API = path.resolve('dist', 'lab', 'lab.js');

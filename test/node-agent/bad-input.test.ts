@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../native/addon.js';
 import { CaptureEngine } from '../../native/engine.js';
-import { runDicap } from '../helpers/dicap-process.js';
+import { runDicap } from '../../lab/dicap-command.js';
 
 const CORPUS = path.resolve('..', 'shared', 'corpus');
 const FOLDERS = ['ether', 'other-linktypes', 'unusual-or-corrupt'];

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { addNamespace, addVethPair, deleteNamespaceSync, inNamespace, privilegeProblem, run, setLink, setSysctls } from '../../lab/netns.js';
-import { startDicap } from '../helpers/dicap-process.js';
+import { startDicap } from '../../lab/dicap-command.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
 
 const problem = privilegeProblem();

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile, type CapturedFrame } from '../../native/capture-file.js';
 import { PcapFileWriter } from '../../bench/synthetic-pcap.js';
 import { ownerPosition, RoundRobinOwner } from '../../protocol/index.js';
-import { runDicap, startDicap } from '../helpers/dicap-process.js';
+import { runDicap, startDicap } from '../../lab/dicap-command.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
 
 const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');

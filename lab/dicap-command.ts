@@ -1,10 +1,17 @@
-// Test helper: runs the real `dicap` command (the compiled dist/bin/dicap.js, built by
-// `npm test`'s pretest step) as a child process, optionally inside a network namespace,
-// and collects its output.
+// Runs the real `dicap` command (the compiled dist/bin/dicap.js) as a child process,
+// optionally inside a network namespace, and collects its output: how the lab, the
+// benchmarks and the tests start agents and analyzers.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const DICAP = path.resolve('dist', 'bin', 'dicap.js');
+/** The compiled command, found from this file in the sources (lab/) or in dist/lab/. */
+export const DICAP = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return path.join(dir, 'dist', 'bin', 'dicap.js');
+})();
 
 export interface DicapProcess {
   child: ChildProcess;
