@@ -178,6 +178,7 @@ export class Lab {
    * defaults to ['ignore', 'pipe', 'pipe']: read or ignore the pipes, or pass 'ignore'.
    */
   spawn(host: string, command: string, args: readonly string[] = [], options: SpawnInNamespaceOptions = {}): LabProcess {
+    if (!liveLabs.has(this)) throw new DicapError('DICAP_ERR_LAB_NOT_UP', `lab ${this.id} is down; nothing can be started in it`);
     const target = this.host(host);
     const child = spawnInNamespace(target.namespace, command, args, options);
     const identity = child.pid !== undefined ? identityOf(child.pid) : undefined;

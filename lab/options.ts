@@ -69,7 +69,7 @@ export const REPLAY_OPTIONS = defineOptions({
     mbps: { type: 'integer', help: 'megabits per second', min: 1 },
     topspeed: { type: 'boolean', help: 'send as fast as possible; without --pps, --mbps or --topspeed the files keep their own timing' },
     loop: { type: 'integer', help: 'send the files this many times', default: 1, min: 1 },
-    pin: { type: 'boolean', help: "run tcpreplay on the wire's CPU, which paces it to what the mirror can take (--no-pin lets it overrun the mirror's queue, and the loss shows in the counters)", default: true },
+    pin: { type: 'boolean', help: "run tcpreplay on the wire's CPU, which paces it to what the mirror can take (with --no-pin it may overrun the mirror's queue: retries in tcpreplay's report, mirror tx_dropped in the counters)", default: true },
     id: labId(WHICH_LAB, false),
   },
 });
