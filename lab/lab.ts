@@ -20,6 +20,7 @@ import {
   listLabIds,
   readLabRecord,
   recordProcess,
+  signalProcessGroup,
   stopProcessesSync,
   teardownLabSync,
   writeLabRecord,
@@ -92,15 +93,8 @@ export class LabProcess {
   /** Sends `signal` to the process group, and SIGKILL after graceMs if it is still running. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 2000): Promise<ExitInfo> {
     if (this.ended) return this.exited;
-    const send = (s: NodeJS.Signals): void => {
-      try {
-        process.kill(-this.pid, s);
-      } catch {
-        // Already gone.
-      }
-    };
-    send(signal);
-    const timer = setTimeout(() => send('SIGKILL'), graceMs);
+    signalProcessGroup(this.pid, signal);
+    const timer = setTimeout(() => signalProcessGroup(this.pid, 'SIGKILL'), graceMs);
     try {
       return await this.exited;
     } finally {

@@ -140,7 +140,8 @@ export function isRunning(identity: ProcessIdentity): boolean {
   return processStartTime(identity.pid) === identity.startTime;
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+/** Signals the process group led by `pid` (lab processes lead their own), or the process alone if it leads none. */
+export function signalProcessGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
@@ -155,10 +156,10 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 /** Sends SIGTERM to each process (its group), waits up to graceMs, then SIGKILLs the ones left. Returns how many were running. */
 export function stopProcessesSync(identities: readonly ProcessIdentity[], graceMs = STOP_GRACE_MS): number {
   const running = identities.filter(isRunning);
-  for (const p of running) signalGroup(p.pid, 'SIGTERM');
+  for (const p of running) signalProcessGroup(p.pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (running.some(isRunning) && Date.now() < deadline) sleepSync(20);
-  for (const p of running.filter(isRunning)) signalGroup(p.pid, 'SIGKILL');
+  for (const p of running.filter(isRunning)) signalProcessGroup(p.pid, 'SIGKILL');
   while (running.some(isRunning) && Date.now() < deadline + 1000) sleepSync(20);
   return running.length;
 }

@@ -37,7 +37,6 @@ import {
   setSysctls,
   steerReceiveToCpu,
   type LinkEnd,
-  type OffloadState,
 } from './netns.js';
 
 export const DEFAULT_LAB_ID = '0';
@@ -265,13 +264,8 @@ export interface BuildHooks {
   progress(line: string): void;
 }
 
-/** What the build found out about the interfaces: the offload state of each mirrored-path interface. */
-export interface BuildReport {
-  offloads: Record<string, OffloadState>;
-}
-
 /** Creates everything planTopology laid out. On failure it throws; the caller removes what was made. */
-export async function buildTopology(topology: LabTopology, hooks: BuildHooks): Promise<BuildReport> {
+export async function buildTopology(topology: LabTopology, hooks: BuildHooks): Promise<void> {
   const started = Date.now();
   const say = (line: string): void => hooks.progress(`lab ${topology.id}: ${line}`);
 
@@ -312,10 +306,11 @@ export async function buildTopology(topology: LabTopology, hooks: BuildHooks): P
   const senders = wireSendersOf(topology);
   say(`wire (MTU ${topology.wire.mtu}, mirror on CPU ${topology.wire.cpu}): ${senders.map((h) => h.name).join(', ')} → ${captures.length} capture hosts`);
   const wireNs = topology.wire.namespace;
-  const offloads: Record<string, OffloadState> = {};
   const prepare = async (end: LinkEnd, settings: { promisc?: boolean } = {}): Promise<void> => {
     await setLink(end, { mtu: topology.wire.mtu, ...settings });
-    offloads[end.name] = await disableOffloads(end);
+    const offloads = await disableOffloads(end);
+    const stuck = Object.entries(offloads).filter(([, state]) => !state.startsWith('off'));
+    if (stuck.length > 0) say(`${end.name}: the driver keeps ${stuck.map(([name, state]) => `${name} ${state}`).join(', ')}`);
     await setLink(end, { up: true });
   };
   for (const host of senders) {
@@ -352,6 +347,5 @@ export async function buildTopology(topology: LabTopology, hooks: BuildHooks): P
     ]);
   }
   say(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { offloads };
 }
 
