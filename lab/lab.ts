@@ -198,12 +198,12 @@ export class Lab {
   async passiveCounters(): Promise<PassiveCounters[]> {
     const captures = captureHostsOf(this.topology);
     const wire = this.topology.wire.namespace;
-    const [mirrorDrops, ...perHost] = await Promise.all([
+    const [passive, mirror] = await Promise.all([
+      Promise.all(captures.map((h) => readInterfaceStatistics({ name: h.passive.interface, namespace: h.namespace }, ['rx_packets', 'rx_bytes', 'rx_dropped']))),
       Promise.all(captures.map((h) => readInterfaceStatistics({ name: h.passive.mirrorPort, namespace: wire }, ['tx_dropped']))),
-      ...captures.map((h) => readInterfaceStatistics({ name: h.passive.interface, namespace: h.namespace }, ['rx_packets', 'rx_bytes', 'rx_dropped'])),
     ]);
     return captures.map((h, i) => {
-      const [rxPackets, rxBytes, rxDropped] = perHost[i] as number[];
+      const [rxPackets, rxBytes, rxDropped] = passive[i]!;
       return {
         host: h.name,
         namespace: h.namespace,
@@ -211,7 +211,7 @@ export class Lab {
         rxPackets: rxPackets!,
         rxBytes: rxBytes!,
         rxDropped: rxDropped!,
-        mirrorTxDropped: mirrorDrops[i]![0]!,
+        mirrorTxDropped: mirror[i]![0]!,
       };
     });
   }
