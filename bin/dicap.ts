@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: Co
   bench: { summary: 'run a benchmark and write its report to bench/reports/', load: () => import('../bench/main.js') },
   lab: { summary: 'build a capture cluster in network namespaces (up|replay|status|down)', load: () => import('../lab/main.js') },
   proto: { summary: 'decode control messages (`dicap proto decode HEX`)', load: () => import('./proto.js') },
+  gen: { summary: 'send synthetic traffic (or write it to a pcap file)', load: () => import('./gen.js') },
 };
 
 function usage(): string {

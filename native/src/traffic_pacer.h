@@ -22,9 +22,9 @@ namespace dicap {
 
 class Pacer {
  public:
-  static constexpr uint64_t kBurstNs = 2000000;  // 2 ms
-  static constexpr uint64_t kSpinNs = 50000;     // sleep until this long before a batch is due
-  static constexpr uint64_t kBatchNs = 32000;    // frames per batch: those due within 32 µs
+  static constexpr uint64_t kBurstNs = 20000000;  // 20 ms
+  static constexpr uint64_t kSpinNs = 10000;     // sleep until this long before a batch is due
+  static constexpr uint64_t kBatchNs = 100000;   // frames per batch: those due within 100 µs
 
   // rate: frames per second (>= 1). max_batch: largest batch the caller sends.
   Pacer(uint64_t rate, uint32_t max_batch)
