@@ -283,6 +283,12 @@ describe('dicap gen --write: determinism and options', () => {
     expect(c.filter((f, i) => f.data.equals(a[i]!.data)).length).toBeLessThan(50);
   });
 
+  it('with a rate, --duration is the span of the time stamps', async () => {
+    const frames = await generate('duration.pcap', { count: undefined, durationMs: 100, rate: 10_000 });
+    expect(frames).toHaveLength(1000);
+    expect(Number(frames.at(-1)!.tsNs - frames[0]!.tsNs)).toBe(999 * 100_000);
+  });
+
   it('uses zero-df only when the mix says so', async () => {
     const frames = await generate('zero.pcap', { count: 3000, ipidMix: { counter: 0, random: 0, zeroDf: 1 } });
     const whole = frames.map((f) => dissect(f.data)).filter((d) => d.ipVersion === 4 && !d.fragment);
