@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "monotonic_clock.h"
@@ -93,17 +94,19 @@ void TrafficGenerator::ReadCpu(uint64_t now_ns, bool force) {
 }
 
 void TrafficGenerator::RunSender() {
-  const bool paced = options_.rate > 0;
-  Pacer pacer(paced ? options_.rate : 1, PacketSender::kBatch);
-  pacer.Start(MonotonicNs());
+  std::optional<Pacer> pacer;  // none at --rate max
+  if (options_.rate > 0) {
+    pacer.emplace(options_.rate, PacketSender::kBatch);
+    pacer->Start(MonotonicNs());
+  }
   uint16_t lengths[PacketSender::kBatch];
   uint64_t produced = 0;  // frames sent or given up
   while (!stop_requested_.load(std::memory_order_relaxed)) {
     const uint64_t left = FramesLeft(produced);
     if (left == 0) break;
     size_t n = PacketSender::kBatch;
-    if (paced) {
-      n = pacer.Acquire(stop_requested_);
+    if (pacer) {
+      n = pacer->Acquire(stop_requested_);
       if (n == 0) break;
     }
     const uint64_t now = MonotonicNs();
@@ -112,7 +115,7 @@ void TrafficGenerator::RunSender() {
     n = static_cast<size_t>(std::min<uint64_t>(n, left));
     for (size_t i = 0; i < n; ++i) lengths[i] = static_cast<uint16_t>(model_.Next(sender_.Frame(i), left - i));
     const SendOutcome outcome = sender_.Send(lengths, n);
-    pacer.Took(static_cast<uint32_t>(n));
+    if (pacer) pacer->Took(static_cast<uint32_t>(n));
     produced += n;
     frames_.Add(outcome.sent);
     bytes_.Add(outcome.sent_bytes);

@@ -158,7 +158,8 @@ void TrafficModel::Open(Connection& c) {
   const IpIdMix& mix = options_.ipid;
   for (Sender& s : c.side) {
     static constexpr uint8_t kInitialTtls[3] = {64, 128, 255};
-    s.path.ttl = static_cast<uint8_t>(kInitialTtls[r.Below(3)] - r.Below(20));  // minus the hops travelled
+    const uint8_t initial_ttl = kInitialTtls[r.Below(3)];
+    s.path.ttl = static_cast<uint8_t>(initial_ttl - r.Below(20));  // minus the hops travelled
     s.path.flow_label = r.U32() & 0xFFFFF;
     const uint32_t pick = r.Below(mix.counter + mix.random + mix.zero_df);
     s.ipid = pick < mix.counter ? IpId::kCounter : pick < mix.counter + mix.random ? IpId::kRandom : IpId::kZeroDf;
@@ -174,7 +175,10 @@ void TrafficModel::Open(Connection& c) {
       static constexpr uint16_t kPorts[] = {443, 443, 443, 443, 993, 5432, 8443, 3306};
       c.side[1].port = kPorts[r.Below(sizeof kPorts / sizeof kPorts[0])];
       c.phase = TcpPhase::kSyn;
-      c.rounds_left = 1 + std::min(r.Below(8), r.Below(8)) % 6;  // mostly one or two rounds
+      // The smaller of two draws: mostly one or two rounds. (Two statements, because the
+      // order in which function arguments are evaluated is unspecified.)
+      const uint32_t draw = r.Below(8);
+      c.rounds_left = 1 + std::min(draw, r.Below(8)) % 6;
       c.reset_at_end = r.Percent(kShareTcpReset);
       break;
     }
