@@ -6,6 +6,7 @@ import { DicapError, errorMessage } from '../common/errors.js';
 import { defineOptions, formatHelp, parseOptions } from '../common/options.js';
 import {
   DEFAULT_FLOWS,
+  DEFAULT_IPID_MIX,
   DEFAULT_SEED,
   MAX_FLOWS,
   TrafficGenerator,
@@ -15,7 +16,7 @@ import {
 } from '../native/traffic-generator.js';
 
 export const DEFAULT_RATE = 'max';
-export const DEFAULT_IPID_MIX_TEXT = ['counter:60', 'random:20', 'zero-df:20'];
+export const DEFAULT_IPID_MIX_TEXT = [`counter:${DEFAULT_IPID_MIX.counter}`, `random:${DEFAULT_IPID_MIX.random}`, `zero-df:${DEFAULT_IPID_MIX.zeroDf}`];
 const PROGRESS_INTERVAL_MS = 1000;
 const IPID_NAMES: Record<string, keyof IpIdMix> = { counter: 'counter', random: 'random', 'zero-df': 'zeroDf' };
 
