@@ -1,5 +1,6 @@
 // `dicap analyzer`: receives header batches over UDP in the native sink, writes pcap to a
-// file or stdout, reports a status line and metrics, and on SIGINT/SIGTERM (or when the
+// file or stdout, reports a status line (and rewrites --summary FILE) every
+// --status-interval, serves metrics, and on SIGINT/SIGTERM (or when the
 // reader of its stdout goes away) stops the sink, which writes what it has, prints its
 // final counters and exits. Exit codes: 0 normal end, 1 runtime failure (port in use,
 // output cannot be opened or fails), 2 bad configuration.
@@ -24,6 +25,17 @@ const OUTPUT_CHECK_MS = 250;
 // Every human message goes to stderr: with `--write -`, stdout is the pcap stream.
 function say(message: string): void {
   process.stderr.write(`dicap analyzer: ${message}\n`);
+}
+
+/** Replaces `file` whole (temporary file, then rename): whoever reads it while the analyzer runs never sees half a file. */
+function writeJsonFileAtomically(file: string, value: unknown): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, JSON.stringify(value, null, 2) + '\n');
+  fs.renameSync(temporary, file);
+}
+
+function summaryProblem(file: string, error: unknown): string {
+  return `cannot write --summary ${file} (${errorCode(error) ?? errorMessage(error)}); check that its directory exists and is writable`;
 }
 
 function readOptions(argv: string[]): AnalyzerValues | 'help' {
@@ -98,6 +110,20 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  // The summary exists as soon as the analyzer listens (readers may take that as "ready"),
+  // and is rewritten with the status line: the lab reads live counters from it.
+  const writeSummary = (final: boolean): void => {
+    if (values.summary) writeJsonFileAtomically(values.summary, { final, ...sink.counters() });
+  };
+  try {
+    writeSummary(false);
+  } catch (error) {
+    sink.stop();
+    await metrics?.close();
+    say(summaryProblem(values.summary!, error));
+    return 1;
+  }
+
   const granted = sink.counters().receiveBufferBytes;
   say(
     `listening on udp ${host}:${sink.port}, writing pcap to ${values.write === '-' ? 'standard output' : values.write}` +
@@ -106,13 +132,14 @@ export async function main(argv: string[]): Promise<number> {
   if (granted < values.receiveBuffer) {
     say(`warning: receive buffer is ${granted} bytes, not the ${values.receiveBuffer} asked; run as root or raise net.core.rmem_max, or bursts will be dropped`);
   }
-  return run(values, sink, metrics);
+  return run(values, sink, metrics, writeSummary);
 }
 
-function run(values: AnalyzerValues, sink: AnalyzerSink, metrics: MetricsServer | undefined): Promise<number> {
+function run(values: AnalyzerValues, sink: AnalyzerSink, metrics: MetricsServer | undefined, writeSummary: (final: boolean) => void): Promise<number> {
   return new Promise<number>((resolve) => {
     let lastDatagrams = 0;
     let lastTime = Date.now();
+    let summaryFailing = false;
     const statusTimer =
       values.statusInterval > 0
         ? setInterval(() => {
@@ -122,6 +149,14 @@ function run(values: AnalyzerValues, sink: AnalyzerSink, metrics: MetricsServer 
             lastDatagrams = counters.datagrams;
             lastTime = now;
             say(formatStatusLine(counters, rate));
+            try {
+              writeSummary(false);
+              summaryFailing = false;
+            } catch (error) {
+              // Said once per run of failures, not every interval; receiving goes on.
+              if (!summaryFailing) say(`warning: ${summaryProblem(values.summary!, error)}`);
+              summaryFailing = true;
+            }
           }, values.statusInterval * 1000)
         : undefined;
     // Also what keeps the process alive: the sink's thread is not an event-loop handle.
@@ -145,7 +180,12 @@ function run(values: AnalyzerValues, sink: AnalyzerSink, metrics: MetricsServer 
       sink.stop();
       const counters = sink.counters();
       say(formatFinalCounters(counters));
-      if (values.summary) fs.writeFileSync(values.summary, JSON.stringify(counters, null, 2) + '\n');
+      try {
+        writeSummary(true);
+      } catch (error) {
+        say(summaryProblem(values.summary!, error));
+        exitCode = 1;
+      }
       void (metrics ? metrics.close() : Promise.resolve()).then(() => resolve(exitCode));
     }
     process.on('SIGINT', onSignal);

@@ -33,7 +33,7 @@ export const ANALYZER_OPTIONS = defineOptions({
       default: DEFAULT_STATUS_INTERVAL_S,
       placeholder: 'S',
       hint: 'a number of seconds such as 5, or 0 for none',
-      help: 'Seconds between one-line status reports on stderr (0: none).',
+      help: 'Seconds between one-line status reports on stderr and rewrites of --summary FILE (0: neither; the summary is then written at start and exit only).',
     },
     'receive-buffer': {
       type: 'integer',
@@ -53,6 +53,10 @@ export const ANALYZER_OPTIONS = defineOptions({
       hint: 'a number of milliseconds such as 100',
       help: 'Longest time a record waits in the output buffer, so a pipe reader sees frames promptly.',
     },
-    summary: { type: 'string', placeholder: 'FILE', help: 'On exit, write the final counters as JSON to FILE (for scripts and the lab).' },
+    summary: {
+      type: 'string',
+      placeholder: 'FILE',
+      help: 'Write the counters as JSON to FILE (for scripts and the lab): once listening, every --status-interval while running ("final": false), and the final counters on exit ("final": true). Each write replaces the file whole (temporary file and rename), so a reader never sees half of one.',
+    },
   },
 });

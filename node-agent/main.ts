@@ -1,8 +1,9 @@
 // `dicap agent`: runs the capture engine on a passive interface or a capture file with a
-// static topology, reports a status line, serves metrics, and on SIGINT/SIGTERM (or the end
-// of the file) flushes every batch and prints its final counters.
+// static topology, reports a status line (and rewrites --summary FILE) every
+// --status-interval, serves metrics, and on SIGINT/SIGTERM (or the end of the file)
+// flushes every batch and prints its final counters.
 import fs from 'node:fs';
-import { DicapError, errorMessage } from '../common/errors.js';
+import { DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { readClusterKeyFile } from '../common/cluster-key.js';
 import { formatHelp, parseOptions } from '../common/options.js';
 import { CaptureEngine, type CaptureEngineOptions } from '../native/engine.js';
@@ -13,6 +14,17 @@ import { formatFinalCounters, formatStatusLine } from './status-line.js';
 import { serveMetrics } from '../common/metrics-server.js';
 
 type AgentValues = Extract<ReturnType<typeof parseOptions<typeof AGENT_OPTIONS>>, { help: false }>['values'];
+
+/** Replaces `file` whole (temporary file, then rename): whoever reads it while the agent runs never sees half a file. */
+function writeJsonFileAtomically(file: string, value: unknown): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, JSON.stringify(value, null, 2) + '\n');
+  fs.renameSync(temporary, file);
+}
+
+function summaryProblem(file: string, error: unknown): string {
+  return `cannot write --summary ${file} (${errorCode(error) ?? errorMessage(error)}); check that its directory exists and is writable`;
+}
 
 function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): CaptureEngineOptions {
   const common = {
@@ -78,6 +90,19 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  // The summary exists as soon as the agent captures (readers may take that as "ready"),
+  // and is rewritten with the status line: the lab reads live counters from it.
+  const writeSummary = (final: boolean): void => {
+    if (values.summary) writeJsonFileAtomically(values.summary, { nodeId: values.nodeId, final, ...engine.counters() });
+  };
+  try {
+    writeSummary(false);
+  } catch (error) {
+    engine.stop();
+    console.error(`dicap agent: ${summaryProblem(values.summary!, error)}`);
+    return 2;
+  }
+
   const metrics = values.metrics
     ? await serveMetrics(values.metrics, createAgentMetrics({ nodeId: values.nodeId, interface: values.interface, counters: () => engine.counters() })).catch(
         (error: unknown) => {
@@ -91,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     let exitCode = 0;
     let lastSeen = 0;
     let lastTime = Date.now();
+    let summaryFailing = false;
     const statusTimer =
       values.statusInterval > 0
         ? setInterval(() => {
@@ -100,6 +126,14 @@ export async function main(argv: string[]): Promise<number> {
             lastSeen = counters.seen;
             lastTime = now;
             console.error(formatStatusLine(values.nodeId, counters, rate));
+            try {
+              writeSummary(false);
+              summaryFailing = false;
+            } catch (error) {
+              // Said once per run of failures, not every interval; capture goes on.
+              if (!summaryFailing) console.error(`dicap agent: warning: ${summaryProblem(values.summary!, error)}`);
+              summaryFailing = true;
+            }
           }, values.statusInterval * 1000)
         : undefined;
 
@@ -110,7 +144,12 @@ export async function main(argv: string[]): Promise<number> {
       engine.stop();
       const counters = engine.counters();
       console.error(formatFinalCounters(values.nodeId, counters));
-      if (values.summary) fs.writeFileSync(values.summary, JSON.stringify({ nodeId: values.nodeId, ...counters }, null, 2) + '\n');
+      try {
+        writeSummary(true);
+      } catch (error) {
+        console.error(`dicap agent: ${summaryProblem(values.summary!, error)}`);
+        exitCode = 1;
+      }
       void (metrics ? metrics.close() : Promise.resolve()).then(() => resolve(exitCode));
     };
     engine.on('error', (error) => {

@@ -69,7 +69,10 @@ export const AGENT_OPTIONS = defineOptions({
     'ring-retire-ms': { type: 'integer', min: 1, max: 1000, default: DEFAULT_RING_RETIRE_MS, placeholder: 'MS', help: 'The kernel hands over a partly filled ring block after this many milliseconds.' },
     'queue-slots': { type: 'integer', min: 64, max: 1 << 22, default: DEFAULT_QUEUE_SLOTS, help: 'Frames each worker queue holds between the capture thread and the worker.' },
     metrics: { type: 'host-port', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics.' },
-    summary: { type: 'string', placeholder: 'FILE', help: 'On exit, write the final counters as JSON to FILE (for scripts and the lab).' },
-    'status-interval': { type: 'integer', min: 0, max: 3600, default: DEFAULT_STATUS_INTERVAL_S, placeholder: 'S', help: 'Seconds between one-line status reports on stderr (0: none).' },
+    summary: {
+      type: 'string', placeholder: 'FILE',
+      help: 'Write the counters as JSON to FILE (for scripts and the lab): once capture starts, every --status-interval while running ("final": false), and the final counters on exit ("final": true). Each write replaces the file whole (temporary file and rename), so a reader never sees half of one.',
+    },
+    'status-interval': { type: 'integer', min: 0, max: 3600, default: DEFAULT_STATUS_INTERVAL_S, placeholder: 'S', help: 'Seconds between one-line status reports on stderr and rewrites of --summary FILE (0: neither; the summary is then written at start and exit only).' },
   },
 });
