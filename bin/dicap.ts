@@ -8,6 +8,7 @@ type CommandMain = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
   agent: { summary: 'run a capture node agent', load: () => import('../node-agent/main.js') },
+  coordinator: { summary: 'run a coordinator (membership, topologies, coverage ledger)', load: () => import('../coordinator/main.js') },
   analyzer: { summary: 'receive header batches and write pcap', load: () => import('../analyzer/main.js') },
   owner: { summary: 'print which node position owns each frame of a capture file', load: () => import('./owner.js') },
   bench: { summary: 'run a benchmark and write its report to bench/reports/', load: () => import('../bench/main.js') },

@@ -7,7 +7,8 @@ import { defineOptions, formatHelp, parseOptions } from '../common/options.js';
 import { native } from '../native/addon.js';
 import { AGENT_OPTIONS } from '../node-agent/options.js';
 
-const { mode, nodes, key } = AGENT_OPTIONS.options;
+const { mode, key } = AGENT_OPTIONS.options;
+const nodes = { ...AGENT_OPTIONS.options.nodes, required: true } as const;
 
 export const OWNER_OPTIONS = defineOptions({
   component: 'owner',

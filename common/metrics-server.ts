@@ -1,11 +1,15 @@
 // Serves a prom-client Registry over HTTP for Prometheus: GET /metrics (text exposition
-// format) and GET /healthz ("ok"). Every component uses this one server; what a metric
-// means lives in the component's metrics.ts (native counters are read in collect()).
+// format) and GET /healthz ("ok"), plus any JSON routes a component adds (the coordinator's
+// /status and /ledger). Every component uses this one server; what a metric means lives in
+// the component's metrics.ts (native counters are read in collect()).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { DicapError } from './errors.js';
 import { formatHostPort, type HostPort } from './host-port.js';
+
+/** Path → a function returning the JSON body (computed per request). */
+export type JsonRoutes = Readonly<Record<string, () => unknown>>;
 
 export class MetricsServer {
   private readonly server: http.Server;
@@ -14,6 +18,9 @@ export class MetricsServer {
   constructor(
     private readonly address: HostPort,
     private readonly registry: Registry,
+    private readonly jsonRoutes: JsonRoutes = {},
+    /** The option that set the address, for error messages. */
+    private readonly flag = '--metrics',
   ) {
     this.server = http.createServer((request, response) => void this.handle(request, response));
   }
@@ -26,11 +33,11 @@ export class MetricsServer {
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
-        const where = `metrics ${formatHostPort(this.address)}`;
+        const where = `${this.flag.replace(/^--/, '')} ${formatHostPort(this.address)}`;
         reject(
           error.code === 'EADDRINUSE'
-            ? new DicapError('DICAP_ERR_ADDRESS_IN_USE', `${where} is already in use; choose another --metrics port`)
-            : new DicapError('DICAP_ERR_METRICS_LISTEN', `${where}: cannot listen (${error.code ?? error.message}); check --metrics`),
+            ? new DicapError('DICAP_ERR_ADDRESS_IN_USE', `${where} is already in use; choose another ${this.flag} port`)
+            : new DicapError('DICAP_ERR_METRICS_LISTEN', `${where}: cannot listen (${error.code ?? error.message}); check ${this.flag}`),
         );
       };
       this.server.once('error', onError);
@@ -71,15 +78,18 @@ export class MetricsServer {
       }
     } else if (path === '/healthz') {
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path !== undefined && this.jsonRoutes[path]) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.jsonRoutes[path]!(), null, 2) + '\n');
     } else {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics or /healthz\n');
+      const known = ['/metrics', '/healthz', ...Object.keys(this.jsonRoutes)].join(', ');
+      response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; try ${known}\n`);
     }
   }
 }
 
 /** Creates and starts a MetricsServer (see MetricsServer.start for the errors). */
-export async function serveMetrics(address: HostPort, registry: Registry): Promise<MetricsServer> {
-  const server = new MetricsServer(address, registry);
+export async function serveMetrics(address: HostPort, registry: Registry, jsonRoutes: JsonRoutes = {}, flag = '--metrics'): Promise<MetricsServer> {
+  const server = new MetricsServer(address, registry, jsonRoutes, flag);
   await server.start();
   return server;
 }

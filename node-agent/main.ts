@@ -9,9 +9,13 @@ import { formatHelp, parseOptions } from '../common/options.js';
 import { CaptureEngine, type CaptureEngineOptions } from '../native/engine.js';
 import { createAgentMetrics } from './metrics.js';
 import { AGENT_OPTIONS } from './options.js';
-import { staticTopology } from './static-topology.js';
+import { resolveEndpoint, staticTopology } from './static-topology.js';
+import { CoordinatorFollower } from './coordinator-follower.js';
 import { formatFinalCounters, formatStatusLine } from './status-line.js';
 import { serveMetrics } from '../common/metrics-server.js';
+
+/** A graceful stop waits at most this long for the topology without this node. */
+const LEAVE_TIMEOUT_MS = 3000;
 
 type AgentValues = Extract<ReturnType<typeof parseOptions<typeof AGENT_OPTIONS>>, { help: false }>['values'];
 
@@ -67,24 +71,47 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   let engine: CaptureEngine;
+  let follower: CoordinatorFollower | undefined;
   try {
+    const following = values.coordinator !== undefined || values.discover;
+    if (!following && values.nodes === undefined) {
+      throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give a static topology with --nodes ID,ID,… or follow a coordinator with --coordinator HOST:PORT or --discover');
+    }
+    if (following && !values.clusterKeyFile && !values.insecure) {
+      throw new DicapError('DICAP_ERR_BAD_CONFIG', 'following a coordinator needs --cluster-key-file FILE (or --insecure, as the coordinator)');
+    }
     const clusterKey = values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : undefined;
-    const topology = await staticTopology({
-      nodeId: values.nodeId,
-      nodes: values.nodes,
-      mode: values.mode,
-      key: values.key,
-      analyzers: values.analyzer,
-      snaplen: values.snaplen,
-    });
-    if (topology.analyzers.length === 0) {
+    const topology =
+      values.nodes === undefined
+        ? undefined
+        : await staticTopology({ nodeId: values.nodeId, nodes: values.nodes, mode: values.mode, key: values.key, analyzers: values.analyzer, snaplen: values.snaplen });
+    if (topology && topology.analyzers.length === 0) {
       console.error('dicap agent: warning: no --analyzer given; owned frames are counted as no-analyzer drops');
     }
     engine = new CaptureEngine(engineOptions(values, clusterKey));
-    engine.offerTopology(topology);
+    if (topology) engine.offerTopology(topology);
     engine.start();
+    if (following) {
+      const capturing = engine;
+      follower = await CoordinatorFollower.start({
+        engine,
+        nodeId: values.nodeId,
+        coordinator: values.coordinator ? await resolveEndpoint(values.coordinator, '--coordinator') : undefined,
+        discoverGroup: values.discover ? { ip: values.discoverGroup.host, port: values.discoverGroup.port } : undefined,
+        key: clusterKey ?? null,
+        heartbeatIntervalMs: values.heartbeatIntervalMs,
+        leaveTimeoutMs: LEAVE_TIMEOUT_MS,
+        log: (line) => console.error(`dicap agent: ${line}`),
+      }).catch((error: unknown) => {
+        capturing.stop();
+        throw error;
+      });
+    }
     const source = values.interface !== undefined ? `interface ${values.interface}` : `file ${values.pcap}`;
-    console.error(`dicap agent: node ${values.nodeId} capturing from ${source} (${values.mode}, position ${topology.nodeIds.indexOf(values.nodeId)} of ${topology.nodeIds.length}, ${values.workers} workers)`);
+    const plan = topology
+      ? `${values.mode}, position ${topology.nodeIds.indexOf(values.nodeId)} of ${topology.nodeIds.length}`
+      : `topology from the coordinator ${values.coordinator ? `${values.coordinator.host}:${values.coordinator.port}` : '(discovering)'}`;
+    console.error(`dicap agent: node ${values.nodeId} capturing from ${source} (${plan}, ${values.workers} workers)`);
   } catch (error) {
     console.error(`dicap agent: ${errorMessage(error)}`);
     return 2;
@@ -137,10 +164,14 @@ export async function main(argv: string[]): Promise<number> {
           }, values.statusInterval * 1000)
         : undefined;
 
-    const finish = (): void => {
+    let finishing = false;
+    const finish = async (): Promise<void> => {
+      if (finishing) return;
+      finishing = true;
       if (statusTimer) clearInterval(statusTimer);
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
+      // Leave the cluster first: capture goes on until the others cover our share.
+      if (follower && values.interface !== undefined) await follower.leave();
+      follower?.stop();
       engine.stop();
       const counters = engine.counters();
       console.error(formatFinalCounters(values.nodeId, counters));
@@ -155,10 +186,11 @@ export async function main(argv: string[]): Promise<number> {
     engine.on('error', (error) => {
       console.error(`dicap agent: ${error.message}`);
       exitCode = 1;
-      if (values.interface !== undefined) finish();
+      if (values.interface !== undefined) void finish();
     });
-    engine.on('end', finish);
-    process.on('SIGINT', finish);
-    process.on('SIGTERM', finish);
+    const onStop = (): void => void finish();
+    engine.on('end', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGTERM', onStop);
   });
 }

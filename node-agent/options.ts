@@ -14,6 +14,8 @@ export const DEFAULT_QUEUE_SLOTS = 65536;
 export const DEFAULT_STATUS_INTERVAL_S = 5;
 export const DEFAULT_MODE = 'flow';
 export const DEFAULT_EXPORT_MODE = 'random';
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
+export const DEFAULT_DISCOVER_GROUP = { host: '239.255.68.67', port: 7401 };
 /** Static topologies carry this epoch; coordinators start theirs above it. */
 export const STATIC_EPOCH = 1;
 
@@ -50,7 +52,12 @@ export const AGENT_OPTIONS = defineOptions({
     pcap: { type: 'string', placeholder: 'FILE', help: 'Read frames from a capture file (pcap or pcapng, Ethernet) instead of an interface; exits when the file ends.' },
     realtime: { type: 'boolean', help: 'With --pcap: replay at the pace of the file\'s timestamps instead of as fast as possible.' },
     'node-id': { type: 'integer', min: 0, max: 0xffffffff, required: true, placeholder: 'ID', help: 'This node\'s 32-bit ID; its position is its index in --nodes.' },
-    nodes: { type: 'list', required: true, placeholder: 'ID,ID,…', hint: 'the ordered node IDs such as 11,22,33', validate: nodeIdsProblem, help: 'Static topology: the ordered IDs of all capture nodes (the k-th has position k).' },
+    nodes: { type: 'list', placeholder: 'ID,ID,…', hint: 'the ordered node IDs such as 11,22,33', validate: nodeIdsProblem, help: 'Static topology: the ordered IDs of all capture nodes (the k-th has position k). Not needed with --coordinator/--discover.' },
+    coordinator: { type: 'host-port', help: 'Follow this coordinator (JOIN, heartbeats, topologies, ledger) instead of a static --nodes topology.' },
+    discover: { type: 'boolean', help: 'Find the coordinator by its multicast announcement (see --discover-group).' },
+    'discover-group': { type: 'host-port', default: DEFAULT_DISCOVER_GROUP, help: 'Multicast group where coordinators announce themselves.' },
+    'heartbeat-interval-ms': { type: 'integer', min: 50, max: 600000, default: DEFAULT_HEARTBEAT_INTERVAL_MS, placeholder: 'MS', help: 'How often to heartbeat (and report the ledger) to the coordinator; the coordinator\'s --node-timeout-ms must be larger.' },
+    insecure: { type: 'boolean', help: 'Talk to the coordinator without a cluster key (the coordinator must run --insecure too).' },
     mode: { type: 'enum', values: ['round-robin', 'ipid', 'flow'], default: DEFAULT_MODE, help: 'Selection: round-robin (DiCAP counter C mod N), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash, whole connections per node).' },
     key: { type: 'list', default: ['0', '0'], placeholder: 'K0,K1', hint: 'two 32-bit words such as 0x1234,0x5678', validate: hashKeysProblem, help: 'Selection hash key words k0,k1 (PROTOCOL.md §4); every node of a cluster uses the same.' },
     'cluster-key-file': { type: 'string', placeholder: 'FILE', help: 'File holding the cluster key (hex) that authenticates in-band topology frames; without it no in-band frame is trusted.' },

@@ -16,19 +16,19 @@ export interface StaticTopologyInput {
   snaplen: number;
 }
 
-/** Analyzer addresses as IPv4, resolving host names once at start. */
-export async function resolveAnalyzers(analyzers: readonly HostPort[]): Promise<Array<{ ip: string; port: number }>> {
-  return Promise.all(
-    analyzers.map(async (analyzer) => {
-      if (net.isIPv4(analyzer.host)) return { ip: analyzer.host, port: analyzer.port };
-      try {
-        const { address } = await dns.lookup(analyzer.host, { family: 4 });
-        return { ip: address, port: analyzer.port };
-      } catch {
-        throw new DicapError('DICAP_ERR_BAD_CONFIG', `--analyzer ${formatHostPort(analyzer)}: cannot resolve "${analyzer.host}" to an IPv4 address; give an address or a resolvable name`);
-      }
-    }),
-  );
+/** HOST:PORT as an IPv4 endpoint, resolving a host name once at start. */
+export async function resolveEndpoint(address: HostPort, flag: string): Promise<{ ip: string; port: number }> {
+  if (net.isIPv4(address.host)) return { ip: address.host, port: address.port };
+  try {
+    const { address: ip } = await dns.lookup(address.host, { family: 4 });
+    return { ip, port: address.port };
+  } catch {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `${flag} ${formatHostPort(address)}: cannot resolve "${address.host}" to an IPv4 address; give an address or a resolvable name`);
+  }
+}
+
+export function resolveAnalyzers(analyzers: readonly HostPort[]): Promise<Array<{ ip: string; port: number }>> {
+  return Promise.all(analyzers.map((analyzer) => resolveEndpoint(analyzer, '--analyzer')));
 }
 
 export async function staticTopology(input: StaticTopologyInput): Promise<EngineTopology> {

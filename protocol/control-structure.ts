@@ -67,13 +67,15 @@ function checkValues(avps: readonly Avp[]): ControlError | null {
 
 function checkTypeRules(name: MessageTypeName, avps: readonly Avp[]): ControlError | null {
   switch (name) {
-    case 'JOIN': {
+    case 'JOIN':
+    case 'HEARTBEAT': {
       // NODE_IP and NODE_PORT come together; an analyzer must send them (where it receives batches).
+      // In a HEARTBEAT, ROLE is optional (SPEC.md §6): without it the sender is a capture node.
       const analyzer = avps.some((avp) => avp.code === C.ROLE && avp.value === ROLE.analyzer);
       const present = [C.NODE_IP, C.NODE_PORT].filter((code) => avps.some((avp) => avp.code === code));
       if (present.length === 2 || (present.length === 0 && !analyzer)) return null;
       const lacking = present.length === 0 ? 'NODE_IP and NODE_PORT' : present[0] === C.NODE_IP ? 'NODE_PORT' : 'NODE_IP';
-      return fail('MISSING_AVP', `JOIN ${analyzer ? 'of an analyzer ' : ''}lacks ${lacking}`);
+      return fail('MISSING_AVP', `${name} ${analyzer ? 'of an analyzer ' : ''}lacks ${lacking}`);
     }
     case 'ACCEPT':
       return checkGroups(name, avps, ANALYZER_PAIR);

@@ -47,6 +47,13 @@ export interface TopologyUpdateFields {
 export interface HeartbeatFields {
   readonly nodeId: number;
   readonly epoch: number;
+  /** Optional (SPEC.md §6): the sender's role (capture when absent), so that a coordinator
+   * that lost its state rebuilds the membership from heartbeats alone. */
+  readonly role?: Role;
+  /** Optional: the highest coordinator TERM the sender has seen. */
+  readonly term?: number;
+  /** Optional for capture nodes, required from analyzers: where it receives batches. */
+  readonly endpoint?: Endpoint;
 }
 /** Cumulative counts within `epoch`, 64-bit. */
 export interface LedgerFields {
@@ -139,7 +146,13 @@ export function topologyUpdate(f: TopologyUpdateFields): ControlBody {
 }
 
 export function heartbeat(f: HeartbeatFields): ControlBody {
-  return body(MessageType.HEARTBEAT, [avp(C.NODE_ID, f.nodeId), avp(C.EPOCH, f.epoch)]);
+  return body(MessageType.HEARTBEAT, [
+    avp(C.NODE_ID, f.nodeId),
+    avp(C.EPOCH, f.epoch),
+    ...(f.role !== undefined ? [avp(C.ROLE, ROLE[f.role])] : []),
+    ...(f.term !== undefined ? [avp(C.TERM, f.term)] : []),
+    ...(f.endpoint ? endpointAvps(C.NODE_IP, C.NODE_PORT, f.endpoint) : []),
+  ]);
 }
 
 export function ledger(f: LedgerFields): ControlBody {
@@ -247,7 +260,16 @@ export function readTopologyUpdate(msg: ControlBody): TopologyUpdateFields {
 
 export function readHeartbeat(msg: ControlBody): HeartbeatFields {
   const r = readerFor(msg, 'HEARTBEAT');
-  return { nodeId: r.one(C.NODE_ID), epoch: r.one(C.EPOCH) };
+  const role = r.optional(C.ROLE);
+  const term = r.optional(C.TERM);
+  const hasEndpoint = r.optional(C.NODE_IP) !== undefined;
+  return {
+    nodeId: r.one(C.NODE_ID),
+    epoch: r.one(C.EPOCH),
+    ...(role !== undefined ? { role: r.role(role) } : {}),
+    ...(term !== undefined ? { term } : {}),
+    ...(hasEndpoint ? { endpoint: r.endpoint(C.NODE_IP, C.NODE_PORT) } : {}),
+  };
 }
 
 export function readLedger(msg: ControlBody): LedgerFields {

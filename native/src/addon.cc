@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dicap::RegisterSelectionBindings(env, exports);
   dicap::RegisterEngineBindings(env, exports);
   dicap::RegisterOwnerBindings(env, exports);
+  dicap::RegisterInjectorBindings(env, exports);
   dicap::RegisterCaptureFileBindings(env, exports);
   dicap::RegisterAnalyzerBindings(env, exports);
   dicap::RegisterGenBindings(env, exports);

@@ -8,6 +8,7 @@ namespace dicap {
 void RegisterSelectionBindings(Napi::Env env, Napi::Object exports);
 void RegisterEngineBindings(Napi::Env env, Napi::Object exports);
 void RegisterOwnerBindings(Napi::Env env, Napi::Object exports);
+void RegisterInjectorBindings(Napi::Env env, Napi::Object exports);
 void RegisterCaptureFileBindings(Napi::Env env, Napi::Object exports);
 void RegisterAnalyzerBindings(Napi::Env env, Napi::Object exports);
 void RegisterGenBindings(Napi::Env env, Napi::Object exports);

@@ -1,0 +1,122 @@
+// One UDP socket that speaks dicap control messages (PROTOCOL.md §1): every message it sends
+// gets TIMESTAMP, SENDER_SEQ and the HMAC; every datagram it receives is verified, checked
+// for freshness and replay, and only then handed on as a typed view. Anything rejected is
+// counted by reason and changes nothing. Used by the coordinator, agents and analyzers.
+import dgram from 'node:dgram';
+import { EventEmitter, once } from 'node:events';
+import {
+  encodeControlMessage,
+  readControlMessage,
+  ReplayGuard,
+  verifyControlMessage,
+  type ControlBody,
+  type ControlView,
+  type Endpoint,
+} from '../protocol/index.js';
+import { DicapError } from './errors.js';
+
+export interface ControlChannelOptions {
+  /** Where to bind (port 0: any free port). */
+  bind: Endpoint;
+  /** The cluster key, or null in insecure mode (PROTOCOL.md §1.1). */
+  key: Buffer | null;
+  /** Join this multicast group on the bound port (coordinator discovery). */
+  multicastGroup?: string;
+  /** Multicast sends leave through this local address (default: the bound address). */
+  multicastInterface?: string;
+}
+
+export interface ControlChannelEvents {
+  message: [view: ControlView, from: Endpoint];
+}
+
+/** Rejected datagrams by reason: the decoder's codes plus STALE and REPLAYED. */
+export type RejectionCounts = Record<string, number>;
+
+/**
+ * SENDER_SEQ starts at the sender's start time in milliseconds (mod 2^32), so a restarted
+ * process continues above what receivers remember of its previous life.
+ */
+function initialSenderSeq(): number {
+  return Date.now() % 0x1_0000_0000;
+}
+
+export class ControlChannel extends EventEmitter<ControlChannelEvents> {
+  readonly rejected: RejectionCounts = {};
+  received = 0;
+  sent = 0;
+  sendErrors = 0;
+  private readonly guard = new ReplayGuard('sender-seq');
+  private senderSeq = initialSenderSeq();
+
+  private constructor(
+    private readonly socket: dgram.Socket,
+    private readonly key: Buffer | null,
+  ) {
+    super();
+    socket.on('message', (bytes, rinfo) => this.receive(bytes, { ip: rinfo.address, port: rinfo.port }));
+    // A send to an unreachable peer surfaces here on Linux; it is counted, not fatal.
+    socket.on('error', () => this.sendErrors++);
+  }
+
+  static async open(options: ControlChannelOptions): Promise<ControlChannel> {
+    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: options.multicastGroup !== undefined });
+    const failed = once(socket, 'error');
+    socket.bind(options.bind.port, options.multicastGroup ? undefined : options.bind.ip);
+    const outcome = await Promise.race([once(socket, 'listening').then(() => null), failed.then(([e]) => e as NodeJS.ErrnoException)]);
+    if (outcome) {
+      socket.close();
+      const where = `${options.bind.ip}:${options.bind.port}`;
+      if (outcome.code === 'EADDRINUSE') throw new DicapError('DICAP_ERR_ADDRESS_IN_USE', `control port ${where} is already in use; choose another port or stop the other process`);
+      if (outcome.code === 'EADDRNOTAVAIL') throw new DicapError('DICAP_ERR_BAD_CONFIG', `control address ${where} is not an address of this host; give one of its own addresses`);
+      throw new DicapError('DICAP_ERR_CONTROL_SOCKET', `cannot bind control socket ${where}: ${outcome.message}`);
+    }
+    if (options.multicastGroup) {
+      socket.addMembership(options.multicastGroup, options.multicastInterface ?? (options.bind.ip === '0.0.0.0' ? undefined : options.bind.ip));
+    }
+    if (options.multicastInterface) socket.setMulticastInterface(options.multicastInterface);
+    socket.setMulticastTTL(1);
+    return new ControlChannel(socket, options.key);
+  }
+
+  get address(): Endpoint {
+    const a = this.socket.address();
+    return { ip: a.address, port: a.port };
+  }
+
+  /** The authenticated bytes of `body`, stamped with the time and this sender's next SENDER_SEQ. */
+  encode(body: ControlBody): Buffer {
+    this.senderSeq = (this.senderSeq + 1) % 0x1_0000_0000;
+    return encodeControlMessage({ ...body, timestamp: Math.floor(Date.now() / 1000), senderSeq: this.senderSeq }, this.key);
+  }
+
+  send(body: ControlBody, to: Endpoint): void {
+    const bytes = this.encode(body);
+    this.sent++;
+    this.socket.send(bytes, to.port, to.ip, (error) => {
+      if (error) this.sendErrors++;
+    });
+  }
+
+  /** Forget what was remembered of a sender that has gone (a new life will use a new port). */
+  forgetSender(from: Endpoint): void {
+    this.guard.forget(`${from.ip}:${from.port}`);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private reject(code: string): void {
+    this.rejected[code] = (this.rejected[code] ?? 0) + 1;
+  }
+
+  private receive(bytes: Buffer, from: Endpoint): void {
+    const decoded = verifyControlMessage(bytes, this.key);
+    if (!decoded.ok) return this.reject(decoded.error.code);
+    const fresh = this.guard.check(`${from.ip}:${from.port}`, decoded.message, Date.now());
+    if (!fresh.ok) return this.reject(fresh.error.code);
+    this.received++;
+    this.emit('message', readControlMessage(decoded.message), from);
+  }
+}

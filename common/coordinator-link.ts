@@ -1,0 +1,160 @@
+// A member's side of the control plane (agents and analyzers): find the coordinator (static
+// address or its multicast ANNOUNCE), JOIN until accepted, HEARTBEAT for ever, follow the
+// highest coordinator TERM only (fencing), pass topologies on, and LEAVE when asked.
+// When the coordinator is silent nothing changes: the member keeps what it has.
+import { EventEmitter } from 'node:events';
+import {
+  heartbeat,
+  join,
+  leave,
+  type ControlBody,
+  type ControlView,
+  type Endpoint,
+  type Role,
+  type TopologyUpdateFields,
+} from '../protocol/index.js';
+import { ControlChannel } from './control-channel.js';
+
+export interface CoordinatorLinkOptions {
+  nodeId: number;
+  role: Role;
+  /** Analyzers: where capture nodes send header batches. */
+  dataEndpoint?: Endpoint;
+  /** A known coordinator; without it the link waits for an ANNOUNCE on `discoverGroup`. */
+  coordinator?: Endpoint;
+  discoverGroup?: Endpoint;
+  key: Buffer | null;
+  heartbeatIntervalMs: number;
+  /** Local address for the control socket (default 0.0.0.0: the routing picks the source). */
+  bindIp?: string;
+  /** The epoch this member applies, for its heartbeats. */
+  appliedEpoch: () => number;
+}
+
+export interface CoordinatorLinkEvents {
+  topology: [topology: TopologyUpdateFields];
+  coordinator: [coordinator: Endpoint, term: number];
+}
+
+/** JOIN is repeated this often (at most) until an ACCEPT arrives. */
+const JOIN_RETRY_MS = 1000;
+
+export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
+  coordinator: Endpoint | undefined;
+  /** The highest TERM seen: messages of lower terms are ignored. */
+  term = 0;
+  accepted = false;
+  lastHeardMs = 0;
+  /** Messages ignored because they came from a lower term than one already seen. */
+  fenced = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  private constructor(
+    private readonly options: CoordinatorLinkOptions,
+    readonly channel: ControlChannel,
+    private readonly discovery: ControlChannel | undefined,
+  ) {
+    super();
+    this.coordinator = options.coordinator;
+  }
+
+  static async start(options: CoordinatorLinkOptions): Promise<CoordinatorLink> {
+    const channel = await ControlChannel.open({ bind: { ip: options.bindIp ?? '0.0.0.0', port: 0 }, key: options.key });
+    let discovery: ControlChannel | undefined;
+    if (options.discoverGroup) {
+      try {
+        discovery = await ControlChannel.open({ bind: { ip: '0.0.0.0', port: options.discoverGroup.port }, key: options.key, multicastGroup: options.discoverGroup.ip });
+      } catch (error) {
+        channel.close();
+        throw error;
+      }
+    }
+    const link = new CoordinatorLink(options, channel, discovery);
+    link.run();
+    return link;
+  }
+
+  private run(): void {
+    this.channel.on('message', (view, from) => this.onMessage(view, from));
+    this.discovery?.on('message', (view, from) => this.onMessage(view, from));
+    const joinRetry = Math.min(JOIN_RETRY_MS, this.options.heartbeatIntervalMs);
+    this.timers.push(setInterval(() => !this.accepted && this.sendJoin(), joinRetry));
+    this.timers.push(setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs));
+    this.sendJoin();
+  }
+
+  /** Sends a message to the coordinator, if one is known. */
+  send(body: ControlBody): void {
+    if (this.coordinator) this.channel.send(body, this.coordinator);
+  }
+
+  /** Says goodbye and stops heartbeating (which would make us a member again); topologies still arrive. */
+  leave(): void {
+    this.stopTimers();
+    this.send(leave({ nodeId: this.options.nodeId }));
+  }
+
+  stop(): void {
+    this.stopTimers();
+    this.channel.close();
+    this.discovery?.close();
+  }
+
+  private stopTimers(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers.length = 0;
+  }
+
+  private sendJoin(): void {
+    this.send(join({ nodeId: this.options.nodeId, role: this.options.role, endpoint: this.options.dataEndpoint }));
+  }
+
+  private sendHeartbeat(): void {
+    this.send(
+      heartbeat({
+        nodeId: this.options.nodeId,
+        epoch: this.options.appliedEpoch(),
+        role: this.options.role,
+        term: this.term,
+        endpoint: this.options.dataEndpoint,
+      }),
+    );
+  }
+
+  /** Fencing: a lower term than the highest seen is a deposed coordinator, ignored. */
+  private admit(term: number, coordinator: Endpoint): boolean {
+    if (term < this.term) {
+      this.fenced++;
+      return false;
+    }
+    const moved = !this.coordinator || this.coordinator.ip !== coordinator.ip || this.coordinator.port !== coordinator.port;
+    if (term > this.term || moved) {
+      this.term = term;
+      this.coordinator = coordinator;
+      this.emit('coordinator', coordinator, term);
+      // A new coordinator hears from us at once, rather than at the next heartbeat.
+      if (moved) this.sendHeartbeat();
+    }
+    this.lastHeardMs = Date.now();
+    return true;
+  }
+
+  private onMessage(view: ControlView, from: Endpoint): void {
+    switch (view.type) {
+      case 'ANNOUNCE':
+        this.admit(view.term, view.coordinator);
+        return;
+      case 'ACCEPT':
+        if (view.nodeId !== this.options.nodeId || !this.admit(view.term, view.coordinator)) return;
+        this.accepted = true;
+        return;
+      case 'TOPOLOGY_UPDATE':
+        if (!this.admit(view.term, from)) return;
+        this.accepted = true;
+        this.emit('topology', view);
+        return;
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,31 @@
+// What happened in the cluster, for people: joins, leaves, timeouts, topologies, anomalies.
+// A bounded list, newest last, shown by the dashboard and the JSON endpoint.
+export type ClusterEventKind = 'join' | 'leave' | 'timeout' | 'topology' | 'anomaly' | 'coverage' | 'resync' | 'role';
+
+export interface ClusterEvent {
+  atMs: number;
+  kind: ClusterEventKind;
+  text: string;
+}
+
+export const DEFAULT_EVENT_LOG_SIZE = 500;
+
+export class EventLog {
+  private readonly events: ClusterEvent[] = [];
+
+  constructor(
+    private readonly size = DEFAULT_EVENT_LOG_SIZE,
+    private readonly echo?: (event: ClusterEvent) => void,
+  ) {}
+
+  add(kind: ClusterEventKind, text: string, atMs = Date.now()): void {
+    const event = { atMs, kind, text };
+    this.events.push(event);
+    if (this.events.length > this.size) this.events.shift();
+    this.echo?.(event);
+  }
+
+  list(): readonly ClusterEvent[] {
+    return this.events;
+  }
+}

@@ -1,0 +1,109 @@
+// `dicap coordinator`: validates its options, starts the Coordinator, serves /status,
+// /ledger, /events and /metrics, prints a status line, and stops cleanly on SIGINT/SIGTERM.
+import net from 'node:net';
+import { readClusterKeyFile } from '../common/cluster-key.js';
+import { DicapError, errorMessage } from '../common/errors.js';
+import { serveMetrics } from '../common/metrics-server.js';
+import { formatHelp, parseOptions } from '../common/options.js';
+import { Coordinator, type CoordinatorConfig } from './coordinator.js';
+import { createCoordinatorMetrics } from './metrics.js';
+import { COORDINATOR_OPTIONS } from './options.js';
+import { coordinatorStatus, formatCoordinatorLine } from './status.js';
+
+type Values = Extract<ReturnType<typeof parseOptions<typeof COORDINATOR_OPTIONS>>, { help: false }>['values'];
+
+function configOf(values: Values): CoordinatorConfig {
+  if (!values.clusterKeyFile && !values.insecure) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give --cluster-key-file FILE (or --insecure to run without authentication)');
+  }
+  if (values.clusterKeyFile && values.insecure) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', '--insecure and --cluster-key-file exclude each other; drop one');
+  }
+  if (!net.isIPv4(values.listen.host)) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--listen ${values.listen.host}: give an IPv4 address of this host (or 0.0.0.0 with --advertise)`);
+  }
+  const advertise = values.advertise ?? values.listen.host;
+  if (!net.isIPv4(advertise) || advertise === '0.0.0.0') {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--advertise ${advertise}: agents need a concrete IPv4 address to reach the coordinator; give --advertise IP`);
+  }
+  if (values.mode === 'round-robin' && !values.injectInterface) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'round-robin needs --inject-interface IF: the topology frame that resets every counter travels on the monitored link');
+  }
+  if (values.injectInterface && !/^[\w.-]{1,15}$/.test(values.injectInterface)) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--inject-interface "${values.injectInterface}" is not an interface name`);
+  }
+  const key = values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : null;
+  const hashKeys = values.key ? (values.key.map(Number) as [number, number]) : undefined;
+  return {
+    listen: { ip: values.listen.host, port: values.listen.port },
+    advertise,
+    key,
+    mode: values.mode,
+    hashKeys,
+    snaplen: values.snaplen,
+    heartbeatIntervalMs: values.heartbeatIntervalMs,
+    nodeTimeoutMs: values.nodeTimeoutMs,
+    topologyIntervalMs: values.topologyIntervalMs,
+    epochIntervalMs: values.epochIntervalMs,
+    validityDelayMs: values.validityDelayMs,
+    injectInterface: values.injectInterface,
+    announceGroup: values.announceIntervalMs > 0 ? { ip: values.announceGroup.host, port: values.announceGroup.port } : undefined,
+    announceIntervalMs: values.announceIntervalMs,
+    onEvent: (event) => console.error(`dicap coordinator: ${event.kind}: ${event.text}`),
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let config: CoordinatorConfig;
+  let values: Values;
+  try {
+    const parsed = parseOptions(COORDINATOR_OPTIONS, argv, process.env);
+    if (parsed.help) {
+      console.log(formatHelp(COORDINATOR_OPTIONS));
+      return 0;
+    }
+    values = parsed.values;
+    config = configOf(values);
+  } catch (error) {
+    console.error(`dicap coordinator: ${errorMessage(error)}`);
+    return 2;
+  }
+  if (!config.key) console.error('dicap coordinator: WARNING: running --insecure: control messages are not authenticated; anyone on the management network can steer this cluster');
+
+  let coordinator: Coordinator;
+  try {
+    coordinator = await Coordinator.start(config);
+  } catch (error) {
+    console.error(`dicap coordinator: ${errorMessage(error)}`);
+    return 1;
+  }
+  let http;
+  try {
+    http = values.http
+      ? await serveMetrics(values.http, createCoordinatorMetrics(coordinator), {
+          '/status': () => coordinatorStatus(coordinator),
+          '/ledger': () => coordinator.ledger.recent(),
+          '/events': () => coordinator.events.list(),
+        }, '--http')
+      : undefined;
+  } catch (error) {
+    coordinator.stop();
+    console.error(`dicap coordinator: ${errorMessage(error)}`);
+    return 1;
+  }
+  console.error(`dicap coordinator: listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, gathering members for ${config.heartbeatIntervalMs + 500} ms`);
+
+  return new Promise<number>((resolve) => {
+    const status = values.statusInterval > 0 ? setInterval(() => console.error(formatCoordinatorLine(coordinator)), values.statusInterval * 1000) : undefined;
+    const finish = (): void => {
+      if (status) clearInterval(status);
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      coordinator.stop();
+      console.error(formatCoordinatorLine(coordinator));
+      void (http ? http.close() : Promise.resolve()).then(() => resolve(0));
+    };
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+  });
+}

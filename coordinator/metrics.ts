@@ -1,0 +1,57 @@
+// Prometheus metrics of the coordinator, read from its state at scrape time.
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Coordinator, CoordinatorCounters } from './coordinator.js';
+
+const COUNTERS: Array<[string, string, keyof CoordinatorCounters]> = [
+  ['topologies_issued_total', 'Topologies issued (each a new epoch)', 'topologiesIssued'],
+  ['topology_messages_sent_total', 'TOPOLOGY_UPDATE messages sent over UDP', 'topologiesSent'],
+  ['inband_frames_injected_total', 'In-band topology frames injected on the monitored link', 'inbandInjected'],
+  ['inband_inject_failures_total', 'In-band frames the kernel refused', 'inbandInjectFailures'],
+  ['resyncs_total', 'Round-robin re-synchronisations', 'resyncs'],
+  ['joins_total', 'JOIN messages', 'joins'],
+  ['leaves_total', 'Members that left with LEAVE', 'leaves'],
+  ['node_timeouts_total', 'Members removed after the heartbeat timeout', 'timeouts'],
+  ['ledger_reports_total', 'LEDGER messages received', 'ledgerReports'],
+];
+
+export function createCoordinatorMetrics(c: Coordinator): Registry {
+  const registry = new Registry();
+  for (const [suffix, help, field] of COUNTERS) {
+    new Counter({ name: `dicap_coordinator_${suffix}`, help, registers: [registry], collect() { this.reset(); this.inc(c.counters[field]); } });
+  }
+  new Counter({
+    name: 'dicap_coordinator_rejected_messages_total',
+    help: 'Control messages rejected, by reason (decoder codes, STALE, REPLAYED)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(c.channel.rejected)) this.inc({ reason }, n);
+    },
+  });
+  new Gauge({
+    name: 'dicap_coordinator_members',
+    help: 'Members by role',
+    labelNames: ['role'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const role of ['capture', 'analyzer']) this.set({ role }, c.membership.all().filter((m) => m.role === role).length);
+    },
+  });
+  new Gauge({ name: 'dicap_coordinator_epoch', help: 'Epoch of the current topology', registers: [registry], collect() { this.set(c.epoch); } });
+  new Gauge({ name: 'dicap_coordinator_term', help: 'Coordinator term', registers: [registry], collect() { this.set(c.term); } });
+  new Counter({ name: 'dicap_coordinator_uncovered_frames_total', help: 'Frames no node captured, over closed epochs (ledger)', registers: [registry], collect() { this.reset(); this.inc(c.ledger.uncoveredTotal); } });
+  new Counter({ name: 'dicap_coordinator_duplicated_frames_total', help: 'Frames captured twice, over closed epochs (ledger)', registers: [registry], collect() { this.reset(); this.inc(c.ledger.duplicatedTotal); } });
+  new Counter({ name: 'dicap_coordinator_coverage_anomalies_total', help: 'Closed epochs whose coverage was not exactly-once', registers: [registry], collect() { this.reset(); this.inc(c.ledger.anomaliesTotal); } });
+  new Gauge({
+    name: 'dicap_coordinator_coverage_exactly_once',
+    help: '1 when the newest closed epoch was covered exactly once, 0 when not, -1 before any epoch closed',
+    registers: [registry],
+    collect() {
+      const latest = c.ledger.latestVerdict();
+      this.set(latest ? (latest.status === 'exactly-once' ? 1 : 0) : -1);
+    },
+  });
+  return registry;
+}

@@ -1,0 +1,31 @@
+// The coordinator's state as JSON (for /status, the dashboard and tests) and as one line.
+import type { Coordinator } from './coordinator.js';
+
+export function coordinatorStatus(c: Coordinator): Record<string, unknown> {
+  const positions = new Map((c.current?.nodeIds ?? []).map((id, i) => [id, i]));
+  const latest = c.ledger.latestVerdict();
+  return {
+    role: c.gathering ? 'gathering' : 'active',
+    term: c.term,
+    epoch: c.epoch,
+    mode: c.config.mode,
+    control: { ip: c.config.advertise, port: c.config.listen.port },
+    topology: c.current ?? null,
+    members: c.membership.all().map((m) => ({ ...m, position: positions.get(m.nodeId) ?? null })),
+    coverage: latest
+      ? { epoch: latest.epoch, status: latest.status, reason: latest.reason ?? null, frames: latest.frames, uncovered: latest.uncovered, duplicated: latest.duplicated }
+      : null,
+    ledgerTotals: { uncovered: c.ledger.uncoveredTotal, duplicated: c.ledger.duplicatedTotal, anomalies: c.ledger.anomaliesTotal },
+    counters: c.counters,
+    control_messages: { received: c.channel.received, sent: c.channel.sent, rejected: c.channel.rejected },
+  };
+}
+
+export function formatCoordinatorLine(c: Coordinator): string {
+  const capture = c.membership.all().filter((m) => m.role === 'capture').length;
+  const analyzers = c.membership.all().filter((m) => m.role === 'analyzer').length;
+  const latest = c.ledger.latestVerdict();
+  const coverage = latest ? (latest.status === 'exactly-once' ? `epoch ${latest.epoch} exactly-once` : `ANOMALY ${latest.reason}`) : 'no closed epoch yet';
+  const rejected = Object.values(c.channel.rejected).reduce((a, b) => a + b, 0);
+  return `coordinator term ${c.term} epoch ${c.epoch} ${c.config.mode} | ${capture} capture, ${analyzers} analyzers | coverage: ${coverage} | rejected ${rejected}`;
+}

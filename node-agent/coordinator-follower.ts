@@ -1,0 +1,94 @@
+// Connects a capture engine to the coordinator: topologies from the coordinator are offered
+// to the engine (hash modes: at their validity start; round-robin: the in-band frame carries
+// them, so the UDP copy only tells us the coordinator), the engine's per-epoch counts go back
+// as LEDGER reports, and a graceful stop leaves the cluster without losing this node's share.
+import { CoordinatorLink, type CoordinatorLinkOptions } from '../common/coordinator-link.js';
+import type { CaptureEngine, EngineTopology } from '../native/engine.js';
+import { ledger, type TopologyUpdateFields } from '../protocol/index.js';
+
+export interface CoordinatorFollowerOptions extends Omit<CoordinatorLinkOptions, 'role' | 'appliedEpoch' | 'dataEndpoint'> {
+  engine: CaptureEngine;
+  /** How long a graceful stop waits for the topology without this node to come into force. */
+  leaveTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+function engineTopology(t: TopologyUpdateFields): EngineTopology {
+  return {
+    term: t.term,
+    epoch: t.epoch,
+    mode: t.selection,
+    nodeIds: [...t.nodeIds],
+    k0: t.k0,
+    k1: t.k1,
+    validityStartNs: BigInt(t.validityStartMs) * 1_000_000n,
+    analyzers: t.analyzers.map((a) => ({ ip: a.ip, port: a.port })),
+    snaplen: t.snaplen,
+  };
+}
+
+export class CoordinatorFollower {
+  private offered = { term: -1, epoch: -1 };
+  /** Per epoch, the counts last reported, so unchanged epochs are not resent. */
+  private readonly reported = new Map<number, string>();
+  private ledgerTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly options: CoordinatorFollowerOptions,
+    readonly link: CoordinatorLink,
+  ) {}
+
+  static async start(options: CoordinatorFollowerOptions): Promise<CoordinatorFollower> {
+    const link = await CoordinatorLink.start({
+      ...options,
+      role: 'capture',
+      appliedEpoch: () => options.engine.counters().epoch,
+    });
+    const follower = new CoordinatorFollower(options, link);
+    link.on('topology', (t) => follower.onTopology(t));
+    link.on('coordinator', (c, term) => options.log(`following coordinator ${c.ip}:${c.port} (term ${term})`));
+    follower.ledgerTimer = setInterval(() => follower.reportLedger(), options.heartbeatIntervalMs);
+    return follower;
+  }
+
+  private onTopology(t: TopologyUpdateFields): void {
+    // Round-robin topologies take effect at their in-band frame, never from UDP.
+    if (t.selection === 'round-robin') return;
+    // Periodic resends repeat an epoch: offer each one once.
+    if (t.term < this.offered.term || (t.term === this.offered.term && t.epoch <= this.offered.epoch)) return;
+    this.offered = { term: t.term, epoch: t.epoch };
+    this.options.engine.offerTopology(engineTopology(t));
+  }
+
+  /** LEDGER for every epoch the engine still holds whose counts changed since the last report. */
+  reportLedger(): void {
+    for (const e of this.options.engine.counters().epochs) {
+      const key = `${e.seen}/${e.owned}/${e.exported}/${e.dropped}`;
+      if (this.reported.get(e.epoch) === key) continue;
+      this.reported.set(e.epoch, key);
+      this.link.send(
+        ledger({ nodeId: this.options.nodeId, epoch: e.epoch, seen: BigInt(e.seen), owned: BigInt(e.owned), exported: BigInt(e.exported), dropped: BigInt(e.dropped) }),
+      );
+    }
+    for (const epoch of this.reported.keys()) if (epoch < this.options.engine.counters().epoch - 32) this.reported.delete(epoch);
+  }
+
+  /**
+   * Leaves the cluster: LEAVE, then keep capturing until a topology without this node is in
+   * force (so no frame falls between owners), or the timeout passes; then the final ledger.
+   */
+  async leave(): Promise<void> {
+    this.link.leave();
+    const deadline = Date.now() + this.options.leaveTimeoutMs;
+    while (Date.now() < deadline && this.options.engine.counters().position >= 0 && this.link.coordinator) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.reportLedger();
+  }
+
+  stop(): void {
+    if (this.ledgerTimer) clearInterval(this.ledgerTimer);
+    this.reportLedger();
+    this.link.stop();
+  }
+}
