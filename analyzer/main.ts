@@ -8,6 +8,9 @@ import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
 import tty from 'node:tty';
+import { readClusterKeyFile } from '../common/cluster-key.js';
+import { CoordinatorLink } from '../common/coordinator-link.js';
+import { resolveEndpoint } from '../node-agent/static-topology.js';
 import { DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
@@ -124,6 +127,16 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  let link: CoordinatorLink | undefined;
+  try {
+    link = await joinCoordinator(values, host, sink.port ?? values.listen.port);
+  } catch (error) {
+    sink.stop();
+    await metrics?.close();
+    say(errorMessage(error));
+    return errorCode(error) === 'DICAP_ERR_BAD_CONFIG' ? 2 : 1;
+  }
+
   const granted = sink.counters().receiveBufferBytes;
   say(
     `listening on udp ${host}:${sink.port}, writing pcap to ${values.write === '-' ? 'standard output' : values.write}` +
@@ -132,10 +145,39 @@ export async function main(argv: string[]): Promise<number> {
   if (granted < values.receiveBuffer) {
     say(`warning: receive buffer is ${granted} bytes, not the ${values.receiveBuffer} asked; run as root or raise net.core.rmem_max, or bursts will be dropped`);
   }
-  return run(values, sink, metrics, writeSummary);
+  return run(values, sink, metrics, link, writeSummary);
 }
 
-function run(values: AnalyzerValues, sink: AnalyzerSink, metrics: MetricsServer | undefined, writeSummary: (final: boolean) => void): Promise<number> {
+/** With --coordinator or --discover: join as an analyzer (ROLE 2) at the address batches should come to. */
+async function joinCoordinator(values: AnalyzerValues, host: string, port: number): Promise<CoordinatorLink | undefined> {
+  if (values.coordinator === undefined && !values.discover) return undefined;
+  if (values.nodeId === undefined) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'joining a coordinator needs --node-id ID (distinct from every capture node\'s)');
+  if (!values.clusterKeyFile && !values.insecure) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'joining a coordinator needs --cluster-key-file FILE (or --insecure, as the coordinator)');
+  }
+  const advertise = values.advertise ?? host;
+  if (!net.isIPv4(advertise) || advertise === '0.0.0.0') {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--advertise ${advertise}: capture nodes need a concrete IPv4 address to send batches to; give --advertise IP`);
+  }
+  return CoordinatorLink.start({
+    nodeId: values.nodeId,
+    role: 'analyzer',
+    dataEndpoint: { ip: advertise, port },
+    coordinator: values.coordinator ? await resolveEndpoint(values.coordinator, '--coordinator') : undefined,
+    discoverGroup: values.discover ? { ip: values.discoverGroup.host, port: values.discoverGroup.port } : undefined,
+    key: values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : null,
+    heartbeatIntervalMs: values.heartbeatIntervalMs,
+    appliedEpoch: () => 0,
+  });
+}
+
+function run(
+  values: AnalyzerValues,
+  sink: AnalyzerSink,
+  metrics: MetricsServer | undefined,
+  link: CoordinatorLink | undefined,
+  writeSummary: (final: boolean) => void,
+): Promise<number> {
   return new Promise<number>((resolve) => {
     let lastDatagrams = 0;
     let lastTime = Date.now();
@@ -177,6 +219,9 @@ function run(values: AnalyzerValues, sink: AnalyzerSink, metrics: MetricsServer 
       clearInterval(outputTimer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      // Leave first: capture nodes stop sending here once the topology without us is in force.
+      link?.leave();
+      const linkClosed = link?.stop();
       sink.stop();
       const counters = sink.counters();
       say(formatFinalCounters(counters));
@@ -186,7 +231,7 @@ function run(values: AnalyzerValues, sink: AnalyzerSink, metrics: MetricsServer 
         say(summaryProblem(values.summary!, error));
         exitCode = 1;
       }
-      void (metrics ? metrics.close() : Promise.resolve()).then(() => resolve(exitCode));
+      void Promise.all([linkClosed, metrics?.close()]).then(() => resolve(exitCode));
     }
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

@@ -1,5 +1,6 @@
 // Options of `dicap analyzer`: defaults as named constants and one table (common/options.ts
 // turns it into flags, DICAP_ANALYZER_* variables, config-file keys and --help).
+import { AGENT_OPTIONS } from '../node-agent/options.js';
 import { defineOptions } from '../common/options.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_RECEIVE_BUFFER_BYTES } from '../native/analyzer-sink.js';
 
@@ -53,6 +54,14 @@ export const ANALYZER_OPTIONS = defineOptions({
       hint: 'a number of milliseconds such as 100',
       help: 'Longest time a record waits in the output buffer, so a pipe reader sees frames promptly.',
     },
+    coordinator: { type: 'host-port', help: 'Join this coordinator as an analyzer, so capture nodes learn to send here from the topology.' },
+    discover: { type: 'boolean', help: 'Find the coordinator by its multicast announcement (see --discover-group).' },
+    'discover-group': AGENT_OPTIONS.options['discover-group'],
+    'node-id': { ...AGENT_OPTIONS.options['node-id'], required: false, help: 'This analyzer\'s 32-bit ID in the cluster (needed with --coordinator/--discover; distinct from every capture node\'s).' },
+    advertise: { type: 'string', placeholder: 'IP', help: 'The IPv4 address capture nodes send batches to (default: the --listen address, which must then not be 0.0.0.0).' },
+    'heartbeat-interval-ms': AGENT_OPTIONS.options['heartbeat-interval-ms'],
+    'cluster-key-file': { ...AGENT_OPTIONS.options['cluster-key-file'], help: 'File holding the cluster key (hex) that authenticates control messages.' },
+    insecure: AGENT_OPTIONS.options.insecure,
     summary: {
       type: 'string',
       placeholder: 'FILE',

@@ -33,6 +33,9 @@ export interface ControlChannelEvents {
 /** Rejected datagrams by reason: the decoder's codes plus STALE and REPLAYED. */
 export type RejectionCounts = Record<string, number>;
 
+/** How long close() waits for queued messages to leave. */
+const CLOSE_DRAIN_MS = 1000;
+
 /**
  * SENDER_SEQ starts at the sender's start time in milliseconds (mod 2^32), so a restarted
  * process continues above what receivers remember of its previous life.
@@ -47,6 +50,8 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   sent = 0;
   sendErrors = 0;
   private readonly guard = new ReplayGuard('sender-seq');
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
   private senderSeq = initialSenderSeq();
 
   private constructor(
@@ -93,8 +98,10 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   send(body: ControlBody, to: Endpoint): void {
     const bytes = this.encode(body);
     this.sent++;
+    this.inFlight++;
     this.socket.send(bytes, to.port, to.ip, (error) => {
       if (error) this.sendErrors++;
+      if (--this.inFlight === 0) this.drained?.();
     });
   }
 
@@ -103,7 +110,11 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
     this.guard.forget(`${from.ip}:${from.port}`);
   }
 
-  close(): void {
+  /** Closes once the messages already sent have left (a goodbye must not be cut off). */
+  async close(): Promise<void> {
+    if (this.inFlight > 0) {
+      await Promise.race([new Promise<void>((resolve) => (this.drained = resolve)), new Promise((resolve) => setTimeout(resolve, CLOSE_DRAIN_MS))]);
+    }
     this.socket.close();
   }
 

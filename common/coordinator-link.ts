@@ -65,7 +65,7 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
       try {
         discovery = await ControlChannel.open({ bind: { ip: '0.0.0.0', port: options.discoverGroup.port }, key: options.key, multicastGroup: options.discoverGroup.ip });
       } catch (error) {
-        channel.close();
+        await channel.close();
         throw error;
       }
     }
@@ -94,10 +94,9 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
     this.send(leave({ nodeId: this.options.nodeId }));
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopTimers();
-    this.channel.close();
-    this.discovery?.close();
+    await Promise.all([this.channel.close(), this.discovery?.close()]);
   }
 
   private stopTimers(): void {

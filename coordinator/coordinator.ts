@@ -123,11 +123,11 @@ export class Coordinator {
     return coordinator;
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     if (this.pendingTopology) clearTimeout(this.pendingTopology);
-    this.channel.close();
     this.injector?.close();
+    await this.channel.close();
   }
 
   private run(): void {
@@ -238,6 +238,10 @@ export class Coordinator {
   /** A new epoch for the current membership, sent to every capture node (and in-band for round-robin). */
   issueTopology(reason: string): void {
     if (this.gathering) return;
+    // This topology includes every change still waiting to be coalesced.
+    if (this.pendingTopology) clearTimeout(this.pendingTopology);
+    this.pendingTopology = undefined;
+    this.pendingReason = '';
     const nodeIds = this.membership.captureNodeIds();
     if (nodeIds.length === 0) {
       this.events.add('topology', `no capture nodes left (${reason}); nodes keep their last topology`);

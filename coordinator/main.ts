@@ -87,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
         }, '--http')
       : undefined;
   } catch (error) {
-    coordinator.stop();
+    await coordinator.stop();
     console.error(`dicap coordinator: ${errorMessage(error)}`);
     return 1;
   }
@@ -99,9 +99,8 @@ export async function main(argv: string[]): Promise<number> {
       if (status) clearInterval(status);
       process.off('SIGINT', finish);
       process.off('SIGTERM', finish);
-      coordinator.stop();
       console.error(formatCoordinatorLine(coordinator));
-      void (http ? http.close() : Promise.resolve()).then(() => resolve(0));
+      void Promise.all([coordinator.stop(), http?.close()]).then(() => resolve(0));
     };
     process.on('SIGINT', finish);
     process.on('SIGTERM', finish);

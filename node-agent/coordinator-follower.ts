@@ -86,9 +86,9 @@ export class CoordinatorFollower {
     this.reportLedger();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.ledgerTimer) clearInterval(this.ledgerTimer);
     this.reportLedger();
-    this.link.stop();
+    await this.link.stop();
   }
 }

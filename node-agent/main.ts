@@ -171,8 +171,8 @@ export async function main(argv: string[]): Promise<number> {
       if (statusTimer) clearInterval(statusTimer);
       // Leave the cluster first: capture goes on until the others cover our share.
       if (follower && values.interface !== undefined) await follower.leave();
-      follower?.stop();
       engine.stop();
+      await follower?.stop();
       const counters = engine.counters();
       console.error(formatFinalCounters(values.nodeId, counters));
       try {

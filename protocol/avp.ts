@@ -50,6 +50,8 @@ export const AvpCode = {
   EXPORTED_LO: 37,
   DROPPED_HI: 38,
   DROPPED_LO: 39,
+  /** dicap extension (SPEC.md §6.7): the highest coordinator TERM the sender has seen. */
+  SEEN_TERM: 64,
   TIMESTAMP: 239,
   SENDER_SEQ: 240,
   HMAC_0: 241,

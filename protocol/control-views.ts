@@ -50,7 +50,8 @@ export interface HeartbeatFields {
   /** Optional (SPEC.md §6): the sender's role (capture when absent), so that a coordinator
    * that lost its state rebuilds the membership from heartbeats alone. */
   readonly role?: Role;
-  /** Optional: the highest coordinator TERM the sender has seen. */
+  /** Optional (SEEN_TERM): the highest coordinator TERM the sender has seen. Not TERM, which
+   * would make the sender's later messages without TERM look older to a ReplayGuard. */
   readonly term?: number;
   /** Optional for capture nodes, required from analyzers: where it receives batches. */
   readonly endpoint?: Endpoint;
@@ -150,7 +151,7 @@ export function heartbeat(f: HeartbeatFields): ControlBody {
     avp(C.NODE_ID, f.nodeId),
     avp(C.EPOCH, f.epoch),
     ...(f.role !== undefined ? [avp(C.ROLE, ROLE[f.role])] : []),
-    ...(f.term !== undefined ? [avp(C.TERM, f.term)] : []),
+    ...(f.term !== undefined ? [avp(C.SEEN_TERM, f.term)] : []),
     ...(f.endpoint ? endpointAvps(C.NODE_IP, C.NODE_PORT, f.endpoint) : []),
   ]);
 }
@@ -261,7 +262,7 @@ export function readTopologyUpdate(msg: ControlBody): TopologyUpdateFields {
 export function readHeartbeat(msg: ControlBody): HeartbeatFields {
   const r = readerFor(msg, 'HEARTBEAT');
   const role = r.optional(C.ROLE);
-  const term = r.optional(C.TERM);
+  const term = r.optional(C.SEEN_TERM);
   const hasEndpoint = r.optional(C.NODE_IP) !== undefined;
   return {
     nodeId: r.one(C.NODE_ID),
