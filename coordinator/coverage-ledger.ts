@@ -151,7 +151,11 @@ function judge(c: EpochCoverage): EpochCoverage['status'] {
     const list = stayed.map((id) => `${id} saw ${c.perNode[id]!.seen}`).join(', ');
     fail('seen-mismatch', `epoch ${c.epoch}: nodes saw different frame counts (${list}); a node lost or gained frames before selection, which desynchronises round-robin ownership`);
   } else if (lost.length > 0 && c.uncovered > 0) {
-    fail('node-lost', `epoch ${c.epoch}: node ${lost.join(', ')} died, left or went silent; ${c.uncovered} of ${c.frames} frames it owned after its last report were not captured`);
+    const why = [
+      c.departed.length > 0 ? `node ${c.departed.join(', ')} died or left` : '',
+      silent.length > 0 ? `node ${silent.join(', ')} sent no ledger for it (never applied it: dead, cut off, or it missed the in-band frame)` : '',
+    ].filter(Boolean).join('; ');
+    fail('node-lost', `epoch ${c.epoch}: ${why}; ${c.uncovered} of ${c.frames} frames had no reporting owner`);
   } else if (c.uncovered > 0) {
     fail('gap', `epoch ${c.epoch}: owned counts add up to ${c.ownedSum} of ${c.frames} frames; ${c.uncovered} frames had no owner`);
   } else if (c.duplicated > 0) {

@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "frame_key.h"
+
 namespace dicap {
 
 namespace {
@@ -84,8 +86,15 @@ void RingSource::Open(const RingOptions& options) {
     SetOption(socket_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &ignore_outgoing, sizeof ignore_outgoing,
               "PACKET_IGNORE_OUTGOING");
 
-    sock_filter keep_snaplen = BPF_STMT(BPF_RET | BPF_K, options.snaplen);
-    sock_fprog program{1, &keep_snaplen};
+    // Keep the first snaplen bytes of every frame, but in-band topology frames (EtherType
+    // 0x88B5, PROTOCOL.md §2) whole: their HMAC covers all of their bytes.
+    sock_filter keep_snaplen[] = {
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kInbandEthertype, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, options.snaplen),
+        BPF_STMT(BPF_RET | BPF_K, 0xFFFF),
+    };
+    sock_fprog program{static_cast<unsigned short>(sizeof keep_snaplen / sizeof keep_snaplen[0]), keep_snaplen};
     SetOption(socket_, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program, "SO_ATTACH_FILTER (snaplen)");
 
     sockaddr_ll address{};

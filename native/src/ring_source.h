@@ -1,7 +1,8 @@
 // Live frame source: one AF_PACKET socket with a TPACKET_V3 memory-mapped receive ring
 // on the passive interface, promiscuous, reading frames in wire order on one thread.
-// The kernel truncates each frame to the snaplen (a one-instruction BPF filter, as
-// tcpdump -s does), so the ring holds headers, not whole frames, and absorbs long bursts.
+// The kernel truncates each frame to the snaplen (a BPF filter, as tcpdump -s does; in-band
+// topology frames stay whole), so the ring holds headers, not whole frames, and absorbs
+// long bursts.
 #pragma once
 
 #include <atomic>
