@@ -1,23 +1,39 @@
-// `dicap lab up|status|down|replay`: the command line of the lab. Everything it does goes
-// through the API of lab.ts, which tests, benchmarks and `lab demo` use as well.
+// `dicap lab up|status|down|replay|demo`: the command line of the lab. Everything it does
+// goes through the API of lab.ts (and cluster.ts), which tests and benchmarks use as well.
 import { DicapError, errorMessage } from '../common/errors.js';
 import { formatHelp, parseOptions, type OptionsSpec } from '../common/options.js';
+import { DEFAULT_SNAPLEN } from '../node-agent/options.js';
+import { DEFAULT_HASH_KEY } from './cluster.js';
+import { runDemo } from './demo.js';
+import { formatExperiment, runReplayExperiment } from './experiment.js';
 import { labUp, openLab } from './lab.js';
 import { privilegeProblem } from './netns.js';
-import { DOWN_OPTIONS, REPLAY_OPTIONS, STATUS_OPTIONS, UP_OPTIONS } from './options.js';
+import {
+  DEFAULT_CLUSTER_MODE,
+  DEFAULT_CLUSTER_WORKERS,
+  DEFAULT_DEMO_ID,
+  DEMO_OPTIONS,
+  DOWN_OPTIONS,
+  REPLAY_OPTIONS,
+  STATUS_OPTIONS,
+  UP_OPTIONS,
+  parseHashKey,
+} from './options.js';
 import { formatHosts, formatPassiveCounters, formatReplaySummary, formatTeardown, formatWireCounters, passiveDelta } from './report.js';
 import { isRunning, listLabIds, readLabRecord, teardownLabSync } from './state.js';
+import { DEFAULT_CAPTURE_HOSTS } from './topology.js';
 
 const SUBCOMMANDS: Record<string, { spec: OptionsSpec; run: (argv: string[]) => Promise<number> }> = {
   up: { spec: UP_OPTIONS, run: up },
   status: { spec: STATUS_OPTIONS, run: status },
   down: { spec: DOWN_OPTIONS, run: down },
   replay: { spec: REPLAY_OPTIONS, run: replay },
+  demo: { spec: DEMO_OPTIONS, run: demo },
 };
 
 function usage(): string {
   return [
-    'usage: dicap lab up|status|down|replay [options]   (dicap lab <subcommand> --help for its options)',
+    'usage: dicap lab up|status|down|replay|demo [options]   (dicap lab <subcommand> --help for its options)',
     '',
     ...Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(8)} ${s.spec.usage}`),
   ].join('\n');
@@ -134,6 +150,11 @@ async function replay(argv: string[]): Promise<number> {
   const values = parsed(REPLAY_OPTIONS, flags);
   if (!values) return 0;
   if (files.length === 0) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'no capture file given; usage: dicap lab replay FILE… [--pps R | --topspeed]');
+  if (values.out !== undefined) return experiment(files, values);
+  const experimentOnly = (['nodes', 'mode', 'snaplen', 'workers', 'key'] as const).filter((name) => values[name] !== undefined);
+  if (experimentOnly.length > 0) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--${experimentOnly[0]} needs --out DIR (a whole experiment in a fresh lab); without --out, replay sends into a lab that is up`);
+  }
   const lab = openLab(values.id);
   const before = await lab.passiveCounters();
   const result = await lab.replay(files, {
@@ -147,6 +168,37 @@ async function replay(argv: string[]): Promise<number> {
   const after = await lab.settledPassiveCounters();
   console.log(formatReplaySummary(result, passiveDelta(before, after)).join('\n'));
   return 0;
+}
+
+type ReplayValues = NonNullable<ReturnType<typeof parsed<typeof REPLAY_OPTIONS>>>;
+
+async function experiment(files: string[], values: ReplayValues): Promise<number> {
+  const summary = await runReplayExperiment({
+    files,
+    nodes: values.nodes ?? DEFAULT_CAPTURE_HOSTS,
+    mode: values.mode ?? DEFAULT_CLUSTER_MODE,
+    out: values.out!,
+    snaplen: values.snaplen ?? DEFAULT_SNAPLEN,
+    workers: values.workers ?? DEFAULT_CLUSTER_WORKERS,
+    key: values.key ? parseHashKey(values.key) : DEFAULT_HASH_KEY,
+    replay: {
+      ...(values.pps !== undefined ? { pps: values.pps } : {}),
+      ...(values.mbps !== undefined ? { mbps: values.mbps } : {}),
+      topspeed: values.topspeed,
+      loop: values.loop,
+      pinToWireCpu: values.pin,
+    },
+    ...(values.id !== undefined ? { id: values.id } : {}),
+    onProgress: progress,
+  });
+  console.log(formatExperiment(summary, values.out!).join('\n'));
+  return summary.exactlyOnce ? 0 : 1;
+}
+
+async function demo(argv: string[]): Promise<number> {
+  const values = parsed(DEMO_OPTIONS, argv);
+  if (!values) return 0;
+  return runDemo({ id: values.id ?? DEFAULT_DEMO_ID, nodes: values.nodes, rate: values.rate, mode: values.mode, output: process.stdout, say: progress });
 }
 
 export async function main(argv: string[]): Promise<number> {

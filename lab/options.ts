@@ -1,6 +1,8 @@
 // Options of `dicap lab up|status|down|replay`: one table per subcommand, defaults as the
 // named constants of topology.ts, validation that names the value and the fix.
 import { defineOptions } from '../common/options.js';
+import { DEFAULT_PAYLOAD_SIZE, DEFAULT_SNAPLEN } from '../node-agent/options.js';
+import { DEFAULT_HASH_KEY } from './cluster.js';
 import {
   DEFAULT_ANALYZERS,
   DEFAULT_CAPTURE_HOSTS,
@@ -25,6 +27,29 @@ const labId = (help: string, withDefault: boolean) =>
   }) as const;
 
 const WHICH_LAB = 'Which lab; without it, the only lab that is up.';
+
+/** Defaults of a cluster the lab runs itself (`replay --out`, `demo`). */
+export const DEFAULT_CLUSTER_MODE = 'flow';
+/** One export worker per agent: several agents share the machine's cores. */
+export const DEFAULT_CLUSTER_WORKERS = 1;
+export const DEFAULT_DEMO_RATE = 20_000;
+export const DEFAULT_DEMO_ID = 'demo';
+
+const HASH_WORD = /^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/;
+
+function hashKeyProblem(words: readonly string[]): string | undefined {
+  if (words.length !== 2) return 'must be two 32-bit words k0,k1 such as 0x1234,0x5678';
+  const bad = words.find((w) => !HASH_WORD.test(w) || Number(w) > 0xffffffff);
+  return bad === undefined ? undefined : `has "${bad}", which is not a 32-bit word; write k0,k1 in hex or decimal such as 0x1234,0x5678`;
+}
+
+/** The words of a --key that passed its validation. */
+export function parseHashKey(words: readonly string[]): [number, number] {
+  return [Number(words[0]), Number(words[1])];
+}
+
+const hexKey = (key: readonly number[]): string => key.map((k) => `0x${k.toString(16)}`).join(',');
+const SELECTION_MODES = ['flow', 'ipid', 'round-robin'] as const;
 
 export const UP_OPTIONS = defineOptions({
   component: 'lab',
@@ -62,14 +87,37 @@ export const DOWN_OPTIONS = defineOptions({
 
 export const REPLAY_OPTIONS = defineOptions({
   component: 'lab',
-  summary: "Sends capture files into the lab's wire with tcpreplay from the source host and reports what each capture host's passive interface received.",
-  usage: 'dicap lab replay FILE… [--pps R | --mbps M | --topspeed] [--loop N] [--no-pin] [--id ID]',
+  summary:
+    "Sends capture files into the lab's wire with tcpreplay from the source host and reports what each capture host's passive interface received. " +
+    'With --out DIR it is a whole experiment instead: it builds a fresh lab, runs a capture cluster in it (an agent per capture host, an analyzer), replays the files, ' +
+    'takes the lab down and writes the analyzer\'s pcap and summary.json (per layer counts and the coverage verdict) to DIR; it exits 1 when coverage is not exactly once.',
+  usage: 'dicap lab replay FILE… [--pps R | --mbps M | --topspeed] [--loop N] [--no-pin] [--id ID] [--out DIR [--nodes N] [--mode M] [--snaplen B] [--workers W] [--key K0,K1]]',
   options: {
+    out: { type: 'string', placeholder: 'DIR', help: 'run the whole experiment (fresh lab, cluster, replay, teardown) and write DIR/analyzer1.pcap and DIR/summary.json' },
+    nodes: { type: 'integer', min: 1, max: MAX_CAPTURE_HOSTS, help: `with --out: capture nodes (default ${DEFAULT_CAPTURE_HOSTS})` },
+    mode: { type: 'enum', values: SELECTION_MODES, help: `with --out: selection mode (default ${DEFAULT_CLUSTER_MODE}); round-robin first sends an in-band topology frame from coordinator1 and waits until every agent adopted it` },
+    snaplen: { type: 'integer', min: 14, max: DEFAULT_PAYLOAD_SIZE - 40, placeholder: 'BYTES', help: `with --out: bytes kept per frame (default ${DEFAULT_SNAPLEN})` },
+    workers: { type: 'integer', min: 1, max: 64, help: `with --out: export workers per agent (default ${DEFAULT_CLUSTER_WORKERS})` },
+    key: { type: 'list', placeholder: 'K0,K1', hint: 'two 32-bit words such as 0x1234,0x5678', validate: hashKeyProblem, help: `with --out: selection hash key words (default ${hexKey(DEFAULT_HASH_KEY)})` },
     pps: { type: 'integer', help: 'frames per second', min: 1 },
     mbps: { type: 'integer', help: 'megabits per second', min: 1 },
     topspeed: { type: 'boolean', help: 'send as fast as possible; without --pps, --mbps or --topspeed the files keep their own timing' },
     loop: { type: 'integer', help: 'send the files this many times', default: 1, min: 1 },
     pin: { type: 'boolean', help: "run tcpreplay on the wire's CPU, which paces it to what the mirror can take (with --no-pin it may overrun the mirror's queue: retries in tcpreplay's report, mirror tx_dropped in the counters)", default: true },
-    id: labId(WHICH_LAB, false),
+    id: labId(`${WHICH_LAB} With --out: the id of the lab to build (default a fresh one, r…).`, false),
+  },
+});
+
+export const DEMO_OPTIONS = defineOptions({
+  component: 'lab',
+  summary:
+    'Builds a lab, runs a capture cluster in it (an agent per capture host, an analyzer) and sends synthetic traffic (dicap gen) through the mirror; ' +
+    'shows every node\'s counters and the coverage, refreshed every second, until Ctrl-C, then takes everything down. What `npm start` runs.',
+  usage: 'dicap lab demo [--nodes N] [--rate PPS] [--mode M] [--id ID]',
+  options: {
+    nodes: { type: 'integer', min: 1, max: 8, default: DEFAULT_CAPTURE_HOSTS, help: 'capture nodes (up to 8, so that the screen fits 24 lines)' },
+    rate: { type: 'integer', min: 1, max: 10_000_000, default: DEFAULT_DEMO_RATE, placeholder: 'PPS', help: 'frames per second the traffic generator sends' },
+    mode: { type: 'enum', values: SELECTION_MODES, default: DEFAULT_CLUSTER_MODE, help: 'selection mode; round-robin first synchronises the nodes with an in-band topology frame' },
+    id: labId('id of the demo\'s lab (it is built and removed by the demo)', false),
   },
 });

@@ -1,0 +1,221 @@
+// `dicap lab replay --out DIR FILE…`: a whole experiment on its own. It builds a fresh lab,
+// starts a cluster, (round-robin) synchronises the nodes with an in-band frame, replays
+// the files, waits until every frame on the wire has reached the agents, stops the
+// cluster, takes the lab down, and writes DIR/<analyzer host>.pcap and DIR/summary.json:
+// what was sent, what each layer counted, and the verdict — exactly-once coverage, or
+// where the counts part.
+import fs from 'node:fs';
+import path from 'node:path';
+import { DicapError } from '../common/errors.js';
+import type { SelectionModeName } from '../native/engine.js';
+import { startCluster, type Cluster } from './cluster.js';
+import { coverageReport, type CoverageReport } from './coverage.js';
+import { FrameMultiset, type MultisetDifference } from './frame-multiset.js';
+import { adoptInbandTopology, type Injected } from './inband.js';
+import { labUp, type Lab, type PassiveCounters } from './lab.js';
+import type { RefusedFrame, ReplayOptions, ReplayResult } from './replay.js';
+import { passiveDelta } from './report.js';
+import { listLabIds } from './state.js';
+import { LAB_ID_PATTERN } from './topology.js';
+
+/** Above this many frames the output is not compared frame by frame (the counters still are). */
+export const MAX_COMPARED_FRAMES = 5_000_000;
+
+export interface ReplayExperimentOptions {
+  files: readonly string[];
+  /** Capture hosts (and agents). */
+  nodes: number;
+  mode: SelectionModeName;
+  /** Directory for the analyzers' pcap files and summary.json (created if missing). */
+  out: string;
+  snaplen: number;
+  workers: number;
+  key: readonly [number, number];
+  replay: Pick<ReplayOptions, 'pps' | 'mbps' | 'topspeed' | 'loop' | 'pinToWireCpu'>;
+  /** Lab id; default a fresh one (r…), so that no lab in use is touched. */
+  id?: string;
+  onProgress?: (line: string) => void;
+}
+
+export interface ContentCheck {
+  /** Frames expected in the output: every frame tcpreplay sent (refused ones left out). */
+  expected: number;
+  /** Frames in the analyzers' pcap files. */
+  written: number;
+  difference: MultisetDifference;
+}
+
+export interface ReplayExperimentSummary {
+  lab: { id: string; captureHosts: number; analyzers: number };
+  mode: SelectionModeName;
+  snaplen: number;
+  workers: number;
+  key: string[];
+  files: string[];
+  /** What tcpreplay reported (refused frames with file and frame number). */
+  replay: Omit<ReplayResult, 'interface' | 'files'> & { loop: number };
+  /** The in-band frame that synchronised the round-robin counters, or null. */
+  inband: { term: number; epoch: number; bytes: number } | null;
+  /** What each capture host's passive interface received during the run. */
+  wire: Array<Pick<PassiveCounters, 'host' | 'interface' | 'rxPackets' | 'rxBytes' | 'rxDropped' | 'mirrorTxDropped'>>;
+  coverage: CoverageReport;
+  /** The analyzers' output compared frame by frame with what was sent (first snaplen bytes), or why not. */
+  content: ContentCheck | { skipped: string };
+  outputs: string[];
+  exactlyOnce: boolean;
+  problems: string[];
+}
+
+/** A lab id that no lab on this machine has: r + up to 3 base-36 digits. */
+export function freshLabId(taken: readonly string[] = listLabIds()): string {
+  for (let n = process.pid % 46656; ; n = (n + 1) % 46656) {
+    const id = `r${n.toString(36)}`;
+    if (!taken.includes(id) && LAB_ID_PATTERN.test(id)) return id;
+  }
+}
+
+/** Every frame tcpreplay sent, as a multiset: the files' frames in order, loop times, without the refused ones. */
+function sentFrames(files: readonly string[], loop: number, refused: readonly RefusedFrame[], snaplen: number, readFrames: (file: string) => Buffer[]): FrameMultiset {
+  const perFile = files.map(readFrames);
+  const perLoop = perFile.reduce((n, frames) => n + frames.length, 0);
+  const refusedIndex = new Set(refused.map((r) => r.index));
+  const sent = new FrameMultiset(snaplen);
+  for (let round = 0; round < loop; round++) {
+    let index = round * perLoop;
+    for (const frames of perFile) {
+      for (const frame of frames) if (!refusedIndex.has(++index)) sent.add(frame);
+    }
+  }
+  return sent;
+}
+
+async function checkContent(options: ReplayExperimentOptions, replay: ReplayResult, outputs: readonly string[]): Promise<ContentCheck | { skipped: string }> {
+  const loop = options.replay.loop ?? 1;
+  if (replay.attempted > MAX_COMPARED_FRAMES) return { skipped: `${replay.attempted} frames are more than the ${MAX_COMPARED_FRAMES} compared frame by frame` };
+  const { readCaptureFile } = await import('../native/capture-file.js');
+  const readFrames = (file: string): Buffer[] => readCaptureFile(file).frames.map((f) => f.data);
+  const expected = sentFrames(options.files, loop, replay.refused, options.snaplen, readFrames);
+  if (expected.size !== replay.sent) {
+    return { skipped: `the files hold ${expected.size + replay.failed} frames as dicap reads them, tcpreplay attempted ${replay.attempted}; cannot tell which frames were sent` };
+  }
+  const written = new FrameMultiset(options.snaplen);
+  for (const file of outputs) for (const frame of readFrames(file)) written.add(frame);
+  return { expected: expected.size, written: written.size, difference: expected.compare(written) };
+}
+
+async function runCluster(lab: Lab, options: ReplayExperimentOptions, say: (line: string) => void) {
+  const cluster: Cluster = await startCluster(lab, {
+    mode: options.mode,
+    key: options.key,
+    snaplen: options.snaplen,
+    workers: options.workers,
+    pcapDirectory: options.out,
+    onProgress: say,
+  });
+  try {
+    const before = await lab.passiveCounters();
+    let inband: Injected | undefined;
+    if (options.mode === 'round-robin') {
+      inband = await adoptInbandTopology(lab, cluster);
+      say(`lab ${lab.id}: every agent reset its round-robin counter at the in-band frame of epoch ${inband.topology.epoch}`);
+    }
+    const replay = await lab.replay(options.files, {
+      ...options.replay,
+      onProgress: (p) => {
+        const seen = cluster.counters().agents.map((a) => a?.seen ?? 0);
+        say(`replay: ${p.sent} frames sent in ${p.seconds.toFixed(1)} s (${Math.round(p.seconds > 0 ? p.sent / p.seconds : 0)} frames/s); seen by the nodes ${seen.join(' / ')}`);
+      },
+    });
+    const wire = passiveDelta(before, await lab.settledPassiveCounters());
+    const complete = await cluster.waitForCapture(wire.map((w) => w.rxPackets));
+    if (!complete) say(`lab ${lab.id}: not every frame on the wire reached the agents; the summary says where they stopped`);
+    const final = await cluster.stop();
+    return { cluster, replay, wire, inband, final };
+  } finally {
+    await cluster.stop().catch(() => {});
+  }
+}
+
+/** Runs the experiment (see the file comment) and resolves with what it wrote to DIR/summary.json. */
+export async function runReplayExperiment(options: ReplayExperimentOptions): Promise<ReplayExperimentSummary> {
+  const say = options.onProgress ?? ((): void => {});
+  if (options.files.length === 0) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'no capture file given; usage: dicap lab replay --out DIR FILE…');
+  try {
+    fs.mkdirSync(options.out, { recursive: true });
+    fs.accessSync(options.out, fs.constants.W_OK);
+  } catch (error) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--out ${options.out} is not a writable directory (${(error as NodeJS.ErrnoException).code ?? 'error'}); give a directory you can write to`);
+  }
+  const out = path.resolve(options.out);
+  const lab = await labUp({ id: options.id ?? freshLabId(), captureHosts: options.nodes, analyzers: 1, coordinators: 1, onProgress: say });
+  let run: Awaited<ReturnType<typeof runCluster>>;
+  try {
+    run = await runCluster(lab, { ...options, out }, say);
+  } finally {
+    await lab.down();
+  }
+  const { cluster, replay, wire, inband, final } = run;
+  const loop = options.replay.loop ?? 1;
+  const coverage = coverageReport({
+    hosts: cluster.agents.map((a) => a.host),
+    wireFrames: wire.map((w) => w.rxPackets),
+    agents: final.agents,
+    analyzers: final.analyzers,
+    trafficSent: replay.sent,
+    controlFramesSent: inband ? 1 : 0,
+  });
+  const outputs = cluster.analyzers.map((a) => a.pcapFile!);
+  const content = await checkContent({ ...options, out }, replay, outputs);
+  const problems = [...coverage.problems];
+  if ('difference' in content && (content.difference.missing > 0 || content.difference.extra > 0)) {
+    problems.push(`the analyzers' output lacks ${content.difference.missing} of the ${content.expected} frames sent and has ${content.difference.extra} frames too many`);
+  }
+  const summary: ReplayExperimentSummary = {
+    lab: { id: lab.id, captureHosts: options.nodes, analyzers: cluster.analyzers.length },
+    mode: options.mode,
+    snaplen: options.snaplen,
+    workers: options.workers,
+    key: options.key.map((k) => `0x${k.toString(16)}`),
+    files: options.files.map((f) => path.resolve(f)),
+    replay: {
+      attempted: replay.attempted, sent: replay.sent, failed: replay.failed, truncated: replay.truncated, retried: replay.retried,
+      bytes: replay.bytes, seconds: replay.seconds, pps: replay.pps, refused: replay.refused, warnings: replay.warnings, loop,
+    },
+    inband: inband ? { term: inband.topology.term, epoch: inband.topology.epoch, bytes: inband.frame.length } : null,
+    wire: wire.map(({ host, interface: iface, rxPackets, rxBytes, rxDropped, mirrorTxDropped }) => ({ host, interface: iface, rxPackets, rxBytes, rxDropped, mirrorTxDropped })),
+    coverage,
+    content,
+    outputs,
+    exactlyOnce: problems.length === 0,
+    problems,
+  };
+  fs.writeFileSync(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  return summary;
+}
+
+/** The experiment's outcome for a terminal, a dozen lines. */
+export function formatExperiment(s: ReplayExperimentSummary, out: string): string[] {
+  const r = s.replay;
+  const lines = [
+    `lab ${s.lab.id}: ${s.lab.captureHosts} capture nodes, ${s.mode}, snaplen ${s.snaplen}, ${s.workers} worker${s.workers === 1 ? '' : 's'} per agent`,
+    `replay: sent ${r.sent} of ${r.attempted} frames${r.failed > 0 ? ` (${r.failed} refused by the kernel)` : ''} in ${r.seconds.toFixed(2)} s, ${Math.round(r.pps)} frames/s`,
+    `wire: ${s.wire.map((w) => `${w.host} ${w.rxPackets}`).join(', ')} frames${s.inband ? ` (one of them the in-band frame of epoch ${s.inband.epoch})` : ''}`,
+  ];
+  for (const n of s.coverage.nodes) {
+    const d = n.dropped;
+    lines.push(
+      `  node ${n.nodeId} (${n.host}): seen ${n.seen} owned ${n.owned} exported ${n.exported} ` +
+        `drops ring ${d.ring} queue ${d.queue} send ${d.send} no-analyzer ${d.noAnalyzer}${n.inbandRejected > 0 ? ` in-band rejected ${n.inbandRejected}` : ''}`,
+    );
+  }
+  lines.push(`analyzers: received ${s.coverage.received} records, wrote ${s.coverage.written}, export loss ${s.coverage.exportLossDatagrams} datagrams`);
+  const compared =
+    'difference' in s.content
+      ? `the output holds ${s.content.written} frames for ${s.content.expected} sent (missing ${s.content.difference.missing}, extra ${s.content.difference.extra}; first ${s.snaplen} bytes compared)`
+      : `output not compared frame by frame: ${s.content.skipped}`;
+  lines.push(`  ${compared}`);
+  if (s.exactlyOnce) lines.push(`coverage: exactly once — Σ owned ${s.coverage.ownedSum} = seen ${s.coverage.seen}, every frame sent is in the output once`);
+  else lines.push('coverage: NOT exactly once:', ...s.problems.map((p) => `  ${p}`));
+  lines.push(`wrote ${[...s.outputs, path.join(out, 'summary.json')].join(', ')}`);
+  return lines;
+}

@@ -1,0 +1,133 @@
+// In-band TOPOLOGY_UPDATE frames (PROTOCOL.md §2) for the lab: what a coordinator injects
+// into the monitored link so that every round-robin capture node resets its counter C at
+// the same frame. Built here as one-frame pcap files that `lab.replay(…, { host:
+// 'coordinator1' })` sends from a coordinator's injection point; a forged variant (MAC
+// made with another key) checks that agents treat such a frame as ordinary traffic.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { PcapFileWriter } from '../bench/synthetic-pcap.js';
+import { DicapError } from '../common/errors.js';
+import { encodeControlMessage, encodeInbandFrame, topologyUpdate, type TopologyUpdateFields } from '../protocol/index.js';
+import type { Cluster } from './cluster.js';
+import type { Lab } from './lab.js';
+import type { ReplayResult } from './replay.js';
+
+/** The coordinator's term in the lab's in-band frames; the static topology they replace has TERM 0. */
+export const LAB_COORDINATOR_TERM = 1;
+
+export interface InbandFrameOptions {
+  /** The topology the frame carries; agents adopt it whole (mode, nodes, keys, analyzers, snaplen). */
+  topology: TopologyUpdateFields;
+  /** The cluster key that signs the message (HMAC-SHA256, PROTOCOL.md §1.1). */
+  clusterKey: Buffer;
+  /** Source MAC of the frame: the injecting interface's. */
+  srcMac: Buffer;
+  /** TIMESTAMP in Unix seconds; default now. Agents accept it within 30 s of the frame's capture time. */
+  timestampS?: number;
+  /** SENDER_SEQ; default 1. */
+  senderSeq?: number;
+}
+
+/** The bytes of an in-band frame carrying `topology`, signed with `clusterKey`. A new Buffer the caller owns. */
+export function inbandTopologyFrame(options: InbandFrameOptions): Buffer {
+  const message = encodeControlMessage(
+    {
+      ...topologyUpdate(options.topology),
+      timestamp: options.timestampS ?? Math.floor(Date.now() / 1000),
+      senderSeq: options.senderSeq ?? 1,
+    },
+    options.clusterKey,
+  );
+  return encodeInbandFrame(options.srcMac, message);
+}
+
+/** A key of the same length that is not `clusterKey`: what a forger without the key would sign with. */
+export function forgedKey(clusterKey: Buffer): Buffer {
+  let key = randomBytes(clusterKey.length);
+  while (key.equals(clusterKey)) key = randomBytes(clusterKey.length);
+  return key;
+}
+
+/** Writes `frame` as the only frame of a nanosecond pcap file (time stamp now). */
+export function writeOneFramePcap(file: string, frame: Buffer): void {
+  const writer = new PcapFileWriter(file);
+  writer.write(BigInt(Date.now()) * 1_000_000n, frame);
+  writer.close();
+}
+
+/** "02:00:00:00:00:01" → its 6 bytes; throws RangeError on anything else. */
+export function parseMac(text: string): Buffer {
+  const trimmed = text.trim();
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(trimmed)) throw new RangeError(`"${trimmed}" is not a MAC address like 02:00:00:00:00:01`);
+  return Buffer.from(trimmed.replaceAll(':', ''), 'hex');
+}
+
+export interface InjectOptions {
+  /** The topology to carry; default: the cluster's static topology with TERM 1 and EPOCH 2. */
+  topology?: TopologyUpdateFields;
+  /** Sign with another key than the cluster's: a forged frame, which agents must treat as ordinary traffic. */
+  forged?: boolean;
+  /** The coordinator whose injection point sends the frame (default coordinator1). */
+  host?: string;
+}
+
+export interface Injected {
+  /** The frame as it went on the wire. */
+  frame: Buffer;
+  topology: TopologyUpdateFields;
+  replay: ReplayResult;
+}
+
+/** The cluster's topology under a newer (TERM, EPOCH): what a coordinator would send to re-synchronise it. */
+export function newerTopology(cluster: Cluster, epoch = cluster.staticTopology.epoch + 1): TopologyUpdateFields {
+  return { ...cluster.staticTopology, term: LAB_COORDINATOR_TERM, epoch, validityStartMs: Date.now() };
+}
+
+/**
+ * Sends one in-band TOPOLOGY_UPDATE frame (TIMESTAMP now) into the lab's wire from a
+ * coordinator's injection point, through the mirror to every capture host, and resolves
+ * once tcpreplay has sent it. Wait for the agents with cluster.waitForEpoch(topology.epoch)
+ * (an authentic frame) or by their inbandRejected counters (a forged one).
+ */
+export async function injectTopology(lab: Lab, cluster: Cluster, options: InjectOptions = {}): Promise<Injected> {
+  const host = lab.host(options.host ?? 'coordinator1');
+  if (host.role !== 'coordinator' || !host.wire) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host.name} is not a coordinator with an injection point; build the lab with --coordinators 1 or more`);
+  }
+  const srcMac = parseMac(await lab.exec(host.name, ['cat', `/sys/class/net/${host.wire.interface}/address`]));
+  const topology = options.topology ?? newerTopology(cluster);
+  const clusterKey = options.forged ? forgedKey(cluster.clusterKey) : cluster.clusterKey;
+  const frame = inbandTopologyFrame({ topology, clusterKey, srcMac });
+  const file = path.join(cluster.directory, `inband-term${topology.term}-epoch${topology.epoch}${options.forged ? '-forged' : ''}.pcap`);
+  writeOneFramePcap(file, frame);
+  const replay = await lab.replay([file], { host: host.name });
+  if (replay.sent !== 1) {
+    throw new DicapError('DICAP_ERR_LAB_REPLAY', `the in-band frame was not sent from ${host.name}: ${replay.refused.map((r) => r.reason).join('; ') || 'tcpreplay sent nothing'}`);
+  }
+  return { frame, topology, replay };
+}
+
+/**
+ * Injects an authentic in-band frame (see injectTopology) and resolves once every agent has
+ * its topology in force. If they do not adopt it, the error says what the agents made of
+ * the frame (counted as rejected, or never seen).
+ */
+export async function adoptInbandTopology(lab: Lab, cluster: Cluster, options: Omit<InjectOptions, 'forged'> = {}, timeoutMs = 10_000): Promise<Injected> {
+  const before = cluster.counters().agents.map((a) => a?.inbandRejected ?? 0);
+  const injected = await injectTopology(lab, cluster, options);
+  try {
+    await cluster.waitForEpoch(injected.topology.epoch, timeoutMs);
+  } catch (error) {
+    const agents = cluster.counters().agents;
+    const rejected = agents.filter((a, i) => (a?.inbandRejected ?? 0) > before[i]!).length;
+    if (rejected === 0) throw error;
+    throw new DicapError(
+      'DICAP_ERR_LAB_INBAND',
+      `${rejected} of ${agents.length} agents rejected the in-band frame of epoch ${injected.topology.epoch} (${injected.frame.length} bytes) as inauthentic, stale or not newer` +
+        (injected.frame.length > cluster.options.snaplen
+          ? `; it is longer than the agents' snaplen ${cluster.options.snaplen}, and the capture ring keeps only snaplen bytes of every frame (native/src/ring_source.cc), so its MAC cannot verify: use a snaplen of at least ${injected.frame.length}`
+          : ''),
+    );
+  }
+  return injected;
+}
