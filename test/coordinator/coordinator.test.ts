@@ -1,0 +1,160 @@
+// The coordinator over real UDP on loopback, with members played by ControlChannels.
+import dgram from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControlChannel } from '../../common/control-channel.js';
+import { Coordinator, type CoordinatorConfig } from '../../coordinator/coordinator.js';
+import { encodeControlMessage, heartbeat, join, leave, ledger, type ControlView, type Endpoint } from '../../protocol/index.js';
+
+const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+let port = 17400 + (process.pid % 500);
+
+function config(overrides: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
+  port += 1;
+  return {
+    listen: { ip: '127.0.0.1', port }, advertise: '127.0.0.1', key: KEY, mode: 'flow', snaplen: 128,
+    heartbeatIntervalMs: 100, nodeTimeoutMs: 400, topologyIntervalMs: 10_000, epochIntervalMs: 0, validityDelayMs: 50,
+    announceIntervalMs: 0, ...overrides,
+  };
+}
+
+class FakeMember {
+  readonly received: ControlView[] = [];
+  private heart: NodeJS.Timeout | undefined;
+  private constructor(readonly channel: ControlChannel, readonly coordinator: Endpoint) {
+    channel.on('message', (view) => this.received.push(view));
+  }
+  /** Heartbeats like an agent (every 50 ms) until stopHeartbeat(). */
+  startHeartbeat(nodeId: number): void {
+    this.heart = setInterval(() => this.send(heartbeat({ nodeId, epoch: this.topologies().at(-1)?.epoch ?? 0 })), 50);
+  }
+  stopHeartbeat(): void {
+    clearInterval(this.heart);
+  }
+  async stop(): Promise<void> {
+    this.stopHeartbeat();
+    await this.channel.close();
+  }
+  static async open(coordinator: Endpoint, key = KEY): Promise<FakeMember> {
+    return new FakeMember(await ControlChannel.open({ bind: { ip: '127.0.0.1', port: 0 }, key }), coordinator);
+  }
+  send(body: Parameters<ControlChannel['send']>[0]): void {
+    this.channel.send(body, this.coordinator);
+  }
+  topologies(): Extract<ControlView, { type: 'TOPOLOGY_UPDATE' }>[] {
+    return this.received.filter((v): v is Extract<ControlView, { type: 'TOPOLOGY_UPDATE' }> => v.type === 'TOPOLOGY_UPDATE');
+  }
+}
+
+const until = async (condition: () => boolean, timeoutMs = 3000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+const open: Array<{ stop(): unknown }> = [];
+afterEach(async () => {
+  for (const thing of open.splice(0)) await thing.stop();
+});
+
+async function cluster(nodeIds: number[], overrides: Partial<CoordinatorConfig> = {}) {
+  const coordinator = await Coordinator.start(config(overrides));
+  open.push(coordinator);
+  const at = { ip: '127.0.0.1', port: coordinator.config.listen.port };
+  const members = await Promise.all(nodeIds.map(() => FakeMember.open(at)));
+  open.push(...members);
+  members.forEach((m, i) => {
+    m.send(join({ nodeId: nodeIds[i]!, role: 'capture' }));
+    m.startHeartbeat(nodeIds[i]!);
+  });
+  return { coordinator, members, at };
+}
+
+describe('the coordinator', () => {
+  it('accepts joins, then issues one topology with the nodes in ID order to every node', async () => {
+    const { coordinator, members } = await cluster([33, 11, 22]);
+    await until(() => members.every((m) => m.topologies().length > 0));
+    expect(members.every((m) => m.received.some((v) => v.type === 'ACCEPT'))).toBe(true);
+    const topology = members[0]!.topologies()[0]!;
+    expect(topology).toMatchObject({ term: 1, epoch: 2, selection: 'flow', nodeIds: [11, 22, 33] });
+    expect(topology.validityStartMs).toBeGreaterThan(Date.now() - 1000);
+    expect(coordinator.counters.topologiesIssued).toBe(1);
+  });
+
+  it('removes a silent node after the timeout and issues a new epoch without it', async () => {
+    const { coordinator, members } = await cluster([11, 12]);
+    await until(() => coordinator.epoch === 2);
+    members[1]!.stopHeartbeat(); // node 12 dies
+    await until(() => coordinator.epoch === 3);
+    expect(coordinator.current!.nodeIds).toEqual([11]);
+    expect(coordinator.counters.timeouts).toBe(1);
+    expect(coordinator.events.list().some((e) => e.kind === 'timeout' && /capture 12/.test(e.text))).toBe(true);
+  });
+
+  it('re-topologises at once on LEAVE and tells the leaver too', async () => {
+    const { coordinator, members } = await cluster([11, 12]);
+    await until(() => coordinator.epoch === 2);
+    members[1]!.stopHeartbeat();
+    members[1]!.send(leave({ nodeId: 12 }));
+    await until(() => members[1]!.topologies().some((t) => t.epoch === 3));
+    expect(members[1]!.topologies().find((t) => t.epoch === 3)!.nodeIds).toEqual([11]);
+  });
+
+  it('takes a heartbeat from an unknown node as a join (a restarted coordinator rebuilds its membership)', async () => {
+    const { coordinator, members } = await cluster([11]);
+    await until(() => coordinator.epoch === 2);
+    const beat = setInterval(() => members[0]!.send(heartbeat({ nodeId: 77, epoch: 2, role: 'capture', term: 1 })), 50);
+    open.push({ stop: () => clearInterval(beat) });
+    await until(() => coordinator.epoch === 3);
+    expect(coordinator.current!.nodeIds).toEqual([11, 77]);
+  });
+
+  it('starts above the term and epoch its members report', async () => {
+    const coordinator = await Coordinator.start(config({ heartbeatIntervalMs: 300 }));
+    open.push(coordinator);
+    const member = await FakeMember.open({ ip: '127.0.0.1', port: coordinator.config.listen.port });
+    open.push(member);
+    const beat = setInterval(() => member.send(heartbeat({ nodeId: 5, epoch: 40, role: 'capture', term: 6 })), 50);
+    open.push({ stop: () => clearInterval(beat) });
+    await until(() => member.topologies().length > 0);
+    expect(member.topologies()[0]).toMatchObject({ term: 7, epoch: 41, nodeIds: [5] });
+  });
+
+  it('judges an epoch from the ledger reports once the next one has settled', async () => {
+    const { coordinator, members } = await cluster([11, 12]);
+    await until(() => coordinator.epoch === 2);
+    members[0]!.send(ledger({ nodeId: 11, epoch: 2, seen: 100n, owned: 40n, exported: 40n, dropped: 0n }));
+    members[1]!.send(ledger({ nodeId: 12, epoch: 2, seen: 100n, owned: 60n, exported: 60n, dropped: 0n }));
+    await until(() => coordinator.counters.ledgerReports === 2);
+    coordinator.issueTopology('test');
+    await until(() => coordinator.ledger.latestVerdict() !== undefined);
+    expect(coordinator.ledger.latestVerdict()).toMatchObject({ epoch: 2, status: 'exactly-once', frames: 100 });
+  });
+
+  it('rejects forged, replayed, stale and random datagrams by reason, and none changes any state', async () => {
+    const { coordinator, at } = await cluster([11]);
+    await until(() => coordinator.epoch === 2);
+    const before = { epoch: coordinator.epoch, members: coordinator.membership.captureNodeIds() };
+    const raw = dgram.createSocket('udp4');
+    const sendRaw = (bytes: Buffer) => new Promise((resolve) => raw.send(bytes, at.port, at.ip, resolve));
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const joinOf = (nodeId: number, timestamp: number, seq: number, key: Buffer) => encodeControlMessage({ ...join({ nodeId, role: 'capture' }), timestamp, senderSeq: seq }, key);
+      await sendRaw(joinOf(90, now, 1, Buffer.alloc(16, 9))); // forged: wrong key
+      await sendRaw(joinOf(91, now - 120, 1, KEY)); // stale
+      const once = joinOf(92, now, 5, KEY);
+      await sendRaw(once);
+      await sendRaw(once); // replayed
+      for (let i = 0; i < 50; i++) await sendRaw(Buffer.from(Array.from({ length: (i * 7) % 90 }, (_, j) => (i * 31 + j * 17) & 0xff)));
+      await until(() => Object.values(coordinator.channel.rejected).reduce((a, b) => a + b, 0) >= 53);
+      expect(coordinator.channel.rejected).toMatchObject({ BAD_HMAC: 1, STALE: 1, REPLAYED: 1 });
+      // The one authentic join was taken, once; nothing else joined or changed the epoch.
+      const joins = coordinator.events.list().filter((e) => e.kind === 'join').map((e) => e.text.split(' ')[1]);
+      expect(joins).toEqual([...before.members.map(String), '92']);
+      expect(coordinator.counters.joins).toBe(before.members.length + 1);
+    } finally {
+      raw.close();
+    }
+  });
+});
