@@ -45,10 +45,15 @@ function percent(part: number, whole: number): string {
 
 const right = (text: string, width: number): string => text.padStart(width);
 
+/** The node table's columns: ID, host, then right-aligned counts, then the drops. 80 wide with the header. */
+function row(id: string, host: string, seen: string, owned: string, share: string, exported: string, drops: string): string {
+  return `${right(id, 4)}  ${host.padEnd(9)}${right(seen, 12)}${right(owned, 12)}${right(share, 7)}${right(exported, 12)} ${drops}`;
+}
+
 function nodeRow(id: number, host: string, a: AgentSummary | undefined): string {
-  if (!a) return `${right(String(id), 4)}  ${host.padEnd(10)} (starting)`;
+  if (!a) return `${right(String(id), 4)}  ${host.padEnd(9)} (starting)`;
   const drops = `${thousands(a.socketDrops)}/${thousands(a.queueFullDrops)}/${thousands(a.recordsSendFailed + a.recordsNoAnalyzer)}`;
-  return `${right(String(id), 4)}  ${host.padEnd(10)}${right(thousands(a.seen), 14)}${right(thousands(a.owned), 14)}${right(percent(a.owned, a.seen), 7)}${right(thousands(a.recordsExported), 14)}  ${drops}`;
+  return row(String(id), host, thousands(a.seen), thousands(a.owned), percent(a.owned, a.seen), thousands(a.recordsExported), drops);
 }
 
 function coverageLines(s: DemoScreenState): string[] {
@@ -90,7 +95,7 @@ export function formatDemoScreen(s: DemoScreenState): string[] {
     `wire      ${thousands(s.wireFrames)} frames sent, ${passive}`,
     `          ${thousands(s.wireRate)} frames/s now`,
     '',
-    `node  host      ${right('seen', 14)}${right('owned', 14)}${right('share', 7)}${right('exported', 14)}  drops ring/queue/send`,
+    row('node', 'host', 'seen', 'owned', 'share', 'exported', 'drops ring/queue/send'),
     ...s.nodeIds.map((id, i) => nodeRow(id, s.hosts[i]!, s.agents[i])),
     '',
     ...coverageLines(s),
