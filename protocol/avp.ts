@@ -21,6 +21,10 @@ export const MessageType = {
   LEAVE: 6,
   ANNOUNCE: 7,
   SYNC: 8,
+  /** dicap extensions (SPEC.md §6.8): the coordinator election. */
+  VOTE_REQUEST: 9,
+  VOTE: 10,
+  SYNC_ACK: 11,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 export type MessageType = (typeof MessageType)[MessageTypeName];
@@ -52,6 +56,10 @@ export const AvpCode = {
   DROPPED_LO: 39,
   /** dicap extension (SPEC.md §6.7): the highest coordinator TERM the sender has seen. */
   SEEN_TERM: 64,
+  /** dicap extension (SPEC.md §6.8): 1 active, 2 standby (ANNOUNCE). */
+  COORDINATOR_STATE: 65,
+  /** dicap extension (SPEC.md §6.8): a coordinator's own 32-bit ID. */
+  COORDINATOR_ID: 66,
   TIMESTAMP: 239,
   SENDER_SEQ: 240,
   HMAC_0: 241,
@@ -166,4 +174,7 @@ export const MESSAGE_SCHEMAS: Readonly<Record<MessageTypeName, MessageSchema>> =
   LEAVE: { required: [C.NODE_ID], repeatable: [] },
   ANNOUNCE: { required: [C.TERM, C.COORDINATOR_IP, C.COORDINATOR_PORT], repeatable: [] },
   SYNC: { required: [C.TERM, C.EPOCH], repeatable: [C.NODE_ID, C.ROLE, C.NODE_IP, C.NODE_PORT] },
+  VOTE_REQUEST: { required: [C.TERM, C.COORDINATOR_ID, C.EPOCH], repeatable: [] },
+  VOTE: { required: [C.TERM, C.COORDINATOR_ID], repeatable: [] },
+  SYNC_ACK: { required: [C.TERM, C.COORDINATOR_ID], repeatable: [] },
 };

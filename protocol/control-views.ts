@@ -68,9 +68,13 @@ export interface LedgerFields {
 export interface LeaveFields {
   readonly nodeId: number;
 }
+export type CoordinatorState = 'active' | 'standby';
 export interface AnnounceFields {
   readonly term: number;
   readonly coordinator: Endpoint;
+  /** Optional (SPEC.md §6.8); absent means active (a lone coordinator of §1). */
+  readonly state?: CoordinatorState;
+  readonly coordinatorId?: number;
 }
 export interface SyncMember {
   readonly nodeId: number;
@@ -81,6 +85,19 @@ export interface SyncFields {
   readonly term: number;
   readonly epoch: number;
   readonly members: readonly SyncMember[];
+  /** The sending (active) coordinator's ID (SPEC.md §6.8). */
+  readonly coordinatorId?: number;
+}
+/** VOTE_REQUEST: a candidate asks for votes in `term`; `epoch` is the newest epoch it knows. */
+export interface VoteRequestFields {
+  readonly term: number;
+  readonly coordinatorId: number;
+  readonly epoch: number;
+}
+/** VOTE (granted; there is no negative vote) and SYNC_ACK. */
+export interface CoordinatorTermFields {
+  readonly term: number;
+  readonly coordinatorId: number;
 }
 
 /** Any decoded message as named fields, discriminated by `type`. */
@@ -92,7 +109,10 @@ export type ControlView =
   | ({ readonly type: 'LEDGER' } & LedgerFields)
   | ({ readonly type: 'LEAVE' } & LeaveFields)
   | ({ readonly type: 'ANNOUNCE' } & AnnounceFields)
-  | ({ readonly type: 'SYNC' } & SyncFields);
+  | ({ readonly type: 'SYNC' } & SyncFields)
+  | ({ readonly type: 'VOTE_REQUEST' } & VoteRequestFields)
+  | ({ readonly type: 'VOTE' } & CoordinatorTermFields)
+  | ({ readonly type: 'SYNC_ACK' } & CoordinatorTermFields);
 
 // ---- writing ----
 
@@ -171,17 +191,34 @@ export function leave(f: LeaveFields): ControlBody {
   return body(MessageType.LEAVE, [avp(C.NODE_ID, f.nodeId)]);
 }
 
+const COORDINATOR_STATE = { active: 1, standby: 2 } as const;
+
 export function announce(f: AnnounceFields): ControlBody {
   return body(MessageType.ANNOUNCE, [
     avp(C.TERM, f.term),
     ...endpointAvps(C.COORDINATOR_IP, C.COORDINATOR_PORT, f.coordinator),
+    ...(f.state !== undefined ? [avp(C.COORDINATOR_STATE, COORDINATOR_STATE[f.state])] : []),
+    ...(f.coordinatorId !== undefined ? [avp(C.COORDINATOR_ID, f.coordinatorId)] : []),
   ]);
+}
+
+export function voteRequest(f: VoteRequestFields): ControlBody {
+  return body(MessageType.VOTE_REQUEST, [avp(C.TERM, f.term), avp(C.COORDINATOR_ID, f.coordinatorId), avp(C.EPOCH, f.epoch)]);
+}
+
+export function vote(f: CoordinatorTermFields): ControlBody {
+  return body(MessageType.VOTE, [avp(C.TERM, f.term), avp(C.COORDINATOR_ID, f.coordinatorId)]);
+}
+
+export function syncAck(f: CoordinatorTermFields): ControlBody {
+  return body(MessageType.SYNC_ACK, [avp(C.TERM, f.term), avp(C.COORDINATOR_ID, f.coordinatorId)]);
 }
 
 export function sync(f: SyncFields): ControlBody {
   return body(MessageType.SYNC, [
     avp(C.TERM, f.term),
     avp(C.EPOCH, f.epoch),
+    ...(f.coordinatorId !== undefined ? [avp(C.COORDINATOR_ID, f.coordinatorId)] : []),
     ...f.members.flatMap((m) => [
       avp(C.NODE_ID, m.nodeId),
       avp(C.ROLE, ROLE[m.role]),
@@ -291,7 +328,14 @@ export function readLeave(msg: ControlBody): LeaveFields {
 
 export function readAnnounce(msg: ControlBody): AnnounceFields {
   const r = readerFor(msg, 'ANNOUNCE');
-  return { term: r.one(C.TERM), coordinator: r.endpoint(C.COORDINATOR_IP, C.COORDINATOR_PORT) };
+  const state = r.optional(C.COORDINATOR_STATE);
+  const coordinatorId = r.optional(C.COORDINATOR_ID);
+  return {
+    term: r.one(C.TERM),
+    coordinator: r.endpoint(C.COORDINATOR_IP, C.COORDINATOR_PORT),
+    ...(state !== undefined ? { state: state === COORDINATOR_STATE.standby ? ('standby' as const) : ('active' as const) } : {}),
+    ...(coordinatorId !== undefined ? { coordinatorId } : {}),
+  };
 }
 
 export function readSync(msg: ControlBody): SyncFields {
@@ -308,8 +352,23 @@ export function readSync(msg: ControlBody): SyncFields {
         ]
       : [],
   );
-  return { term: r.one(C.TERM), epoch: r.one(C.EPOCH), members };
+  const coordinatorId = r.optional(C.COORDINATOR_ID);
+  return { term: r.one(C.TERM), epoch: r.one(C.EPOCH), members, ...(coordinatorId !== undefined ? { coordinatorId } : {}) };
 }
+
+export function readVoteRequest(msg: ControlBody): VoteRequestFields {
+  const r = readerFor(msg, 'VOTE_REQUEST');
+  return { term: r.one(C.TERM), coordinatorId: r.one(C.COORDINATOR_ID), epoch: r.one(C.EPOCH) };
+}
+
+function readCoordinatorTerm(name: 'VOTE' | 'SYNC_ACK'): (msg: ControlBody) => CoordinatorTermFields {
+  return (msg) => {
+    const r = readerFor(msg, name);
+    return { term: r.one(C.TERM), coordinatorId: r.one(C.COORDINATOR_ID) };
+  };
+}
+export const readVote = readCoordinatorTerm('VOTE');
+export const readSyncAck = readCoordinatorTerm('SYNC_ACK');
 
 const READERS: { [T in MessageTypeName]: (msg: ControlBody) => Omit<Extract<ControlView, { type: T }>, 'type'> } = {
   JOIN: readJoin,
@@ -320,6 +379,9 @@ const READERS: { [T in MessageTypeName]: (msg: ControlBody) => Omit<Extract<Cont
   LEAVE: readLeave,
   ANNOUNCE: readAnnounce,
   SYNC: readSync,
+  VOTE_REQUEST: readVoteRequest,
+  VOTE: readVote,
+  SYNC_ACK: readSyncAck,
 };
 
 /** The named fields of any well-formed message. */

@@ -63,8 +63,12 @@ const MessageRule* RuleFor(uint8_t type) {
        {kAvpNodeId, kAvpRole, kAvpNodeIp, kAvpNodePort},
        {kAvpNodeId, kAvpRole, kAvpNodeIp, kAvpNodePort},
        true},
+      /* VOTE_REQUEST, VOTE, SYNC_ACK: the coordinator election (protocol/SPEC.md §6.8) */
+      {{kAvpTerm, kAvpCoordinatorId, kAvpEpoch}, {}, {}, false},
+      {{kAvpTerm, kAvpCoordinatorId}, {}, {}, false},
+      {{kAvpTerm, kAvpCoordinatorId}, {}, {}, false},
   };
-  if (type < kMsgJoin || type > kMsgSync) return nullptr;
+  if (type < kMsgJoin || type > kMsgSyncAck) return nullptr;
   return &kRules[type - kMsgJoin];
 }
 
@@ -106,7 +110,7 @@ bool IsValueInRange(uint8_t code, uint32_t value) {
   }
 }
 
-// NODE_IP and NODE_PORT come together, and an analyzer must send them.
+// JOIN and HEARTBEAT: NODE_IP and NODE_PORT come together, and an analyzer must send them.
 ControlError CheckJoin(const Avps& body) {
   bool analyzer = false, has_ip = false, has_port = false;
   for (const auto& [code, value] : body) {
@@ -165,7 +169,7 @@ ControlError CheckBody(uint8_t type, const MessageRule& rule, const Avps& body) 
   for (const auto& [code, value] : body) {
     if (!IsValueInRange(code, value)) return ControlError::kBadValue;
   }
-  if (type == kMsgJoin) return CheckJoin(body);
+  if (type == kMsgJoin || type == kMsgHeartbeat) return CheckJoin(body);  // same NODE_IP/NODE_PORT rule (SPEC §6.7)
   const ControlError group_error = CheckGroups(body, rule.group);
   if (group_error != ControlError::kNone) return group_error;
   if (rule.distinct_node_ids && !HasDistinctNodeIds(body)) return ControlError::kBadValue;

@@ -31,6 +31,9 @@ constexpr uint8_t kMsgLedger = 5;
 constexpr uint8_t kMsgLeave = 6;
 constexpr uint8_t kMsgAnnounce = 7;
 constexpr uint8_t kMsgSync = 8;
+constexpr uint8_t kMsgVoteRequest = 9;  // 9..11: the coordinator election (protocol/SPEC.md §6.8)
+constexpr uint8_t kMsgVote = 10;
+constexpr uint8_t kMsgSyncAck = 11;
 
 // AVP codes.
 constexpr uint8_t kAvpNodeId = 1;
@@ -57,6 +60,9 @@ constexpr uint8_t kAvpExportedHi = 36;
 constexpr uint8_t kAvpExportedLo = 37;
 constexpr uint8_t kAvpDroppedHi = 38;
 constexpr uint8_t kAvpDroppedLo = 39;
+constexpr uint8_t kAvpSeenTerm = 64;       // 64..66: dicap extensions (protocol/SPEC.md §6.7, §6.8)
+constexpr uint8_t kAvpCoordinatorState = 65;
+constexpr uint8_t kAvpCoordinatorId = 66;
 constexpr uint8_t kAvpTimestamp = 239;
 constexpr uint8_t kAvpSenderSeq = 240;
 constexpr uint8_t kAvpHmac0 = 241;        // 241..248
