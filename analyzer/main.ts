@@ -150,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** With --coordinator or --discover: join as an analyzer (ROLE 2) at the address batches should come to. */
 async function joinCoordinator(values: AnalyzerValues, host: string, port: number): Promise<CoordinatorLink | undefined> {
-  if (values.coordinator === undefined && !values.discover) return undefined;
+  if (values.coordinator.length === 0 && !values.discover) return undefined;
   if (values.nodeId === undefined) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'joining a coordinator needs --node-id ID (distinct from every capture node\'s)');
   if (!values.clusterKeyFile && !values.insecure) {
     throw new DicapError('DICAP_ERR_BAD_CONFIG', 'joining a coordinator needs --cluster-key-file FILE (or --insecure, as the coordinator)');
@@ -163,7 +163,7 @@ async function joinCoordinator(values: AnalyzerValues, host: string, port: numbe
     nodeId: values.nodeId,
     role: 'analyzer',
     dataEndpoint: { ip: advertise, port },
-    coordinator: values.coordinator ? await resolveEndpoint(values.coordinator, '--coordinator') : undefined,
+    coordinators: await Promise.all(values.coordinator.map((c) => resolveEndpoint(c, '--coordinator'))),
     discoverGroup: values.discover ? { ip: values.discoverGroup.host, port: values.discoverGroup.port } : undefined,
     key: values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : null,
     heartbeatIntervalMs: values.heartbeatIntervalMs,

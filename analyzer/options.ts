@@ -54,7 +54,7 @@ export const ANALYZER_OPTIONS = defineOptions({
       hint: 'a number of milliseconds such as 100',
       help: 'Longest time a record waits in the output buffer, so a pipe reader sees frames promptly.',
     },
-    coordinator: { type: 'host-port', help: 'Join this coordinator as an analyzer, so capture nodes learn to send here from the topology.' },
+    coordinator: { type: 'host-port', repeatable: true, help: 'A coordinator to join as an analyzer, so capture nodes learn from the topology to send here; repeat for each coordinator of the cluster.' },
     discover: { type: 'boolean', help: 'Find the coordinator by its multicast announcement (see --discover-group).' },
     'discover-group': AGENT_OPTIONS.options['discover-group'],
     'node-id': { ...AGENT_OPTIONS.options['node-id'], required: false, help: 'This analyzer\'s 32-bit ID in the cluster (needed with --coordinator/--discover; distinct from every capture node\'s).' },

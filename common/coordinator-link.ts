@@ -1,7 +1,8 @@
-// A member's side of the control plane (agents and analyzers): find the coordinator (static
-// address or its multicast ANNOUNCE), JOIN until accepted, HEARTBEAT for ever, follow the
-// highest coordinator TERM only (fencing), pass topologies on, and LEAVE when asked.
-// When the coordinator is silent nothing changes: the member keeps what it has.
+// A member's side of the control plane (agents and analyzers): know the coordinators (static
+// addresses and their multicast ANNOUNCEs), JOIN until accepted and HEARTBEAT to all of them
+// (so a standby knows who is alive and can take over with the members it needs), follow the
+// active one of the highest TERM only (fencing), pass its topologies on, and LEAVE when
+// asked. When the coordinators are silent nothing changes: the member keeps what it has.
 import { EventEmitter } from 'node:events';
 import {
   heartbeat,
@@ -20,8 +21,8 @@ export interface CoordinatorLinkOptions {
   role: Role;
   /** Analyzers: where capture nodes send header batches. */
   dataEndpoint?: Endpoint;
-  /** A known coordinator; without it the link waits for an ANNOUNCE on `discoverGroup`. */
-  coordinator?: Endpoint;
+  /** Known coordinators (active and standbys); more are learnt from ANNOUNCEs on `discoverGroup`. */
+  coordinators: readonly Endpoint[];
   discoverGroup?: Endpoint;
   key: Buffer | null;
   heartbeatIntervalMs: number;
@@ -39,8 +40,13 @@ export interface CoordinatorLinkEvents {
 /** JOIN is repeated this often (at most) until an ACCEPT arrives. */
 const JOIN_RETRY_MS = 1000;
 
+const key = (e: Endpoint): string => `${e.ip}:${e.port}`;
+
 export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
+  /** The active coordinator we follow (the one of the highest term). */
   coordinator: Endpoint | undefined;
+  /** Every coordinator we know of, by "ip:port". */
+  readonly known = new Map<string, Endpoint>();
   /** The highest TERM seen: messages of lower terms are ignored. */
   term = 0;
   accepted = false;
@@ -55,7 +61,8 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
     private readonly discovery: ControlChannel | undefined,
   ) {
     super();
-    this.coordinator = options.coordinator;
+    for (const c of options.coordinators) this.known.set(key(c), c);
+    if (options.coordinators.length === 1) this.coordinator = options.coordinators[0];
   }
 
   static async start(options: CoordinatorLinkOptions): Promise<CoordinatorLink> {
@@ -83,15 +90,19 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
     this.sendJoin();
   }
 
-  /** Sends a message to the coordinator, if one is known. */
+  /** Sends a message to the active coordinator, if one is known. */
   send(body: ControlBody): void {
     if (this.coordinator) this.channel.send(body, this.coordinator);
+  }
+
+  private sendToAll(body: ControlBody): void {
+    for (const c of this.known.values()) this.channel.send(body, c);
   }
 
   /** Says goodbye and stops heartbeating (which would make us a member again); topologies still arrive. */
   leave(): void {
     this.stopTimers();
-    this.send(leave({ nodeId: this.options.nodeId }));
+    this.sendToAll(leave({ nodeId: this.options.nodeId }));
   }
 
   async stop(): Promise<void> {
@@ -105,11 +116,11 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   }
 
   private sendJoin(): void {
-    this.send(join({ nodeId: this.options.nodeId, role: this.options.role, endpoint: this.options.dataEndpoint }));
+    this.sendToAll(join({ nodeId: this.options.nodeId, role: this.options.role, endpoint: this.options.dataEndpoint }));
   }
 
   private sendHeartbeat(): void {
-    this.send(
+    this.sendToAll(
       heartbeat({
         nodeId: this.options.nodeId,
         epoch: this.options.appliedEpoch(),
@@ -122,6 +133,7 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
 
   /** Fencing: a lower term than the highest seen is a deposed coordinator, ignored. */
   private admit(term: number, coordinator: Endpoint): boolean {
+    if (!this.known.has(key(coordinator))) this.known.set(key(coordinator), coordinator);
     if (term < this.term) {
       this.fenced++;
       return false;
@@ -141,7 +153,12 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   private onMessage(view: ControlView, from: Endpoint): void {
     switch (view.type) {
       case 'ANNOUNCE':
-        this.admit(view.term, view.coordinator);
+        // Standbys are heartbeated, not followed.
+        if (view.state === 'standby') {
+          if (!this.known.has(key(view.coordinator))) this.known.set(key(view.coordinator), view.coordinator);
+        } else {
+          this.admit(view.term, view.coordinator);
+        }
         return;
       case 'ACCEPT':
         if (view.nodeId !== this.options.nodeId || !this.admit(view.term, view.coordinator)) return;

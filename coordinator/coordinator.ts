@@ -12,15 +12,20 @@ import {
   announce,
   encodeInbandFrame,
   INSECURE_KEY,
+  sync,
+  syncAck,
   topologyUpdate,
+  vote,
+  voteRequest,
   type ControlView,
   type Endpoint,
   type SelectionMode,
   type TopologyUpdateFields,
 } from '../protocol/index.js';
 import { CoverageLedger, type EpochCoverage } from './coverage-ledger.js';
+import { Election, type ElectionAction } from './election.js';
 import { EventLog, type ClusterEvent } from './event-log.js';
-import { Membership } from './membership.js';
+import { Membership, type Member } from './membership.js';
 
 export interface CoordinatorConfig {
   listen: Endpoint;
@@ -39,6 +44,13 @@ export interface CoordinatorConfig {
   injectInterface?: string;
   announceGroup?: Endpoint;
   announceIntervalMs: number;
+  /** 1..255, unique among the cluster's coordinators (the low byte of its terms). */
+  coordinatorId: number;
+  /** The other coordinators (standbys or active), by ID. */
+  peers: ReadonlyArray<{ id: number; endpoint: Endpoint }>;
+  syncIntervalMs: number;
+  electionTimeoutMs: number;
+  solitudeMs: number;
   onEvent?: (event: ClusterEvent) => void;
 }
 
@@ -67,6 +79,10 @@ export interface CoordinatorCounters {
   ledgerReports: number;
   ledgerReportsIgnored: number;
   unexpectedMessages: number;
+  syncsSent: number;
+  syncsApplied: number;
+  elections: number;
+  failovers: number;
 }
 
 export class Coordinator {
@@ -75,15 +91,18 @@ export class Coordinator {
   readonly events: EventLog;
   readonly counters: CoordinatorCounters = {
     topologiesIssued: 0, topologiesSent: 0, inbandInjected: 0, inbandInjectFailures: 0, resyncs: 0, joins: 0,
-    leaves: 0, timeouts: 0, ledgerReports: 0, ledgerReportsIgnored: 0, unexpectedMessages: 0,
+    leaves: 0, timeouts: 0, ledgerReports: 0, ledgerReportsIgnored: 0, unexpectedMessages: 0, syncsSent: 0,
+    syncsApplied: 0, elections: 0, failovers: 0,
   };
-  term = 0;
   epoch = FIRST_EPOCH - 1;
   current: TopologyUpdateFields | undefined;
-  /** Until the first heartbeat interval has passed we only listen: a restarted coordinator
-   * learns the members, their epoch and the term from heartbeats before it issues anything. */
-  gathering = true;
+  /** Who steers. A coordinator starts as a standby and only listens: before it acts it learns
+   * the members, their epoch and the term from SYNC and heartbeats (protocol/SPEC.md §6.8). */
+  readonly election: Election;
   readonly startedMs = Date.now();
+  lastSyncMs: number | undefined;
+  /** Peers heard from (any message), by coordinator ID. */
+  readonly peersHeardMs = new Map<number, number>();
 
   private readonly hashKeys: [number, number];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -102,6 +121,24 @@ export class Coordinator {
   ) {
     this.events = new EventLog(undefined, config.onEvent);
     this.hashKeys = config.hashKeys ?? deriveHashKeys(config.key);
+    this.election = new Election(
+      {
+        selfId: config.coordinatorId,
+        peerIds: config.peers.map((p) => p.id),
+        electionTimeoutMs: config.electionTimeoutMs,
+        firstWaitMs: config.heartbeatIntervalMs + 500,
+        solitudeMs: config.solitudeMs,
+      },
+      Date.now(),
+    );
+  }
+
+  get term(): number {
+    return this.election.term;
+  }
+
+  get active(): boolean {
+    return this.election.role === 'active';
   }
 
   static async start(config: CoordinatorConfig): Promise<Coordinator> {
@@ -135,39 +172,99 @@ export class Coordinator {
       if (ms > 0) this.timers.push(setInterval(fn, ms));
     };
     this.channel.on('message', (view, from) => this.onMessage(view, from));
-    this.timers.push(setTimeout(() => this.endGathering(), this.config.heartbeatIntervalMs + 500));
-    every(Math.max(50, Math.min(1000, this.config.nodeTimeoutMs / 4)), () => this.expireSilentNodes());
-    every(this.config.topologyIntervalMs, () => this.resendTopology());
-    every(Math.min(500, this.config.heartbeatIntervalMs), () => this.checkEpochs());
+    every(Math.min(100, this.config.syncIntervalMs), () => this.tickElection());
+    every(Math.max(50, Math.min(1000, this.config.nodeTimeoutMs / 4)), () => this.active && this.expireSilentNodes());
+    every(this.config.topologyIntervalMs, () => this.active && this.resendTopology());
+    every(Math.min(500, this.config.heartbeatIntervalMs), () => this.active && this.checkEpochs());
+    every(this.config.syncIntervalMs, () => this.active && this.sendSync());
     if (this.config.announceGroup) every(this.config.announceIntervalMs, () => this.announce());
-    this.announce();
   }
 
-  private endGathering(): void {
-    this.gathering = false;
-    this.term = this.maxTermHeard + 1;
-    this.events.add('role', `active as coordinator, term ${this.term}, ${this.membership.all().length} members known`);
-    if (this.membership.captureNodeIds().length > 0) this.issueTopology('start');
+  private tickElection(): void {
+    this.act(this.election.tick(Date.now(), this.maxTermHeard, this.witnessed()));
+  }
+
+  /** A majority of the known capture nodes heartbeat to us (the solitude rule's witnesses). */
+  private witnessed(): boolean {
+    const capture = this.membership.all().filter((m) => m.role === 'capture');
+    const recent = capture.filter((m) => Date.now() - m.lastHeardMs <= this.config.nodeTimeoutMs).length;
+    return recent > 0 && recent * 2 > capture.length;
+  }
+
+  private act(action: ElectionAction | undefined): void {
+    if (!action) return;
+    switch (action.kind) {
+      case 'request-votes':
+        this.counters.elections++;
+        this.events.add('role', `standing for election in term ${action.term}`);
+        for (const peer of this.config.peers) this.channel.send(voteRequest({ term: action.term, coordinatorId: this.config.coordinatorId, epoch: this.epoch }), peer.endpoint);
+        return;
+      case 'become-active':
+        this.becomeActive(action.why);
+        return;
+      case 'step-down':
+        if (this.pendingTopology) clearTimeout(this.pendingTopology);
+        this.pendingTopology = undefined;
+        this.events.add('role', `stepping down in term ${action.term}: ${action.why}`);
+        return;
+    }
+  }
+
+  private becomeActive(why: string): void {
+    const now = Date.now();
+    const takeover = this.current !== undefined;
+    if (takeover) this.counters.failovers++;
+    this.events.add('role', `active as coordinator, term ${this.term} (${why}), ${this.membership.all().length} members known`);
+    // Members from SYNC count as heard now: they heartbeat to us from here on. Those that
+    // joined while we only listened get their ACCEPT now.
+    for (const m of this.membership.all()) {
+      m.lastHeardMs = now;
+      if (!takeover) this.sendAccept(m.nodeId, m.control);
+    }
+    this.lastEpochMs = now;
+    this.sendSync();
+    this.announce();
+    if (this.current) {
+      // A failover keeps the epoch and so the owners: the same topology, under our term.
+      this.current = { ...this.current, term: this.term };
+      this.ledger.open(this.current.epoch, [...this.current.nodeIds], this.current.validityStartMs);
+      this.resendTopology();
+    } else if (this.membership.captureNodeIds().length > 0) {
+      this.issueTopology('start');
+    }
   }
 
   private onMessage(view: ControlView, from: Endpoint): void {
     const now = Date.now();
+    if (this.onPeerMessage(view, from, now)) return;
+    if (view.type === 'HEARTBEAT') {
+      this.maxTermHeard = Math.max(this.maxTermHeard, view.term ?? 0);
+      this.maxEpochHeard = Math.max(this.maxEpochHeard, view.epoch);
+      // A member that has seen a higher term knows an active we do not: we are deposed.
+      if (view.term !== undefined) this.act(this.election.observeTerm(view.term, now));
+    }
+    if (!this.active) {
+      // Standbys only keep track of who is there (witnesses, and the members a first active
+      // starts with); the active answers. A JOIN heard now is accepted when we become active.
+      if (view.type === 'HEARTBEAT') this.membership.heard({ nodeId: view.nodeId, role: view.role ?? 'capture', control: from, data: view.endpoint, appliedEpoch: view.epoch }, now);
+      if (view.type === 'JOIN') {
+        const { isNew } = this.membership.heard({ nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint }, now);
+        if (isNew) this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
+        this.counters.joins++;
+      }
+      return;
+    }
     switch (view.type) {
       case 'JOIN': {
         const { isNew, topologyChanged } = this.membership.heard({ nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint }, now);
         this.counters.joins++;
         if (isNew) this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
-        this.channel.send(
-          accept({ nodeId: view.nodeId, term: this.term, coordinator: { ip: this.config.advertise, port: this.config.listen.port }, selection: this.config.mode, analyzers: this.membership.analyzers() }),
-          from,
-        );
+        this.sendAccept(view.nodeId, from);
         if (topologyChanged) this.scheduleTopology(`${view.role} ${view.nodeId} joined`);
         else if (this.current && view.role === 'capture') this.sendTopology(from); // a restarted agent
         return;
       }
       case 'HEARTBEAT': {
-        this.maxTermHeard = Math.max(this.maxTermHeard, view.term ?? 0);
-        this.maxEpochHeard = Math.max(this.maxEpochHeard, view.epoch);
         const role = view.role ?? 'capture';
         const { isNew, topologyChanged } = this.membership.heard({ nodeId: view.nodeId, role, control: from, data: view.endpoint, appliedEpoch: view.epoch }, now);
         if (isNew) this.events.add('join', `${role} ${view.nodeId} rejoined by heartbeat from ${from.ip}:${from.port}`);
@@ -201,6 +298,93 @@ export class Coordinator {
     }
   }
 
+  /** Messages between coordinators (and other coordinators' announcements); true when handled. */
+  private onPeerMessage(view: ControlView, from: Endpoint, now: number): boolean {
+    const peer = (id: number | undefined) => (id === undefined ? undefined : this.config.peers.find((p) => p.id === id));
+    switch (view.type) {
+      case 'SYNC': {
+        const sender = peer(view.coordinatorId);
+        if (!sender) return this.unexpected();
+        this.peersHeardMs.set(sender.id, now);
+        const { follow, action } = this.election.onSync(view.term, sender.id, now);
+        this.act(action);
+        if (follow) this.applySync(view.epoch, view.members, now);
+        // Acked with our term either way: a deposed active learns the higher term from it.
+        this.channel.send(syncAck({ term: this.term, coordinatorId: this.config.coordinatorId }), sender.endpoint);
+        return true;
+      }
+      case 'SYNC_ACK': {
+        if (!peer(view.coordinatorId)) return this.unexpected();
+        this.peersHeardMs.set(view.coordinatorId, now);
+        this.act(this.election.onSyncAck(view.term, view.coordinatorId, now));
+        return true;
+      }
+      case 'VOTE_REQUEST': {
+        const candidate = peer(view.coordinatorId);
+        if (!candidate) return this.unexpected();
+        this.peersHeardMs.set(candidate.id, now);
+        const { grant, action } = this.election.onVoteRequest(view.term, candidate.id, view.epoch, this.epoch, now);
+        this.act(action);
+        if (grant) this.channel.send(vote({ term: view.term, coordinatorId: this.config.coordinatorId }), candidate.endpoint);
+        return true;
+      }
+      case 'VOTE': {
+        if (!peer(view.coordinatorId)) return this.unexpected();
+        this.peersHeardMs.set(view.coordinatorId, now);
+        this.act(this.election.onVote(view.term, view.coordinatorId, now));
+        return true;
+      }
+      case 'ANNOUNCE':
+      case 'TOPOLOGY_UPDATE':
+      case 'ACCEPT':
+        // Another coordinator steering in a higher term: we are deposed.
+        if (view.type !== 'ANNOUNCE' || view.state !== 'standby') this.act(this.election.observeTerm(view.term, now));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private unexpected(): true {
+    this.counters.unexpectedMessages++;
+    return true;
+  }
+
+  /** The active's state, as a standby keeps it: members, epoch, and the topology they imply. */
+  private applySync(epoch: number, members: ReadonlyArray<{ nodeId: number; role: Member['role']; endpoint: Endpoint }>, now: number): void {
+    this.counters.syncsApplied++;
+    this.lastSyncMs = now;
+    for (const m of this.membership.all()) if (!members.some((x) => x.nodeId === m.nodeId)) this.membership.remove(m.nodeId);
+    for (const m of members) {
+      const known = this.membership.get(m.nodeId);
+      this.membership.heard(
+        m.role === 'analyzer' ? { nodeId: m.nodeId, role: m.role, control: known?.control ?? m.endpoint, data: m.endpoint } : { nodeId: m.nodeId, role: m.role, control: m.endpoint },
+        known?.lastHeardMs ?? now,
+      );
+    }
+    this.epoch = Math.max(this.epoch, epoch);
+    const nodeIds = this.membership.captureNodeIds();
+    this.current =
+      nodeIds.length === 0
+        ? undefined
+        : { term: this.term, epoch, selection: this.config.mode, validityStartMs: now, nodeIds, analyzers: this.membership.analyzers(), k0: this.hashKeys[0], k1: this.hashKeys[1], snaplen: this.config.snaplen };
+  }
+
+  private sendAccept(nodeId: number, to: Endpoint): void {
+    this.channel.send(
+      accept({ nodeId, term: this.term, coordinator: { ip: this.config.advertise, port: this.config.listen.port }, selection: this.config.mode, analyzers: this.membership.analyzers() }),
+      to,
+    );
+  }
+
+  private sendSync(): void {
+    if (this.config.peers.length === 0) return;
+    const members = this.membership.all().map((m) => ({ nodeId: m.nodeId, role: m.role, endpoint: m.role === 'analyzer' && m.data ? m.data : m.control }));
+    const body = sync({ term: this.term, epoch: this.epoch, members, coordinatorId: this.config.coordinatorId });
+    for (const peer of this.config.peers) this.channel.send(body, peer.endpoint);
+    this.counters.syncsSent++;
+  }
+
   /** A capture node still on an older epoch well after the current one came into force missed it. */
   private checkApplied(nodeId: number, appliedEpoch: number, from: Endpoint, now: number): void {
     const current = this.current;
@@ -226,7 +410,7 @@ export class Coordinator {
 
   private scheduleTopology(reason: string): void {
     this.pendingReason = this.pendingReason ? `${this.pendingReason}; ${reason}` : reason;
-    if (this.gathering || this.pendingTopology) return;
+    if (!this.active || this.pendingTopology) return;
     this.pendingTopology = setTimeout(() => {
       this.pendingTopology = undefined;
       const why = this.pendingReason;
@@ -237,7 +421,7 @@ export class Coordinator {
 
   /** A new epoch for the current membership, sent to every capture node (and in-band for round-robin). */
   issueTopology(reason: string): void {
-    if (this.gathering) return;
+    if (!this.active) return;
     // This topology includes every change still waiting to be coalesced.
     if (this.pendingTopology) clearTimeout(this.pendingTopology);
     this.pendingTopology = undefined;
@@ -264,6 +448,7 @@ export class Coordinator {
     };
     this.lastEpochMs = now;
     this.counters.topologiesIssued++;
+    this.sendSync(); // standbys learn the new epoch at once
     this.ledger.open(this.epoch, nodeIds, this.current.validityStartMs);
     if (roundRobin) this.inject();
     for (const member of this.membership.all()) if (member.role === 'capture') this.sendTopology(member.control);
@@ -305,7 +490,7 @@ export class Coordinator {
   private checkEpochs(): void {
     const now = Date.now();
     for (const verdict of this.ledger.close(now, this.config.heartbeatIntervalMs + 1000)) this.onVerdict(verdict);
-    if (!this.gathering && this.current && this.config.epochIntervalMs > 0 && now - this.lastEpochMs >= this.config.epochIntervalMs) {
+    if (this.current && this.config.epochIntervalMs > 0 && now - this.lastEpochMs >= this.config.epochIntervalMs) {
       this.issueTopology('periodic epoch');
     }
   }
@@ -319,8 +504,13 @@ export class Coordinator {
     if (verdict.anomaly === 'seen-mismatch' && this.config.mode === 'round-robin') this.resync(`ledger of epoch ${verdict.epoch}`);
   }
 
+  /** Every coordinator announces itself (standbys too, so agents heartbeat to all of them). */
   private announce(): void {
-    if (!this.config.announceGroup || this.gathering) return;
-    this.channel.send(announce({ term: this.term, coordinator: { ip: this.config.advertise, port: this.config.listen.port } }), this.config.announceGroup);
+    if (!this.config.announceGroup || (this.election.role !== 'active' && this.term === 0)) return;
+    const state = this.active ? 'active' : 'standby';
+    this.channel.send(
+      announce({ term: this.term, coordinator: { ip: this.config.advertise, port: this.config.listen.port }, state, coordinatorId: this.config.coordinatorId }),
+      this.config.announceGroup,
+    );
   }
 }

@@ -7,7 +7,7 @@ import { serveMetrics } from '../common/metrics-server.js';
 import { formatHelp, parseOptions } from '../common/options.js';
 import { Coordinator, type CoordinatorConfig } from './coordinator.js';
 import { createCoordinatorMetrics } from './metrics.js';
-import { COORDINATOR_OPTIONS } from './options.js';
+import { COORDINATOR_OPTIONS, parsePeer } from './options.js';
 import { coordinatorStatus, formatCoordinatorLine } from './status.js';
 
 type Values = Extract<ReturnType<typeof parseOptions<typeof COORDINATOR_OPTIONS>>, { help: false }>['values'];
@@ -32,6 +32,10 @@ function configOf(values: Values): CoordinatorConfig {
   if (values.injectInterface && !/^[\w.-]{1,15}$/.test(values.injectInterface)) {
     throw new DicapError('DICAP_ERR_BAD_CONFIG', `--inject-interface "${values.injectInterface}" is not an interface name`);
   }
+  const peers = values.peer.map((text) => parsePeer(text)!);
+  if (peers.some((p) => p.id === values.coordinatorId) || new Set(peers.map((p) => p.id)).size !== peers.length) {
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--peer IDs must differ from each other and from --coordinator-id ${values.coordinatorId}`);
+  }
   const key = values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : null;
   const hashKeys = values.key ? (values.key.map(Number) as [number, number]) : undefined;
   return {
@@ -49,6 +53,11 @@ function configOf(values: Values): CoordinatorConfig {
     injectInterface: values.injectInterface,
     announceGroup: values.announceIntervalMs > 0 ? { ip: values.announceGroup.host, port: values.announceGroup.port } : undefined,
     announceIntervalMs: values.announceIntervalMs,
+    coordinatorId: values.coordinatorId,
+    peers,
+    syncIntervalMs: values.syncIntervalMs,
+    electionTimeoutMs: values.electionTimeoutMs,
+    solitudeMs: values.solitudeMs,
     onEvent: (event) => console.error(`dicap coordinator: ${event.kind}: ${event.text}`),
   };
 }
@@ -91,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`dicap coordinator: ${errorMessage(error)}`);
     return 1;
   }
-  console.error(`dicap coordinator: listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, gathering members for ${config.heartbeatIntervalMs + 500} ms`);
+  console.error(`dicap coordinator: listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, ${config.peers.length > 0 ? `standby among ${config.peers.length + 1} coordinators (ID ${config.coordinatorId})` : `active after ${config.heartbeatIntervalMs + 500} ms of listening`}`);
 
   return new Promise<number>((resolve) => {
     const status = values.statusInterval > 0 ? setInterval(() => console.error(formatCoordinatorLine(coordinator)), values.statusInterval * 1000) : undefined;

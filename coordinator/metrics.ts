@@ -12,6 +12,10 @@ const COUNTERS: Array<[string, string, keyof CoordinatorCounters]> = [
   ['leaves_total', 'Members that left with LEAVE', 'leaves'],
   ['node_timeouts_total', 'Members removed after the heartbeat timeout', 'timeouts'],
   ['ledger_reports_total', 'LEDGER messages received', 'ledgerReports'],
+  ['syncs_sent_total', 'SYNC messages sent to standbys (as active)', 'syncsSent'],
+  ['syncs_applied_total', 'SYNC messages applied (as standby)', 'syncsApplied'],
+  ['elections_total', 'Elections this coordinator stood in', 'elections'],
+  ['failovers_total', 'Times this coordinator took over from another active', 'failovers'],
 ];
 
 export function createCoordinatorMetrics(c: Coordinator): Registry {
@@ -40,6 +44,14 @@ export function createCoordinatorMetrics(c: Coordinator): Registry {
     },
   });
   new Gauge({ name: 'dicap_coordinator_epoch', help: 'Epoch of the current topology', registers: [registry], collect() { this.set(c.epoch); } });
+  new Gauge({
+    name: 'dicap_coordinator_active',
+    help: '1 when this coordinator is the active one, 0 when standby or candidate',
+    registers: [registry],
+    collect() {
+      this.set(c.active ? 1 : 0);
+    },
+  });
   new Gauge({ name: 'dicap_coordinator_term', help: 'Coordinator term', registers: [registry], collect() { this.set(c.term); } });
   new Counter({ name: 'dicap_coordinator_uncovered_frames_total', help: 'Frames no node captured, over closed epochs (ledger)', registers: [registry], collect() { this.reset(); this.inc(c.ledger.uncoveredTotal); } });
   new Counter({ name: 'dicap_coordinator_duplicated_frames_total', help: 'Frames captured twice, over closed epochs (ledger)', registers: [registry], collect() { this.reset(); this.inc(c.ledger.duplicatedTotal); } });

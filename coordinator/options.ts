@@ -10,6 +10,20 @@ export const DEFAULT_TOPOLOGY_INTERVAL_MS = 5000;
 export const DEFAULT_EPOCH_INTERVAL_MS = 10000;
 export const DEFAULT_VALIDITY_DELAY_MS = 500;
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = 2000;
+export const DEFAULT_SYNC_INTERVAL_MS = 1000;
+export const DEFAULT_ELECTION_TIMEOUT_MS = 3000;
+export const DEFAULT_SOLITUDE_MS = 10000;
+
+const PEER = /^(\d{1,3})@(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;
+
+/** `--peer ID@IP:PORT`, e.g. 2@198.18.0.202:7400. */
+export function parsePeer(text: string): { id: number; endpoint: { ip: string; port: number } } | undefined {
+  const m = PEER.exec(text);
+  if (!m) return undefined;
+  const [id, port] = [Number(m[1]), Number(m[3])];
+  if (id < 1 || id > 255 || port < 1 || port > 65535) return undefined;
+  return { id, endpoint: { ip: m[2]!, port } };
+}
 
 export const COORDINATOR_OPTIONS = defineOptions({
   component: 'coordinator',
@@ -31,6 +45,15 @@ export const COORDINATOR_OPTIONS = defineOptions({
     'inject-interface': { type: 'string', placeholder: 'IF', help: 'Round-robin: the interface on the monitored link (upstream of the mirror) where topology frames are injected in-band.' },
     'announce-group': { type: 'host-port', default: DEFAULT_DISCOVER_GROUP, help: 'Multicast group where the coordinator announces itself (agents started with --discover listen there).' },
     'announce-interval-ms': { type: 'integer', min: 0, max: 600000, default: DEFAULT_ANNOUNCE_INTERVAL_MS, placeholder: 'MS', help: 'How often to announce (0: never).' },
+    'coordinator-id': { type: 'integer', min: 1, max: 255, default: 1, placeholder: 'ID', help: 'This coordinator\'s ID, 1..255, unique among the cluster\'s coordinators (the low byte of every term it starts).' },
+    peer: {
+      type: 'string', repeatable: true, placeholder: 'ID@IP:PORT', hint: 'the other coordinators such as 2@198.18.0.202:7400',
+      validate: (v) => (parsePeer(v) ? undefined : `"${v}" is not ID@IP:PORT with ID 1..255`),
+      help: 'Another coordinator of the cluster (repeat for each). With peers, exactly one coordinator is active; the others stand by and take over by election.',
+    },
+    'sync-interval-ms': { type: 'integer', min: 50, max: 60000, default: DEFAULT_SYNC_INTERVAL_MS, placeholder: 'MS', help: 'The active coordinator sends its state (SYNC) to the standbys this often.' },
+    'election-timeout-ms': { type: 'integer', min: 100, max: 600000, default: DEFAULT_ELECTION_TIMEOUT_MS, placeholder: 'MS', help: 'A standby that hears no SYNC for 1-2× this long stands for election; an active without acks from a majority for half of it steps down.' },
+    'solitude-ms': { type: 'integer', min: 100, max: 3600000, default: DEFAULT_SOLITUDE_MS, placeholder: 'MS', help: 'A candidate that hears no other coordinator for this long becomes active alone if a majority of the capture nodes heartbeat to it.' },
     http: { type: 'host-port', help: 'Serve the status and ledger as JSON (/status, /ledger, /events) and Prometheus metrics (/metrics) at http://HOST:PORT.' },
     'status-interval': { type: 'integer', min: 0, max: 3600, default: 5, placeholder: 'S', help: 'Seconds between one-line status reports on stderr (0: none).' },
   },

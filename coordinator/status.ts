@@ -5,8 +5,12 @@ export function coordinatorStatus(c: Coordinator): Record<string, unknown> {
   const positions = new Map((c.current?.nodeIds ?? []).map((id, i) => [id, i]));
   const latest = c.ledger.latestVerdict();
   return {
-    role: c.gathering ? 'gathering' : 'active',
+    role: c.election.role,
+    coordinatorId: c.config.coordinatorId,
+    activeId: c.election.leaderId ?? null,
     term: c.term,
+    peers: c.config.peers.map((p) => ({ id: p.id, endpoint: p.endpoint, lastHeardMs: c.peersHeardMs.get(p.id) ?? null })),
+    lastSyncMs: c.lastSyncMs ?? null,
     epoch: c.epoch,
     mode: c.config.mode,
     control: { ip: c.config.advertise, port: c.config.listen.port },
@@ -27,5 +31,5 @@ export function formatCoordinatorLine(c: Coordinator): string {
   const latest = c.ledger.latestVerdict();
   const coverage = latest ? (latest.status === 'exactly-once' ? `epoch ${latest.epoch} exactly-once` : `ANOMALY ${latest.reason}`) : 'no closed epoch yet';
   const rejected = Object.values(c.channel.rejected).reduce((a, b) => a + b, 0);
-  return `coordinator term ${c.term} epoch ${c.epoch} ${c.config.mode} | ${capture} capture, ${analyzers} analyzers | coverage: ${coverage} | rejected ${rejected}`;
+  return `coordinator ${c.config.coordinatorId} ${c.election.role} term ${c.term} epoch ${c.epoch} ${c.config.mode} | ${capture} capture, ${analyzers} analyzers | coverage: ${coverage} | rejected ${rejected}`;
 }

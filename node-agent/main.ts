@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   let engine: CaptureEngine;
   let follower: CoordinatorFollower | undefined;
   try {
-    const following = values.coordinator !== undefined || values.discover;
+    const following = values.coordinator.length > 0 || values.discover;
     if (!following && values.nodes === undefined) {
       throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give a static topology with --nodes ID,ID,… or follow a coordinator with --coordinator HOST:PORT or --discover');
     }
@@ -96,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
       follower = await CoordinatorFollower.start({
         engine,
         nodeId: values.nodeId,
-        coordinator: values.coordinator ? await resolveEndpoint(values.coordinator, '--coordinator') : undefined,
+        coordinators: await Promise.all(values.coordinator.map((c) => resolveEndpoint(c, '--coordinator'))),
         discoverGroup: values.discover ? { ip: values.discoverGroup.host, port: values.discoverGroup.port } : undefined,
         key: clusterKey ?? null,
         heartbeatIntervalMs: values.heartbeatIntervalMs,
@@ -110,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     const source = values.interface !== undefined ? `interface ${values.interface}` : `file ${values.pcap}`;
     const plan = topology
       ? `${values.mode}, position ${topology.nodeIds.indexOf(values.nodeId)} of ${topology.nodeIds.length}`
-      : `topology from the coordinator ${values.coordinator ? `${values.coordinator.host}:${values.coordinator.port}` : '(discovering)'}`;
+      : `topology from the coordinator${values.coordinator.length > 0 ? ` ${values.coordinator.map((c) => `${c.host}:${c.port}`).join(', ')}` : ' (discovering)'}`;
     console.error(`dicap agent: node ${values.nodeId} capturing from ${source} (${plan}, ${values.workers} workers)`);
   } catch (error) {
     console.error(`dicap agent: ${errorMessage(error)}`);

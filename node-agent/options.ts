@@ -53,7 +53,7 @@ export const AGENT_OPTIONS = defineOptions({
     realtime: { type: 'boolean', help: 'With --pcap: replay at the pace of the file\'s timestamps instead of as fast as possible.' },
     'node-id': { type: 'integer', min: 0, max: 0xffffffff, required: true, placeholder: 'ID', help: 'This node\'s 32-bit ID; its position is its index in --nodes.' },
     nodes: { type: 'list', placeholder: 'ID,ID,…', hint: 'the ordered node IDs such as 11,22,33', validate: nodeIdsProblem, help: 'Static topology: the ordered IDs of all capture nodes (the k-th has position k). Not needed with --coordinator/--discover.' },
-    coordinator: { type: 'host-port', help: 'Follow this coordinator (JOIN, heartbeats, topologies, ledger) instead of a static --nodes topology.' },
+    coordinator: { type: 'host-port', repeatable: true, help: 'A coordinator to follow (JOIN, heartbeats, topologies, ledger) instead of a static --nodes topology; repeat for each coordinator of the cluster (the active one and its standbys).' },
     discover: { type: 'boolean', help: 'Find the coordinator by its multicast announcement (see --discover-group).' },
     'discover-group': { type: 'host-port', default: DEFAULT_DISCOVER_GROUP, help: 'Multicast group where coordinators announce themselves.' },
     'heartbeat-interval-ms': { type: 'integer', min: 50, max: 600000, default: DEFAULT_HEARTBEAT_INTERVAL_MS, placeholder: 'MS', help: 'How often to heartbeat (and report the ledger) to the coordinator; the coordinator\'s --node-timeout-ms must be larger.' },

@@ -26,6 +26,8 @@ class EpochLedger {
   // (a topology lives for seconds, a frame crosses the queues in milliseconds).
   void Open(uint32_t epoch) {
     Slot& s = slots_[epoch % kSlots];
+    // The same epoch again (a new coordinator's term resends it) keeps its counts.
+    if (s.open.load(std::memory_order_acquire) && s.epoch.load(std::memory_order_acquire) == epoch) return;
     s.seen.Set(0);
     s.owned.Set(0);
     s.exported.Reset();

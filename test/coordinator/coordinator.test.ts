@@ -13,7 +13,7 @@ function config(overrides: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
   return {
     listen: { ip: '127.0.0.1', port }, advertise: '127.0.0.1', key: KEY, mode: 'flow', snaplen: 128,
     heartbeatIntervalMs: 100, nodeTimeoutMs: 400, topologyIntervalMs: 10_000, epochIntervalMs: 0, validityDelayMs: 50,
-    announceIntervalMs: 0, ...overrides,
+    announceIntervalMs: 0, coordinatorId: 1, peers: [], syncIntervalMs: 100, electionTimeoutMs: 300, solitudeMs: 1000, ...overrides,
   };
 }
 
@@ -77,7 +77,7 @@ describe('the coordinator', () => {
     await until(() => members.every((m) => m.topologies().length > 0));
     expect(members.every((m) => m.received.some((v) => v.type === 'ACCEPT'))).toBe(true);
     const topology = members[0]!.topologies()[0]!;
-    expect(topology).toMatchObject({ term: 1, epoch: 2, selection: 'flow', nodeIds: [11, 22, 33] });
+    expect(topology).toMatchObject({ term: 257, epoch: 2, selection: 'flow', nodeIds: [11, 22, 33] }); // round 1, ID 1
     expect(topology.validityStartMs).toBeGreaterThan(Date.now() - 1000);
     expect(coordinator.counters.topologiesIssued).toBe(1);
   });
@@ -104,7 +104,7 @@ describe('the coordinator', () => {
   it('takes a heartbeat from an unknown node as a join (a restarted coordinator rebuilds its membership)', async () => {
     const { coordinator, members } = await cluster([11]);
     await until(() => coordinator.epoch === 2);
-    const beat = setInterval(() => members[0]!.send(heartbeat({ nodeId: 77, epoch: 2, role: 'capture', term: 1 })), 50);
+    const beat = setInterval(() => members[0]!.send(heartbeat({ nodeId: 77, epoch: 2, role: 'capture', term: 257 })), 50);
     open.push({ stop: () => clearInterval(beat) });
     await until(() => coordinator.epoch === 3);
     expect(coordinator.current!.nodeIds).toEqual([11, 77]);
@@ -115,10 +115,10 @@ describe('the coordinator', () => {
     open.push(coordinator);
     const member = await FakeMember.open({ ip: '127.0.0.1', port: coordinator.config.listen.port });
     open.push(member);
-    const beat = setInterval(() => member.send(heartbeat({ nodeId: 5, epoch: 40, role: 'capture', term: 6 })), 50);
+    const beat = setInterval(() => member.send(heartbeat({ nodeId: 5, epoch: 40, role: 'capture', term: 600 })), 50);
     open.push({ stop: () => clearInterval(beat) });
     await until(() => member.topologies().length > 0);
-    expect(member.topologies()[0]).toMatchObject({ term: 7, epoch: 41, nodeIds: [5] });
+    expect(member.topologies()[0]).toMatchObject({ term: 3 * 256 + 1, epoch: 41, nodeIds: [5] }); // the round after 600's
   });
 
   it('judges an epoch from the ledger reports once the next one has settled', async () => {
