@@ -195,9 +195,13 @@ export class Coordinator {
     if (!action) return;
     switch (action.kind) {
       case 'request-votes':
-        this.counters.elections++;
-        this.events.add('role', `standing for election in term ${action.term}`);
-        for (const peer of this.config.peers) this.channel.send(voteRequest({ term: action.term, coordinatorId: this.config.coordinatorId, epoch: this.epoch }), peer.endpoint);
+        if (!action.preVote) {
+          this.counters.elections++;
+          this.events.add('role', `standing for election in term ${action.term}`);
+        }
+        for (const peer of this.config.peers) {
+          this.channel.send(voteRequest({ term: action.term, coordinatorId: this.config.coordinatorId, epoch: this.epoch, preVote: action.preVote }), peer.endpoint);
+        }
         return;
       case 'become-active':
         this.becomeActive(action.why);
@@ -323,15 +327,15 @@ export class Coordinator {
         const candidate = peer(view.coordinatorId);
         if (!candidate) return this.unexpected();
         this.peersHeardMs.set(candidate.id, now);
-        const { grant, action } = this.election.onVoteRequest(view.term, candidate.id, view.epoch, this.epoch, now);
+        const { grant, action } = this.election.onVoteRequest(view.term, candidate.id, view.epoch, this.epoch, view.preVote ?? false, now);
         this.act(action);
-        if (grant) this.channel.send(vote({ term: view.term, coordinatorId: this.config.coordinatorId }), candidate.endpoint);
+        if (grant) this.channel.send(vote({ term: view.term, coordinatorId: this.config.coordinatorId, preVote: view.preVote }), candidate.endpoint);
         return true;
       }
       case 'VOTE': {
         if (!peer(view.coordinatorId)) return this.unexpected();
         this.peersHeardMs.set(view.coordinatorId, now);
-        this.act(this.election.onVote(view.term, view.coordinatorId, now));
+        this.act(this.election.onVote(view.term, view.coordinatorId, view.preVote ?? false, now));
         return true;
       }
       case 'ANNOUNCE':

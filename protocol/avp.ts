@@ -60,6 +60,8 @@ export const AvpCode = {
   COORDINATOR_STATE: 65,
   /** dicap extension (SPEC.md §6.8): a coordinator's own 32-bit ID. */
   COORDINATOR_ID: 66,
+  /** dicap extension (SPEC.md §6.8): 1 in a VOTE_REQUEST/VOTE of the pre-vote round. */
+  PRE_VOTE: 67,
   TIMESTAMP: 239,
   SENDER_SEQ: 240,
   HMAC_0: 241,

@@ -93,11 +93,17 @@ export interface VoteRequestFields {
   readonly term: number;
   readonly coordinatorId: number;
   readonly epoch: number;
+  /** The pre-vote round: "would you vote for me in `term`?" — nobody's term changes. */
+  readonly preVote?: boolean;
 }
-/** VOTE (granted; there is no negative vote) and SYNC_ACK. */
+/** SYNC_ACK. */
 export interface CoordinatorTermFields {
   readonly term: number;
   readonly coordinatorId: number;
+}
+/** VOTE (granted; there is no negative vote). */
+export interface VoteFields extends CoordinatorTermFields {
+  readonly preVote?: boolean;
 }
 
 /** Any decoded message as named fields, discriminated by `type`. */
@@ -111,7 +117,7 @@ export type ControlView =
   | ({ readonly type: 'ANNOUNCE' } & AnnounceFields)
   | ({ readonly type: 'SYNC' } & SyncFields)
   | ({ readonly type: 'VOTE_REQUEST' } & VoteRequestFields)
-  | ({ readonly type: 'VOTE' } & CoordinatorTermFields)
+  | ({ readonly type: 'VOTE' } & VoteFields)
   | ({ readonly type: 'SYNC_ACK' } & CoordinatorTermFields);
 
 // ---- writing ----
@@ -202,12 +208,14 @@ export function announce(f: AnnounceFields): ControlBody {
   ]);
 }
 
+const preVoteAvps = (preVote: boolean | undefined): Avp[] => (preVote ? [avp(C.PRE_VOTE, 1)] : []);
+
 export function voteRequest(f: VoteRequestFields): ControlBody {
-  return body(MessageType.VOTE_REQUEST, [avp(C.TERM, f.term), avp(C.COORDINATOR_ID, f.coordinatorId), avp(C.EPOCH, f.epoch)]);
+  return body(MessageType.VOTE_REQUEST, [avp(C.TERM, f.term), avp(C.COORDINATOR_ID, f.coordinatorId), avp(C.EPOCH, f.epoch), ...preVoteAvps(f.preVote)]);
 }
 
-export function vote(f: CoordinatorTermFields): ControlBody {
-  return body(MessageType.VOTE, [avp(C.TERM, f.term), avp(C.COORDINATOR_ID, f.coordinatorId)]);
+export function vote(f: VoteFields): ControlBody {
+  return body(MessageType.VOTE, [avp(C.TERM, f.term), avp(C.COORDINATOR_ID, f.coordinatorId), ...preVoteAvps(f.preVote)]);
 }
 
 export function syncAck(f: CoordinatorTermFields): ControlBody {
@@ -358,17 +366,18 @@ export function readSync(msg: ControlBody): SyncFields {
 
 export function readVoteRequest(msg: ControlBody): VoteRequestFields {
   const r = readerFor(msg, 'VOTE_REQUEST');
-  return { term: r.one(C.TERM), coordinatorId: r.one(C.COORDINATOR_ID), epoch: r.one(C.EPOCH) };
+  return { term: r.one(C.TERM), coordinatorId: r.one(C.COORDINATOR_ID), epoch: r.one(C.EPOCH), preVote: r.optional(C.PRE_VOTE) === 1 };
 }
 
-function readCoordinatorTerm(name: 'VOTE' | 'SYNC_ACK'): (msg: ControlBody) => CoordinatorTermFields {
-  return (msg) => {
-    const r = readerFor(msg, name);
-    return { term: r.one(C.TERM), coordinatorId: r.one(C.COORDINATOR_ID) };
-  };
+export function readVote(msg: ControlBody): VoteFields {
+  const r = readerFor(msg, 'VOTE');
+  return { term: r.one(C.TERM), coordinatorId: r.one(C.COORDINATOR_ID), preVote: r.optional(C.PRE_VOTE) === 1 };
 }
-export const readVote = readCoordinatorTerm('VOTE');
-export const readSyncAck = readCoordinatorTerm('SYNC_ACK');
+
+export function readSyncAck(msg: ControlBody): CoordinatorTermFields {
+  const r = readerFor(msg, 'SYNC_ACK');
+  return { term: r.one(C.TERM), coordinatorId: r.one(C.COORDINATOR_ID) };
+}
 
 const READERS: { [T in MessageTypeName]: (msg: ControlBody) => Omit<Extract<ControlView, { type: T }>, 'type'> } = {
   JOIN: readJoin,

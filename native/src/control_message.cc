@@ -91,7 +91,7 @@ size_t ListLen(const std::array<uint8_t, N>& list) {
 bool IsDefinedAvp(uint8_t code) {
   return (code >= kAvpNodeId && code <= kAvpValidityStartMs) || (code >= kAvpTerm && code <= kAvpHashKey1) ||
          code == kAvpNodeIp || code == kAvpNodePort || (code >= kAvpSeenHi && code <= kAvpDroppedLo) ||
-         (code >= kAvpSeenTerm && code <= kAvpCoordinatorId) || IsAuthAvp(code);
+         (code >= kAvpSeenTerm && code <= kAvpPreVote) || IsAuthAvp(code);
 }
 
 using Avps = std::vector<std::pair<uint8_t, uint32_t>>;

@@ -63,6 +63,7 @@ constexpr uint8_t kAvpDroppedLo = 39;
 constexpr uint8_t kAvpSeenTerm = 64;       // 64..66: dicap extensions (protocol/SPEC.md §6.7, §6.8)
 constexpr uint8_t kAvpCoordinatorState = 65;
 constexpr uint8_t kAvpCoordinatorId = 66;
+constexpr uint8_t kAvpPreVote = 67;
 constexpr uint8_t kAvpTimestamp = 239;
 constexpr uint8_t kAvpSenderSeq = 240;
 constexpr uint8_t kAvpHmac0 = 241;        // 241..248
