@@ -41,6 +41,26 @@ export function inbandTopologyFrame(options: InbandFrameOptions): Buffer {
   return encodeInbandFrame(options.srcMac, message);
 }
 
+/** Bytes of an in-band frame naming `nodeCount` nodes and `analyzerCount` analyzers. */
+export function inbandFrameLength(nodeCount: number, analyzerCount: number): number {
+  const topology: TopologyUpdateFields = {
+    term: 0, epoch: 1, selection: 'round-robin', validityStartMs: 0, k0: 0, k1: 0, snaplen: 128,
+    nodeIds: Array.from({ length: nodeCount }, (_, i) => i + 1),
+    analyzers: Array.from({ length: analyzerCount }, () => ({ ip: '198.18.0.100', port: 1 })),
+  };
+  return inbandTopologyFrame({ topology, clusterKey: Buffer.alloc(32), srcMac: Buffer.alloc(6), timestampS: 0 }).length;
+}
+
+/**
+ * A snaplen of at least `snaplen` that holds the in-band frame of such a cluster. The
+ * capture ring keeps only snaplen bytes of every frame, in-band frames included, and a cut
+ * frame cannot be authenticated (lab/README.md, "Two limits of live capture"): round-robin
+ * runs the lab starts itself use this until the ring keeps in-band frames whole.
+ */
+export function snaplenForInband(snaplen: number, nodeCount: number, analyzerCount: number): number {
+  return Math.max(snaplen, inbandFrameLength(nodeCount, analyzerCount));
+}
+
 /** A key of the same length that is not `clusterKey`: what a forger without the key would sign with. */
 export function forgedKey(clusterKey: Buffer): Buffer {
   let key = randomBytes(clusterKey.length);

@@ -6,6 +6,7 @@ import { DEFAULT_SNAPLEN } from '../node-agent/options.js';
 import { DEFAULT_HASH_KEY } from './cluster.js';
 import { runDemo } from './demo.js';
 import { formatExperiment, runReplayExperiment } from './experiment.js';
+import { snaplenForInband } from './inband.js';
 import { labUp, openLab } from './lab.js';
 import { privilegeProblem } from './netns.js';
 import {
@@ -173,12 +174,15 @@ async function replay(argv: string[]): Promise<number> {
 type ReplayValues = NonNullable<ReturnType<typeof parsed<typeof REPLAY_OPTIONS>>>;
 
 async function experiment(files: string[], values: ReplayValues): Promise<number> {
+  const nodes = values.nodes ?? DEFAULT_CAPTURE_HOSTS;
+  const mode = values.mode ?? DEFAULT_CLUSTER_MODE;
   const summary = await runReplayExperiment({
     files,
-    nodes: values.nodes ?? DEFAULT_CAPTURE_HOSTS,
-    mode: values.mode ?? DEFAULT_CLUSTER_MODE,
+    nodes,
+    mode,
     out: values.out!,
-    snaplen: values.snaplen ?? DEFAULT_SNAPLEN,
+    // Round-robin starts with an in-band frame, which the default snaplen may cut (inband.ts).
+    snaplen: values.snaplen ?? (mode === 'round-robin' ? snaplenForInband(DEFAULT_SNAPLEN, nodes, 1) : DEFAULT_SNAPLEN),
     workers: values.workers ?? DEFAULT_CLUSTER_WORKERS,
     key: values.key ? parseHashKey(values.key) : DEFAULT_HASH_KEY,
     replay: {

@@ -5,7 +5,7 @@ import type { AgentSummary, AnalyzerSummary } from '../../lab/cluster.js';
 import { coverageReport, type CoverageInput } from '../../lab/coverage.js';
 import { formatDemoScreen, thousands, SCREEN_WIDTH, type DemoScreenState } from '../../lab/demo-screen.js';
 import { FrameMultiset } from '../../lab/frame-multiset.js';
-import { forgedKey, inbandTopologyFrame, parseMac } from '../../lab/inband.js';
+import { forgedKey, inbandFrameLength, inbandTopologyFrame, parseMac, snaplenForInband } from '../../lab/inband.js';
 import { MALFORMED_REASONS } from '../../native/analyzer-sink.js';
 import { readInbandTopologyUpdate, type TopologyUpdateFields } from '../../protocol/index.js';
 
@@ -156,6 +156,12 @@ describe('in-band topology frames', () => {
     const read = readInbandTopologyUpdate(inbandTopologyFrame({ topology, clusterKey: other, srcMac }), key);
     expect(read.ok).toBe(false);
     expect(!read.ok && read.error.code).toBe('BAD_HMAC');
+  });
+
+  it('knows its length, and the snaplen that keeps it whole', () => {
+    expect(inbandFrameLength(3, 1)).toBe(inbandTopologyFrame({ topology, clusterKey: key, srcMac }).length);
+    expect([inbandFrameLength(3, 1), inbandFrameLength(4, 2), inbandFrameLength(1, 0)]).toEqual([135, 150, 115]);
+    expect([snaplenForInband(128, 3, 1), snaplenForInband(256, 3, 1), snaplenForInband(128, 1, 0)]).toEqual([135, 256, 128]);
   });
 
   it('reads MAC addresses as sysfs prints them and refuses anything else', () => {
