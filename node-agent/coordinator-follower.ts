@@ -28,7 +28,7 @@ function engineTopology(t: TopologyUpdateFields): EngineTopology {
 }
 
 export class CoordinatorFollower {
-  private offeredEpoch = -1;
+  private offered = { term: -1, epoch: -1 };
   /** Per epoch, the counts last reported, so unchanged epochs are not resent. */
   private readonly reported = new Map<number, string>();
   private ledgerTimer: NodeJS.Timeout | undefined;
@@ -54,10 +54,10 @@ export class CoordinatorFollower {
   private onTopology(t: TopologyUpdateFields): void {
     // Round-robin topologies take effect at their in-band frame, never from UDP.
     if (t.selection === 'round-robin') return;
-    // Periodic resends repeat an epoch, and a coordinator that takes over resends it under its
-    // own term: an epoch names one topology for the cluster's whole life, so offer each once.
-    if (t.epoch <= this.offeredEpoch) return;
-    this.offeredEpoch = t.epoch;
+    // Periodic resends repeat a topology: offer each (term, epoch) once. A coordinator that
+    // takes over resends the same epoch under its term; the engine keeps that epoch's counts.
+    if (t.term < this.offered.term || (t.term === this.offered.term && t.epoch <= this.offered.epoch)) return;
+    this.offered = { term: t.term, epoch: t.epoch };
     this.options.engine.offerTopology(engineTopology(t));
   }
 
