@@ -1,6 +1,9 @@
 // Prometheus metrics of the coordinator, read from its state at scrape time.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Coordinator, CoordinatorCounters } from './coordinator.js';
+import type { CoordinatorRole } from './election.js';
+
+const COORDINATOR_ROLES: readonly CoordinatorRole[] = ['active', 'candidate', 'standby'];
 
 const COUNTERS: Array<[string, string, keyof CoordinatorCounters]> = [
   ['topologies_issued_total', 'Topologies issued (each a new epoch)', 'topologiesIssued'],
@@ -12,6 +15,8 @@ const COUNTERS: Array<[string, string, keyof CoordinatorCounters]> = [
   ['leaves_total', 'Members that left with LEAVE', 'leaves'],
   ['node_timeouts_total', 'Members removed after the heartbeat timeout', 'timeouts'],
   ['ledger_reports_total', 'LEDGER messages received', 'ledgerReports'],
+  ['ledger_reports_ignored_total', 'LEDGER messages the ledger could not use (unknown node, or an epoch already judged or forgotten)', 'ledgerReportsIgnored'],
+  ['unexpected_messages_total', 'Authentic messages of a type or from a sender this coordinator does not expect in its role', 'unexpectedMessages'],
   ['syncs_sent_total', 'SYNC messages sent to standbys (as active)', 'syncsSent'],
   ['syncs_applied_total', 'SYNC messages applied (as standby)', 'syncsApplied'],
   ['elections_total', 'Elections this coordinator stood in', 'elections'],
@@ -30,7 +35,8 @@ export function createCoordinatorMetrics(c: Coordinator): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const [reason, n] of Object.entries(c.channel.rejected)) this.inc({ reason }, n);
+      // Lower case like the analyzer's reasons; the set is the decoder's codes plus STALE and REPLAYED (bounded).
+      for (const [reason, n] of Object.entries(c.channel.rejected)) this.inc({ reason: reason.toLowerCase() }, n);
     },
   });
   new Gauge({
@@ -50,6 +56,15 @@ export function createCoordinatorMetrics(c: Coordinator): Registry {
     registers: [registry],
     collect() {
       this.set(c.active ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'dicap_coordinator_role',
+    help: 'Election role: 1 for the current one (active, candidate, standby)',
+    labelNames: ['role'],
+    registers: [registry],
+    collect() {
+      for (const role of COORDINATOR_ROLES) this.set({ role }, c.election.role === role ? 1 : 0);
     },
   });
   new Gauge({ name: 'dicap_coordinator_term', help: 'Coordinator term', registers: [registry], collect() { this.set(c.term); } });

@@ -14,9 +14,11 @@ export interface AgentMetricsSource {
 /** Per-layer frame counters: [metric suffix, help, counter field]. */
 const FRAME_COUNTERS: Array<[string, string, keyof EngineCounters]> = [
   ['source_frames_total', 'Frames the source delivered to selection', 'frames'],
-  ['socket_packets_total', 'Frames the AF_PACKET socket received, ring drops included (tp_packets)', 'socketPackets'],
-  ['control_frames_total', 'Authentic in-band topology frames (not traffic)', 'controlFrames'],
-  ['inband_rejected_total', 'EtherType 0x88B5 frames that were not authentic, fresh and newer (exported as traffic)', 'inbandRejected'],
+  ['source_bytes_total', 'Wire bytes of the frames the source delivered (outer VLAN tag included)', 'bytes'],
+  ['socket_frames_total', 'Frames the AF_PACKET socket received, ring drops included (tp_packets)', 'socketPackets'],
+  ['socket_freezes_total', 'Times the kernel found the ring full and froze the queue (tp_freeze_q_cnt)', 'socketFreezes'],
+  ['inband_accepted_frames_total', 'In-band topology frames that were authentic, fresh and newer, and applied (not traffic)', 'controlFrames'],
+  ['inband_rejected_frames_total', 'EtherType 0x88B5 frames that were not authentic, fresh and newer (exported as traffic)', 'inbandRejected'],
   ['unassigned_frames_total', 'Frames read before any topology was in force', 'unassigned'],
   ['seen_frames_total', 'Traffic frames classified by selection', 'seen'],
   ['owned_frames_total', 'Frames this node owns', 'owned'],
