@@ -2,6 +2,10 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Coordinator, CoordinatorCounters } from './coordinator.js';
 import type { CoordinatorRole } from './election.js';
+import { CONTROL_ERROR_CODES } from '../protocol/index.js';
+
+/** Why the control channel rejects a message: the decoder's codes, then the replay guard's. */
+const REJECTION_CODES: readonly string[] = [...CONTROL_ERROR_CODES, 'STALE', 'REPLAYED'];
 
 const COORDINATOR_ROLES: readonly CoordinatorRole[] = ['active', 'candidate', 'standby'];
 
@@ -35,8 +39,10 @@ export function createCoordinatorMetrics(c: Coordinator): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      // Lower case like the analyzer's reasons; the set is the decoder's codes plus STALE and REPLAYED (bounded).
-      for (const [reason, n] of Object.entries(c.channel.rejected)) this.inc({ reason: reason.toLowerCase() }, n);
+      // Every known reason is served from the start (at 0), so an alert on increase() sees the first rejection;
+      // lower case like the analyzer's reasons.
+      const codes = new Set([...REJECTION_CODES, ...Object.keys(c.channel.rejected)]);
+      for (const code of codes) this.inc({ reason: code.toLowerCase() }, c.channel.rejected[code] ?? 0);
     },
   });
   new Gauge({
