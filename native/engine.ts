@@ -4,6 +4,9 @@
 import { EventEmitter } from 'node:events';
 import { native } from './addon.js';
 
+/** Bins of CaptureEngine.ipidHistogram(): 256 bins of 256 IPv4 Identification values. */
+export const IPID_BINS = 256;
+
 export type SelectionModeName = 'round-robin' | 'ipid' | 'flow';
 export type ExportModeName = 'random' | 'flow';
 
@@ -111,6 +114,7 @@ interface NativeEngine {
   stop(): void;
   offerTopology(topology: EngineTopology): void;
   counters(): EngineCounters;
+  ipidHistogram(): number[];
 }
 
 export class CaptureEngine extends EventEmitter<CaptureEngineEvents> {
@@ -138,6 +142,16 @@ export class CaptureEngine extends EventEmitter<CaptureEngineEvents> {
 
   counters(): EngineCounters {
     return this.handle.counters();
+  }
+
+  /**
+   * IPv4 frames this node owned, by Identification value in IPID_BINS bins of 256 IDs
+   * (bin i counts IDs 256·i … 256·i+255), cumulative since start; readable after stop().
+   * Counted in the hash modes (ipid, flow) only: round-robin parses no frame. Summed over a
+   * cluster's nodes it is the link's histogram, since every frame has one owner.
+   */
+  ipidHistogram(): number[] {
+    return this.handle.ipidHistogram();
   }
 
   private dispatch(event: NativeEvent): void {

@@ -25,6 +25,9 @@ export const MessageType = {
   VOTE_REQUEST: 9,
   VOTE: 10,
   SYNC_ACK: 11,
+  /** dicap extensions (SPEC.md §6.9): reports for the coordinator's dashboard. */
+  IPID_HISTOGRAM: 12,
+  ANALYZER_REPORT: 13,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 export type MessageType = (typeof MessageType)[MessageTypeName];
@@ -62,6 +65,38 @@ export const AvpCode = {
   COORDINATOR_ID: 66,
   /** dicap extension (SPEC.md §6.8): 1 in a VOTE_REQUEST/VOTE of the pre-vote round. */
   PRE_VOTE: 67,
+  /** dicap extensions (SPEC.md §6.9): an agent's engine counters in its HEARTBEAT, cumulative, 64-bit. */
+  RING_PACKETS_HI: 68,
+  RING_PACKETS_LO: 69,
+  RING_DROPS_HI: 70,
+  RING_DROPS_LO: 71,
+  TOTAL_SEEN_HI: 72,
+  TOTAL_SEEN_LO: 73,
+  TOTAL_OWNED_HI: 74,
+  TOTAL_OWNED_LO: 75,
+  TOTAL_EXPORTED_HI: 76,
+  TOTAL_EXPORTED_LO: 77,
+  QUEUE_DROPS_HI: 78,
+  QUEUE_DROPS_LO: 79,
+  SEND_FAILED_HI: 80,
+  SEND_FAILED_LO: 81,
+  NO_ANALYZER_HI: 82,
+  NO_ANALYZER_LO: 83,
+  /** dicap extensions (SPEC.md §6.9): IPID_HISTOGRAM. */
+  IPID_FRAMES_HI: 84,
+  IPID_FRAMES_LO: 85,
+  IPID_BIN: 86,
+  /** dicap extensions (SPEC.md §6.9): ANALYZER_REPORT. */
+  SOURCE_NODE_ID: 87,
+  RECORDS_RECEIVED_HI: 88,
+  RECORDS_RECEIVED_LO: 89,
+  DATAGRAMS_RECEIVED_HI: 90,
+  DATAGRAMS_RECEIVED_LO: 91,
+  LOST_DATAGRAMS_HI: 92,
+  LOST_DATAGRAMS_LO: 93,
+  /** dicap extension (SPEC.md §6.9): where the sender of a SYNC serves its dashboard. */
+  DASHBOARD_IP: 94,
+  DASHBOARD_PORT: 95,
   TIMESTAMP: 239,
   SENDER_SEQ: 240,
   HMAC_0: 241,
@@ -74,6 +109,18 @@ export const AvpCode = {
   HMAC_7: 248,
 } as const;
 export type AvpName = keyof typeof AvpCode;
+
+/**
+ * Optional AVPs that a message type carries all together or not at all (SPEC.md §6.9): an
+ * incomplete set is a MISSING_AVP, so a reader never sees half a counter or half an address.
+ */
+export const OPTIONAL_AVP_SETS: Readonly<Partial<Record<MessageTypeName, readonly number[]>>> = {
+  HEARTBEAT: Array.from({ length: 16 }, (_, i) => AvpCode.RING_PACKETS_HI + i),
+  SYNC: [AvpCode.DASHBOARD_IP, AvpCode.DASHBOARD_PORT],
+};
+
+/** IPID_HISTOGRAM carries exactly this many IPID_BIN AVPs: bin i counts IDs 256·i … 256·i+255. */
+export const IPID_HISTOGRAM_BINS = 256;
 
 /** The eight HMAC AVPs carry the 32-byte HMAC-SHA256, four bytes each (SPEC.md §1.1). */
 export const HMAC_AVP_COUNT = 8;
@@ -179,4 +226,19 @@ export const MESSAGE_SCHEMAS: Readonly<Record<MessageTypeName, MessageSchema>> =
   VOTE_REQUEST: { required: [C.TERM, C.COORDINATOR_ID, C.EPOCH], repeatable: [] },
   VOTE: { required: [C.TERM, C.COORDINATOR_ID], repeatable: [] },
   SYNC_ACK: { required: [C.TERM, C.COORDINATOR_ID], repeatable: [] },
+  // Exactly IPID_HISTOGRAM_BINS bins: control-structure.ts checks the count.
+  IPID_HISTOGRAM: { required: [C.NODE_ID, C.IPID_FRAMES_HI, C.IPID_FRAMES_LO, C.IPID_BIN], repeatable: [C.IPID_BIN] },
+  ANALYZER_REPORT: {
+    required: [
+      C.NODE_ID,
+      C.SOURCE_NODE_ID,
+      C.RECORDS_RECEIVED_HI,
+      C.RECORDS_RECEIVED_LO,
+      C.DATAGRAMS_RECEIVED_HI,
+      C.DATAGRAMS_RECEIVED_LO,
+      C.LOST_DATAGRAMS_HI,
+      C.LOST_DATAGRAMS_LO,
+    ],
+    repeatable: [],
+  },
 };

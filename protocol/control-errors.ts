@@ -6,7 +6,7 @@ export const CONTROL_ERROR_CODES = [
   'SHORT', // fewer than the 6 header bytes
   'BAD_MAGIC', // not 0x4443
   'BAD_VERSION', // not version 1
-  'UNKNOWN_TYPE', // TYP not defined (9..31 are reserved)
+  'UNKNOWN_TYPE', // TYP not defined (14..31 are reserved)
   'TOO_MANY_AVPS', // LEN over 8192
   'LENGTH_MISMATCH', // size is not 6 + 5 * LEN
   'MISSING_HMAC', // the last eight AVPs are not HMAC_0..HMAC_7 in order

@@ -4,7 +4,9 @@
 // them and the encoder refuses to write one, so both sides apply the same rules.
 import {
   AvpCode,
+  IPID_HISTOGRAM_BINS,
   MESSAGE_SCHEMAS,
+  OPTIONAL_AVP_SETS,
   ROLE,
   avpName,
   isAuthAvp,
@@ -20,7 +22,7 @@ import type { Avp, ControlBody } from './control-message.js';
 const C = AvpCode;
 const ANALYZER_PAIR = [C.ANALYZER_IP, C.ANALYZER_PORT] as const;
 const SYNC_MEMBER = [C.NODE_ID, C.ROLE, C.NODE_IP, C.NODE_PORT] as const;
-const PORT_CODES: ReadonlySet<number> = new Set([C.COORDINATOR_PORT, C.ANALYZER_PORT, C.NODE_PORT]);
+const PORT_CODES: ReadonlySet<number> = new Set([C.COORDINATOR_PORT, C.ANALYZER_PORT, C.NODE_PORT, C.DASHBOARD_PORT]);
 
 function fail(code: ControlError['code'], reason: string): ControlError {
   return { code, reason };
@@ -30,7 +32,7 @@ function fail(code: ControlError['code'], reason: string): ControlError {
 export function checkControlBody(body: ControlBody): ControlError | null {
   const name = messageTypeName(body.type);
   if (!name) return fail('UNKNOWN_TYPE', `message type ${body.type} is not defined in protocol version 1`);
-  return checkPlacementAndCounts(name, body.avps) ?? checkValues(body.avps) ?? checkTypeRules(name, body.avps);
+  return checkPlacementAndCounts(name, body.avps) ?? checkValues(body.avps) ?? checkOptionalSet(name, body.avps) ?? checkTypeRules(name, body.avps);
 }
 
 function checkPlacementAndCounts(name: MessageTypeName, avps: readonly Avp[]): ControlError | null {
@@ -65,6 +67,15 @@ function checkValues(avps: readonly Avp[]): ControlError | null {
   return null;
 }
 
+/** The type's optional AVP set (SPEC.md §6.9) is there whole or not at all. */
+function checkOptionalSet(name: MessageTypeName, avps: readonly Avp[]): ControlError | null {
+  const set = OPTIONAL_AVP_SETS[name];
+  if (!set) return null;
+  const lacking = set.filter((code) => !avps.some((avp) => avp.code === code));
+  if (lacking.length === 0 || lacking.length === set.length) return null;
+  return fail('MISSING_AVP', `${name} carries part of the optional set ${set.map(avpName).join(', ')} but lacks ${lacking.map(avpName).join(', ')}`);
+}
+
 function checkTypeRules(name: MessageTypeName, avps: readonly Avp[]): ControlError | null {
   switch (name) {
     case 'JOIN':
@@ -83,6 +94,10 @@ function checkTypeRules(name: MessageTypeName, avps: readonly Avp[]): ControlErr
       return checkGroups(name, avps, ANALYZER_PAIR) ?? checkDistinctNodeIds(name, avps);
     case 'SYNC':
       return checkGroups(name, avps, SYNC_MEMBER) ?? checkDistinctNodeIds(name, avps);
+    case 'IPID_HISTOGRAM': {
+      const bins = avps.filter((avp) => avp.code === C.IPID_BIN).length;
+      return bins === IPID_HISTOGRAM_BINS ? null : fail('BAD_VALUE', `${name} has ${bins} IPID_BIN AVPs; it must have exactly ${IPID_HISTOGRAM_BINS}`);
+    }
     default:
       return null;
   }

@@ -1,10 +1,10 @@
-// Typed views of the eight message types: a constructor per type that builds a body
+// Typed views of the message types: a constructor per type that builds a body
 // (AVPs in the order SPEC.md lists them) from named fields, and a reader that turns a
 // body back into those fields. Stamp a body with `timestamp` and `senderSeq` to encode it:
 //   encodeControlMessage({ ...heartbeat({ nodeId, epoch }), timestamp, senderSeq }, key)
 // Constructors throw RangeError on values that do not fit the wire; readers throw only
 // on a body the decoder would have rejected (one built by hand).
-import { AvpCode, MessageType, ROLE, SELECTION_TYPE, messageTypeName, roleOf, selectionModeOf } from './avp.js';
+import { AvpCode, IPID_HISTOGRAM_BINS, MessageType, ROLE, SELECTION_TYPE, messageTypeName, roleOf, selectionModeOf } from './avp.js';
 import type { MessageTypeName, Role, SelectionMode } from './avp.js';
 import type { Avp, ControlBody } from './control-message.js';
 import { checkControlBody } from './control-structure.js';
@@ -55,6 +55,51 @@ export interface HeartbeatFields {
   readonly term?: number;
   /** Optional for capture nodes, required from analyzers: where it receives batches. */
   readonly endpoint?: Endpoint;
+  /** Optional (SPEC.md §6.9): a capture node's engine counters, for the dashboard's rates and drops. */
+  readonly counters?: EngineTotals;
+}
+/**
+ * A capture node's engine counters at every layer, cumulative since the agent started
+ * (SPEC.md §6.9), 64-bit. A coordinator derives rates from successive heartbeats; a value
+ * that goes down means the agent restarted.
+ */
+export interface EngineTotals {
+  /** Frames the capture socket received, ring drops included (tp_packets). */
+  readonly ringPackets: bigint;
+  /** Frames the kernel ring had no room for (tp_drops). */
+  readonly ringDrops: bigint;
+  /** Traffic frames selection classified (every epoch). */
+  readonly seen: bigint;
+  /** Frames this node owned. */
+  readonly owned: bigint;
+  /** Records sent to analyzers. */
+  readonly exported: bigint;
+  /** Owned frames lost because the export worker's queue was full. */
+  readonly queueDrops: bigint;
+  /** Records in datagrams the kernel refused to send. */
+  readonly sendFailed: bigint;
+  /** Owned records with no analyzer in the topology to go to. */
+  readonly noAnalyzer: bigint;
+}
+/** IPID_HISTOGRAM (SPEC.md §6.9): the IPv4 Identification values of the frames a node owned. */
+export interface IpidHistogramFields {
+  readonly nodeId: number;
+  /** IPv4 frames counted, cumulative, 64-bit (the bins' true sum). */
+  readonly frames: bigint;
+  /** IPID_HISTOGRAM_BINS cumulative counts, bin i for IDs 256·i … 256·i+255. The wire carries each
+   * mod 2^32 (constructors reduce, readers return the reduced value): receivers take differences. */
+  readonly bins: readonly number[];
+}
+/** ANALYZER_REPORT (SPEC.md §6.9): what an analyzer received from one capture node, cumulative. */
+export interface AnalyzerReportFields {
+  /** The analyzer. */
+  readonly nodeId: number;
+  /** The capture node the counts are about. */
+  readonly sourceNodeId: number;
+  readonly records: bigint;
+  readonly datagrams: bigint;
+  /** Export loss: datagrams missing from the sequence (gaps less the late arrivals); it may fall. */
+  readonly lostDatagrams: bigint;
 }
 /** Cumulative counts within `epoch`, 64-bit. */
 export interface LedgerFields {
@@ -87,6 +132,8 @@ export interface SyncFields {
   readonly members: readonly SyncMember[];
   /** The sending (active) coordinator's ID (SPEC.md §6.8). */
   readonly coordinatorId?: number;
+  /** Where the sender serves its dashboard (SPEC.md §6.9), so a standby can link to it. */
+  readonly dashboard?: Endpoint;
 }
 /** VOTE_REQUEST: a candidate asks for votes in `term`; `epoch` is the newest epoch it knows. */
 export interface VoteRequestFields {
@@ -118,7 +165,9 @@ export type ControlView =
   | ({ readonly type: 'SYNC' } & SyncFields)
   | ({ readonly type: 'VOTE_REQUEST' } & VoteRequestFields)
   | ({ readonly type: 'VOTE' } & VoteFields)
-  | ({ readonly type: 'SYNC_ACK' } & CoordinatorTermFields);
+  | ({ readonly type: 'SYNC_ACK' } & CoordinatorTermFields)
+  | ({ readonly type: 'IPID_HISTOGRAM' } & IpidHistogramFields)
+  | ({ readonly type: 'ANALYZER_REPORT' } & AnalyzerReportFields);
 
 // ---- writing ----
 
@@ -134,6 +183,18 @@ function counterAvps(hiCode: number, name: string, count: bigint): Avp[] {
   if (count < 0n || count > 0xffffffffffffffffn) throw new RangeError(`${name} ${count} does not fit in 64 bits`);
   return [avp(hiCode, Number(count >> 32n)), avp(hiCode + 1, Number(count & 0xffffffffn))];
 }
+
+/** The engine counters of a HEARTBEAT, in wire order: [field, its _HI code]. */
+const ENGINE_TOTALS: ReadonlyArray<[keyof EngineTotals, number]> = [
+  ['ringPackets', C.RING_PACKETS_HI],
+  ['ringDrops', C.RING_DROPS_HI],
+  ['seen', C.TOTAL_SEEN_HI],
+  ['owned', C.TOTAL_OWNED_HI],
+  ['exported', C.TOTAL_EXPORTED_HI],
+  ['queueDrops', C.QUEUE_DROPS_HI],
+  ['sendFailed', C.SEND_FAILED_HI],
+  ['noAnalyzer', C.NO_ANALYZER_HI],
+];
 
 function body(type: MessageType, avps: Avp[]): ControlBody {
   return { type, avps };
@@ -179,6 +240,26 @@ export function heartbeat(f: HeartbeatFields): ControlBody {
     ...(f.role !== undefined ? [avp(C.ROLE, ROLE[f.role])] : []),
     ...(f.term !== undefined ? [avp(C.SEEN_TERM, f.term)] : []),
     ...(f.endpoint ? endpointAvps(C.NODE_IP, C.NODE_PORT, f.endpoint) : []),
+    ...(f.counters ? ENGINE_TOTALS.flatMap(([name, hiCode]) => counterAvps(hiCode, name, f.counters![name])) : []),
+  ]);
+}
+
+export function ipidHistogram(f: IpidHistogramFields): ControlBody {
+  if (f.bins.length !== IPID_HISTOGRAM_BINS) throw new RangeError(`an IPID_HISTOGRAM has ${IPID_HISTOGRAM_BINS} bins, not ${f.bins.length}`);
+  const bins = f.bins.map((count, i) => {
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`IPID bin ${i} is ${count}; bins are non-negative integer counts`);
+    return avp(C.IPID_BIN, count % 2 ** 32);
+  });
+  return body(MessageType.IPID_HISTOGRAM, [avp(C.NODE_ID, f.nodeId), ...counterAvps(C.IPID_FRAMES_HI, 'frames', f.frames), ...bins]);
+}
+
+export function analyzerReport(f: AnalyzerReportFields): ControlBody {
+  return body(MessageType.ANALYZER_REPORT, [
+    avp(C.NODE_ID, f.nodeId),
+    avp(C.SOURCE_NODE_ID, f.sourceNodeId),
+    ...counterAvps(C.RECORDS_RECEIVED_HI, 'records', f.records),
+    ...counterAvps(C.DATAGRAMS_RECEIVED_HI, 'datagrams', f.datagrams),
+    ...counterAvps(C.LOST_DATAGRAMS_HI, 'lostDatagrams', f.lostDatagrams),
   ]);
 }
 
@@ -227,6 +308,7 @@ export function sync(f: SyncFields): ControlBody {
     avp(C.TERM, f.term),
     avp(C.EPOCH, f.epoch),
     ...(f.coordinatorId !== undefined ? [avp(C.COORDINATOR_ID, f.coordinatorId)] : []),
+    ...(f.dashboard ? endpointAvps(C.DASHBOARD_IP, C.DASHBOARD_PORT, f.dashboard) : []),
     ...f.members.flatMap((m) => [
       avp(C.NODE_ID, m.nodeId),
       avp(C.ROLE, ROLE[m.role]),
@@ -315,6 +397,26 @@ export function readHeartbeat(msg: ControlBody): HeartbeatFields {
     ...(role !== undefined ? { role: r.role(role) } : {}),
     ...(term !== undefined ? { term } : {}),
     ...(hasEndpoint ? { endpoint: r.endpoint(C.NODE_IP, C.NODE_PORT) } : {}),
+    // The structure check lets the set through whole or not at all.
+    ...(r.optional(C.RING_PACKETS_HI) !== undefined
+      ? { counters: Object.fromEntries(ENGINE_TOTALS.map(([name, hiCode]) => [name, r.counter(hiCode)])) as unknown as EngineTotals }
+      : {}),
+  };
+}
+
+export function readIpidHistogram(msg: ControlBody): IpidHistogramFields {
+  const r = readerFor(msg, 'IPID_HISTOGRAM');
+  return { nodeId: r.one(C.NODE_ID), frames: r.counter(C.IPID_FRAMES_HI), bins: r.all(C.IPID_BIN) };
+}
+
+export function readAnalyzerReport(msg: ControlBody): AnalyzerReportFields {
+  const r = readerFor(msg, 'ANALYZER_REPORT');
+  return {
+    nodeId: r.one(C.NODE_ID),
+    sourceNodeId: r.one(C.SOURCE_NODE_ID),
+    records: r.counter(C.RECORDS_RECEIVED_HI),
+    datagrams: r.counter(C.DATAGRAMS_RECEIVED_HI),
+    lostDatagrams: r.counter(C.LOST_DATAGRAMS_HI),
   };
 }
 
@@ -361,7 +463,14 @@ export function readSync(msg: ControlBody): SyncFields {
       : [],
   );
   const coordinatorId = r.optional(C.COORDINATOR_ID);
-  return { term: r.one(C.TERM), epoch: r.one(C.EPOCH), members, ...(coordinatorId !== undefined ? { coordinatorId } : {}) };
+  const hasDashboard = r.optional(C.DASHBOARD_IP) !== undefined;
+  return {
+    term: r.one(C.TERM),
+    epoch: r.one(C.EPOCH),
+    members,
+    ...(coordinatorId !== undefined ? { coordinatorId } : {}),
+    ...(hasDashboard ? { dashboard: r.endpoint(C.DASHBOARD_IP, C.DASHBOARD_PORT) } : {}),
+  };
 }
 
 export function readVoteRequest(msg: ControlBody): VoteRequestFields {
@@ -391,6 +500,8 @@ const READERS: { [T in MessageTypeName]: (msg: ControlBody) => Omit<Extract<Cont
   VOTE_REQUEST: readVoteRequest,
   VOTE: readVote,
   SYNC_ACK: readSyncAck,
+  IPID_HISTOGRAM: readIpidHistogram,
+  ANALYZER_REPORT: readAnalyzerReport,
 };
 
 /** The named fields of any well-formed message. */

@@ -67,8 +67,16 @@ const MessageRule* RuleFor(uint8_t type) {
       {{kAvpTerm, kAvpCoordinatorId, kAvpEpoch}, {}, {}, false},
       {{kAvpTerm, kAvpCoordinatorId}, {}, {}, false},
       {{kAvpTerm, kAvpCoordinatorId}, {}, {}, false},
+      /* IPID_HISTOGRAM: exactly kIpidHistogramBins bins (see CheckBody) */
+      {{kAvpNodeId, kAvpIpidFramesHi, kAvpIpidFramesLo, kAvpIpidBin}, {kAvpIpidBin}, {}, false},
+      /* ANALYZER_REPORT */
+      {{kAvpNodeId, kAvpSourceNodeId, kAvpRecordsReceivedHi, kAvpRecordsReceivedLo, kAvpDatagramsReceivedHi,
+        kAvpDatagramsReceivedLo, kAvpLostDatagramsHi, kAvpLostDatagramsLo},
+       {},
+       {},
+       false},
   };
-  if (type < kMsgJoin || type > kMsgSyncAck) return nullptr;
+  if (type < kMsgJoin || type > kMsgAnalyzerReport) return nullptr;
   return &kRules[type - kMsgJoin];
 }
 
@@ -86,12 +94,23 @@ size_t ListLen(const std::array<uint8_t, N>& list) {
   return static_cast<size_t>(std::find(list.begin(), list.end(), 0) - list.begin());
 }
 
-// AVP codes protocol version 1 defines. Other codes (the project's extensions 64..127,
-// unassigned ones) are carried along without rules.
+// AVP codes protocol version 1 and dicap's extensions define. Other codes (the unassigned
+// ones of 64..127 and elsewhere) are carried along without rules.
 bool IsDefinedAvp(uint8_t code) {
   return (code >= kAvpNodeId && code <= kAvpValidityStartMs) || (code >= kAvpTerm && code <= kAvpHashKey1) ||
          code == kAvpNodeIp || code == kAvpNodePort || (code >= kAvpSeenHi && code <= kAvpDroppedLo) ||
-         (code >= kAvpSeenTerm && code <= kAvpPreVote) || IsAuthAvp(code);
+         (code >= kAvpSeenTerm && code <= kAvpDashboardPort) || IsAuthAvp(code);
+}
+
+// The optional AVPs a type carries all together or not at all (protocol/SPEC.md §6.9): the
+// codes first..last of HEARTBEAT's engine counters and of SYNC's dashboard address.
+struct OptionalSet {
+  uint8_t first, last;
+};
+OptionalSet OptionalSetOf(uint8_t type) {
+  if (type == kMsgHeartbeat) return {kAvpRingPacketsHi, kAvpNoAnalyzerLo};
+  if (type == kMsgSync) return {kAvpDashboardIp, kAvpDashboardPort};
+  return {0, 0};
 }
 
 using Avps = std::vector<std::pair<uint8_t, uint32_t>>;
@@ -101,6 +120,7 @@ bool IsValueInRange(uint8_t code, uint32_t value) {
     case kAvpCoordinatorPort:
     case kAvpAnalyzerPort:
     case kAvpNodePort:
+    case kAvpDashboardPort:
     case kAvpSnaplen:
       return value >= 1 && value <= 0xFFFF;
     case kAvpSelectionType: return value >= kSelectionRoundRobin && value <= kSelectionFlow;
@@ -169,6 +189,13 @@ ControlError CheckBody(uint8_t type, const MessageRule& rule, const Avps& body) 
   for (const auto& [code, value] : body) {
     if (!IsValueInRange(code, value)) return ControlError::kBadValue;
   }
+  const OptionalSet set = OptionalSetOf(type);
+  if (set.first != 0) {
+    size_t present = 0;
+    for (size_t code = set.first; code <= set.last; ++code) present += counts[code] != 0;  // each at most once here
+    if (present != 0 && present != size_t{set.last} - set.first + 1u) return ControlError::kMissingAvp;
+  }
+  if (type == kMsgIpidHistogram && counts[kAvpIpidBin] != kIpidHistogramBins) return ControlError::kBadValue;
   if (type == kMsgJoin || type == kMsgHeartbeat) return CheckJoin(body);  // same NODE_IP/NODE_PORT rule (SPEC §6.7)
   const ControlError group_error = CheckGroups(body, rule.group);
   if (group_error != ControlError::kNone) return group_error;

@@ -34,6 +34,8 @@ constexpr uint8_t kMsgSync = 8;
 constexpr uint8_t kMsgVoteRequest = 9;  // 9..11: the coordinator election (protocol/SPEC.md §6.8)
 constexpr uint8_t kMsgVote = 10;
 constexpr uint8_t kMsgSyncAck = 11;
+constexpr uint8_t kMsgIpidHistogram = 12;  // 12, 13: reports for the dashboard (protocol/SPEC.md §6.9)
+constexpr uint8_t kMsgAnalyzerReport = 13;
 
 // AVP codes.
 constexpr uint8_t kAvpNodeId = 1;
@@ -64,6 +66,21 @@ constexpr uint8_t kAvpSeenTerm = 64;       // 64..66: dicap extensions (protocol
 constexpr uint8_t kAvpCoordinatorState = 65;
 constexpr uint8_t kAvpCoordinatorId = 66;
 constexpr uint8_t kAvpPreVote = 67;
+constexpr uint8_t kAvpRingPacketsHi = 68;    // 68..83: a HEARTBEAT's engine counters, all or none (§6.9)
+constexpr uint8_t kAvpNoAnalyzerLo = 83;
+constexpr uint8_t kAvpIpidFramesHi = 84;     // 84..86: IPID_HISTOGRAM
+constexpr uint8_t kAvpIpidFramesLo = 85;
+constexpr uint8_t kAvpIpidBin = 86;
+constexpr uint8_t kAvpSourceNodeId = 87;     // 87..93: ANALYZER_REPORT
+constexpr uint8_t kAvpRecordsReceivedHi = 88;
+constexpr uint8_t kAvpRecordsReceivedLo = 89;
+constexpr uint8_t kAvpDatagramsReceivedHi = 90;
+constexpr uint8_t kAvpDatagramsReceivedLo = 91;
+constexpr uint8_t kAvpLostDatagramsHi = 92;
+constexpr uint8_t kAvpLostDatagramsLo = 93;
+constexpr uint8_t kAvpDashboardIp = 94;      // 94, 95: SYNC, both or neither
+constexpr uint8_t kAvpDashboardPort = 95;
+constexpr size_t kIpidHistogramBins = 256;   // IPID_BIN AVPs in an IPID_HISTOGRAM
 constexpr uint8_t kAvpTimestamp = 239;
 constexpr uint8_t kAvpSenderSeq = 240;
 constexpr uint8_t kAvpHmac0 = 241;        // 241..248
@@ -88,7 +105,7 @@ enum class ControlError {
   kShort,           // fewer than the 6 header bytes
   kBadMagic,        // not 0x4443
   kBadVersion,      // not version 1
-  kUnknownType,     // TYP not defined (9..31 are reserved)
+  kUnknownType,     // TYP not defined (14..31 are reserved)
   kTooManyAvps,     // LEN over 8192
   kLengthMismatch,  // size is not 6 + 5*LEN
   kMissingHmac,     // the last eight AVPs are not HMAC_0..HMAC_7 in order

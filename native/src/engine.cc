@@ -203,6 +203,7 @@ EngineCounters Engine::Counters() {
     c.per_worker.push_back(w);
   }
   c.epochs = ledger_.Snapshot();
+  c.ipid_owned = selector_.ipid_histogram();
   const TopologyPtr latest = topologies_.Latest();
   c.has_topology = latest != nullptr;
   c.epoch = latest ? latest->epoch : 0;

@@ -59,6 +59,7 @@ struct EngineCounters {
   int last_send_errno;
   std::vector<ExportWorkerCounters> per_worker;
   std::vector<EpochCounts> epochs;
+  IpidHistogram ipid_owned;  // owned IPv4 frames by Identification >> 8 (selector.h)
   int32_t position;
   uint32_t epoch;
   bool has_topology;

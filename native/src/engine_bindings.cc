@@ -106,7 +106,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return DefineClass(env, "Engine",
                        {InstanceMethod("start", &EngineWrap::Start), InstanceMethod("stop", &EngineWrap::Stop),
                         InstanceMethod("offerTopology", &EngineWrap::OfferTopology),
-                        InstanceMethod("counters", &EngineWrap::Counters)});
+                        InstanceMethod("counters", &EngineWrap::Counters),
+                        InstanceMethod("ipidHistogram", &EngineWrap::IpidHistogramOf)});
   }
 
   // new Engine(options, onEvent(event))
@@ -192,6 +193,16 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return CountersToJs(env, engine_ != nullptr ? engine_->Counters() : final_counters_);
+  }
+
+  // The owned frames' IPv4 ID histogram: 256 numbers (apart from counters(), which is read
+  // far more often and written to summary files).
+  Napi::Value IpidHistogramOf(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const IpidHistogram bins = (engine_ != nullptr ? engine_->Counters() : final_counters_).ipid_owned;
+    Napi::Array out = Napi::Array::New(env, bins.size());
+    for (uint32_t i = 0; i < bins.size(); ++i) out.Set(i, Napi::Number::New(env, static_cast<double>(bins[i])));
+    return out;
   }
 
   // Stops the threads and keeps the final counters readable. Safe to call twice.

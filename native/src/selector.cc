@@ -112,6 +112,7 @@ Classification Selector::Classify(const uint8_t* frame, uint32_t len, uint64_t t
     const uint32_t hash = key.has_ipv4_id ? IpidHash(key.ipv4_id, topology.k0) : flow_hash;
     position = static_cast<int32_t>(hash % n);
   }
+  if (key.has_ipv4_id && position == position_) ipid_owned_[key.ipv4_id >> 8].Increment();
   return {false, position, flow_hash, true};
 }
 
@@ -121,6 +122,12 @@ uint32_t Selector::FlowHashOf(const uint8_t* frame, uint32_t len) const {
 
 InbandCounters Selector::inband_counters() const {
   return {inband_accepted_.load(std::memory_order_relaxed), inband_rejected_.load(std::memory_order_relaxed)};
+}
+
+IpidHistogram Selector::ipid_histogram() const {
+  IpidHistogram bins{};
+  for (size_t i = 0; i < kIpidBins; ++i) bins[i] = ipid_owned_[i].Get();
+  return bins;
 }
 
 }  // namespace dicap

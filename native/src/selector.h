@@ -5,12 +5,14 @@
 // Runs on one thread (the capture thread). Offer() may be called from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <vector>
 
+#include "counter.h"
 #include "topology.h"
 
 namespace dicap {
@@ -21,6 +23,13 @@ struct Classification {
   uint32_t flow_hash;  // PROTOCOL.md §4 flow hash, valid when has_flow_hash
   bool has_flow_hash;
 };
+
+// IPv4 Identification values of the frames this node owns, in 256 bins of 256 IDs (bin =
+// ID >> 8). DiCAP's Figure 7 found real IDs far from uniform, and in ipid mode that skew is
+// the load skew; every frame has one owner, so the bins summed over a cluster's nodes are
+// the link's histogram. Counted in the hash modes only (round-robin parses no frame).
+constexpr size_t kIpidBins = 256;
+using IpidHistogram = std::array<uint64_t, kIpidBins>;
 
 struct InbandCounters {
   uint64_t accepted;  // authentic, fresh, newer in-band frames that reset the counter
@@ -52,6 +61,8 @@ class Selector {
   // This node's position in the current topology, -1 if none or not a member.
   int32_t own_position() const { return position_; }
   InbandCounters inband_counters() const;
+  // Any thread: the owned frames' IPv4 ID histogram so far.
+  IpidHistogram ipid_histogram() const;
 
  private:
   bool TryInband(const uint8_t* frame, uint32_t len, uint64_t ts_ns);
@@ -69,6 +80,8 @@ class Selector {
   std::atomic<bool> has_pending_{false};
   std::mutex pending_mutex_;
   std::vector<TopologyPtr> pending_;  // by (term, epoch)
+
+  std::array<SingleWriterCounter, kIpidBins> ipid_owned_;  // one increment per owned IPv4 frame
 
   std::atomic<uint64_t> inband_accepted_{0};
   std::atomic<uint64_t> inband_rejected_{0};

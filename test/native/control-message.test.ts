@@ -132,6 +132,8 @@ function signed(type: number, body: AvpList, key: Buffer = VECTOR_KEY, trailer: 
   return Buffer.concat([unsigned, message(0, hmacs).subarray(6)]);
 }
 
+const ENGINE_COUNTERS: AvpList = Array.from({ length: 16 }, (_, i) => [68 + i, i]);
+const IPID_BINS: AvpList = Array.from({ length: 256 }, (_, i) => [86, i * 1000]);
 const TOPOLOGY: AvpList = [[16, 7], [17, 42], [6, 3], [7, 1795000000], [8, 250], [20, 0x1234], [21, 0x5678], [19, 128], [1, 11]];
 
 describe('rejection codes', () => {
@@ -151,9 +153,9 @@ describe('rejection codes', () => {
     ['one byte extra', 'LENGTH_MISMATCH', Buffer.concat([VECTOR, Buffer.alloc(1)])],
     ['LEN one too high', 'LENGTH_MISMATCH', message(3, [[1, 1]], { len: 2 })],
     ['TYP 0', 'UNKNOWN_TYPE', signed(0, [[1, 1]])],
-    ['TYP 12 (reserved)', 'UNKNOWN_TYPE', signed(12, [[1, 1]])],
+    ['TYP 14 (reserved)', 'UNKNOWN_TYPE', signed(14, [[1, 1]])],
     ['TYP 255', 'UNKNOWN_TYPE', signed(255, [[1, 1]])],
-    ['TYP 12 with a wrong size (the type is checked first)', 'UNKNOWN_TYPE', message(12, [], { len: 8193 })],
+    ['TYP 14 with a wrong size (the type is checked first)', 'UNKNOWN_TYPE', message(14, [], { len: 8193 })],
     ['no AVPs', 'MISSING_HMAC', message(6, [])],
     ['no HMAC AVPs', 'MISSING_HMAC', message(6, [[1, 1], [239, 0], [240, 0]])],
     ['HMAC AVPs out of order', 'MISSING_HMAC', (() => { const m = signed(6, [[1, 1]]); m[6 + 5 * 3] = 242; m[6 + 5 * 4] = 241; return m; })()],
@@ -181,6 +183,15 @@ describe('rejection codes', () => {
     ['a MAC made with another key', 'BAD_HMAC', signed(3, TOPOLOGY, hex('ff'))],
     ['a broken body under a MAC made with another key (the MAC is checked first)', 'BAD_HMAC', signed(3, [[16, 1], [16, 1], [6, 9]], hex('ff'))],
     ['8 AVPs, all HMAC, correct MAC', 'MISSING_AVP', signed(6, [], VECTOR_KEY, [])],
+    ['a HEARTBEAT with half of its engine counters', 'MISSING_AVP', signed(4, [[1, 5], [17, 9], ...ENGINE_COUNTERS.slice(0, 8)])],
+    ['a HEARTBEAT with all engine counters', 'OK', signed(4, [[1, 5], [17, 9], ...ENGINE_COUNTERS])],
+    ['an engine counter twice', 'REPEATED_AVP', signed(4, [[1, 5], [17, 9], ...ENGINE_COUNTERS, [70, 1]])],
+    ['a SYNC with DASHBOARD_IP but no DASHBOARD_PORT', 'MISSING_AVP', signed(8, [[16, 1], [17, 1], [94, 0xc6120001]])],
+    ['DASHBOARD_PORT 0', 'BAD_VALUE', signed(8, [[16, 1], [17, 1], [94, 0xc6120001], [95, 0]])],
+    ['an IPID_HISTOGRAM of 255 bins', 'BAD_VALUE', signed(12, [[1, 5], [84, 0], [85, 9], ...IPID_BINS.slice(1)])],
+    ['an IPID_HISTOGRAM of 257 bins', 'BAD_VALUE', signed(12, [[1, 5], [84, 0], [85, 9], ...IPID_BINS, [86, 1]])],
+    ['an IPID_HISTOGRAM without IPID_FRAMES_LO', 'MISSING_AVP', signed(12, [[1, 5], [84, 0], ...IPID_BINS])],
+    ['an ANALYZER_REPORT without SOURCE_NODE_ID', 'MISSING_AVP', signed(13, [[1, 5], [88, 0], [89, 1], [90, 0], [91, 1], [92, 0], [93, 0]])],
   ])('%s → %s', (_name, code, bytes) => {
     const result = decode(bytes, VECTOR_KEY);
     expect(codeOf(result)).toBe(code);
@@ -204,6 +215,13 @@ const VALID_BODIES = [
   views.announce({ term: 2, coordinator: { ip: '198.18.0.1', port: 7000 } }),
   views.sync({ term: 2, epoch: 9, members: [{ nodeId: 5, role: 'capture', endpoint: { ip: '198.18.0.5', port: 1 } }] }),
   views.sync({ term: 2, epoch: 9, members: [] }),
+  views.sync({ term: 2, epoch: 9, members: [], coordinatorId: 3, dashboard: { ip: '198.18.0.200', port: 8080 } }),
+  views.heartbeat({
+    nodeId: 5, epoch: 9, role: 'capture', term: 2,
+    counters: { ringPackets: 2n ** 33n + 1n, ringDrops: 1n, seen: 2n ** 40n, owned: 7n, exported: 6n, queueDrops: 0n, sendFailed: 1n, noAnalyzer: 0n },
+  }),
+  views.ipidHistogram({ nodeId: 5, frames: 2n ** 35n, bins: Array.from({ length: 256 }, (_, i) => i * 2 ** 24) }),
+  views.analyzerReport({ nodeId: 90, sourceNodeId: 5, records: 2n ** 40n, datagrams: 12n, lostDatagrams: 1n }),
   views.sync({
     term: 2,
     epoch: 9,
@@ -253,7 +271,7 @@ describe('messages of every type', () => {
 describe('agreement with the TypeScript decoder on random messages', () => {
   // Valid messages of every type, then AVP-level edits (drop, duplicate, insert, revalue,
   // swap) to break one rule at a time, and sometimes a wrong key, a damaged byte or a cut.
-  const codes = [1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 18, 19, 20, 21, 24, 25, 32, 33, 39, 64, 66, 127, 200, 239, 240, 241, 248];
+  const codes = [1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 18, 19, 20, 21, 24, 25, 32, 33, 39, 64, 66, 68, 75, 83, 84, 86, 87, 93, 94, 95, 127, 200, 239, 240, 241, 248];
   const value = fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 999, 1000, 65535, 65536, 0xffffffff), fc.nat());
   const edit = fc.oneof(
     fc.record({ kind: fc.constant('drop' as const), at: fc.nat() }),
@@ -267,7 +285,7 @@ describe('agreement with the TypeScript decoder on random messages', () => {
   const candidate = fc
     .record({
       base: fc.integer({ min: 0, max: VALID_BODIES.length - 1 }),
-      type: rarely(fc.integer({ min: 0, max: 10 })),
+      type: rarely(fc.integer({ min: 0, max: 14 })),
       edits: fc.array(edit, { maxLength: 3 }),
       wrongKey: rarely(fc.constant(true)),
       damage: rarely(fc.record({ offset: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) })),

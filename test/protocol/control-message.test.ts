@@ -148,7 +148,7 @@ describe('rejections carry a stable code', () => {
     ['five bytes', Buffer.from('4443010100', 'hex'), 'SHORT'],
     ['a wrong magic', Buffer.from('4444010100000000', 'hex'), 'BAD_MAGIC'],
     ['version 2', Buffer.from('4443020100000000', 'hex'), 'BAD_VERSION'],
-    ['reserved type 12', rawMessage(12, trailer()), 'UNKNOWN_TYPE'],
+    ['reserved type 14', rawMessage(14, trailer()), 'UNKNOWN_TYPE'],
     ['LEN 8193', Buffer.from('444301012001', 'hex'), 'TOO_MANY_AVPS'],
     ['a datagram one byte too long', Buffer.concat([rawMessage(6, [[1, 5], ...trailer()]), Buffer.alloc(1)]), 'LENGTH_MISMATCH'],
     ['no HMAC AVPs', rawMessage(6, [[1, 5]]), 'MISSING_HMAC'],
