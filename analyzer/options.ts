@@ -26,7 +26,7 @@ export const ANALYZER_OPTIONS = defineOptions({
       hint: 'a pcap file path, or - for standard output',
       help: 'Where to write pcap: a file (created or truncated), or - for standard output, in which case every human message goes to stderr.',
     },
-    metrics: { type: 'host-port', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz).' },
+    metrics: { type: 'host-port', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz); docs/metrics.md lists them.' },
     'status-interval': {
       type: 'integer',
       min: 0,
@@ -59,9 +59,9 @@ export const ANALYZER_OPTIONS = defineOptions({
     'discover-group': AGENT_OPTIONS.options['discover-group'],
     'node-id': { ...AGENT_OPTIONS.options['node-id'], required: false, help: 'This analyzer\'s 32-bit ID in the cluster (needed with --coordinator/--discover; distinct from every capture node\'s).' },
     advertise: { type: 'string', placeholder: 'IP', help: 'The IPv4 address capture nodes send batches to (default: the --listen address, which must then not be 0.0.0.0).' },
-    'heartbeat-interval-ms': AGENT_OPTIONS.options['heartbeat-interval-ms'],
-    'cluster-key-file': { ...AGENT_OPTIONS.options['cluster-key-file'], help: 'File holding the cluster key (hex) that authenticates control messages.' },
-    insecure: AGENT_OPTIONS.options.insecure,
+    'heartbeat-interval-ms': { ...AGENT_OPTIONS.options['heartbeat-interval-ms'], help: 'How often to heartbeat to the coordinator; the coordinator\'s --node-timeout-ms must be larger.' },
+    'cluster-key-file': { ...AGENT_OPTIONS.options['cluster-key-file'], help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster; it authenticates control messages. Needed with --coordinator/--discover unless --insecure.' },
+    insecure: { ...AGENT_OPTIONS.options.insecure, help: 'Talk to the coordinator without a cluster key (every process of the cluster must run --insecure then).' },
     summary: {
       type: 'string',
       placeholder: 'FILE',

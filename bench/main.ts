@@ -12,8 +12,24 @@ const BENCHMARKS: Record<string, { summary: string; run: () => Promise<ReportTab
   analyzer: { summary: 'analyzer records/s per core, fed over loopback', run: async () => [await benchAnalyzer()] },
 };
 
+function usage(): string {
+  const lines = Object.entries(BENCHMARKS).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}`);
+  return [
+    'usage: dicap bench [NAME…]   (npm run bench -- NAME…)',
+    '',
+    'Runs benchmarks (all of them without a NAME) and writes each report to bench/reports/NAME.md.',
+    'Reads the corpus from ../shared/corpus; takes no options.',
+    '',
+    ...lines,
+  ].join('\n');
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const names = argv.length > 0 ? argv : ['engine', 'analyzer'];
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    return 0;
+  }
+  const names = argv.length > 0 ? argv : Object.keys(BENCHMARKS);
   for (const name of names) {
     const bench = BENCHMARKS[name];
     if (!bench) {

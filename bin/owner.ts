@@ -7,8 +7,9 @@ import { defineOptions, formatHelp, parseOptions } from '../common/options.js';
 import { native } from '../native/addon.js';
 import { AGENT_OPTIONS } from '../node-agent/options.js';
 
-const { mode, key } = AGENT_OPTIONS.options;
-const nodes = { ...AGENT_OPTIONS.options.nodes, required: true } as const;
+const mode = { ...AGENT_OPTIONS.options.mode, help: 'Selection: round-robin (DiCAP counter C mod N, from the start of the file or its last in-band frame), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash).' } as const;
+const key = { ...AGENT_OPTIONS.options.key, help: 'Selection hash key words k0,k1 (PROTOCOL.md §4), as the cluster uses them.' } as const;
+const nodes = { ...AGENT_OPTIONS.options.nodes, required: true, help: 'The ordered IDs of all capture nodes (the k-th has position k).' } as const;
 
 export const OWNER_OPTIONS = defineOptions({
   component: 'owner',
@@ -18,7 +19,7 @@ export const OWNER_OPTIONS = defineOptions({
     mode,
     nodes,
     key,
-    'cluster-key-file': AGENT_OPTIONS.options['cluster-key-file'],
+    'cluster-key-file': { ...AGENT_OPTIONS.options['cluster-key-file'], help: 'File holding the cluster key (hex), to recognise authentic in-band topology frames in the file (round-robin resets its counter at them); without it every such frame counts as traffic.' },
   },
 });
 

@@ -448,7 +448,11 @@ function describeOption(spec: OptionsSpec, name: string, d: OptionDeclaration): 
   const help = d.help.trim();
   const notes = [`${help.charAt(0).toUpperCase()}${help.slice(1)}`.replace(/([^.])$/, '$1.')];
   if (d.type === 'enum') notes.push(`One of: ${d.values.join(', ')}.`);
-  if (d.type === 'integer' && (d.min !== undefined || d.max !== undefined)) notes.push(`Range: ${d.min ?? '…'}..${d.max ?? '…'}.`);
+  if (d.type === 'integer') {
+    if (d.min !== undefined && d.max !== undefined) notes.push(`Range: ${d.min}..${d.max}.`);
+    else if (d.min !== undefined) notes.push(`At least ${d.min}.`);
+    else if (d.max !== undefined) notes.push(`At most ${d.max}.`);
+  }
   if (d.repeatable) notes.push('Repeatable: repeat the flag or separate values by commas.');
   if (d.required) notes.push('Required.');
   else if (d.default !== undefined && !(Array.isArray(d.default) && d.default.length === 0)) {

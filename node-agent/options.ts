@@ -46,7 +46,7 @@ function nodeIdsProblem(list: readonly string[]): string | undefined {
 export const AGENT_OPTIONS = defineOptions({
   component: 'agent',
   summary: 'Capture node agent: reads the passive interface (or a capture file), keeps the frames this node owns and exports their headers to analyzers.',
-  usage: 'dicap agent (--interface IF | --pcap FILE) --node-id ID --nodes ID,ID,… --analyzer HOST:PORT [options]',
+  usage: 'dicap agent (--interface IF | --pcap FILE) --node-id ID (--nodes ID,ID,… --analyzer HOST:PORT | --coordinator HOST:PORT… | --discover) [options]',
   options: {
     interface: { type: 'string', placeholder: 'IF', help: 'Passive capture interface (live capture through an AF_PACKET TPACKET_V3 ring; needs root or CAP_NET_RAW).' },
     pcap: { type: 'string', placeholder: 'FILE', help: 'Read frames from a capture file (pcap or pcapng, Ethernet) instead of an interface; exits when the file ends.' },
@@ -58,9 +58,9 @@ export const AGENT_OPTIONS = defineOptions({
     'discover-group': { type: 'host-port', default: DEFAULT_DISCOVER_GROUP, help: 'Multicast group where coordinators announce themselves.' },
     'heartbeat-interval-ms': { type: 'integer', min: 50, max: 600000, default: DEFAULT_HEARTBEAT_INTERVAL_MS, placeholder: 'MS', help: 'How often to heartbeat (and report the ledger) to the coordinator; the coordinator\'s --node-timeout-ms must be larger.' },
     insecure: { type: 'boolean', help: 'Talk to the coordinator without a cluster key (the coordinator must run --insecure too).' },
-    mode: { type: 'enum', values: ['round-robin', 'ipid', 'flow'], default: DEFAULT_MODE, help: 'Selection: round-robin (DiCAP counter C mod N), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash, whole connections per node).' },
-    key: { type: 'list', default: ['0', '0'], placeholder: 'K0,K1', hint: 'two 32-bit words such as 0x1234,0x5678', validate: hashKeysProblem, help: 'Selection hash key words k0,k1 (PROTOCOL.md §4); every node of a cluster uses the same.' },
-    'cluster-key-file': { type: 'string', placeholder: 'FILE', help: 'File holding the cluster key (hex) that authenticates in-band topology frames; without it no in-band frame is trusted.' },
+    mode: { type: 'enum', values: ['round-robin', 'ipid', 'flow'], default: DEFAULT_MODE, help: 'Selection of the static topology: round-robin (DiCAP counter C mod N), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash, whole connections per node). With a coordinator, its topology decides.' },
+    key: { type: 'list', default: ['0', '0'], placeholder: 'K0,K1', hint: 'two 32-bit words such as 0x1234,0x5678', validate: hashKeysProblem, help: 'Selection hash key words k0,k1 of the static topology (PROTOCOL.md §4); every node of a cluster uses the same. With a coordinator, its topology decides.' },
+    'cluster-key-file': { type: 'string', placeholder: 'FILE', help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster. It authenticates control messages and in-band topology frames; without it no in-band frame is trusted.' },
     analyzer: { type: 'host-port', repeatable: true, help: 'Analyzer to send header batches to (repeat for several).' },
     'export-mode': { type: 'enum', values: ['random', 'flow'], default: DEFAULT_EXPORT_MODE, help: 'With several analyzers: a random analyzer per batch (DiCAP), or each connection always to the same analyzer.' },
     snaplen: { type: 'integer', min: 14, max: DEFAULT_PAYLOAD_SIZE - 40, default: DEFAULT_SNAPLEN, placeholder: 'BYTES', help: 'Bytes kept per frame, from the start of the Ethernet header.' },
@@ -75,7 +75,7 @@ export const AGENT_OPTIONS = defineOptions({
     'ring-blocks': { type: 'integer', min: 2, max: 65536, default: DEFAULT_RING_BLOCKS, help: 'Number of ring blocks; block size × blocks is the burst the ring absorbs.' },
     'ring-retire-ms': { type: 'integer', min: 1, max: 1000, default: DEFAULT_RING_RETIRE_MS, placeholder: 'MS', help: 'The kernel hands over a partly filled ring block after this many milliseconds.' },
     'queue-slots': { type: 'integer', min: 64, max: 1 << 22, default: DEFAULT_QUEUE_SLOTS, help: 'Frames each worker queue holds between the capture thread and the worker.' },
-    metrics: { type: 'host-port', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics.' },
+    metrics: { type: 'host-port', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz); docs/metrics.md lists them.' },
     summary: {
       type: 'string', placeholder: 'FILE',
       help: 'Write the counters as JSON to FILE (for scripts and the lab): once capture starts, every --status-interval while running ("final": false), and the final counters on exit ("final": true). Each write replaces the file whole (temporary file and rename), so a reader never sees half of one.',
