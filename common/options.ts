@@ -268,7 +268,7 @@ function editDistance(a: string, b: string): number {
 }
 
 function suggestion(unknown: string, known: readonly string[], format: (name: string) => string): string {
-  const close = known.filter((name) => editDistance(unknown, name) <= 2 || name.startsWith(unknown));
+  const close = known.filter((name) => editDistance(unknown, name) <= 2 || name.startsWith(unknown) || unknown.startsWith(name));
   return close.length > 0 ? `did you mean ${close.map(format).join(' or ')}?` : `known: ${known.map(format).join(', ')}`;
 }
 

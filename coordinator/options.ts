@@ -48,7 +48,7 @@ export const COORDINATOR_OPTIONS = defineOptions({
     'coordinator-id': { type: 'integer', min: 1, max: 255, default: 1, placeholder: 'ID', help: 'This coordinator\'s ID, 1..255, unique among the cluster\'s coordinators (the low byte of every term it starts).' },
     peer: {
       type: 'string', repeatable: true, placeholder: 'ID@IP:PORT', hint: 'the other coordinators such as 2@198.18.0.202:7400',
-      validate: (v) => (parsePeer(v) ? undefined : `"${v}" is not ID@IP:PORT with ID 1..255`),
+      validate: (v) => (parsePeer(v) ? undefined : 'is not ID@IP:PORT with ID 1..255; give the other coordinators such as 2@198.18.0.202:7400'),
       help: 'Another coordinator of the cluster (repeat for each). With peers, exactly one coordinator is active; the others stand by and take over by election.',
     },
     'sync-interval-ms': { type: 'integer', min: 50, max: 60000, default: DEFAULT_SYNC_INTERVAL_MS, placeholder: 'MS', help: 'The active coordinator sends its state (SYNC) to the standbys this often.' },

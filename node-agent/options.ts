@@ -69,7 +69,7 @@ export const AGENT_OPTIONS = defineOptions({
     'payload-size': { type: 'integer', min: 128, max: 65507, default: DEFAULT_PAYLOAD_SIZE, placeholder: 'BYTES', help: 'UDP payload bytes per header batch (1472 fits a 1500-byte MTU).' },
     'ring-block-size': {
       type: 'integer', min: PAGE_SIZE, max: 1 << 30, default: DEFAULT_RING_BLOCK_SIZE, placeholder: 'BYTES',
-      validate: (v) => (v % PAGE_SIZE === 0 ? undefined : `${v} must be a multiple of the page size ${PAGE_SIZE}`),
+      validate: (v) => (v % PAGE_SIZE === 0 ? undefined : `must be a multiple of the page size ${PAGE_SIZE}, such as ${DEFAULT_RING_BLOCK_SIZE}`),
       help: 'TPACKET_V3 ring block size in bytes.',
     },
     'ring-blocks': { type: 'integer', min: 2, max: 65536, default: DEFAULT_RING_BLOCKS, help: 'Number of ring blocks; block size × blocks is the burst the ring absorbs.' },
