@@ -268,12 +268,12 @@ function checkOptions(lab: Lab, options: ClusterOptions, captures: readonly LabH
 
 /** Starts `command args…` of dicap on `host`, keeping the end of its stderr. */
 function spawnDicap(lab: Lab, host: string, args: readonly string[]): { process: LabProcess; stderrTail: () => string } {
-  const process_ = lab.spawn(host, process.execPath, [DICAP, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = lab.spawn(host, process.execPath, [DICAP, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
-  process_.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     tail = (tail + chunk).slice(-STDERR_TAIL_BYTES);
   });
-  return { process: process_, stderrTail: () => tail };
+  return { process: child, stderrTail: () => tail };
 }
 
 /**

@@ -96,8 +96,9 @@ function screenState(options: DemoOptions, lab: Lab, cluster: Cluster, live: { s
 
 async function runTraffic(options: DemoOptions, lab: Lab, cluster: Cluster, stop: Promise<void>): Promise<number> {
   const screen = new Screen(options.output);
-  if (options.mode === 'round-robin') await adoptInbandTopology(lab, cluster);
+  // Before the in-band frame: the passive counts then hold it, as the agents' frame counts do.
   const baseline: Baseline = { passive: await lab.passiveCounters(), wireFrames: await sourceFrames(lab) };
+  if (options.mode === 'round-robin') await adoptInbandTopology(lab, cluster);
   const started = Date.now();
   const generator: RunningGenerator = startGenerator(lab, { rate: options.rate, flows: DEMO_FLOWS });
   let last = { frames: 0, at: started };

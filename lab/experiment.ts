@@ -103,7 +103,7 @@ async function checkContent(options: ReplayExperimentOptions, replay: ReplayResu
   return { expected: expected.size, written: written.size, difference: expected.compare(written) };
 }
 
-async function runCluster(lab: Lab, options: ReplayExperimentOptions, say: (line: string) => void) {
+async function captureReplay(lab: Lab, options: ReplayExperimentOptions, say: (line: string) => void) {
   const cluster: Cluster = await startCluster(lab, {
     mode: options.mode,
     key: options.key,
@@ -148,9 +148,9 @@ export async function runReplayExperiment(options: ReplayExperimentOptions): Pro
   }
   const out = path.resolve(options.out);
   const lab = await labUp({ id: options.id ?? freshLabId(), captureHosts: options.nodes, analyzers: 1, coordinators: 1, onProgress: say });
-  let run: Awaited<ReturnType<typeof runCluster>>;
+  let run: Awaited<ReturnType<typeof captureReplay>>;
   try {
-    run = await runCluster(lab, { ...options, out }, say);
+    run = await captureReplay(lab, { ...options, out }, say);
   } finally {
     await lab.down();
   }

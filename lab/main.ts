@@ -12,7 +12,6 @@ import { privilegeProblem } from './netns.js';
 import {
   DEFAULT_CLUSTER_MODE,
   DEFAULT_CLUSTER_WORKERS,
-  DEFAULT_DEMO_ID,
   DEMO_OPTIONS,
   DOWN_OPTIONS,
   REPLAY_OPTIONS,
@@ -202,7 +201,7 @@ async function experiment(files: string[], values: ReplayValues): Promise<number
 async function demo(argv: string[]): Promise<number> {
   const values = parsed(DEMO_OPTIONS, argv);
   if (!values) return 0;
-  return runDemo({ id: values.id ?? DEFAULT_DEMO_ID, nodes: values.nodes, rate: values.rate, mode: values.mode, output: process.stdout, say: progress });
+  return runDemo({ id: values.id, nodes: values.nodes, rate: values.rate, mode: values.mode, output: process.stdout, say: progress });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -118,6 +118,6 @@ export const DEMO_OPTIONS = defineOptions({
     nodes: { type: 'integer', min: 1, max: 8, default: DEFAULT_CAPTURE_HOSTS, help: 'capture nodes (up to 8, so that the screen fits 24 lines)' },
     rate: { type: 'integer', min: 1, max: 10_000_000, default: DEFAULT_DEMO_RATE, placeholder: 'PPS', help: 'frames per second the traffic generator sends' },
     mode: { type: 'enum', values: SELECTION_MODES, default: DEFAULT_CLUSTER_MODE, help: 'selection mode; round-robin first synchronises the nodes with an in-band topology frame' },
-    id: labId('id of the demo\'s lab (it is built and removed by the demo)', false),
+    id: { ...labId("id of the demo's lab, which the demo builds and removes", false), default: DEFAULT_DEMO_ID },
   },
 });

@@ -53,46 +53,51 @@ const NOTHING = { namespaces: [], links: [], state: false, processes: [] };
 describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs root)', () => {
   const dirs: string[] = [];
   afterAll(() => {
-    for (const id of ['td', 'te']) teardownLabSync(id);
+    for (const id of ['td', 'tdr', 'te']) teardownLabSync(id);
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('demo: live counters of every node, then Ctrl-C stops it in order and leaves nothing behind', async () => {
-    expect(traces('td')).toEqual(NOTHING);
-    const demo = spawn(process.execPath, [DICAP, 'lab', 'demo', '--id', 'td', '--rate', '5000'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    demo.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    demo.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | string>((resolve) => demo.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-    try {
-      // Not a terminal: one screen per second, one after another. Wait for one in which
-      // every node has seen traffic.
-      const deadline = Date.now() + 30_000;
-      let screen: string[] = [];
-      for (;;) {
-        screen = screens(stdout).at(-2) ?? []; // the last one may still be arriving
-        const seen = screen.filter((l) => /^ +1[123]  capture[123] /.test(l)).map((l) => Number(l.trim().split(/\s+/)[2]!.replaceAll(',', '')));
-        if (seen.length === 3 && seen.every((n) => n > 0)) break;
-        if (Date.now() > deadline || demo.exitCode !== null) throw new Error(`no screen with traffic at every node; stdout: ${stdout.slice(-2000)} stderr: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      expect(screen[0]).toMatch(/^dicap lab demo · lab td · 3 capture nodes · flow · 5,000\/s +\d+:\d\d:\d\d$/);
-      expect(screen.length).toBeLessThanOrEqual(24);
-      for (const line of screen) expect(line.length, line).toBeLessThanOrEqual(80);
-      expect(screen.some((l) => /^analyzer1 received [\d,]+ records, export loss 0 datagrams/.test(l))).toBe(true);
+  for (const { mode, nodes, id } of [
+    { mode: 'flow', nodes: 3, id: 'td' },
+    { mode: 'round-robin', nodes: 2, id: 'tdr' },
+  ]) {
+    it(`demo (${mode}, ${nodes} nodes): live counters of every node, then Ctrl-C stops it in order and leaves nothing behind`, async () => {
+      expect(traces(id)).toEqual(NOTHING);
+      const demo = spawn(process.execPath, [DICAP, 'lab', 'demo', '--id', id, '--mode', mode, '--nodes', String(nodes), '--rate', '5000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      demo.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      demo.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | string>((resolve) => demo.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+      try {
+        // Not a terminal: one screen per second, one after another. Wait for one in which
+        // every node has seen traffic.
+        const deadline = Date.now() + 30_000;
+        let screen: string[] = [];
+        for (;;) {
+          screen = screens(stdout).at(-2) ?? []; // the last one may still be arriving
+          const seen = screen.filter((l) => /^ +1\d  capture\d /.test(l)).map((l) => Number(l.trim().split(/\s+/)[2]!.replaceAll(',', '')));
+          if (seen.length === nodes && seen.every((n) => n > 0)) break;
+          if (Date.now() > deadline || demo.exitCode !== null) throw new Error(`no screen with traffic at every node; stdout: ${stdout.slice(-2000)} stderr: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(screen[0]).toMatch(new RegExp(`^dicap lab demo · lab ${id} · ${nodes} capture nodes · ${mode} · 5,000/s +\\d+:\\d\\d:\\d\\d$`));
+        expect(screen.length).toBeLessThanOrEqual(24);
+        for (const line of screen) expect(line.length, line).toBeLessThanOrEqual(80);
+        expect(screen.some((l) => /^analyzer1 received [\d,]+ records, export loss 0 datagrams/.test(l))).toBe(true);
 
-      demo.kill('SIGINT');
-      expect(await exited, stderr).toBe(0);
-      const last = screens(stdout).at(-1)!;
-      expect(last).toContainEqual(expect.stringMatching(/^coverage {2}final: Σ owned ([\d,]+) = seen \1: every frame exactly once$/));
-      expect(last.at(-1)).toBe('stopped; removing the lab');
-      expect(stderr).toMatch(/lab td removed \(8 namespaces\)/);
-      expect(traces('td')).toEqual(NOTHING);
-    } finally {
-      demo.kill('SIGKILL');
-    }
-  });
+        demo.kill('SIGINT');
+        expect(await exited, stderr).toBe(0);
+        const last = screens(stdout).at(-1)!;
+        expect(last).toContainEqual(expect.stringMatching(/^coverage {2}final: Σ owned ([\d,]+) = seen \1: every frame exactly once$/));
+        expect(last.at(-1)).toBe('stopped; removing the lab');
+        expect(stderr).toMatch(new RegExp(`lab ${id} removed \\(${nodes + 5} namespaces\\)`));
+        expect(traces(id)).toEqual(NOTHING);
+      } finally {
+        demo.kill('SIGKILL');
+      }
+    });
+  }
 
   it('replay --out: a fresh lab, the cluster, the replay, the verdict in summary.json, and no lab afterwards', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-experiment-'));
