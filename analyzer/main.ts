@@ -16,6 +16,7 @@ import { formatHostPort } from '../common/host-port.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
 import { formatHelp, parseOptions, type OptionValues } from '../common/options.js';
 import { AnalyzerSink } from '../native/analyzer-sink.js';
+import { AnalyzerReports } from './coordinator-reports.js';
 import { createAnalyzerMetrics } from './metrics.js';
 import { ANALYZER_OPTIONS } from './options.js';
 import { formatFinalCounters, formatStatusLine } from './status.js';
@@ -201,6 +202,9 @@ function run(
             }
           }, values.statusInterval * 1000)
         : undefined;
+    // The dashboard's per-node records and export loss, every heartbeat interval.
+    const reports = link && values.nodeId !== undefined ? new AnalyzerReports(link, values.nodeId, () => sink.counters()) : undefined;
+    const reportTimer = reports ? setInterval(() => reports.send(), values.heartbeatIntervalMs) : undefined;
     // Also what keeps the process alive: the sink's thread is not an event-loop handle.
     const outputTimer = setInterval(() => {
       const { outputState, outputError } = sink.counters();
@@ -216,10 +220,12 @@ function run(
     const onSignal = (): void => finish(0);
     function finish(exitCode: number): void {
       if (statusTimer) clearInterval(statusTimer);
+      if (reportTimer) clearInterval(reportTimer);
       clearInterval(outputTimer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       // Leave first: capture nodes stop sending here once the topology without us is in force.
+      reports?.send();
       link?.leave();
       const linkClosed = link?.stop();
       sink.stop();

@@ -10,6 +10,7 @@ import {
   leave,
   type ControlBody,
   type ControlView,
+  type EngineTotals,
   type Endpoint,
   type Role,
   type TopologyUpdateFields,
@@ -30,6 +31,8 @@ export interface CoordinatorLinkOptions {
   bindIp?: string;
   /** The epoch this member applies, for its heartbeats. */
   appliedEpoch: () => number;
+  /** Capture nodes: the engine's counters, sent with every heartbeat (SPEC.md §6.9). */
+  counters?: () => EngineTotals;
 }
 
 export interface CoordinatorLinkEvents {
@@ -95,7 +98,8 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
     if (this.coordinator) this.channel.send(body, this.coordinator);
   }
 
-  private sendToAll(body: ControlBody): void {
+  /** Sends a message to every coordinator we know (active and standbys): heartbeats and reports. */
+  sendToAll(body: ControlBody): void {
     for (const c of this.known.values()) this.channel.send(body, c);
   }
 
@@ -127,6 +131,7 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
         role: this.options.role,
         term: this.term,
         endpoint: this.options.dataEndpoint,
+        counters: this.options.counters?.(),
       }),
     );
   }

@@ -1,7 +1,8 @@
 // Serves a prom-client Registry over HTTP for Prometheus: GET /metrics (text exposition
 // format) and GET /healthz ("ok"), plus any JSON routes a component adds (the coordinator's
-// /status and /ledger). Every component uses this one server; what a metric means lives in
-// the component's metrics.ts (native counters are read in collect()).
+// /status and /ledger) and at most one add-on with pages of its own (the coordinator's
+// dashboard and its WebSocket). Every component uses this one server; what a metric means
+// lives in the component's metrics.ts (native counters are read in collect()).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -10,6 +11,19 @@ import { formatHostPort, type HostPort } from './host-port.js';
 
 /** Path → a function returning the JSON body (computed per request). */
 export type JsonRoutes = Readonly<Record<string, () => unknown>>;
+
+/** What a component serves beyond metrics and JSON routes, on the same server. */
+export interface HttpAddOn {
+  /** Paths it serves, for the 404 hint. */
+  readonly paths: readonly string[];
+  /** Answers a GET or HEAD for `path` that no other route took; false leaves it to the 404. */
+  handle(request: http.IncomingMessage, response: http.ServerResponse, path: string): boolean;
+  /** Called once with the server before it listens (e.g. to take WebSocket upgrades). */
+  attach?(server: http.Server): void;
+  /** Called by close() (also before start()): ends what the add-on holds open (upgraded
+   * connections are not the server's). Must be safe to call twice. */
+  close?(): Promise<void> | void;
+}
 
 export class MetricsServer {
   private readonly server: http.Server;
@@ -21,8 +35,10 @@ export class MetricsServer {
     private readonly jsonRoutes: JsonRoutes = {},
     /** The option that set the address, for error messages. */
     private readonly flag = '--metrics',
+    private readonly addOn?: HttpAddOn,
   ) {
     this.server = http.createServer((request, response) => void this.handle(request, response));
+    addOn?.attach?.(this.server);
   }
 
   /**
@@ -56,6 +72,7 @@ export class MetricsServer {
 
   /** Stops listening and ends open connections. Safe to call twice, or before start(). */
   async close(): Promise<void> {
+    await this.addOn?.close?.();
     if (!this.listening) return;
     this.listening = false;
     await new Promise<void>((resolve) => {
@@ -80,16 +97,18 @@ export class MetricsServer {
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path !== undefined && this.jsonRoutes[path]) {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.jsonRoutes[path]!(), null, 2) + '\n');
+    } else if (path !== undefined && this.addOn?.handle(request, response, path)) {
+      // answered by the add-on
     } else {
-      const known = ['/metrics', '/healthz', ...Object.keys(this.jsonRoutes)].join(', ');
+      const known = [...(this.addOn?.paths ?? []), '/metrics', '/healthz', ...Object.keys(this.jsonRoutes)].join(', ');
       response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; try ${known}\n`);
     }
   }
 }
 
 /** Creates and starts a MetricsServer (see MetricsServer.start for the errors). */
-export async function serveMetrics(address: HostPort, registry: Registry, jsonRoutes: JsonRoutes = {}, flag = '--metrics'): Promise<MetricsServer> {
-  const server = new MetricsServer(address, registry, jsonRoutes, flag);
+export async function serveMetrics(address: HostPort, registry: Registry, jsonRoutes: JsonRoutes = {}, flag = '--metrics', addOn?: HttpAddOn): Promise<MetricsServer> {
+  const server = new MetricsServer(address, registry, jsonRoutes, flag, addOn);
   await server.start();
   return server;
 }

@@ -26,6 +26,7 @@ import { CoverageLedger, type EpochCoverage } from './coverage-ledger.js';
 import { Election, type ElectionAction } from './election.js';
 import { EventLog, type ClusterEvent } from './event-log.js';
 import { Membership, type Member } from './membership.js';
+import { NodeReports } from './node-reports.js';
 
 export interface CoordinatorConfig {
   listen: Endpoint;
@@ -51,6 +52,8 @@ export interface CoordinatorConfig {
   syncIntervalMs: number;
   electionTimeoutMs: number;
   solitudeMs: number;
+  /** Where this coordinator serves its dashboard, told to standbys in SYNC (protocol/SPEC.md §6.9). */
+  dashboard?: Endpoint;
   onEvent?: (event: ClusterEvent) => void;
 }
 
@@ -88,6 +91,8 @@ export interface CoordinatorCounters {
 export class Coordinator {
   readonly membership = new Membership();
   readonly ledger = new CoverageLedger();
+  /** Counters, histograms and analyzer reports for the dashboard (protocol/SPEC.md §6.9). */
+  readonly reports = new NodeReports();
   readonly events: EventLog;
   readonly counters: CoordinatorCounters = {
     topologiesIssued: 0, topologiesSent: 0, inbandInjected: 0, inbandInjectFailures: 0, resyncs: 0, joins: 0,
@@ -103,6 +108,8 @@ export class Coordinator {
   lastSyncMs: number | undefined;
   /** Peers heard from (any message), by coordinator ID. */
   readonly peersHeardMs = new Map<number, number>();
+  /** Where peers that sent us SYNC serve their dashboards, by coordinator ID. */
+  readonly peerDashboards = new Map<number, Endpoint | undefined>();
 
   private readonly hashKeys: [number, number];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -241,6 +248,7 @@ export class Coordinator {
   private onMessage(view: ControlView, from: Endpoint): void {
     const now = Date.now();
     if (this.onPeerMessage(view, from, now)) return;
+    if (this.reports.observe(view, now)) return; // reports only feed the dashboard
     if (view.type === 'HEARTBEAT') {
       this.maxTermHeard = Math.max(this.maxTermHeard, view.term ?? 0);
       this.maxEpochHeard = Math.max(this.maxEpochHeard, view.epoch);
@@ -289,6 +297,7 @@ export class Coordinator {
         const member = this.membership.remove(view.nodeId);
         if (!member) return;
         this.counters.leaves++;
+        this.reports.departed(view.nodeId, 'left', now);
         this.channel.forgetSender(from);
         this.ledger.departed(view.nodeId);
         this.events.add('leave', `${member.role} ${view.nodeId} left`);
@@ -310,6 +319,7 @@ export class Coordinator {
         const sender = peer(view.coordinatorId);
         if (!sender) return this.unexpected();
         this.peersHeardMs.set(sender.id, now);
+        this.peerDashboards.set(sender.id, view.dashboard);
         const { follow, action } = this.election.onSync(view.term, sender.id, now);
         this.act(action);
         if (follow) this.applySync(view.epoch, view.members, now);
@@ -384,7 +394,7 @@ export class Coordinator {
   private sendSync(): void {
     if (this.config.peers.length === 0) return;
     const members = this.membership.all().map((m) => ({ nodeId: m.nodeId, role: m.role, endpoint: m.role === 'analyzer' && m.data ? m.data : m.control }));
-    const body = sync({ term: this.term, epoch: this.epoch, members, coordinatorId: this.config.coordinatorId });
+    const body = sync({ term: this.term, epoch: this.epoch, members, coordinatorId: this.config.coordinatorId, dashboard: this.config.dashboard });
     for (const peer of this.config.peers) this.channel.send(body, peer.endpoint);
     this.counters.syncsSent++;
   }
@@ -405,6 +415,7 @@ export class Coordinator {
   private expireSilentNodes(): void {
     for (const member of this.membership.expire(Date.now(), this.config.nodeTimeoutMs)) {
       this.counters.timeouts++;
+      this.reports.departed(member.nodeId, 'timeout', Date.now());
       this.channel.forgetSender(member.control);
       this.ledger.departed(member.nodeId);
       this.events.add('timeout', `${member.role} ${member.nodeId} silent for ${this.config.nodeTimeoutMs} ms: removed`);

@@ -1,11 +1,14 @@
-// `dicap coordinator`: validates its options, starts the Coordinator, serves /status,
-// /ledger, /events and /metrics, prints a status line, and stops cleanly on SIGINT/SIGTERM.
+// `dicap coordinator`: validates its options, starts the Coordinator, serves the dashboard
+// (/), /status, /ledger, /events and /metrics, prints a status line, and stops cleanly on
+// SIGINT/SIGTERM.
 import net from 'node:net';
 import { readClusterKeyFile } from '../common/cluster-key.js';
 import { DicapError, errorMessage } from '../common/errors.js';
+import { formatHostPort } from '../common/host-port.js';
 import { serveMetrics } from '../common/metrics-server.js';
 import { formatHelp, parseOptions } from '../common/options.js';
 import { Coordinator, type CoordinatorConfig } from './coordinator.js';
+import { Dashboard } from './dashboard/server.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { COORDINATOR_OPTIONS, parsePeer } from './options.js';
 import { coordinatorStatus, formatCoordinatorLine } from './status.js';
@@ -58,6 +61,8 @@ function configOf(values: Values): CoordinatorConfig {
     syncIntervalMs: values.syncIntervalMs,
     electionTimeoutMs: values.electionTimeoutMs,
     solitudeMs: values.solitudeMs,
+    // Standbys link to the active's dashboard; on 0.0.0.0 it is reached at the advertised address.
+    dashboard: values.http && net.isIPv4(values.http.host) ? { ip: values.http.host === '0.0.0.0' ? advertise : values.http.host, port: values.http.port } : undefined,
     onEvent: (event) => console.error(`dicap coordinator: ${event.kind}: ${event.text}`),
   };
 }
@@ -87,20 +92,22 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   let http;
+  const dashboard = values.http ? new Dashboard(coordinator) : undefined;
   try {
     http = values.http
       ? await serveMetrics(values.http, createCoordinatorMetrics(coordinator), {
           '/status': () => coordinatorStatus(coordinator),
           '/ledger': () => coordinator.ledger.recent(),
           '/events': () => coordinator.events.list(),
-        }, '--http')
+        }, '--http', dashboard)
       : undefined;
   } catch (error) {
+    dashboard?.close();
     await coordinator.stop();
     console.error(`dicap coordinator: ${errorMessage(error)}`);
     return 1;
   }
-  console.error(`dicap coordinator: listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, ${config.peers.length > 0 ? `standby among ${config.peers.length + 1} coordinators (ID ${config.coordinatorId})` : `active after ${config.heartbeatIntervalMs + 500} ms of listening`}`);
+  console.error(`dicap coordinator: listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, ${config.peers.length > 0 ? `standby among ${config.peers.length + 1} coordinators (ID ${config.coordinatorId})` : `active after ${config.heartbeatIntervalMs + 500} ms of listening`}${values.http ? `, dashboard at http://${formatHostPort(values.http)}/` : ''}`);
 
   return new Promise<number>((resolve) => {
     const status = values.statusInterval > 0 ? setInterval(() => console.error(formatCoordinatorLine(coordinator)), values.statusInterval * 1000) : undefined;

@@ -1,10 +1,12 @@
 // Connects a capture engine to the coordinator: topologies from the coordinator are offered
 // to the engine (hash modes: at their validity start; round-robin: the in-band frame carries
 // them, so the UDP copy only tells us the coordinator), the engine's per-epoch counts go back
-// as LEDGER reports, and a graceful stop leaves the cluster without losing this node's share.
+// as LEDGER reports, its counters at every layer ride on the heartbeats and its IPv4 ID
+// histogram goes to every coordinator (the dashboard, protocol/SPEC.md §6.9), and a graceful
+// stop leaves the cluster without losing this node's share.
 import { CoordinatorLink, type CoordinatorLinkOptions } from '../common/coordinator-link.js';
-import type { CaptureEngine, EngineTopology } from '../native/engine.js';
-import { ledger, type TopologyUpdateFields } from '../protocol/index.js';
+import type { CaptureEngine, EngineCounters, EngineTopology } from '../native/engine.js';
+import { ipidHistogram, ledger, type EngineTotals, type TopologyUpdateFields } from '../protocol/index.js';
 
 export interface CoordinatorFollowerOptions extends Omit<CoordinatorLinkOptions, 'role' | 'appliedEpoch' | 'dataEndpoint'> {
   engine: CaptureEngine;
@@ -27,10 +29,26 @@ function engineTopology(t: TopologyUpdateFields): EngineTopology {
   };
 }
 
+/** The engine's counters as a HEARTBEAT carries them. */
+export function engineTotals(c: EngineCounters): EngineTotals {
+  return {
+    ringPackets: BigInt(c.socketPackets),
+    ringDrops: BigInt(c.socketDrops),
+    seen: BigInt(c.seen),
+    owned: BigInt(c.owned),
+    exported: BigInt(c.recordsExported),
+    queueDrops: BigInt(c.queueFullDrops),
+    sendFailed: BigInt(c.recordsSendFailed),
+    noAnalyzer: BigInt(c.recordsNoAnalyzer),
+  };
+}
+
 export class CoordinatorFollower {
   private offered = { term: -1, epoch: -1 };
   /** Per epoch, the counts last reported, so unchanged epochs are not resent. */
   private readonly reported = new Map<number, string>();
+  /** IPv4 frames in the last IPID_HISTOGRAM sent: an unchanged histogram is not resent. */
+  private reportedIpidFrames = 0;
   private ledgerTimer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -43,11 +61,15 @@ export class CoordinatorFollower {
       ...options,
       role: 'capture',
       appliedEpoch: () => options.engine.counters().epoch,
+      counters: () => engineTotals(options.engine.counters()),
     });
     const follower = new CoordinatorFollower(options, link);
     link.on('topology', (t) => follower.onTopology(t));
     link.on('coordinator', (c, term) => options.log(`following coordinator ${c.ip}:${c.port} (term ${term})`));
-    follower.ledgerTimer = setInterval(() => follower.reportLedger(), options.heartbeatIntervalMs);
+    follower.ledgerTimer = setInterval(() => {
+      follower.reportLedger();
+      follower.reportIpidHistogram();
+    }, options.heartbeatIntervalMs);
     return follower;
   }
 
@@ -72,6 +94,15 @@ export class CoordinatorFollower {
       );
     }
     for (const epoch of this.reported.keys()) if (epoch < this.options.engine.counters().epoch - 32) this.reported.delete(epoch);
+  }
+
+  /** IPID_HISTOGRAM to every coordinator, when the histogram grew since the last one sent. */
+  reportIpidHistogram(): void {
+    const bins = this.options.engine.ipidHistogram();
+    const frames = bins.reduce((sum, n) => sum + n, 0);
+    if (frames === this.reportedIpidFrames) return;
+    this.reportedIpidFrames = frames;
+    this.link.sendToAll(ipidHistogram({ nodeId: this.options.nodeId, frames: BigInt(frames), bins }));
   }
 
   /**
