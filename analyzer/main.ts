@@ -5,11 +5,11 @@
 // final counters and exits. Exit codes: 0 normal end, 1 runtime failure (port in use,
 // output cannot be opened or fails), 2 bad configuration.
 import dns from 'node:dns/promises';
-import fs from 'node:fs';
 import net from 'node:net';
 import tty from 'node:tty';
 import { readClusterKeyFile } from '../common/cluster-key.js';
 import { CoordinatorLink } from '../common/coordinator-link.js';
+import { SummaryFile } from '../common/summary-file.js';
 import { resolveEndpoint } from '../node-agent/static-topology.js';
 import { DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
@@ -32,16 +32,6 @@ function say(message: string): void {
 }
 
 /** Replaces `file` whole (temporary file, then rename): whoever reads it while the analyzer runs never sees half a file. */
-function writeJsonFileAtomically(file: string, value: unknown): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, JSON.stringify(value, null, 2) + '\n');
-  fs.renameSync(temporary, file);
-}
-
-function summaryProblem(file: string, error: unknown): string {
-  return `cannot write --summary ${file} (${errorCode(error) ?? errorMessage(error)}); check that its directory exists and is writable`;
-}
-
 function readOptions(argv: string[]): AnalyzerValues | 'help' {
   const parsed = parseOptions(ANALYZER_OPTIONS, argv, process.env);
   if (parsed.help) return 'help';
@@ -116,15 +106,13 @@ export async function main(argv: string[]): Promise<number> {
 
   // The summary exists as soon as the analyzer listens (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
-  const writeSummary = (final: boolean): void => {
-    if (values.summary) writeJsonFileAtomically(values.summary, { final, ...sink.counters() });
-  };
+  const summary = new SummaryFile(values.summary, say);
   try {
-    writeSummary(false);
+    summary.write({ final: false, ...sink.counters() });
   } catch (error) {
     sink.stop();
     await metrics?.close();
-    say(summaryProblem(values.summary!, error));
+    say(errorMessage(error));
     return 1;
   }
 
@@ -146,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
   if (granted < values.receiveBuffer) {
     say(`warning: receive buffer is ${granted} bytes, not the ${values.receiveBuffer} asked; run as root or raise net.core.rmem_max, or bursts will be dropped`);
   }
-  return run(values, sink, metrics, link, writeSummary);
+  return run(values, sink, metrics, link, summary);
 }
 
 /** With --coordinator or --discover: join as an analyzer (ROLE 2) at the address batches should come to. */
@@ -177,12 +165,11 @@ function run(
   sink: AnalyzerSink,
   metrics: MetricsServer | undefined,
   link: CoordinatorLink | undefined,
-  writeSummary: (final: boolean) => void,
+  summary: SummaryFile,
 ): Promise<number> {
   return new Promise<number>((resolve) => {
     let lastDatagrams = 0;
     let lastTime = Date.now();
-    let summaryFailing = false;
     const statusTimer =
       values.statusInterval > 0
         ? setInterval(() => {
@@ -192,14 +179,7 @@ function run(
             lastDatagrams = counters.datagrams;
             lastTime = now;
             say(formatStatusLine(counters, rate));
-            try {
-              writeSummary(false);
-              summaryFailing = false;
-            } catch (error) {
-              // Said once per run of failures, not every interval; receiving goes on.
-              if (!summaryFailing) say(`warning: ${summaryProblem(values.summary!, error)}`);
-              summaryFailing = true;
-            }
+            summary.writeOrWarn({ final: false, ...counters });
           }, values.statusInterval * 1000)
         : undefined;
     // The dashboard's per-node records and export loss, every heartbeat interval.
@@ -232,9 +212,9 @@ function run(
       const counters = sink.counters();
       say(formatFinalCounters(counters));
       try {
-        writeSummary(true);
+        summary.write({ final: true, ...counters });
       } catch (error) {
-        say(summaryProblem(values.summary!, error));
+        say(errorMessage(error));
         exitCode = 1;
       }
       void Promise.all([linkClosed, metrics?.close()]).then(() => resolve(exitCode));

@@ -2,7 +2,6 @@
 // static topology, reports a status line (and rewrites --summary FILE) every
 // --status-interval, serves metrics, and on SIGINT/SIGTERM (or the end of the file)
 // flushes every batch and prints its final counters.
-import fs from 'node:fs';
 import { DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { readClusterKeyFile } from '../common/cluster-key.js';
 import { formatHelp, parseOptions } from '../common/options.js';
@@ -11,6 +10,7 @@ import { createAgentMetrics } from './metrics.js';
 import { AGENT_OPTIONS } from './options.js';
 import { resolveEndpoint, staticTopology } from './static-topology.js';
 import { CoordinatorFollower } from './coordinator-follower.js';
+import { SummaryFile } from '../common/summary-file.js';
 import { formatFinalCounters, formatStatusLine } from './status-line.js';
 import { serveMetrics } from '../common/metrics-server.js';
 
@@ -20,16 +20,6 @@ const LEAVE_TIMEOUT_MS = 3000;
 type AgentValues = Extract<ReturnType<typeof parseOptions<typeof AGENT_OPTIONS>>, { help: false }>['values'];
 
 /** Replaces `file` whole (temporary file, then rename): whoever reads it while the agent runs never sees half a file. */
-function writeJsonFileAtomically(file: string, value: unknown): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, JSON.stringify(value, null, 2) + '\n');
-  fs.renameSync(temporary, file);
-}
-
-function summaryProblem(file: string, error: unknown): string {
-  return `cannot write --summary ${file} (${errorCode(error) ?? errorMessage(error)}); check that its directory exists and is writable`;
-}
-
 function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): CaptureEngineOptions {
   const common = {
     nodeId: values.nodeId,
@@ -119,14 +109,13 @@ export async function main(argv: string[]): Promise<number> {
 
   // The summary exists as soon as the agent captures (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
-  const writeSummary = (final: boolean): void => {
-    if (values.summary) writeJsonFileAtomically(values.summary, { nodeId: values.nodeId, final, ...engine.counters() });
-  };
+  const summary = new SummaryFile(values.summary, (line) => console.error(`dicap agent: ${line}`));
+  const summaryOf = (final: boolean) => ({ nodeId: values.nodeId, final, ...engine.counters() });
   try {
-    writeSummary(false);
+    summary.write(summaryOf(false));
   } catch (error) {
     engine.stop();
-    console.error(`dicap agent: ${summaryProblem(values.summary!, error)}`);
+    console.error(`dicap agent: ${errorMessage(error)}`);
     return 2;
   }
 
@@ -143,7 +132,6 @@ export async function main(argv: string[]): Promise<number> {
     let exitCode = 0;
     let lastSeen = 0;
     let lastTime = Date.now();
-    let summaryFailing = false;
     const statusTimer =
       values.statusInterval > 0
         ? setInterval(() => {
@@ -153,14 +141,7 @@ export async function main(argv: string[]): Promise<number> {
             lastSeen = counters.seen;
             lastTime = now;
             console.error(formatStatusLine(values.nodeId, counters, rate));
-            try {
-              writeSummary(false);
-              summaryFailing = false;
-            } catch (error) {
-              // Said once per run of failures, not every interval; capture goes on.
-              if (!summaryFailing) console.error(`dicap agent: warning: ${summaryProblem(values.summary!, error)}`);
-              summaryFailing = true;
-            }
+            summary.writeOrWarn(summaryOf(false));
           }, values.statusInterval * 1000)
         : undefined;
 
@@ -176,9 +157,9 @@ export async function main(argv: string[]): Promise<number> {
       const counters = engine.counters();
       console.error(formatFinalCounters(values.nodeId, counters));
       try {
-        writeSummary(true);
+        summary.write(summaryOf(true));
       } catch (error) {
-        console.error(`dicap agent: ${summaryProblem(values.summary!, error)}`);
+        console.error(`dicap agent: ${errorMessage(error)}`);
         exitCode = 1;
       }
       void (metrics ? metrics.close() : Promise.resolve()).then(() => resolve(exitCode));
