@@ -12,6 +12,8 @@ export interface CoordinatorFollowerOptions extends Omit<CoordinatorLinkOptions,
   engine: CaptureEngine;
   /** How long a graceful stop waits for the topology without this node to come into force. */
   leaveTimeoutMs: number;
+  /** The engine's snaplen (the kernel keeps this many bytes of each frame). */
+  snaplen: number;
   log: (line: string) => void;
 }
 
@@ -45,6 +47,7 @@ export function engineTotals(c: EngineCounters): EngineTotals {
 
 export class CoordinatorFollower {
   private offered = { term: -1, epoch: -1 };
+  private warnedSnaplen = false;
   /** Per epoch, the counts last reported, so unchanged epochs are not resent. */
   private readonly reported = new Map<number, string>();
   /** IPv4 frames in the last IPID_HISTOGRAM sent: an unchanged histogram is not resent. */
@@ -74,6 +77,11 @@ export class CoordinatorFollower {
   }
 
   private onTopology(t: TopologyUpdateFields): void {
+    if (t.snaplen !== this.options.snaplen && !this.warnedSnaplen) {
+      // Selection reads the captured bytes only (SPEC §6.6): a different snaplen can mean a different owner.
+      this.options.log(`warning: the topology's SNAPLEN ${t.snaplen} differs from this agent's --snaplen ${this.options.snaplen}; give every agent the coordinator's snaplen`);
+      this.warnedSnaplen = true;
+    }
     // Round-robin topologies take effect at their in-band frame, never from UDP.
     if (t.selection === 'round-robin') return;
     // Periodic resends repeat a topology: offer each (term, epoch) once. A coordinator that

@@ -91,6 +91,7 @@ export async function main(argv: string[]): Promise<number> {
         key: clusterKey ?? null,
         heartbeatIntervalMs: values.heartbeatIntervalMs,
         leaveTimeoutMs: LEAVE_TIMEOUT_MS,
+        snaplen: values.snaplen,
         log: (line) => console.error(`dicap agent: ${line}`),
       }).catch((error: unknown) => {
         capturing.stop();
