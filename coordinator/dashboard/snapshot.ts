@@ -31,6 +31,8 @@ export interface CaptureNodeView {
   lastHeardMs: number | null;
   /** The epoch it said it applies. */
   appliedEpoch: number | null;
+  /** It still applies an older epoch well after the current one came into force (it missed it). */
+  behind: boolean;
   /** When it timed out or left. */
   departedMs: number | null;
   /** Engine counters, cumulative since the agent started (null until it reports them). */
@@ -126,6 +128,8 @@ function captureNodes(c: Coordinator, nowMs: number): CaptureNodeView[] {
       state,
       lastHeardMs: member?.lastHeardMs ?? counters?.lastReportMs ?? null,
       appliedEpoch: member?.appliedEpoch ?? null,
+      // The coordinator's own rule for a node that missed a topology (Coordinator.checkApplied).
+      behind: !!member && !!c.current && member.appliedEpoch < c.current.epoch && nowMs >= c.current.validityStartMs + hb + 1000,
       departedMs: member ? null : (reports?.departure?.atMs ?? null),
       totals: counters?.totals ? { ...counters.totals } : null,
       rates: rates ? { ...rates } : null,

@@ -4,10 +4,21 @@
 import { binRange, ipidHistogram, ipidStats, lineChart, sparkline } from './charts.js';
 import { ago, clock, count, endpoint, escapeHtml as h, percent, rate } from './format.js';
 
-/** Plot slots: five minutes of one-second samples. */
+/** Plot slots: five minutes of one-second samples at most. */
 export const TIMELINE_POINTS = 300;
-/** A node's sparkline shows the last two minutes. */
+/** A node's sparkline shows the last two minutes at most. */
 export const SPARK_POINTS = 120;
+/** A young timeline is drawn over at least this many slots, so a few samples do not fill the plot. */
+const MIN_POINTS = 60;
+
+/** How many one-second slots a plot spans: the samples there are, within [MIN_POINTS, most]. */
+export function plotPoints(samples, most = TIMELINE_POINTS) {
+  return Math.min(most, Math.max(MIN_POINTS, samples));
+}
+
+function span(points) {
+  return points >= 120 ? `${Math.round(points / 60)} min` : `${points} s`;
+}
 
 const STATE_CLASS = {
   capturing: 'ok', up: 'ok', active: 'ok',
@@ -29,7 +40,7 @@ function dropTotal(t) {
 export function headerView(s, connection, nowMs) {
   const c = s.coordinator;
   const verdict = !s.coverage
-    ? pill('no epoch judged yet', 'muted')
+    ? pill(c.role === 'active' ? 'no epoch judged yet' : 'the active judges coverage', 'muted')
     : s.coverage.status === 'exactly-once'
       ? pill('✓ exactly-once', 'ok')
       : pill(`✗ ${s.coverage.anomaly ?? 'anomaly'}`, 'bad');
@@ -62,7 +73,9 @@ export function clusterView(s, nowMs) {
   const present = s.nodes.filter((n) => !['timed out', 'left', 'gone'].includes(n.state)).length;
   const analyzersUp = s.analyzers.filter((a) => a.state !== 'gone').length;
   const cov = s.coverage;
-  const coverage = !cov
+  const coverage = !cov && c.role !== 'active'
+    ? `<div class="coverage muted">Coverage is judged by the active coordinator, to which the nodes send their ledgers; see its dashboard.</div>`
+    : !cov
     ? `<div class="coverage muted">No epoch has been judged yet: the ledger judges an epoch once the next one has been in force for a heartbeat interval.</div>`
     : cov.status === 'exactly-once'
       ? `<div class="coverage ok"><b>Exactly-once coverage.</b> Epoch ${h(cov.epoch)}: ${h(count(cov.frames))} frames, each captured by exactly one node.</div>`
@@ -102,13 +115,15 @@ const RATE_SERIES = [
 /** The cluster's rates over the last minutes, and its drops. */
 export function ratesView(s, timeline) {
   const legend = RATE_SERIES.map(([key, label, color]) => `<span class="legend"><i style="background:${color}"></i>${h(label)} <b>${h(rate(s.sample[key]))}</b></span>`).join('');
-  const series = RATE_SERIES.map(([key, label, color]) => ({ label, color, values: timeline.map((p) => p[key]) }));
-  const drops = timeline.map((p) => p.drops);
+  const points = plotPoints(timeline.length);
+  const recent = timeline.slice(-points);
+  const series = RATE_SERIES.map(([key, label, color]) => ({ label, color, values: recent.map((p) => p[key]) }));
+  const drops = recent.map((p) => p.drops);
   return (
-    `<h2>Rates <span class="dim">last ${Math.round(TIMELINE_POINTS / 60)} min</span></h2><div class="legends">${legend}</div>` +
-    `<div class="plot">${lineChart(series, { points: TIMELINE_POINTS })}</div>` +
+    `<h2>Rates <span class="dim">last ${span(points)}</span></h2><div class="legends">${legend}</div>` +
+    `<div class="plot">${lineChart(series, { points })}</div>` +
     `<div class="legends"><span class="legend"><i style="background:var(--red)"></i>drops, every layer <b class="${s.sample.drops > 0 ? 'bad' : ''}">${h(rate(s.sample.drops))}</b></span></div>` +
-    `<div class="plot small">${lineChart([{ label: 'drops', color: 'var(--red)', values: drops }], { points: TIMELINE_POINTS, height: 48 })}</div>`
+    `<div class="plot small">${lineChart([{ label: 'drops', color: 'var(--red)', values: drops }], { points, height: 48 })}</div>`
   );
 }
 
@@ -122,6 +137,7 @@ function rateCell(rates, totals, key, { alarm = false } = {}) {
 /** Every capture node: where it is, whether it is alive, and its rates and drops at each layer. */
 export function nodesView(s, timeline, nowMs) {
   if (s.nodes.length === 0) return `<h2>Capture nodes</h2><div class="empty">No capture node has joined this coordinator yet.</div>`;
+  const sparkPoints = plotPoints(timeline.length, SPARK_POINTS);
   const rows = s.nodes
     .map((n) => {
       const gone = ['timed out', 'left', 'gone'].includes(n.state);
@@ -130,13 +146,12 @@ export function nodesView(s, timeline, nowMs) {
       const lossCell = n.received
         ? `<td class="num ${n.received.lostDatagrams > 0 ? 'bad' : ''}" title="${h(`${n.received.lostDatagrams} of ${n.received.datagrams + n.received.lostDatagrams} datagrams lost on the way to the analyzers`)}">${h(n.received.lostDatagrams > 0 ? percent(loss, 2) : '0')}</td>`
         : '<td class="num dim">—</td>';
-      const lag = n.appliedEpoch !== null && n.appliedEpoch < s.coordinator.epoch && !gone;
-      const spark = sparkline(timeline.slice(-SPARK_POINTS).map((p) => p.nodes[n.nodeId]?.seen ?? null), { width: 110, height: 24, points: SPARK_POINTS, color: 'var(--blue)' });
+      const spark = sparkline(timeline.slice(-sparkPoints).map((p) => p.nodes[n.nodeId]?.seen ?? null), { width: 110, height: 24, points: sparkPoints, color: 'var(--blue)' });
       return (
         `<tr class="${gone ? 'gone' : ''}" data-node="${h(n.nodeId)}">` +
         `<td class="id">${h(n.nodeId)}</td><td class="dim">${h(endpoint(n.control))}</td><td class="num">${h(n.position ?? '—')}</td>` +
         `<td>${pill(n.state, STATE_CLASS[n.state] ?? 'muted')}</td><td class="dim">${h(heartbeat)}</td>` +
-        `<td class="num ${lag ? 'warn' : ''}" title="${lag ? 'still applies an older epoch' : ''}">${h(n.appliedEpoch ?? '—')}</td>` +
+        `<td class="num ${n.behind ? 'warn' : ''}" title="${n.behind ? 'still applies an older epoch: it missed the current topology' : ''}">${h(n.appliedEpoch ?? '—')}</td>` +
         rateCell(n.rates, n.totals, 'seen') + rateCell(n.rates, n.totals, 'owned') + rateCell(n.rates, n.totals, 'exported') +
         rateCell(n.rates, n.totals, 'ringDrops', { alarm: true }) + rateCell(n.rates, n.totals, 'queueDrops', { alarm: true }) +
         rateCell(n.rates, n.totals, 'sendFailed', { alarm: true }) + rateCell(n.rates, n.totals, 'noAnalyzer', { alarm: true }) +
@@ -151,7 +166,7 @@ export function nodesView(s, timeline, nowMs) {
     `<table class="nodes"><thead><tr><th>node</th><th>address</th><th>pos</th><th>state</th><th>heartbeat</th><th>epoch</th>` +
     `<th class="num">seen</th><th class="num">owned</th><th class="num">exported</th>` +
     `<th class="num" title="kernel ring full">ring drop</th><th class="num" title="export worker queue full">queue drop</th><th class="num" title="datagrams the kernel refused">send fail</th><th class="num" title="no analyzer in the topology">no analyzer</th>` +
-    `<th class="num" title="records the analyzers received">received</th><th class="num" title="datagrams lost between node and analyzers">export loss</th><th>seen, 2 min</th></tr></thead><tbody>${rows}</tbody></table>`
+    `<th class="num" title="records the analyzers received">received</th><th class="num" title="datagrams lost between node and analyzers">export loss</th><th>seen, last ${span(sparkPoints)}</th></tr></thead><tbody>${rows}</tbody></table>`
   );
 }
 

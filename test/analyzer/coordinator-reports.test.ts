@@ -1,0 +1,34 @@
+// What an analyzer tells its coordinators for the dashboard: one ANALYZER_REPORT per capture
+// node whose counts changed, to every coordinator, export loss never below zero.
+import { describe, expect, it } from 'vitest';
+import { AnalyzerReports } from '../../analyzer/coordinator-reports.js';
+import type { CoordinatorLink } from '../../common/coordinator-link.js';
+import type { AnalyzerNodeCounters, AnalyzerSinkCounters } from '../../native/analyzer-sink.js';
+import { readControlMessage, type ControlBody } from '../../protocol/index.js';
+
+const nodeCounters = (nodeId: number, records: number, lostDatagrams = 0): AnalyzerNodeCounters => ({
+  nodeId, lastEpoch: 2, streams: 1, datagrams: Math.ceil(records / 22), records, gapDatagrams: Math.max(0, lostDatagrams), lateDatagrams: 0,
+  lostDatagrams, duplicateDatagrams: 0, duplicateRecords: 0, runs: 1,
+});
+
+describe('analyzer reports to the coordinators', () => {
+  it('sends one report per node whose counts changed, to every coordinator', () => {
+    const sent: ControlBody[] = [];
+    const link = { sendToAll: (body: ControlBody) => sent.push(body) } as unknown as CoordinatorLink;
+    let nodes = [nodeCounters(11, 220), nodeCounters(12, 44, 1)];
+    const reports = new AnalyzerReports(link, 100, () => ({ nodes }) as AnalyzerSinkCounters);
+    reports.send();
+    expect(sent.map(readControlMessage)).toEqual([
+      { type: 'ANALYZER_REPORT', nodeId: 100, sourceNodeId: 11, records: 220n, datagrams: 10n, lostDatagrams: 0n },
+      { type: 'ANALYZER_REPORT', nodeId: 100, sourceNodeId: 12, records: 44n, datagrams: 2n, lostDatagrams: 1n },
+    ]);
+    reports.send();
+    expect(sent).toHaveLength(2); // nothing changed
+    nodes = [nodeCounters(11, 242), nodeCounters(12, 44, -1)]; // late datagrams can make the loss negative for a moment
+    reports.send();
+    expect(sent.slice(2).map(readControlMessage)).toEqual([
+      { type: 'ANALYZER_REPORT', nodeId: 100, sourceNodeId: 11, records: 242n, datagrams: 11n, lostDatagrams: 0n },
+      { type: 'ANALYZER_REPORT', nodeId: 100, sourceNodeId: 12, records: 44n, datagrams: 2n, lostDatagrams: 0n },
+    ]);
+  });
+});
