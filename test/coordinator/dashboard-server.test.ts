@@ -100,11 +100,11 @@ describe('the dashboard server', () => {
     const { base } = await coordinatorWithDashboard();
     const page = await get(`${base}/`);
     expect(page).toMatchObject({ status: 200, type: 'text/html; charset=utf-8' });
-    expect(page.body).toContain('assets/app.js');
-    expect(await get(`${base}/assets/app.js`)).toMatchObject({ status: 200, type: 'text/javascript; charset=utf-8' });
-    expect(await get(`${base}/assets/style.css`)).toMatchObject({ status: 200, type: 'text/css; charset=utf-8' });
+    expect(page.body).toContain('app.js');
+    expect(await get(`${base}/app.js`)).toMatchObject({ status: 200, type: 'text/javascript; charset=utf-8' });
+    expect(await get(`${base}/style.css`)).toMatchObject({ status: 200, type: 'text/css; charset=utf-8' });
     expect((await get(`${base}/metrics`)).body).toContain('dicap_coordinator_epoch');
-    for (const bad of ['/assets/../../server.ts', '/assets/%2e%2e/%2e%2e/server.ts', '/../package.json', '/index.htm']) {
+    for (const bad of ['/../server.ts', '/%2e%2e/server.ts', '/README.md', '/../package.json', '/index.htm']) {
       expect((await get(`${base}${bad}`)).status, bad).toBe(404);
     }
     const json = JSON.parse((await get(`${base}/dashboard.json`)).body) as DashboardSnapshot;

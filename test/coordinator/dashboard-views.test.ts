@@ -1,11 +1,11 @@
-// The dashboard page's pure parts (coordinator/dashboard/public/assets): number formatting,
+// The dashboard page's pure parts (coordinator/dashboard/public): number formatting,
 // the SVG chart geometry and histogram statistics, and the sections' HTML for states an
 // operator must not miss — a timed-out node, drops, an anomaly, a standby's link — with
 // every text from the cluster escaped.
 import { describe, expect, it } from 'vitest';
-import { binRange, ipidHistogram, ipidStats, linePath, sparkline } from '../../coordinator/dashboard/public/assets/charts.js';
-import { ago, count, escapeHtml, percent, rate } from '../../coordinator/dashboard/public/assets/format.js';
-import { bannerView, clusterView, eventsView, headerView, ipidView, nodesView, plotPoints, shareView } from '../../coordinator/dashboard/public/assets/views.js';
+import { binRange, ipidHistogram, ipidStats, linePath, sparkline } from '../../coordinator/dashboard/public/charts.js';
+import { ago, count, escapeHtml, percent, rate } from '../../coordinator/dashboard/public/format.js';
+import { bannerView, clusterView, eventsView, headerView, ipidView, nodesView, plotPoints, shareView } from '../../coordinator/dashboard/public/views.js';
 import type { CaptureNodeView, DashboardSnapshot } from '../../coordinator/dashboard/snapshot.js';
 
 const NOW = 1_795_000_000_000;
