@@ -3,8 +3,10 @@
 // example configs; the Dockerfile's runtime stage, rebuilt as a directory from what it copies,
 // runs dicap; the systemd units say what the README promises (and pass systemd-analyze verify
 // where it exists); Prometheus and Grafana provisioning point at the right places.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,6 +22,34 @@ const hasYaml = spawnSync('python3', ['-c', 'import yaml']).status === 0;
 /** YAML through PyYAML (Debian: python3-yaml): the repository has no YAML parser of its own. */
 function readYaml(file: string): any {
   return JSON.parse(execFileSync('python3', ['-c', YAML_READER, file], { encoding: 'utf8' }));
+}
+
+async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
+  if (kind === 'tcp') {
+    const server = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((r) => server.close(r));
+    return port;
+  }
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  const { port } = socket.address();
+  await new Promise<void>((r) => socket.close(r));
+  return port;
+}
+
+/** Retries `attempt` until it resolves (a process that is starting), for at most 10 s. */
+async function poll<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 const example = (name: string): Record<string, any> => JSON.parse(fs.readFileSync(path.join(ROOT, 'docs', 'examples', `${name}.json`), 'utf8'));
@@ -184,7 +214,7 @@ describe('docker/Dockerfile', () => {
     }
   });
 
-  it('has a runtime stage whose copied files run dicap: help, an offline capture through the addon', () => {
+  it('has a runtime stage whose copied files run dicap: help, an offline capture through the addon, the dashboard', async () => {
     // Rebuild the runtime image's /opt/dicap as a directory from its COPY --from lines.
     const image = path.join(tmp, 'opt-dicap');
     fs.mkdirSync(image);
@@ -220,6 +250,17 @@ describe('docker/Dockerfile', () => {
     // The native addon loads from the copied tree (dicap owner runs the engine's Selector on a file).
     const owners = execFileSync(process.execPath, [dicap, 'owner', '--nodes', '1,2', CORPUS_FILE], { cwd: tmp, encoding: 'utf8' });
     expect(owners.trim().split('\n')).toHaveLength(20);
+    // The coordinator serves its dashboard page and metrics from the copied tree.
+    const [control, http] = [await freePort('udp'), await freePort('tcp')];
+    const coordinator = spawn(process.execPath, [dicap, 'coordinator', '--insecure', '--listen', `127.0.0.1:${control}`, '--http', `127.0.0.1:${http}`, '--status-interval', '0'], { cwd: tmp, stdio: 'ignore' });
+    try {
+      const page = await poll(() => fetch(`http://127.0.0.1:${http}/`));
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<html/i);
+      expect(await (await fetch(`http://127.0.0.1:${http}/metrics`)).text()).toContain('dicap_coordinator_active');
+    } finally {
+      coordinator.kill('SIGKILL');
+    }
   }, 30_000);
 });
 
