@@ -54,7 +54,7 @@ export const COORDINATOR_OPTIONS = defineOptions({
     'sync-interval-ms': { type: 'integer', min: 50, max: 60000, default: DEFAULT_SYNC_INTERVAL_MS, placeholder: 'MS', help: 'The active coordinator sends its state (SYNC) to the standbys this often.' },
     'election-timeout-ms': { type: 'integer', min: 100, max: 600000, default: DEFAULT_ELECTION_TIMEOUT_MS, placeholder: 'MS', help: 'A standby that hears no SYNC for 1-2× this long stands for election; an active without acks from a majority for half of it steps down.' },
     'solitude-ms': { type: 'integer', min: 100, max: 3600000, default: DEFAULT_SOLITUDE_MS, placeholder: 'MS', help: 'A candidate that hears no other coordinator for this long becomes active alone if a majority of the capture nodes heartbeat to it.' },
-    http: { type: 'host-port', help: 'Serve the status and ledger as JSON (/status, /ledger, /events) and Prometheus metrics (/metrics, listed in docs/metrics.md) at http://HOST:PORT.' },
+    http: { type: 'host-port', help: 'Serve the live dashboard (/, for people; /dashboard.json), the status and ledger as JSON (/status, /ledger, /events) and Prometheus metrics (/metrics, listed in docs/metrics.md) at http://HOST:PORT.' },
     'status-interval': { type: 'integer', min: 0, max: 3600, default: 5, placeholder: 'S', help: 'Seconds between one-line status reports on stderr (0: none).' },
   },
 });
