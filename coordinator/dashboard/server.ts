@@ -1,8 +1,8 @@
 // The coordinator's live dashboard on its --http server (an HttpAddOn of
 // common/metrics-server.ts, so /metrics, /status and the page share one server): serves the
 // page's files from coordinator/dashboard/public, /dashboard.json, and pushes a snapshot to
-// every page over a WebSocket at /live once a second. A page gets the whole rate timeline
-// when it connects, then one new sample with each update.
+// every page over a WebSocket at /live twice a second. A page gets the whole rate timeline
+// (a sample a second) when it connects, then each new sample with the update that brings it.
 import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
@@ -13,8 +13,8 @@ import type { Coordinator } from '../coordinator.js';
 import { dashboardSnapshot, type DashboardSnapshot } from './snapshot.js';
 import { Timeline } from './timeline.js';
 
-/** How often every page gets a new snapshot (and the timeline a sample). */
-export const DEFAULT_PUSH_INTERVAL_MS = 1000;
+/** How often every page gets a new snapshot: more than once a second, so no second goes without one. */
+export const DEFAULT_PUSH_INTERVAL_MS = 500;
 export const LIVE_PATH = '/live';
 export const SNAPSHOT_PATH = '/dashboard.json';
 /** A page that has this much unsent skips updates until it catches up (a slow link must not grow our memory). */
@@ -127,9 +127,9 @@ export class Dashboard implements HttpAddOn {
 
   private tick(): void {
     const snapshot = this.snapshot(false);
-    this.timeline.add(snapshot.sample);
+    const sampled = this.timeline.add(snapshot.sample);
     if (this.sockets.clients.size === 0) return;
-    const text = JSON.stringify(snapshot);
+    const text = JSON.stringify({ ...snapshot, sampled });
     for (const socket of this.sockets.clients) this.send(socket, text);
   }
 

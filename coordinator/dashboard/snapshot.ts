@@ -86,8 +86,10 @@ export interface DashboardSnapshot {
   ipid: { windowS: number; recent: IpidHistogramView; sinceStart: IpidHistogramView; nodes: number[] };
   /** Oldest first, the newest EVENTS_SHOWN. */
   events: ClusterEvent[];
-  /** The rates now (also the newest timeline sample). */
+  /** The rates now. */
   sample: RateSample;
+  /** In an update: whether `sample` is the timeline's new sample (one a second), for the page to append. */
+  sampled?: boolean;
   /** The rates over the last minutes, oldest first (in the first message a page gets, and in /dashboard.json). */
   timeline?: readonly RateSample[];
 }

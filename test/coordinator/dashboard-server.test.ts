@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { ControlChannel } from '../../common/control-channel.js';
 import { serveMetrics, type MetricsServer } from '../../common/metrics-server.js';
 import { Coordinator, type CoordinatorConfig } from '../../coordinator/coordinator.js';
-import { Dashboard } from '../../coordinator/dashboard/server.js';
+import { DEFAULT_PUSH_INTERVAL_MS, Dashboard } from '../../coordinator/dashboard/server.js';
 import type { DashboardSnapshot } from '../../coordinator/dashboard/snapshot.js';
 import { createCoordinatorMetrics } from '../../coordinator/metrics.js';
 import { analyzerReport, heartbeat, ipidHistogram, join, type EngineTotals } from '../../protocol/index.js';
@@ -49,10 +49,10 @@ function get(url: string): Promise<{ status: number; type: string; body: string 
   });
 }
 
-async function coordinatorWithDashboard(overrides: Partial<CoordinatorConfig> = {}): Promise<{ coordinator: Coordinator; dashboard: Dashboard; server: MetricsServer; base: string }> {
+async function coordinatorWithDashboard(overrides: Partial<CoordinatorConfig> = {}, pushIntervalMs = 100): Promise<{ coordinator: Coordinator; dashboard: Dashboard; server: MetricsServer; base: string }> {
   const coordinator = await Coordinator.start(config(overrides));
   open.push(coordinator);
-  const dashboard = new Dashboard(coordinator, { pushIntervalMs: 100 });
+  const dashboard = new Dashboard(coordinator, { pushIntervalMs });
   const server = await serveMetrics({ host: '127.0.0.1', port: 0 }, createCoordinatorMetrics(coordinator), {}, '--http', dashboard);
   open.push(server);
   return { coordinator, dashboard, server, base: `http://127.0.0.1:${server.port}` };
@@ -158,6 +158,20 @@ describe('the dashboard server', () => {
     expect(client.messages.length - count).toBeGreaterThanOrEqual(5);
     const times = client.messages.map((m) => m.sample.atMs);
     expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it('updates every page more than once a second, and adds a timeline sample a second', async () => {
+    const { base } = await coordinatorWithDashboard({}, DEFAULT_PUSH_INTERVAL_MS);
+    const client = await listen(base);
+    await until('the first message', () => client.messages.length > 0);
+    const start = client.messages.length;
+    await new Promise((r) => setTimeout(r, 3000));
+    const updates = client.messages.slice(start);
+    expect(updates.length).toBeGreaterThanOrEqual(5);
+    const sampled = updates.filter((m) => m.sampled).map((m) => m.sample.atMs);
+    expect(sampled.length).toBeGreaterThanOrEqual(2);
+    expect(sampled.length).toBeLessThanOrEqual(4);
+    for (let i = 1; i < sampled.length; i++) expect(sampled[i]! - sampled[i - 1]!).toBeGreaterThanOrEqual(900);
   });
 
   it('shows a node that stopped heartbeating as timed out, with the time, and takes it out of the shares', async () => {

@@ -1,6 +1,6 @@
 // The dashboard page: listens to the coordinator's snapshots on the WebSocket at ./live
-// (one a second), keeps the rate timeline, and redraws every section from the newest
-// snapshot. Reconnects by itself; a coordinator that went away shows as disconnected.
+// (two a second), keeps the rate timeline (a sample a second), and redraws every section from
+// the newest snapshot. Reconnects by itself; a coordinator that went away shows as disconnected.
 import { TIMELINE_POINTS, analyzersView, bannerView, clusterView, eventsView, headerView, ipidView, nodesView, ratesView, shareView } from './views.js';
 
 const RECONNECT_MIN_MS = 500;
@@ -46,8 +46,7 @@ function render() {
 function receive(message) {
   const s = JSON.parse(message);
   if (s.timeline) state.timeline = [...s.timeline];
-  const last = state.timeline.at(-1);
-  if (!last || s.sample.atMs > last.atMs) state.timeline.push(s.sample);
+  else if (s.sampled) state.timeline.push(s.sample);
   if (state.timeline.length > TIMELINE_POINTS) state.timeline.splice(0, state.timeline.length - TIMELINE_POINTS);
   state.snapshot = s;
   state.connection = { state: 'live', lastMessageMs: Date.now() };
