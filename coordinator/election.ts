@@ -18,11 +18,13 @@
 //   active stops steering before another one starts.
 // - Solitude: a candidate that has heard no peer at all for the solitude timeout becomes
 //   active alone if a majority of the capture nodes heartbeat to it (its witnesses that it is
-//   not the one cut off); witnesses also keep such an active's lease. This lets the last
-//   survivor of three steer. What it gives up: in a partition that separates coordinators
-//   from each other but not from the capture nodes, two coordinators may be active at once
-//   (in different terms). Capture nodes obey only the highest term they have seen, and report
-//   it in SEEN_TERM, which makes the lower one step down.
+//   not the one cut off); witnesses also keep such an active's lease while no peer is heard
+//   (never the lease of an active that heard a peer within the solitude timeout: that one may
+//   be the one cut off). This lets the last survivor of three steer. What it gives up: in a
+//   partition that separates coordinators from each other but not from the capture nodes,
+//   two coordinators may be active at once (in different terms). Capture nodes obey only the
+//   highest term they have seen, and report it in SEEN_TERM, which makes the lower one step
+//   down.
 // - Anyone who sees a higher term adopts it and becomes a standby.
 export type CoordinatorRole = 'standby' | 'candidate' | 'active';
 
@@ -154,7 +156,7 @@ export class Election {
       this.role = 'standby';
       this.leaderId = undefined;
       this.deadlineMs = nowMs + this.timeout();
-      return { kind: 'step-down', term: this.term, why: `no SYNC_ACK from a majority and no capture nodes heard within ${this.leaseMs} ms` };
+      return { kind: 'step-down', term: this.term, why: `no SYNC_ACK from a majority within ${this.leaseMs} ms` };
     }
     if (this.role === 'candidate' && witnessed && nowMs - this.lastPeerHeardMs >= this.config.solitudeMs) {
       this.term = nextTerm(Math.max(this.term, this.proposedTerm, termsSeen), this.config.selfId);
@@ -185,7 +187,11 @@ export class Election {
 
   private hasLiveActive(nowMs: number): boolean {
     if (this.role === 'active') {
-      if (this.config.peerIds.length === 0 || this.witnessed) return true;
+      // Witnesses keep the lease of an active in solitude only. An active that heard a peer
+      // lately may be the one cut off: it steps down by its lease, before a peer can time out
+      // and be elected, even if capture nodes were heard lately (the coordinator counts them
+      // as witnesses for a whole node timeout, which can outlast an election).
+      if (this.config.peerIds.length === 0 || (this.witnessed && nowMs - this.lastPeerHeardMs >= this.config.solitudeMs)) return true;
       return [...this.lastAckMs.values()].filter((at) => nowMs - at <= this.leaseMs).length + 1 >= this.majority;
     }
     return this.role === 'standby' && this.leaderId !== undefined && nowMs - this.lastSyncMs < this.config.electionTimeoutMs;

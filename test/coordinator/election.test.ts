@@ -129,6 +129,30 @@ describe('the coordinator election', () => {
     expect(net.nodes.get(old!)!.term).toBe(nextTerm);
   });
 
+  it('a partitioned active steps down by its lease even while its capture nodes still count as witnesses', () => {
+    // The coordinator counts capture nodes heard within a node timeout as witnesses, and a
+    // node timeout can outlast an election: such witnesses of a cut-off active (here for two
+    // election timeouts after the cut) must not keep its lease.
+    const net = new Net([1, 2, 3]);
+    net.run(5000);
+    const [old] = net.actives();
+    net.witnesses.add(old!);
+    for (const o of [1, 2, 3].filter((id) => id !== old)) net.cut.add(`${Math.min(o, old!)}-${Math.max(o, old!)}`);
+    const cutAt = net.now;
+    const overlap: number[] = [];
+    let steppedDownAfter: number | undefined;
+    for (let t = 0; t < 6000; t += 50) {
+      if (t === 2 * TIMEOUT) net.witnesses.delete(old!);
+      net.run(50);
+      if (steppedDownAfter === undefined && net.nodes.get(old!)!.role !== 'active') steppedDownAfter = net.now - cutAt;
+      if (net.actives().length > 1) overlap.push(net.now);
+    }
+    expect(steppedDownAfter).toBeLessThanOrEqual(TIMEOUT / 2 + 250);
+    expect(overlap).toEqual([]);
+    expect(net.actives()).toHaveLength(1);
+    expect(net.actives()).not.toContain(old);
+  });
+
   it('lets the last of three steer when the capture nodes witness it (solitude rule), not without', () => {
     const net = new Net([1, 2, 3]);
     net.run(5000);
