@@ -505,7 +505,9 @@ export class Coordinator {
   private checkEpochs(): void {
     const now = Date.now();
     for (const verdict of this.ledger.close(now, this.config.heartbeatIntervalMs + 1000)) this.onVerdict(verdict);
-    if (this.current && this.config.epochIntervalMs > 0 && now - this.lastEpochMs >= this.config.epochIntervalMs) {
+    // Without capture nodes there is nothing to account (and no topology to issue): no periodic epoch.
+    const due = this.config.epochIntervalMs > 0 && now - this.lastEpochMs >= this.config.epochIntervalMs;
+    if (this.current && due && this.membership.captureNodeIds().length > 0) {
       this.issueTopology('periodic epoch');
     }
   }
