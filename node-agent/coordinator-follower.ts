@@ -69,6 +69,10 @@ export class CoordinatorFollower {
     const follower = new CoordinatorFollower(options, link);
     link.on('topology', (t) => follower.onTopology(t));
     link.on('coordinator', (c, term) => options.log(`following coordinator ${c.ip}:${c.port} (term ${term})`));
+    // When each topology came into force says who steered the node when (failovers, resyncs).
+    options.engine.on('topology', (t, inband) =>
+      options.log(`topology in force: term ${t.term}, epoch ${t.epoch}, nodes ${t.nodeIds.join(',')}, position ${t.nodeIds.indexOf(options.nodeId)}${inband ? ' (in-band frame)' : ''}`),
+    );
     follower.ledgerTimer = setInterval(() => {
       follower.reportLedger();
       follower.reportIpidHistogram();
@@ -89,6 +93,11 @@ export class CoordinatorFollower {
     if (t.term < this.offered.term || (t.term === this.offered.term && t.epoch <= this.offered.epoch)) return;
     this.offered = { term: t.term, epoch: t.epoch };
     this.options.engine.offerTopology(engineTopology(t));
+  }
+
+  /** What the control channel took, rejected (by reason: forged, stale, replayed, malformed) and ignored from deposed coordinators. */
+  controlCounters(): { received: number; rejected: Record<string, number>; fenced: number } {
+    return { received: this.link.channel.received, rejected: { ...this.link.channel.rejected }, fenced: this.link.fenced };
   }
 
   /** LEDGER for every epoch the engine still holds whose counts changed since the last report. */

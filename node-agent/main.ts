@@ -111,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
   // The summary exists as soon as the agent captures (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
   const summary = new SummaryFile(values.summary, (line) => console.error(`dicap agent: ${line}`));
-  const summaryOf = (final: boolean) => ({ nodeId: values.nodeId, final, ...engine.counters() });
+  const summaryOf = (final: boolean) => ({ nodeId: values.nodeId, final, ...engine.counters(), ...(follower ? { control: follower.controlCounters() } : {}) });
   try {
     summary.write(summaryOf(false));
   } catch (error) {
