@@ -186,8 +186,8 @@ describe('--help', () => {
     'dicap %s --help prints its usage and exits 0',
     async (command) => {
       const words = command.split(' ');
-      const { code, stdout } = await runDicap([...words, '--help']);
-      expect(code).toBe(0);
+      const { code, stdout, stderr } = await runDicap([...words, '--help']);
+      expect(code, stderr).toBe(0);
       expect(stdout).toMatch(new RegExp(`^usage: dicap ${words.join(' ')}`));
     },
   );
