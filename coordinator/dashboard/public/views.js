@@ -141,7 +141,7 @@ export function nodesView(s, timeline, nowMs) {
   const rows = s.nodes
     .map((n) => {
       const gone = ['timed out', 'left', 'gone'].includes(n.state);
-      const heartbeat = gone ? `${n.state} ${n.departedMs ? clock(n.departedMs) : ''}` : ago(n.lastHeardMs, nowMs);
+      const heartbeat = gone ? (n.departedMs ? `since ${clock(n.departedMs)}` : 'removed') : ago(n.lastHeardMs, nowMs);
       const loss = n.received ? n.received.lostDatagrams / Math.max(1, n.received.datagrams + n.received.lostDatagrams) : null;
       const lossCell = n.received
         ? `<td class="num ${n.received.lostDatagrams > 0 ? 'bad' : ''}" title="${h(`${n.received.lostDatagrams} of ${n.received.datagrams + n.received.lostDatagrams} datagrams lost on the way to the analyzers`)}">${h(n.received.lostDatagrams > 0 ? percent(loss, 2) : '0')}</td>`
