@@ -3,13 +3,15 @@
 import path from 'node:path';
 import { benchAnalyzer } from './analyzer-bench.js';
 import { benchEngine } from './engine-bench.js';
+import { benchLab } from './lab-bench.js';
 import { writeReport, type ReportTable } from './report.js';
 
 const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
 
-const BENCHMARKS: Record<string, { summary: string; run: () => Promise<ReportTable[]> }> = {
+const BENCHMARKS: Record<string, { summary: string; run: () => Promise<ReportTable[]>; needsRoot?: boolean }> = {
   engine: { summary: 'engine frames/s per core from the offline source (dropped and exported)', run: async () => [await benchEngine(CORPUS)] },
   analyzer: { summary: 'analyzer records/s per core, fed over loopback', run: async () => [await benchAnalyzer()] },
+  lab: { summary: 'live cluster in the lab vs tcpdump: loss by layer, CPU per frame (root, ~12 min)', run: () => benchLab(), needsRoot: true },
 };
 
 function usage(): string {
@@ -18,7 +20,8 @@ function usage(): string {
     'usage: dicap bench [NAME…]   (npm run bench -- NAME…)',
     '',
     'Runs benchmarks (all of them without a NAME) and writes each report to bench/reports/NAME.md.',
-    'Reads the corpus from ../shared/corpus; takes no options.',
+    'Reads the corpus from ../shared/corpus; takes no options. Without a NAME, benchmarks that need root',
+    '(lab) are left out unless running as root.',
     '',
     ...lines,
   ].join('\n');
@@ -29,7 +32,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const names = argv.length > 0 ? argv : Object.keys(BENCHMARKS);
+  const asRoot = process.getuid?.() === 0;
+  const names = argv.length > 0 ? argv : Object.keys(BENCHMARKS).filter((name) => asRoot || !BENCHMARKS[name]!.needsRoot);
   for (const name of names) {
     const bench = BENCHMARKS[name];
     if (!bench) {

@@ -1,0 +1,295 @@
+// The lab benchmark's report (lab-bench.ts runs it): its runs turned into three tables,
+// the generator alone with the methods, frames and loss by layer, and CPU per million
+// frames. A pure function of the runs, so the wording can be checked without a lab.
+import type { ReportTable } from './report.js';
+
+export type Rate = number | 'max';
+/** What captured during a run: nothing (the generator alone), tcpdump on capture1, or the dicap cluster. */
+export type Capturer = 'none' | 'tcpdump' | 'dicap';
+
+/** Frames lost on the way from the passive interface to the capture's end, one run. null: the layer does not exist for this capturer. */
+export interface CaptureLoss {
+  /** dicap: records the analyzers received (duplicates not counted); tcpdump: packets captured. */
+  captured: number;
+  /** Σ over capture hosts of the ring's tp_drops (dicap: socketDrops; tcpdump: "dropped by kernel"). */
+  ring: number;
+  /** Σ frames dropped because an agent's worker queue was full. */
+  queue: number | null;
+  /** Σ records an agent could not send (send failed, or no analyzer). */
+  send: number | null;
+  /** Records the agents exported that the analyzers did not receive. */
+  exportRecords: number | null;
+  /** Datagrams the analyzers found missing (sequence gaps, less late ones) or their socket dropped. */
+  exportDatagrams: number | null;
+}
+
+export interface LabRun {
+  nodes: number;
+  rate: Rate;
+  capturer: Capturer;
+  repeat: number;
+  /** Frames dicap gen sent (its socket accepted them). */
+  sent: number;
+  achievedFps: number;
+  /** CPU of the generator's sending thread per million frames (softirq work it ran included). */
+  senderCpuPerM: number | null;
+  /** Frames each capture host's passive interface received (rx_packets), capture1 first. */
+  wire: number[];
+  /** Σ copies the mirror could not hand to a passive interface (tx_dropped of the mirror ports). */
+  mirrorTxDropped: number;
+  /** Length of the measuring window. */
+  windowS: number;
+  /** The whole machine's busy CPU seconds in the window (all CPUs). */
+  machineBusyS: number;
+  /** CPU seconds of each capturing process in the window. */
+  processCpuS: Array<{ name: string; seconds: number }>;
+  /** How busy the machine was (CPUs) just before the run, with nothing of the benchmark running. */
+  backgroundCpus: number;
+  capture?: CaptureLoss;
+  /** dicap: Σ header-batch datagrams the agents sent. */
+  datagramsSent?: number;
+}
+
+export interface LabBenchSettings {
+  nodeCounts: readonly number[];
+  rateLadder: readonly number[];
+  maxRateShare: number;
+  durationS: number;
+  repeats: number;
+  snaplen: number;
+  tcpdumpBufferKiB: number;
+  flows: number;
+}
+
+export interface LabBenchResult {
+  settings: LabBenchSettings;
+  tcpdumpVersion: string;
+  perNodeCount: Array<{ nodes: number; calibratedMax: number; rates: Rate[]; runs: LabRun[] }>;
+  totalMinutes?: number;
+}
+
+// ---- numbers ------------------------------------------------------------------------------
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** "0.253 (0.248–0.262)": the median and, with several values, their range. */
+function medianAndRange(values: readonly number[], digits = 3): string {
+  return withRange(median, values, digits);
+}
+
+/** "0.248 (0.248–0.262)": the least value and the range. */
+function bestAndRange(values: readonly number[], digits = 3): string {
+  return withRange((v) => Math.min(...v), values, digits);
+}
+
+function withRange(pick: (values: readonly number[]) => number, values: readonly number[], digits: number): string {
+  if (values.length === 0) return '–';
+  const value = pick(values).toFixed(digits);
+  if (values.length === 1) return value;
+  return `${value} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
+}
+
+function thousands(n: number): string {
+  return Math.round(n).toLocaleString('en-US').replace(/,/g, ' ');
+}
+
+/** Frames per second in thousands: "1 221k". */
+function kfps(n: number): string {
+  return `${thousands(n / 1000)}k`;
+}
+
+/** Counts of the repeats: "0" when all are 0, else each repeat's count ("0 / 1 234 / 0"), the worst share of `of` added. */
+function perRepeat(values: ReadonlyArray<number | null>, of: readonly number[]): string {
+  if (values.some((v) => v === null)) return '–';
+  const counts = values as number[];
+  if (counts.every((v) => v === 0)) return '0';
+  const worst = Math.max(...counts.map((v, i) => v / Math.max(1, of[i]!)));
+  return `${counts.map(thousands).join(' / ')} (≤ ${(worst * 100).toFixed(2)} %)`;
+}
+
+/** Per million frames on capture1's passive interface. */
+const perMillion = (seconds: number, run: LabRun): number => (seconds / run.wire[0]!) * 1e6;
+const minWire = (run: LabRun): number => Math.min(...run.wire);
+const rateLabel = (rate: Rate): string => (rate === 'max' ? 'max' : kfps(rate));
+
+function runsOf(runs: readonly LabRun[], rate: Rate, capturer: Capturer): LabRun[] {
+  return runs.filter((r) => r.rate === rate && r.capturer === capturer).sort((a, b) => a.repeat - b.repeat);
+}
+
+function processCpu(run: LabRun, name: string): number {
+  return run.processCpuS.filter((p) => p.name === name).reduce((a, p) => a + p.seconds, 0);
+}
+
+function totalProcessCpu(run: LabRun): number {
+  return run.processCpuS.reduce((a, p) => a + p.seconds, 0);
+}
+
+/** Per repeat: machine busy per million frames of `runs` minus that of the generator alone in the same repeat. */
+function machineExtra(runs: readonly LabRun[], alone: readonly LabRun[]): number[] {
+  return runs.flatMap((r) => {
+    const base = alone.find((a) => a.repeat === r.repeat);
+    return base ? [perMillion(r.machineBusyS, r) - perMillion(base.machineBusyS, base)] : [];
+  });
+}
+
+function ratio(a: number, b: number): string {
+  return b > 0 && a >= 0 ? `${(a / b).toFixed(1)}×` : 'n/a';
+}
+
+// ---- tables --------------------------------------------------------------------------------
+
+function backgroundSummary(result: LabBenchResult): string {
+  const values = result.perNodeCount.flatMap((n) => n.runs.map((r) => r.backgroundCpus));
+  return values.length ? `${median(values).toFixed(2)} CPUs, the highest ${Math.max(...values).toFixed(2)}` : 'none measured';
+}
+
+function methods(result: LabBenchResult, cpuModel: string): string {
+  const s = result.settings;
+  return [
+    `Machine: ${cpuModel}; everything (generator, mirror, capture hosts, analyzer, tcpdump) shares its cores, and other work on the machine`,
+    'was not stopped, so single runs are noisy: every point was run',
+    `${s.repeats} times, interleaved (for each repeat: generator alone and tcpdump at every rate, then a fresh dicap cluster at every rate);`,
+    'tables give the median and in parentheses the range; loss columns give every repeat\'s count unless all are 0.',
+    `Traffic: \`dicap gen\` (${s.flows} concurrent connections, 60–1514-byte frames, the same seed every run), ${s.durationS} s per run at each`,
+    `rate (fixed rates: rate × ${s.durationS} frames), pinned to the lab's wire CPU, sent through the lab's mirror (tc mirred on veth) to every capture`,
+    `host's passive interface; rates: ${s.rateLadder.map(kfps).join(', ')} where below ${Math.round(s.maxRateShare * 100)} % of what the generator alone reached, and max.`,
+    `Capturers: dicap = an agent on every capture host (flow mode, snaplen ${s.snaplen}, 64 × 1 MiB TPACKET_V3 ring, one export worker) and one analyzer`,
+    `on the analyzer host writing pcap to /dev/null; tcpdump = \`tcpdump -i <capture1's passive> -s ${s.snaplen} -w /dev/null -B ${s.tcpdumpBufferKiB}\``,
+    `(${result.tcpdumpVersion}), one libpcap capture of the whole link; the other passive interfaces then receive their copies unread, as with the generator alone.`,
+    'Measuring window: from the moment the generator\'s sending thread exists until the capturing processes\' CPU has stopped moving after the last frame.',
+    'Per-process CPU: run time of all threads of the process (/proc/<pid>/task/*/schedstat, ns; the value /proc/<pid>/stat gives in 10 ms ticks),',
+    'per million frames on capture1\'s passive interface. It leaves out kernel work done in softirq on behalf of the capture — above all the copy of',
+    'each frame into the capture ring, which runs in the sender\'s softirq (the "sender thread" column grows with it). Machine CPU: busy time of all',
+    'CPUs from /proc/stat (user+nice+system+irq+softirq) in the window, per million frames, minus the generator alone at the same rate: what capturing',
+    'costs the machine, kernel included; best of the repeats, since other work only adds. Before each run the benchmark waits (up to 2 s) for a quiet',
+    `quarter second on the machine (median background before a run: ${backgroundSummary(result)}). Ratios are dicap / tcpdump, both measured in this run.`,
+    'DiCAP\'s paper for context (one node, 1 GbE, Pentium 4): libpcap lost 10 % at 232 kpps, 75 % at 380 kpps, 93 % at 620 kpps; DiCAP lost 0 %.',
+    result.totalMinutes !== undefined ? `The whole benchmark took ${result.totalMinutes.toFixed(1)} minutes.` : '',
+  ].filter(Boolean).join(' ');
+}
+
+function generatorTable(result: LabBenchResult, cpuModel: string): ReportTable {
+  const rows = result.perNodeCount.map(({ nodes, calibratedMax, rates, runs }) => {
+    const alone = runsOf(runs, 'max', 'none');
+    return [
+      String(nodes),
+      kfps(calibratedMax),
+      medianAndRange(alone.map((r) => r.achievedFps / 1000), 0),
+      medianAndRange(alone.map((r) => r.senderCpuPerM ?? 0)),
+      medianAndRange(alone.map((r) => perMillion(r.machineBusyS, r))),
+      perRepeat(alone.map((r) => r.sent - minWire(r)), alone.map((r) => r.sent)),
+      rates.map(rateLabel).join(', '),
+    ];
+  });
+  return {
+    title: 'Methods, and the generator alone at --rate max',
+    note: methods(result, cpuModel),
+    columns: ['capture hosts', 'calibration run (frames/s)', 'k frames/s in the runs', 'sender thread CPU s per M frames', 'machine CPU s per M frames', 'lost in the mirror', 'rates measured'],
+    rows,
+  };
+}
+
+function lossTable(result: LabBenchResult): ReportTable {
+  const rows: string[][] = [];
+  for (const { nodes, rates, runs } of result.perNodeCount) {
+    for (const rate of rates) {
+      for (const capturer of ['dicap', 'tcpdump'] as const) {
+        const rs = runsOf(runs, rate, capturer);
+        if (rs.length === 0) continue;
+        const sent = rs.map((r) => r.sent);
+        const loss = (field: keyof CaptureLoss): Array<number | null> => rs.map((r) => r.capture?.[field] ?? null);
+        rows.push([
+          String(nodes),
+          rateLabel(rate),
+          capturer,
+          kfps(median(rs.map((r) => r.achievedFps))),
+          thousands(median(sent)),
+          thousands(median(rs.map(minWire))),
+          thousands(median(rs.map((r) => r.capture?.captured ?? 0))),
+          perRepeat(rs.map((r) => r.sent - minWire(r)), sent),
+          perRepeat(loss('ring'), sent),
+          perRepeat(loss('queue'), sent),
+          perRepeat(loss('send'), sent),
+          capturer === 'dicap' ? `${perRepeat(loss('exportRecords'), sent)}${rs.some((r) => (r.capture?.exportDatagrams ?? 0) > 0) ? ` (${rs.map((r) => r.capture?.exportDatagrams ?? 0).join(' / ')} datagrams)` : ''}` : '–',
+          perRepeat(rs.map((r) => r.sent - (r.capture?.captured ?? 0)), sent),
+        ]);
+      }
+    }
+  }
+  return {
+    title: 'Frames and loss by layer',
+    note:
+      'Medians of the repeats. sent: frames `dicap gen` put on the wire. on the wire: rx_packets of the passive interfaces (the fewest of any capture host). ' +
+      'captured: dicap, header records the analyzer received (each frame once, from the node that owns it); tcpdump, its "packets captured". ' +
+      'Loss columns, per repeat: wire/mirror = sent − on the wire; ring = the capture sockets\' tp_drops (dicap: Σ over the agents — every agent\'s ring sees every frame; ' +
+      'tcpdump: its "dropped by kernel"); worker queue = frames an agent could not queue for its export worker; send = records an agent could not send; ' +
+      'export = records the agents exported that the analyzer did not receive (with the datagrams it counted missing); lost in all = sent − captured.',
+    columns: ['capture hosts', 'rate asked', 'capture', 'achieved frames/s', 'sent', 'on the wire', 'captured', 'lost: wire/mirror', 'ring (tp_drops)', 'worker queue', 'send', 'export to analyzer', 'lost in all'],
+    rows,
+  };
+}
+
+function cpuTable(result: LabBenchResult): ReportTable {
+  const rows: string[][] = [];
+  for (const { nodes, rates, runs } of result.perNodeCount) {
+    for (const rate of rates) {
+      const alone = runsOf(runs, rate, 'none');
+      const tcpdump = runsOf(runs, rate, 'tcpdump');
+      const dicap = runsOf(runs, rate, 'dicap');
+      const agentNames = [...new Set(dicap.flatMap((r) => r.processCpuS.map((p) => p.name)).filter((n) => n.startsWith('agent')))];
+      const agentMedians = agentNames.map((name) => median(dicap.map((r) => perMillion(processCpu(r, name), r))));
+      const dicapTotal = dicap.map((r) => perMillion(totalProcessCpu(r), r));
+      const tcpdumpCpu = tcpdump.map((r) => perMillion(processCpu(r, 'tcpdump'), r));
+      const tcpdumpMedian = tcpdumpCpu.length ? median(tcpdumpCpu) : NaN;
+      const busy = (rs: readonly LabRun[]): number[] => rs.map((r) => perMillion(r.machineBusyS, r));
+      const best = (values: number[]): number => (values.length ? Math.min(...values) : NaN);
+      const extra = (rs: readonly LabRun[]): number => best(busy(rs)) - best(busy(alone));
+      const extraCell = (rs: readonly LabRun[]): string => {
+        const paired = machineExtra(rs, alone);
+        return paired.length ? `${extra(rs).toFixed(3)} (${Math.min(...paired).toFixed(3)}–${Math.max(...paired).toFixed(3)})` : '–';
+      };
+      const recordsPerDatagram = dicap.flatMap((r) => (r.datagramsSent ? [(r.capture?.captured ?? 0) / r.datagramsSent] : []));
+      rows.push([
+        String(nodes),
+        rateLabel(rate),
+        [alone, tcpdump, dicap].map((rs) => (rs.length ? kfps(median(rs.map((r) => r.achievedFps))) : '–')).join(' / '),
+        [alone, tcpdump, dicap].map((rs) => (rs.length ? median(rs.map((r) => r.senderCpuPerM ?? 0)).toFixed(3) : '–')).join(' / '),
+        agentMedians.map((v) => v.toFixed(3)).join(', ') || '–',
+        medianAndRange(dicap.map((r) => perMillion(processCpu(r, 'analyzer'), r))),
+        recordsPerDatagram.length ? median(recordsPerDatagram).toFixed(1) : '–',
+        medianAndRange(dicapTotal),
+        medianAndRange(tcpdumpCpu),
+        ratio(dicapTotal.length ? median(dicapTotal) : NaN, tcpdumpMedian),
+        ratio(agentMedians.length ? Math.max(...agentMedians) : NaN, tcpdumpMedian),
+        bestAndRange(busy(alone)),
+        extraCell(dicap),
+        extraCell(tcpdump),
+        ratio(extra(dicap), extra(tcpdump)),
+      ]);
+    }
+  }
+  return {
+    title: 'CPU seconds per million frames',
+    note:
+      'Per million frames on the wire. achieved and sender thread (CPU of the generator\'s sending thread, which runs the mirror and the copies into the capture rings in its softirq): ' +
+      'generator alone / with tcpdump / with dicap, medians. Per process, median (range) of the repeats: each dicap agent (all its threads: capture, export worker, Node), ' +
+      'the analyzer, their sum (dicap total) and tcpdump; records per datagram: header records in each export datagram (1472-byte payload). ' +
+      'Machine: busy CPU of the whole machine; other work on the machine only adds to it, so the best (least) of the repeats is given, with the range. ' +
+      '"+ dicap" and "+ tcpdump": best with the capturer minus best of the generator alone — what capturing costs the machine, kernel work included — and in parentheses ' +
+      'the range of the same difference taken repeat by repeat. A ratio is n/a when its denominator is not above 0 (noise swamps it at low rates).',
+    columns: [
+      'capture hosts', 'rate asked', 'achieved frames/s', 'sender thread', 'dicap agents (each)', 'dicap analyzer', 'records per datagram', 'dicap total', 'tcpdump',
+      'dicap total / tcpdump', 'busiest agent / tcpdump', 'machine: generator alone', 'machine: + dicap', 'machine: + tcpdump', 'dicap / tcpdump (machine)',
+    ],
+    rows,
+  };
+}
+
+/** The report's tables. `cpuModel` names the machine in the methods paragraph. */
+export function labBenchTables(result: LabBenchResult, cpuModel: string): ReportTable[] {
+  return [generatorTable(result, cpuModel), lossTable(result), cpuTable(result)];
+}

@@ -1,0 +1,298 @@
+// `npm run bench -- lab` (needs root): a live capture cluster on this machine against
+// tcpdump. For 1, 2 and 3 capture hosts and a ladder of `dicap gen` rates up to --rate max
+// (through the lab's mirror), each point is run three ways, a few times each:
+//   - the generator alone (nothing captures): the machine's cost of sending and mirroring;
+//   - tcpdump (libpcap) on capture1, the baseline;
+//   - dicap: an agent on every capture host (flow mode, one export worker each) and one
+//     analyzer writing pcap to /dev/null.
+// Every run counts the frames layer by layer (sent, on the passive interfaces, captured,
+// lost in the mirror, the ring, the worker queue, the send, the export to the analyzer) and
+// the CPU spent while the frames went through: per capturing process, and the whole
+// machine's busy time (lab-bench-report.ts turns the runs into the report's tables).
+//
+// Measuring window: from the moment the generator's sending thread exists until the
+// capturing processes have gone quiet after it ended (their CPU stopped moving); so the
+// generator's Node start-up, the capturers' idle time and the wait for summary files stay
+// out of it. The lab is removed on exit and on Ctrl-C (labUp).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { DicapError } from '../common/errors.js';
+import { DEFAULT_HASH_KEY, startCluster, type AgentSummary, type AnalyzerSummary, type Cluster, type ClusterSnapshot } from '../lab/cluster.js';
+import { runGenerator, startGenerator } from '../lab/generator.js';
+import { labUp, type Lab, type PassiveCounters } from '../lab/lab.js';
+import { missingCapabilities } from '../lab/netns.js';
+import { hasThreadNamed, machineBusySeconds, processRunSeconds } from './cpu-time.js';
+import { labBenchTables, type CaptureLoss, type Capturer, type LabBenchResult, type LabBenchSettings, type LabRun, type Rate } from './lab-bench-report.js';
+import type { ReportTable } from './report.js';
+import { startTcpdump, TCPDUMP_BLOCK_TIMEOUT_MS } from './tcpdump-capture.js';
+
+/** The lab this benchmark builds (and removes). */
+const LAB_ID = 'bnch';
+
+export const LAB_BENCH_SETTINGS: LabBenchSettings = {
+  nodeCounts: [1, 2, 3],
+  /** Fixed rates, frames/s; those above MAX_RATE_SHARE of the generator's measured maximum are left out. */
+  rateLadder: [100_000, 300_000, 600_000, 1_000_000],
+  maxRateShare: 0.85,
+  /** Seconds of traffic per run. */
+  durationS: 3,
+  repeats: 3,
+  snaplen: 128,
+  /** tcpdump -B, KiB: the same 64 MiB as the agent's default ring (64 blocks of 1 MiB). */
+  tcpdumpBufferKiB: 65_536,
+  flows: 1000,
+};
+
+/** The thread of `dicap gen` that makes and sends the frames (native/src/traffic_gen.cc). */
+const SENDER_THREAD = 'dicap-gen';
+/** The capturers count as quiet once their CPU grew less than this per poll, for QUIET_MS. */
+const QUIET_CPU_S = 0.001;
+const POLL_MS = 50;
+const QUIET_MS = 300;
+/**
+ * Other work on this shared machine comes in bursts. Before each run, wait up to
+ * QUIET_GATE_MS for a QUIET_SAMPLE_MS stretch in which the machine was busy less than
+ * QUIET_BACKGROUND_CPUS, so fewer runs measure somebody's compiler.
+ */
+const QUIET_GATE_MS = 2000;
+const QUIET_SAMPLE_MS = 250;
+const QUIET_BACKGROUND_CPUS = 0.2;
+/** Frames sent at --rate max after a cluster starts, before it is measured (first-touch of rings and queues). */
+const WARM_UP_FRAMES = 200_000;
+
+interface Mark {
+  /** performance.now() */
+  at: number;
+  /** Date.now(), to compare with summary files' mtimes. */
+  wall: number;
+  machine: number;
+  processes: number[];
+}
+
+function mark(pids: readonly number[]): Mark {
+  return { at: performance.now(), wall: Date.now(), machine: machineBusySeconds(), processes: pids.map((pid) => processRunSeconds(pid) ?? 0) };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+
+/** Polls until process `pid` has (want true) or no longer has (want false) its sending thread. */
+async function senderThread(pid: number, want: boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (hasThreadNamed(pid, SENDER_THREAD) !== want) {
+    if (performance.now() > deadline) throw new DicapError('DICAP_ERR_LAB_TIMEOUT', `dicap gen (pid ${pid}) did not ${want ? 'start' : 'stop'} sending within ${timeoutMs / 1000} s`);
+    await sleep(2);
+  }
+}
+
+/**
+ * The last moment the processes' CPU moved, once it has not moved for QUIET_MS: the end of
+ * their work on the run's frames. Starts from `from` (the end of sending).
+ */
+async function quietMark(pids: readonly number[], from: Mark): Promise<Mark> {
+  let end = from;
+  let previous = from;
+  for (;;) {
+    await sleep(POLL_MS);
+    const now = mark(pids);
+    if (sum(now.processes) - sum(previous.processes) > QUIET_CPU_S) end = now;
+    previous = now;
+    if (now.at - end.at >= QUIET_MS) return end;
+  }
+}
+
+/** Waits for a quiet moment (see QUIET_GATE_MS); resolves with the last background load measured, in CPUs. */
+async function quietMachine(): Promise<number> {
+  const deadline = performance.now() + QUIET_GATE_MS;
+  for (;;) {
+    const busy = machineBusySeconds();
+    const at = performance.now();
+    await sleep(QUIET_SAMPLE_MS);
+    const cpus = (machineBusySeconds() - busy) / ((performance.now() - at) / 1000);
+    if (cpus < QUIET_BACKGROUND_CPUS || performance.now() > deadline) return cpus;
+  }
+}
+
+/** The cluster's counters from summary files all written after `sinceWall` (they are rewritten every second). */
+async function countersWrittenAfter(cluster: Cluster, sinceWall: number): Promise<ClusterSnapshot> {
+  const files = [...cluster.agents, ...cluster.analyzers].map((p) => p.summaryFile);
+  const rewritten = (): boolean => files.every((f) => (fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0) > sinceWall);
+  await cluster.waitUntil('every summary file is rewritten after the run', rewritten, 10_000);
+  // Read after the check: waitUntil's own snapshot may predate the rewrite.
+  return cluster.counters();
+}
+
+function passiveDelta(before: readonly PassiveCounters[], after: readonly PassiveCounters[]): { wire: number[]; mirrorTxDropped: number } {
+  return {
+    wire: after.map((p, i) => p.rxPackets - before[i]!.rxPackets),
+    mirrorTxDropped: sum(after.map((p, i) => p.mirrorTxDropped - before[i]!.mirrorTxDropped)),
+  };
+}
+
+function dicapLoss(before: ClusterSnapshot, after: ClusterSnapshot): CaptureLoss {
+  const agents = after.agents.map((a, i) => [before.agents[i]!, a!] as [AgentSummary, AgentSummary]);
+  const analyzers = after.analyzers.map((a, i) => [before.analyzers[i]!, a!] as [AnalyzerSummary, AnalyzerSummary]);
+  const agentDelta = (field: 'frames' | 'socketDrops' | 'queueFullDrops' | 'recordsSendFailed' | 'recordsNoAnalyzer' | 'recordsExported'): number =>
+    sum(agents.map(([b, a]) => a[field] - b[field]));
+  const received = (s: AnalyzerSummary): number => s.records - sum(s.nodes.map((n) => n.duplicateRecords));
+  const lostDatagrams = (s: AnalyzerSummary): number => sum(s.nodes.map((n) => n.lostDatagrams)) + s.socketDrops;
+  const captured = sum(analyzers.map(([b, a]) => received(a) - received(b)));
+  const exported = agentDelta('recordsExported');
+  return {
+    captured,
+    ring: agentDelta('socketDrops'),
+    queue: agentDelta('queueFullDrops'),
+    send: agentDelta('recordsSendFailed') + agentDelta('recordsNoAnalyzer'),
+    exportRecords: exported - captured,
+    exportDatagrams: sum(analyzers.map(([b, a]) => lostDatagrams(a) - lostDatagrams(b))),
+  };
+}
+
+interface RunContext {
+  lab: Lab;
+  nodes: number;
+  rate: Rate;
+  repeat: number;
+  say: (line: string) => void;
+}
+
+/** One run: the generator at `rate` for durationS, with `capturer` capturing (the cluster for dicap). */
+async function runOnce(ctx: RunContext, capturer: Capturer, cluster?: { cluster: Cluster; before: ClusterSnapshot }): Promise<{ run: LabRun; after?: ClusterSnapshot }> {
+  const { lab, rate } = ctx;
+  const settings = LAB_BENCH_SETTINGS;
+  const passive0 = await lab.passiveCounters();
+  const tcpdump = capturer === 'tcpdump' ? await startTcpdump(lab, 'capture1', { snaplen: settings.snaplen, bufferKiB: settings.tcpdumpBufferKiB }) : undefined;
+  const capturers: Array<{ name: string; pid: number }> =
+    capturer === 'tcpdump'
+      ? [{ name: 'tcpdump', pid: tcpdump!.process.pid }]
+      : capturer === 'dicap'
+        ? [...cluster!.cluster.agents.map((a) => ({ name: `agent ${a.nodeId}`, pid: a.process.pid })), ...cluster!.cluster.analyzers.map((a) => ({ name: 'analyzer', pid: a.process.pid }))]
+        : [];
+  const pids = capturers.map((c) => c.pid);
+  try {
+    const backgroundCpus = await quietMachine();
+    const generator = startGenerator(lab, {
+      rate,
+      flows: settings.flows,
+      ...(rate === 'max' ? { durationS: settings.durationS } : { count: rate * settings.durationS }),
+    });
+    await senderThread(generator.process.pid, true, 10_000);
+    const start = mark(pids);
+    await senderThread(generator.process.pid, false, (settings.durationS + 30) * 1000);
+    const sent = mark(pids);
+    const end = capturer === 'none' ? sent : await quietMark(pids, sent);
+    const report = await generator.finished;
+    if (report.error !== null || report.framesFailed > 0) throw new DicapError('DICAP_ERR_LAB_COMMAND', `dicap gen failed: ${report.error ?? `${report.framesFailed} frames failed`}`);
+    const { wire, mirrorTxDropped } = passiveDelta(passive0, await lab.settledPassiveCounters());
+
+    let capture: CaptureLoss | undefined;
+    let after: ClusterSnapshot | undefined;
+    let datagramsSent: number | undefined;
+    if (tcpdump) {
+      await sleep(Math.max(0, TCPDUMP_BLOCK_TIMEOUT_MS + QUIET_MS - (performance.now() - sent.at)));
+      const t = await tcpdump.stop();
+      capture = { captured: t.captured, ring: t.droppedByKernel, queue: null, send: null, exportRecords: null, exportDatagrams: null };
+    } else if (cluster) {
+      after = await countersWrittenAfter(cluster.cluster, end.wall);
+      capture = dicapLoss(cluster.before, after);
+      datagramsSent = sum(after.agents.map((a, i) => a!.datagramsSent - cluster.before.agents[i]!.datagramsSent));
+    }
+    const run: LabRun = {
+      nodes: ctx.nodes,
+      rate,
+      capturer,
+      repeat: ctx.repeat,
+      sent: report.frames,
+      achievedFps: report.framesPerSecond,
+      senderCpuPerM: report.cpuSecondsPerMillionFrames,
+      wire,
+      mirrorTxDropped,
+      windowS: (end.at - start.at) / 1000,
+      machineBusyS: end.machine - start.machine,
+      processCpuS: capturers.map((c, i) => ({ name: c.name, seconds: end.processes[i]! - start.processes[i]! })),
+      backgroundCpus,
+      ...(capture ? { capture } : {}),
+      ...(datagramsSent !== undefined ? { datagramsSent } : {}),
+    };
+    ctx.say(describeRun(run));
+    return { run, ...(after ? { after } : {}) };
+  } finally {
+    if (tcpdump?.process.running) await tcpdump.process.stop('SIGKILL');
+  }
+}
+
+function describeRun(r: LabRun): string {
+  const perM = (s: number): string => ((s / r.wire[0]!) * 1e6).toFixed(3);
+  const parts = [
+    `${r.nodes} node${r.nodes === 1 ? '' : 's'}, rate ${r.rate}, ${r.capturer === 'none' ? 'generator only' : r.capturer} #${r.repeat}:`,
+    `sent ${r.sent} at ${Math.round(r.achievedFps)}/s, wire ${r.wire.join('/')}`,
+  ];
+  if (r.capture) parts.push(`captured ${r.capture.captured}, ring drops ${r.capture.ring}${r.capture.queue !== null ? `, queue ${r.capture.queue}, send ${r.capture.send}, export ${r.capture.exportRecords}` : ''}`);
+  parts.push(`CPU s/M: ${r.processCpuS.map((p) => `${p.name} ${perM(p.seconds)}`).join(', ')}${r.processCpuS.length ? ', ' : ''}machine ${perM(r.machineBusyS)} (background before: ${r.backgroundCpus.toFixed(2)} CPUs)`);
+  return parts.join('; ');
+}
+
+/** The fastest `dicap gen` sends through this lab's mirror with nothing capturing (frames/s). */
+async function generatorMaximum(lab: Lab): Promise<number> {
+  const report = await runGenerator(lab, { rate: 'max', durationS: 2, flows: LAB_BENCH_SETTINGS.flows });
+  return report.framesPerSecond;
+}
+
+async function benchNodeCount(nodes: number, say: (line: string) => void): Promise<{ runs: LabRun[]; calibratedMax: number; rates: Rate[] }> {
+  const settings = LAB_BENCH_SETTINGS;
+  const lab = await labUp({ id: LAB_ID, captureHosts: nodes, analyzers: 1, coordinators: 0 });
+  try {
+    const calibratedMax = await generatorMaximum(lab);
+    const rates: Rate[] = [...settings.rateLadder.filter((r) => r <= settings.maxRateShare * calibratedMax), 'max'];
+    say(`lab bench: ${nodes} capture host${nodes === 1 ? '' : 's'}: the generator alone reaches ${Math.round(calibratedMax)} frames/s; rates ${rates.join(', ')}`);
+    const runs: LabRun[] = [];
+    for (let repeat = 1; repeat <= settings.repeats; ++repeat) {
+      for (const rate of rates) {
+        const ctx = { lab, nodes, rate, repeat, say };
+        runs.push((await runOnce(ctx, 'none')).run);
+        runs.push((await runOnce(ctx, 'tcpdump')).run);
+      }
+      const cluster = await startCluster(lab, { mode: 'flow', key: DEFAULT_HASH_KEY, snaplen: settings.snaplen, workers: 1, pcapDirectory: null });
+      try {
+        await runGenerator(lab, { rate: 'max', count: WARM_UP_FRAMES, flows: settings.flows });
+        let before = await countersWrittenAfter(cluster, Date.now() + 200);
+        for (const rate of rates) {
+          const { run, after } = await runOnce({ lab, nodes, rate, repeat, say }, 'dicap', { cluster, before });
+          runs.push(run);
+          before = after!;
+        }
+      } finally {
+        await cluster.stop();
+      }
+    }
+    return { runs, calibratedMax, rates };
+  } finally {
+    await lab.down();
+  }
+}
+
+function toolVersion(): string {
+  try {
+    const text = execFileSync('tcpdump', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return text.split('\n').slice(0, 2).join(', ');
+  } catch {
+    return 'tcpdump (version unknown)';
+  }
+}
+
+/** Runs the whole benchmark (needs root) and returns the report's tables. */
+export async function benchLab(say: (line: string) => void = (line) => console.error(line)): Promise<ReportTable[]> {
+  const missing = missingCapabilities();
+  if (missing.length > 0) {
+    throw new DicapError('DICAP_ERR_LAB_PRIVILEGES', `the lab benchmark needs root (it lacks ${missing.join(', ')} to build network namespaces and capture): run it as root, e.g. sudo npm run bench -- lab`);
+  }
+  const t0 = performance.now();
+  const result: LabBenchResult = { settings: LAB_BENCH_SETTINGS, tcpdumpVersion: toolVersion(), perNodeCount: [] };
+  for (const nodes of LAB_BENCH_SETTINGS.nodeCounts) {
+    result.perNodeCount.push({ nodes, ...(await benchNodeCount(nodes, say)) });
+    say(`lab bench: ${nodes} capture host${nodes === 1 ? '' : 's'} done after ${((performance.now() - t0) / 60_000).toFixed(1)} min`);
+  }
+  result.totalMinutes = (performance.now() - t0) / 60_000;
+  return labBenchTables(result, `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Linux ${os.release()}`);
+}

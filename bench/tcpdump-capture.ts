@@ -1,0 +1,66 @@
+// tcpdump (libpcap) on a lab host's passive interface: the baseline the live benchmark
+// compares dicap with. `tcpdump -i IF -s SNAPLEN -w /dev/null -B KIB` captures every frame
+// into a TPACKET_V3 ring of KIB KiB and writes it nowhere; on SIGINT it prints its own
+// account: packets captured (handed to tcpdump), received by filter, dropped by kernel
+// (the ring's tp_drops).
+import { DicapError } from '../common/errors.js';
+import type { Lab, LabProcess } from '../lab/lab.js';
+
+/**
+ * libpcap hands a partly filled ring block over after its read timeout, which tcpdump sets
+ * to 1000 ms; frames in that last block are neither captured nor dropped until then. Wait
+ * this long after the last frame before stopping tcpdump.
+ */
+export const TCPDUMP_BLOCK_TIMEOUT_MS = 1000;
+const READY_TIMEOUT_MS = 10_000;
+
+export interface TcpdumpReport {
+  /** Frames tcpdump took off the ring (and wrote). */
+  captured: number;
+  /** Frames the socket received (the kernel's tp_packets, drops included). */
+  receivedByFilter: number;
+  /** Frames the ring had no room for (tp_drops). */
+  droppedByKernel: number;
+}
+
+export interface RunningTcpdump {
+  process: LabProcess;
+  /** Stops it (SIGINT) and resolves with its account. */
+  stop(): Promise<TcpdumpReport>;
+}
+
+/** Parses tcpdump's closing lines ("N packets captured" …); throws naming what is missing. */
+export function parseTcpdumpReport(stderr: string): TcpdumpReport {
+  const count = (what: string): number => {
+    const match = new RegExp(`^(\\d+) packets? ${what}$`, 'm').exec(stderr);
+    if (!match) throw new DicapError('DICAP_ERR_LAB_COMMAND', `tcpdump did not report "packets ${what}": ${stderr.trim().split('\n').slice(-3).join(' | ') || 'nothing on stderr'}`);
+    return Number(match[1]);
+  };
+  return { captured: count('captured'), receivedByFilter: count('received by filter'), droppedByKernel: count('dropped by kernel') };
+}
+
+/** Starts tcpdump on `host`'s passive interface and resolves once it is listening. */
+export async function startTcpdump(lab: Lab, host: string, options: { snaplen: number; bufferKiB: number }): Promise<RunningTcpdump> {
+  const passive = lab.host(host).passive;
+  if (!passive) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host} has no passive interface; run tcpdump on a capture host`);
+  const child = lab.spawn(host, 'tcpdump', ['-i', passive.interface, '-s', String(options.snaplen), '-w', '/dev/null', '-B', String(options.bufferKiB)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!stderr.includes('listening on')) {
+    if (!child.running || Date.now() > deadline) {
+      await child.stop('SIGKILL');
+      throw new DicapError('DICAP_ERR_LAB_COMMAND', `tcpdump on ${host} did not start listening: ${stderr.trim() || 'nothing on stderr (is tcpdump installed?)'}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return {
+    process: child,
+    async stop() {
+      await child.stop('SIGINT', 5000);
+      return parseTcpdumpReport(stderr);
+    },
+  };
+}
