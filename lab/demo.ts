@@ -10,7 +10,7 @@ import { DEFAULT_HASH_KEY, startCluster, type Cluster, type ClusterSnapshot } fr
 import { coverageReport, type CoverageReport } from './coverage.js';
 import { formatDemoScreen, type DemoScreenState } from './demo-screen.js';
 import { startGenerator, type RunningGenerator } from './generator.js';
-import { adoptInbandTopology, snaplenForInband } from './inband.js';
+import { adoptInbandTopology } from './inband.js';
 import { labUp, type Lab, type PassiveCounters } from './lab.js';
 import { passiveDelta } from './report.js';
 
@@ -154,7 +154,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       const cluster = await startCluster(lab, {
         mode: options.mode,
         key: DEFAULT_HASH_KEY,
-        snaplen: options.mode === 'round-robin' ? snaplenForInband(DEFAULT_SNAPLEN, options.nodes, 1) : DEFAULT_SNAPLEN,
+        snaplen: DEFAULT_SNAPLEN,
         workers: 1,
         pcapDirectory: null,
         onProgress: options.say,

@@ -11,6 +11,7 @@ import { encodeControlMessage, encodeInbandFrame, topologyUpdate, type TopologyU
 import type { Cluster } from './cluster.js';
 import type { Lab } from './lab.js';
 import type { ReplayResult } from './replay.js';
+import type { LabHost, WireInterface } from './topology.js';
 
 /** The coordinator's term in the lab's in-band frames; the static topology they replace has TERM 0. */
 export const LAB_COORDINATOR_TERM = 1;
@@ -39,26 +40,6 @@ export function inbandTopologyFrame(options: InbandFrameOptions): Buffer {
     options.clusterKey,
   );
   return encodeInbandFrame(options.srcMac, message);
-}
-
-/** Bytes of an in-band frame naming `nodeCount` nodes and `analyzerCount` analyzers. */
-export function inbandFrameLength(nodeCount: number, analyzerCount: number): number {
-  const topology: TopologyUpdateFields = {
-    term: 0, epoch: 1, selection: 'round-robin', validityStartMs: 0, k0: 0, k1: 0, snaplen: 128,
-    nodeIds: Array.from({ length: nodeCount }, (_, i) => i + 1),
-    analyzers: Array.from({ length: analyzerCount }, () => ({ ip: '198.18.0.100', port: 1 })),
-  };
-  return inbandTopologyFrame({ topology, clusterKey: Buffer.alloc(32), srcMac: Buffer.alloc(6), timestampS: 0 }).length;
-}
-
-/**
- * A snaplen of at least `snaplen` that holds the in-band frame of such a cluster. The
- * capture ring keeps only snaplen bytes of every frame, in-band frames included, and a cut
- * frame cannot be authenticated (lab/README.md, "Two limits of live capture"): round-robin
- * runs the lab starts itself use this until the ring keeps in-band frames whole.
- */
-export function snaplenForInband(snaplen: number, nodeCount: number, analyzerCount: number): number {
-  return Math.max(snaplen, inbandFrameLength(nodeCount, analyzerCount));
 }
 
 /** A key of the same length that is not `clusterKey`: what a forger without the key would sign with. */
@@ -103,27 +84,50 @@ export function newerTopology(cluster: Cluster, epoch = cluster.staticTopology.e
   return { ...cluster.staticTopology, term: LAB_COORDINATOR_TERM, epoch, validityStartMs: Date.now() };
 }
 
-/**
- * Sends one in-band TOPOLOGY_UPDATE frame (TIMESTAMP now) into the lab's wire from a
- * coordinator's injection point, through the mirror to every capture host, and resolves
- * once tcpreplay has sent it. Wait for the agents with cluster.waitForEpoch(topology.epoch)
- * (an authentic frame) or by their inbandRejected counters (a forged one).
- */
-export async function injectTopology(lab: Lab, cluster: Cluster, options: InjectOptions = {}): Promise<Injected> {
-  const host = lab.host(options.host ?? 'coordinator1');
+/** A coordinator host of `lab` with an injection point into the wire; throws DICAP_ERR_BAD_CONFIG if `name` is not one. */
+function injectingHost(lab: Lab, name: string): LabHost & { wire: WireInterface } {
+  const host = lab.host(name);
   if (host.role !== 'coordinator' || !host.wire) {
     throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host.name} is not a coordinator with an injection point; build the lab with --coordinators 1 or more`);
   }
-  const srcMac = parseMac(await lab.exec(host.name, ['cat', `/sys/class/net/${host.wire.interface}/address`]));
-  const topology = options.topology ?? newerTopology(cluster);
-  const clusterKey = options.forged ? forgedKey(cluster.clusterKey) : cluster.clusterKey;
-  const frame = inbandTopologyFrame({ topology, clusterKey, srcMac });
-  const file = path.join(cluster.directory, `inband-term${topology.term}-epoch${topology.epoch}${options.forged ? '-forged' : ''}.pcap`);
+  return host as LabHost & { wire: WireInterface };
+}
+
+/** The MAC address of coordinator host `name`'s injection interface: the source MAC of its in-band frames. */
+export async function injectionMac(lab: Lab, name: string): Promise<Buffer> {
+  const host = injectingHost(lab, name);
+  return parseMac(await lab.exec(host.name, ['cat', `/sys/class/net/${host.wire.interface}/address`]));
+}
+
+/**
+ * Sends `frame` into the lab's wire from coordinator host `name`'s injection point, through
+ * the mirror to every capture host: written to `file` as a one-frame pcap, sent by tcpreplay.
+ * Resolves once it was sent; throws DICAP_ERR_LAB_REPLAY if it was not.
+ */
+export async function injectFrame(lab: Lab, name: string, frame: Buffer, file: string): Promise<ReplayResult> {
+  const host = injectingHost(lab, name);
   writeOneFramePcap(file, frame);
   const replay = await lab.replay([file], { host: host.name });
   if (replay.sent !== 1) {
     throw new DicapError('DICAP_ERR_LAB_REPLAY', `the in-band frame was not sent from ${host.name}: ${replay.refused.map((r) => r.reason).join('; ') || 'tcpreplay sent nothing'}`);
   }
+  return replay;
+}
+
+/**
+ * Sends one in-band TOPOLOGY_UPDATE frame (TIMESTAMP now) into the lab's wire from a
+ * coordinator's injection point (injectFrame), and resolves once tcpreplay has sent it.
+ * Wait for the agents with cluster.waitForEpoch(topology.epoch) (an authentic frame) or by
+ * their inbandRejected counters (a forged one).
+ */
+export async function injectTopology(lab: Lab, cluster: Cluster, options: InjectOptions = {}): Promise<Injected> {
+  const host = options.host ?? 'coordinator1';
+  const srcMac = await injectionMac(lab, host);
+  const topology = options.topology ?? newerTopology(cluster);
+  const clusterKey = options.forged ? forgedKey(cluster.clusterKey) : cluster.clusterKey;
+  const frame = inbandTopologyFrame({ topology, clusterKey, srcMac });
+  const file = path.join(cluster.directory, `inband-term${topology.term}-epoch${topology.epoch}${options.forged ? '-forged' : ''}.pcap`);
+  const replay = await injectFrame(lab, host, frame, file);
   return { frame, topology, replay };
 }
 
@@ -143,10 +147,7 @@ export async function adoptInbandTopology(lab: Lab, cluster: Cluster, options: O
     if (rejected === 0) throw error;
     throw new DicapError(
       'DICAP_ERR_LAB_INBAND',
-      `${rejected} of ${agents.length} agents rejected the in-band frame of epoch ${injected.topology.epoch} (${injected.frame.length} bytes) as inauthentic, stale or not newer` +
-        (injected.frame.length > cluster.options.snaplen
-          ? `; it is longer than the agents' snaplen ${cluster.options.snaplen}, and the capture ring keeps only snaplen bytes of every frame (native/src/ring_source.cc), so its MAC cannot verify: use a snaplen of at least ${injected.frame.length}`
-          : ''),
+      `${rejected} of ${agents.length} agents rejected the in-band frame of epoch ${injected.topology.epoch} (${injected.frame.length} bytes) as inauthentic, stale or not newer`,
     );
   }
   return injected;

@@ -6,7 +6,6 @@ import { DEFAULT_SNAPLEN } from '../node-agent/options.js';
 import { DEFAULT_HASH_KEY } from './cluster.js';
 import { runDemo } from './demo.js';
 import { formatExperiment, runReplayExperiment } from './experiment.js';
-import { snaplenForInband } from './inband.js';
 import { labUp, openLab } from './lab.js';
 import { privilegeProblem } from './netns.js';
 import {
@@ -180,8 +179,7 @@ async function experiment(files: string[], values: ReplayValues): Promise<number
     nodes,
     mode,
     out: values.out!,
-    // Round-robin starts with an in-band frame, which the default snaplen may cut (inband.ts).
-    snaplen: values.snaplen ?? (mode === 'round-robin' ? snaplenForInband(DEFAULT_SNAPLEN, nodes, 1) : DEFAULT_SNAPLEN),
+    snaplen: values.snaplen ?? DEFAULT_SNAPLEN,
     workers: values.workers ?? DEFAULT_CLUSTER_WORKERS,
     key: values.key ? parseHashKey(values.key) : DEFAULT_HASH_KEY,
     replay: {

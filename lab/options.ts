@@ -96,7 +96,7 @@ export const REPLAY_OPTIONS = defineOptions({
     out: { type: 'string', placeholder: 'DIR', help: 'run the whole experiment (fresh lab, cluster, replay, teardown) and write DIR/analyzer1.pcap and DIR/summary.json' },
     nodes: { type: 'integer', min: 1, max: MAX_CAPTURE_HOSTS, help: `with --out: capture nodes (default ${DEFAULT_CAPTURE_HOSTS})` },
     mode: { type: 'enum', values: SELECTION_MODES, help: `with --out: selection mode (default ${DEFAULT_CLUSTER_MODE}); round-robin first sends an in-band topology frame from coordinator1 and waits until every agent adopted it` },
-    snaplen: { type: 'integer', min: 14, max: DEFAULT_PAYLOAD_SIZE - 40, placeholder: 'BYTES', help: `with --out: bytes kept per frame (default ${DEFAULT_SNAPLEN}; in round-robin at least the in-band frame's length, which the capture ring would otherwise cut)` },
+    snaplen: { type: 'integer', min: 14, max: DEFAULT_PAYLOAD_SIZE - 40, placeholder: 'BYTES', help: `with --out: bytes kept per frame (default ${DEFAULT_SNAPLEN})` },
     workers: { type: 'integer', min: 1, max: 64, help: `with --out: export workers per agent (default ${DEFAULT_CLUSTER_WORKERS})` },
     key: { type: 'list', placeholder: 'K0,K1', hint: 'two 32-bit words such as 0x1234,0x5678', validate: hashKeyProblem, help: `with --out: selection hash key words (default ${hexKey(DEFAULT_HASH_KEY)})` },
     pps: { type: 'integer', help: 'frames per second', min: 1 },

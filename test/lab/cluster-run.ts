@@ -12,19 +12,14 @@ import { ownerPosition, RoundRobinOwner } from '../../protocol/index.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
 
 export const KEY: readonly [number, number] = [0x1234, 0x5678];
-export const SNAPLEN = 128;
 /**
- * The capture ring keeps only snaplen bytes of every frame (native/src/ring_source.cc's
- * socket filter), in-band frames included, and an in-band frame naming 3 nodes and an
- * analyzer is 135 bytes: cut to 128, its MAC cannot verify. Until the ring keeps in-band
- * frames whole, round-robin runs use a snaplen that holds the frame.
+ * The agents' default, in every mode: the capture ring cuts frames at the snaplen but keeps
+ * in-band topology frames whole (135 bytes for 3 nodes and an analyzer), so their MAC verifies.
  */
-export const ROUND_ROBIN_SNAPLEN = 256;
+export const SNAPLEN = 128;
 
 export type Mode = ClusterOptions['mode'];
 export const MODES: readonly Mode[] = ['flow', 'ipid', 'round-robin'];
-
-export const snaplenFor = (mode: Mode): number => (mode === 'round-robin' ? ROUND_ROBIN_SNAPLEN : SNAPLEN);
 
 export interface ClusterRun {
   cluster: Cluster;

@@ -17,7 +17,7 @@ import { labUp, type Lab } from '../../lab/lab.js';
 import { privilegeProblem } from '../../lab/netns.js';
 import type { ReplayResult } from '../../lab/replay.js';
 import { readCaptureFile } from '../../native/capture-file.js';
-import { expectExactlyOnce, KEY, MODES, ROUND_ROBIN_SNAPLEN, runCluster, snaplenFor } from './cluster-run.js';
+import { expectExactlyOnce, KEY, MODES, runCluster, SNAPLEN } from './cluster-run.js';
 
 const problem = privilegeProblem();
 const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
@@ -90,7 +90,7 @@ describe.skipIf(problem !== undefined)('exactly-once capture of the corpus throu
       const out = path.join(dir, mode);
       fs.mkdirSync(out);
       let replay: ReplayResult | undefined;
-      const run = await runCluster(lab, { mode, key: KEY, snaplen: snaplenFor(mode), workers: 1, analyzerPlacement: 'capture-hosts', pcapDirectory: out }, async () => {
+      const run = await runCluster(lab, { mode, key: KEY, snaplen: SNAPLEN, workers: 1, analyzerPlacement: 'capture-hosts', pcapDirectory: out }, async () => {
         replay = await lab.replay([corpusFile], { pps: PPS });
       });
       const sent = framesSent(corpus, replay!);
@@ -108,7 +108,7 @@ describe.skipIf(problem !== undefined)('exactly-once capture of the corpus throu
     let forged: Buffer | undefined;
     const run = await runCluster(
       lab,
-      { mode: 'round-robin', key: KEY, snaplen: ROUND_ROBIN_SNAPLEN, workers: 1, analyzerPlacement: 'capture-hosts', pcapDirectory: out },
+      { mode: 'round-robin', key: KEY, snaplen: SNAPLEN, workers: 1, analyzerPlacement: 'capture-hosts', pcapDirectory: out },
       async (cluster) => {
         await lab.replay([path.join(CORPUS, 'zeek__modbus__modbusSmall.pcap')], { pps: PPS });
         // Newer (epoch 3) and fresh, so only its MAC keeps it from being adopted.
@@ -122,7 +122,7 @@ describe.skipIf(problem !== undefined)('exactly-once capture of the corpus throu
     expectExactlyOnce(run, 'round-robin', traffic, 'forged in-band frame');
     for (const a of run.final.agents) expect({ node: a.nodeId, rejected: a.inbandRejected, epoch: a.epoch }).toEqual({ node: a.nodeId, rejected: 1, epoch: 2 });
     const owner = before.length % 3;
-    const exported = readCaptureFile(run.cluster.analyzers[owner]!.pcapFile!).frames.filter((f) => f.data.equals(forged!.subarray(0, ROUND_ROBIN_SNAPLEN)));
+    const exported = readCaptureFile(run.cluster.analyzers[owner]!.pcapFile!).frames.filter((f) => f.data.equals(forged!.subarray(0, SNAPLEN)));
     expect(exported.length, `node ${run.cluster.agents[owner]!.nodeId} exported the forged frame`).toBe(1);
   });
 });

@@ -12,7 +12,7 @@ import { runGenerator } from '../../lab/generator.js';
 import { labUp, type Lab } from '../../lab/lab.js';
 import { privilegeProblem } from '../../lab/netns.js';
 import { readCaptureFile } from '../../native/capture-file.js';
-import { expectExactlyOnce, KEY, MODES, runCluster, snaplenFor } from './cluster-run.js';
+import { expectExactlyOnce, KEY, MODES, runCluster, SNAPLEN } from './cluster-run.js';
 
 const problem = privilegeProblem();
 const COUNT = 30_000;
@@ -54,7 +54,7 @@ describe.skipIf(problem !== undefined)('exactly-once capture of generated traffi
         it(`holds every generated frame exactly once (${mode})`, async () => {
           const out = path.join(dir, `${nodes}-${mode}`);
           fs.mkdirSync(out);
-          const run = await runCluster(lab, { mode, key: KEY, snaplen: snaplenFor(mode), workers: 1, pcapDirectory: out }, async () => {
+          const run = await runCluster(lab, { mode, key: KEY, snaplen: SNAPLEN, workers: 1, pcapDirectory: out }, async () => {
             const report = await runGenerator(lab, { rate: RATE, count: COUNT, seed: SEED, flows: FLOWS });
             expect({ frames: report.frames, failed: report.framesFailed, error: report.error }).toEqual({ frames: COUNT, failed: 0, error: null });
           });
