@@ -11,6 +11,7 @@
 #include "analyzer_sink.h"
 #include "bindings.h"
 #include "errors.h"
+#include "js_lifecycle.h"
 
 namespace dicap {
 
@@ -93,15 +94,11 @@ class AnalyzerSinkWrap : public Napi::ObjectWrap<AnalyzerSinkWrap> {
     Napi::Env env = info.Env();
     DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsObject(), "new AnalyzerSink(options) expects an options object");
     sink_ = std::make_unique<AnalyzerSink>(ReadOptions(env, info[0].As<Napi::Object>()));
-    cleanup_hook_ = env.AddCleanupHook(std::function<void()>([this] {
-      cleanup_hook_ran_ = true;
-      sink_->Stop();
-    }));
+    cleanup_ = std::make_unique<EnvCleanup>(env, [this] { sink_->Stop(); });
   }
 
   ~AnalyzerSinkWrap() override {
-    // A hook that has run has also freed itself: removing it again would corrupt the heap.
-    if (!cleanup_hook_ran_) cleanup_hook_.Remove(Env());
+    cleanup_.reset();
     sink_->Stop();
   }
 
@@ -128,8 +125,7 @@ class AnalyzerSinkWrap : public Napi::ObjectWrap<AnalyzerSinkWrap> {
   Napi::Value Counters(const Napi::CallbackInfo& info) { return CountersToJs(info.Env(), sink_->Counters()); }
 
   std::unique_ptr<AnalyzerSink> sink_;
-  Napi::Env::CleanupHook<std::function<void()>> cleanup_hook_;
-  bool cleanup_hook_ran_ = false;
+  std::unique_ptr<EnvCleanup> cleanup_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "bindings.h"
 #include "engine.h"
 #include "errors.h"
+#include "js_lifecycle.h"
 #include "topology_js.h"
 
 namespace dicap {
@@ -100,6 +101,25 @@ Napi::Object CountersToJs(Napi::Env env, const EngineCounters& c) {
   return o;
 }
 
+Napi::Object EventToJs(Napi::Env env, const EngineEvent& e) {
+  Napi::Object js = Napi::Object::New(env);
+  switch (e.kind) {
+    case EngineEvent::Kind::kTopology:
+      js.Set("type", "topology");
+      js.Set("topology", TopologyToJs(env, *e.topology));
+      js.Set("inband", e.inband);
+      break;
+    case EngineEvent::Kind::kEnd:
+      js.Set("type", "end");
+      break;
+    case EngineEvent::Kind::kError:
+      js.Set("type", "error");
+      js.Set("message", e.message);
+      break;
+  }
+  return js;
+}
+
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -116,54 +136,22 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsFunction(),
                   "new Engine(options, onEvent) expects an options object and a function");
     const EngineOptions options = ReadOptions(env, info[0].As<Napi::Object>());
-    events_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "dicap-engine-events", 0, 1);
-    // Referenced only while running, so an idle engine never keeps the process alive.
-    events_.Unref(env);
+    events_ = std::make_unique<JsEventChannel<EngineEvent>>(env, info[1].As<Napi::Function>(), "dicap-engine-events", EventToJs);
     try {
-      engine_ = std::make_unique<Engine>(options, [this](EngineEvent event) { Deliver(std::move(event)); });
+      engine_ = std::make_unique<Engine>(options, [this](EngineEvent event) { events_->Deliver(std::move(event)); });
     } catch (const std::exception& error) {
-      events_.Release();
+      events_->Close();
       ThrowDicapError(env, "DICAP_ERR_ENGINE_SETUP", error.what());
     }
-    // Stops the threads when the environment goes away before this object is collected.
-    cleanup_hook_ = env.AddCleanupHook(std::function<void()>([this] {
-      cleanup_hook_ran_ = true;
-      Shutdown();
-    }));
+    cleanup_ = std::make_unique<EnvCleanup>(env, [this] { Shutdown(); });
   }
 
   ~EngineWrap() override {
-    // A hook that has run has also freed itself: removing it again would corrupt the heap.
-    if (!cleanup_hook_ran_) cleanup_hook_.Remove(Env());
+    cleanup_.reset();
     Shutdown();
   }
 
  private:
-  void Deliver(EngineEvent event) {
-    auto* heap = new EngineEvent(std::move(event));
-    const napi_status status = events_.BlockingCall(heap, [](Napi::Env env, Napi::Function callback, EngineEvent* e) {
-      std::unique_ptr<EngineEvent> owned(e);
-      if (env == nullptr || callback.IsEmpty()) return;
-      Napi::Object js = Napi::Object::New(env);
-      switch (e->kind) {
-        case EngineEvent::Kind::kTopology:
-          js.Set("type", "topology");
-          js.Set("topology", TopologyToJs(env, *e->topology));
-          js.Set("inband", e->inband);
-          break;
-        case EngineEvent::Kind::kEnd:
-          js.Set("type", "end");
-          break;
-        case EngineEvent::Kind::kError:
-          js.Set("type", "error");
-          js.Set("message", e->message);
-          break;
-      }
-      callback.Call({js});
-    });
-    if (status != napi_ok) delete heap;
-  }
-
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     DICAP_REQUIRE(env, engine_ != nullptr && !started_, "engine already started or stopped");
@@ -173,7 +161,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       ThrowDicapError(env, "DICAP_ERR_SOURCE", error.what());
     }
     started_ = true;
-    events_.Ref(env);
+    events_->KeepAlive(env);
     return env.Undefined();
   }
 
@@ -211,13 +199,12 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     engine_->Stop();
     final_counters_ = engine_->Counters();
     engine_.reset();
-    events_.Release();
+    events_->Close();
   }
 
+  std::unique_ptr<JsEventChannel<EngineEvent>> events_;
   std::unique_ptr<Engine> engine_;
-  Napi::ThreadSafeFunction events_;
-  Napi::Env::CleanupHook<std::function<void()>> cleanup_hook_;
-  bool cleanup_hook_ran_ = false;
+  std::unique_ptr<EnvCleanup> cleanup_;
   EngineCounters final_counters_{};
   bool started_ = false;
 };

@@ -8,6 +8,7 @@
 
 #include "bindings.h"
 #include "errors.h"
+#include "js_lifecycle.h"
 #include "traffic_gen.h"
 
 namespace dicap {
@@ -71,6 +72,17 @@ Napi::Object CountersToJs(Napi::Env env, const TrafficGeneratorCounters& c) {
   return o;
 }
 
+Napi::Object EventToJs(Napi::Env env, const TrafficGeneratorEvent& e) {
+  Napi::Object js = Napi::Object::New(env);
+  if (e.kind == TrafficGeneratorEvent::Kind::kEnd) {
+    js.Set("type", "end");
+  } else {
+    js.Set("type", "error");
+    js.Set("message", e.message);
+  }
+  return js;
+}
+
 class TrafficGeneratorWrap : public Napi::ObjectWrap<TrafficGeneratorWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -86,47 +98,22 @@ class TrafficGeneratorWrap : public Napi::ObjectWrap<TrafficGeneratorWrap> {
     DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsFunction(),
                   "new TrafficGenerator(options, onEvent) expects an options object and a function");
     const TrafficGeneratorOptions options = ReadOptions(env, info[0].As<Napi::Object>());
-    events_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "dicap-gen-events", 0, 1);
-    // Referenced only while running, so an idle generator never keeps the process alive.
-    events_.Unref(env);
+    events_ = std::make_unique<JsEventChannel<TrafficGeneratorEvent>>(env, info[1].As<Napi::Function>(), "dicap-gen-events", EventToJs);
     try {
-      generator_ = std::make_unique<TrafficGenerator>(options, [this](TrafficGeneratorEvent event) { Deliver(std::move(event)); });
+      generator_ = std::make_unique<TrafficGenerator>(options, [this](TrafficGeneratorEvent event) { events_->Deliver(std::move(event)); });
     } catch (const std::exception& error) {
-      events_.Release();
+      events_->Close();
       ThrowDicapError(env, "DICAP_ERR_ARGUMENT", error.what());
     }
-    // Stops the thread when the environment goes away before this object is collected.
-    cleanup_hook_ = env.AddCleanupHook(std::function<void()>([this] {
-      cleanup_hook_ran_ = true;
-      Shutdown();
-    }));
+    cleanup_ = std::make_unique<EnvCleanup>(env, [this] { Shutdown(); });
   }
 
   ~TrafficGeneratorWrap() override {
-    // A hook that has run has also freed itself: removing it again would corrupt the heap.
-    if (!cleanup_hook_ran_) cleanup_hook_.Remove(Env());
+    cleanup_.reset();
     Shutdown();
   }
 
  private:
-  void Deliver(TrafficGeneratorEvent event) {
-    auto* heap = new TrafficGeneratorEvent(std::move(event));
-    const napi_status status =
-        events_.BlockingCall(heap, [](Napi::Env env, Napi::Function callback, TrafficGeneratorEvent* e) {
-          std::unique_ptr<TrafficGeneratorEvent> owned(e);
-          if (env == nullptr || callback.IsEmpty()) return;
-          Napi::Object js = Napi::Object::New(env);
-          if (e->kind == TrafficGeneratorEvent::Kind::kEnd) {
-            js.Set("type", "end");
-          } else {
-            js.Set("type", "error");
-            js.Set("message", e->message);
-          }
-          callback.Call({js});
-        });
-    if (status != napi_ok) delete heap;
-  }
-
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     DICAP_REQUIRE(env, generator_ != nullptr && !started_, "generator already started or stopped");
@@ -136,7 +123,7 @@ class TrafficGeneratorWrap : public Napi::ObjectWrap<TrafficGeneratorWrap> {
       ThrowDicapError(env, "DICAP_ERR_GEN_OUTPUT", error.what());
     }
     started_ = true;
-    events_.Ref(env);
+    events_->KeepAlive(env);
     return env.Undefined();
   }
 
@@ -155,13 +142,12 @@ class TrafficGeneratorWrap : public Napi::ObjectWrap<TrafficGeneratorWrap> {
     generator_->Stop();
     final_counters_ = generator_->Counters();
     generator_.reset();
-    events_.Release();
+    events_->Close();
   }
 
+  std::unique_ptr<JsEventChannel<TrafficGeneratorEvent>> events_;
   std::unique_ptr<TrafficGenerator> generator_;
-  Napi::ThreadSafeFunction events_;
-  Napi::Env::CleanupHook<std::function<void()>> cleanup_hook_;
-  bool cleanup_hook_ran_ = false;
+  std::unique_ptr<EnvCleanup> cleanup_;
   TrafficGeneratorCounters final_counters_{};
   bool started_ = false;
 };
