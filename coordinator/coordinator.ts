@@ -504,7 +504,8 @@ export class Coordinator {
   /** Closes settled epochs in the ledger, acts on anomalies, and starts periodic epochs. */
   private checkEpochs(): void {
     const now = Date.now();
-    for (const verdict of this.ledger.close(now, this.config.heartbeatIntervalMs + 1000)) this.onVerdict(verdict);
+    const silent = new Set(this.membership.all().filter((m) => now - m.lastHeardMs > 2 * this.config.heartbeatIntervalMs).map((m) => m.nodeId));
+    for (const verdict of this.ledger.close(now, this.config.heartbeatIntervalMs + 1000, silent)) this.onVerdict(verdict);
     // Without capture nodes there is nothing to account (and no topology to issue): no periodic epoch.
     const due = this.config.epochIntervalMs > 0 && now - this.lastEpochMs >= this.config.epochIntervalMs;
     if (this.current && due && this.membership.captureNodeIds().length > 0) {

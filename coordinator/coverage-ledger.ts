@@ -92,14 +92,18 @@ export class CoverageLedger {
 
   /**
    * Gives a verdict on every open epoch that a later epoch replaced at least `settleMs` ago
-   * (time for the nodes' final reports to arrive), and returns those verdicts.
+   * (time for the nodes' final reports to arrive), and returns those verdicts. `silent`: nodes
+   * not heard from lately (presumably dead, not yet removed).
    */
-  close(nowMs: number, settleMs: number): EpochCoverage[] {
+  close(nowMs: number, settleMs: number, silent: ReadonlySet<number> = new Set()): EpochCoverage[] {
     const ordered = [...this.epochs.values()].sort((a, b) => a.epoch - b.epoch);
     const closed: EpochCoverage[] = [];
     ordered.forEach((coverage, i) => {
       const next = ordered[i + 1];
       if (coverage.status !== 'open' || !next || nowMs < Math.max(next.validityStartMs, 0) + settleMs) return;
+      // A node that is silent now (dead, not yet timed out) stopped counting early: judge it
+      // as departed, not as a node that saw other frames than the rest.
+      for (const id of coverage.members) if (silent.has(id) && !coverage.departed.includes(id)) coverage.departed.push(id);
       const verdict = judge(coverage);
       coverage.closedAtMs = nowMs;
       this.uncoveredTotal += coverage.uncovered;

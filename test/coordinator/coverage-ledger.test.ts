@@ -46,6 +46,15 @@ describe('the coverage ledger', () => {
     expect(ledger.uncoveredTotal).toBe(180);
   });
 
+  it('judges a node that is silent at closing time (dead, not yet timed out) as lost, not as a desync', () => {
+    const ledger = ledgerWithTwoEpochs();
+    ledger.record({ nodeId: 11, epoch: 1, ...counts(900, 300) });
+    ledger.record({ nodeId: 12, epoch: 1, ...counts(400, 120) });
+    ledger.record({ nodeId: 13, epoch: 1, ...counts(900, 300) });
+    const [verdict] = ledger.close(2000, 1000, new Set([12]));
+    expect(verdict).toMatchObject({ anomaly: 'node-lost', uncovered: 180 });
+  });
+
   it('names a node that never reported an epoch', () => {
     const ledger = ledgerWithTwoEpochs();
     ledger.record({ nodeId: 11, epoch: 1, ...counts(900, 300) });
