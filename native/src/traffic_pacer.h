@@ -67,8 +67,12 @@ class Pacer {
   void Took(uint32_t n) { index_ += n; }
 
  private:
+  // Rounded up: at its due time a frame must count as ready (Ready rounds down). Rounding
+  // down here made Acquire return 0 — read as "stop" — at rates like 3000/s where 1e9/rate
+  // is not a whole number of nanoseconds.
   uint64_t DueNs(uint64_t index) const {
-    return base_ns_ + static_cast<uint64_t>(static_cast<unsigned __int128>(index) * 1000000000ull / rate_);
+    const unsigned __int128 scaled = static_cast<unsigned __int128>(index) * 1000000000ull;
+    return base_ns_ + static_cast<uint64_t>((scaled + rate_ - 1) / rate_);
   }
   // Frames whose due time has come, not yet taken.
   uint64_t Ready(uint64_t now) const {
