@@ -74,8 +74,15 @@ export interface ClusterOptions {
   onProgress?: (line: string) => void;
 }
 
-/** An agent's --summary file: the engine's counters, its node ID, and whether they are final. */
-export type AgentSummary = EngineCounters & { nodeId: number; final: boolean };
+/**
+ * An agent's --summary file: the engine's counters, its node ID, whether they are final, and
+ * (following a coordinator) its control channel's counts.
+ */
+export type AgentSummary = EngineCounters & {
+  nodeId: number;
+  final: boolean;
+  control?: { received: number; rejected: Record<string, number>; fenced: number };
+};
 /** An analyzer's --summary file. */
 export type AnalyzerSummary = AnalyzerSinkCounters & { final: boolean };
 
@@ -228,7 +235,8 @@ export class Cluster {
   }
 }
 
-function lastLines(text: string, count = 3): string {
+/** The last `count` non-empty lines of `text`, joined with ' | ' (for one-line errors). */
+export function lastLines(text: string, count = 3): string {
   const lines = text.trim().split('\n').filter(Boolean);
   return lines.length === 0 ? '(nothing on stderr)' : lines.slice(-count).join(' | ');
 }
@@ -238,7 +246,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** A summary file's JSON, or undefined while it does not exist. The writers replace it whole, so it is never half-written. */
-function readSummary<T>(file: string): T | undefined {
+export function readSummary<T>(file: string): T | undefined {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

@@ -1,0 +1,550 @@
+// A capture cluster steered by coordinators in a lab (issues 4 and 5): `dicap coordinator`
+// on the lab's coordinator hosts (with two or more, peers of each other: one active, the
+// others standbys), `dicap analyzer` on every analyzer host and `dicap agent` on every
+// capture host, both joining the coordinators. Every process can be started, stopped,
+// killed and restarted on its own while traffic runs; the coordinators' /status, /ledger,
+// /events and /metrics are read from inside their namespaces.
+//
+//   const cp = await startControlPlane(lab, { mode: 'flow', timing: FAST_TIMING });
+//   const active = await cp.waitForActive();
+//   await cp.waitForTopology([11, 12, 13]);      // in every agent's hands, validity start passed
+//   await cp.killAgent(13);                       // SIGKILL; cp.startAgent(13) brings it back
+//   (await cp.status(active))?.members;
+//   cp.appliedTopologies(11);                     // what agent 11 put in force, when
+//   const final = await cp.stop();                // agents (they LEAVE), analyzers, coordinators
+//
+// Layout: coordinator k has ID k and listens on its management address, port 7400 (control)
+// and 8400 (--http); in round-robin it injects topology frames from its wire interface.
+// Agents and analyzers are given every coordinator (--coordinator …). Analyzer k has node ID
+// 100 + k and listens on its management address, port 9999. Logs are kept whole, each line
+// with the time it arrived, so tests can order what happened across processes.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DicapError } from '../common/errors.js';
+import { deriveHashKeys } from '../coordinator/coordinator.js';
+import {
+  DEFAULT_ELECTION_TIMEOUT_MS,
+  DEFAULT_EPOCH_INTERVAL_MS,
+  DEFAULT_NODE_TIMEOUT_MS,
+  DEFAULT_SOLITUDE_MS,
+  DEFAULT_SYNC_INTERVAL_MS,
+  DEFAULT_TOPOLOGY_INTERVAL_MS,
+  DEFAULT_VALIDITY_DELAY_MS,
+} from '../coordinator/options.js';
+import type { SelectionModeName } from '../native/engine.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SNAPLEN } from '../node-agent/options.js';
+import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
+import { DEFAULT_ANALYZER_PORT, FIRST_NODE_ID, lastLines, readSummary, type AgentSummary, type AnalyzerSummary, type ClusterResult } from './cluster.js';
+import { DICAP } from './dicap-command.js';
+import type { ExitInfo, Lab, LabProcess } from './lab.js';
+import { NamespaceHttpClient } from './namespace-client.js';
+import { labDirectory } from './state.js';
+import { captureHostsOf, type LabHost } from './topology.js';
+
+export const COORDINATOR_CONTROL_PORT = 7400;
+export const COORDINATOR_HTTP_PORT = 8400;
+/** Analyzer k joins with node ID FIRST_ANALYZER_NODE_ID + k. */
+export const FIRST_ANALYZER_NODE_ID = 100;
+
+/** The control plane's clocks, for every process of the cluster (milliseconds). */
+export interface ControlPlaneTiming {
+  heartbeatIntervalMs: number;
+  nodeTimeoutMs: number;
+  epochIntervalMs: number;
+  validityDelayMs: number;
+  topologyIntervalMs: number;
+  syncIntervalMs: number;
+  electionTimeoutMs: number;
+  solitudeMs: number;
+}
+
+/** dicap's defaults: DiCAP's heartbeat every 5 s and removal after 15 s of silence. */
+export const DEFAULT_TIMING: ControlPlaneTiming = {
+  heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
+  nodeTimeoutMs: DEFAULT_NODE_TIMEOUT_MS,
+  epochIntervalMs: DEFAULT_EPOCH_INTERVAL_MS,
+  validityDelayMs: DEFAULT_VALIDITY_DELAY_MS,
+  topologyIntervalMs: DEFAULT_TOPOLOGY_INTERVAL_MS,
+  syncIntervalMs: DEFAULT_SYNC_INTERVAL_MS,
+  electionTimeoutMs: DEFAULT_ELECTION_TIMEOUT_MS,
+  solitudeMs: DEFAULT_SOLITUDE_MS,
+};
+
+/**
+ * Sub-second heartbeats and timeouts, for tests: failures are noticed within a second,
+ * with margins for two test files sharing two cores (a heartbeat can be late by a few
+ * hundred milliseconds when every core is busy).
+ */
+export const FAST_TIMING: ControlPlaneTiming = {
+  heartbeatIntervalMs: 150,
+  nodeTimeoutMs: 900,
+  epochIntervalMs: 2000,
+  validityDelayMs: 300,
+  topologyIntervalMs: 1000,
+  syncIntervalMs: 150,
+  electionTimeoutMs: 900,
+  solitudeMs: 2500,
+};
+
+export interface ControlPlaneOptions {
+  mode: SelectionModeName;
+  timing: ControlPlaneTiming;
+  /** Bytes kept per frame, on the coordinators and every agent (default 128). */
+  snaplen?: number;
+  /** Export workers per agent (default 1). */
+  workers?: number;
+  /** How many of the lab's coordinator hosts run a coordinator (default all). */
+  coordinators?: number;
+  /** Node IDs of the capture hosts whose agents start with the cluster (default: every capture host's). */
+  startAgents?: readonly number[];
+  /** Where analyzers write their pcap (default: the cluster directory); null: /dev/null. */
+  pcapDirectory?: string | null;
+  readyTimeoutMs?: number;
+  onProgress?: (line: string) => void;
+}
+
+/** One line a process printed on stderr, and when it arrived (Unix ms). */
+export interface LogLine {
+  atMs: number;
+  text: string;
+}
+
+interface Member {
+  /** "coordinator 2", "agent 11", "analyzer 101": for messages. */
+  name: string;
+  host: string;
+  /** The running process, if any. */
+  process: LabProcess | undefined;
+  /** Everything every life of this member printed on stderr. */
+  log: LogLine[];
+}
+
+export interface LabCoordinator extends Member {
+  id: number;
+  control: Endpoint;
+  http: Endpoint;
+}
+
+export interface LabAgent extends Member {
+  nodeId: number;
+  interface: string;
+  summaryFile: string;
+}
+
+export interface LabAnalyzer extends Member {
+  nodeId: number;
+  endpoint: Endpoint;
+  pcapFile: string | null;
+  summaryFile: string;
+}
+
+/** A coordinator's /status (coordinator/status.ts), the parts the lab reads. */
+export interface CoordinatorStatus {
+  role: 'active' | 'candidate' | 'standby';
+  coordinatorId: number;
+  activeId: number | null;
+  term: number;
+  epoch: number;
+  mode: SelectionModeName;
+  control: Endpoint;
+  topology: TopologyUpdateFields | null;
+  members: Array<{ nodeId: number; role: 'capture' | 'analyzer'; control: Endpoint; data?: Endpoint; lastHeardMs: number; appliedEpoch: number; position: number | null }>;
+  ledgerTotals: { uncovered: number; duplicated: number; anomalies: number };
+  counters: Record<string, number>;
+  control_messages: { received: number; sent: number; rejected: Record<string, number> };
+}
+
+/** One epoch of a coordinator's /ledger (coordinator/coverage-ledger.ts EpochCoverage). */
+export interface LedgerEpoch {
+  epoch: number;
+  members: number[];
+  status: 'open' | 'exactly-once' | 'anomaly';
+  anomaly?: 'seen-mismatch' | 'node-lost' | 'gap' | 'duplicate';
+  reason?: string;
+  frames: number;
+  ownedSum: number;
+  uncovered: number;
+  duplicated: number;
+  perNode: Record<string, { seen: number; owned: number; exported: number; dropped: number }>;
+  departed: number[];
+  validityStartMs: number;
+  closedAtMs?: number;
+}
+
+/** One entry of a coordinator's /events. */
+export interface CoordinatorEvent {
+  atMs: number;
+  kind: string;
+  text: string;
+}
+
+/** A topology an agent put in force, from its log ("topology in force: …"). */
+export interface AppliedTopology {
+  atMs: number;
+  term: number;
+  epoch: number;
+  nodeIds: number[];
+  inband: boolean;
+}
+
+const APPLIED = /topology in force: term (\d+), epoch (\d+), nodes ([\d,]+), position -?\d+( \(in-band frame\))?/;
+const AGENT_STOP_GRACE_MS = 15_000;
+const STOP_GRACE_MS = 10_000;
+/** After the last agent has exited, its last datagrams may still be on their way to the analyzers. */
+const IN_FLIGHT_MS = 300;
+const POLL_MS = 100;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function tail(member: Member): string {
+  return lastLines(member.log.map((l) => l.text).join('\n'));
+}
+
+export class ControlPlane {
+  private readonly http = new Map<string, NamespaceHttpClient>();
+  private stopping: Promise<ClusterResult> | undefined;
+
+  constructor(
+    readonly lab: Lab,
+    readonly options: Readonly<ControlPlaneOptions>,
+    /** Summaries, the key file, by default the pcaps. */
+    readonly directory: string,
+    readonly keyFile: string,
+    readonly clusterKey: Buffer,
+    readonly coordinators: readonly LabCoordinator[],
+    readonly analyzers: readonly LabAnalyzer[],
+    readonly agents: readonly LabAgent[],
+  ) {}
+
+  get snaplen(): number {
+    return this.options.snaplen ?? DEFAULT_SNAPLEN;
+  }
+
+  /** The selection hash keys k0, k1 every coordinator derives from the cluster key. */
+  get hashKeys(): [number, number] {
+    return deriveHashKeys(this.clusterKey);
+  }
+
+  coordinator(id: number): LabCoordinator {
+    return this.find(this.coordinators, (c) => c.id === id, `coordinator ${id}`);
+  }
+
+  agent(nodeId: number): LabAgent {
+    return this.find(this.agents, (a) => a.nodeId === nodeId, `agent ${nodeId}`);
+  }
+
+  // ---- processes ------------------------------------------------------------------------
+
+  /** Starts (or restarts) coordinator `id`; resolves once it listens. */
+  async startCoordinator(id: number): Promise<void> {
+    const c = this.coordinator(id);
+    const t = this.options.timing;
+    const host = this.lab.host(c.host);
+    const peers = this.coordinators.filter((p) => p.id !== id).flatMap((p) => ['--peer', `${p.id}@${p.control.ip}:${p.control.port}`]);
+    this.spawn(c, [
+      'coordinator', '--listen', `${c.control.ip}:${c.control.port}`, '--cluster-key-file', this.keyFile, '--mode', this.options.mode,
+      '--snaplen', String(this.snaplen), '--coordinator-id', String(id), ...peers, '--http', `${c.http.ip}:${c.http.port}`,
+      '--heartbeat-interval-ms', String(t.heartbeatIntervalMs), '--node-timeout-ms', String(t.nodeTimeoutMs),
+      '--topology-interval-ms', String(t.topologyIntervalMs), '--epoch-interval-ms', String(t.epochIntervalMs),
+      '--validity-delay-ms', String(t.validityDelayMs), '--sync-interval-ms', String(t.syncIntervalMs),
+      '--election-timeout-ms', String(t.electionTimeoutMs), '--solitude-ms', String(t.solitudeMs),
+      '--announce-interval-ms', '0', '--status-interval', '0',
+      ...(this.options.mode === 'round-robin' ? ['--inject-interface', host.wire!.interface] : []),
+    ]);
+    await this.waitForLog(c, /listening on/);
+  }
+
+  /** Stops coordinator `id` with `signal` (SIGKILL: it dies at once, as in a crash). */
+  stopCoordinator(id: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
+    return this.stopMember(this.coordinator(id), signal, STOP_GRACE_MS);
+  }
+
+  /** Starts (or restarts) the agent of node `nodeId`; resolves once it captures (its summary exists). */
+  async startAgent(nodeId: number): Promise<void> {
+    const a = this.agent(nodeId);
+    fs.rmSync(a.summaryFile, { force: true });
+    this.spawn(a, [
+      'agent', '--interface', a.interface, '--node-id', String(nodeId), ...this.coordinators.flatMap((c) => ['--coordinator', `${c.control.ip}:${c.control.port}`]),
+      '--cluster-key-file', this.keyFile, '--heartbeat-interval-ms', String(this.options.timing.heartbeatIntervalMs),
+      '--snaplen', String(this.snaplen), '--workers', String(this.options.workers ?? 1), '--summary', a.summaryFile, '--status-interval', '1',
+    ]);
+    await this.waitForSummary(a);
+  }
+
+  /** Stops the agent of `nodeId`: SIGTERM leaves the cluster (LEAVE, capture until others cover), SIGKILL dies at once. */
+  stopAgent(nodeId: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
+    return this.stopMember(this.agent(nodeId), signal, AGENT_STOP_GRACE_MS);
+  }
+
+  /** Starts (or restarts) the analyzer of node `nodeId`; resolves once it listens (its summary exists). */
+  async startAnalyzer(nodeId: number): Promise<void> {
+    const a = this.find(this.analyzers, (x) => x.nodeId === nodeId, `analyzer ${nodeId}`);
+    fs.rmSync(a.summaryFile, { force: true });
+    this.spawn(a, [
+      'analyzer', '--listen', `${a.endpoint.ip}:${a.endpoint.port}`, '--write', a.pcapFile ?? '/dev/null', '--summary', a.summaryFile, '--status-interval', '1',
+      '--node-id', String(a.nodeId), ...this.coordinators.flatMap((c) => ['--coordinator', `${c.control.ip}:${c.control.port}`]),
+      '--cluster-key-file', this.keyFile, '--heartbeat-interval-ms', String(this.options.timing.heartbeatIntervalMs),
+    ]);
+    await this.waitForSummary(a);
+  }
+
+  private spawn(member: Member, args: readonly string[]): void {
+    if (member.process?.running) throw new DicapError('DICAP_ERR_LAB_BUSY', `${member.name} on ${member.host} is already running`);
+    const child = this.lab.spawn(member.host, process.execPath, [DICAP, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let partial = '';
+    child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      const atMs = Date.now();
+      for (const text of lines) member.log.push({ atMs, text });
+    });
+    member.process = child;
+  }
+
+  private async stopMember(member: Member, signal: NodeJS.Signals, graceMs: number): Promise<ExitInfo> {
+    if (!member.process) throw new DicapError('DICAP_ERR_BAD_CONFIG', `${member.name} was never started`);
+    return member.process.stop(signal, graceMs);
+  }
+
+  private async waitForLog(member: Member, pattern: RegExp, timeoutMs = this.options.readyTimeoutMs ?? 20_000): Promise<void> {
+    const since = member.log.length;
+    await this.poll(`${member.name} printed ${pattern}`, () => {
+      if (!member.process?.running) throw new DicapError('DICAP_ERR_LAB_PROCESS', `${member.name} on ${member.host} ended: ${tail(member)}`);
+      return member.log.slice(since).some((l) => pattern.test(l.text)) || undefined;
+    }, timeoutMs);
+  }
+
+  private async waitForSummary(member: LabAgent | LabAnalyzer): Promise<void> {
+    await this.poll(`${member.name} wrote ${member.summaryFile}`, () => {
+      if (!member.process?.running) throw new DicapError('DICAP_ERR_LAB_PROCESS', `${member.name} on ${member.host} did not start: ${tail(member)}`);
+      return fs.existsSync(member.summaryFile) || undefined;
+    }, this.options.readyTimeoutMs ?? 20_000);
+  }
+
+  // ---- what the coordinators say ---------------------------------------------------------
+
+  /** GET `urlPath` of coordinator `id` from inside its namespace; undefined when it does not answer. */
+  async coordinatorGet(id: number, urlPath: string): Promise<string | undefined> {
+    const c = this.coordinator(id);
+    let client = this.http.get(c.host);
+    if (!client) {
+      client = NamespaceHttpClient.start(this.lab, c.host);
+      this.http.set(c.host, client);
+    }
+    const answer = await client.get(`http://${c.http.ip}:${c.http.port}${urlPath}`);
+    return answer?.status === 200 ? answer.body : undefined;
+  }
+
+  async status(id: number): Promise<CoordinatorStatus | undefined> {
+    const body = await this.coordinatorGet(id, '/status');
+    return body === undefined ? undefined : (JSON.parse(body) as CoordinatorStatus);
+  }
+
+  /** Newest epoch first. */
+  async ledger(id: number): Promise<LedgerEpoch[] | undefined> {
+    const body = await this.coordinatorGet(id, '/ledger');
+    return body === undefined ? undefined : (JSON.parse(body) as LedgerEpoch[]);
+  }
+
+  async events(id: number): Promise<CoordinatorEvent[] | undefined> {
+    const body = await this.coordinatorGet(id, '/events');
+    return body === undefined ? undefined : (JSON.parse(body) as CoordinatorEvent[]);
+  }
+
+  /** The Prometheus text of /metrics. */
+  metrics(id: number): Promise<string | undefined> {
+    return this.coordinatorGet(id, '/metrics');
+  }
+
+  /** The IDs of the running coordinators whose /status says active. */
+  async activeCoordinators(): Promise<number[]> {
+    const running = this.coordinators.filter((c) => c.process?.running);
+    const statuses = await Promise.all(running.map((c) => this.status(c.id)));
+    return running.filter((_, i) => statuses[i]?.role === 'active').map((c) => c.id);
+  }
+
+  /** Resolves with the ID of the one active coordinator once exactly one (not in `except`) is active. */
+  async waitForActive(timeoutMs = 20_000, except: readonly number[] = []): Promise<number> {
+    return this.poll('exactly one active coordinator', async () => {
+      const active = await this.activeCoordinators();
+      return active.length === 1 && !except.includes(active[0]!) ? active[0] : undefined;
+    }, timeoutMs);
+  }
+
+  /**
+   * Resolves with the active coordinator's topology once it names exactly `nodeIds` (and
+   * every running analyzer), every agent among them follows the active coordinator, and the
+   * topology is in force: hash modes, its validity start has passed (every agent has it, and
+   * holds it until the first frame after that instant); round-robin, every agent put it (or a
+   * later one) in force at its in-band frame. Traffic sent from then on is covered by it.
+   */
+  async waitForTopology(nodeIds: readonly number[], timeoutMs = 20_000): Promise<{ active: number; topology: TopologyUpdateFields }> {
+    const analyzers = this.analyzers.filter((a) => a.process?.running).map((a) => `${a.endpoint.ip}:${a.endpoint.port}`).sort();
+    return this.poll(`a topology of nodes ${nodeIds.join(',')} in force`, async () => {
+      const active = (await this.activeCoordinators())[0];
+      if (active === undefined) return undefined;
+      const status = await this.status(active);
+      const t = status?.topology;
+      if (!t || t.nodeIds.join() !== [...nodeIds].sort((a, b) => a - b).join()) return undefined;
+      if (t.analyzers.map((e) => `${e.ip}:${e.port}`).sort().join() !== analyzers.join()) return undefined;
+      if (Date.now() < t.validityStartMs + 200) return undefined;
+      const following = nodeIds.every((id) => this.agent(id).log.some((l) => l.text.includes(`following coordinator ${status!.control.ip}:${status!.control.port} (term ${t.term})`)));
+      const inForce = t.selection !== 'round-robin' || nodeIds.every((id) => this.appliedTopologies(id).some((a) => a.term === t.term && a.epoch >= t.epoch));
+      return following && inForce ? { active, topology: t } : undefined;
+    }, timeoutMs);
+  }
+
+  // ---- what the agents and analyzers say ---------------------------------------------------
+
+  /** Every running or stopped agent's and analyzer's summary file now (undefined before the first). */
+  counters(): { agents: Array<AgentSummary | undefined>; analyzers: Array<AnalyzerSummary | undefined> } {
+    return {
+      agents: this.agents.map((a) => readSummary<AgentSummary>(a.summaryFile)),
+      analyzers: this.analyzers.map((a) => readSummary<AnalyzerSummary>(a.summaryFile)),
+    };
+  }
+
+  /** The topologies agent `nodeId` put in force, in order, over all its lives. */
+  appliedTopologies(nodeId: number): AppliedTopology[] {
+    return this.agent(nodeId).log.flatMap((l) => {
+      const m = APPLIED.exec(l.text);
+      return m ? [{ atMs: l.atMs, term: Number(m[1]), epoch: Number(m[2]), nodeIds: m[3]!.split(',').map(Number), inband: m[4] !== undefined }] : [];
+    });
+  }
+
+  /** Polls `probe` until it returns a value; rejects after timeoutMs naming `what`, with the end of every log. */
+  async poll<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) {
+        const logs = [...this.coordinators, ...this.analyzers, ...this.agents].filter((m) => m.log.length > 0).map((m) => `${m.name}: ${tail(m)}`);
+        throw new DicapError('DICAP_ERR_LAB_TIMEOUT', `lab ${this.lab.id}: timed out after ${timeoutMs / 1000} s waiting for ${what}; ${logs.join('; ')}`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  // ---- stopping -----------------------------------------------------------------------------
+
+  /**
+   * Stops every running agent (SIGINT: it leaves and flushes), then the analyzers, then the
+   * coordinators, and resolves with the final summaries of the agents that ran to the end
+   * and of the analyzers. Rejects (after stopping everything) if one of them did not end
+   * cleanly.
+   */
+  stop(): Promise<ClusterResult> {
+    this.stopping ??= this.stopInOrder();
+    return this.stopping;
+  }
+
+  private async stopInOrder(): Promise<ClusterResult> {
+    const problems: string[] = [];
+    const stopAll = async <T extends Member>(members: readonly T[], signal: NodeJS.Signals, graceMs: number): Promise<T[]> => {
+      const running = members.filter((m) => m.process?.running);
+      const exits = await Promise.all(running.map((m) => m.process!.stop(signal, graceMs)));
+      exits.forEach((exit, i) => {
+        if (exit.code !== 0) problems.push(`${running[i]!.name} on ${running[i]!.host} exited with ${exit.code ?? exit.signal}: ${tail(running[i]!)}`);
+      });
+      return running;
+    };
+    try {
+      const agents = await stopAll(this.agents, 'SIGINT', AGENT_STOP_GRACE_MS);
+      await sleep(IN_FLIGHT_MS);
+      const analyzers = await stopAll(this.analyzers, 'SIGINT', STOP_GRACE_MS);
+      await stopAll(this.coordinators, 'SIGTERM', STOP_GRACE_MS);
+      const finals = <T extends { final: boolean }>(members: ReadonlyArray<LabAgent | LabAnalyzer>): T[] =>
+        members.map((m) => {
+          const summary = readSummary<T>(m.summaryFile);
+          if (!summary?.final) problems.push(`${m.name} on ${m.host} left no final counters in ${m.summaryFile}`);
+          return summary!;
+        });
+      const result = { agents: finals<AgentSummary>(agents), analyzers: finals<AnalyzerSummary>(analyzers) };
+      if (problems.length > 0) throw new DicapError('DICAP_ERR_LAB_PROCESS', `lab ${this.lab.id}: ${problems.join('; ')}`);
+      return result;
+    } finally {
+      await Promise.all([...this.http.values()].map((client) => client.close()));
+      await Promise.all([...this.coordinators, ...this.analyzers, ...this.agents].filter((m) => m.process?.running).map((m) => m.process!.stop('SIGKILL')));
+    }
+  }
+
+  private find<T>(list: readonly T[], match: (item: T) => boolean, what: string): T {
+    const found = list.find(match);
+    if (!found) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab ${this.lab.id} has no ${what} in this cluster`);
+    return found;
+  }
+}
+
+/** The cluster key for a control plane: a fresh random one, hex in `directory`/cluster.key (mode 0600). */
+function writeClusterKey(directory: string): { key: Buffer; file: string } {
+  const key = randomBytes(32);
+  const file = path.join(directory, 'cluster.key');
+  fs.writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600 });
+  return { key, file };
+}
+
+const managementOf = (host: LabHost): string => {
+  if (!host.management) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host.name} is not on the management network`);
+  return host.management.address;
+};
+
+/**
+ * Starts the coordinators, then the analyzers, then the agents of `options.startAgents`,
+ * and resolves once every one of them runs (coordinators listening, the others with their
+ * first summary). Wait for the topology with waitForActive() and waitForTopology(). If a
+ * process fails to start, everything started is stopped and the error names it.
+ */
+export async function startControlPlane(lab: Lab, options: ControlPlaneOptions): Promise<ControlPlane> {
+  const coordinatorHosts = lab.topology.hosts.filter((h) => h.role === 'coordinator').slice(0, options.coordinators ?? Infinity);
+  if (coordinatorHosts.length === 0) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab ${lab.id} has no coordinator host; build it with coordinators`);
+  const analyzerHosts = lab.topology.hosts.filter((h) => h.role === 'analyzer');
+  const captures = captureHostsOf(lab.topology);
+  const directory = path.join(labDirectory(lab.id), 'control-plane');
+  fs.rmSync(directory, { recursive: true, force: true });
+  fs.mkdirSync(directory, { recursive: true, mode: 0o755 });
+  const { key, file } = writeClusterKey(directory);
+  const progress = options.onProgress ?? ((): void => {});
+
+  const coordinators: LabCoordinator[] = coordinatorHosts.map((host) => {
+    const id = Number(host.name.slice('coordinator'.length));
+    const ip = managementOf(host);
+    return { name: `coordinator ${id}`, host: host.name, id, control: { ip, port: COORDINATOR_CONTROL_PORT }, http: { ip, port: COORDINATOR_HTTP_PORT }, process: undefined, log: [] };
+  });
+  const analyzers: LabAnalyzer[] = analyzerHosts.map((host, k) => ({
+    name: `analyzer ${FIRST_ANALYZER_NODE_ID + k + 1}`,
+    host: host.name,
+    nodeId: FIRST_ANALYZER_NODE_ID + k + 1,
+    endpoint: { ip: managementOf(host), port: DEFAULT_ANALYZER_PORT },
+    pcapFile: options.pcapDirectory === null ? null : path.join(options.pcapDirectory ?? directory, `${host.name}.pcap`),
+    summaryFile: path.join(directory, `analyzer-${host.name}.json`),
+    process: undefined,
+    log: [],
+  }));
+  const agents: LabAgent[] = captures.map((host, k) => ({
+    name: `agent ${FIRST_NODE_ID + k}`,
+    host: host.name,
+    nodeId: FIRST_NODE_ID + k,
+    interface: host.passive.interface,
+    summaryFile: path.join(directory, `agent-${host.name}.json`),
+    process: undefined,
+    log: [],
+  }));
+  const cp = new ControlPlane(lab, options, directory, file, key, coordinators, analyzers, agents);
+  try {
+    await Promise.all(coordinators.map((c) => cp.startCoordinator(c.id)));
+    progress(`lab ${lab.id}: ${coordinators.length} coordinator${coordinators.length === 1 ? '' : 's'} listening (${options.mode})`);
+    // Analyzers first: the agents' first topology then names them.
+    await Promise.all(analyzers.map((a) => cp.startAnalyzer(a.nodeId)));
+    const starting = options.startAgents ?? agents.map((a) => a.nodeId);
+    await Promise.all(starting.map((id) => cp.startAgent(id)));
+    progress(`lab ${lab.id}: agents ${starting.join(', ')} and ${analyzers.length} analyzer${analyzers.length === 1 ? '' : 's'} running`);
+    return cp;
+  } catch (error) {
+    await cp.stop().catch(() => {});
+    throw error;
+  }
+}
