@@ -136,77 +136,47 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsFunction(),
                   "new Engine(options, onEvent) expects an options object and a function");
     const EngineOptions options = ReadOptions(env, info[0].As<Napi::Object>());
-    events_ = std::make_unique<JsEventChannel<EngineEvent>>(env, info[1].As<Napi::Function>(), "dicap-engine-events", EventToJs);
-    try {
-      engine_ = std::make_unique<Engine>(options, [this](EngineEvent event) { events_->Deliver(std::move(event)); });
-    } catch (const std::exception& error) {
-      events_->Close();
-      ThrowDicapError(env, "DICAP_ERR_ENGINE_SETUP", error.what());
-    }
-    cleanup_ = std::make_unique<EnvCleanup>(env, [this] { Shutdown(); });
-  }
-
-  ~EngineWrap() override {
-    cleanup_.reset();
-    Shutdown();
+    engine_ = std::make_unique<RunnerHolder<Engine, EngineEvent>>(
+        env, info[1].As<Napi::Function>(), "dicap-engine-events", EventToJs,
+        [&options](RunnerHolder<Engine, EngineEvent>::EventSink sink) { return std::make_unique<Engine>(options, std::move(sink)); },
+        "DICAP_ERR_ENGINE_SETUP");
   }
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    DICAP_REQUIRE(env, engine_ != nullptr && !started_, "engine already started or stopped");
-    try {
-      engine_->Start();
-    } catch (const std::exception& error) {
-      ThrowDicapError(env, "DICAP_ERR_SOURCE", error.what());
-    }
-    started_ = true;
-    events_->KeepAlive(env);
-    return env.Undefined();
+    engine_->Start(info.Env(), "DICAP_ERR_SOURCE");
+    return info.Env().Undefined();
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    Shutdown();
+    engine_->Stop();
     return info.Env().Undefined();
   }
 
   Napi::Value OfferTopology(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsObject(), "offerTopology(topology) expects an object");
-    DICAP_REQUIRE(env, engine_ != nullptr, "engine is stopped");
-    engine_->Offer(TopologyFromJs(env, info[0].As<Napi::Object>()));
+    DICAP_REQUIRE(env, engine_->running() != nullptr, "engine is stopped");
+    engine_->running()->Offer(TopologyFromJs(env, info[0].As<Napi::Object>()));
     return env.Undefined();
   }
 
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    return CountersToJs(env, engine_ != nullptr ? engine_->Counters() : final_counters_);
+    return CountersToJs(env, engine_->counters());
   }
 
   // The owned frames' IPv4 ID histogram: 256 numbers (apart from counters(), which is read
   // far more often and written to summary files).
   Napi::Value IpidHistogramOf(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    const IpidHistogram bins = (engine_ != nullptr ? engine_->Counters() : final_counters_).ipid_owned;
+    const IpidHistogram bins = engine_->counters().ipid_owned;
     Napi::Array out = Napi::Array::New(env, bins.size());
     for (uint32_t i = 0; i < bins.size(); ++i) out.Set(i, Napi::Number::New(env, static_cast<double>(bins[i])));
     return out;
   }
 
-  // Stops the threads and keeps the final counters readable. Safe to call twice.
-  void Shutdown() {
-    if (engine_ == nullptr) return;
-    engine_->Stop();
-    final_counters_ = engine_->Counters();
-    engine_.reset();
-    events_->Close();
-  }
-
-  std::unique_ptr<JsEventChannel<EngineEvent>> events_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<EnvCleanup> cleanup_;
-  EngineCounters final_counters_{};
-  bool started_ = false;
+  std::unique_ptr<RunnerHolder<Engine, EngineEvent>> engine_;
 };
 
 }  // namespace

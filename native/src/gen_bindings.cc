@@ -98,58 +98,30 @@ class TrafficGeneratorWrap : public Napi::ObjectWrap<TrafficGeneratorWrap> {
     DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsFunction(),
                   "new TrafficGenerator(options, onEvent) expects an options object and a function");
     const TrafficGeneratorOptions options = ReadOptions(env, info[0].As<Napi::Object>());
-    events_ = std::make_unique<JsEventChannel<TrafficGeneratorEvent>>(env, info[1].As<Napi::Function>(), "dicap-gen-events", EventToJs);
-    try {
-      generator_ = std::make_unique<TrafficGenerator>(options, [this](TrafficGeneratorEvent event) { events_->Deliver(std::move(event)); });
-    } catch (const std::exception& error) {
-      events_->Close();
-      ThrowDicapError(env, "DICAP_ERR_ARGUMENT", error.what());
-    }
-    cleanup_ = std::make_unique<EnvCleanup>(env, [this] { Shutdown(); });
-  }
-
-  ~TrafficGeneratorWrap() override {
-    cleanup_.reset();
-    Shutdown();
+    generator_ = std::make_unique<RunnerHolder<TrafficGenerator, TrafficGeneratorEvent>>(
+        env, info[1].As<Napi::Function>(), "dicap-gen-events", EventToJs,
+        [&options](RunnerHolder<TrafficGenerator, TrafficGeneratorEvent>::EventSink sink) {
+          return std::make_unique<TrafficGenerator>(options, std::move(sink));
+        },
+        "DICAP_ERR_ARGUMENT");
   }
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    DICAP_REQUIRE(env, generator_ != nullptr && !started_, "generator already started or stopped");
-    try {
-      generator_->Start();
-    } catch (const std::exception& error) {
-      ThrowDicapError(env, "DICAP_ERR_GEN_OUTPUT", error.what());
-    }
-    started_ = true;
-    events_->KeepAlive(env);
-    return env.Undefined();
+    generator_->Start(info.Env(), "DICAP_ERR_GEN_OUTPUT");
+    return info.Env().Undefined();
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    Shutdown();
+    generator_->Stop();
     return info.Env().Undefined();
   }
 
   Napi::Value Counters(const Napi::CallbackInfo& info) {
-    return CountersToJs(info.Env(), generator_ != nullptr ? generator_->Counters() : final_counters_);
+    return CountersToJs(info.Env(), generator_->counters());
   }
 
-  // Stops the thread and keeps the final counters readable. Safe to call twice.
-  void Shutdown() {
-    if (generator_ == nullptr) return;
-    generator_->Stop();
-    final_counters_ = generator_->Counters();
-    generator_.reset();
-    events_->Close();
-  }
-
-  std::unique_ptr<JsEventChannel<TrafficGeneratorEvent>> events_;
-  std::unique_ptr<TrafficGenerator> generator_;
-  std::unique_ptr<EnvCleanup> cleanup_;
-  TrafficGeneratorCounters final_counters_{};
-  bool started_ = false;
+  std::unique_ptr<RunnerHolder<TrafficGenerator, TrafficGeneratorEvent>> generator_;
 };
 
 }  // namespace

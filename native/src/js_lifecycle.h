@@ -1,16 +1,21 @@
-// Two pieces every long-lived native object with its own threads needs at the JS boundary
+// What every long-lived native object with its own threads needs at the JS boundary
 // (the engine, the analyzer sink, the traffic generator):
 //   - JsEventChannel: events from any native thread reach one JS callback through a
 //     thread-safe function; it keeps the process alive only while the object runs.
 //   - EnvCleanup: stops the object when the JS environment is torn down first (process exit),
 //     and is removed again if the object goes away before that.
+//   - RunnerHolder: the whole life of an object that runs threads and reports events
+//     (created stopped, started once, stopped once, final counters readable after).
 #pragma once
 
 #include <napi.h>
 
+#include <exception>
 #include <functional>
 #include <memory>
 #include <utility>
+
+#include "errors.h"
 
 namespace dicap {
 
@@ -74,6 +79,70 @@ class EnvCleanup {
   Napi::Env env_;
   std::shared_ptr<bool> state_;
   Napi::Env::CleanupHook<std::function<void()>> hook_;
+};
+
+// A native runner (Start(), Stop(), Counters(), and events through the callback it is
+// built with) as its JS wrapper holds it. Stop() is safe to call twice; after it the final
+// counters stay readable and running() is null.
+template <typename Runner, typename Event>
+class RunnerHolder {
+ public:
+  using Counters = decltype(std::declval<Runner&>().Counters());
+  using EventSink = std::function<void(Event)>;
+
+  // make(EventSink) builds the runner; a std::exception from it becomes a DicapError with
+  // `setup_error_code`.
+  template <typename Make>
+  RunnerHolder(Napi::Env env, Napi::Function on_event, const char* name, typename JsEventChannel<Event>::ToJs to_js, Make make,
+               const char* setup_error_code)
+      : events_(env, on_event, name, to_js) {
+    try {
+      runner_ = make(EventSink([this](Event event) { events_.Deliver(std::move(event)); }));
+    } catch (const std::exception& error) {
+      events_.Close();
+      ThrowDicapError(env, setup_error_code, error.what());
+    }
+    cleanup_ = std::make_unique<EnvCleanup>(env, [this] { Stop(); });
+  }
+
+  ~RunnerHolder() {
+    cleanup_.reset();
+    Stop();
+  }
+
+  RunnerHolder(const RunnerHolder&) = delete;
+  RunnerHolder& operator=(const RunnerHolder&) = delete;
+
+  // The runner while it may still run; null once stopped.
+  Runner* running() { return runner_.get(); }
+
+  void Start(Napi::Env env, const char* error_code) {
+    DICAP_REQUIRE(env, runner_ != nullptr && !started_, "already started, or stopped");
+    try {
+      runner_->Start();
+    } catch (const std::exception& error) {
+      ThrowDicapError(env, error_code, error.what());
+    }
+    started_ = true;
+    events_.KeepAlive(env);
+  }
+
+  void Stop() {
+    if (runner_ == nullptr) return;
+    runner_->Stop();
+    final_counters_ = runner_->Counters();
+    runner_.reset();
+    events_.Close();
+  }
+
+  Counters counters() { return runner_ != nullptr ? runner_->Counters() : final_counters_; }
+
+ private:
+  JsEventChannel<Event> events_;
+  std::unique_ptr<Runner> runner_;
+  std::unique_ptr<EnvCleanup> cleanup_;
+  Counters final_counters_{};
+  bool started_ = false;
 };
 
 }  // namespace dicap
