@@ -41,6 +41,8 @@ export interface LabRun {
   windowS: number;
   /** The whole machine's busy CPU seconds in the window (all CPUs). */
   machineBusyS: number;
+  /** Of those, what processes outside the lab ran (others' work on the machine, and the benchmark's own polling). */
+  othersCpuS: number;
   /** CPU seconds of each capturing process in the window. */
   processCpuS: Array<{ name: string; seconds: number }>;
   /** How busy the machine was (CPUs) just before the run, with nothing of the benchmark running. */
@@ -113,6 +115,8 @@ function perRepeat(values: ReadonlyArray<number | null>, of: readonly number[]):
 
 /** Per million frames on capture1's passive interface. */
 const perMillion = (seconds: number, run: LabRun): number => (seconds / run.wire[0]!) * 1e6;
+/** The machine's busy time per million frames, without the processes outside the lab. */
+const machinePerMillion = (run: LabRun): number => perMillion(run.machineBusyS - run.othersCpuS, run);
 const minWire = (run: LabRun): number => Math.min(...run.wire);
 const rateLabel = (rate: Rate): string => (rate === 'max' ? 'max' : kfps(rate));
 
@@ -132,7 +136,7 @@ function totalProcessCpu(run: LabRun): number {
 function machineExtra(runs: readonly LabRun[], alone: readonly LabRun[]): number[] {
   return runs.flatMap((r) => {
     const base = alone.find((a) => a.repeat === r.repeat);
-    return base ? [perMillion(r.machineBusyS, r) - perMillion(base.machineBusyS, base)] : [];
+    return base ? [machinePerMillion(r) - machinePerMillion(base)] : [];
   });
 }
 
@@ -144,31 +148,37 @@ function ratio(a: number, b: number): string {
 
 function backgroundSummary(result: LabBenchResult): string {
   const values = result.perNodeCount.flatMap((n) => n.runs.map((r) => r.backgroundCpus));
-  return values.length ? `${median(values).toFixed(2)} CPUs, the highest ${Math.max(...values).toFixed(2)}` : 'none measured';
+  return values.length ? `${median(values).toFixed(2)} CPUs, highest ${Math.max(...values).toFixed(2)}` : 'not measured';
 }
 
 function methods(result: LabBenchResult, cpuModel: string): string {
   const s = result.settings;
   return [
-    `Machine: ${cpuModel}; everything (generator, mirror, capture hosts, analyzer, tcpdump) shares its cores, and other work on the machine`,
-    'was not stopped, so single runs are noisy: every point was run',
-    `${s.repeats} times, interleaved (for each repeat: generator alone and tcpdump at every rate, then a fresh dicap cluster at every rate);`,
-    'tables give the median and in parentheses the range; loss columns give every repeat\'s count unless all are 0.',
-    `Traffic: \`dicap gen\` (${s.flows} concurrent connections, 60–1514-byte frames, the same seed every run), ${s.durationS} s per run at each`,
-    `rate (fixed rates: rate × ${s.durationS} frames), pinned to the lab's wire CPU, sent through the lab's mirror (tc mirred on veth) to every capture`,
-    `host's passive interface; rates: ${s.rateLadder.map(kfps).join(', ')} where below ${Math.round(s.maxRateShare * 100)} % of what the generator alone reached, and max.`,
-    `Capturers: dicap = an agent on every capture host (flow mode, snaplen ${s.snaplen}, 64 × 1 MiB TPACKET_V3 ring, one export worker) and one analyzer`,
-    `on the analyzer host writing pcap to /dev/null; tcpdump = \`tcpdump -i <capture1's passive> -s ${s.snaplen} -w /dev/null -B ${s.tcpdumpBufferKiB}\``,
-    `(${result.tcpdumpVersion}), one libpcap capture of the whole link; the other passive interfaces then receive their copies unread, as with the generator alone.`,
-    'Measuring window: from the moment the generator\'s sending thread exists until the capturing processes\' CPU has stopped moving after the last frame.',
-    'Per-process CPU: run time of all threads of the process (/proc/<pid>/task/*/schedstat, ns; the value /proc/<pid>/stat gives in 10 ms ticks),',
-    'per million frames on capture1\'s passive interface. It leaves out kernel work done in softirq on behalf of the capture — above all the copy of',
-    'each frame into the capture ring, which runs in the sender\'s softirq (the "sender thread" column grows with it). Machine CPU: busy time of all',
-    'CPUs from /proc/stat (user+nice+system+irq+softirq) in the window, per million frames, minus the generator alone at the same rate: what capturing',
-    'costs the machine, kernel included; best of the repeats, since other work only adds. Before each run the benchmark waits (up to 2 s) for a quiet',
-    `quarter second on the machine (median background before a run: ${backgroundSummary(result)}). Ratios are dicap / tcpdump, both measured in this run.`,
-    'DiCAP\'s paper for context (one node, 1 GbE, Pentium 4): libpcap lost 10 % at 232 kpps, 75 % at 380 kpps, 93 % at 620 kpps; DiCAP lost 0 %.',
-    result.totalMinutes !== undefined ? `The whole benchmark took ${result.totalMinutes.toFixed(1)} minutes.` : '',
+    `**Machine**: ${cpuModel}. Generator, mirror, capture hosts, analyzer and tcpdump all share these cores, and other people's work on the machine`,
+    `was not stopped, so single runs are noisy: every point was run ${s.repeats} times, interleaved (per repeat: the generator alone and tcpdump at every`,
+    'rate, then a fresh dicap cluster at every rate). Tables give the median (or, for machine CPU, the best) and the range in parentheses; loss columns',
+    'give every repeat\'s count unless all are 0.',
+    `**Traffic**: \`dicap gen\` (${s.flows} concurrent connections, 60–1514-byte frames, the same seed every run) from the source host, pinned to the`,
+    `lab's wire CPU, through the lab's mirror (tc mirred, veth) to every capture host's passive interface; ${s.durationS} s per run (fixed rates: rate ×`,
+    `${s.durationS} frames). Rates: ${s.rateLadder.map(kfps).join(', ')} where below ${Math.round(s.maxRateShare * 100)} % of what the generator alone reached in a calibration run, and max.`,
+    `**Capturers**, pinned to the other core (a capture box has its own; on the wire CPU a busy capturer would slow the sender instead of losing`,
+    `frames): dicap = an agent on every capture host (flow mode, snaplen ${s.snaplen}, 64 × 1 MiB TPACKET_V3 ring, one export worker) and one analyzer on`,
+    `the analyzer host writing pcap to /dev/null; tcpdump = \`tcpdump -i <capture1's passive> -s ${s.snaplen} -w /dev/null -B ${s.tcpdumpBufferKiB}\``,
+    `(${result.tcpdumpVersion}): one libpcap capture of the whole link, the other passive interfaces receive their copies unread.`,
+    '**Window**: from the moment the generator\'s sending thread exists until the capturing processes\' CPU has not moved for 0.3 s after the last',
+    'frame (that quiet tail is in every run, the generator alone\'s too).',
+    '**Per-process CPU**: run time of all threads of the process (/proc/<pid>/task/*/schedstat in ns: what /proc/<pid>/stat gives in 10 ms ticks, too',
+    'coarse for tcpdump), per million frames on the wire. Kernel work in softirq is charged to whichever task the CPU was running: the copy of every',
+    'frame into a capture ring runs in the sender\'s softirq (the "sender thread" column grows with it), and the network path of dicap\'s export,',
+    'down to the analyzer\'s socket, in the sending agent\'s.',
+    '**Machine CPU**: busy time of all CPUs in the window (user+nice+system+irq+softirq, read from /proc/stat as window × CPUs − idle − iowait − steal:',
+    'the busy fields are tick samples, and a paced sender asleep at almost every tick showed 0.06 s there for 0.96 s that its thread ran; idle is',
+    'timed exactly), less what processes outside the lab\'s namespaces ran (other people\'s, and this benchmark\'s polling), per million frames.',
+    '"+ dicap" / "+ tcpdump" subtract the generator alone at the same rate: what capturing costs the machine, kernel included. Other work only adds',
+    'to busy time, so the best repeat is taken; before each run the benchmark also waits up to 2 s for a quiet quarter second (background load',
+    `before a run: median ${backgroundSummary(result)}). Ratios are dicap / tcpdump, both measured in this run.`,
+    '**Context**: DiCAP\'s paper (one node, 1 GbE, Pentium 4): libpcap lost 10 % at 232 kpps, 75 % at 380 kpps and 93 % at 620 kpps while DiCAP lost 0 %.',
+    result.totalMinutes !== undefined ? `The benchmark took ${result.totalMinutes.toFixed(1)} minutes.` : '',
   ].filter(Boolean).join(' ');
 }
 
@@ -180,7 +190,7 @@ function generatorTable(result: LabBenchResult, cpuModel: string): ReportTable {
       kfps(calibratedMax),
       medianAndRange(alone.map((r) => r.achievedFps / 1000), 0),
       medianAndRange(alone.map((r) => r.senderCpuPerM ?? 0)),
-      medianAndRange(alone.map((r) => perMillion(r.machineBusyS, r))),
+      bestAndRange(alone.map(machinePerMillion)),
       perRepeat(alone.map((r) => r.sent - minWire(r)), alone.map((r) => r.sent)),
       rates.map(rateLabel).join(', '),
     ];
@@ -188,7 +198,7 @@ function generatorTable(result: LabBenchResult, cpuModel: string): ReportTable {
   return {
     title: 'Methods, and the generator alone at --rate max',
     note: methods(result, cpuModel),
-    columns: ['capture hosts', 'calibration run (frames/s)', 'k frames/s in the runs', 'sender thread CPU s per M frames', 'machine CPU s per M frames', 'lost in the mirror', 'rates measured'],
+    columns: ['capture hosts', 'calibration run (frames/s)', 'k frames/s in the runs', 'sender thread CPU s per M frames (median)', 'machine CPU s per M frames (best)', 'lost in the mirror', 'rates measured'],
     rows,
   };
 }
@@ -245,7 +255,7 @@ function cpuTable(result: LabBenchResult): ReportTable {
       const dicapTotal = dicap.map((r) => perMillion(totalProcessCpu(r), r));
       const tcpdumpCpu = tcpdump.map((r) => perMillion(processCpu(r, 'tcpdump'), r));
       const tcpdumpMedian = tcpdumpCpu.length ? median(tcpdumpCpu) : NaN;
-      const busy = (rs: readonly LabRun[]): number[] => rs.map((r) => perMillion(r.machineBusyS, r));
+      const busy = (rs: readonly LabRun[]): number[] => rs.map(machinePerMillion);
       const best = (values: number[]): number => (values.length ? Math.min(...values) : NaN);
       const extra = (rs: readonly LabRun[]): number => best(busy(rs)) - best(busy(alone));
       const extraCell = (rs: readonly LabRun[]): string => {

@@ -11,9 +11,10 @@
 // machine's busy time (lab-bench-report.ts turns the runs into the report's tables).
 //
 // Measuring window: from the moment the generator's sending thread exists until the
-// capturing processes have gone quiet after it ended (their CPU stopped moving); so the
-// generator's Node start-up, the capturers' idle time and the wait for summary files stay
-// out of it. The lab is removed on exit and on Ctrl-C (labUp).
+// capturing processes have gone quiet after it ended (their CPU stopped moving for 0.3 s);
+// so the generator's Node start-up, the capturers' idle time and the wait for summary
+// files stay out of it. The generator runs on the lab's wire CPU, every capturer on the
+// other core (captureCpu). The lab is removed on exit and on Ctrl-C (labUp).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,7 +23,17 @@ import { DEFAULT_HASH_KEY, startCluster, type AgentSummary, type AnalyzerSummary
 import { runGenerator, startGenerator } from '../lab/generator.js';
 import { labUp, type Lab, type PassiveCounters } from '../lab/lab.js';
 import { missingCapabilities } from '../lab/netns.js';
-import { hasThreadNamed, machineBusySeconds, processRunSeconds } from './cpu-time.js';
+import {
+  hasThreadNamed,
+  machineBusySeconds,
+  netNamespaceInode,
+  processRunSeconds,
+  runSecondsBetween,
+  sampleMachineCpu,
+  threadRunTimesOutside,
+  type MachineCpuSample,
+  type ThreadRunTimes,
+} from './cpu-time.js';
 import { labBenchTables, type CaptureLoss, type Capturer, type LabBenchResult, type LabBenchSettings, type LabRun, type Rate } from './lab-bench-report.js';
 import type { ReportTable } from './report.js';
 import { startTcpdump, TCPDUMP_BLOCK_TIMEOUT_MS } from './tcpdump-capture.js';
@@ -32,8 +43,8 @@ const LAB_ID = 'bnch';
 
 export const LAB_BENCH_SETTINGS: LabBenchSettings = {
   nodeCounts: [1, 2, 3],
-  /** Fixed rates, frames/s; those above MAX_RATE_SHARE of the generator's measured maximum are left out. */
-  rateLadder: [100_000, 300_000, 600_000, 1_000_000],
+  /** Fixed rates, frames/s; those above maxRateShare of what the generator alone reaches are left out ('max' is always run). */
+  rateLadder: [100_000, 300_000, 600_000],
   maxRateShare: 0.85,
   /** Seconds of traffic per run. */
   durationS: 3,
@@ -66,12 +77,15 @@ interface Mark {
   at: number;
   /** Date.now(), to compare with summary files' mtimes. */
   wall: number;
-  machine: number;
+  machine: MachineCpuSample;
+  /** Threads of processes outside the lab (others' work, and this benchmark's). */
+  others: ThreadRunTimes;
   processes: number[];
 }
 
-function mark(pids: readonly number[]): Mark {
-  return { at: performance.now(), wall: Date.now(), machine: machineBusySeconds(), processes: pids.map((pid) => processRunSeconds(pid) ?? 0) };
+function mark(pids: readonly number[], labNamespaces: ReadonlySet<number>): Mark {
+  const others = threadRunTimesOutside(labNamespaces);
+  return { at: performance.now(), wall: Date.now(), machine: sampleMachineCpu(), others, processes: pids.map((pid) => processRunSeconds(pid) ?? 0) };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -87,18 +101,19 @@ async function senderThread(pid: number, want: boolean, timeoutMs: number): Prom
 }
 
 /**
- * The last moment the processes' CPU moved, once it has not moved for QUIET_MS: the end of
- * their work on the run's frames. Starts from `from` (the end of sending).
+ * Polls until the processes' CPU has not moved for QUIET_MS (their work on the run's frames
+ * is done), then marks the end of the window. The quiet tail is in every run's window,
+ * the generator alone's included, so they stay comparable.
  */
-async function quietMark(pids: readonly number[], from: Mark): Promise<Mark> {
-  let end = from;
-  let previous = from;
+async function quietEnd(pids: readonly number[], labNamespaces: ReadonlySet<number>): Promise<Mark> {
+  let previous = sum(pids.map((pid) => processRunSeconds(pid) ?? 0));
+  let quietSince = performance.now();
   for (;;) {
     await sleep(POLL_MS);
-    const now = mark(pids);
-    if (sum(now.processes) - sum(previous.processes) > QUIET_CPU_S) end = now;
-    previous = now;
-    if (now.at - end.at >= QUIET_MS) return end;
+    const cpu = sum(pids.map((pid) => processRunSeconds(pid) ?? 0));
+    if (cpu - previous > QUIET_CPU_S) quietSince = performance.now();
+    previous = cpu;
+    if (performance.now() - quietSince >= QUIET_MS) return mark(pids, labNamespaces);
   }
 }
 
@@ -106,10 +121,10 @@ async function quietMark(pids: readonly number[], from: Mark): Promise<Mark> {
 async function quietMachine(): Promise<number> {
   const deadline = performance.now() + QUIET_GATE_MS;
   for (;;) {
-    const busy = machineBusySeconds();
-    const at = performance.now();
+    const from = sampleMachineCpu();
     await sleep(QUIET_SAMPLE_MS);
-    const cpus = (machineBusySeconds() - busy) / ((performance.now() - at) / 1000);
+    const to = sampleMachineCpu();
+    const cpus = machineBusySeconds(from, to) / (to.atS - from.atS);
     if (cpus < QUIET_BACKGROUND_CPUS || performance.now() > deadline) return cpus;
   }
 }
@@ -151,6 +166,8 @@ function dicapLoss(before: ClusterSnapshot, after: ClusterSnapshot): CaptureLoss
 
 interface RunContext {
   lab: Lab;
+  /** Inodes of the lab's network namespaces: processes in them are the experiment. */
+  labNamespaces: ReadonlySet<number>;
   nodes: number;
   rate: Rate;
   repeat: number;
@@ -162,7 +179,7 @@ async function runOnce(ctx: RunContext, capturer: Capturer, cluster?: { cluster:
   const { lab, rate } = ctx;
   const settings = LAB_BENCH_SETTINGS;
   const passive0 = await lab.passiveCounters();
-  const tcpdump = capturer === 'tcpdump' ? await startTcpdump(lab, 'capture1', { snaplen: settings.snaplen, bufferKiB: settings.tcpdumpBufferKiB }) : undefined;
+  const tcpdump = capturer === 'tcpdump' ? await startTcpdump(lab, 'capture1', { snaplen: settings.snaplen, bufferKiB: settings.tcpdumpBufferKiB, cpu: captureCpu(lab) }) : undefined;
   const capturers: Array<{ name: string; pid: number }> =
     capturer === 'tcpdump'
       ? [{ name: 'tcpdump', pid: tcpdump!.process.pid }]
@@ -178,10 +195,10 @@ async function runOnce(ctx: RunContext, capturer: Capturer, cluster?: { cluster:
       ...(rate === 'max' ? { durationS: settings.durationS } : { count: rate * settings.durationS }),
     });
     await senderThread(generator.process.pid, true, 10_000);
-    const start = mark(pids);
+    const start = mark(pids, ctx.labNamespaces);
     await senderThread(generator.process.pid, false, (settings.durationS + 30) * 1000);
-    const sent = mark(pids);
-    const end = capturer === 'none' ? sent : await quietMark(pids, sent);
+    const sentAt = performance.now();
+    const end = await quietEnd(pids, ctx.labNamespaces);
     const report = await generator.finished;
     if (report.error !== null || report.framesFailed > 0) throw new DicapError('DICAP_ERR_LAB_COMMAND', `dicap gen failed: ${report.error ?? `${report.framesFailed} frames failed`}`);
     const { wire, mirrorTxDropped } = passiveDelta(passive0, await lab.settledPassiveCounters());
@@ -190,7 +207,7 @@ async function runOnce(ctx: RunContext, capturer: Capturer, cluster?: { cluster:
     let after: ClusterSnapshot | undefined;
     let datagramsSent: number | undefined;
     if (tcpdump) {
-      await sleep(Math.max(0, TCPDUMP_BLOCK_TIMEOUT_MS + QUIET_MS - (performance.now() - sent.at)));
+      await sleep(Math.max(0, TCPDUMP_BLOCK_TIMEOUT_MS + QUIET_MS - (performance.now() - sentAt)));
       const t = await tcpdump.stop();
       capture = { captured: t.captured, ring: t.droppedByKernel, queue: null, send: null, exportRecords: null, exportDatagrams: null };
     } else if (cluster) {
@@ -209,7 +226,8 @@ async function runOnce(ctx: RunContext, capturer: Capturer, cluster?: { cluster:
       wire,
       mirrorTxDropped,
       windowS: (end.at - start.at) / 1000,
-      machineBusyS: end.machine - start.machine,
+      machineBusyS: machineBusySeconds(start.machine, end.machine),
+      othersCpuS: runSecondsBetween(start.others, end.others),
       processCpuS: capturers.map((c, i) => ({ name: c.name, seconds: end.processes[i]! - start.processes[i]! })),
       backgroundCpus,
       ...(capture ? { capture } : {}),
@@ -229,8 +247,26 @@ function describeRun(r: LabRun): string {
     `sent ${r.sent} at ${Math.round(r.achievedFps)}/s, wire ${r.wire.join('/')}`,
   ];
   if (r.capture) parts.push(`captured ${r.capture.captured}, ring drops ${r.capture.ring}${r.capture.queue !== null ? `, queue ${r.capture.queue}, send ${r.capture.send}, export ${r.capture.exportRecords}` : ''}`);
-  parts.push(`CPU s/M: ${r.processCpuS.map((p) => `${p.name} ${perM(p.seconds)}`).join(', ')}${r.processCpuS.length ? ', ' : ''}machine ${perM(r.machineBusyS)} (background before: ${r.backgroundCpus.toFixed(2)} CPUs)`);
+  parts.push(`CPU s/M: ${r.processCpuS.map((p) => `${p.name} ${perM(p.seconds)}`).join(', ')}${r.processCpuS.length ? ', ' : ''}machine ${perM(r.machineBusyS - r.othersCpuS)} (others' processes ${perM(r.othersCpuS)} subtracted; background before: ${r.backgroundCpus.toFixed(2)} CPUs)`);
   return parts.join('; ');
+}
+
+/**
+ * The CPU the capturing processes are pinned to: one that is not the wire's. On a real
+ * link the sender does not slow down when a capture box is busy; here the generator and
+ * the mirror run on the wire CPU, and a capturer scheduled there would slow the traffic
+ * instead of losing frames, hiding its loss. So every capturer gets the other core, as a
+ * capture box has its own.
+ */
+function captureCpu(lab: Lab): number {
+  return (lab.topology.wire.cpu + 1) % os.availableParallelism();
+}
+
+/** Pins every thread of the cluster's processes to `cpu` (threads they start later inherit it). */
+function pinCluster(cluster: Cluster, cpu: number): void {
+  for (const p of [...cluster.agents, ...cluster.analyzers]) {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(p.process.pid)], { stdio: 'ignore' });
+  }
 }
 
 /** The fastest `dicap gen` sends through this lab's mirror with nothing capturing (frames/s). */
@@ -246,19 +282,21 @@ async function benchNodeCount(nodes: number, say: (line: string) => void): Promi
     const calibratedMax = await generatorMaximum(lab);
     const rates: Rate[] = [...settings.rateLadder.filter((r) => r <= settings.maxRateShare * calibratedMax), 'max'];
     say(`lab bench: ${nodes} capture host${nodes === 1 ? '' : 's'}: the generator alone reaches ${Math.round(calibratedMax)} frames/s; rates ${rates.join(', ')}`);
+    const labNamespaces = new Set(lab.topology.namespaces.map(netNamespaceInode));
     const runs: LabRun[] = [];
     for (let repeat = 1; repeat <= settings.repeats; ++repeat) {
       for (const rate of rates) {
-        const ctx = { lab, nodes, rate, repeat, say };
+        const ctx = { lab, labNamespaces, nodes, rate, repeat, say };
         runs.push((await runOnce(ctx, 'none')).run);
         runs.push((await runOnce(ctx, 'tcpdump')).run);
       }
       const cluster = await startCluster(lab, { mode: 'flow', key: DEFAULT_HASH_KEY, snaplen: settings.snaplen, workers: 1, pcapDirectory: null });
       try {
+        pinCluster(cluster, captureCpu(lab));
         await runGenerator(lab, { rate: 'max', count: WARM_UP_FRAMES, flows: settings.flows });
         let before = await countersWrittenAfter(cluster, Date.now() + 200);
         for (const rate of rates) {
-          const { run, after } = await runOnce({ lab, nodes, rate, repeat, say }, 'dicap', { cluster, before });
+          const { run, after } = await runOnce({ lab, labNamespaces, nodes, rate, repeat, say }, 'dicap', { cluster, before });
           runs.push(run);
           before = after!;
         }

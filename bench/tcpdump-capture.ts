@@ -39,13 +39,22 @@ export function parseTcpdumpReport(stderr: string): TcpdumpReport {
   return { captured: count('captured'), receivedByFilter: count('received by filter'), droppedByKernel: count('dropped by kernel') };
 }
 
+export interface TcpdumpOptions {
+  snaplen: number;
+  /** Ring size (-B), KiB. */
+  bufferKiB: number;
+  /** Run on this CPU only (taskset). */
+  cpu?: number;
+}
+
 /** Starts tcpdump on `host`'s passive interface and resolves once it is listening. */
-export async function startTcpdump(lab: Lab, host: string, options: { snaplen: number; bufferKiB: number }): Promise<RunningTcpdump> {
+export async function startTcpdump(lab: Lab, host: string, options: TcpdumpOptions): Promise<RunningTcpdump> {
   const passive = lab.host(host).passive;
   if (!passive) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host} has no passive interface; run tcpdump on a capture host`);
-  const child = lab.spawn(host, 'tcpdump', ['-i', passive.interface, '-s', String(options.snaplen), '-w', '/dev/null', '-B', String(options.bufferKiB)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const tcpdump = ['tcpdump', '-i', passive.interface, '-s', String(options.snaplen), '-w', '/dev/null', '-B', String(options.bufferKiB)];
+  // taskset execs tcpdump: the pid stays tcpdump's.
+  const argv = options.cpu === undefined ? tcpdump : ['taskset', '-c', String(options.cpu), ...tcpdump];
+  const child = lab.spawn(host, argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const deadline = Date.now() + READY_TIMEOUT_MS;
