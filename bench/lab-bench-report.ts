@@ -203,6 +203,13 @@ function generatorTable(result: LabBenchResult, cpuModel: string): ReportTable {
   };
 }
 
+/** "1 082k (1 054k–1 307k)": the median achieved rate and, when the repeats differ by more than 1 %, their range. */
+function achievedCell(runs: readonly LabRun[]): string {
+  const rates = runs.map((r) => r.achievedFps);
+  const [low, high] = [Math.min(...rates), Math.max(...rates)];
+  return high - low > 0.01 * high ? `${kfps(median(rates))} (${kfps(low)}–${kfps(high)})` : kfps(median(rates));
+}
+
 function lossTable(result: LabBenchResult): ReportTable {
   const rows: string[][] = [];
   for (const { nodes, rates, runs } of result.perNodeCount) {
@@ -216,11 +223,11 @@ function lossTable(result: LabBenchResult): ReportTable {
           String(nodes),
           rateLabel(rate),
           capturer,
-          kfps(median(rs.map((r) => r.achievedFps))),
+          achievedCell(rs),
           thousands(median(sent)),
           thousands(median(rs.map(minWire))),
           thousands(median(rs.map((r) => r.capture?.captured ?? 0))),
-          perRepeat(rs.map((r) => r.sent - minWire(r)), sent),
+          `${perRepeat(rs.map((r) => r.sent - minWire(r)), sent)}${rs.some((r) => r.mirrorTxDropped > 0) ? ` (mirror tx_dropped ${rs.map((r) => thousands(r.mirrorTxDropped)).join(' / ')})` : ''}`,
           perRepeat(loss('ring'), sent),
           perRepeat(loss('queue'), sent),
           perRepeat(loss('send'), sent),
@@ -233,9 +240,9 @@ function lossTable(result: LabBenchResult): ReportTable {
   return {
     title: 'Frames and loss by layer',
     note:
-      'Medians of the repeats. sent: frames `dicap gen` put on the wire. on the wire: rx_packets of the passive interfaces (the fewest of any capture host). ' +
+      'Medians of the repeats (achieved: with the range where the repeats differ). sent: frames `dicap gen` put on the wire. on the wire: rx_packets of the passive interfaces (the fewest of any capture host). ' +
       'captured: dicap, header records the analyzer received (each frame once, from the node that owns it); tcpdump, its "packets captured". ' +
-      'Loss columns, per repeat: wire/mirror = sent − on the wire; ring = the capture sockets\' tp_drops (dicap: Σ over the agents — every agent\'s ring sees every frame; ' +
+      'Loss columns, per repeat: wire/mirror = sent − on the wire (with the mirror ports\' tx_dropped where not 0); ring = the capture sockets\' tp_drops (dicap: Σ over the agents — every agent\'s ring sees every frame; ' +
       'tcpdump: its "dropped by kernel"); worker queue = frames an agent could not queue for its export worker; send = records an agent could not send; ' +
       'export = records the agents exported that the analyzer did not receive (with the datagrams it counted missing); lost in all = sent − captured.',
     columns: ['capture hosts', 'rate asked', 'capture', 'achieved frames/s', 'sent', 'on the wire', 'captured', 'lost: wire/mirror', 'ring (tp_drops)', 'worker queue', 'send', 'export to analyzer', 'lost in all'],
