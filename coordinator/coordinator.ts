@@ -191,10 +191,19 @@ export class Coordinator {
     this.act(this.election.tick(Date.now(), this.maxTermHeard, this.witnessed()));
   }
 
-  /** A majority of the known capture nodes heartbeat to us (the solitude rule's witnesses). */
+  /**
+   * A majority of the known capture nodes heartbeat to us (the solitude rule's witnesses):
+   * each heard within a node timeout, and after our peers fell silent (plus one heartbeat
+   * interval for heartbeats in flight). Heartbeats from before are no evidence: a coordinator
+   * cut off from everything still remembers them for a node timeout (15 s by default, longer
+   * than the solitude timeout), and would make itself active with a higher term that deposes
+   * the real active when it comes back (found in the lab: management link down).
+   */
   private witnessed(): boolean {
+    const now = Date.now();
+    const since = Math.max(0, ...this.peersHeardMs.values()) + this.config.heartbeatIntervalMs;
     const capture = this.membership.all().filter((m) => m.role === 'capture');
-    const recent = capture.filter((m) => Date.now() - m.lastHeardMs <= this.config.nodeTimeoutMs).length;
+    const recent = capture.filter((m) => now - m.lastHeardMs <= this.config.nodeTimeoutMs && m.lastHeardMs > since).length;
     return recent > 0 && recent * 2 > capture.length;
   }
 
