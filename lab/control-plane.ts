@@ -118,6 +118,8 @@ interface Member {
   process: LabProcess | undefined;
   /** Everything every life of this member printed on stderr. */
   log: LogLine[];
+  /** Where in `log` the current (or last) life starts. */
+  lifeStart: number;
 }
 
 export interface LabCoordinator extends Member {
@@ -302,6 +304,7 @@ export class ControlPlane {
       for (const text of lines) member.log.push({ atMs, text });
     });
     member.process = child;
+    member.lifeStart = member.log.length;
   }
 
   private async stopMember(member: Member, signal: NodeJS.Signals, graceMs: number): Promise<ExitInfo> {
@@ -309,11 +312,11 @@ export class ControlPlane {
     return member.process.stop(signal, graceMs);
   }
 
+  /** Resolves once the current life of `member` printed a line matching `pattern`. */
   private async waitForLog(member: Member, pattern: RegExp, timeoutMs = this.options.readyTimeoutMs ?? 20_000): Promise<void> {
-    const since = member.log.length;
     await this.poll(`${member.name} printed ${pattern}`, () => {
       if (!member.process?.running) throw new DicapError('DICAP_ERR_LAB_PROCESS', `${member.name} on ${member.host} ended: ${tail(member)}`);
-      return member.log.slice(since).some((l) => pattern.test(l.text)) || undefined;
+      return member.log.slice(member.lifeStart).some((l) => pattern.test(l.text)) || undefined;
     }, timeoutMs);
   }
 
@@ -391,7 +394,9 @@ export class ControlPlane {
       if (!t || t.nodeIds.join() !== [...nodeIds].sort((a, b) => a - b).join()) return undefined;
       if (t.analyzers.map((e) => `${e.ip}:${e.port}`).sort().join() !== analyzers.join()) return undefined;
       if (Date.now() < t.validityStartMs + 200) return undefined;
-      const following = nodeIds.every((id) => this.agent(id).log.some((l) => l.text.includes(`following coordinator ${status!.control.ip}:${status!.control.port} (term ${t.term})`)));
+      const follows = (agent: LabAgent): boolean =>
+        agent.log.slice(agent.lifeStart).some((l) => l.text.includes(`following coordinator ${status!.control.ip}:${status!.control.port} (term ${t.term})`));
+      const following = nodeIds.every((id) => follows(this.agent(id)));
       const inForce = t.selection !== 'round-robin' || nodeIds.every((id) => this.appliedTopologies(id).some((a) => a.term === t.term && a.epoch >= t.epoch));
       return following && inForce ? { active, topology: t } : undefined;
     }, timeoutMs);
@@ -512,7 +517,7 @@ export async function startControlPlane(lab: Lab, options: ControlPlaneOptions):
   const coordinators: LabCoordinator[] = coordinatorHosts.map((host) => {
     const id = Number(host.name.slice('coordinator'.length));
     const ip = managementOf(host);
-    return { name: `coordinator ${id}`, host: host.name, id, control: { ip, port: COORDINATOR_CONTROL_PORT }, http: { ip, port: COORDINATOR_HTTP_PORT }, process: undefined, log: [] };
+    return { name: `coordinator ${id}`, host: host.name, id, control: { ip, port: COORDINATOR_CONTROL_PORT }, http: { ip, port: COORDINATOR_HTTP_PORT }, process: undefined, log: [], lifeStart: 0 };
   });
   const analyzers: LabAnalyzer[] = analyzerHosts.map((host, k) => ({
     name: `analyzer ${FIRST_ANALYZER_NODE_ID + k + 1}`,
@@ -523,6 +528,7 @@ export async function startControlPlane(lab: Lab, options: ControlPlaneOptions):
     summaryFile: path.join(directory, `analyzer-${host.name}.json`),
     process: undefined,
     log: [],
+    lifeStart: 0,
   }));
   const agents: LabAgent[] = captures.map((host, k) => ({
     name: `agent ${FIRST_NODE_ID + k}`,
@@ -532,6 +538,7 @@ export async function startControlPlane(lab: Lab, options: ControlPlaneOptions):
     summaryFile: path.join(directory, `agent-${host.name}.json`),
     process: undefined,
     log: [],
+    lifeStart: 0,
   }));
   const cp = new ControlPlane(lab, options, directory, file, key, coordinators, analyzers, agents);
   try {

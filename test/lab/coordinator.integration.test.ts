@@ -96,8 +96,8 @@ describe.skipIf(problem !== undefined)('a coordinator steers the capture cluster
       await phaseSent(generator, kill);
       const timedOut = (await cp.events(active))!.find((e) => e.kind === 'timeout' && e.text.includes('capture 13'))!;
       expect(timedOut.text).toBe(`capture 13 silent for ${T.nodeTimeoutMs} ms: removed`);
-      // Silent for the timeout since its last heartbeat, noticed within a check (timeout / 4) and scheduling slack.
-      expect(timedOut.atMs - killedAt).toBeGreaterThan(T.nodeTimeoutMs - T.heartbeatIntervalMs - 100);
+      // Silent for the timeout since its last heartbeat (one interval or so before the kill), noticed at the next check.
+      expect(timedOut.atMs - killedAt).toBeGreaterThan(T.nodeTimeoutMs / 2);
       expect(timedOut.atMs - killedAt).toBeLessThan(REMOVAL_BOUND_MS);
       const inForceAt = await inForce(cp, [11, 12], '11,12', killedAt);
 
@@ -148,10 +148,10 @@ describe.skipIf(problem !== undefined)('a coordinator steers the capture cluster
       const run = lost.missing.map((i) => ownIndex.get(i)!);
       expect(run.at(-1)! - run[0]! + 1, "the lost frames are one run of node 13's frames").toBe(run.length);
       // The ledger counts node 13's frames after its last LEDGER report as uncovered too (it
-      // exported some of them before it died): at most a heartbeat interval (and slack) of them.
+      // exported some of them before it died): at most a heartbeat interval (and timer slack) of them.
       const share = ownIndex.size / kill.frames.length;
       expect(ledgerUncovered).toBeGreaterThanOrEqual(lost.missing.length);
-      expect(ledgerUncovered - lost.missing.length).toBeLessThanOrEqual(Math.ceil(share * RATE * (T.heartbeatIntervalMs + 250) / 1000));
+      expect(ledgerUncovered - lost.missing.length).toBeLessThanOrEqual(Math.ceil(share * RATE * (T.heartbeatIntervalMs + 500) / 1000));
       console.info(
         `flow, heartbeat ${T.heartbeatIntervalMs} ms, timeout ${T.nodeTimeoutMs} ms, validity delay ${T.validityDelayMs} ms, ${RATE} frames/s: ` +
           `node 13 killed → removed after ${timedOut.atMs - killedAt} ms → two-node topology in force after ${inForceAt - killedAt} ms; ` +
