@@ -196,4 +196,39 @@ describe.skipIf(problem !== undefined)('three coordinators: one active, failover
     }
     measured.push(`frames lost / duplicated: ${match.phases.map((m) => `${m.name} ${m.missing.length} / ${m.extra}`).join(', ')} (of ${phases.map((p) => p.frames.length).join(', ')})`);
   });
+
+  it('round-robin: an active cut off from the management network keeps its link into the wire, but no agent obeys an in-band frame of it after its successor took over', async () => {
+    const phase = await plannedPhase(dir, 'rr-partition', 24, 6);
+    await cp.stop().catch(() => {}); // the flow cluster, when this runs alone
+    cp = await startControlPlane(lab, { mode: 'round-robin', timing: T, pcapDirectory: dir });
+    await cp.waitForTopology(ALL);
+    const generator = sendPhase(lab, phase);
+    await sleep(1000);
+    const cut = await cp.waitForActive();
+    const cutTerm = (await cp.status(cut))!.term;
+    const host = cp.coordinator(cut).host;
+    const link = lab.host(host).management!.interface;
+    const cutAt = Date.now();
+    await lab.exec(host, ['ip', 'link', 'set', link, 'down']);
+    let next: number;
+    try {
+      next = await cp.waitForActive(TAKEOVER_BOUND_MS + 2000, [cut]);
+      await phaseSent(generator, phase);
+      await sleep(cutAt + T.solitudeMs + 1000 - Date.now());
+    } finally {
+      await lab.exec(host, ['ip', 'link', 'set', link, 'up']);
+    }
+    const tookOver = await becameActive(next, cutAt);
+    const nextTerm = (await cp.status(next))!.term;
+    for (const id of ALL) {
+      const applied = cp.appliedTopologies(id);
+      expect(applied.filter((a) => a.atMs >= tookOver.atMs && a.term === cutTerm), `node ${id}: in-band frames of the cut-off coordinator after the takeover`).toEqual([]);
+      expect(applied.at(-1)!.term, `node ${id} follows the successor`).toBe(nextTerm);
+    }
+    const final = await cp.stop();
+    expect(final.agents.map((a) => a.inbandRejected)).toEqual([0, 0, 0]);
+    const match = matchOutput([phase], analyzerOutput(cp), cp.snaplen);
+    expect({ missing: match.phases[0]!.missing.length, extra: match.phases[0]!.extra, unexpected: match.unexpected }).toEqual({ missing: 0, extra: 0, unexpected: 0 });
+    measured.push(`round-robin, management link of the active ${cut} down: coordinator ${next} active after ${tookOver.atMs - cutAt} ms; 0 of ${phase.frames.length} frames lost or duplicated`);
+  });
 });
