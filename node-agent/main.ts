@@ -62,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let engine: CaptureEngine;
   let follower: CoordinatorFollower | undefined;
+  let capturing: string;
   try {
     const following = values.coordinator.length > 0 || values.discover;
     if (!following && values.nodes === undefined) {
@@ -102,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     const plan = topology
       ? `${values.mode}, position ${topology.nodeIds.indexOf(values.nodeId)} of ${topology.nodeIds.length}`
       : `topology from the coordinator${values.coordinator.length > 0 ? ` ${values.coordinator.map((c) => `${c.host}:${c.port}`).join(', ')}` : ' (discovering)'}`;
-    console.error(`dicap agent: node ${values.nodeId} capturing from ${source} (${plan}, ${values.workers} workers)`);
+    capturing = `dicap agent: node ${values.nodeId} capturing from ${source} (${plan}, ${values.workers} workers)`;
   } catch (error) {
     console.error(`dicap agent: ${errorMessage(error)}`);
     return 2;
@@ -119,6 +120,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`dicap agent: ${errorMessage(error)}`);
     return 2;
   }
+  // Said once the summary exists: whoever waits for this line finds the file.
+  console.error(capturing);
 
   const metrics = values.metrics
     ? await serveMetrics(values.metrics, createAgentMetrics({ nodeId: values.nodeId, interface: values.interface, counters: () => engine.counters() })).catch(
