@@ -37,8 +37,6 @@ export interface LabRun {
   wire: number[];
   /** Σ copies the mirror could not hand to a passive interface (tx_dropped of the mirror ports). */
   mirrorTxDropped: number;
-  /** Length of the measuring window. */
-  windowS: number;
   /** The whole machine's busy CPU seconds in the window (all CPUs). */
   machineBusyS: number;
   /** Of those, what processes outside the lab ran (others' work on the machine, and the benchmark's own polling). */

@@ -73,8 +73,6 @@ const QUIET_BACKGROUND_CPUS = 0.2;
 const WARM_UP_FRAMES = 200_000;
 
 interface Mark {
-  /** performance.now() */
-  at: number;
   /** Date.now(), to compare with summary files' mtimes. */
   wall: number;
   machine: MachineCpuSample;
@@ -85,7 +83,7 @@ interface Mark {
 
 function mark(pids: readonly number[], labNamespaces: ReadonlySet<number>): Mark {
   const others = threadRunTimesOutside(labNamespaces);
-  return { at: performance.now(), wall: Date.now(), machine: sampleMachineCpu(), others, processes: pids.map((pid) => processRunSeconds(pid) ?? 0) };
+  return { wall: Date.now(), machine: sampleMachineCpu(), others, processes: pids.map((pid) => processRunSeconds(pid) ?? 0) };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -225,7 +223,6 @@ async function runOnce(ctx: RunContext, capturer: Capturer, cluster?: { cluster:
       senderCpuPerM: report.cpuSecondsPerMillionFrames,
       wire,
       mirrorTxDropped,
-      windowS: (end.at - start.at) / 1000,
       machineBusyS: machineBusySeconds(start.machine, end.machine),
       othersCpuS: runSecondsBetween(start.others, end.others),
       processCpuS: capturers.map((c, i) => ({ name: c.name, seconds: end.processes[i]! - start.processes[i]! })),

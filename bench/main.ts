@@ -11,7 +11,7 @@ const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
 const BENCHMARKS: Record<string, { summary: string; run: () => Promise<ReportTable[]>; needsRoot?: boolean }> = {
   engine: { summary: 'engine frames/s per core from the offline source (dropped and exported)', run: async () => [await benchEngine(CORPUS)] },
   analyzer: { summary: 'analyzer records/s per core, fed over loopback', run: async () => [await benchAnalyzer()] },
-  lab: { summary: 'live cluster in the lab vs tcpdump: loss by layer, CPU per frame (root, ~12 min)', run: () => benchLab(), needsRoot: true },
+  lab: { summary: 'live cluster in the lab vs tcpdump: loss by layer, CPU per frame (root, ~10 min)', run: () => benchLab(), needsRoot: true },
 };
 
 function usage(): string {
