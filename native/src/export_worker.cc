@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,6 +55,8 @@ void ExportWorker::Start() {
     setsockopt(socket_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   }
   thread_ = std::thread([this] { Run(); });
+  const std::string name = "dicap-export-" + std::to_string(stream_);  // at most 15 characters
+  pthread_setname_np(thread_.native_handle(), name.substr(0, 15).c_str());
 }
 
 void ExportWorker::Stop() {
