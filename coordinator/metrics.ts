@@ -2,10 +2,9 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Coordinator, CoordinatorCounters } from './coordinator.js';
 import type { CoordinatorRole } from './election.js';
-import { CONTROL_ERROR_CODES } from '../protocol/index.js';
+import { registerRejectedMessages } from '../common/control-metrics.js';
 
 /** Why the control channel rejects a message: the decoder's codes, then the replay guard's. */
-const REJECTION_CODES: readonly string[] = [...CONTROL_ERROR_CODES, 'STALE', 'REPLAYED'];
 
 const COORDINATOR_ROLES: readonly CoordinatorRole[] = ['active', 'candidate', 'standby'];
 
@@ -32,19 +31,7 @@ export function createCoordinatorMetrics(c: Coordinator): Registry {
   for (const [suffix, help, field] of COUNTERS) {
     new Counter({ name: `dicap_coordinator_${suffix}`, help, registers: [registry], collect() { this.reset(); this.inc(c.counters[field]); } });
   }
-  new Counter({
-    name: 'dicap_coordinator_rejected_messages_total',
-    help: 'Control messages rejected, by reason (decoder codes, STALE, REPLAYED)',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      // Every known reason is served from the start (at 0), so an alert on increase() sees the first rejection;
-      // lower case like the analyzer's reasons.
-      const codes = new Set([...REJECTION_CODES, ...Object.keys(c.channel.rejected)]);
-      for (const code of codes) this.inc({ reason: code.toLowerCase() }, c.channel.rejected[code] ?? 0);
-    },
-  });
+  registerRejectedMessages(registry, 'dicap_coordinator_rejected_messages_total', () => c.channel.rejected);
   new Gauge({
     name: 'dicap_coordinator_members',
     help: 'Members by role',

@@ -124,7 +124,12 @@ export async function main(argv: string[]): Promise<number> {
   console.error(capturing);
 
   const metrics = values.metrics
-    ? await serveMetrics(values.metrics, createAgentMetrics({ nodeId: values.nodeId, interface: values.interface, counters: () => engine.counters() })).catch(
+    ? await serveMetrics(values.metrics, createAgentMetrics({
+          nodeId: values.nodeId,
+          interface: values.interface,
+          counters: () => engine.counters(),
+          controlRejections: follower ? () => follower!.link.channel.rejected : undefined,
+        })).catch(
         (error: unknown) => {
           engine.stop();
           throw error;

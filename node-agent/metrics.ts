@@ -1,6 +1,8 @@
 // Prometheus metrics of an agent: the engine's counters at every layer, read from the
 // native side at scrape time (collect callbacks), so nothing is counted twice or in JS.
 import { Counter, Gauge, Registry } from 'prom-client';
+import { registerRejectedMessages } from '../common/control-metrics.js';
+import type { RejectionCounts } from '../common/control-channel.js';
 import type { EngineCounters } from '../native/engine.js';
 import { readInterfaceCounters } from './interface-stats.js';
 
@@ -9,6 +11,8 @@ export interface AgentMetricsSource {
   /** Live capture interface, for the wire layer; absent for a file source. */
   interface?: string;
   counters(): EngineCounters;
+  /** Following a coordinator: its control channel's rejections by reason. */
+  controlRejections?: () => RejectionCounts;
 }
 
 /** Per-layer frame counters: [metric suffix, help, counter field]. */
@@ -112,5 +116,7 @@ export function createAgentMetrics(source: AgentMetricsSource): Registry {
       },
     });
   }
+  const rejections = source.controlRejections;
+  if (rejections) registerRejectedMessages(registry, 'dicap_agent_rejected_control_messages_total', rejections);
   return registry;
 }

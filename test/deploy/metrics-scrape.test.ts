@@ -118,7 +118,7 @@ describe('metrics of real processes', () => {
     );
     expect(agent.child.exitCode, 'the agent must still be in the capture\'s quiet gap').toBeNull();
 
-    expectDocumented(agentMetrics, 'agent', ['dicap_agent_interface_received_frames_total', 'dicap_agent_interface_dropped_frames_total']);
+    expectDocumented(agentMetrics, 'agent', ['dicap_agent_interface_received_frames_total', 'dicap_agent_interface_dropped_frames_total', 'dicap_agent_rejected_control_messages_total']);
     const a = (name: string, labels: Record<string, string> = {}): number => valueOf(agentMetrics, `dicap_agent_${name}`, { node: '11', ...labels });
     expect(a('seen_frames_total')).toBe(FIRST_BURST);
     expect(a('owned_frames_total')).toBe(FIRST_BURST / 2);
