@@ -10,7 +10,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { CaptureEngine, type SelectionModeName } from '../native/engine.js';
 import { writeCorpusPcap, writeSyntheticPcap } from './synthetic-pcap.js';
-import { writeReport, type ReportTable } from './report.js';
+import type { ReportTable } from './report.js';
 
 const FRAMES = 2_000_000;
 const REPEATS = 3;

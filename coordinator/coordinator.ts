@@ -256,7 +256,7 @@ export class Coordinator {
 
   private onMessage(view: ControlView, from: Endpoint): void {
     const now = Date.now();
-    if (this.onPeerMessage(view, from, now)) return;
+    if (this.onPeerMessage(view, now)) return;
     if (this.reports.observe(view, now)) return; // reports only feed the dashboard
     if (view.type === 'HEARTBEAT') {
       this.maxTermHeard = Math.max(this.maxTermHeard, view.term ?? 0);
@@ -321,7 +321,7 @@ export class Coordinator {
   }
 
   /** Messages between coordinators (and other coordinators' announcements); true when handled. */
-  private onPeerMessage(view: ControlView, from: Endpoint, now: number): boolean {
+  private onPeerMessage(view: ControlView, now: number): boolean {
     const peer = (id: number | undefined) => (id === undefined ? undefined : this.config.peers.find((p) => p.id === id));
     switch (view.type) {
       case 'SYNC': {

@@ -2,7 +2,7 @@
 // static topology, reports a status line (and rewrites --summary FILE) every
 // --status-interval, serves metrics, and on SIGINT/SIGTERM (or the end of the file)
 // flushes every batch and prints its final counters.
-import { DicapError, errorCode, errorMessage } from '../common/errors.js';
+import { DicapError, errorMessage } from '../common/errors.js';
 import { readClusterKeyFile } from '../common/cluster-key.js';
 import { formatHelp, parseOptions } from '../common/options.js';
 import { CaptureEngine, type CaptureEngineOptions } from '../native/engine.js';
