@@ -315,6 +315,15 @@ int TrafficModel::StepTcp(Connection& c, Datagram& d) {
   return side;
 }
 
+void TrafficModel::SetUdp(const Connection& c, int side, Datagram& d, uint32_t payload) {
+  d.proto = kIpProtoUdp;
+  d.transport_len = 8;
+  Put16(d.transport, c.side[side].port);
+  Put16(d.transport + 2, c.side[1 - side].port);
+  Put16(d.transport + 4, static_cast<uint16_t>(8 + payload));
+  SetPayload(d, payload);
+}
+
 int TrafficModel::StepUdpQuery(Connection& c, Datagram& d, uint32_t max_fragments) {
   const int side = c.turn;
   const FramePath& path = c.side[side].path;
@@ -328,12 +337,7 @@ int TrafficModel::StepUdpQuery(Connection& c, Datagram& d, uint32_t max_fragment
     if (--c.rounds_left == 0) c.done = true;
   }
   c.turn = static_cast<uint8_t>(1 - side);
-  d.proto = kIpProtoUdp;
-  d.transport_len = 8;
-  Put16(d.transport, c.side[side].port);
-  Put16(d.transport + 2, c.side[1 - side].port);
-  Put16(d.transport + 4, static_cast<uint16_t>(8 + payload));
-  SetPayload(d, payload);
+  SetUdp(c, side, d, payload);
   return side;
 }
 
@@ -343,12 +347,7 @@ int TrafficModel::StepUdpStream(Connection& c, Datagram& d) {
   const int side = feedback ? 1 - c.turn : c.turn;
   const uint32_t payload = feedback ? random_.Between(20, 120) : std::min(c.size + random_.Below(64), FrameWriter::Capacity(c.side[side].path) - 8);
   if (--c.rounds_left == 0) c.done = true;
-  d.proto = kIpProtoUdp;
-  d.transport_len = 8;
-  Put16(d.transport, c.side[side].port);
-  Put16(d.transport + 2, c.side[1 - side].port);
-  Put16(d.transport + 4, static_cast<uint16_t>(8 + payload));
-  SetPayload(d, payload);
+  SetUdp(c, side, d, payload);
   return side;
 }
 

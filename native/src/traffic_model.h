@@ -75,6 +75,8 @@ class TrafficModel {
   // side `side` of `c` sends, now that its size is known.
   void Identify(Connection& c, int side, Datagram& d);
   void SetPayload(Datagram& d, uint32_t len);
+  // A UDP datagram of `payload` bytes from side `side` of `c` to the other side.
+  void SetUdp(const Connection& c, int side, Datagram& d, uint32_t payload);
 
   const TrafficModelOptions options_;
   TrafficRandom random_;

@@ -11,7 +11,6 @@ import type { BatchRecord } from '../../protocol/header-batch.js';
 import {
   batch,
   expectedPcapRecords,
-  freeUdpPort,
   readPcap,
   tcpdumpLines,
   tcpdumpTimestamp,
@@ -20,6 +19,7 @@ import {
   waitUntil,
   type BatchSpec,
 } from './helpers.js';
+import { freePort } from '../helpers/free-port.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-analyzer-'));
 const processes: ChildProcess[] = [];
@@ -122,7 +122,7 @@ describe('dicap analyzer', () => {
   });
 
   it('exits 1 with one line when the UDP port or the metrics port is taken', async () => {
-    const udpPort = await freeUdpPort();
+    const udpPort = await freePort('udp');
     const first = analyzer(['--listen', `127.0.0.1:${udpPort}`, '--write', path.join(tmp, 'first.pcap'), '--status-interval', '0']);
     await first.waitForStderr(/listening on udp/);
     const second = await runDicap(['analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', path.join(tmp, 'second.pcap')]);
@@ -132,7 +132,7 @@ describe('dicap analyzer', () => {
     const tcp = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => tcp.once('listening', r));
     const metricsPort = (tcp.address() as net.AddressInfo).port;
-    const third = await runDicap(['analyzer', '--listen', `127.0.0.1:${await freeUdpPort()}`, '--write', path.join(tmp, 'third.pcap'), '--metrics', `127.0.0.1:${metricsPort}`]);
+    const third = await runDicap(['analyzer', '--listen', `127.0.0.1:${await freePort('udp')}`, '--write', path.join(tmp, 'third.pcap'), '--metrics', `127.0.0.1:${metricsPort}`]);
     tcp.close();
     expect(third.code).toBe(1);
     expect(third.stderr.trimEnd()).toBe(`dicap analyzer: metrics 127.0.0.1:${metricsPort} is already in use; choose another --metrics port`);
@@ -141,7 +141,7 @@ describe('dicap analyzer', () => {
   });
 
   it('writes pcap to a file, reports status and metrics, and on SIGTERM prints its final counters and exits 0', async () => {
-    const udpPort = await freeUdpPort();
+    const udpPort = await freePort('udp');
     const metricsPort = await freeTcpPort();
     const file = path.join(tmp, 'run.pcap');
     const summary = path.join(tmp, 'run.json');
@@ -181,7 +181,7 @@ describe('dicap analyzer', () => {
   });
 
   it('on SIGINT writes what it received even when its flush timer has not fired', async () => {
-    const udpPort = await freeUdpPort();
+    const udpPort = await freePort('udp');
     const metricsPort = await freeTcpPort();
     const file = path.join(tmp, 'sigint.pcap');
     const p = analyzer(['--listen', `127.0.0.1:${udpPort}`, '--write', file, '--flush-ms', '60000', '--status-interval', '0', '--metrics', `127.0.0.1:${metricsPort}`]);
@@ -200,7 +200,7 @@ describe('dicap analyzer', () => {
   });
 
   it('streams pcap to stdout for `| tcpdump -r -`, frames arriving before it stops, and only pcap on stdout', async () => {
-    const udpPort = await freeUdpPort();
+    const udpPort = await freePort('udp');
     const child = spawn(process.execPath, [DICAP, 'analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', '-', '--status-interval', '1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -235,7 +235,7 @@ describe('dicap analyzer', () => {
   });
 
   it('ends in order, exit 0, when the reader of its stdout goes away', async () => {
-    const udpPort = await freeUdpPort();
+    const udpPort = await freePort('udp');
     const child = spawn(process.execPath, [DICAP, 'analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', '-', '--flush-ms', '1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -59,15 +59,6 @@ export class UdpSender {
 }
 
 /** A free UDP (or TCP) port on 127.0.0.1 right now, for processes that must be given one. */
-export async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  const { port } = socket.address();
-  socket.close();
-  return port;
-}
-
 export interface PcapRecord {
   tsSec: number;
   tsNsec: number;

@@ -4,11 +4,10 @@
 // runs dicap; the systemd units say what the README promises (and pass systemd-analyze verify
 // where it exists); Prometheus and Grafana provisioning point at the right places.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../helpers/free-port.js';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve('.');
@@ -23,21 +22,6 @@ if (!hasYaml) console.warn('docker/compose.yaml tests skipped: they read YAML wi
 /** YAML through PyYAML (Debian: python3-yaml): the repository has no YAML parser of its own. */
 function readYaml(file: string): any {
   return JSON.parse(execFileSync('python3', ['-c', YAML_READER, file], { encoding: 'utf8' }));
-}
-
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-  if (kind === 'tcp') {
-    const server = net.createServer().listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((r) => server.close(r));
-    return port;
-  }
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
-  const { port } = socket.address();
-  await new Promise<void>((r) => socket.close(r));
-  return port;
 }
 
 /** Retries `attempt` until it resolves (a process that is starting), for at most 10 s. */

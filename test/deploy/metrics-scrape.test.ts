@@ -2,11 +2,10 @@
 // its own pace (--pcap --realtime), the analyzer it exports to (which joins the coordinator)
 // and a coordinator --insecure. Every documented metric of each component is served with
 // the documented type and labels, and the values agree across the processes.
-import dgram from 'node:dgram';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../helpers/free-port.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDicap, type DicapProcess } from '../../lab/dicap-command.js';
 import { readDocumentedMetrics, type DocumentedMetric } from '../docs/metrics-doc.js';
@@ -21,21 +20,6 @@ const ALL_FRAMES = 20;
 const documented = readDocumentedMetrics();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-scrape-'));
 const processes: DicapProcess[] = [];
-
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-  if (kind === 'tcp') {
-    const server = net.createServer().listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((r) => server.close(r));
-    return port;
-  }
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
-  const { port } = socket.address();
-  await new Promise<void>((r) => socket.close(r));
-  return port;
-}
 
 function start(args: string[]): DicapProcess {
   const p = startDicap(args);

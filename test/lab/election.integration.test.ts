@@ -38,6 +38,29 @@ describe.skipIf(problem !== undefined)('three coordinators: one active, failover
   const becameActive = async (id: number, sinceMs: number) =>
     cp.poll(`coordinator ${id} to record that it became active`, async () => (await cp.events(id))?.find((e) => e.kind === 'role' && e.atMs >= sinceMs && e.text.startsWith('active as coordinator')), 5000);
   const statuses = async (): Promise<Array<CoordinatorStatus | undefined>> => Promise.all(cp.coordinators.map((c) => (c.process?.running ? cp.status(c.id) : undefined)));
+  /**
+   * With `phase` under way, takes the active's management link down until a successor is
+   * active, the phase is sent and the solitude timeout has passed (so the cut one had every
+   * chance to make itself active alone), then brings the link back.
+   */
+  const cutActiveUnderTraffic = async (phase: Phase) => {
+    const generator = sendPhase(lab, phase);
+    await sleep(1000);
+    const cut = await cp.waitForActive();
+    const cutTerm = (await cp.status(cut))!.term;
+    const host = cp.coordinator(cut).host;
+    const link = lab.host(host).management!.interface;
+    const cutAt = Date.now();
+    await lab.exec(host, ['ip', 'link', 'set', link, 'down']);
+    try {
+      const next = await cp.waitForActive(TAKEOVER_BOUND_MS + 2000, [cut]);
+      await phaseSent(generator, phase);
+      await sleep(cutAt + T.solitudeMs + 1000 - Date.now());
+      return { cut, cutTerm, cutAt, next };
+    } finally {
+      await lab.exec(host, ['ip', 'link', 'set', link, 'up']);
+    }
+  };
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-election-'));
@@ -119,23 +142,7 @@ describe.skipIf(problem !== undefined)('three coordinators: one active, failover
 
   it('the active cut off (management link down) under traffic steps down before another is elected, and returns as a standby in the new term', async () => {
     const phase = phases[1]!;
-    const generator = sendPhase(lab, phase);
-    await sleep(1000);
-    const cut = await cp.waitForActive();
-    const cutTerm = (await cp.status(cut))!.term;
-    const host = cp.coordinator(cut).host;
-    const link = lab.host(host).management!.interface;
-    const cutAt = Date.now();
-    await lab.exec(host, ['ip', 'link', 'set', link, 'down']);
-    let next: number;
-    try {
-      next = await cp.waitForActive(TAKEOVER_BOUND_MS + 2000, [cut]);
-      await phaseSent(generator, phase);
-      // Cut off for longer than the solitude timeout: it must not make itself active alone.
-      await sleep(cutAt + T.solitudeMs + 1000 - Date.now());
-    } finally {
-      await lab.exec(host, ['ip', 'link', 'set', link, 'up']);
-    }
+    const { cut, cutTerm, cutAt, next } = await cutActiveUnderTraffic(phase);
     const steppedDown = (await cp.events(cut))!.find((e) => e.kind === 'role' && e.atMs >= cutAt && e.text.startsWith(`stepping down in term ${cutTerm}`))!;
     expect(steppedDown.text).toBe(`stepping down in term ${cutTerm}: no SYNC_ACK from a majority within ${T.electionTimeoutMs / 2} ms`);
     const tookOver = await becameActive(next, cutAt);
@@ -202,22 +209,7 @@ describe.skipIf(problem !== undefined)('three coordinators: one active, failover
     await cp.stop().catch(() => {}); // the flow cluster, when this runs alone
     cp = await startControlPlane(lab, { mode: 'round-robin', timing: T, pcapDirectory: dir });
     await cp.waitForTopology(ALL);
-    const generator = sendPhase(lab, phase);
-    await sleep(1000);
-    const cut = await cp.waitForActive();
-    const cutTerm = (await cp.status(cut))!.term;
-    const host = cp.coordinator(cut).host;
-    const link = lab.host(host).management!.interface;
-    const cutAt = Date.now();
-    await lab.exec(host, ['ip', 'link', 'set', link, 'down']);
-    let next: number;
-    try {
-      next = await cp.waitForActive(TAKEOVER_BOUND_MS + 2000, [cut]);
-      await phaseSent(generator, phase);
-      await sleep(cutAt + T.solitudeMs + 1000 - Date.now());
-    } finally {
-      await lab.exec(host, ['ip', 'link', 'set', link, 'up']);
-    }
+    const { cut, cutTerm, cutAt, next } = await cutActiveUnderTraffic(phase);
     const tookOver = await becameActive(next, cutAt);
     const nextTerm = (await cp.status(next))!.term;
     for (const id of ALL) {

@@ -22,20 +22,10 @@ import {
   type ControlBody,
   type ControlMessage,
 } from '../../protocol/index.js';
-import { CLUSTER_KEY, TOPOLOGY_UPDATE_HEX, TOPOLOGY_UPDATE_TIMESTAMP_S } from './vectors.js';
+import { CLUSTER_KEY, TOPOLOGY_UPDATE_HEX, TOPOLOGY_UPDATE_FIELDS, TOPOLOGY_UPDATE_TIMESTAMP_S } from './vectors.js';
 
 const VECTOR = Buffer.from(TOPOLOGY_UPDATE_HEX, 'hex');
-const VECTOR_FIELDS = {
-  term: 7,
-  epoch: 42,
-  selection: 'flow',
-  validityStartMs: 1795000000250,
-  nodeIds: [11, 22, 33],
-  analyzers: [{ ip: '198.18.0.100', port: 9999 }],
-  k0: 0x1234,
-  k1: 0x5678,
-  snaplen: 128,
-} as const;
+const VECTOR_FIELDS = TOPOLOGY_UPDATE_FIELDS;
 const STAMP = { timestamp: TOPOLOGY_UPDATE_TIMESTAMP_S, senderSeq: 1 };
 
 function stamped(body: ControlBody, senderSeq = 1): ControlMessage {

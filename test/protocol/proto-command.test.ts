@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../bin/proto.js';
 import { encodeControlMessage, formatControlMessage, ledger, verifyControlMessage } from '../../protocol/index.js';
-import { CLUSTER_KEY, TOPOLOGY_UPDATE_HEX } from './vectors.js';
+import { CLUSTER_KEY, TOPOLOGY_UPDATE_FIELDS, TOPOLOGY_UPDATE_HEX } from './vectors.js';
 
 describe('formatControlMessage', () => {
   it('shows the type, AVPs by name, the typed view and the MAC verdict as JSON', () => {
@@ -14,17 +14,7 @@ describe('formatControlMessage', () => {
       { name: 'EPOCH', value: 42 },
     ]);
     expect(shown.avps.filter((a: { name: string }) => a.name === 'NODE_ID')).toHaveLength(3);
-    expect(shown.fields).toEqual({
-      term: 7,
-      epoch: 42,
-      selection: 'flow',
-      validityStartMs: 1795000000250,
-      nodeIds: [11, 22, 33],
-      analyzers: [{ ip: '198.18.0.100', port: 9999 }],
-      k0: 0x1234,
-      k1: 0x5678,
-      snaplen: 128,
-    });
+    expect(shown.fields).toEqual(TOPOLOGY_UPDATE_FIELDS);
   });
 
   it('prints 64-bit counters as decimal strings and an unchecked MAC as null', () => {

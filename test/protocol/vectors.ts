@@ -78,3 +78,15 @@ export const CLUSTER_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'
 export const TOPOLOGY_UPDATE_HEX =
   '4443010300171000000007110000002a0600000003076afd86c008000000fa140000123415000056781300000080010000000b0100000016010000002104c6120064050000270fef6afd86c0f000000001f1d0e24155f234305734f36f362724f4b62bc9eaf5d1bb939cf612b26515f7c34d37e2f8549029c0';
 export const TOPOLOGY_UPDATE_TIMESTAMP_S = 1795000000;
+/** The same message's TOPOLOGY_UPDATE fields, as protocol/control-views.ts reads them. */
+export const TOPOLOGY_UPDATE_FIELDS = {
+  term: 7,
+  epoch: 42,
+  selection: 'flow',
+  validityStartMs: 1795000000250,
+  nodeIds: [11, 22, 33],
+  analyzers: [{ ip: '198.18.0.100', port: 9999 }],
+  k0: 0x1234,
+  k1: 0x5678,
+  snaplen: 128,
+} as const;
