@@ -13,6 +13,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "byte_order.h"
 #include "header_batch_writer.h"
 #include "monotonic_clock.h"
 
@@ -26,12 +27,6 @@ constexpr unsigned kSlotCount = 64;          // datagrams per recvmmsg call
 constexpr size_t kSlotBytes = 65536;         // larger than any UDP payload, so MSG_TRUNC means "not UDP/IPv4-sized"
 constexpr int kReceiveRounds = 16;           // recvmmsg calls between looks at the flush timer
 constexpr uint64_t kDrainLimitNs = 1000000000;  // on stop, read what is queued for at most this long
-
-uint16_t GetU16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t GetU32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
-}
-uint64_t GetU64(const uint8_t* p) { return static_cast<uint64_t>(GetU32(p)) << 32 | GetU32(p + 4); }
 
 std::string SyscallError(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -56,25 +51,25 @@ const char* BatchRejectName(BatchReject reason) {
 // Same checks, in the same order, as decodeHeaderBatch in protocol/header-batch.ts.
 std::optional<BatchReject> ValidateHeaderBatch(const uint8_t* data, size_t length, BatchHeader* header) {
   if (length < kHeaderBatchHeaderSize) return BatchReject::kShort;
-  if (GetU32(data) != kHeaderBatchMagic) return BatchReject::kBadMagic;
+  if (LoadBe32(data) != kHeaderBatchMagic) return BatchReject::kBadMagic;
   if (data[4] != kHeaderBatchVersion) return BatchReject::kBadVersion;
   if (data[5] != kHeaderBatchFlagEthernet) return BatchReject::kBadFlags;
-  if (GetU16(data + 18) != 0) return BatchReject::kBadReserved;
-  const uint16_t count = GetU16(data + 6);
+  if (LoadBe16(data + 18) != 0) return BatchReject::kBadReserved;
+  const uint16_t count = LoadBe16(data + 6);
   size_t offset = kHeaderBatchHeaderSize;
   for (uint16_t i = 0; i < count; ++i) {
     if (offset == length) return BatchReject::kCountMismatch;
     if (offset + kHeaderBatchRecordHeaderSize > length) return BatchReject::kRecordOverrun;
     const uint8_t* record = data + offset;
-    const uint16_t wire_len = GetU16(record + 8);
-    const uint16_t cap_len = GetU16(record + 10);
+    const uint16_t wire_len = LoadBe16(record + 8);
+    const uint16_t cap_len = LoadBe16(record + 10);
     const size_t end = offset + kHeaderBatchRecordHeaderSize + cap_len;
     if (end > length) return BatchReject::kRecordOverrun;
-    if (GetU32(record + 4) > 999999999u || cap_len > wire_len) return BatchReject::kBadRecord;
+    if (LoadBe32(record + 4) > 999999999u || cap_len > wire_len) return BatchReject::kBadRecord;
     offset = end;
   }
   if (offset != length) return BatchReject::kTrailingBytes;
-  *header = BatchHeader{GetU32(data + 8), GetU32(data + 12), GetU16(data + 16), count, GetU64(data + 20)};
+  *header = BatchHeader{LoadBe32(data + 8), LoadBe32(data + 12), LoadBe16(data + 16), count, LoadBe64(data + 20)};
   return std::nullopt;
 }
 
@@ -348,11 +343,11 @@ void AnalyzerSink::HandleBatch(unsigned count) {
   for (unsigned i = 0; i < count; ++i) {
     if (!slots.write[i]) continue;
     const uint8_t* datagram = slots.datagram(i);
-    const uint16_t records = GetU16(datagram + 6);
+    const uint16_t records = LoadBe16(datagram + 6);
     const uint8_t* record = datagram + kHeaderBatchHeaderSize;
     for (uint16_t r = 0; r < records; ++r) {
-      const uint16_t cap_len = GetU16(record + 10);
-      writer_.Append(GetU32(record), GetU32(record + 4), GetU16(record + 8), record + kHeaderBatchRecordHeaderSize, cap_len);
+      const uint16_t cap_len = LoadBe16(record + 10);
+      writer_.Append(LoadBe32(record), LoadBe32(record + 4), LoadBe16(record + 8), record + kHeaderBatchRecordHeaderSize, cap_len);
       record += kHeaderBatchRecordHeaderSize + cap_len;
     }
   }

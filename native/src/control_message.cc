@@ -10,15 +10,12 @@
 #include <algorithm>
 #include <array>
 
+#include "byte_order.h"
+
 namespace dicap {
 namespace {
 
 constexpr size_t kMacLen = 32;
-
-inline uint16_t LoadBe16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-inline uint32_t LoadBe32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 // What §1 says about the body (the AVPs before TIMESTAMP) of one message type. Lists end
 // at the first 0 (no AVP has code 0).

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "byte_order.h"
+
 namespace dicap {
 namespace {
 
@@ -14,7 +16,6 @@ constexpr int kMaxIpv6ExtensionHeaders = 8;
 constexpr size_t kIpv4MinHeaderLen = 20;
 constexpr size_t kIpv6HeaderLen = 40;
 
-inline uint16_t LoadBe16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 
 // The address word `a` is an XOR of 32-bit big-endian words. XOR commutes with byte order,
 // so we XOR the words as they lie in memory and swap once at the end.

@@ -3,23 +3,21 @@
 #include <algorithm>
 #include <cstring>
 
+#include "byte_order.h"
 #include "traffic_random.h"
 
 namespace dicap {
 
 namespace {
 
+// Cursor-style stores: write and step past what was written.
 inline uint8_t* Put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
+  StoreBe16(p, v);
   return p + 2;
 }
 
 inline uint8_t* Put32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
+  StoreBe32(p, v);
   return p + 4;
 }
 

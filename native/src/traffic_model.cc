@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "byte_order.h"
+
 namespace dicap {
 
 namespace {
@@ -26,16 +28,6 @@ enum class IpId : uint8_t { kCounter, kRandom, kZeroDf };
 enum class TcpPhase : uint8_t { kSyn, kSynAck, kHandshakeAck, kRequest, kResponse, kFin, kFinAck, kLastAck, kReset };
 
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpPsh = 0x08, kTcpAck = 0x10;
-
-inline void Put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-
-inline void Put32(uint8_t* p, uint32_t v) {
-  Put16(p, static_cast<uint16_t>(v >> 16));
-  Put16(p + 2, static_cast<uint16_t>(v));
-}
 
 // 02:… (locally administered, unicast), the rest a mix of the IP address.
 void MacFromIp(const uint8_t* ip, size_t len, uint8_t* mac) {
@@ -143,7 +135,7 @@ void TrafficModel::Open(Connection& c) {
     const uint8_t server_prefix[6] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x5e};
     std::memset(to_server.dst_ip, 0, 16);
     std::memcpy(to_server.dst_ip, server_prefix, 6);
-    Put16(to_server.dst_ip + 14, static_cast<uint16_t>(server + 1));
+    StoreBe16(to_server.dst_ip + 14, static_cast<uint16_t>(server + 1));
   }
   const size_t address_len = to_server.ipv6 ? 16 : 4;
   MacFromIp(to_server.src_ip, address_len, to_server.src_mac);
@@ -297,14 +289,14 @@ int TrafficModel::StepTcp(Connection& c, Datagram& d) {
   d.proto = kIpProtoTcp;
   d.transport_len = syn_options ? 32 : 20;
   uint8_t* t = d.transport;
-  Put16(t, s.port);
-  Put16(t + 2, peer.port);
-  Put32(t + 4, s.seq);
-  Put32(t + 8, (flags & kTcpAck) ? peer.seq : 0);
+  StoreBe16(t, s.port);
+  StoreBe16(t + 2, peer.port);
+  StoreBe32(t + 4, s.seq);
+  StoreBe32(t + 8, (flags & kTcpAck) ? peer.seq : 0);
   t[12] = static_cast<uint8_t>((d.transport_len / 4) << 4);
   t[13] = flags;
-  Put16(t + 14, s.window);
-  Put16(t + 18, 0);  // urgent pointer
+  StoreBe16(t + 14, s.window);
+  StoreBe16(t + 18, 0);  // urgent pointer
   if (syn_options) {
     // MSS, NOP + window scale 7, NOP NOP + SACK permitted: 12 bytes.
     const uint8_t options[12] = {2, 4, static_cast<uint8_t>(c.mss >> 8), static_cast<uint8_t>(c.mss), 1, 3, 3, 7, 1, 1, 4, 2};
@@ -318,9 +310,9 @@ int TrafficModel::StepTcp(Connection& c, Datagram& d) {
 void TrafficModel::SetUdp(const Connection& c, int side, Datagram& d, uint32_t payload) {
   d.proto = kIpProtoUdp;
   d.transport_len = 8;
-  Put16(d.transport, c.side[side].port);
-  Put16(d.transport + 2, c.side[1 - side].port);
-  Put16(d.transport + 4, static_cast<uint16_t>(8 + payload));
+  StoreBe16(d.transport, c.side[side].port);
+  StoreBe16(d.transport + 2, c.side[1 - side].port);
+  StoreBe16(d.transport + 4, static_cast<uint16_t>(8 + payload));
   SetPayload(d, payload);
 }
 
@@ -358,8 +350,8 @@ int TrafficModel::StepIcmpEcho(Connection& c, Datagram& d) {
   d.transport_len = 8;
   d.transport[0] = side == 0 ? (ipv6 ? 128 : 8) : (ipv6 ? 129 : 0);  // echo request / reply
   d.transport[1] = 0;
-  Put16(d.transport + 4, c.icmp_id);
-  Put16(d.transport + 6, c.icmp_seq);
+  StoreBe16(d.transport + 4, c.icmp_id);
+  StoreBe16(d.transport + 6, c.icmp_seq);
   if (side == 0) {
     SetPayload(d, std::min(c.size, FrameWriter::Capacity(c.side[0].path) - 8));
     c.size = d.payload_len;
