@@ -25,7 +25,13 @@ export class AnalyzerReports {
       if (this.sent.get(n.nodeId) === key) continue;
       this.sent.set(n.nodeId, key);
       this.link.sendToAll(
-        analyzerReport({ nodeId: this.nodeId, sourceNodeId: n.nodeId, records: BigInt(n.records), datagrams: BigInt(n.datagrams), lostDatagrams: BigInt(lost) }),
+        analyzerReport({
+          nodeId: this.nodeId,
+          sourceNodeId: n.nodeId,
+          records: BigInt(n.records),
+          datagrams: BigInt(n.datagrams),
+          lostDatagrams: BigInt(lost),
+        }),
       );
     }
   }

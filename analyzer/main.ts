@@ -36,7 +36,10 @@ function readOptions(argv: string[]): AnalyzerValues | 'help' {
   const parsed = parseOptions(ANALYZER_OPTIONS, argv, process.env);
   if (parsed.help) return 'help';
   if (parsed.values.write === '-' && tty.isatty(1)) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', '--write - would send binary pcap to a terminal; pipe it (| tcpdump -r -) or give a file');
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      '--write - would send binary pcap to a terminal; pipe it (| tcpdump -r -) or give a file',
+    );
   }
   return parsed.values;
 }
@@ -65,7 +68,10 @@ function startSink(values: AnalyzerValues, host: string): AnalyzerSink {
     sink.start();
   } catch (error) {
     if (errorCode(error) === 'DICAP_ERR_ADDRESS_IN_USE') {
-      throw new DicapError('DICAP_ERR_ADDRESS_IN_USE', `--listen ${formatHostPort(values.listen)} is already in use; choose another port or stop the process holding it`);
+      throw new DicapError(
+        'DICAP_ERR_ADDRESS_IN_USE',
+        `--listen ${formatHostPort(values.listen)} is already in use; choose another port or stop the process holding it`,
+      );
     }
     throw error;
   }
@@ -97,7 +103,11 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    if (values.metrics) metrics = await serveMetrics(values.metrics, createAnalyzerMetrics(() => sink.counters()));
+    if (values.metrics)
+      metrics = await serveMetrics(
+        values.metrics,
+        createAnalyzerMetrics(() => sink.counters()),
+      );
   } catch (error) {
     sink.stop();
     say(errorMessage(error));
@@ -132,28 +142,46 @@ export async function main(argv: string[]): Promise<number> {
       (metrics && values.metrics ? `, metrics at http://${formatHostPort(values.metrics)}/metrics` : ''),
   );
   if (granted < values.receiveBuffer) {
-    say(`warning: receive buffer is ${granted} bytes, not the ${values.receiveBuffer} asked; run as root or raise net.core.rmem_max, or bursts will be dropped`);
+    say(
+      `warning: receive buffer is ${granted} bytes, not the ${values.receiveBuffer} asked; run as root or raise net.core.rmem_max, or bursts will be dropped`,
+    );
   }
   return run(values, sink, metrics, link, summary);
 }
 
 /** With --coordinator or --discover: join as an analyzer (ROLE 2) at the address batches should come to. */
-async function joinCoordinator(values: AnalyzerValues, host: string, port: number): Promise<CoordinatorLink | undefined> {
+async function joinCoordinator(
+  values: AnalyzerValues,
+  host: string,
+  port: number,
+): Promise<CoordinatorLink | undefined> {
   if (values.coordinator.length === 0 && !values.discover) return undefined;
-  if (values.nodeId === undefined) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'joining a coordinator needs --node-id ID (distinct from every capture node\'s)');
+  if (values.nodeId === undefined)
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      "joining a coordinator needs --node-id ID (distinct from every capture node's)",
+    );
   if (!values.clusterKeyFile && !values.insecure) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'joining a coordinator needs --cluster-key-file FILE (or --insecure, as the coordinator)');
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      'joining a coordinator needs --cluster-key-file FILE (or --insecure, as the coordinator)',
+    );
   }
   const advertise = values.advertise ?? host;
   if (!net.isIPv4(advertise) || advertise === '0.0.0.0') {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--advertise ${advertise}: capture nodes need a concrete IPv4 address to send batches to; give --advertise IP`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `--advertise ${advertise}: capture nodes need a concrete IPv4 address to send batches to; give --advertise IP`,
+    );
   }
   return CoordinatorLink.start({
     nodeId: values.nodeId,
     role: 'analyzer',
     dataEndpoint: { ip: advertise, port },
     coordinators: await Promise.all(values.coordinator.map((c) => resolveEndpoint(c, '--coordinator'))),
-    discoverGroup: values.discover ? { ip: values.discoverGroup.host, port: values.discoverGroup.port } : undefined,
+    discoverGroup: values.discover
+      ? { ip: values.discoverGroup.host, port: values.discoverGroup.port }
+      : undefined,
     key: values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : null,
     heartbeatIntervalMs: values.heartbeatIntervalMs,
     appliedEpoch: () => 0,
@@ -183,7 +211,10 @@ function run(
           }, values.statusInterval * 1000)
         : undefined;
     // The dashboard's per-node records and export loss, every heartbeat interval.
-    const reports = link && values.nodeId !== undefined ? new AnalyzerReports(link, values.nodeId, () => sink.counters()) : undefined;
+    const reports =
+      link && values.nodeId !== undefined
+        ? new AnalyzerReports(link, values.nodeId, () => sink.counters())
+        : undefined;
     const reportTimer = reports ? setInterval(() => reports.send(), values.heartbeatIntervalMs) : undefined;
     // Also what keeps the process alive: the sink's thread is not an event-loop handle.
     const outputTimer = setInterval(() => {

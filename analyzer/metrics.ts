@@ -1,31 +1,90 @@
 // Prometheus metrics of an analyzer. Every value lives in the native sink; collect()
 // callbacks read it at scrape time (one counters() call per scrape), so JS counts nothing.
 import { Counter, Gauge, Registry } from 'prom-client';
-import { MALFORMED_REASONS, type AnalyzerNodeCounters, type AnalyzerSinkCounters, type OutputState } from '../native/analyzer-sink.js';
+import {
+  MALFORMED_REASONS,
+  type AnalyzerNodeCounters,
+  type AnalyzerSinkCounters,
+  type OutputState,
+} from '../native/analyzer-sink.js';
 
 /** Sink-wide counters: [metric name, help, field]. */
-const SINK_COUNTERS: Array<[string, string, 'datagrams' | 'bytes' | 'records' | 'socketDrops' | 'recordsWritten' | 'recordsUnwritten' | 'bytesWritten' | 'writeErrors']> = [
+const SINK_COUNTERS: Array<
+  [
+    string,
+    string,
+    (
+      | 'datagrams'
+      | 'bytes'
+      | 'records'
+      | 'socketDrops'
+      | 'recordsWritten'
+      | 'recordsUnwritten'
+      | 'bytesWritten'
+      | 'writeErrors'
+    ),
+  ]
+> = [
   ['dicap_analyzer_received_datagrams_total', 'UDP datagrams received, malformed ones included', 'datagrams'],
   ['dicap_analyzer_received_bytes_total', 'UDP payload bytes received', 'bytes'],
-  ['dicap_analyzer_received_records_total', 'Frame records in valid header batches (duplicates included)', 'records'],
-  ['dicap_analyzer_socket_dropped_datagrams_total', 'Datagrams the kernel dropped because the socket receive buffer was full (SO_RXQ_OVFL)', 'socketDrops'],
+  [
+    'dicap_analyzer_received_records_total',
+    'Frame records in valid header batches (duplicates included)',
+    'records',
+  ],
+  [
+    'dicap_analyzer_socket_dropped_datagrams_total',
+    'Datagrams the kernel dropped because the socket receive buffer was full (SO_RXQ_OVFL)',
+    'socketDrops',
+  ],
   ['dicap_analyzer_written_records_total', 'Records written to the pcap output', 'recordsWritten'],
-  ['dicap_analyzer_unwritten_records_total', 'Records that could not be written (output closed by its reader, failed or stalled)', 'recordsUnwritten'],
+  [
+    'dicap_analyzer_unwritten_records_total',
+    'Records that could not be written (output closed by its reader, failed or stalled)',
+    'recordsUnwritten',
+  ],
   ['dicap_analyzer_written_bytes_total', 'Bytes written to the pcap output', 'bytesWritten'],
   ['dicap_analyzer_write_errors_total', 'Failed writes to the pcap output', 'writeErrors'],
 ];
 
-type NodeField = 'datagrams' | 'records' | 'gapDatagrams' | 'lateDatagrams' | 'duplicateDatagrams' | 'duplicateRecords' | 'runs';
+type NodeField =
+  | 'datagrams'
+  | 'records'
+  | 'gapDatagrams'
+  | 'lateDatagrams'
+  | 'duplicateDatagrams'
+  | 'duplicateRecords'
+  | 'runs';
 
 /** Per-node counters, labelled `node`: [metric name, help, field]. */
 const NODE_COUNTERS: Array<[string, string, NodeField]> = [
-  ['dicap_analyzer_node_datagrams_total', 'Valid datagrams received from the node, duplicates included', 'datagrams'],
+  [
+    'dicap_analyzer_node_datagrams_total',
+    'Valid datagrams received from the node, duplicates included',
+    'datagrams',
+  ],
   ['dicap_analyzer_node_records_total', 'Records in them', 'records'],
-  ['dicap_analyzer_node_gap_datagrams_total', 'Datagrams of the node found missing by sequence gaps (export loss; records lost with them are unknown)', 'gapDatagrams'],
-  ['dicap_analyzer_node_late_datagrams_total', 'Datagrams that arrived after being counted in a gap (export loss = gap - late)', 'lateDatagrams'],
-  ['dicap_analyzer_node_duplicate_datagrams_total', 'Datagrams received twice (or too old to tell); not written again', 'duplicateDatagrams'],
+  [
+    'dicap_analyzer_node_gap_datagrams_total',
+    'Datagrams of the node found missing by sequence gaps (export loss; records lost with them are unknown)',
+    'gapDatagrams',
+  ],
+  [
+    'dicap_analyzer_node_late_datagrams_total',
+    'Datagrams that arrived after being counted in a gap (export loss = gap - late)',
+    'lateDatagrams',
+  ],
+  [
+    'dicap_analyzer_node_duplicate_datagrams_total',
+    'Datagrams received twice (or too old to tell); not written again',
+    'duplicateDatagrams',
+  ],
   ['dicap_analyzer_node_duplicate_records_total', 'Records in duplicate datagrams', 'duplicateRecords'],
-  ['dicap_analyzer_node_runs_total', 'Sequence starts per node: first datagram of each stream and every sender restart', 'runs'],
+  [
+    'dicap_analyzer_node_runs_total',
+    'Sequence starts per node: first datagram of each stream and every sender restart',
+    'runs',
+  ],
 ];
 
 const OUTPUT_STATES: readonly OutputState[] = ['open', 'reader-closed', 'failed', 'stalled', 'closed'];
@@ -83,7 +142,7 @@ export function createAnalyzerMetrics(counters: () => AnalyzerSinkCounters): Reg
   }
   new Gauge({
     name: 'dicap_analyzer_node_epoch',
-    help: 'Epoch of the node\'s most recent in-sequence datagram',
+    help: "Epoch of the node's most recent in-sequence datagram",
     labelNames: ['node'],
     registers: [registry],
     collect() {

@@ -11,8 +11,9 @@ export const DEFAULT_FLUSH_MS = DEFAULT_FLUSH_INTERVAL_MS;
 export const ANALYZER_OPTIONS = defineOptions({
   component: 'analyzer',
   summary:
-    'Receive header batches from capture agents over UDP, account every node\'s sequence (export loss, duplicates, restarts) and write every record as nanosecond pcap to a file or to standard output (for `| tcpdump -r -`, Zeek, Suricata).',
-  usage: 'dicap analyzer --listen HOST:PORT --write FILE|- [--metrics HOST:PORT] [--status-interval S] [options]',
+    "Receive header batches from capture agents over UDP, account every node's sequence (export loss, duplicates, restarts) and write every record as nanosecond pcap to a file or to standard output (for `| tcpdump -r -`, Zeek, Suricata).",
+  usage:
+    'dicap analyzer --listen HOST:PORT --write FILE|- [--metrics HOST:PORT] [--status-interval S] [options]',
   options: {
     listen: {
       type: 'host-port',
@@ -26,7 +27,10 @@ export const ANALYZER_OPTIONS = defineOptions({
       hint: 'a pcap file path, or - for standard output',
       help: 'Where to write pcap: a file (created or truncated), or - for standard output, in which case every human message goes to stderr.',
     },
-    metrics: { type: 'host-port', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz); docs/metrics.md lists them.' },
+    metrics: {
+      type: 'host-port',
+      help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz); docs/metrics.md lists them.',
+    },
     'status-interval': {
       type: 'integer',
       min: 0,
@@ -54,14 +58,38 @@ export const ANALYZER_OPTIONS = defineOptions({
       hint: 'a number of milliseconds such as 100',
       help: 'Longest time a record waits in the output buffer, so a pipe reader sees frames promptly.',
     },
-    coordinator: { type: 'host-port', repeatable: true, help: 'A coordinator to join as an analyzer, so capture nodes learn from the topology to send here; repeat for each coordinator of the cluster.' },
-    discover: { type: 'boolean', help: 'Find the coordinator by its multicast announcement (see --discover-group).' },
+    coordinator: {
+      type: 'host-port',
+      repeatable: true,
+      help: 'A coordinator to join as an analyzer, so capture nodes learn from the topology to send here; repeat for each coordinator of the cluster.',
+    },
+    discover: {
+      type: 'boolean',
+      help: 'Find the coordinator by its multicast announcement (see --discover-group).',
+    },
     'discover-group': AGENT_OPTIONS.options['discover-group'],
-    'node-id': { ...AGENT_OPTIONS.options['node-id'], required: false, help: 'This analyzer\'s 32-bit ID in the cluster (needed with --coordinator/--discover; distinct from every capture node\'s).' },
-    advertise: { type: 'string', placeholder: 'IP', help: 'The IPv4 address capture nodes send batches to (default: the --listen address, which must then not be 0.0.0.0).' },
-    'heartbeat-interval-ms': { ...AGENT_OPTIONS.options['heartbeat-interval-ms'], help: 'How often to heartbeat to the coordinator; the coordinator\'s --node-timeout-ms must be larger.' },
-    'cluster-key-file': { ...AGENT_OPTIONS.options['cluster-key-file'], help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster; it authenticates control messages. Needed with --coordinator/--discover unless --insecure.' },
-    insecure: { ...AGENT_OPTIONS.options.insecure, help: 'Talk to the coordinator without a cluster key (every process of the cluster must run --insecure then).' },
+    'node-id': {
+      ...AGENT_OPTIONS.options['node-id'],
+      required: false,
+      help: "This analyzer's 32-bit ID in the cluster (needed with --coordinator/--discover; distinct from every capture node's).",
+    },
+    advertise: {
+      type: 'string',
+      placeholder: 'IP',
+      help: 'The IPv4 address capture nodes send batches to (default: the --listen address, which must then not be 0.0.0.0).',
+    },
+    'heartbeat-interval-ms': {
+      ...AGENT_OPTIONS.options['heartbeat-interval-ms'],
+      help: "How often to heartbeat to the coordinator; the coordinator's --node-timeout-ms must be larger.",
+    },
+    'cluster-key-file': {
+      ...AGENT_OPTIONS.options['cluster-key-file'],
+      help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster; it authenticates control messages. Needed with --coordinator/--discover unless --insecure.',
+    },
+    insecure: {
+      ...AGENT_OPTIONS.options.insecure,
+      help: 'Talk to the coordinator without a cluster key (every process of the cluster must run --insecure then).',
+    },
     summary: {
       type: 'string',
       placeholder: 'FILE',

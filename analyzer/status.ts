@@ -1,6 +1,10 @@
 // The analyzer's one-line status and its final counters, for people reading a terminal or
 // a log (always stderr: stdout may carry the pcap stream).
-import { MALFORMED_REASONS, type AnalyzerNodeCounters, type AnalyzerSinkCounters } from '../native/analyzer-sink.js';
+import {
+  MALFORMED_REASONS,
+  type AnalyzerNodeCounters,
+  type AnalyzerSinkCounters,
+} from '../native/analyzer-sink.js';
 
 /** Nodes listed one per line in the final report; the rest are summed up in one line. */
 const MAX_NODE_LINES = 16;
@@ -28,7 +32,9 @@ function malformedTotal(c: AnalyzerSinkCounters): number {
 }
 
 function malformedDetail(c: AnalyzerSinkCounters): string {
-  const parts = MALFORMED_REASONS.filter((reason) => c.malformed[reason] > 0).map((reason) => `${reason} ${c.malformed[reason]}`);
+  const parts = MALFORMED_REASONS.filter((reason) => c.malformed[reason] > 0).map(
+    (reason) => `${reason} ${c.malformed[reason]}`,
+  );
   return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
@@ -67,7 +73,9 @@ export function formatFinalCounters(c: AnalyzerSinkCounters): string {
   const rest = c.nodes.slice(MAX_NODE_LINES);
   if (rest.length > 0) {
     const r = nodeTotals(rest);
-    lines.push(`  ${rest.length} more nodes: lost-datagrams ${r.lost} late ${r.late} duplicates ${r.duplicates} restarts ${r.restarts}`);
+    lines.push(
+      `  ${rest.length} more nodes: lost-datagrams ${r.lost} late ${r.late} duplicates ${r.duplicates} restarts ${r.restarts}`,
+    );
   }
   return lines.join('\n');
 }

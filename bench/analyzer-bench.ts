@@ -16,8 +16,28 @@ const FRAMES = 2_000_000;
 const PORT = 19950;
 
 async function feed(file: string, snaplen: number): Promise<number> {
-  const engine = new CaptureEngine({ nodeId: 1, workers: 2, snaplen, payloadSize: 1472, flushUs: 10_000, exportMode: 'random', queueSlots: 65536, file, realtime: false });
-  engine.offerTopology({ term: 0, epoch: 1, mode: 'flow', nodeIds: [1], k0: 0, k1: 0, validityStartNs: 0n, analyzers: [{ ip: '127.0.0.1', port: PORT }], snaplen: 0 });
+  const engine = new CaptureEngine({
+    nodeId: 1,
+    workers: 2,
+    snaplen,
+    payloadSize: 1472,
+    flushUs: 10_000,
+    exportMode: 'random',
+    queueSlots: 65536,
+    file,
+    realtime: false,
+  });
+  engine.offerTopology({
+    term: 0,
+    epoch: 1,
+    mode: 'flow',
+    nodeIds: [1],
+    k0: 0,
+    k1: 0,
+    validityStartNs: 0n,
+    analyzers: [{ ip: '127.0.0.1', port: PORT }],
+    snaplen: 0,
+  });
   const ended = once(engine, 'end');
   engine.start();
   await ended;
@@ -33,7 +53,17 @@ export async function benchAnalyzer(): Promise<ReportTable> {
   try {
     for (const snaplen of [64, 128]) {
       const summary = path.join(dir, 'analyzer.json');
-      const analyzer = startDicap(['analyzer', '--listen', `127.0.0.1:${PORT}`, '--write', '/dev/null', '--status-interval', '0', '--summary', summary]);
+      const analyzer = startDicap([
+        'analyzer',
+        '--listen',
+        `127.0.0.1:${PORT}`,
+        '--write',
+        '/dev/null',
+        '--status-interval',
+        '0',
+        '--summary',
+        summary,
+      ]);
       await analyzer.waitForStderr(/listening/i);
       const cpu0 = processCpuSeconds(analyzer.child.pid!);
       const t0 = process.hrtime.bigint();
@@ -44,8 +74,16 @@ export async function benchAnalyzer(): Promise<ReportTable> {
       analyzer.child.kill('SIGTERM');
       await analyzer.exited;
       const c = JSON.parse(fs.readFileSync(summary, 'utf8'));
-      const row = [String(snaplen), String(sent), String(c.records), String(c.recordsWritten), String(c.socketDrops ?? 0),
-        (c.records / wallS / 1e6).toFixed(2), (c.records / cpuS / 1e6).toFixed(2), ((cpuS / c.records) * 1e6).toFixed(3)];
+      const row = [
+        String(snaplen),
+        String(sent),
+        String(c.records),
+        String(c.recordsWritten),
+        String(c.socketDrops ?? 0),
+        (c.records / wallS / 1e6).toFixed(2),
+        (c.records / cpuS / 1e6).toFixed(2),
+        ((cpuS / c.records) * 1e6).toFixed(3),
+      ];
       console.error(row.join(' | '));
       rows.push(row);
     }
@@ -55,7 +93,16 @@ export async function benchAnalyzer(): Promise<ReportTable> {
   return {
     title: 'Analyzer: records received and written as pcap (to /dev/null)',
     note: `${FRAMES} 64-byte frames sent by the engine over loopback. Wall rate is bounded by the sender; "per core" = records / analyzer process CPU seconds.`,
-    columns: ['snaplen', 'records sent', 'received', 'written', 'socket drops', 'M records/s (wall)', 'M records/s per core', 'CPU s per M records'],
+    columns: [
+      'snaplen',
+      'records sent',
+      'received',
+      'written',
+      'socket drops',
+      'M records/s (wall)',
+      'M records/s per core',
+      'CPU s per M records',
+    ],
     rows,
   };
 }

@@ -103,7 +103,10 @@ export function threadRunTimesOutside(own: ReadonlySet<number>): ThreadRunTimes 
       const ns = /\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${pid}/ns/net`));
       if (ns && own.has(Number(ns[1]))) continue;
       for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-        times.set(`${pid}/${tid}`, Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9);
+        times.set(
+          `${pid}/${tid}`,
+          Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9,
+        );
       }
     } catch {
       // the process ended while being read

@@ -24,14 +24,26 @@ interface EngineRun {
 
 /** A UDP port that accepts datagrams and never reads them: the kernel drops past its buffer. */
 async function startUdpSink(): Promise<{ port: number; process: ChildProcess }> {
-  const child = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("127.0.0.1",0))\nprint(s.getsockname()[1],flush=True)\ntime.sleep(3600)'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    'python3',
+    [
+      '-c',
+      'import socket,sys,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("127.0.0.1",0))\nprint(s.getsockname()[1],flush=True)\ntime.sleep(3600)',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   return { port: Number(line.toString().trim()), process: child };
 }
 
-async function runEngine(file: string, mode: SelectionModeName, owned: boolean, sinkPort: number): Promise<EngineRun> {
+async function runEngine(
+  file: string,
+  mode: SelectionModeName,
+  owned: boolean,
+  sinkPort: number,
+): Promise<EngineRun> {
   const engine = new CaptureEngine({
     nodeId: owned ? 1 : 99,
     workers: 1,
@@ -44,8 +56,15 @@ async function runEngine(file: string, mode: SelectionModeName, owned: boolean, 
     realtime: false,
   });
   engine.offerTopology({
-    term: 0, epoch: 1, mode, nodeIds: [1], k0: 0x1234, k1: 0x5678, validityStartNs: 0n,
-    analyzers: [{ ip: '127.0.0.1', port: sinkPort }], snaplen: 0,
+    term: 0,
+    epoch: 1,
+    mode,
+    nodeIds: [1],
+    k0: 0x1234,
+    k1: 0x5678,
+    validityStartNs: 0n,
+    analyzers: [{ ip: '127.0.0.1', port: sinkPort }],
+    snaplen: 0,
   });
   const ended = once(engine, 'end');
   const cpu0 = process.cpuUsage();
@@ -78,13 +97,24 @@ export async function benchEngine(corpusDir: string): Promise<ReportTable> {
     }
     const rows: string[][] = [];
     for (const [label, file] of inputs) {
-      for (const [mode, owned] of [['flow', false], ['round-robin', false], ['flow', true], ['ipid', true]] as const) {
+      for (const [mode, owned] of [
+        ['flow', false],
+        ['round-robin', false],
+        ['flow', true],
+        ['ipid', true],
+      ] as const) {
         const runs: EngineRun[] = [];
         for (let i = 0; i < REPEATS; ++i) runs.push(await runEngine(file, mode, owned, sink.port));
         const r = best(runs);
         const row = [
-          label, mode, owned ? 'owned, exported' : 'not owned (dropped)', String(r.frames), String(r.exported),
-          (r.frames / r.wallS / 1e6).toFixed(2), (r.frames / r.cpuS / 1e6).toFixed(2), ((r.cpuS / r.frames) * 1e6).toFixed(3),
+          label,
+          mode,
+          owned ? 'owned, exported' : 'not owned (dropped)',
+          String(r.frames),
+          String(r.exported),
+          (r.frames / r.wallS / 1e6).toFixed(2),
+          (r.frames / r.cpuS / 1e6).toFixed(2),
+          ((r.cpuS / r.frames) * 1e6).toFixed(3),
         ];
         console.error(row.join(' | '));
         rows.push(row);
@@ -93,7 +123,16 @@ export async function benchEngine(corpusDir: string): Promise<ReportTable> {
     return {
       title: 'Engine, offline source (1 capture thread + 1 export worker)',
       note: `${FRAMES} frames per run, best CPU of ${REPEATS} runs. "M frames/s per core" = frames / process CPU seconds (capture + worker threads). Owned frames go over loopback UDP to a socket that never reads.`,
-      columns: ['input', 'mode', 'case', 'frames', 'exported', 'M frames/s (wall)', 'M frames/s per core', 'CPU s per M frames'],
+      columns: [
+        'input',
+        'mode',
+        'case',
+        'frames',
+        'exported',
+        'M frames/s (wall)',
+        'M frames/s per core',
+        'CPU s per M frames',
+      ],
       rows,
     };
   } finally {

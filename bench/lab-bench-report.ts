@@ -86,7 +86,11 @@ function bestAndRange(values: readonly number[], digits = 3): string {
   return withRange((v) => Math.min(...v), values, digits);
 }
 
-function withRange(pick: (values: readonly number[]) => number, values: readonly number[], digits: number): string {
+function withRange(
+  pick: (values: readonly number[]) => number,
+  values: readonly number[],
+  digits: number,
+): string {
   if (values.length === 0) return '–';
   const value = pick(values).toFixed(digits);
   if (values.length === 1) return value;
@@ -146,7 +150,9 @@ function ratio(a: number, b: number): string {
 
 function backgroundSummary(result: LabBenchResult): string {
   const values = result.perNodeCount.flatMap((n) => n.runs.map((r) => r.backgroundCpus));
-  return values.length ? `${median(values).toFixed(2)} CPUs, highest ${Math.max(...values).toFixed(2)}` : 'not measured';
+  return values.length
+    ? `${median(values).toFixed(2)} CPUs, highest ${Math.max(...values).toFixed(2)}`
+    : 'not measured';
 }
 
 function methods(result: LabBenchResult, cpuModel: string): string {
@@ -155,7 +161,7 @@ function methods(result: LabBenchResult, cpuModel: string): string {
     `**Machine**: ${cpuModel}. Generator, mirror, capture hosts, analyzer and tcpdump all share these cores, and other people's work on the machine`,
     `was not stopped, so single runs are noisy: every point was run ${s.repeats} times, interleaved (per repeat: the generator alone and tcpdump at every`,
     'rate, then a fresh dicap cluster at every rate). Tables give the median (or, for machine CPU, the best) and the range in parentheses; loss columns',
-    'give every repeat\'s count unless all are 0.',
+    "give every repeat's count unless all are 0.",
     `**Traffic**: \`dicap gen\` (${s.flows} concurrent connections, 60–1514-byte frames, the same seed every run) from the source host, pinned to the`,
     `lab's wire CPU, through the lab's mirror (tc mirred, veth) to every capture host's passive interface; ${s.durationS} s per run (fixed rates: rate ×`,
     `${s.durationS} frames). Rates: ${s.rateLadder.map(kfps).join(', ')} where below ${Math.round(s.maxRateShare * 100)} % of what the generator alone reached in a calibration run, and max.`,
@@ -163,21 +169,23 @@ function methods(result: LabBenchResult, cpuModel: string): string {
     `frames): dicap = an agent on every capture host (flow mode, snaplen ${s.snaplen}, 64 × 1 MiB TPACKET_V3 ring, one export worker) and one analyzer on`,
     `the analyzer host writing pcap to /dev/null; tcpdump = \`tcpdump -i <capture1's passive> -s ${s.snaplen} -w /dev/null -B ${s.tcpdumpBufferKiB}\``,
     `(${result.tcpdumpVersion}): one libpcap capture of the whole link, the other passive interfaces receive their copies unread.`,
-    '**Window**: from the moment the generator\'s sending thread exists until the capturing processes\' CPU has not moved for 0.3 s after the last',
-    'frame (that quiet tail is in every run, the generator alone\'s too).',
+    "**Window**: from the moment the generator's sending thread exists until the capturing processes' CPU has not moved for 0.3 s after the last",
+    "frame (that quiet tail is in every run, the generator alone's too).",
     '**Per-process CPU**: run time of all threads of the process (/proc/<pid>/task/*/schedstat in ns: what /proc/<pid>/stat gives in 10 ms ticks, too',
     'coarse for tcpdump), per million frames on the wire. Kernel work in softirq is charged to whichever task the CPU was running: the copy of every',
     'frame into a capture ring runs in the sender\'s softirq (the "sender thread" column grows with it), and the network path of dicap\'s export,',
-    'down to the analyzer\'s socket, in the sending agent\'s.',
+    "down to the analyzer's socket, in the sending agent's.",
     '**Machine CPU**: busy time of all CPUs in the window (user+nice+system+irq+softirq, read from /proc/stat as window × CPUs − idle − iowait − steal:',
     'the busy fields are tick samples, and a paced sender asleep at almost every tick showed 0.06 s there for 0.96 s that its thread ran; idle is',
-    'timed exactly), less what processes outside the lab\'s namespaces ran (other people\'s, and this benchmark\'s polling), per million frames.',
+    "timed exactly), less what processes outside the lab's namespaces ran (other people's, and this benchmark's polling), per million frames.",
     '"+ dicap" / "+ tcpdump" subtract the generator alone at the same rate: what capturing costs the machine, kernel included. Other work only adds',
     'to busy time, so the best repeat is taken; before each run the benchmark also waits up to 2 s for a quiet quarter second (background load',
     `before a run: median ${backgroundSummary(result)}). Ratios are dicap / tcpdump, both measured in this run.`,
-    '**Context**: DiCAP\'s paper (one node, 1 GbE, Pentium 4): libpcap lost 10 % at 232 kpps, 75 % at 380 kpps and 93 % at 620 kpps while DiCAP lost 0 %.',
+    "**Context**: DiCAP's paper (one node, 1 GbE, Pentium 4): libpcap lost 10 % at 232 kpps, 75 % at 380 kpps and 93 % at 620 kpps while DiCAP lost 0 %.",
     result.totalMinutes !== undefined ? `The benchmark took ${result.totalMinutes.toFixed(1)} minutes.` : '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 function generatorTable(result: LabBenchResult, cpuModel: string): ReportTable {
@@ -186,17 +194,31 @@ function generatorTable(result: LabBenchResult, cpuModel: string): ReportTable {
     return [
       String(nodes),
       kfps(calibratedMax),
-      medianAndRange(alone.map((r) => r.achievedFps / 1000), 0),
+      medianAndRange(
+        alone.map((r) => r.achievedFps / 1000),
+        0,
+      ),
       medianAndRange(alone.map((r) => r.senderCpuPerM ?? 0)),
       bestAndRange(alone.map(machinePerMillion)),
-      perRepeat(alone.map((r) => r.sent - minWire(r)), alone.map((r) => r.sent)),
+      perRepeat(
+        alone.map((r) => r.sent - minWire(r)),
+        alone.map((r) => r.sent),
+      ),
       rates.map(rateLabel).join(', '),
     ];
   });
   return {
     title: 'Methods, and the generator alone at --rate max',
     note: methods(result, cpuModel),
-    columns: ['capture hosts', 'calibration run (frames/s)', 'k frames/s in the runs', 'sender thread CPU s per M frames (median)', 'machine CPU s per M frames (best)', 'lost in the mirror', 'rates measured'],
+    columns: [
+      'capture hosts',
+      'calibration run (frames/s)',
+      'k frames/s in the runs',
+      'sender thread CPU s per M frames (median)',
+      'machine CPU s per M frames (best)',
+      'lost in the mirror',
+      'rates measured',
+    ],
     rows,
   };
 }
@@ -205,7 +227,9 @@ function generatorTable(result: LabBenchResult, cpuModel: string): ReportTable {
 function achievedCell(runs: readonly LabRun[]): string {
   const rates = runs.map((r) => r.achievedFps);
   const [low, high] = [Math.min(...rates), Math.max(...rates)];
-  return high - low > 0.01 * high ? `${kfps(median(rates))} (${kfps(low)}–${kfps(high)})` : kfps(median(rates));
+  return high - low > 0.01 * high
+    ? `${kfps(median(rates))} (${kfps(low)}–${kfps(high)})`
+    : kfps(median(rates));
 }
 
 function lossTable(result: LabBenchResult): ReportTable {
@@ -216,7 +240,8 @@ function lossTable(result: LabBenchResult): ReportTable {
         const rs = runsOf(runs, rate, capturer);
         if (rs.length === 0) continue;
         const sent = rs.map((r) => r.sent);
-        const loss = (field: keyof CaptureLoss): Array<number | null> => rs.map((r) => r.capture?.[field] ?? null);
+        const loss = (field: keyof CaptureLoss): Array<number | null> =>
+          rs.map((r) => r.capture?.[field] ?? null);
         rows.push([
           String(nodes),
           rateLabel(rate),
@@ -225,12 +250,20 @@ function lossTable(result: LabBenchResult): ReportTable {
           thousands(median(sent)),
           thousands(median(rs.map(minWire))),
           thousands(median(rs.map((r) => r.capture?.captured ?? 0))),
-          `${perRepeat(rs.map((r) => r.sent - minWire(r)), sent)}${rs.some((r) => r.mirrorTxDropped > 0) ? ` (mirror tx_dropped ${rs.map((r) => thousands(r.mirrorTxDropped)).join(' / ')})` : ''}`,
+          `${perRepeat(
+            rs.map((r) => r.sent - minWire(r)),
+            sent,
+          )}${rs.some((r) => r.mirrorTxDropped > 0) ? ` (mirror tx_dropped ${rs.map((r) => thousands(r.mirrorTxDropped)).join(' / ')})` : ''}`,
           perRepeat(loss('ring'), sent),
           perRepeat(loss('queue'), sent),
           perRepeat(loss('send'), sent),
-          capturer === 'dicap' ? `${perRepeat(loss('exportRecords'), sent)}${rs.some((r) => (r.capture?.exportDatagrams ?? 0) > 0) ? ` (${rs.map((r) => r.capture?.exportDatagrams ?? 0).join(' / ')} datagrams)` : ''}` : '–',
-          perRepeat(rs.map((r) => r.sent - (r.capture?.captured ?? 0)), sent),
+          capturer === 'dicap'
+            ? `${perRepeat(loss('exportRecords'), sent)}${rs.some((r) => (r.capture?.exportDatagrams ?? 0) > 0) ? ` (${rs.map((r) => r.capture?.exportDatagrams ?? 0).join(' / ')} datagrams)` : ''}`
+            : '–',
+          perRepeat(
+            rs.map((r) => r.sent - (r.capture?.captured ?? 0)),
+            sent,
+          ),
         ]);
       }
     }
@@ -240,10 +273,24 @@ function lossTable(result: LabBenchResult): ReportTable {
     note:
       'Medians of the repeats (achieved: with the range where the repeats differ). sent: frames `dicap gen` put on the wire. on the wire: rx_packets of the passive interfaces (the fewest of any capture host). ' +
       'captured: dicap, header records the analyzer received (each frame once, from the node that owns it); tcpdump, its "packets captured". ' +
-      'Loss columns, per repeat: wire/mirror = sent − on the wire (with the mirror ports\' tx_dropped where not 0); ring = the capture sockets\' tp_drops (dicap: Σ over the agents — every agent\'s ring sees every frame; ' +
+      "Loss columns, per repeat: wire/mirror = sent − on the wire (with the mirror ports' tx_dropped where not 0); ring = the capture sockets' tp_drops (dicap: Σ over the agents — every agent's ring sees every frame; " +
       'tcpdump: its "dropped by kernel"); worker queue = frames an agent could not queue for its export worker; send = records an agent could not send; ' +
       'export = records the agents exported that the analyzer did not receive (with the datagrams it counted missing); lost in all = sent − captured.',
-    columns: ['capture hosts', 'rate asked', 'capture', 'achieved frames/s', 'sent', 'on the wire', 'captured', 'lost: wire/mirror', 'ring (tp_drops)', 'worker queue', 'send', 'export to analyzer', 'lost in all'],
+    columns: [
+      'capture hosts',
+      'rate asked',
+      'capture',
+      'achieved frames/s',
+      'sent',
+      'on the wire',
+      'captured',
+      'lost: wire/mirror',
+      'ring (tp_drops)',
+      'worker queue',
+      'send',
+      'export to analyzer',
+      'lost in all',
+    ],
     rows,
   };
 }
@@ -255,8 +302,14 @@ function cpuTable(result: LabBenchResult): ReportTable {
       const alone = runsOf(runs, rate, 'none');
       const tcpdump = runsOf(runs, rate, 'tcpdump');
       const dicap = runsOf(runs, rate, 'dicap');
-      const agentNames = [...new Set(dicap.flatMap((r) => r.processCpuS.map((p) => p.name)).filter((n) => n.startsWith('agent')))];
-      const agentMedians = agentNames.map((name) => median(dicap.map((r) => perMillion(processCpu(r, name), r))));
+      const agentNames = [
+        ...new Set(
+          dicap.flatMap((r) => r.processCpuS.map((p) => p.name)).filter((n) => n.startsWith('agent')),
+        ),
+      ];
+      const agentMedians = agentNames.map((name) =>
+        median(dicap.map((r) => perMillion(processCpu(r, name), r))),
+      );
       const dicapTotal = dicap.map((r) => perMillion(totalProcessCpu(r), r));
       const tcpdumpCpu = tcpdump.map((r) => perMillion(processCpu(r, 'tcpdump'), r));
       const tcpdumpMedian = tcpdumpCpu.length ? median(tcpdumpCpu) : NaN;
@@ -265,14 +318,22 @@ function cpuTable(result: LabBenchResult): ReportTable {
       const extra = (rs: readonly LabRun[]): number => best(busy(rs)) - best(busy(alone));
       const extraCell = (rs: readonly LabRun[]): string => {
         const paired = machineExtra(rs, alone);
-        return paired.length ? `${extra(rs).toFixed(3)} (${Math.min(...paired).toFixed(3)}–${Math.max(...paired).toFixed(3)})` : '–';
+        return paired.length
+          ? `${extra(rs).toFixed(3)} (${Math.min(...paired).toFixed(3)}–${Math.max(...paired).toFixed(3)})`
+          : '–';
       };
-      const recordsPerDatagram = dicap.flatMap((r) => (r.datagramsSent ? [(r.capture?.captured ?? 0) / r.datagramsSent] : []));
+      const recordsPerDatagram = dicap.flatMap((r) =>
+        r.datagramsSent ? [(r.capture?.captured ?? 0) / r.datagramsSent] : [],
+      );
       rows.push([
         String(nodes),
         rateLabel(rate),
-        [alone, tcpdump, dicap].map((rs) => (rs.length ? kfps(median(rs.map((r) => r.achievedFps))) : '–')).join(' / '),
-        [alone, tcpdump, dicap].map((rs) => (rs.length ? median(rs.map((r) => r.senderCpuPerM ?? 0)).toFixed(3) : '–')).join(' / '),
+        [alone, tcpdump, dicap]
+          .map((rs) => (rs.length ? kfps(median(rs.map((r) => r.achievedFps))) : '–'))
+          .join(' / '),
+        [alone, tcpdump, dicap]
+          .map((rs) => (rs.length ? median(rs.map((r) => r.senderCpuPerM ?? 0)).toFixed(3) : '–'))
+          .join(' / '),
         agentMedians.map((v) => v.toFixed(3)).join(', ') || '–',
         medianAndRange(dicap.map((r) => perMillion(processCpu(r, 'analyzer'), r))),
         recordsPerDatagram.length ? median(recordsPerDatagram).toFixed(1) : '–',
@@ -290,15 +351,28 @@ function cpuTable(result: LabBenchResult): ReportTable {
   return {
     title: 'CPU seconds per million frames',
     note:
-      'Per million frames on the wire. achieved and sender thread (CPU of the generator\'s sending thread, which runs the mirror and the copies into the capture rings in its softirq): ' +
+      "Per million frames on the wire. achieved and sender thread (CPU of the generator's sending thread, which runs the mirror and the copies into the capture rings in its softirq): " +
       'generator alone / with tcpdump / with dicap, medians. Per process, median (range) of the repeats: each dicap agent (all its threads: capture, export worker, Node), ' +
       'the analyzer, their sum (dicap total) and tcpdump; records per datagram: header records in each export datagram (1472-byte payload). ' +
       'Machine: busy CPU of the whole machine; other work on the machine only adds to it, so the best (least) of the repeats is given, with the range. ' +
       '"+ dicap" and "+ tcpdump": best with the capturer minus best of the generator alone — what capturing costs the machine, kernel work included — and in parentheses ' +
       'the range of the same difference taken repeat by repeat. A ratio is n/a when its denominator is not above 0 (noise swamps it at low rates).',
     columns: [
-      'capture hosts', 'rate asked', 'achieved frames/s', 'sender thread', 'dicap agents (each)', 'dicap analyzer', 'records per datagram', 'dicap total', 'tcpdump',
-      'dicap total / tcpdump', 'busiest agent / tcpdump', 'machine: generator alone', 'machine: + dicap', 'machine: + tcpdump', 'dicap / tcpdump (machine)',
+      'capture hosts',
+      'rate asked',
+      'achieved frames/s',
+      'sender thread',
+      'dicap agents (each)',
+      'dicap analyzer',
+      'records per datagram',
+      'dicap total',
+      'tcpdump',
+      'dicap total / tcpdump',
+      'busiest agent / tcpdump',
+      'machine: generator alone',
+      'machine: + dicap',
+      'machine: + tcpdump',
+      'dicap / tcpdump (machine)',
     ],
     rows,
   };

@@ -19,7 +19,14 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { DicapError } from '../common/errors.js';
-import { DEFAULT_HASH_KEY, startCluster, type AgentSummary, type AnalyzerSummary, type Cluster, type ClusterSnapshot } from '../lab/cluster.js';
+import {
+  DEFAULT_HASH_KEY,
+  startCluster,
+  type AgentSummary,
+  type AnalyzerSummary,
+  type Cluster,
+  type ClusterSnapshot,
+} from '../lab/cluster.js';
 import { runGenerator, startGenerator } from '../lab/generator.js';
 import { labUp, type Lab, type PassiveCounters } from '../lab/lab.js';
 import { missingCapabilities } from '../lab/netns.js';
@@ -34,7 +41,15 @@ import {
   type MachineCpuSample,
   type ThreadRunTimes,
 } from './cpu-time.js';
-import { labBenchTables, type CaptureLoss, type Capturer, type LabBenchResult, type LabBenchSettings, type LabRun, type Rate } from './lab-bench-report.js';
+import {
+  labBenchTables,
+  type CaptureLoss,
+  type Capturer,
+  type LabBenchResult,
+  type LabBenchSettings,
+  type LabRun,
+  type Rate,
+} from './lab-bench-report.js';
 import type { ReportTable } from './report.js';
 import { startTcpdump, TCPDUMP_BLOCK_TIMEOUT_MS } from './tcpdump-capture.js';
 
@@ -83,7 +98,12 @@ interface Mark {
 
 function mark(pids: readonly number[], labNamespaces: ReadonlySet<number>): Mark {
   const others = threadRunTimesOutside(labNamespaces);
-  return { wall: Date.now(), machine: sampleMachineCpu(), others, processes: pids.map((pid) => processRunSeconds(pid) ?? 0) };
+  return {
+    wall: Date.now(),
+    machine: sampleMachineCpu(),
+    others,
+    processes: pids.map((pid) => processRunSeconds(pid) ?? 0),
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -93,7 +113,11 @@ const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b
 async function senderThread(pid: number, want: boolean, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (hasThreadNamed(pid, SENDER_THREAD) !== want) {
-    if (performance.now() > deadline) throw new DicapError('DICAP_ERR_LAB_TIMEOUT', `dicap gen (pid ${pid}) did not ${want ? 'start' : 'stop'} sending within ${timeoutMs / 1000} s`);
+    if (performance.now() > deadline)
+      throw new DicapError(
+        'DICAP_ERR_LAB_TIMEOUT',
+        `dicap gen (pid ${pid}) did not ${want ? 'start' : 'stop'} sending within ${timeoutMs / 1000} s`,
+      );
     await sleep(2);
   }
 }
@@ -130,13 +154,17 @@ async function quietMachine(): Promise<number> {
 /** The cluster's counters from summary files all written after `sinceWall` (they are rewritten every second). */
 async function countersWrittenAfter(cluster: Cluster, sinceWall: number): Promise<ClusterSnapshot> {
   const files = [...cluster.agents, ...cluster.analyzers].map((p) => p.summaryFile);
-  const rewritten = (): boolean => files.every((f) => (fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0) > sinceWall);
+  const rewritten = (): boolean =>
+    files.every((f) => (fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0) > sinceWall);
   await cluster.waitUntil('every summary file is rewritten after the run', rewritten, 10_000);
   // Read after the check: waitUntil's own snapshot may predate the rewrite.
   return cluster.counters();
 }
 
-function passiveDelta(before: readonly PassiveCounters[], after: readonly PassiveCounters[]): { wire: number[]; mirrorTxDropped: number } {
+function passiveDelta(
+  before: readonly PassiveCounters[],
+  after: readonly PassiveCounters[],
+): { wire: number[]; mirrorTxDropped: number } {
   return {
     wire: after.map((p, i) => p.rxPackets - before[i]!.rxPackets),
     mirrorTxDropped: sum(after.map((p, i) => p.mirrorTxDropped - before[i]!.mirrorTxDropped)),
@@ -145,11 +173,21 @@ function passiveDelta(before: readonly PassiveCounters[], after: readonly Passiv
 
 function dicapLoss(before: ClusterSnapshot, after: ClusterSnapshot): CaptureLoss {
   const agents = after.agents.map((a, i) => [before.agents[i]!, a!] as [AgentSummary, AgentSummary]);
-  const analyzers = after.analyzers.map((a, i) => [before.analyzers[i]!, a!] as [AnalyzerSummary, AnalyzerSummary]);
-  const agentDelta = (field: 'frames' | 'socketDrops' | 'queueFullDrops' | 'recordsSendFailed' | 'recordsNoAnalyzer' | 'recordsExported'): number =>
-    sum(agents.map(([b, a]) => a[field] - b[field]));
+  const analyzers = after.analyzers.map(
+    (a, i) => [before.analyzers[i]!, a!] as [AnalyzerSummary, AnalyzerSummary],
+  );
+  const agentDelta = (
+    field:
+      | 'frames'
+      | 'socketDrops'
+      | 'queueFullDrops'
+      | 'recordsSendFailed'
+      | 'recordsNoAnalyzer'
+      | 'recordsExported',
+  ): number => sum(agents.map(([b, a]) => a[field] - b[field]));
   const received = (s: AnalyzerSummary): number => s.records - sum(s.nodes.map((n) => n.duplicateRecords));
-  const lostDatagrams = (s: AnalyzerSummary): number => sum(s.nodes.map((n) => n.lostDatagrams)) + s.socketDrops;
+  const lostDatagrams = (s: AnalyzerSummary): number =>
+    sum(s.nodes.map((n) => n.lostDatagrams)) + s.socketDrops;
   const captured = sum(analyzers.map(([b, a]) => received(a) - received(b)));
   const exported = agentDelta('recordsExported');
   return {
@@ -173,16 +211,30 @@ interface RunContext {
 }
 
 /** One run: the generator at `rate` for durationS, with `capturer` capturing (the cluster for dicap). */
-async function runOnce(ctx: RunContext, capturer: Capturer, cluster?: { cluster: Cluster; before: ClusterSnapshot }): Promise<{ run: LabRun; after?: ClusterSnapshot }> {
+async function runOnce(
+  ctx: RunContext,
+  capturer: Capturer,
+  cluster?: { cluster: Cluster; before: ClusterSnapshot },
+): Promise<{ run: LabRun; after?: ClusterSnapshot }> {
   const { lab, rate } = ctx;
   const settings = LAB_BENCH_SETTINGS;
   const passive0 = await lab.passiveCounters();
-  const tcpdump = capturer === 'tcpdump' ? await startTcpdump(lab, 'capture1', { snaplen: settings.snaplen, bufferKiB: settings.tcpdumpBufferKiB, cpu: captureCpu(lab) }) : undefined;
+  const tcpdump =
+    capturer === 'tcpdump'
+      ? await startTcpdump(lab, 'capture1', {
+          snaplen: settings.snaplen,
+          bufferKiB: settings.tcpdumpBufferKiB,
+          cpu: captureCpu(lab),
+        })
+      : undefined;
   const capturers: Array<{ name: string; pid: number }> =
     capturer === 'tcpdump'
       ? [{ name: 'tcpdump', pid: tcpdump!.process.pid }]
       : capturer === 'dicap'
-        ? [...cluster!.cluster.agents.map((a) => ({ name: `agent ${a.nodeId}`, pid: a.process.pid })), ...cluster!.cluster.analyzers.map((a) => ({ name: 'analyzer', pid: a.process.pid }))]
+        ? [
+            ...cluster!.cluster.agents.map((a) => ({ name: `agent ${a.nodeId}`, pid: a.process.pid })),
+            ...cluster!.cluster.analyzers.map((a) => ({ name: 'analyzer', pid: a.process.pid })),
+          ]
         : [];
   const pids = capturers.map((c) => c.pid);
   try {
@@ -198,7 +250,11 @@ async function runOnce(ctx: RunContext, capturer: Capturer, cluster?: { cluster:
     const sentAt = performance.now();
     const end = await quietEnd(pids, ctx.labNamespaces);
     const report = await generator.finished;
-    if (report.error !== null || report.framesFailed > 0) throw new DicapError('DICAP_ERR_LAB_COMMAND', `dicap gen failed: ${report.error ?? `${report.framesFailed} frames failed`}`);
+    if (report.error !== null || report.framesFailed > 0)
+      throw new DicapError(
+        'DICAP_ERR_LAB_COMMAND',
+        `dicap gen failed: ${report.error ?? `${report.framesFailed} frames failed`}`,
+      );
     const { wire, mirrorTxDropped } = passiveDelta(passive0, await lab.settledPassiveCounters());
 
     let capture: CaptureLoss | undefined;
@@ -207,11 +263,20 @@ async function runOnce(ctx: RunContext, capturer: Capturer, cluster?: { cluster:
     if (tcpdump) {
       await sleep(Math.max(0, TCPDUMP_BLOCK_TIMEOUT_MS + QUIET_MS - (performance.now() - sentAt)));
       const t = await tcpdump.stop();
-      capture = { captured: t.captured, ring: t.droppedByKernel, queue: null, send: null, exportRecords: null, exportDatagrams: null };
+      capture = {
+        captured: t.captured,
+        ring: t.droppedByKernel,
+        queue: null,
+        send: null,
+        exportRecords: null,
+        exportDatagrams: null,
+      };
     } else if (cluster) {
       after = await countersWrittenAfter(cluster.cluster, end.wall);
       capture = dicapLoss(cluster.before, after);
-      datagramsSent = sum(after.agents.map((a, i) => a!.datagramsSent - cluster.before.agents[i]!.datagramsSent));
+      datagramsSent = sum(
+        after.agents.map((a, i) => a!.datagramsSent - cluster.before.agents[i]!.datagramsSent),
+      );
     }
     const run: LabRun = {
       nodes: ctx.nodes,
@@ -225,7 +290,10 @@ async function runOnce(ctx: RunContext, capturer: Capturer, cluster?: { cluster:
       mirrorTxDropped,
       machineBusyS: machineBusySeconds(start.machine, end.machine),
       othersCpuS: runSecondsBetween(start.others, end.others),
-      processCpuS: capturers.map((c, i) => ({ name: c.name, seconds: end.processes[i]! - start.processes[i]! })),
+      processCpuS: capturers.map((c, i) => ({
+        name: c.name,
+        seconds: end.processes[i]! - start.processes[i]!,
+      })),
       backgroundCpus,
       ...(capture ? { capture } : {}),
       ...(datagramsSent !== undefined ? { datagramsSent } : {}),
@@ -243,8 +311,13 @@ function describeRun(r: LabRun): string {
     `${r.nodes} node${r.nodes === 1 ? '' : 's'}, rate ${r.rate}, ${r.capturer === 'none' ? 'generator only' : r.capturer} #${r.repeat}:`,
     `sent ${r.sent} at ${Math.round(r.achievedFps)}/s, wire ${r.wire.join('/')}`,
   ];
-  if (r.capture) parts.push(`captured ${r.capture.captured}, ring drops ${r.capture.ring}${r.capture.queue !== null ? `, queue ${r.capture.queue}, send ${r.capture.send}, export ${r.capture.exportRecords}` : ''}`);
-  parts.push(`CPU s/M: ${r.processCpuS.map((p) => `${p.name} ${perM(p.seconds)}`).join(', ')}${r.processCpuS.length ? ', ' : ''}machine ${perM(r.machineBusyS - r.othersCpuS)} (others' processes ${perM(r.othersCpuS)} subtracted; background before: ${r.backgroundCpus.toFixed(2)} CPUs)`);
+  if (r.capture)
+    parts.push(
+      `captured ${r.capture.captured}, ring drops ${r.capture.ring}${r.capture.queue !== null ? `, queue ${r.capture.queue}, send ${r.capture.send}, export ${r.capture.exportRecords}` : ''}`,
+    );
+  parts.push(
+    `CPU s/M: ${r.processCpuS.map((p) => `${p.name} ${perM(p.seconds)}`).join(', ')}${r.processCpuS.length ? ', ' : ''}machine ${perM(r.machineBusyS - r.othersCpuS)} (others' processes ${perM(r.othersCpuS)} subtracted; background before: ${r.backgroundCpus.toFixed(2)} CPUs)`,
+  );
   return parts.join('; ');
 }
 
@@ -272,13 +345,21 @@ async function generatorMaximum(lab: Lab): Promise<number> {
   return report.framesPerSecond;
 }
 
-async function benchNodeCount(nodes: number, say: (line: string) => void): Promise<{ runs: LabRun[]; calibratedMax: number; rates: Rate[] }> {
+async function benchNodeCount(
+  nodes: number,
+  say: (line: string) => void,
+): Promise<{ runs: LabRun[]; calibratedMax: number; rates: Rate[] }> {
   const settings = LAB_BENCH_SETTINGS;
   const lab = await labUp({ id: LAB_ID, captureHosts: nodes, analyzers: 1, coordinators: 0 });
   try {
     const calibratedMax = await generatorMaximum(lab);
-    const rates: Rate[] = [...settings.rateLadder.filter((r) => r <= settings.maxRateShare * calibratedMax), 'max'];
-    say(`lab bench: ${nodes} capture host${nodes === 1 ? '' : 's'}: the generator alone reaches ${Math.round(calibratedMax)} frames/s; rates ${rates.join(', ')}`);
+    const rates: Rate[] = [
+      ...settings.rateLadder.filter((r) => r <= settings.maxRateShare * calibratedMax),
+      'max',
+    ];
+    say(
+      `lab bench: ${nodes} capture host${nodes === 1 ? '' : 's'}: the generator alone reaches ${Math.round(calibratedMax)} frames/s; rates ${rates.join(', ')}`,
+    );
     const labNamespaces = new Set(lab.topology.namespaces.map(netNamespaceInode));
     const runs: LabRun[] = [];
     for (let repeat = 1; repeat <= settings.repeats; ++repeat) {
@@ -287,13 +368,22 @@ async function benchNodeCount(nodes: number, say: (line: string) => void): Promi
         runs.push((await runOnce(ctx, 'none')).run);
         runs.push((await runOnce(ctx, 'tcpdump')).run);
       }
-      const cluster = await startCluster(lab, { mode: 'flow', key: DEFAULT_HASH_KEY, snaplen: settings.snaplen, workers: 1, pcapDirectory: null });
+      const cluster = await startCluster(lab, {
+        mode: 'flow',
+        key: DEFAULT_HASH_KEY,
+        snaplen: settings.snaplen,
+        workers: 1,
+        pcapDirectory: null,
+      });
       try {
         pinCluster(cluster, captureCpu(lab));
         await runGenerator(lab, { rate: 'max', count: WARM_UP_FRAMES, flows: settings.flows });
         let before = await countersWrittenAfter(cluster, Date.now() + 200);
         for (const rate of rates) {
-          const { run, after } = await runOnce({ lab, labNamespaces, nodes, rate, repeat, say }, 'dicap', { cluster, before });
+          const { run, after } = await runOnce({ lab, labNamespaces, nodes, rate, repeat, say }, 'dicap', {
+            cluster,
+            before,
+          });
           runs.push(run);
           before = after!;
         }
@@ -309,7 +399,10 @@ async function benchNodeCount(nodes: number, say: (line: string) => void): Promi
 
 function toolVersion(): string {
   try {
-    const text = execFileSync('tcpdump', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const text = execFileSync('tcpdump', ['--version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return text.split('\n').slice(0, 2).join(', ');
   } catch {
     return 'tcpdump (version unknown)';
@@ -317,17 +410,31 @@ function toolVersion(): string {
 }
 
 /** Runs the whole benchmark (needs root) and returns the report's tables. */
-export async function benchLab(say: (line: string) => void = (line) => console.error(line)): Promise<ReportTable[]> {
+export async function benchLab(
+  say: (line: string) => void = (line) => console.error(line),
+): Promise<ReportTable[]> {
   const missing = missingCapabilities();
   if (missing.length > 0) {
-    throw new DicapError('DICAP_ERR_LAB_PRIVILEGES', `the lab benchmark needs root (it lacks ${missing.join(', ')} to build network namespaces and capture): run it as root, e.g. sudo npm run bench -- lab`);
+    throw new DicapError(
+      'DICAP_ERR_LAB_PRIVILEGES',
+      `the lab benchmark needs root (it lacks ${missing.join(', ')} to build network namespaces and capture): run it as root, e.g. sudo npm run bench -- lab`,
+    );
   }
   const t0 = performance.now();
-  const result: LabBenchResult = { settings: LAB_BENCH_SETTINGS, tcpdumpVersion: toolVersion(), perNodeCount: [] };
+  const result: LabBenchResult = {
+    settings: LAB_BENCH_SETTINGS,
+    tcpdumpVersion: toolVersion(),
+    perNodeCount: [],
+  };
   for (const nodes of LAB_BENCH_SETTINGS.nodeCounts) {
     result.perNodeCount.push({ nodes, ...(await benchNodeCount(nodes, say)) });
-    say(`lab bench: ${nodes} capture host${nodes === 1 ? '' : 's'} done after ${((performance.now() - t0) / 60_000).toFixed(1)} min`);
+    say(
+      `lab bench: ${nodes} capture host${nodes === 1 ? '' : 's'} done after ${((performance.now() - t0) / 60_000).toFixed(1)} min`,
+    );
   }
   result.totalMinutes = (performance.now() - t0) / 60_000;
-  return labBenchTables(result, `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Linux ${os.release()}`);
+  return labBenchTables(
+    result,
+    `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Linux ${os.release()}`,
+  );
 }

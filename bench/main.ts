@@ -8,10 +8,23 @@ import { writeReport, type ReportTable } from './report.js';
 
 const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
 
-const BENCHMARKS: Record<string, { summary: string; run: () => Promise<ReportTable[]>; needsRoot?: boolean }> = {
-  engine: { summary: 'engine frames/s per core from the offline source (dropped and exported)', run: async () => [await benchEngine(CORPUS)] },
-  analyzer: { summary: 'analyzer records/s per core, fed over loopback', run: async () => [await benchAnalyzer()] },
-  lab: { summary: 'live cluster in the lab vs tcpdump: loss by layer, CPU per frame (root, ~10 min)', run: () => benchLab(), needsRoot: true },
+const BENCHMARKS: Record<
+  string,
+  { summary: string; run: () => Promise<ReportTable[]>; needsRoot?: boolean }
+> = {
+  engine: {
+    summary: 'engine frames/s per core from the offline source (dropped and exported)',
+    run: async () => [await benchEngine(CORPUS)],
+  },
+  analyzer: {
+    summary: 'analyzer records/s per core, fed over loopback',
+    run: async () => [await benchAnalyzer()],
+  },
+  lab: {
+    summary: 'live cluster in the lab vs tcpdump: loss by layer, CPU per frame (root, ~10 min)',
+    run: () => benchLab(),
+    needsRoot: true,
+  },
 };
 
 function usage(): string {
@@ -33,11 +46,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const asRoot = process.getuid?.() === 0;
-  const names = argv.length > 0 ? argv : Object.keys(BENCHMARKS).filter((name) => asRoot || !BENCHMARKS[name]!.needsRoot);
+  const names =
+    argv.length > 0 ? argv : Object.keys(BENCHMARKS).filter((name) => asRoot || !BENCHMARKS[name]!.needsRoot);
   for (const name of names) {
     const bench = BENCHMARKS[name];
     if (!bench) {
-      console.error(`dicap bench: unknown benchmark "${name}"; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+      console.error(
+        `dicap bench: unknown benchmark "${name}"; choose from ${Object.keys(BENCHMARKS).join(', ')}`,
+      );
       return 2;
     }
     const file = writeReport(name, await bench.run());

@@ -27,7 +27,14 @@ export function writeReport(name: string, tables: ReportTable[]): string {
     '',
   ];
   for (const table of tables) {
-    lines.push(`## ${table.title}`, '', table.note, '', `| ${table.columns.join(' | ')} |`, `|${table.columns.map(() => '---').join('|')}|`);
+    lines.push(
+      `## ${table.title}`,
+      '',
+      table.note,
+      '',
+      `| ${table.columns.join(' | ')} |`,
+      `|${table.columns.map(() => '---').join('|')}|`,
+    );
     for (const row of table.rows) lines.push(`| ${row.join(' | ')} |`);
     lines.push('');
   }

@@ -33,10 +33,18 @@ export interface RunningTcpdump {
 export function parseTcpdumpReport(stderr: string): TcpdumpReport {
   const count = (what: string): number => {
     const match = new RegExp(`^(\\d+) packets? ${what}$`, 'm').exec(stderr);
-    if (!match) throw new DicapError('DICAP_ERR_LAB_COMMAND', `tcpdump did not report "packets ${what}": ${stderr.trim().split('\n').slice(-3).join(' | ') || 'nothing on stderr'}`);
+    if (!match)
+      throw new DicapError(
+        'DICAP_ERR_LAB_COMMAND',
+        `tcpdump did not report "packets ${what}": ${stderr.trim().split('\n').slice(-3).join(' | ') || 'nothing on stderr'}`,
+      );
     return Number(match[1]);
   };
-  return { captured: count('captured'), receivedByFilter: count('received by filter'), droppedByKernel: count('dropped by kernel') };
+  return {
+    captured: count('captured'),
+    receivedByFilter: count('received by filter'),
+    droppedByKernel: count('dropped by kernel'),
+  };
 }
 
 export interface TcpdumpOptions {
@@ -50,8 +58,22 @@ export interface TcpdumpOptions {
 /** Starts tcpdump on `host`'s passive interface and resolves once it is listening. */
 export async function startTcpdump(lab: Lab, host: string, options: TcpdumpOptions): Promise<RunningTcpdump> {
   const passive = lab.host(host).passive;
-  if (!passive) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host} has no passive interface; run tcpdump on a capture host`);
-  const tcpdump = ['tcpdump', '-i', passive.interface, '-s', String(options.snaplen), '-w', '/dev/null', '-B', String(options.bufferKiB)];
+  if (!passive)
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `lab host ${host} has no passive interface; run tcpdump on a capture host`,
+    );
+  const tcpdump = [
+    'tcpdump',
+    '-i',
+    passive.interface,
+    '-s',
+    String(options.snaplen),
+    '-w',
+    '/dev/null',
+    '-B',
+    String(options.bufferKiB),
+  ];
   // taskset execs tcpdump: the pid stays tcpdump's.
   const argv = options.cpu === undefined ? tcpdump : ['taskset', '-c', String(options.cpu), ...tcpdump];
   const child = lab.spawn(host, argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -61,7 +83,10 @@ export async function startTcpdump(lab: Lab, host: string, options: TcpdumpOptio
   while (!stderr.includes('listening on')) {
     if (!child.running || Date.now() > deadline) {
       await child.stop('SIGKILL');
-      throw new DicapError('DICAP_ERR_LAB_COMMAND', `tcpdump on ${host} did not start listening: ${stderr.trim() || 'nothing on stderr (is tcpdump installed?)'}`);
+      throw new DicapError(
+        'DICAP_ERR_LAB_COMMAND',
+        `tcpdump on ${host} did not start listening: ${stderr.trim() || 'nothing on stderr (is tcpdump installed?)'}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -8,18 +8,32 @@ type CommandMain = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
   agent: { summary: 'run a capture node agent', load: () => import('../node-agent/main.js') },
-  coordinator: { summary: 'run a coordinator (membership, topologies, coverage ledger)', load: () => import('../coordinator/main.js') },
+  coordinator: {
+    summary: 'run a coordinator (membership, topologies, coverage ledger)',
+    load: () => import('../coordinator/main.js'),
+  },
   analyzer: { summary: 'receive header batches and write pcap', load: () => import('../analyzer/main.js') },
-  owner: { summary: 'print which node position owns each frame of a capture file', load: () => import('./owner.js') },
-  bench: { summary: 'run a benchmark and write its report to bench/reports/', load: () => import('../bench/main.js') },
-  lab: { summary: 'build a capture cluster in network namespaces (up|replay|status|down)', load: () => import('../lab/main.js') },
+  owner: {
+    summary: 'print which node position owns each frame of a capture file',
+    load: () => import('./owner.js'),
+  },
+  bench: {
+    summary: 'run a benchmark and write its report to bench/reports/',
+    load: () => import('../bench/main.js'),
+  },
+  lab: {
+    summary: 'build a capture cluster in network namespaces (up|replay|status|down)',
+    load: () => import('../lab/main.js'),
+  },
   proto: { summary: 'decode control messages (`dicap proto decode HEX`)', load: () => import('./proto.js') },
   gen: { summary: 'send synthetic traffic (or write it to a pcap file)', load: () => import('./gen.js') },
 };
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
-  return ['usage: dicap <command> [options]   (dicap <command> --help for its options)', '', ...lines].join('\n');
+  return ['usage: dicap <command> [options]   (dicap <command> --help for its options)', '', ...lines].join(
+    '\n',
+  );
 }
 
 async function run(argv: string[]): Promise<number> {

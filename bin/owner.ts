@@ -7,19 +7,34 @@ import { defineOptions, formatHelp, parseOptions } from '../common/options.js';
 import { native } from '../native/addon.js';
 import { AGENT_OPTIONS } from '../node-agent/options.js';
 
-const mode = { ...AGENT_OPTIONS.options.mode, help: 'Selection: round-robin (DiCAP counter C mod N, from the start of the file or its last in-band frame), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash).' } as const;
-const key = { ...AGENT_OPTIONS.options.key, help: 'Selection hash key words k0,k1 (PROTOCOL.md §4), as the cluster uses them.' } as const;
-const nodes = { ...AGENT_OPTIONS.options.nodes, required: true, help: 'The ordered IDs of all capture nodes (the k-th has position k).' } as const;
+const mode = {
+  ...AGENT_OPTIONS.options.mode,
+  help: 'Selection: round-robin (DiCAP counter C mod N, from the start of the file or its last in-band frame), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash).',
+} as const;
+const key = {
+  ...AGENT_OPTIONS.options.key,
+  help: 'Selection hash key words k0,k1 (PROTOCOL.md §4), as the cluster uses them.',
+} as const;
+const nodes = {
+  ...AGENT_OPTIONS.options.nodes,
+  required: true,
+  help: 'The ordered IDs of all capture nodes (the k-th has position k).',
+} as const;
 
 export const OWNER_OPTIONS = defineOptions({
   component: 'owner',
-  summary: 'Print which node position owns each frame of a capture file (one line per frame: INDEX POSITION).',
-  usage: 'dicap owner --mode round-robin|ipid|flow --nodes ID,ID,… [--key K0,K1] [--cluster-key-file FILE] FILE',
+  summary:
+    'Print which node position owns each frame of a capture file (one line per frame: INDEX POSITION).',
+  usage:
+    'dicap owner --mode round-robin|ipid|flow --nodes ID,ID,… [--key K0,K1] [--cluster-key-file FILE] FILE',
   options: {
     mode,
     nodes,
     key,
-    'cluster-key-file': { ...AGENT_OPTIONS.options['cluster-key-file'], help: 'File holding the cluster key (hex), to recognise authentic in-band topology frames in the file (round-robin resets its counter at them); without it every such frame counts as traffic.' },
+    'cluster-key-file': {
+      ...AGENT_OPTIONS.options['cluster-key-file'],
+      help: 'File holding the cluster key (hex), to recognise authentic in-band topology frames in the file (round-robin resets its counter at them); without it every such frame counts as traffic.',
+    },
   },
 });
 
@@ -34,12 +49,29 @@ export async function main(argv: string[]): Promise<number> {
       console.log(formatHelp(OWNER_OPTIONS));
       return 0;
     }
-    if (file === undefined) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'missing FILE: give the capture file as the last argument');
+    if (file === undefined)
+      throw new DicapError(
+        'DICAP_ERR_BAD_CONFIG',
+        'missing FILE: give the capture file as the last argument',
+      );
     const values = parsed.values;
     const [k0 = 0, k1 = 0] = values.key.map(Number);
     const clusterKey = values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : undefined;
-    const topology = { term: 0, epoch: 1, mode: values.mode, nodeIds: values.nodes.map(Number), k0, k1, validityStartNs: 0n, analyzers: [], snaplen: 0 };
-    const result = native.ownersOfFile(file, topology, clusterKey) as { positions: Int32Array; error: string | null };
+    const topology = {
+      term: 0,
+      epoch: 1,
+      mode: values.mode,
+      nodeIds: values.nodes.map(Number),
+      k0,
+      k1,
+      validityStartNs: 0n,
+      analyzers: [],
+      snaplen: 0,
+    };
+    const result = native.ownersOfFile(file, topology, clusterKey) as {
+      positions: Int32Array;
+      error: string | null;
+    };
     await writeOwners(result.positions);
     if (result.error !== null) {
       console.error(`dicap owner: ${result.error}`);

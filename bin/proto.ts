@@ -16,7 +16,9 @@ type, AVPs by name, named fields, and macValid (null unless a key is given).
 /** Hex digits (spaces, colons and a leading 0x allowed) to bytes, or undefined if not hex. */
 function parseHex(text: string): Buffer | undefined {
   const digits = text.replace(/^0x/i, '').replace(/[\s:]/g, '');
-  return digits.length > 0 && digits.length % 2 === 0 && /^[0-9a-f]*$/i.test(digits) ? Buffer.from(digits, 'hex') : undefined;
+  return digits.length > 0 && digits.length % 2 === 0 && /^[0-9a-f]*$/i.test(digits)
+    ? Buffer.from(digits, 'hex')
+    : undefined;
 }
 
 function usageError(message: string): number {
@@ -30,7 +32,11 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { key: { type: 'string' }, insecure: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        key: { type: 'string' },
+        insecure: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     return usageError(error instanceof Error ? error.message : String(error));
@@ -41,9 +47,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, hex, ...extra] = positionals;
-  if (command !== 'decode') return usageError(command ? `unknown subcommand "${command}"` : 'missing subcommand "decode"');
+  if (command !== 'decode')
+    return usageError(command ? `unknown subcommand "${command}"` : 'missing subcommand "decode"');
   if (hex === undefined || extra.length > 0) return usageError('decode takes exactly one HEX argument');
-  if (values.key !== undefined && values.insecure) return usageError('give either --key or --insecure, not both');
+  if (values.key !== undefined && values.insecure)
+    return usageError('give either --key or --insecure, not both');
   const bytes = parseHex(hex);
   if (!bytes) return usageError('HEX must be an even number of hex digits');
   const key = values.key === undefined ? null : parseHex(values.key);

@@ -12,7 +12,10 @@ export function readClusterKeyFile(path: string): Buffer {
     text = fs.readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `cluster key file ${path}: cannot read (${code}); check the path and its permissions`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `cluster key file ${path}: cannot read (${code}); check the path and its permissions`,
+    );
   }
   const hex = text.trim();
   if (!/^([0-9a-fA-F]{2})+$/.test(hex) || hex.length / 2 < MIN_CLUSTER_KEY_BYTES) {

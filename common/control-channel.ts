@@ -68,16 +68,33 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
     const socket = dgram.createSocket({ type: 'udp4', reuseAddr: options.multicastGroup !== undefined });
     const failed = once(socket, 'error');
     socket.bind(options.bind.port, options.multicastGroup ? undefined : options.bind.ip);
-    const outcome = await Promise.race([once(socket, 'listening').then(() => null), failed.then(([e]) => e as NodeJS.ErrnoException)]);
+    const outcome = await Promise.race([
+      once(socket, 'listening').then(() => null),
+      failed.then(([e]) => e as NodeJS.ErrnoException),
+    ]);
     if (outcome) {
       socket.close();
       const where = `${options.bind.ip}:${options.bind.port}`;
-      if (outcome.code === 'EADDRINUSE') throw new DicapError('DICAP_ERR_ADDRESS_IN_USE', `control port ${where} is already in use; choose another port or stop the other process`);
-      if (outcome.code === 'EADDRNOTAVAIL') throw new DicapError('DICAP_ERR_BAD_CONFIG', `control address ${where} is not an address of this host; give one of its own addresses`);
-      throw new DicapError('DICAP_ERR_CONTROL_SOCKET', `cannot bind control socket ${where}: ${outcome.message}`);
+      if (outcome.code === 'EADDRINUSE')
+        throw new DicapError(
+          'DICAP_ERR_ADDRESS_IN_USE',
+          `control port ${where} is already in use; choose another port or stop the other process`,
+        );
+      if (outcome.code === 'EADDRNOTAVAIL')
+        throw new DicapError(
+          'DICAP_ERR_BAD_CONFIG',
+          `control address ${where} is not an address of this host; give one of its own addresses`,
+        );
+      throw new DicapError(
+        'DICAP_ERR_CONTROL_SOCKET',
+        `cannot bind control socket ${where}: ${outcome.message}`,
+      );
     }
     if (options.multicastGroup) {
-      socket.addMembership(options.multicastGroup, options.multicastInterface ?? (options.bind.ip === '0.0.0.0' ? undefined : options.bind.ip));
+      socket.addMembership(
+        options.multicastGroup,
+        options.multicastInterface ?? (options.bind.ip === '0.0.0.0' ? undefined : options.bind.ip),
+      );
     }
     if (options.multicastInterface) socket.setMulticastInterface(options.multicastInterface);
     socket.setMulticastTTL(1);
@@ -92,7 +109,10 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   /** The authenticated bytes of `body`, stamped with the time and this sender's next SENDER_SEQ. */
   encode(body: ControlBody): Buffer {
     this.senderSeq = (this.senderSeq + 1) % 0x1_0000_0000;
-    return encodeControlMessage({ ...body, timestamp: Math.floor(Date.now() / 1000), senderSeq: this.senderSeq }, this.key);
+    return encodeControlMessage(
+      { ...body, timestamp: Math.floor(Date.now() / 1000), senderSeq: this.senderSeq },
+      this.key,
+    );
   }
 
   send(body: ControlBody, to: Endpoint): void {
@@ -113,7 +133,10 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   /** Closes once the messages already sent have left (a goodbye must not be cut off). */
   async close(): Promise<void> {
     if (this.inFlight > 0) {
-      await Promise.race([new Promise<void>((resolve) => (this.drained = resolve)), new Promise((resolve) => setTimeout(resolve, CLOSE_DRAIN_MS))]);
+      await Promise.race([
+        new Promise<void>((resolve) => (this.drained = resolve)),
+        new Promise((resolve) => setTimeout(resolve, CLOSE_DRAIN_MS)),
+      ]);
     }
     this.socket.close();
   }

@@ -8,7 +8,11 @@ import type { RejectionCounts } from './control-channel.js';
 
 const REJECTION_REASONS: readonly string[] = [...CONTROL_ERROR_CODES, 'STALE', 'REPLAYED'];
 
-export function registerRejectedMessages(registry: Registry, name: string, read: () => RejectionCounts): void {
+export function registerRejectedMessages(
+  registry: Registry,
+  name: string,
+  read: () => RejectionCounts,
+): void {
   new Counter({
     name,
     help: 'Control messages rejected, by reason (decoder codes, stale, replayed)',
@@ -17,7 +21,8 @@ export function registerRejectedMessages(registry: Registry, name: string, read:
     collect() {
       this.reset();
       const rejected = read();
-      for (const code of new Set([...REJECTION_REASONS, ...Object.keys(rejected)])) this.inc({ reason: code.toLowerCase() }, rejected[code] ?? 0);
+      for (const code of new Set([...REJECTION_REASONS, ...Object.keys(rejected)]))
+        this.inc({ reason: code.toLowerCase() }, rejected[code] ?? 0);
     },
   });
 }

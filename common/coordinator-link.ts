@@ -69,11 +69,18 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   }
 
   static async start(options: CoordinatorLinkOptions): Promise<CoordinatorLink> {
-    const channel = await ControlChannel.open({ bind: { ip: options.bindIp ?? '0.0.0.0', port: 0 }, key: options.key });
+    const channel = await ControlChannel.open({
+      bind: { ip: options.bindIp ?? '0.0.0.0', port: 0 },
+      key: options.key,
+    });
     let discovery: ControlChannel | undefined;
     if (options.discoverGroup) {
       try {
-        discovery = await ControlChannel.open({ bind: { ip: '0.0.0.0', port: options.discoverGroup.port }, key: options.key, multicastGroup: options.discoverGroup.ip });
+        discovery = await ControlChannel.open({
+          bind: { ip: '0.0.0.0', port: options.discoverGroup.port },
+          key: options.key,
+          multicastGroup: options.discoverGroup.ip,
+        });
       } catch (error) {
         await channel.close();
         throw error;
@@ -120,7 +127,9 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   }
 
   private sendJoin(): void {
-    this.sendToAll(join({ nodeId: this.options.nodeId, role: this.options.role, endpoint: this.options.dataEndpoint }));
+    this.sendToAll(
+      join({ nodeId: this.options.nodeId, role: this.options.role, endpoint: this.options.dataEndpoint }),
+    );
   }
 
   private sendHeartbeat(): void {
@@ -143,7 +152,10 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
       this.fenced++;
       return false;
     }
-    const moved = !this.coordinator || this.coordinator.ip !== coordinator.ip || this.coordinator.port !== coordinator.port;
+    const moved =
+      !this.coordinator ||
+      this.coordinator.ip !== coordinator.ip ||
+      this.coordinator.port !== coordinator.port;
     if (term > this.term || moved) {
       this.term = term;
       this.coordinator = coordinator;

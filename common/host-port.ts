@@ -11,7 +11,8 @@ export interface HostPort {
 }
 
 /** Either the parsed address or the problem, phrased to follow the offending text. */
-export type HostPortParse = { readonly ok: true; readonly value: HostPort } | { readonly ok: false; readonly problem: string };
+export type HostPortParse =
+  { readonly ok: true; readonly value: HostPort } | { readonly ok: false; readonly problem: string };
 
 const EXAMPLE = 'such as 127.0.0.1:9999';
 const MAX_HOST_NAME_LENGTH = 253; // RFC 1035, without the trailing dot
@@ -31,7 +32,9 @@ export function hostProblem(host: string): string | undefined {
     // All digits and dots: the operator meant an IPv4 address, so hold it to that.
     const parts = host.split('.');
     const valid = parts.length === 4 && parts.every((p) => /^[0-9]{1,3}$/.test(p) && Number(p) <= 255);
-    return valid ? undefined : `has host "${host}", which is not an IPv4 address (four numbers 0..255 joined by dots)`;
+    return valid
+      ? undefined
+      : `has host "${host}", which is not an IPv4 address (four numbers 0..255 joined by dots)`;
   }
   const name = host.endsWith('.') ? host.slice(0, -1) : host;
   if (name.length > MAX_HOST_NAME_LENGTH || !name.split('.').every((label) => HOST_NAME_LABEL.test(label))) {
@@ -48,9 +51,11 @@ export function tryParseHostPort(text: string): HostPortParse {
   const portText = text.slice(colon + 1);
   const problem = hostProblem(host);
   if (problem) return fail(problem);
-  if (!/^[0-9]+$/.test(portText)) return fail(`has port "${portText}", which is not a number; give a port 1..65535, ${EXAMPLE}`);
+  if (!/^[0-9]+$/.test(portText))
+    return fail(`has port "${portText}", which is not a number; give a port 1..65535, ${EXAMPLE}`);
   const port = Number(portText);
-  if (port < 1 || port > 65535) return fail(`has port ${portText}, outside 1..65535; give a port 1..65535, ${EXAMPLE}`);
+  if (port < 1 || port > 65535)
+    return fail(`has port ${portText}, outside 1..65535; give a port 1..65535, ${EXAMPLE}`);
   return { ok: true, value: { host, port } };
 }
 

@@ -52,8 +52,14 @@ export class MetricsServer {
         const where = `${this.flag.replace(/^--/, '')} ${formatHostPort(this.address)}`;
         reject(
           error.code === 'EADDRINUSE'
-            ? new DicapError('DICAP_ERR_ADDRESS_IN_USE', `${where} is already in use; choose another ${this.flag} port`)
-            : new DicapError('DICAP_ERR_METRICS_LISTEN', `${where}: cannot listen (${error.code ?? error.message}); check ${this.flag}`),
+            ? new DicapError(
+                'DICAP_ERR_ADDRESS_IN_USE',
+                `${where} is already in use; choose another ${this.flag} port`,
+              )
+            : new DicapError(
+                'DICAP_ERR_METRICS_LISTEN',
+                `${where}: cannot listen (${error.code ?? error.message}); check ${this.flag}`,
+              ),
         );
       };
       this.server.once('error', onError);
@@ -91,23 +97,38 @@ export class MetricsServer {
         response.writeHead(200, { 'content-type': this.registry.contentType }).end(body);
       } catch (error) {
         // A failing collect() must not take the component down; Prometheus records the failed scrape.
-        response.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(error as Error).message}\n`);
+        response
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end(`collecting metrics failed: ${(error as Error).message}\n`);
       }
     } else if (path === '/healthz') {
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path !== undefined && this.jsonRoutes[path]) {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.jsonRoutes[path]!(), null, 2) + '\n');
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(this.jsonRoutes[path]!(), null, 2) + '\n');
     } else if (path !== undefined && this.addOn?.handle(request, response, path)) {
       // answered by the add-on
     } else {
-      const known = [...(this.addOn?.paths ?? []), '/metrics', '/healthz', ...Object.keys(this.jsonRoutes)].join(', ');
+      const known = [
+        ...(this.addOn?.paths ?? []),
+        '/metrics',
+        '/healthz',
+        ...Object.keys(this.jsonRoutes),
+      ].join(', ');
       response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; try ${known}\n`);
     }
   }
 }
 
 /** Creates and starts a MetricsServer (see MetricsServer.start for the errors). */
-export async function serveMetrics(address: HostPort, registry: Registry, jsonRoutes: JsonRoutes = {}, flag = '--metrics', addOn?: HttpAddOn): Promise<MetricsServer> {
+export async function serveMetrics(
+  address: HostPort,
+  registry: Registry,
+  jsonRoutes: JsonRoutes = {},
+  flag = '--metrics',
+  addOn?: HttpAddOn,
+): Promise<MetricsServer> {
   const server = new MetricsServer(address, registry, jsonRoutes, flag, addOn);
   await server.start();
   return server;

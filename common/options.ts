@@ -52,7 +52,8 @@ export interface EnumOption extends TypedOption<'enum', string> {
   readonly values: readonly string[];
 }
 
-export type OptionDeclaration = StringOption | IntegerOption | BooleanOption | HostPortOption | ListOption | EnumOption;
+export type OptionDeclaration =
+  StringOption | IntegerOption | BooleanOption | HostPortOption | ListOption | EnumOption;
 
 export interface OptionsSpec {
   /** Component name as in `dicap <component>`; also the environment prefix DICAP_<COMPONENT>_. */
@@ -65,7 +66,9 @@ export interface OptionsSpec {
   readonly options: Readonly<Record<string, OptionDeclaration>>;
 }
 
-type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : S;
 
 type BaseValue<D> = D extends { type: 'enum'; values: readonly (infer E)[] }
   ? E
@@ -81,7 +84,8 @@ type BaseValue<D> = D extends { type: 'enum'; values: readonly (infer E)[] }
             ? readonly string[]
             : never;
 type FullValue<D> = D extends { repeatable: true } ? readonly BaseValue<D>[] : BaseValue<D>;
-type PresentValue<D> = D extends { repeatable: true } | { type: 'boolean' } | { required: true } | { default: unknown }
+type PresentValue<D> = D extends
+  { repeatable: true } | { type: 'boolean' } | { required: true } | { default: unknown }
   ? FullValue<D>
   : FullValue<D> | undefined;
 
@@ -91,8 +95,7 @@ export type OptionValues<S extends OptionsSpec> = {
 };
 
 export type ParseResult<S extends OptionsSpec> =
-  | { readonly help: true }
-  | { readonly help: false; readonly values: OptionValues<S> };
+  { readonly help: true } | { readonly help: false; readonly values: OptionValues<S> };
 
 /** Built-in flags every component has; no option may use these names. */
 const RESERVED_NAMES = ['config', 'help'];
@@ -115,12 +118,18 @@ function quote(value: unknown): string {
 function placeholderOf(d: OptionDeclaration): string {
   if (d.placeholder) return d.placeholder;
   switch (d.type) {
-    case 'string': return 'VALUE';
-    case 'integer': return 'N';
-    case 'boolean': return '';
-    case 'host-port': return 'HOST:PORT';
-    case 'list': return 'A,B,…';
-    case 'enum': return d.values.join('|');
+    case 'string':
+      return 'VALUE';
+    case 'integer':
+      return 'N';
+    case 'boolean':
+      return '';
+    case 'host-port':
+      return 'HOST:PORT';
+    case 'list':
+      return 'A,B,…';
+    case 'enum':
+      return d.values.join('|');
   }
 }
 
@@ -132,16 +141,23 @@ function formatValue(d: OptionDeclaration, value: unknown): string {
 
 function hintOf(d: OptionDeclaration): string {
   if (d.hint) return d.hint;
-  const example = d.default !== undefined && !(Array.isArray(d.default) && d.default.length === 0)
-    ? ` such as ${formatValue(d, Array.isArray(d.default) && d.type !== 'list' ? d.default[0] : d.default)}`
-    : '';
+  const example =
+    d.default !== undefined && !(Array.isArray(d.default) && d.default.length === 0)
+      ? ` such as ${formatValue(d, Array.isArray(d.default) && d.type !== 'list' ? d.default[0] : d.default)}`
+      : '';
   switch (d.type) {
-    case 'string': return `a non-empty value${example}`;
-    case 'integer': return `a whole number${example}`;
-    case 'boolean': return 'true or false';
-    case 'host-port': return 'HOST:PORT such as 127.0.0.1:9999';
-    case 'list': return `comma-separated values${example}`;
-    case 'enum': return `one of ${d.values.join(', ')}`;
+    case 'string':
+      return `a non-empty value${example}`;
+    case 'integer':
+      return `a whole number${example}`;
+    case 'boolean':
+      return 'true or false';
+    case 'host-port':
+      return 'HOST:PORT such as 127.0.0.1:9999';
+    case 'list':
+      return `comma-separated values${example}`;
+    case 'enum':
+      return `one of ${d.values.join(', ')}`;
   }
 }
 
@@ -187,13 +203,15 @@ function convertOne(d: OptionDeclaration, raw: unknown): Converted {
     }
     case 'list': {
       const items = typeof raw === 'string' ? (raw === '' ? [] : raw.split(',').map((s) => s.trim())) : raw;
-      if (!Array.isArray(items) || !items.every((item) => typeof item === 'string')) return bad(`is not a list of strings${fix}`);
+      if (!Array.isArray(items) || !items.every((item) => typeof item === 'string'))
+        return bad(`is not a list of strings${fix}`);
       if (items.some((item) => item === '')) return bad(`has an empty item; separate items by single commas`);
       value = Object.freeze([...items]);
       break;
     }
     case 'enum':
-      if (typeof raw !== 'string' || !d.values.includes(raw)) return bad(`is not one of ${d.values.join(', ')}; give one of them`);
+      if (typeof raw !== 'string' || !d.values.includes(raw))
+        return bad(`is not one of ${d.values.join(', ')}; give one of them`);
       value = raw;
       break;
   }
@@ -212,7 +230,9 @@ function convert(d: OptionDeclaration, raw: unknown, describe: (raw: unknown) =>
     return converted.value;
   };
   if (!d.repeatable) return one(raw);
-  const items = (Array.isArray(raw) ? raw : [raw]).flatMap((item) => (typeof item === 'string' ? item.split(',').map((s) => s.trim()) : [item]));
+  const items = (Array.isArray(raw) ? raw : [raw]).flatMap((item) =>
+    typeof item === 'string' ? item.split(',').map((s) => s.trim()) : [item],
+  );
   return Object.freeze(items.map(one));
 }
 
@@ -232,8 +252,10 @@ export function defineOptions<const S extends OptionsSpec>(spec: S): S {
   for (const [name, d] of Object.entries(spec.options)) {
     if (!OPTION_NAME.test(name)) throw specError(spec, `option name "${name}" must be kebab-case`);
     if (RESERVED_NAMES.includes(name)) throw specError(spec, `option name "${name}" is built in`);
-    if (d.repeatable && d.type === 'list') throw specError(spec, `option "${name}": a list cannot also be repeatable`);
-    if (d.required && d.default !== undefined) throw specError(spec, `option "${name}": required options have no default`);
+    if (d.repeatable && d.type === 'list')
+      throw specError(spec, `option "${name}": a list cannot also be repeatable`);
+    if (d.required && d.default !== undefined)
+      throw specError(spec, `option "${name}": required options have no default`);
     if (d.default !== undefined) {
       const wantsArray = !!d.repeatable || d.type === 'list';
       if (wantsArray !== Array.isArray(d.default)) {
@@ -242,7 +264,11 @@ export function defineOptions<const S extends OptionsSpec>(spec: S): S {
       const defaults = d.repeatable ? (d.default as readonly unknown[]) : [d.default];
       for (const value of defaults) {
         const checked = convertOne(d, d.type === 'host-port' ? formatHostPort(value as HostPort) : value);
-        if (!checked.ok) throw specError(spec, `option "${name}": default ${quote(formatValue(d, value))} ${checked.problem}`);
+        if (!checked.ok)
+          throw specError(
+            spec,
+            `option "${name}": default ${quote(formatValue(d, value))} ${checked.problem}`,
+          );
       }
     }
     Object.freeze(d);
@@ -260,7 +286,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }
@@ -268,8 +298,12 @@ function editDistance(a: string, b: string): number {
 }
 
 function suggestion(unknown: string, known: readonly string[], format: (name: string) => string): string {
-  const close = known.filter((name) => editDistance(unknown, name) <= 2 || name.startsWith(unknown) || unknown.startsWith(name));
-  return close.length > 0 ? `did you mean ${close.map(format).join(' or ')}?` : `known: ${known.map(format).join(', ')}`;
+  const close = known.filter(
+    (name) => editDistance(unknown, name) <= 2 || name.startsWith(unknown) || unknown.startsWith(name),
+  );
+  return close.length > 0
+    ? `did you mean ${close.map(format).join(' or ')}?`
+    : `known: ${known.map(format).join(', ')}`;
 }
 
 interface RawFlags {
@@ -287,13 +321,21 @@ function readFlags(spec: OptionsSpec, argv: readonly string[]): RawFlags {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') return { values, help: true };
     if (!arg.startsWith('--') || arg === '--') {
-      throw new DicapError('DICAP_ERR_BAD_CONFIG', `unexpected argument ${quote(arg)}; options are given as --name VALUE (${helpHint})`);
+      throw new DicapError(
+        'DICAP_ERR_BAD_CONFIG',
+        `unexpected argument ${quote(arg)}; options are given as --name VALUE (${helpHint})`,
+      );
     }
     const equals = arg.indexOf('=');
     let name = arg.slice(2, equals < 0 ? undefined : equals);
     let inline: string | undefined = equals < 0 ? undefined : arg.slice(equals + 1);
     let d = spec.options[name];
-    if (!d && name.startsWith('no-') && spec.options[name.slice(3)]?.type === 'boolean' && inline === undefined) {
+    if (
+      !d &&
+      name.startsWith('no-') &&
+      spec.options[name.slice(3)]?.type === 'boolean' &&
+      inline === undefined
+    ) {
       name = name.slice(3);
       d = spec.options[name];
       inline = 'false';
@@ -314,7 +356,8 @@ function readFlags(spec: OptionsSpec, argv: readonly string[]): RawFlags {
       i++;
     }
     if (name === 'config') {
-      if (config !== undefined) throw new DicapError('DICAP_ERR_BAD_CONFIG', '--config is given twice; give one config file');
+      if (config !== undefined)
+        throw new DicapError('DICAP_ERR_BAD_CONFIG', '--config is given twice; give one config file');
       config = raw;
       continue;
     }
@@ -329,7 +372,10 @@ function readFlags(spec: OptionsSpec, argv: readonly string[]): RawFlags {
 }
 
 /** Environment variables of this component: option name → raw text, plus the config path. */
-function readEnvironment(spec: OptionsSpec, env: Readonly<Record<string, string | undefined>>): { values: Map<string, string>; config?: string } {
+function readEnvironment(
+  spec: OptionsSpec,
+  env: Readonly<Record<string, string | undefined>>,
+): { values: Map<string, string>; config?: string } {
   const prefix = environmentName(spec.component, '');
   const values = new Map<string, string>();
   let config: string | undefined;
@@ -338,7 +384,11 @@ function readEnvironment(spec: OptionsSpec, env: Readonly<Record<string, string 
     if (!variable.startsWith(prefix) || text === undefined || text === '') continue;
     const name = known.find((n) => environmentName(spec.component, n) === variable);
     if (!name) {
-      const hint = suggestion(variable, known.map((n) => environmentName(spec.component, n)), (v) => v);
+      const hint = suggestion(
+        variable,
+        known.map((n) => environmentName(spec.component, n)),
+        (v) => v,
+      );
       throw new DicapError('DICAP_ERR_BAD_CONFIG', `unknown environment variable ${variable}; ${hint}`);
     }
     if (name === 'config') config = text;
@@ -354,22 +404,34 @@ function readConfigFile(spec: OptionsSpec, file: string): Map<string, unknown> {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `${where}: cannot read (${code}); check the path and its permissions`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `${where}: cannot read (${code}); check the path and its permissions`,
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `${where}: not valid JSON (${(error as Error).message}); fix the syntax`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `${where}: not valid JSON (${(error as Error).message}); fix the syntax`,
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `${where}: must hold a JSON object whose keys are option names, such as {"${Object.keys(spec.options)[0] ?? 'name'}": …}`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `${where}: must hold a JSON object whose keys are option names, such as {"${Object.keys(spec.options)[0] ?? 'name'}": …}`,
+    );
   }
   const known = Object.keys(spec.options);
   const values = new Map<string, unknown>();
   for (const [key, value] of Object.entries(parsed)) {
     if (!known.includes(key)) {
-      throw new DicapError('DICAP_ERR_BAD_CONFIG', `${where}: unknown key ${quote(key)}; ${suggestion(key, known, quote)}`);
+      throw new DicapError(
+        'DICAP_ERR_BAD_CONFIG',
+        `${where}: unknown key ${quote(key)}; ${suggestion(key, known, quote)}`,
+      );
     }
     if (value !== null) values.set(key, value);
   }
@@ -401,7 +463,9 @@ export function parseOptions<const S extends OptionsSpec>(
     const envText = environment.values.get(name);
     if (flagValues !== undefined) {
       value = d.repeatable
-        ? Object.freeze(flagValues.flatMap((raw) => convert(d, raw, (item) => `--${name} ${quote(item)}`) as unknown[]))
+        ? Object.freeze(
+            flagValues.flatMap((raw) => convert(d, raw, (item) => `--${name} ${quote(item)}`) as unknown[]),
+          )
         : convert(d, flagValues[0], (item) => `--${name} ${quote(item)}`);
     } else if (envText !== undefined) {
       value = convert(d, envText, (item) => `${envName(name)}=${quote(item)}`);
@@ -467,8 +531,18 @@ export function formatHelp(spec: OptionsSpec): string {
   const lines = [`usage: ${spec.usage}`, '', ...wrap(spec.summary, ''), '', 'options:'];
   for (const [name, d] of Object.entries(spec.options)) lines.push(...describeOption(spec, name, d));
   lines.push('  --config FILE');
-  lines.push(...wrap(`Read options from a JSON object whose keys are the option names above, such as {"${Object.keys(spec.options)[0] ?? 'name'}": …}. Env: ${environmentName(spec.component, 'config')}.`, HELP_INDENT));
+  lines.push(
+    ...wrap(
+      `Read options from a JSON object whose keys are the option names above, such as {"${Object.keys(spec.options)[0] ?? 'name'}": …}. Env: ${environmentName(spec.component, 'config')}.`,
+      HELP_INDENT,
+    ),
+  );
   lines.push('  -h, --help', `${HELP_INDENT}Print this help and exit.`, '');
-  lines.push(...wrap('Each option can be set by a flag, an environment variable or the config file; flags win over the environment, which wins over the file, which wins over the defaults.', ''));
+  lines.push(
+    ...wrap(
+      'Each option can be set by a flag, an environment variable or the config file; flags win over the environment, which wins over the file, which wins over the defaults.',
+      '',
+    ),
+  );
   return lines.join('\n');
 }

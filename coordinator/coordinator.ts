@@ -66,7 +66,9 @@ const COALESCE_MS = 50;
 
 /** k0, k1 from the cluster key: every coordinator of a cluster derives the same ones. */
 export function deriveHashKeys(key: Buffer | null): [number, number] {
-  const mac = createHmac('sha256', key ?? INSECURE_KEY).update('dicap selection hash keys').digest();
+  const mac = createHmac('sha256', key ?? INSECURE_KEY)
+    .update('dicap selection hash keys')
+    .digest();
   return [mac.readUInt32BE(0), mac.readUInt32BE(4)];
 }
 
@@ -95,9 +97,21 @@ export class Coordinator {
   readonly reports = new NodeReports();
   readonly events: EventLog;
   readonly counters: CoordinatorCounters = {
-    topologiesIssued: 0, topologiesSent: 0, inbandInjected: 0, inbandInjectFailures: 0, resyncs: 0, joins: 0,
-    leaves: 0, timeouts: 0, ledgerReports: 0, ledgerReportsIgnored: 0, unexpectedMessages: 0, syncsSent: 0,
-    syncsApplied: 0, elections: 0, failovers: 0,
+    topologiesIssued: 0,
+    topologiesSent: 0,
+    inbandInjected: 0,
+    inbandInjectFailures: 0,
+    resyncs: 0,
+    joins: 0,
+    leaves: 0,
+    timeouts: 0,
+    ledgerReports: 0,
+    ledgerReportsIgnored: 0,
+    unexpectedMessages: 0,
+    syncsSent: 0,
+    syncsApplied: 0,
+    elections: 0,
+    failovers: 0,
   };
   epoch = FIRST_EPOCH - 1;
   current: TopologyUpdateFields | undefined;
@@ -153,7 +167,10 @@ export class Coordinator {
     let mac = Buffer.alloc(6);
     if (config.injectInterface) {
       injector = new FrameInjector(config.injectInterface);
-      mac = Buffer.from(fs.readFileSync(`/sys/class/net/${config.injectInterface}/address`, 'utf8').trim().replace(/:/g, ''), 'hex');
+      mac = Buffer.from(
+        fs.readFileSync(`/sys/class/net/${config.injectInterface}/address`, 'utf8').trim().replace(/:/g, ''),
+        'hex',
+      );
     }
     let channel: ControlChannel;
     try {
@@ -180,7 +197,10 @@ export class Coordinator {
     };
     this.channel.on('message', (view, from) => this.onMessage(view, from));
     every(Math.min(100, this.config.syncIntervalMs), () => this.tickElection());
-    every(Math.max(50, Math.min(1000, this.config.nodeTimeoutMs / 4)), () => this.active && this.expireSilentNodes());
+    every(
+      Math.max(50, Math.min(1000, this.config.nodeTimeoutMs / 4)),
+      () => this.active && this.expireSilentNodes(),
+    );
     every(this.config.topologyIntervalMs, () => this.active && this.resendTopology());
     every(Math.min(500, this.config.heartbeatIntervalMs), () => this.active && this.checkEpochs());
     every(this.config.syncIntervalMs, () => this.active && this.sendSync());
@@ -203,7 +223,9 @@ export class Coordinator {
     const now = Date.now();
     const since = Math.max(0, ...this.peersHeardMs.values()) + this.config.heartbeatIntervalMs;
     const capture = this.membership.all().filter((m) => m.role === 'capture');
-    const recent = capture.filter((m) => now - m.lastHeardMs <= this.config.nodeTimeoutMs && m.lastHeardMs > since).length;
+    const recent = capture.filter(
+      (m) => now - m.lastHeardMs <= this.config.nodeTimeoutMs && m.lastHeardMs > since,
+    ).length;
     return recent > 0 && recent * 2 > capture.length;
   }
 
@@ -216,7 +238,15 @@ export class Coordinator {
           this.events.add('role', `standing for election in term ${action.term}`);
         }
         for (const peer of this.config.peers) {
-          this.channel.send(voteRequest({ term: action.term, coordinatorId: this.config.coordinatorId, epoch: this.epoch, preVote: action.preVote }), peer.endpoint);
+          this.channel.send(
+            voteRequest({
+              term: action.term,
+              coordinatorId: this.config.coordinatorId,
+              epoch: this.epoch,
+              preVote: action.preVote,
+            }),
+            peer.endpoint,
+          );
         }
         return;
       case 'become-active':
@@ -234,7 +264,10 @@ export class Coordinator {
     const now = Date.now();
     const takeover = this.current !== undefined;
     if (takeover) this.counters.failovers++;
-    this.events.add('role', `active as coordinator, term ${this.term} (${why}), ${this.membership.all().length} members known`);
+    this.events.add(
+      'role',
+      `active as coordinator, term ${this.term} (${why}), ${this.membership.all().length} members known`,
+    );
     // Members from SYNC count as heard now: they heartbeat to us from here on. Those that
     // joined while we only listened get their ACCEPT now.
     for (const m of this.membership.all()) {
@@ -267,9 +300,22 @@ export class Coordinator {
     if (!this.active) {
       // Standbys only keep track of who is there (witnesses, and the members a first active
       // starts with); the active answers. A JOIN heard now is accepted when we become active.
-      if (view.type === 'HEARTBEAT') this.membership.heard({ nodeId: view.nodeId, role: view.role ?? 'capture', control: from, data: view.endpoint, appliedEpoch: view.epoch }, now);
+      if (view.type === 'HEARTBEAT')
+        this.membership.heard(
+          {
+            nodeId: view.nodeId,
+            role: view.role ?? 'capture',
+            control: from,
+            data: view.endpoint,
+            appliedEpoch: view.epoch,
+          },
+          now,
+        );
       if (view.type === 'JOIN') {
-        const { isNew } = this.membership.heard({ nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint }, now);
+        const { isNew } = this.membership.heard(
+          { nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint },
+          now,
+        );
         if (isNew) this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
         this.counters.joins++;
       }
@@ -277,7 +323,10 @@ export class Coordinator {
     }
     switch (view.type) {
       case 'JOIN': {
-        const { isNew, topologyChanged } = this.membership.heard({ nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint }, now);
+        const { isNew, topologyChanged } = this.membership.heard(
+          { nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint },
+          now,
+        );
         this.counters.joins++;
         if (isNew) this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
         this.sendAccept(view.nodeId, from);
@@ -287,8 +336,15 @@ export class Coordinator {
       }
       case 'HEARTBEAT': {
         const role = view.role ?? 'capture';
-        const { isNew, topologyChanged } = this.membership.heard({ nodeId: view.nodeId, role, control: from, data: view.endpoint, appliedEpoch: view.epoch }, now);
-        if (isNew) this.events.add('join', `${role} ${view.nodeId} rejoined by heartbeat from ${from.ip}:${from.port}`);
+        const { isNew, topologyChanged } = this.membership.heard(
+          { nodeId: view.nodeId, role, control: from, data: view.endpoint, appliedEpoch: view.epoch },
+          now,
+        );
+        if (isNew)
+          this.events.add(
+            'join',
+            `${role} ${view.nodeId} rejoined by heartbeat from ${from.ip}:${from.port}`,
+          );
         if (topologyChanged) this.scheduleTopology(`${role} ${view.nodeId} is back`);
         else if (role === 'capture') this.checkApplied(view.nodeId, view.epoch, from, now);
         return;
@@ -296,8 +352,12 @@ export class Coordinator {
       case 'LEDGER': {
         this.counters.ledgerReports++;
         const ok = this.ledger.record({
-          nodeId: view.nodeId, epoch: view.epoch,
-          seen: Number(view.seen), owned: Number(view.owned), exported: Number(view.exported), dropped: Number(view.dropped),
+          nodeId: view.nodeId,
+          epoch: view.epoch,
+          seen: Number(view.seen),
+          owned: Number(view.owned),
+          exported: Number(view.exported),
+          dropped: Number(view.dropped),
         });
         if (!ok) this.counters.ledgerReportsIgnored++;
         return;
@@ -322,7 +382,8 @@ export class Coordinator {
 
   /** Messages between coordinators (and other coordinators' announcements); true when handled. */
   private onPeerMessage(view: ControlView, now: number): boolean {
-    const peer = (id: number | undefined) => (id === undefined ? undefined : this.config.peers.find((p) => p.id === id));
+    const peer = (id: number | undefined) =>
+      id === undefined ? undefined : this.config.peers.find((p) => p.id === id);
     switch (view.type) {
       case 'SYNC': {
         const sender = peer(view.coordinatorId);
@@ -333,7 +394,10 @@ export class Coordinator {
         this.act(action);
         if (follow) this.applySync(view.epoch, view.members, now);
         // Acked with our term either way: a deposed active learns the higher term from it.
-        this.channel.send(syncAck({ term: this.term, coordinatorId: this.config.coordinatorId }), sender.endpoint);
+        this.channel.send(
+          syncAck({ term: this.term, coordinatorId: this.config.coordinatorId }),
+          sender.endpoint,
+        );
         return true;
       }
       case 'SYNC_ACK': {
@@ -346,9 +410,20 @@ export class Coordinator {
         const candidate = peer(view.coordinatorId);
         if (!candidate) return this.unexpected();
         this.peersHeardMs.set(candidate.id, now);
-        const { grant, action } = this.election.onVoteRequest(view.term, candidate.id, view.epoch, this.epoch, view.preVote ?? false, now);
+        const { grant, action } = this.election.onVoteRequest(
+          view.term,
+          candidate.id,
+          view.epoch,
+          this.epoch,
+          view.preVote ?? false,
+          now,
+        );
         this.act(action);
-        if (grant) this.channel.send(vote({ term: view.term, coordinatorId: this.config.coordinatorId, preVote: view.preVote }), candidate.endpoint);
+        if (grant)
+          this.channel.send(
+            vote({ term: view.term, coordinatorId: this.config.coordinatorId, preVote: view.preVote }),
+            candidate.endpoint,
+          );
         return true;
       }
       case 'VOTE': {
@@ -361,7 +436,8 @@ export class Coordinator {
       case 'TOPOLOGY_UPDATE':
       case 'ACCEPT':
         // Another coordinator steering in a higher term: we are deposed.
-        if (view.type !== 'ANNOUNCE' || view.state !== 'standby') this.act(this.election.observeTerm(view.term, now));
+        if (view.type !== 'ANNOUNCE' || view.state !== 'standby')
+          this.act(this.election.observeTerm(view.term, now));
         return true;
       default:
         return false;
@@ -374,14 +450,21 @@ export class Coordinator {
   }
 
   /** The active's state, as a standby keeps it: members, epoch, and the topology they imply. */
-  private applySync(epoch: number, members: ReadonlyArray<{ nodeId: number; role: Member['role']; endpoint: Endpoint }>, now: number): void {
+  private applySync(
+    epoch: number,
+    members: ReadonlyArray<{ nodeId: number; role: Member['role']; endpoint: Endpoint }>,
+    now: number,
+  ): void {
     this.counters.syncsApplied++;
     this.lastSyncMs = now;
-    for (const m of this.membership.all()) if (!members.some((x) => x.nodeId === m.nodeId)) this.membership.remove(m.nodeId);
+    for (const m of this.membership.all())
+      if (!members.some((x) => x.nodeId === m.nodeId)) this.membership.remove(m.nodeId);
     for (const m of members) {
       const known = this.membership.get(m.nodeId);
       this.membership.heard(
-        m.role === 'analyzer' ? { nodeId: m.nodeId, role: m.role, control: known?.control ?? m.endpoint, data: m.endpoint } : { nodeId: m.nodeId, role: m.role, control: m.endpoint },
+        m.role === 'analyzer'
+          ? { nodeId: m.nodeId, role: m.role, control: known?.control ?? m.endpoint, data: m.endpoint }
+          : { nodeId: m.nodeId, role: m.role, control: m.endpoint },
         known?.lastHeardMs ?? now,
       );
     }
@@ -390,20 +473,46 @@ export class Coordinator {
     this.current =
       nodeIds.length === 0
         ? undefined
-        : { term: this.term, epoch, selection: this.config.mode, validityStartMs: now, nodeIds, analyzers: this.membership.analyzers(), k0: this.hashKeys[0], k1: this.hashKeys[1], snaplen: this.config.snaplen };
+        : {
+            term: this.term,
+            epoch,
+            selection: this.config.mode,
+            validityStartMs: now,
+            nodeIds,
+            analyzers: this.membership.analyzers(),
+            k0: this.hashKeys[0],
+            k1: this.hashKeys[1],
+            snaplen: this.config.snaplen,
+          };
   }
 
   private sendAccept(nodeId: number, to: Endpoint): void {
     this.channel.send(
-      accept({ nodeId, term: this.term, coordinator: { ip: this.config.advertise, port: this.config.listen.port }, selection: this.config.mode, analyzers: this.membership.analyzers() }),
+      accept({
+        nodeId,
+        term: this.term,
+        coordinator: { ip: this.config.advertise, port: this.config.listen.port },
+        selection: this.config.mode,
+        analyzers: this.membership.analyzers(),
+      }),
       to,
     );
   }
 
   private sendSync(): void {
     if (this.config.peers.length === 0) return;
-    const members = this.membership.all().map((m) => ({ nodeId: m.nodeId, role: m.role, endpoint: m.role === 'analyzer' && m.data ? m.data : m.control }));
-    const body = sync({ term: this.term, epoch: this.epoch, members, coordinatorId: this.config.coordinatorId, dashboard: this.config.dashboard });
+    const members = this.membership.all().map((m) => ({
+      nodeId: m.nodeId,
+      role: m.role,
+      endpoint: m.role === 'analyzer' && m.data ? m.data : m.control,
+    }));
+    const body = sync({
+      term: this.term,
+      epoch: this.epoch,
+      members,
+      coordinatorId: this.config.coordinatorId,
+      dashboard: this.config.dashboard,
+    });
     for (const peer of this.config.peers) this.channel.send(body, peer.endpoint);
     this.counters.syncsSent++;
   }
@@ -427,7 +536,10 @@ export class Coordinator {
       this.reports.departed(member.nodeId, 'timeout', Date.now());
       this.channel.forgetSender(member.control);
       this.ledger.departed(member.nodeId);
-      this.events.add('timeout', `${member.role} ${member.nodeId} silent for ${this.config.nodeTimeoutMs} ms: removed`);
+      this.events.add(
+        'timeout',
+        `${member.role} ${member.nodeId} silent for ${this.config.nodeTimeoutMs} ms: removed`,
+      );
       this.scheduleTopology(`${member.role} ${member.nodeId} timed out`);
     }
   }
@@ -475,8 +587,12 @@ export class Coordinator {
     this.sendSync(); // standbys learn the new epoch at once
     this.ledger.open(this.epoch, nodeIds, this.current.validityStartMs);
     if (roundRobin) this.inject();
-    for (const member of this.membership.all()) if (member.role === 'capture') this.sendTopology(member.control);
-    this.events.add('topology', `epoch ${this.epoch}: ${nodeIds.length} capture nodes [${nodeIds.join(', ')}], ${this.current.analyzers.length} analyzers (${reason})`);
+    for (const member of this.membership.all())
+      if (member.role === 'capture') this.sendTopology(member.control);
+    this.events.add(
+      'topology',
+      `epoch ${this.epoch}: ${nodeIds.length} capture nodes [${nodeIds.join(', ')}], ${this.current.analyzers.length} analyzers (${reason})`,
+    );
   }
 
   private sendTopology(to: Endpoint): void {
@@ -493,7 +609,10 @@ export class Coordinator {
       else this.counters.inbandInjectFailures++;
     } catch (error) {
       this.counters.inbandInjectFailures++;
-      this.events.add('anomaly', `in-band injection on ${this.config.injectInterface} failed: ${(error as Error).message}`);
+      this.events.add(
+        'anomaly',
+        `in-band injection on ${this.config.injectInterface} failed: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -507,14 +626,21 @@ export class Coordinator {
   }
 
   private resendTopology(): void {
-    for (const member of this.membership.all()) if (member.role === 'capture') this.sendTopology(member.control);
+    for (const member of this.membership.all())
+      if (member.role === 'capture') this.sendTopology(member.control);
   }
 
   /** Closes settled epochs in the ledger, acts on anomalies, and starts periodic epochs. */
   private checkEpochs(): void {
     const now = Date.now();
-    const silent = new Set(this.membership.all().filter((m) => now - m.lastHeardMs > 2 * this.config.heartbeatIntervalMs).map((m) => m.nodeId));
-    for (const verdict of this.ledger.close(now, this.config.heartbeatIntervalMs + 1000, silent)) this.onVerdict(verdict);
+    const silent = new Set(
+      this.membership
+        .all()
+        .filter((m) => now - m.lastHeardMs > 2 * this.config.heartbeatIntervalMs)
+        .map((m) => m.nodeId),
+    );
+    for (const verdict of this.ledger.close(now, this.config.heartbeatIntervalMs + 1000, silent))
+      this.onVerdict(verdict);
     // Without capture nodes there is nothing to account (and no topology to issue): no periodic epoch.
     const due = this.config.epochIntervalMs > 0 && now - this.lastEpochMs >= this.config.epochIntervalMs;
     if (this.current && due && this.membership.captureNodeIds().length > 0) {
@@ -528,7 +654,8 @@ export class Coordinator {
       return;
     }
     this.events.add('anomaly', verdict.reason ?? `epoch ${verdict.epoch}: anomaly`);
-    if (verdict.anomaly === 'seen-mismatch' && this.config.mode === 'round-robin') this.resync(`ledger of epoch ${verdict.epoch}`);
+    if (verdict.anomaly === 'seen-mismatch' && this.config.mode === 'round-robin')
+      this.resync(`ledger of epoch ${verdict.epoch}`);
   }
 
   /** Every coordinator announces itself (standbys too, so agents heartbeat to all of them). */
@@ -536,7 +663,12 @@ export class Coordinator {
     if (!this.config.announceGroup || (this.election.role !== 'active' && this.term === 0)) return;
     const state = this.active ? 'active' : 'standby';
     this.channel.send(
-      announce({ term: this.term, coordinator: { ip: this.config.advertise, port: this.config.listen.port }, state, coordinatorId: this.config.coordinatorId }),
+      announce({
+        term: this.term,
+        coordinator: { ip: this.config.advertise, port: this.config.listen.port },
+        state,
+        coordinatorId: this.config.coordinatorId,
+      }),
       this.config.announceGroup,
     );
   }

@@ -32,7 +32,8 @@ export class CounterRates<K extends string> {
     if (elapsedMs < MIN_RATE_INTERVAL_MS) return;
     const from = this.baseline.values;
     const rates = {} as Record<K, number>;
-    for (const key of Object.keys(values) as K[]) rates[key] = (increase(from[key] ?? 0, values[key]) * 1000) / elapsedMs;
+    for (const key of Object.keys(values) as K[])
+      rates[key] = (increase(from[key] ?? 0, values[key]) * 1000) / elapsedMs;
     this.rates = rates;
     this.baseline = { atMs, values };
   }

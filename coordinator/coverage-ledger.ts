@@ -58,8 +58,18 @@ export class CoverageLedger {
   open(epoch: number, members: number[], validityStartMs: number): void {
     if (this.epochs.has(epoch)) return;
     this.epochs.set(epoch, {
-      epoch, members: [...members], status: 'open', frames: 0, ownedSum: 0, exportedSum: 0, droppedSum: 0,
-      uncovered: 0, duplicated: 0, perNode: {}, departed: [], validityStartMs,
+      epoch,
+      members: [...members],
+      status: 'open',
+      frames: 0,
+      ownedSum: 0,
+      exportedSum: 0,
+      droppedSum: 0,
+      uncovered: 0,
+      duplicated: 0,
+      perNode: {},
+      departed: [],
+      validityStartMs,
     });
     const old = [...this.epochs.keys()].sort((a, b) => a - b);
     while (old.length > this.keep) this.epochs.delete(old.shift()!);
@@ -84,7 +94,11 @@ export class CoverageLedger {
   /** A member died or was removed: the open epochs it belongs to will lack its last frames. */
   departed(nodeId: number): void {
     for (const coverage of this.epochs.values()) {
-      if (coverage.status === 'open' && coverage.members.includes(nodeId) && !coverage.departed.includes(nodeId)) {
+      if (
+        coverage.status === 'open' &&
+        coverage.members.includes(nodeId) &&
+        !coverage.departed.includes(nodeId)
+      ) {
         coverage.departed.push(nodeId);
       }
     }
@@ -103,7 +117,8 @@ export class CoverageLedger {
       if (coverage.status !== 'open' || !next || nowMs < Math.max(next.validityStartMs, 0) + settleMs) return;
       // A node that is silent now (dead, not yet timed out) stopped counting early: judge it
       // as departed, not as a node that saw other frames than the rest.
-      for (const id of coverage.members) if (silent.has(id) && !coverage.departed.includes(id)) coverage.departed.push(id);
+      for (const id of coverage.members)
+        if (silent.has(id) && !coverage.departed.includes(id)) coverage.departed.push(id);
       const verdict = judge(coverage);
       coverage.closedAtMs = nowMs;
       this.uncoveredTotal += coverage.uncovered;
@@ -141,7 +156,11 @@ function judge(c: EpochCoverage): EpochCoverage['status'] {
   const stayed = c.members.filter((id) => c.perNode[id] !== undefined && !c.departed.includes(id));
   const silent = c.members.filter((id) => c.perNode[id] === undefined && !c.departed.includes(id));
   const lost = [...c.departed, ...silent];
-  c.frames = Math.max(0, ...stayed.map((id) => c.perNode[id]!.seen), ...lost.map((id) => c.perNode[id]?.seen ?? 0));
+  c.frames = Math.max(
+    0,
+    ...stayed.map((id) => c.perNode[id]!.seen),
+    ...lost.map((id) => c.perNode[id]?.seen ?? 0),
+  );
   c.uncovered = Math.max(0, c.frames - c.ownedSum);
   c.duplicated = Math.max(0, c.ownedSum - c.frames);
   const seenCounts = new Set(stayed.map((id) => c.perNode[id]!.seen));
@@ -153,17 +172,33 @@ function judge(c: EpochCoverage): EpochCoverage['status'] {
   c.status = 'exactly-once';
   if (seenCounts.size > 1) {
     const list = stayed.map((id) => `${id} saw ${c.perNode[id]!.seen}`).join(', ');
-    fail('seen-mismatch', `epoch ${c.epoch}: nodes saw different frame counts (${list}); a node lost or gained frames before selection, which desynchronises round-robin ownership`);
+    fail(
+      'seen-mismatch',
+      `epoch ${c.epoch}: nodes saw different frame counts (${list}); a node lost or gained frames before selection, which desynchronises round-robin ownership`,
+    );
   } else if (lost.length > 0 && c.uncovered > 0) {
     const why = [
       c.departed.length > 0 ? `node ${c.departed.join(', ')} died or left` : '',
-      silent.length > 0 ? `node ${silent.join(', ')} sent no ledger for it (never applied it: dead, cut off, or it missed the in-band frame)` : '',
-    ].filter(Boolean).join('; ');
-    fail('node-lost', `epoch ${c.epoch}: ${why}; ${c.uncovered} of ${c.frames} frames had no reporting owner`);
+      silent.length > 0
+        ? `node ${silent.join(', ')} sent no ledger for it (never applied it: dead, cut off, or it missed the in-band frame)`
+        : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    fail(
+      'node-lost',
+      `epoch ${c.epoch}: ${why}; ${c.uncovered} of ${c.frames} frames had no reporting owner`,
+    );
   } else if (c.uncovered > 0) {
-    fail('gap', `epoch ${c.epoch}: owned counts add up to ${c.ownedSum} of ${c.frames} frames; ${c.uncovered} frames had no owner`);
+    fail(
+      'gap',
+      `epoch ${c.epoch}: owned counts add up to ${c.ownedSum} of ${c.frames} frames; ${c.uncovered} frames had no owner`,
+    );
   } else if (c.duplicated > 0) {
-    fail('duplicate', `epoch ${c.epoch}: owned counts add up to ${c.ownedSum} of ${c.frames} frames; ${c.duplicated} frames were captured twice`);
+    fail(
+      'duplicate',
+      `epoch ${c.epoch}: owned counts add up to ${c.ownedSum} of ${c.frames} frames; ${c.duplicated} frames were captured twice`,
+    );
   }
   return c.status;
 }

@@ -118,7 +118,14 @@ export class Election {
   }
 
   /** Whether to grant `candidateId` our (pre-)vote for `term`. */
-  onVoteRequest(term: number, candidateId: number, candidateEpoch: number, ownEpoch: number, preVote: boolean, nowMs: number): { grant: boolean; action?: ElectionAction } {
+  onVoteRequest(
+    term: number,
+    candidateId: number,
+    candidateEpoch: number,
+    ownEpoch: number,
+    preVote: boolean,
+    nowMs: number,
+  ): { grant: boolean; action?: ElectionAction } {
     this.lastPeerHeardMs = nowMs;
     if (term <= this.term || this.hasLiveActive(nowMs) || candidateEpoch < ownEpoch) return { grant: false };
     if (preVote) return { grant: true }; // a hypothetical question: nothing changes here
@@ -142,7 +149,9 @@ export class Election {
     }
     if (this.preVoting || term !== this.term) return undefined;
     this.votes.add(voterId);
-    return this.votes.size >= this.majority ? this.becomeActive(nowMs, `${this.votes.size} of ${1 + this.config.peerIds.length} votes`) : undefined;
+    return this.votes.size >= this.majority
+      ? this.becomeActive(nowMs, `${this.votes.size} of ${1 + this.config.peerIds.length} votes`)
+      : undefined;
   }
 
   /**
@@ -156,11 +165,18 @@ export class Election {
       this.role = 'standby';
       this.leaderId = undefined;
       this.deadlineMs = nowMs + this.timeout();
-      return { kind: 'step-down', term: this.term, why: `no SYNC_ACK from a majority within ${this.leaseMs} ms` };
+      return {
+        kind: 'step-down',
+        term: this.term,
+        why: `no SYNC_ACK from a majority within ${this.leaseMs} ms`,
+      };
     }
     if (this.role === 'candidate' && witnessed && nowMs - this.lastPeerHeardMs >= this.config.solitudeMs) {
       this.term = nextTerm(Math.max(this.term, this.proposedTerm, termsSeen), this.config.selfId);
-      return this.becomeActive(nowMs, `no peer heard for ${this.config.solitudeMs} ms, a majority of capture nodes heartbeat here (solitude rule)`);
+      return this.becomeActive(
+        nowMs,
+        `no peer heard for ${this.config.solitudeMs} ms, a majority of capture nodes heartbeat here (solitude rule)`,
+      );
     }
     if (nowMs < this.deadlineMs) return undefined;
     // A (new) pre-vote round for the next term.
@@ -191,10 +207,20 @@ export class Election {
       // lately may be the one cut off: it steps down by its lease, before a peer can time out
       // and be elected, even if capture nodes were heard lately (the coordinator counts them
       // as witnesses for a whole node timeout, which can outlast an election).
-      if (this.config.peerIds.length === 0 || (this.witnessed && nowMs - this.lastPeerHeardMs >= this.config.solitudeMs)) return true;
-      return [...this.lastAckMs.values()].filter((at) => nowMs - at <= this.leaseMs).length + 1 >= this.majority;
+      if (
+        this.config.peerIds.length === 0 ||
+        (this.witnessed && nowMs - this.lastPeerHeardMs >= this.config.solitudeMs)
+      )
+        return true;
+      return (
+        [...this.lastAckMs.values()].filter((at) => nowMs - at <= this.leaseMs).length + 1 >= this.majority
+      );
     }
-    return this.role === 'standby' && this.leaderId !== undefined && nowMs - this.lastSyncMs < this.config.electionTimeoutMs;
+    return (
+      this.role === 'standby' &&
+      this.leaderId !== undefined &&
+      nowMs - this.lastSyncMs < this.config.electionTimeoutMs
+    );
   }
 
   private becomeActive(nowMs: number, why: string): ElectionAction {

@@ -39,7 +39,9 @@ export class ClusterIpidHistogram {
     const previous = this.last.get(report.nodeId);
     this.last.set(report.nodeId, { frames, bins: report.bins });
     const restarted = previous !== undefined && frames < previous.frames;
-    const delta = report.bins.map((count, i) => (!previous || restarted ? count : (count - previous.bins[i]! + U32) % U32));
+    const delta = report.bins.map((count, i) =>
+      !previous || restarted ? count : (count - previous.bins[i]! + U32) % U32,
+    );
     const deltaFrames = previous ? increase(previous.frames, frames) : frames;
     delta.forEach((n, i) => (this.total[i]! += n));
     this.totalFrames += deltaFrames;

@@ -17,27 +17,51 @@ type Values = Extract<ReturnType<typeof parseOptions<typeof COORDINATOR_OPTIONS>
 
 function configOf(values: Values): CoordinatorConfig {
   if (!values.clusterKeyFile && !values.insecure) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give --cluster-key-file FILE (or --insecure to run without authentication)');
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      'give --cluster-key-file FILE (or --insecure to run without authentication)',
+    );
   }
   if (values.clusterKeyFile && values.insecure) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', '--insecure and --cluster-key-file exclude each other; drop one');
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      '--insecure and --cluster-key-file exclude each other; drop one',
+    );
   }
   if (!net.isIPv4(values.listen.host)) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--listen ${values.listen.host}: give an IPv4 address of this host (or 0.0.0.0 with --advertise)`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `--listen ${values.listen.host}: give an IPv4 address of this host (or 0.0.0.0 with --advertise)`,
+    );
   }
   const advertise = values.advertise ?? values.listen.host;
   if (!net.isIPv4(advertise) || advertise === '0.0.0.0') {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--advertise ${advertise}: agents need a concrete IPv4 address to reach the coordinator; give --advertise IP`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `--advertise ${advertise}: agents need a concrete IPv4 address to reach the coordinator; give --advertise IP`,
+    );
   }
   if (values.mode === 'round-robin' && !values.injectInterface) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'round-robin needs --inject-interface IF: the topology frame that resets every counter travels on the monitored link');
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      'round-robin needs --inject-interface IF: the topology frame that resets every counter travels on the monitored link',
+    );
   }
   if (values.injectInterface && !/^[\w.-]{1,15}$/.test(values.injectInterface)) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--inject-interface "${values.injectInterface}" is not an interface name`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `--inject-interface "${values.injectInterface}" is not an interface name`,
+    );
   }
   const peers = values.peer.map((text) => parsePeer(text)!);
-  if (peers.some((p) => p.id === values.coordinatorId) || new Set(peers.map((p) => p.id)).size !== peers.length) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--peer IDs must differ from each other and from --coordinator-id ${values.coordinatorId}`);
+  if (
+    peers.some((p) => p.id === values.coordinatorId) ||
+    new Set(peers.map((p) => p.id)).size !== peers.length
+  ) {
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `--peer IDs must differ from each other and from --coordinator-id ${values.coordinatorId}`,
+    );
   }
   const key = values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : null;
   const hashKeys = values.key ? (values.key.map(Number) as [number, number]) : undefined;
@@ -54,7 +78,10 @@ function configOf(values: Values): CoordinatorConfig {
     epochIntervalMs: values.epochIntervalMs,
     validityDelayMs: values.validityDelayMs,
     injectInterface: values.injectInterface,
-    announceGroup: values.announceIntervalMs > 0 ? { ip: values.announceGroup.host, port: values.announceGroup.port } : undefined,
+    announceGroup:
+      values.announceIntervalMs > 0
+        ? { ip: values.announceGroup.host, port: values.announceGroup.port }
+        : undefined,
     announceIntervalMs: values.announceIntervalMs,
     coordinatorId: values.coordinatorId,
     peers,
@@ -62,7 +89,10 @@ function configOf(values: Values): CoordinatorConfig {
     electionTimeoutMs: values.electionTimeoutMs,
     solitudeMs: values.solitudeMs,
     // Standbys link to the active's dashboard; on 0.0.0.0 it is reached at the advertised address.
-    dashboard: values.http && net.isIPv4(values.http.host) ? { ip: values.http.host === '0.0.0.0' ? advertise : values.http.host, port: values.http.port } : undefined,
+    dashboard:
+      values.http && net.isIPv4(values.http.host)
+        ? { ip: values.http.host === '0.0.0.0' ? advertise : values.http.host, port: values.http.port }
+        : undefined,
     onEvent: (event) => console.error(`dicap coordinator: ${event.kind}: ${event.text}`),
   };
 }
@@ -82,7 +112,10 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`dicap coordinator: ${errorMessage(error)}`);
     return 2;
   }
-  if (!config.key) console.error('dicap coordinator: WARNING: running --insecure: control messages are not authenticated; anyone on the management network can steer this cluster');
+  if (!config.key)
+    console.error(
+      'dicap coordinator: WARNING: running --insecure: control messages are not authenticated; anyone on the management network can steer this cluster',
+    );
 
   let coordinator: Coordinator;
   try {
@@ -95,11 +128,17 @@ export async function main(argv: string[]): Promise<number> {
   const dashboard = values.http ? new Dashboard(coordinator) : undefined;
   try {
     http = values.http
-      ? await serveMetrics(values.http, createCoordinatorMetrics(coordinator), {
-          '/status': () => coordinatorStatus(coordinator),
-          '/ledger': () => coordinator.ledger.recent(),
-          '/events': () => coordinator.events.list(),
-        }, '--http', dashboard)
+      ? await serveMetrics(
+          values.http,
+          createCoordinatorMetrics(coordinator),
+          {
+            '/status': () => coordinatorStatus(coordinator),
+            '/ledger': () => coordinator.ledger.recent(),
+            '/events': () => coordinator.events.list(),
+          },
+          '--http',
+          dashboard,
+        )
       : undefined;
   } catch (error) {
     dashboard?.close();
@@ -107,10 +146,15 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`dicap coordinator: ${errorMessage(error)}`);
     return 1;
   }
-  console.error(`dicap coordinator: listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, ${config.peers.length > 0 ? `standby among ${config.peers.length + 1} coordinators (ID ${config.coordinatorId})` : `active after ${config.heartbeatIntervalMs + 500} ms of listening`}${values.http ? `, dashboard at http://${formatHostPort(values.http)}/` : ''}`);
+  console.error(
+    `dicap coordinator: listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, ${config.peers.length > 0 ? `standby among ${config.peers.length + 1} coordinators (ID ${config.coordinatorId})` : `active after ${config.heartbeatIntervalMs + 500} ms of listening`}${values.http ? `, dashboard at http://${formatHostPort(values.http)}/` : ''}`,
+  );
 
   return new Promise<number>((resolve) => {
-    const status = values.statusInterval > 0 ? setInterval(() => console.error(formatCoordinatorLine(coordinator)), values.statusInterval * 1000) : undefined;
+    const status =
+      values.statusInterval > 0
+        ? setInterval(() => console.error(formatCoordinatorLine(coordinator)), values.statusInterval * 1000)
+        : undefined;
     const finish = (): void => {
       if (status) clearInterval(status);
       process.off('SIGINT', finish);

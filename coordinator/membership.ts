@@ -39,10 +39,16 @@ export class Membership {
   heard(m: MemberAnnouncement, nowMs: number): { isNew: boolean; topologyChanged: boolean } {
     const known = this.byId.get(m.nodeId);
     if (!known) {
-      this.byId.set(m.nodeId, { ...m, joinedMs: nowMs, lastHeardMs: nowMs, appliedEpoch: m.appliedEpoch ?? 0 });
+      this.byId.set(m.nodeId, {
+        ...m,
+        joinedMs: nowMs,
+        lastHeardMs: nowMs,
+        appliedEpoch: m.appliedEpoch ?? 0,
+      });
       return { isNew: true, topologyChanged: true };
     }
-    const topologyChanged = known.role !== m.role || (m.role === 'analyzer' && !sameEndpoint(known.data, m.data));
+    const topologyChanged =
+      known.role !== m.role || (m.role === 'analyzer' && !sameEndpoint(known.data, m.data));
     known.role = m.role;
     known.control = m.control;
     if (m.data) known.data = m.data;

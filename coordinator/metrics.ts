@@ -11,15 +11,27 @@ const COORDINATOR_ROLES: readonly CoordinatorRole[] = ['active', 'candidate', 's
 const COUNTERS: Array<[string, string, keyof CoordinatorCounters]> = [
   ['topologies_issued_total', 'Topologies issued (each a new epoch)', 'topologiesIssued'],
   ['topology_messages_sent_total', 'TOPOLOGY_UPDATE messages sent over UDP', 'topologiesSent'],
-  ['inband_frames_injected_total', 'In-band topology frames injected on the monitored link', 'inbandInjected'],
+  [
+    'inband_frames_injected_total',
+    'In-band topology frames injected on the monitored link',
+    'inbandInjected',
+  ],
   ['inband_inject_failures_total', 'In-band frames the kernel refused', 'inbandInjectFailures'],
   ['resyncs_total', 'Round-robin re-synchronisations', 'resyncs'],
   ['joins_total', 'JOIN messages', 'joins'],
   ['leaves_total', 'Members that left with LEAVE', 'leaves'],
   ['node_timeouts_total', 'Members removed after the heartbeat timeout', 'timeouts'],
   ['ledger_reports_total', 'LEDGER messages received', 'ledgerReports'],
-  ['ledger_reports_ignored_total', 'LEDGER messages the ledger could not use (unknown node, or an epoch already judged or forgotten)', 'ledgerReportsIgnored'],
-  ['unexpected_messages_total', 'Authentic messages of a type or from a sender this coordinator does not expect in its role', 'unexpectedMessages'],
+  [
+    'ledger_reports_ignored_total',
+    'LEDGER messages the ledger could not use (unknown node, or an epoch already judged or forgotten)',
+    'ledgerReportsIgnored',
+  ],
+  [
+    'unexpected_messages_total',
+    'Authentic messages of a type or from a sender this coordinator does not expect in its role',
+    'unexpectedMessages',
+  ],
   ['syncs_sent_total', 'SYNC messages sent to standbys (as active)', 'syncsSent'],
   ['syncs_applied_total', 'SYNC messages applied (as standby)', 'syncsApplied'],
   ['elections_total', 'Elections this coordinator stood in', 'elections'],
@@ -29,7 +41,15 @@ const COUNTERS: Array<[string, string, keyof CoordinatorCounters]> = [
 export function createCoordinatorMetrics(c: Coordinator): Registry {
   const registry = new Registry();
   for (const [suffix, help, field] of COUNTERS) {
-    new Counter({ name: `dicap_coordinator_${suffix}`, help, registers: [registry], collect() { this.reset(); this.inc(c.counters[field]); } });
+    new Counter({
+      name: `dicap_coordinator_${suffix}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(c.counters[field]);
+      },
+    });
   }
   registerRejectedMessages(registry, 'dicap_coordinator_rejected_messages_total', () => c.channel.rejected);
   new Gauge({
@@ -39,10 +59,18 @@ export function createCoordinatorMetrics(c: Coordinator): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const role of ['capture', 'analyzer']) this.set({ role }, c.membership.all().filter((m) => m.role === role).length);
+      for (const role of ['capture', 'analyzer'])
+        this.set({ role }, c.membership.all().filter((m) => m.role === role).length);
     },
   });
-  new Gauge({ name: 'dicap_coordinator_epoch', help: 'Epoch of the current topology', registers: [registry], collect() { this.set(c.epoch); } });
+  new Gauge({
+    name: 'dicap_coordinator_epoch',
+    help: 'Epoch of the current topology',
+    registers: [registry],
+    collect() {
+      this.set(c.epoch);
+    },
+  });
   new Gauge({
     name: 'dicap_coordinator_active',
     help: '1 when this coordinator is the active one, 0 when standby or candidate',
@@ -60,10 +88,41 @@ export function createCoordinatorMetrics(c: Coordinator): Registry {
       for (const role of COORDINATOR_ROLES) this.set({ role }, c.election.role === role ? 1 : 0);
     },
   });
-  new Gauge({ name: 'dicap_coordinator_term', help: 'Coordinator term', registers: [registry], collect() { this.set(c.term); } });
-  new Counter({ name: 'dicap_coordinator_uncovered_frames_total', help: 'Frames no node captured, over closed epochs (ledger)', registers: [registry], collect() { this.reset(); this.inc(c.ledger.uncoveredTotal); } });
-  new Counter({ name: 'dicap_coordinator_duplicated_frames_total', help: 'Frames captured twice, over closed epochs (ledger)', registers: [registry], collect() { this.reset(); this.inc(c.ledger.duplicatedTotal); } });
-  new Counter({ name: 'dicap_coordinator_coverage_anomalies_total', help: 'Closed epochs whose coverage was not exactly-once', registers: [registry], collect() { this.reset(); this.inc(c.ledger.anomaliesTotal); } });
+  new Gauge({
+    name: 'dicap_coordinator_term',
+    help: 'Coordinator term',
+    registers: [registry],
+    collect() {
+      this.set(c.term);
+    },
+  });
+  new Counter({
+    name: 'dicap_coordinator_uncovered_frames_total',
+    help: 'Frames no node captured, over closed epochs (ledger)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(c.ledger.uncoveredTotal);
+    },
+  });
+  new Counter({
+    name: 'dicap_coordinator_duplicated_frames_total',
+    help: 'Frames captured twice, over closed epochs (ledger)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(c.ledger.duplicatedTotal);
+    },
+  });
+  new Counter({
+    name: 'dicap_coordinator_coverage_anomalies_total',
+    help: 'Closed epochs whose coverage was not exactly-once',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(c.ledger.anomaliesTotal);
+    },
+  });
   new Gauge({
     name: 'dicap_coordinator_coverage_exactly_once',
     help: '1 when the newest closed epoch was covered exactly once, 0 when not, -1 before any epoch closed',

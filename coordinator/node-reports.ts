@@ -28,7 +28,9 @@ export interface AnalyzerSourceReports {
 }
 
 function engineCounts(totals: EngineTotals): EngineCounts {
-  return Object.fromEntries(Object.entries(totals).map(([name, value]) => [name, Number(value)])) as EngineCounts;
+  return Object.fromEntries(
+    Object.entries(totals).map(([name, value]) => [name, Number(value)]),
+  ) as EngineCounts;
 }
 
 export class NodeReports {
@@ -44,14 +46,22 @@ export class NodeReports {
   observe(view: ControlView, nowMs: number): boolean {
     switch (view.type) {
       case 'HEARTBEAT':
-        if (view.counters && (view.role ?? 'capture') === 'capture') this.captureNode(view.nodeId).counters.observe(engineCounts(view.counters), nowMs);
+        if (view.counters && (view.role ?? 'capture') === 'capture')
+          this.captureNode(view.nodeId).counters.observe(engineCounts(view.counters), nowMs);
         return false;
       case 'IPID_HISTOGRAM':
         this.captureNode(view.nodeId);
         this.ipid.record(view, nowMs);
         return true;
       case 'ANALYZER_REPORT':
-        this.analyzerSource(view).counters.observe({ records: Number(view.records), datagrams: Number(view.datagrams), lostDatagrams: Number(view.lostDatagrams) }, nowMs);
+        this.analyzerSource(view).counters.observe(
+          {
+            records: Number(view.records),
+            datagrams: Number(view.datagrams),
+            lostDatagrams: Number(view.lostDatagrams),
+          },
+          nowMs,
+        );
         return true;
       default:
         return false;
@@ -97,9 +107,11 @@ export class NodeReports {
 
   /** Forgets nodes departed, and analyzer reports silent, for more than DEPARTED_KEEP_MS. */
   prune(nowMs: number): void {
-    for (const [id, node] of this.capture) if (node.departure && nowMs - node.departure.atMs > DEPARTED_KEEP_MS) this.capture.delete(id);
+    for (const [id, node] of this.capture)
+      if (node.departure && nowMs - node.departure.atMs > DEPARTED_KEEP_MS) this.capture.delete(id);
     for (const [id, bySource] of this.analyzers) {
-      for (const [source, r] of bySource) if (nowMs - (r.counters.lastReportMs ?? nowMs) > DEPARTED_KEEP_MS) bySource.delete(source);
+      for (const [source, r] of bySource)
+        if (nowMs - (r.counters.lastReportMs ?? nowMs) > DEPARTED_KEEP_MS) bySource.delete(source);
       if (bySource.size === 0) this.analyzers.delete(id);
     }
   }

@@ -9,7 +9,11 @@ export function coordinatorStatus(c: Coordinator): Record<string, unknown> {
     coordinatorId: c.config.coordinatorId,
     activeId: c.election.leaderId ?? null,
     term: c.term,
-    peers: c.config.peers.map((p) => ({ id: p.id, endpoint: p.endpoint, lastHeardMs: c.peersHeardMs.get(p.id) ?? null })),
+    peers: c.config.peers.map((p) => ({
+      id: p.id,
+      endpoint: p.endpoint,
+      lastHeardMs: c.peersHeardMs.get(p.id) ?? null,
+    })),
     lastSyncMs: c.lastSyncMs ?? null,
     epoch: c.epoch,
     mode: c.config.mode,
@@ -17,9 +21,20 @@ export function coordinatorStatus(c: Coordinator): Record<string, unknown> {
     topology: c.current ?? null,
     members: c.membership.all().map((m) => ({ ...m, position: positions.get(m.nodeId) ?? null })),
     coverage: latest
-      ? { epoch: latest.epoch, status: latest.status, reason: latest.reason ?? null, frames: latest.frames, uncovered: latest.uncovered, duplicated: latest.duplicated }
+      ? {
+          epoch: latest.epoch,
+          status: latest.status,
+          reason: latest.reason ?? null,
+          frames: latest.frames,
+          uncovered: latest.uncovered,
+          duplicated: latest.duplicated,
+        }
       : null,
-    ledgerTotals: { uncovered: c.ledger.uncoveredTotal, duplicated: c.ledger.duplicatedTotal, anomalies: c.ledger.anomaliesTotal },
+    ledgerTotals: {
+      uncovered: c.ledger.uncoveredTotal,
+      duplicated: c.ledger.duplicatedTotal,
+      anomalies: c.ledger.anomaliesTotal,
+    },
     counters: c.counters,
     control_messages: { received: c.channel.received, sent: c.channel.sent, rejected: c.channel.rejected },
   };
@@ -29,7 +44,11 @@ export function formatCoordinatorLine(c: Coordinator): string {
   const capture = c.membership.all().filter((m) => m.role === 'capture').length;
   const analyzers = c.membership.all().filter((m) => m.role === 'analyzer').length;
   const latest = c.ledger.latestVerdict();
-  const coverage = latest ? (latest.status === 'exactly-once' ? `epoch ${latest.epoch} exactly-once` : `ANOMALY ${latest.reason}`) : 'no closed epoch yet';
+  const coverage = latest
+    ? latest.status === 'exactly-once'
+      ? `epoch ${latest.epoch} exactly-once`
+      : `ANOMALY ${latest.reason}`
+    : 'no closed epoch yet';
   const rejected = Object.values(c.channel.rejected).reduce((a, b) => a + b, 0);
   return `coordinator ${c.config.coordinatorId} ${c.election.role} term ${c.term} epoch ${c.epoch} ${c.config.mode} | ${capture} capture, ${analyzers} analyzers | coverage: ${coverage} | rejected ${rejected}`;
 }

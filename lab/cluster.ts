@@ -155,20 +155,32 @@ export class Cluster {
    * process of the cluster has ended (naming it, with the end of its stderr) or after
    * timeoutMs (naming `what`).
    */
-  async waitUntil(what: string, condition: (snapshot: ClusterSnapshot) => boolean, timeoutMs = 30_000): Promise<ClusterSnapshot> {
+  async waitUntil(
+    what: string,
+    condition: (snapshot: ClusterSnapshot) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<ClusterSnapshot> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       this.checkRunning();
       const snapshot = this.counters();
       if (condition(snapshot)) return snapshot;
-      if (Date.now() > deadline) throw new DicapError('DICAP_ERR_LAB_TIMEOUT', `lab ${this.lab.id}: timed out after ${timeoutMs / 1000} s waiting until ${what}`);
+      if (Date.now() > deadline)
+        throw new DicapError(
+          'DICAP_ERR_LAB_TIMEOUT',
+          `lab ${this.lab.id}: timed out after ${timeoutMs / 1000} s waiting until ${what}`,
+        );
       await sleep(100);
     }
   }
 
   /** Resolves once every agent has `epoch` in force (e.g. adopted from an in-band frame). */
   waitForEpoch(epoch: number, timeoutMs = 10_000): Promise<ClusterSnapshot> {
-    return this.waitUntil(`every agent has epoch ${epoch} in force`, (s) => s.agents.every((a) => a?.epoch === epoch), timeoutMs);
+    return this.waitUntil(
+      `every agent has epoch ${epoch} in force`,
+      (s) => s.agents.every((a) => a?.epoch === epoch),
+      timeoutMs,
+    );
   }
 
   /**
@@ -199,7 +211,10 @@ export class Cluster {
   checkRunning(): void {
     const ended = [...this.analyzers, ...this.agents].filter((p) => !p.process.running);
     if (ended.length > 0) {
-      throw new DicapError('DICAP_ERR_LAB_PROCESS', ended.map((p) => `${p.name} on ${p.host} ended early: ${lastLines(p.stderrTail())}`).join('; '));
+      throw new DicapError(
+        'DICAP_ERR_LAB_PROCESS',
+        ended.map((p) => `${p.name} on ${p.host} ended early: ${lastLines(p.stderrTail())}`).join('; '),
+      );
     }
   }
 
@@ -215,19 +230,28 @@ export class Cluster {
 
   private async stopInOrder(): Promise<ClusterResult> {
     try {
-      const agentExits = await Promise.all(this.agents.map((a) => a.process.stop('SIGINT', AGENT_STOP_GRACE_MS)));
+      const agentExits = await Promise.all(
+        this.agents.map((a) => a.process.stop('SIGINT', AGENT_STOP_GRACE_MS)),
+      );
       await sleep(IN_FLIGHT_MS);
-      const analyzerExits = await Promise.all(this.analyzers.map((a) => a.process.stop('SIGINT', ANALYZER_STOP_GRACE_MS)));
+      const analyzerExits = await Promise.all(
+        this.analyzers.map((a) => a.process.stop('SIGINT', ANALYZER_STOP_GRACE_MS)),
+      );
       const problems: string[] = [];
       const finalOf = <T extends { final: boolean }>(p: ClusterProcess, exit: ExitInfo): T | undefined => {
         const summary = readSummary<T>(p.summaryFile);
-        if (exit.code !== 0) problems.push(`${p.name} on ${p.host} exited with ${exit.code ?? exit.signal}: ${lastLines(p.stderrTail())}`);
-        else if (!summary?.final) problems.push(`${p.name} on ${p.host} left no final counters in ${p.summaryFile}`);
+        if (exit.code !== 0)
+          problems.push(
+            `${p.name} on ${p.host} exited with ${exit.code ?? exit.signal}: ${lastLines(p.stderrTail())}`,
+          );
+        else if (!summary?.final)
+          problems.push(`${p.name} on ${p.host} left no final counters in ${p.summaryFile}`);
         return summary;
       };
       const agents = this.agents.map((a, i) => finalOf<AgentSummary>(a, agentExits[i]!));
       const analyzers = this.analyzers.map((a, i) => finalOf<AnalyzerSummary>(a, analyzerExits[i]!));
-      if (problems.length > 0) throw new DicapError('DICAP_ERR_LAB_PROCESS', `lab ${this.lab.id}: ${problems.join('; ')}`);
+      if (problems.length > 0)
+        throw new DicapError('DICAP_ERR_LAB_PROCESS', `lab ${this.lab.id}: ${problems.join('; ')}`);
       return { agents: agents as AgentSummary[], analyzers: analyzers as AnalyzerSummary[] };
     } finally {
       running.delete(this.lab.id);
@@ -265,17 +289,32 @@ function clusterKeyFor(file: string | undefined, directory: string): { key: Buff
   return { key, file: written };
 }
 
-function checkOptions(lab: Lab, options: ClusterOptions, captures: readonly LabHost[], nodeIds: readonly number[]): void {
+function checkOptions(
+  lab: Lab,
+  options: ClusterOptions,
+  captures: readonly LabHost[],
+  nodeIds: readonly number[],
+): void {
   const bad = (message: string): never => {
     throw new DicapError('DICAP_ERR_BAD_CONFIG', message);
   };
-  if (nodeIds.length !== captures.length) bad(`${nodeIds.length} node IDs given for the ${captures.length} capture hosts of lab ${lab.id}; give one per capture host`);
-  if (new Set(nodeIds).size !== nodeIds.length) bad(`node IDs ${nodeIds.join(',')} repeat one; every node needs its own`);
-  for (const word of options.key) if (!Number.isInteger(word) || word < 0 || word > 0xffffffff) bad(`hash key word ${word} is not a 32-bit word`);
+  if (nodeIds.length !== captures.length)
+    bad(
+      `${nodeIds.length} node IDs given for the ${captures.length} capture hosts of lab ${lab.id}; give one per capture host`,
+    );
+  if (new Set(nodeIds).size !== nodeIds.length)
+    bad(`node IDs ${nodeIds.join(',')} repeat one; every node needs its own`);
+  for (const word of options.key)
+    if (!Number.isInteger(word) || word < 0 || word > 0xffffffff)
+      bad(`hash key word ${word} is not a 32-bit word`);
 }
 
 /** Starts `command args…` of dicap on `host`, keeping the end of its stderr. */
-function spawnDicap(lab: Lab, host: string, args: readonly string[]): { process: LabProcess; stderrTail: () => string } {
+function spawnDicap(
+  lab: Lab,
+  host: string,
+  args: readonly string[],
+): { process: LabProcess; stderrTail: () => string } {
   const child = lab.spawn(host, process.execPath, [DICAP, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -294,11 +333,16 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
   const nodeIds = options.nodes ? [...options.nodes] : captures.map((_, i) => FIRST_NODE_ID + i);
   checkOptions(lab, options, captures, nodeIds);
   const placement = options.analyzerPlacement ?? 'analyzer-hosts';
-  const analyzerHosts = placement === 'capture-hosts' ? captures : lab.topology.hosts.filter((h) => h.role === 'analyzer');
+  const analyzerHosts =
+    placement === 'capture-hosts' ? captures : lab.topology.hosts.filter((h) => h.role === 'analyzer');
   if (analyzerHosts.length === 0) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab ${lab.id} has no analyzer host; build it with analyzers (dicap lab up --analyzers 1) or place the analyzers on the capture hosts`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `lab ${lab.id} has no analyzer host; build it with analyzers (dicap lab up --analyzers 1) or place the analyzers on the capture hosts`,
+    );
   }
-  if (running.has(lab.id)) throw new DicapError('DICAP_ERR_LAB_BUSY', `lab ${lab.id} already runs a cluster; stop it first`);
+  if (running.has(lab.id))
+    throw new DicapError('DICAP_ERR_LAB_BUSY', `lab ${lab.id} already runs a cluster; stop it first`);
   running.add(lab.id);
 
   const progress = options.onProgress ?? ((): void => {});
@@ -317,15 +361,36 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
 
     const analyzers: ClusterAnalyzer[] = analyzerHosts.map((host) => {
       const endpoint = { ip: placement === 'capture-hosts' ? '127.0.0.1' : host.management!.address, port };
-      const pcapFile = options.pcapDirectory === null ? null : path.join(options.pcapDirectory ?? directory, `${host.name}.pcap`);
+      const pcapFile =
+        options.pcapDirectory === null
+          ? null
+          : path.join(options.pcapDirectory ?? directory, `${host.name}.pcap`);
       const summaryFile = summaryOf(host.name, 'analyzer');
-      const args = ['analyzer', '--listen', `${endpoint.ip}:${port}`, '--write', pcapFile ?? '/dev/null', '--summary', summaryFile, '--status-interval', interval];
-      const analyzer = { name: 'analyzer', host: host.name, endpoint, pcapFile, summaryFile, ...spawnDicap(lab, host.name, args) };
+      const args = [
+        'analyzer',
+        '--listen',
+        `${endpoint.ip}:${port}`,
+        '--write',
+        pcapFile ?? '/dev/null',
+        '--summary',
+        summaryFile,
+        '--status-interval',
+        interval,
+      ];
+      const analyzer = {
+        name: 'analyzer',
+        host: host.name,
+        endpoint,
+        pcapFile,
+        summaryFile,
+        ...spawnDicap(lab, host.name, args),
+      };
       started.push(analyzer);
       return analyzer;
     });
     // With analyzers on the capture hosts, each agent's one analyzer is 127.0.0.1, its own.
-    const exportTo = placement === 'capture-hosts' ? [analyzers[0]!.endpoint] : analyzers.map((a) => a.endpoint);
+    const exportTo =
+      placement === 'capture-hosts' ? [analyzers[0]!.endpoint] : analyzers.map((a) => a.endpoint);
     const staticTopology: TopologyUpdateFields = {
       term: 0,
       epoch: 1,
@@ -338,24 +403,54 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
       snaplen: options.snaplen,
     };
     await waitForSummaries(analyzers, options.readyTimeoutMs);
-    progress(`lab ${lab.id}: ${analyzers.length} analyzer${analyzers.length === 1 ? '' : 's'} listening (${analyzers.map((a) => `${a.host} ${a.endpoint.ip}:${port}`).join(', ')})`);
+    progress(
+      `lab ${lab.id}: ${analyzers.length} analyzer${analyzers.length === 1 ? '' : 's'} listening (${analyzers.map((a) => `${a.host} ${a.endpoint.ip}:${port}`).join(', ')})`,
+    );
 
     const agents: ClusterAgent[] = captures.map((host, position) => {
       const nodeId = nodeIds[position]!;
       const summaryFile = summaryOf(host.name, 'agent');
       const args = [
-        'agent', '--interface', host.passive.interface, '--node-id', String(nodeId), '--nodes', nodeIds.join(','),
-        '--mode', options.mode, '--key', options.key.map((k) => `0x${k.toString(16)}`).join(','), '--cluster-key-file', keyFile,
-        '--snaplen', String(options.snaplen), '--workers', String(options.workers),
+        'agent',
+        '--interface',
+        host.passive.interface,
+        '--node-id',
+        String(nodeId),
+        '--nodes',
+        nodeIds.join(','),
+        '--mode',
+        options.mode,
+        '--key',
+        options.key.map((k) => `0x${k.toString(16)}`).join(','),
+        '--cluster-key-file',
+        keyFile,
+        '--snaplen',
+        String(options.snaplen),
+        '--workers',
+        String(options.workers),
         ...exportTo.flatMap((e) => ['--analyzer', `${e.ip}:${e.port}`]),
-        '--summary', summaryFile, '--status-interval', interval, ...(options.agentArgs ?? []),
+        '--summary',
+        summaryFile,
+        '--status-interval',
+        interval,
+        ...(options.agentArgs ?? []),
       ];
-      const agent = { name: `agent ${nodeId}`, host: host.name, nodeId, position, interface: host.passive.interface, summaryFile, ...spawnDicap(lab, host.name, args) };
+      const agent = {
+        name: `agent ${nodeId}`,
+        host: host.name,
+        nodeId,
+        position,
+        interface: host.passive.interface,
+        summaryFile,
+        ...spawnDicap(lab, host.name, args),
+      };
       started.push(agent);
       return agent;
     });
     await waitForSummaries(agents, options.readyTimeoutMs);
-    progress(`lab ${lab.id}: ${agents.length} agents capturing (${options.mode}, nodes ${nodeIds.join(',')}, ${options.workers} worker${options.workers === 1 ? '' : 's'} each)`);
+    progress(
+      `lab ${lab.id}: ${agents.length} agents capturing (${options.mode}, nodes ${nodeIds.join(',')}, ${options.workers} worker${options.workers === 1 ? '' : 's'} each)`,
+    );
     return new Cluster(lab, options, directory, clusterKey, staticTopology, analyzers, agents);
   } catch (error) {
     await Promise.all(started.map((p) => p.process.stop('SIGTERM')));
@@ -365,14 +460,25 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
 }
 
 /** Resolves when every process has written its summary; rejects if one ends first or the time is up. */
-async function waitForSummaries(processes: readonly ClusterProcess[], timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
+async function waitForSummaries(
+  processes: readonly ClusterProcess[],
+  timeoutMs = DEFAULT_READY_TIMEOUT_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ended = processes.find((p) => !p.process.running);
-    if (ended) throw new DicapError('DICAP_ERR_LAB_PROCESS', `${ended.name} on ${ended.host} did not start: ${lastLines(ended.stderrTail())}`);
+    if (ended)
+      throw new DicapError(
+        'DICAP_ERR_LAB_PROCESS',
+        `${ended.name} on ${ended.host} did not start: ${lastLines(ended.stderrTail())}`,
+      );
     if (processes.every((p) => fs.existsSync(p.summaryFile))) return;
     const late = processes.find((p) => !fs.existsSync(p.summaryFile))!;
-    if (Date.now() > deadline) throw new DicapError('DICAP_ERR_LAB_TIMEOUT', `${late.name} on ${late.host} was not ready after ${timeoutMs / 1000} s: ${lastLines(late.stderrTail())}`);
+    if (Date.now() > deadline)
+      throw new DicapError(
+        'DICAP_ERR_LAB_TIMEOUT',
+        `${late.name} on ${late.host} was not ready after ${timeoutMs / 1000} s: ${lastLines(late.stderrTail())}`,
+      );
     await sleep(50);
   }
 }

@@ -35,7 +35,15 @@ import {
 import type { SelectionModeName } from '../native/engine.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SNAPLEN } from '../node-agent/options.js';
 import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
-import { DEFAULT_ANALYZER_PORT, FIRST_NODE_ID, lastLines, readSummary, type AgentSummary, type AnalyzerSummary, type ClusterResult } from './cluster.js';
+import {
+  DEFAULT_ANALYZER_PORT,
+  FIRST_NODE_ID,
+  lastLines,
+  readSummary,
+  type AgentSummary,
+  type AnalyzerSummary,
+  type ClusterResult,
+} from './cluster.js';
 import { DICAP } from './dicap-command.js';
 import type { ExitInfo, Lab, LabProcess } from './lab.js';
 import { NamespaceHttpClient } from './namespace-client.js';
@@ -151,7 +159,15 @@ export interface CoordinatorStatus {
   mode: SelectionModeName;
   control: Endpoint;
   topology: TopologyUpdateFields | null;
-  members: Array<{ nodeId: number; role: 'capture' | 'analyzer'; control: Endpoint; data?: Endpoint; lastHeardMs: number; appliedEpoch: number; position: number | null }>;
+  members: Array<{
+    nodeId: number;
+    role: 'capture' | 'analyzer';
+    control: Endpoint;
+    data?: Endpoint;
+    lastHeardMs: number;
+    appliedEpoch: number;
+    position: number | null;
+  }>;
   ledgerTotals: { uncovered: number; duplicated: number; anomalies: number };
   counters: Record<string, number>;
   control_messages: { received: number; sent: number; rejected: Record<string, number> };
@@ -190,7 +206,8 @@ export interface AppliedTopology {
   inband: boolean;
 }
 
-const APPLIED = /topology in force: term (\d+), epoch (\d+), nodes ([\d,]+), position -?\d+( \(in-band frame\))?/;
+const APPLIED =
+  /topology in force: term (\d+), epoch (\d+), nodes ([\d,]+), position -?\d+( \(in-band frame\))?/;
 const AGENT_STOP_GRACE_MS = 15_000;
 const STOP_GRACE_MS = 10_000;
 /** After the last agent has exited, its last datagrams may still be on their way to the analyzers. */
@@ -245,15 +262,44 @@ export class ControlPlane {
     const c = this.coordinator(id);
     const t = this.options.timing;
     const host = this.lab.host(c.host);
-    const peers = this.coordinators.filter((p) => p.id !== id).flatMap((p) => ['--peer', `${p.id}@${p.control.ip}:${p.control.port}`]);
+    const peers = this.coordinators
+      .filter((p) => p.id !== id)
+      .flatMap((p) => ['--peer', `${p.id}@${p.control.ip}:${p.control.port}`]);
     this.spawn(c, [
-      'coordinator', '--listen', `${c.control.ip}:${c.control.port}`, '--cluster-key-file', this.keyFile, '--mode', this.options.mode,
-      '--snaplen', String(this.snaplen), '--coordinator-id', String(id), ...peers, '--http', `${c.http.ip}:${c.http.port}`,
-      '--heartbeat-interval-ms', String(t.heartbeatIntervalMs), '--node-timeout-ms', String(t.nodeTimeoutMs),
-      '--topology-interval-ms', String(t.topologyIntervalMs), '--epoch-interval-ms', String(t.epochIntervalMs),
-      '--validity-delay-ms', String(t.validityDelayMs), '--sync-interval-ms', String(t.syncIntervalMs),
-      '--election-timeout-ms', String(t.electionTimeoutMs), '--solitude-ms', String(t.solitudeMs),
-      '--announce-interval-ms', '0', '--status-interval', '0',
+      'coordinator',
+      '--listen',
+      `${c.control.ip}:${c.control.port}`,
+      '--cluster-key-file',
+      this.keyFile,
+      '--mode',
+      this.options.mode,
+      '--snaplen',
+      String(this.snaplen),
+      '--coordinator-id',
+      String(id),
+      ...peers,
+      '--http',
+      `${c.http.ip}:${c.http.port}`,
+      '--heartbeat-interval-ms',
+      String(t.heartbeatIntervalMs),
+      '--node-timeout-ms',
+      String(t.nodeTimeoutMs),
+      '--topology-interval-ms',
+      String(t.topologyIntervalMs),
+      '--epoch-interval-ms',
+      String(t.epochIntervalMs),
+      '--validity-delay-ms',
+      String(t.validityDelayMs),
+      '--sync-interval-ms',
+      String(t.syncIntervalMs),
+      '--election-timeout-ms',
+      String(t.electionTimeoutMs),
+      '--solitude-ms',
+      String(t.solitudeMs),
+      '--announce-interval-ms',
+      '0',
+      '--status-interval',
+      '0',
       ...(this.options.mode === 'round-robin' ? ['--inject-interface', host.wire!.interface] : []),
     ]);
     await this.waitForLog(c, /listening on/);
@@ -269,9 +315,24 @@ export class ControlPlane {
     const a = this.agent(nodeId);
     fs.rmSync(a.summaryFile, { force: true });
     this.spawn(a, [
-      'agent', '--interface', a.interface, '--node-id', String(nodeId), ...this.coordinators.flatMap((c) => ['--coordinator', `${c.control.ip}:${c.control.port}`]),
-      '--cluster-key-file', this.keyFile, '--heartbeat-interval-ms', String(this.options.timing.heartbeatIntervalMs),
-      '--snaplen', String(this.snaplen), '--workers', String(this.options.workers ?? 1), '--summary', a.summaryFile, '--status-interval', '1',
+      'agent',
+      '--interface',
+      a.interface,
+      '--node-id',
+      String(nodeId),
+      ...this.coordinators.flatMap((c) => ['--coordinator', `${c.control.ip}:${c.control.port}`]),
+      '--cluster-key-file',
+      this.keyFile,
+      '--heartbeat-interval-ms',
+      String(this.options.timing.heartbeatIntervalMs),
+      '--snaplen',
+      String(this.snaplen),
+      '--workers',
+      String(this.options.workers ?? 1),
+      '--summary',
+      a.summaryFile,
+      '--status-interval',
+      '1',
     ]);
     await this.waitForSummary(a);
   }
@@ -286,16 +347,32 @@ export class ControlPlane {
     const a = this.find(this.analyzers, (x) => x.nodeId === nodeId, `analyzer ${nodeId}`);
     fs.rmSync(a.summaryFile, { force: true });
     this.spawn(a, [
-      'analyzer', '--listen', `${a.endpoint.ip}:${a.endpoint.port}`, '--write', a.pcapFile ?? '/dev/null', '--summary', a.summaryFile, '--status-interval', '1',
-      '--node-id', String(a.nodeId), ...this.coordinators.flatMap((c) => ['--coordinator', `${c.control.ip}:${c.control.port}`]),
-      '--cluster-key-file', this.keyFile, '--heartbeat-interval-ms', String(this.options.timing.heartbeatIntervalMs),
+      'analyzer',
+      '--listen',
+      `${a.endpoint.ip}:${a.endpoint.port}`,
+      '--write',
+      a.pcapFile ?? '/dev/null',
+      '--summary',
+      a.summaryFile,
+      '--status-interval',
+      '1',
+      '--node-id',
+      String(a.nodeId),
+      ...this.coordinators.flatMap((c) => ['--coordinator', `${c.control.ip}:${c.control.port}`]),
+      '--cluster-key-file',
+      this.keyFile,
+      '--heartbeat-interval-ms',
+      String(this.options.timing.heartbeatIntervalMs),
     ]);
     await this.waitForSummary(a);
   }
 
   private spawn(member: Member, args: readonly string[]): void {
-    if (member.process?.running) throw new DicapError('DICAP_ERR_LAB_BUSY', `${member.name} on ${member.host} is already running`);
-    const child = this.lab.spawn(member.host, process.execPath, [DICAP, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (member.process?.running)
+      throw new DicapError('DICAP_ERR_LAB_BUSY', `${member.name} on ${member.host} is already running`);
+    const child = this.lab.spawn(member.host, process.execPath, [DICAP, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let partial = '';
     child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n');
@@ -313,18 +390,38 @@ export class ControlPlane {
   }
 
   /** Resolves once the current life of `member` printed a line matching `pattern`. */
-  private async waitForLog(member: Member, pattern: RegExp, timeoutMs = this.options.readyTimeoutMs ?? 20_000): Promise<void> {
-    await this.poll(`${member.name} printed ${pattern}`, () => {
-      if (!member.process?.running) throw new DicapError('DICAP_ERR_LAB_PROCESS', `${member.name} on ${member.host} ended: ${tail(member)}`);
-      return member.log.slice(member.lifeStart).some((l) => pattern.test(l.text)) || undefined;
-    }, timeoutMs);
+  private async waitForLog(
+    member: Member,
+    pattern: RegExp,
+    timeoutMs = this.options.readyTimeoutMs ?? 20_000,
+  ): Promise<void> {
+    await this.poll(
+      `${member.name} printed ${pattern}`,
+      () => {
+        if (!member.process?.running)
+          throw new DicapError(
+            'DICAP_ERR_LAB_PROCESS',
+            `${member.name} on ${member.host} ended: ${tail(member)}`,
+          );
+        return member.log.slice(member.lifeStart).some((l) => pattern.test(l.text)) || undefined;
+      },
+      timeoutMs,
+    );
   }
 
   private async waitForSummary(member: LabAgent | LabAnalyzer): Promise<void> {
-    await this.poll(`${member.name} wrote ${member.summaryFile}`, () => {
-      if (!member.process?.running) throw new DicapError('DICAP_ERR_LAB_PROCESS', `${member.name} on ${member.host} did not start: ${tail(member)}`);
-      return fs.existsSync(member.summaryFile) || undefined;
-    }, this.options.readyTimeoutMs ?? 20_000);
+    await this.poll(
+      `${member.name} wrote ${member.summaryFile}`,
+      () => {
+        if (!member.process?.running)
+          throw new DicapError(
+            'DICAP_ERR_LAB_PROCESS',
+            `${member.name} on ${member.host} did not start: ${tail(member)}`,
+          );
+        return fs.existsSync(member.summaryFile) || undefined;
+      },
+      this.options.readyTimeoutMs ?? 20_000,
+    );
   }
 
   // ---- what the coordinators say ---------------------------------------------------------
@@ -371,10 +468,14 @@ export class ControlPlane {
 
   /** Resolves with the ID of the one active coordinator once exactly one (not in `except`) is active. */
   async waitForActive(timeoutMs = 20_000, except: readonly number[] = []): Promise<number> {
-    return this.poll('exactly one active coordinator', async () => {
-      const active = await this.activeCoordinators();
-      return active.length === 1 && !except.includes(active[0]!) ? active[0] : undefined;
-    }, timeoutMs);
+    return this.poll(
+      'exactly one active coordinator',
+      async () => {
+        const active = await this.activeCoordinators();
+        return active.length === 1 && !except.includes(active[0]!) ? active[0] : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /**
@@ -384,22 +485,48 @@ export class ControlPlane {
    * holds it until the first frame after that instant); round-robin, every agent put it (or a
    * later one) in force at its in-band frame. Traffic sent from then on is covered by it.
    */
-  async waitForTopology(nodeIds: readonly number[], timeoutMs = 20_000): Promise<{ active: number; topology: TopologyUpdateFields }> {
-    const analyzers = this.analyzers.filter((a) => a.process?.running).map((a) => `${a.endpoint.ip}:${a.endpoint.port}`).sort();
-    return this.poll(`a topology of nodes ${nodeIds.join(',')} in force`, async () => {
-      const active = (await this.activeCoordinators())[0];
-      if (active === undefined) return undefined;
-      const status = await this.status(active);
-      const t = status?.topology;
-      if (!t || t.nodeIds.join() !== [...nodeIds].sort((a, b) => a - b).join()) return undefined;
-      if (t.analyzers.map((e) => `${e.ip}:${e.port}`).sort().join() !== analyzers.join()) return undefined;
-      if (Date.now() < t.validityStartMs + 200) return undefined;
-      const follows = (agent: LabAgent): boolean =>
-        agent.log.slice(agent.lifeStart).some((l) => l.text.includes(`following coordinator ${status!.control.ip}:${status!.control.port} (term ${t.term})`));
-      const following = nodeIds.every((id) => follows(this.agent(id)));
-      const inForce = t.selection !== 'round-robin' || nodeIds.every((id) => this.appliedTopologies(id).some((a) => a.term === t.term && a.epoch >= t.epoch));
-      return following && inForce ? { active, topology: t } : undefined;
-    }, timeoutMs);
+  async waitForTopology(
+    nodeIds: readonly number[],
+    timeoutMs = 20_000,
+  ): Promise<{ active: number; topology: TopologyUpdateFields }> {
+    const analyzers = this.analyzers
+      .filter((a) => a.process?.running)
+      .map((a) => `${a.endpoint.ip}:${a.endpoint.port}`)
+      .sort();
+    return this.poll(
+      `a topology of nodes ${nodeIds.join(',')} in force`,
+      async () => {
+        const active = (await this.activeCoordinators())[0];
+        if (active === undefined) return undefined;
+        const status = await this.status(active);
+        const t = status?.topology;
+        if (!t || t.nodeIds.join() !== [...nodeIds].sort((a, b) => a - b).join()) return undefined;
+        if (
+          t.analyzers
+            .map((e) => `${e.ip}:${e.port}`)
+            .sort()
+            .join() !== analyzers.join()
+        )
+          return undefined;
+        if (Date.now() < t.validityStartMs + 200) return undefined;
+        const follows = (agent: LabAgent): boolean =>
+          agent.log
+            .slice(agent.lifeStart)
+            .some((l) =>
+              l.text.includes(
+                `following coordinator ${status!.control.ip}:${status!.control.port} (term ${t.term})`,
+              ),
+            );
+        const following = nodeIds.every((id) => follows(this.agent(id)));
+        const inForce =
+          t.selection !== 'round-robin' ||
+          nodeIds.every((id) =>
+            this.appliedTopologies(id).some((a) => a.term === t.term && a.epoch >= t.epoch),
+          );
+        return following && inForce ? { active, topology: t } : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   // ---- what the agents and analyzers say ---------------------------------------------------
@@ -416,19 +543,38 @@ export class ControlPlane {
   appliedTopologies(nodeId: number): AppliedTopology[] {
     return this.agent(nodeId).log.flatMap((l) => {
       const m = APPLIED.exec(l.text);
-      return m ? [{ atMs: l.atMs, term: Number(m[1]), epoch: Number(m[2]), nodeIds: m[3]!.split(',').map(Number), inband: m[4] !== undefined }] : [];
+      return m
+        ? [
+            {
+              atMs: l.atMs,
+              term: Number(m[1]),
+              epoch: Number(m[2]),
+              nodeIds: m[3]!.split(',').map(Number),
+              inband: m[4] !== undefined,
+            },
+          ]
+        : [];
     });
   }
 
   /** Polls `probe` until it returns a value; rejects after timeoutMs naming `what`, with the end of every log. */
-  async poll<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  async poll<T>(
+    what: string,
+    probe: () => T | undefined | Promise<T | undefined>,
+    timeoutMs = 20_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = await probe();
       if (value !== undefined) return value;
       if (Date.now() > deadline) {
-        const logs = [...this.coordinators, ...this.analyzers, ...this.agents].filter((m) => m.log.length > 0).map((m) => `${m.name}: ${tail(m)}`);
-        throw new DicapError('DICAP_ERR_LAB_TIMEOUT', `lab ${this.lab.id}: timed out after ${timeoutMs / 1000} s waiting for ${what}; ${logs.join('; ')}`);
+        const logs = [...this.coordinators, ...this.analyzers, ...this.agents]
+          .filter((m) => m.log.length > 0)
+          .map((m) => `${m.name}: ${tail(m)}`);
+        throw new DicapError(
+          'DICAP_ERR_LAB_TIMEOUT',
+          `lab ${this.lab.id}: timed out after ${timeoutMs / 1000} s waiting for ${what}; ${logs.join('; ')}`,
+        );
       }
       await sleep(POLL_MS);
     }
@@ -449,11 +595,18 @@ export class ControlPlane {
 
   private async stopInOrder(): Promise<ClusterResult> {
     const problems: string[] = [];
-    const stopAll = async <T extends Member>(members: readonly T[], signal: NodeJS.Signals, graceMs: number): Promise<T[]> => {
+    const stopAll = async <T extends Member>(
+      members: readonly T[],
+      signal: NodeJS.Signals,
+      graceMs: number,
+    ): Promise<T[]> => {
       const running = members.filter((m) => m.process?.running);
       const exits = await Promise.all(running.map((m) => m.process!.stop(signal, graceMs)));
       exits.forEach((exit, i) => {
-        if (exit.code !== 0) problems.push(`${running[i]!.name} on ${running[i]!.host} exited with ${exit.code ?? exit.signal}: ${tail(running[i]!)}`);
+        if (exit.code !== 0)
+          problems.push(
+            `${running[i]!.name} on ${running[i]!.host} exited with ${exit.code ?? exit.signal}: ${tail(running[i]!)}`,
+          );
       });
       return running;
     };
@@ -465,21 +618,28 @@ export class ControlPlane {
       const finals = <T extends { final: boolean }>(members: ReadonlyArray<LabAgent | LabAnalyzer>): T[] =>
         members.map((m) => {
           const summary = readSummary<T>(m.summaryFile);
-          if (!summary?.final) problems.push(`${m.name} on ${m.host} left no final counters in ${m.summaryFile}`);
+          if (!summary?.final)
+            problems.push(`${m.name} on ${m.host} left no final counters in ${m.summaryFile}`);
           return summary!;
         });
       const result = { agents: finals<AgentSummary>(agents), analyzers: finals<AnalyzerSummary>(analyzers) };
-      if (problems.length > 0) throw new DicapError('DICAP_ERR_LAB_PROCESS', `lab ${this.lab.id}: ${problems.join('; ')}`);
+      if (problems.length > 0)
+        throw new DicapError('DICAP_ERR_LAB_PROCESS', `lab ${this.lab.id}: ${problems.join('; ')}`);
       return result;
     } finally {
       await Promise.all([...this.http.values()].map((client) => client.close()));
-      await Promise.all([...this.coordinators, ...this.analyzers, ...this.agents].filter((m) => m.process?.running).map((m) => m.process!.stop('SIGKILL')));
+      await Promise.all(
+        [...this.coordinators, ...this.analyzers, ...this.agents]
+          .filter((m) => m.process?.running)
+          .map((m) => m.process!.stop('SIGKILL')),
+      );
     }
   }
 
   private find<T>(list: readonly T[], match: (item: T) => boolean, what: string): T {
     const found = list.find(match);
-    if (!found) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab ${this.lab.id} has no ${what} in this cluster`);
+    if (!found)
+      throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab ${this.lab.id} has no ${what} in this cluster`);
     return found;
   }
 }
@@ -493,7 +653,8 @@ function writeClusterKey(directory: string): { key: Buffer; file: string } {
 }
 
 const managementOf = (host: LabHost): string => {
-  if (!host.management) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host.name} is not on the management network`);
+  if (!host.management)
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host.name} is not on the management network`);
   return host.management.address;
 };
 
@@ -504,8 +665,14 @@ const managementOf = (host: LabHost): string => {
  * process fails to start, everything started is stopped and the error names it.
  */
 export async function startControlPlane(lab: Lab, options: ControlPlaneOptions): Promise<ControlPlane> {
-  const coordinatorHosts = lab.topology.hosts.filter((h) => h.role === 'coordinator').slice(0, options.coordinators ?? Infinity);
-  if (coordinatorHosts.length === 0) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab ${lab.id} has no coordinator host; build it with coordinators`);
+  const coordinatorHosts = lab.topology.hosts
+    .filter((h) => h.role === 'coordinator')
+    .slice(0, options.coordinators ?? Infinity);
+  if (coordinatorHosts.length === 0)
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `lab ${lab.id} has no coordinator host; build it with coordinators`,
+    );
   const analyzerHosts = lab.topology.hosts.filter((h) => h.role === 'analyzer');
   const captures = captureHostsOf(lab.topology);
   const directory = path.join(labDirectory(lab.id), 'control-plane');
@@ -517,14 +684,26 @@ export async function startControlPlane(lab: Lab, options: ControlPlaneOptions):
   const coordinators: LabCoordinator[] = coordinatorHosts.map((host) => {
     const id = Number(host.name.slice('coordinator'.length));
     const ip = managementOf(host);
-    return { name: `coordinator ${id}`, host: host.name, id, control: { ip, port: COORDINATOR_CONTROL_PORT }, http: { ip, port: COORDINATOR_HTTP_PORT }, process: undefined, log: [], lifeStart: 0 };
+    return {
+      name: `coordinator ${id}`,
+      host: host.name,
+      id,
+      control: { ip, port: COORDINATOR_CONTROL_PORT },
+      http: { ip, port: COORDINATOR_HTTP_PORT },
+      process: undefined,
+      log: [],
+      lifeStart: 0,
+    };
   });
   const analyzers: LabAnalyzer[] = analyzerHosts.map((host, k) => ({
     name: `analyzer ${FIRST_ANALYZER_NODE_ID + k + 1}`,
     host: host.name,
     nodeId: FIRST_ANALYZER_NODE_ID + k + 1,
     endpoint: { ip: managementOf(host), port: DEFAULT_ANALYZER_PORT },
-    pcapFile: options.pcapDirectory === null ? null : path.join(options.pcapDirectory ?? directory, `${host.name}.pcap`),
+    pcapFile:
+      options.pcapDirectory === null
+        ? null
+        : path.join(options.pcapDirectory ?? directory, `${host.name}.pcap`),
     summaryFile: path.join(directory, `analyzer-${host.name}.json`),
     process: undefined,
     log: [],
@@ -543,12 +722,16 @@ export async function startControlPlane(lab: Lab, options: ControlPlaneOptions):
   const cp = new ControlPlane(lab, options, directory, file, key, coordinators, analyzers, agents);
   try {
     await Promise.all(coordinators.map((c) => cp.startCoordinator(c.id)));
-    progress(`lab ${lab.id}: ${coordinators.length} coordinator${coordinators.length === 1 ? '' : 's'} listening (${options.mode})`);
+    progress(
+      `lab ${lab.id}: ${coordinators.length} coordinator${coordinators.length === 1 ? '' : 's'} listening (${options.mode})`,
+    );
     // Analyzers first: the agents' first topology then names them.
     await Promise.all(analyzers.map((a) => cp.startAnalyzer(a.nodeId)));
     const starting = options.startAgents ?? agents.map((a) => a.nodeId);
     await Promise.all(starting.map((id) => cp.startAgent(id)));
-    progress(`lab ${lab.id}: agents ${starting.join(', ')} and ${analyzers.length} analyzer${analyzers.length === 1 ? '' : 's'} running`);
+    progress(
+      `lab ${lab.id}: agents ${starting.join(', ')} and ${analyzers.length} analyzer${analyzers.length === 1 ? '' : 's'} running`,
+    );
     return cp;
   } catch (error) {
     await cp.stop().catch(() => {});

@@ -108,38 +108,61 @@ export function coverageReport(input: CoverageInput): CoverageReport {
     seen: a.seen,
     owned: a.owned,
     exported: a.recordsExported,
-    dropped: { ring: a.socketDrops, queue: a.queueFullDrops, send: a.recordsSendFailed, noAnalyzer: a.recordsNoAnalyzer },
+    dropped: {
+      ring: a.socketDrops,
+      queue: a.queueFullDrops,
+      send: a.recordsSendFailed,
+      noAnalyzer: a.recordsNoAnalyzer,
+    },
   }));
   const analyzers = input.analyzers.map(analyzerCoverage);
 
   const wire = nodes.map((n) => n.wireFrames);
-  if (new Set(wire).size > 1) problems.push(`the capture hosts' passive interfaces got different numbers of frames (${nodes.map((n) => `${n.host} ${n.wireFrames}`).join(', ')}): the mirror lost frames`);
+  if (new Set(wire).size > 1)
+    problems.push(
+      `the capture hosts' passive interfaces got different numbers of frames (${nodes.map((n) => `${n.host} ${n.wireFrames}`).join(', ')}): the mirror lost frames`,
+    );
   const control = input.controlFramesSent ?? 0;
   if (input.trafficSent !== undefined) {
     for (const n of nodes) {
       if (n.wireFrames !== input.trafficSent + control) {
-        problems.push(`${n.host}'s passive interface got ${n.wireFrames} frames, but ${input.trafficSent} traffic and ${control} control frames were sent`);
+        problems.push(
+          `${n.host}'s passive interface got ${n.wireFrames} frames, but ${input.trafficSent} traffic and ${control} control frames were sent`,
+        );
       }
     }
   }
   for (const n of nodes) {
     if (n.frames !== n.wireFrames) {
-      problems.push(`node ${n.nodeId} took ${n.frames} of the ${n.wireFrames} frames on its interface off the ring (ring drops ${n.dropped.ring})`);
+      problems.push(
+        `node ${n.nodeId} took ${n.frames} of the ${n.wireFrames} frames on its interface off the ring (ring drops ${n.dropped.ring})`,
+      );
     }
-    if (n.controlFrames !== control) problems.push(`node ${n.nodeId} took ${n.controlFrames} in-band frames as control frames, ${control} were sent`);
-    if (n.unassigned > 0) problems.push(`node ${n.nodeId} saw ${n.unassigned} frames before it had a topology`);
+    if (n.controlFrames !== control)
+      problems.push(
+        `node ${n.nodeId} took ${n.controlFrames} in-band frames as control frames, ${control} were sent`,
+      );
+    if (n.unassigned > 0)
+      problems.push(`node ${n.nodeId} saw ${n.unassigned} frames before it had a topology`);
     if (n.exported !== n.owned) {
       const d = n.dropped;
-      problems.push(`node ${n.nodeId} exported ${n.exported} of the ${n.owned} frames it owns (dropped: queue ${d.queue}, send ${d.send}, no analyzer ${d.noAnalyzer})`);
+      problems.push(
+        `node ${n.nodeId} exported ${n.exported} of the ${n.owned} frames it owns (dropped: queue ${d.queue}, send ${d.send}, no analyzer ${d.noAnalyzer})`,
+      );
     }
   }
 
   const seenCounts = new Set(nodes.map((n) => n.seen));
   const seen = seenCounts.size === 1 ? nodes[0]!.seen : null;
-  if (seen === null) problems.push(`the nodes saw different numbers of frames (${nodes.map((n) => `${n.nodeId}: ${n.seen}`).join(', ')})`);
+  if (seen === null)
+    problems.push(
+      `the nodes saw different numbers of frames (${nodes.map((n) => `${n.nodeId}: ${n.seen}`).join(', ')})`,
+    );
   const ownedSum = sum(nodes.map((n) => n.owned));
   if (seen !== null && ownedSum !== seen) {
-    problems.push(`the nodes own ${ownedSum} frames together but each saw ${seen}: ${ownedSum > seen ? `${ownedSum - seen} frames owned twice` : `${seen - ownedSum} frames owned by no node`}`);
+    problems.push(
+      `the nodes own ${ownedSum} frames together but each saw ${seen}: ${ownedSum > seen ? `${ownedSum - seen} frames owned twice` : `${seen - ownedSum} frames owned by no node`}`,
+    );
   }
   if (seen !== null && input.trafficSent !== undefined && seen !== input.trafficSent) {
     problems.push(`the nodes saw ${seen} traffic frames, ${input.trafficSent} were sent`);
@@ -150,15 +173,30 @@ export function coverageReport(input: CoverageInput): CoverageReport {
   const written = sum(analyzers.map((a) => a.written));
   const exportLossDatagrams = sum(analyzers.map((a) => a.lostDatagrams));
   if (received !== exportedSum) {
-    problems.push(`the analyzers received ${received} records, the nodes exported ${exportedSum} (lost datagrams ${exportLossDatagrams}, socket drops ${sum(analyzers.map((a) => a.socketDrops))})`);
+    problems.push(
+      `the analyzers received ${received} records, the nodes exported ${exportedSum} (lost datagrams ${exportLossDatagrams}, socket drops ${sum(analyzers.map((a) => a.socketDrops))})`,
+    );
   }
   for (const n of nodes) {
     const got = sum(analyzers.map((a) => a.perNode[String(n.nodeId)] ?? 0));
-    if (got !== n.exported && received === exportedSum) problems.push(`the analyzers received ${got} records from node ${n.nodeId}, it exported ${n.exported}`);
+    if (got !== n.exported && received === exportedSum)
+      problems.push(`the analyzers received ${got} records from node ${n.nodeId}, it exported ${n.exported}`);
   }
   const malformed = sum(analyzers.map((a) => a.malformed));
   if (malformed > 0) problems.push(`the analyzers rejected ${malformed} malformed datagrams`);
-  if (written !== received) problems.push(`the analyzers wrote ${written} of the ${received} records they received`);
+  if (written !== received)
+    problems.push(`the analyzers wrote ${written} of the ${received} records they received`);
 
-  return { nodes, analyzers, seen, ownedSum, exportedSum, received, written, exportLossDatagrams, exactlyOnce: problems.length === 0, problems };
+  return {
+    nodes,
+    analyzers,
+    seen,
+    ownedSum,
+    exportedSum,
+    received,
+    written,
+    exportLossDatagrams,
+    exactlyOnce: problems.length === 0,
+    problems,
+  };
 }

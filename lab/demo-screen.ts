@@ -31,7 +31,9 @@ export interface DemoScreenState {
 
 /** 1234567 → "1,234,567" */
 export function thousands(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 function clock(seconds: number): string {
@@ -46,22 +48,43 @@ function percent(part: number, whole: number): string {
 const right = (text: string, width: number): string => text.padStart(width);
 
 /** The node table's columns: ID, host, then right-aligned counts, then the drops. 80 wide with the header. */
-function row(id: string, host: string, seen: string, owned: string, share: string, exported: string, drops: string): string {
+function row(
+  id: string,
+  host: string,
+  seen: string,
+  owned: string,
+  share: string,
+  exported: string,
+  drops: string,
+): string {
   return `${right(id, 4)}  ${host.padEnd(9)}${right(seen, 12)}${right(owned, 12)}${right(share, 7)}${right(exported, 12)} ${drops}`;
 }
 
 function nodeRow(id: number, host: string, a: AgentSummary | undefined): string {
   if (!a) return `${right(String(id), 4)}  ${host.padEnd(9)} (starting)`;
   const drops = `${thousands(a.socketDrops)}/${thousands(a.queueFullDrops)}/${thousands(a.recordsSendFailed + a.recordsNoAnalyzer)}`;
-  return row(String(id), host, thousands(a.seen), thousands(a.owned), percent(a.owned, a.seen), thousands(a.recordsExported), drops);
+  return row(
+    String(id),
+    host,
+    thousands(a.seen),
+    thousands(a.owned),
+    percent(a.owned, a.seen),
+    thousands(a.recordsExported),
+    drops,
+  );
 }
 
 function coverageLines(s: DemoScreenState): string[] {
   if (s.final) {
     const f = s.final;
     return f.exactlyOnce
-      ? [`coverage  final: Σ owned ${thousands(f.ownedSum)} = seen ${thousands(f.seen ?? 0)}: every frame exactly once`]
-      : ['coverage  final: NOT exactly once:', ...f.problems.slice(0, 3).map((p) => `  ${p}`.slice(0, SCREEN_WIDTH))];
+      ? [
+          `coverage  final: Σ owned ${thousands(f.ownedSum)} = seen ${thousands(f.seen ?? 0)}: every frame exactly once`,
+        ]
+      : [
+          'coverage  final: NOT exactly once:',
+          ...f.problems.slice(0, 3).map((p) => `  ${p}`.slice(0, SCREEN_WIDTH)),
+        ];
   }
   const agents = s.agents.filter((a): a is AgentSummary => a !== undefined);
   if (agents.length < s.nodeIds.length) return ['coverage  (waiting for every node)'];
@@ -86,7 +109,10 @@ function analyzerLine(host: string, a: AnalyzerSummary | undefined): string {
 export function formatDemoScreen(s: DemoScreenState): string[] {
   const low = s.passiveFrames.length > 0 ? Math.min(...s.passiveFrames) : 0;
   const high = s.passiveFrames.length > 0 ? Math.max(...s.passiveFrames) : 0;
-  const passive = low === high ? `${thousands(low)} on every passive NIC` : `${thousands(low)}..${thousands(high)} on the passive NICs`;
+  const passive =
+    low === high
+      ? `${thousands(low)} on every passive NIC`
+      : `${thousands(low)}..${thousands(high)} on the passive NICs`;
   const title = `dicap lab demo · lab ${s.labId} · ${s.nodeIds.length} capture nodes · ${s.mode} · ${thousands(s.rate)}/s`;
   const lines = [
     `${title}${right(clock(s.elapsedS), SCREEN_WIDTH - title.length)}`,

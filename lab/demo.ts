@@ -57,7 +57,9 @@ class Screen {
   draw(lines: string[]): void {
     if (this.output.isTTY) {
       // Home, each line cleared to its end, then the rest of the screen: no flicker.
-      this.output.write(`${this.drawn ? '\x1b[H' : '\x1b[H\x1b[2J'}${lines.map((l) => `${l}\x1b[K`).join('\n')}\n\x1b[J`);
+      this.output.write(
+        `${this.drawn ? '\x1b[H' : '\x1b[H\x1b[2J'}${lines.map((l) => `${l}\x1b[K`).join('\n')}\n\x1b[J`,
+      );
     } else {
       this.output.write(`${lines.join('\n')}\n\n`);
     }
@@ -75,7 +77,20 @@ async function sourceFrames(lab: Lab): Promise<number> {
   return source.rxPackets - source.rxDropped;
 }
 
-function screenState(options: DemoOptions, lab: Lab, cluster: Cluster, live: { snapshot: ClusterSnapshot; passive: number[]; wireFrames: number; wireRate: number; elapsedS: number }, final?: CoverageReport, note?: string): DemoScreenState {
+function screenState(
+  options: DemoOptions,
+  lab: Lab,
+  cluster: Cluster,
+  live: {
+    snapshot: ClusterSnapshot;
+    passive: number[];
+    wireFrames: number;
+    wireRate: number;
+    elapsedS: number;
+  },
+  final?: CoverageReport,
+  note?: string,
+): DemoScreenState {
   return {
     labId: lab.id,
     mode: options.mode,
@@ -94,7 +109,12 @@ function screenState(options: DemoOptions, lab: Lab, cluster: Cluster, live: { s
   };
 }
 
-async function runTraffic(options: DemoOptions, lab: Lab, cluster: Cluster, stop: Promise<void>): Promise<number> {
+async function runTraffic(
+  options: DemoOptions,
+  lab: Lab,
+  cluster: Cluster,
+  stop: Promise<void>,
+): Promise<number> {
   const screen = new Screen(options.output);
   // Before the in-band frame: the passive counts then hold it, as the agents' frame counts do.
   const baseline: Baseline = { passive: await lab.passiveCounters(), wireFrames: await sourceFrames(lab) };
@@ -108,7 +128,13 @@ async function runTraffic(options: DemoOptions, lab: Lab, cluster: Cluster, stop
     const wireFrames = wire - baseline.wireFrames;
     const wireRate = ((wireFrames - last.frames) * 1000) / Math.max(1, now - last.at);
     last = { frames: wireFrames, at: now };
-    return { snapshot: cluster.counters(), passive: passiveDelta(baseline.passive, passive).map((p) => p.rxPackets), wireFrames, wireRate, elapsedS: (now - started) / 1000 };
+    return {
+      snapshot: cluster.counters(),
+      passive: passiveDelta(baseline.passive, passive).map((p) => p.rxPackets),
+      wireFrames,
+      wireRate,
+      elapsedS: (now - started) / 1000,
+    };
   };
 
   let stopped = false;
@@ -125,7 +151,18 @@ async function runTraffic(options: DemoOptions, lab: Lab, cluster: Cluster, stop
   }
 
   const sent = await generator.stop().catch(() => undefined);
-  screen.draw(formatDemoScreen(screenState(options, lab, cluster, await measure(), undefined, 'stopping: traffic stopped, waiting for the agents to flush …')));
+  screen.draw(
+    formatDemoScreen(
+      screenState(
+        options,
+        lab,
+        cluster,
+        await measure(),
+        undefined,
+        'stopping: traffic stopped, waiting for the agents to flush …',
+      ),
+    ),
+  );
   const settled = passiveDelta(baseline.passive, await lab.settledPassiveCounters());
   await cluster.waitForCapture(settled.map((p) => p.rxPackets));
   const live = await measure();
@@ -139,7 +176,18 @@ async function runTraffic(options: DemoOptions, lab: Lab, cluster: Cluster, stop
     ...(sent ? { trafficSent: sent.frames } : {}),
   });
   const snapshot = { agents: final.agents, analyzers: final.analyzers };
-  screen.draw(formatDemoScreen(screenState(options, lab, cluster, { ...live, snapshot }, report, problem ? `stopped: ${problem}` : 'stopped; removing the lab')));
+  screen.draw(
+    formatDemoScreen(
+      screenState(
+        options,
+        lab,
+        cluster,
+        { ...live, snapshot },
+        report,
+        problem ? `stopped: ${problem}` : 'stopped; removing the lab',
+      ),
+    ),
+  );
   return problem || !report.exactlyOnce ? 1 : 0;
 }
 
@@ -149,7 +197,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   // false), so Ctrl-C stops the traffic and the cluster in order before the lab goes.
   const signal = stopSignal(options.say);
   try {
-    const lab = await labUp({ id: options.id, captureHosts: options.nodes, analyzers: 1, coordinators: 1, handleSignals: false, onProgress: options.say });
+    const lab = await labUp({
+      id: options.id,
+      captureHosts: options.nodes,
+      analyzers: 1,
+      coordinators: 1,
+      handleSignals: false,
+      onProgress: options.say,
+    });
     try {
       const cluster = await startCluster(lab, {
         mode: options.mode,
@@ -166,7 +221,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       }
     } finally {
       const report = await lab.down();
-      options.say(`lab ${lab.id} removed (${report.namespacesDeleted.length} namespaces${report.problems.length > 0 ? `; problems: ${report.problems.join('; ')}` : ''})`);
+      options.say(
+        `lab ${lab.id} removed (${report.namespacesDeleted.length} namespaces${report.problems.length > 0 ? `; problems: ${report.problems.join('; ')}` : ''})`,
+      );
     }
   } finally {
     signal.dispose();

@@ -24,13 +24,17 @@ export interface DicapProcess {
 }
 
 export function startDicap(args: readonly string[], namespace?: string): DicapProcess {
-  const argv = namespace ? ['ip', ['netns', 'exec', namespace, process.execPath, DICAP, ...args]] as const : [process.execPath, [DICAP, ...args]] as const;
+  const argv = namespace
+    ? (['ip', ['netns', 'exec', namespace, process.execPath, DICAP, ...args]] as const)
+    : ([process.execPath, [DICAP, ...args]] as const);
   const child = spawn(argv[0], [...argv[1]], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   return {
     child,
     stdout: () => out,
@@ -39,8 +43,14 @@ export function startDicap(args: readonly string[], namespace?: string): DicapPr
     async waitForStderr(pattern, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while (!pattern.test(err)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} on stderr of dicap ${args.join(' ')}; it printed: ${err}`);
-        if (child.exitCode !== null) throw new Error(`dicap ${args.join(' ')} exited (${child.exitCode}) before printing ${pattern}: ${err}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `timed out waiting for ${pattern} on stderr of dicap ${args.join(' ')}; it printed: ${err}`,
+          );
+        if (child.exitCode !== null)
+          throw new Error(
+            `dicap ${args.join(' ')} exited (${child.exitCode}) before printing ${pattern}: ${err}`,
+          );
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -48,7 +58,9 @@ export function startDicap(args: readonly string[], namespace?: string): DicapPr
 }
 
 /** Runs `dicap args…` to completion. */
-export async function runDicap(args: readonly string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+export async function runDicap(
+  args: readonly string[],
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const p = startDicap(args);
   const code = await p.exited;
   return { code, stdout: p.stdout(), stderr: p.stderr() };

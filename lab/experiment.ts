@@ -57,7 +57,9 @@ export interface ReplayExperimentSummary {
   /** The in-band frame that synchronised the round-robin counters, or null. */
   inband: { term: number; epoch: number; bytes: number } | null;
   /** What each capture host's passive interface received during the run. */
-  wire: Array<Pick<PassiveCounters, 'host' | 'interface' | 'rxPackets' | 'rxBytes' | 'rxDropped' | 'mirrorTxDropped'>>;
+  wire: Array<
+    Pick<PassiveCounters, 'host' | 'interface' | 'rxPackets' | 'rxBytes' | 'rxDropped' | 'mirrorTxDropped'>
+  >;
   coverage: CoverageReport;
   /** The analyzers' output compared frame by frame with what was sent (first snaplen bytes), or why not. */
   content: ContentCheck | { skipped: string };
@@ -75,7 +77,13 @@ export function freshLabId(taken: readonly string[] = listLabIds()): string {
 }
 
 /** Every frame tcpreplay sent, as a multiset: the files' frames in order, loop times, without the refused ones. */
-function sentFrames(files: readonly string[], loop: number, refused: readonly RefusedFrame[], snaplen: number, readFrames: (file: string) => Buffer[]): FrameMultiset {
+function sentFrames(
+  files: readonly string[],
+  loop: number,
+  refused: readonly RefusedFrame[],
+  snaplen: number,
+  readFrames: (file: string) => Buffer[],
+): FrameMultiset {
   const perFile = files.map(readFrames);
   const perLoop = perFile.reduce((n, frames) => n + frames.length, 0);
   const refusedIndex = new Set(refused.map((r) => r.index));
@@ -89,14 +97,23 @@ function sentFrames(files: readonly string[], loop: number, refused: readonly Re
   return sent;
 }
 
-async function checkContent(options: ReplayExperimentOptions, replay: ReplayResult, outputs: readonly string[]): Promise<ContentCheck | { skipped: string }> {
+async function checkContent(
+  options: ReplayExperimentOptions,
+  replay: ReplayResult,
+  outputs: readonly string[],
+): Promise<ContentCheck | { skipped: string }> {
   const loop = options.replay.loop ?? 1;
-  if (replay.attempted > MAX_COMPARED_FRAMES) return { skipped: `${replay.attempted} frames are more than the ${MAX_COMPARED_FRAMES} compared frame by frame` };
+  if (replay.attempted > MAX_COMPARED_FRAMES)
+    return {
+      skipped: `${replay.attempted} frames are more than the ${MAX_COMPARED_FRAMES} compared frame by frame`,
+    };
   const { readCaptureFile } = await import('../native/capture-file.js');
   const readFrames = (file: string): Buffer[] => readCaptureFile(file).frames.map((f) => f.data);
   const expected = sentFrames(options.files, loop, replay.refused, options.snaplen, readFrames);
   if (expected.size !== replay.sent) {
-    return { skipped: `the files hold ${expected.size + replay.failed} frames as dicap reads them, tcpreplay attempted ${replay.attempted}; cannot tell which frames were sent` };
+    return {
+      skipped: `the files hold ${expected.size + replay.failed} frames as dicap reads them, tcpreplay attempted ${replay.attempted}; cannot tell which frames were sent`,
+    };
   }
   const written = new FrameMultiset(options.snaplen);
   for (const file of outputs) for (const frame of readFrames(file)) written.add(frame);
@@ -117,18 +134,25 @@ async function captureReplay(lab: Lab, options: ReplayExperimentOptions, say: (l
     let inband: Injected | undefined;
     if (options.mode === 'round-robin') {
       inband = await adoptInbandTopology(lab, cluster);
-      say(`lab ${lab.id}: every agent reset its round-robin counter at the in-band frame of epoch ${inband.topology.epoch}`);
+      say(
+        `lab ${lab.id}: every agent reset its round-robin counter at the in-band frame of epoch ${inband.topology.epoch}`,
+      );
     }
     const replay = await lab.replay(options.files, {
       ...options.replay,
       onProgress: (p) => {
         const seen = cluster.counters().agents.map((a) => a?.seen ?? 0);
-        say(`replay: ${p.sent} frames sent in ${p.seconds.toFixed(1)} s (${Math.round(p.seconds > 0 ? p.sent / p.seconds : 0)} frames/s); seen by the nodes ${seen.join(' / ')}`);
+        say(
+          `replay: ${p.sent} frames sent in ${p.seconds.toFixed(1)} s (${Math.round(p.seconds > 0 ? p.sent / p.seconds : 0)} frames/s); seen by the nodes ${seen.join(' / ')}`,
+        );
       },
     });
     const wire = passiveDelta(before, await lab.settledPassiveCounters());
     const complete = await cluster.waitForCapture(wire.map((w) => w.rxPackets));
-    if (!complete) say(`lab ${lab.id}: not every frame on the wire reached the agents; the summary says where they stopped`);
+    if (!complete)
+      say(
+        `lab ${lab.id}: not every frame on the wire reached the agents; the summary says where they stopped`,
+      );
     const final = await cluster.stop();
     return { cluster, replay, wire, inband, final };
   } finally {
@@ -137,17 +161,32 @@ async function captureReplay(lab: Lab, options: ReplayExperimentOptions, say: (l
 }
 
 /** Runs the experiment (see the file comment) and resolves with what it wrote to DIR/summary.json. */
-export async function runReplayExperiment(options: ReplayExperimentOptions): Promise<ReplayExperimentSummary> {
+export async function runReplayExperiment(
+  options: ReplayExperimentOptions,
+): Promise<ReplayExperimentSummary> {
   const say = options.onProgress ?? ((): void => {});
-  if (options.files.length === 0) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'no capture file given; usage: dicap lab replay --out DIR FILE…');
+  if (options.files.length === 0)
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      'no capture file given; usage: dicap lab replay --out DIR FILE…',
+    );
   try {
     fs.mkdirSync(options.out, { recursive: true });
     fs.accessSync(options.out, fs.constants.W_OK);
   } catch (error) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--out ${options.out} is not a writable directory (${(error as NodeJS.ErrnoException).code ?? 'error'}); give a directory you can write to`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `--out ${options.out} is not a writable directory (${(error as NodeJS.ErrnoException).code ?? 'error'}); give a directory you can write to`,
+    );
   }
   const out = path.resolve(options.out);
-  const lab = await labUp({ id: options.id ?? freshLabId(), captureHosts: options.nodes, analyzers: 1, coordinators: 1, onProgress: say });
+  const lab = await labUp({
+    id: options.id ?? freshLabId(),
+    captureHosts: options.nodes,
+    analyzers: 1,
+    coordinators: 1,
+    onProgress: say,
+  });
   let run: Awaited<ReturnType<typeof captureReplay>>;
   try {
     run = await captureReplay(lab, { ...options, out }, say);
@@ -168,7 +207,9 @@ export async function runReplayExperiment(options: ReplayExperimentOptions): Pro
   const content = await checkContent({ ...options, out }, replay, outputs);
   const problems = [...coverage.problems];
   if ('difference' in content && (content.difference.missing > 0 || content.difference.extra > 0)) {
-    problems.push(`the analyzers' output lacks ${content.difference.missing} of the ${content.expected} frames sent and has ${content.difference.extra} frames too many`);
+    problems.push(
+      `the analyzers' output lacks ${content.difference.missing} of the ${content.expected} frames sent and has ${content.difference.extra} frames too many`,
+    );
   }
   const summary: ReplayExperimentSummary = {
     lab: { id: lab.id, captureHosts: options.nodes, analyzers: cluster.analyzers.length },
@@ -178,11 +219,29 @@ export async function runReplayExperiment(options: ReplayExperimentOptions): Pro
     key: options.key.map((k) => `0x${k.toString(16)}`),
     files: options.files.map((f) => path.resolve(f)),
     replay: {
-      attempted: replay.attempted, sent: replay.sent, failed: replay.failed, truncated: replay.truncated, retried: replay.retried,
-      bytes: replay.bytes, seconds: replay.seconds, pps: replay.pps, refused: replay.refused, warnings: replay.warnings, loop,
+      attempted: replay.attempted,
+      sent: replay.sent,
+      failed: replay.failed,
+      truncated: replay.truncated,
+      retried: replay.retried,
+      bytes: replay.bytes,
+      seconds: replay.seconds,
+      pps: replay.pps,
+      refused: replay.refused,
+      warnings: replay.warnings,
+      loop,
     },
-    inband: inband ? { term: inband.topology.term, epoch: inband.topology.epoch, bytes: inband.frame.length } : null,
-    wire: wire.map(({ host, interface: iface, rxPackets, rxBytes, rxDropped, mirrorTxDropped }) => ({ host, interface: iface, rxPackets, rxBytes, rxDropped, mirrorTxDropped })),
+    inband: inband
+      ? { term: inband.topology.term, epoch: inband.topology.epoch, bytes: inband.frame.length }
+      : null,
+    wire: wire.map(({ host, interface: iface, rxPackets, rxBytes, rxDropped, mirrorTxDropped }) => ({
+      host,
+      interface: iface,
+      rxPackets,
+      rxBytes,
+      rxDropped,
+      mirrorTxDropped,
+    })),
     coverage,
     content,
     outputs,
@@ -208,13 +267,18 @@ export function formatExperiment(s: ReplayExperimentSummary, out: string): strin
         `drops ring ${d.ring} queue ${d.queue} send ${d.send} no-analyzer ${d.noAnalyzer}${n.inbandRejected > 0 ? ` in-band rejected ${n.inbandRejected}` : ''}`,
     );
   }
-  lines.push(`analyzers: received ${s.coverage.received} records, wrote ${s.coverage.written}, export loss ${s.coverage.exportLossDatagrams} datagrams`);
+  lines.push(
+    `analyzers: received ${s.coverage.received} records, wrote ${s.coverage.written}, export loss ${s.coverage.exportLossDatagrams} datagrams`,
+  );
   const compared =
     'difference' in s.content
       ? `the output holds ${s.content.written} frames for ${s.content.expected} sent (missing ${s.content.difference.missing}, extra ${s.content.difference.extra}; first ${s.snaplen} bytes compared)`
       : `output not compared frame by frame: ${s.content.skipped}`;
   lines.push(`  ${compared}`);
-  if (s.exactlyOnce) lines.push(`coverage: exactly once — Σ owned ${s.coverage.ownedSum} = seen ${s.coverage.seen}, every frame sent is in the output once`);
+  if (s.exactlyOnce)
+    lines.push(
+      `coverage: exactly once — Σ owned ${s.coverage.ownedSum} = seen ${s.coverage.seen}, every frame sent is in the output once`,
+    );
   else lines.push('coverage: NOT exactly once:', ...s.problems.map((p) => `  ${p}`));
   lines.push(`wrote ${[...s.outputs, path.join(out, 'summary.json')].join(', ')}`);
   return lines;

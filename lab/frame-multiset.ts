@@ -30,7 +30,8 @@ export class FrameMultiset {
 
   /** How `actual` differs from this multiset taken as the expectation. */
   compare(actual: FrameMultiset): MultisetDifference {
-    if (actual.snaplen !== this.snaplen) throw new RangeError(`cannot compare frames cut at ${this.snaplen} and ${actual.snaplen} bytes`);
+    if (actual.snaplen !== this.snaplen)
+      throw new RangeError(`cannot compare frames cut at ${this.snaplen} and ${actual.snaplen} bytes`);
     let missing = 0;
     let extra = 0;
     for (const [key, n] of this.counts) {

@@ -34,26 +34,44 @@ export interface RunningGenerator {
 /** Starts `dicap gen` sending into the wire; see GeneratorOptions. */
 export function startGenerator(lab: Lab, options: GeneratorOptions): RunningGenerator {
   const host = lab.host(options.host ?? 'source');
-  if (!host.wire) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host.name} has no interface into the wire; generate from source or a coordinator`);
+  if (!host.wire)
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `lab host ${host.name} has no interface into the wire; generate from source or a coordinator`,
+    );
   const gen = [
-    process.execPath, DICAP, 'gen', '--interface', host.wire.interface, '--rate', String(options.rate), '--json', '--no-progress',
+    process.execPath,
+    DICAP,
+    'gen',
+    '--interface',
+    host.wire.interface,
+    '--rate',
+    String(options.rate),
+    '--json',
+    '--no-progress',
     ...(options.count !== undefined ? ['--count', String(options.count)] : []),
     ...(options.durationS !== undefined ? ['--duration', String(options.durationS)] : []),
     ...(options.seed !== undefined ? ['--seed', String(options.seed)] : []),
     ...(options.flows !== undefined ? ['--flows', String(options.flows)] : []),
   ];
-  const argv = options.pinToWireCpu ?? true ? ['taskset', '-c', String(lab.topology.wire.cpu), ...gen] : gen;
+  const argv =
+    (options.pinToWireCpu ?? true) ? ['taskset', '-c', String(lab.topology.wire.cpu), ...gen] : gen;
   const child = lab.spawn(host.name, argv[0]!, argv.slice(1));
   let stdout = '';
   let stderr = '';
   child.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4096)));
+  child.child
+    .stderr!.setEncoding('utf8')
+    .on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4096)));
   const finished = child.exited.then((exit) => {
     const line = stdout.trim().split('\n').at(-1) ?? '';
     try {
       return JSON.parse(line) as GenReport;
     } catch {
-      throw new DicapError('DICAP_ERR_LAB_COMMAND', `dicap gen on ${host.name} ended (${exit.code ?? exit.signal}) without a report: ${stderr.trim() || stdout.trim() || 'no output'}`);
+      throw new DicapError(
+        'DICAP_ERR_LAB_COMMAND',
+        `dicap gen on ${host.name} ended (${exit.code ?? exit.signal}) without a report: ${stderr.trim() || stdout.trim() || 'no output'}`,
+      );
     }
   });
   // A caller that only stops the generator must not see an unhandled rejection.
@@ -71,7 +89,10 @@ export function startGenerator(lab: Lab, options: GeneratorOptions): RunningGene
 /** Runs `dicap gen` until its count or duration is reached and resolves with its report. */
 export async function runGenerator(lab: Lab, options: GeneratorOptions): Promise<GenReport> {
   if (options.count === undefined && options.durationS === undefined) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'runGenerator needs a count or a duration; startGenerator runs until stopped');
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      'runGenerator needs a count or a duration; startGenerator runs until stopped',
+    );
   }
   return startGenerator(lab, options).finished;
 }

@@ -7,7 +7,12 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { PcapFileWriter } from '../bench/synthetic-pcap.js';
 import { DicapError } from '../common/errors.js';
-import { encodeControlMessage, encodeInbandFrame, topologyUpdate, type TopologyUpdateFields } from '../protocol/index.js';
+import {
+  encodeControlMessage,
+  encodeInbandFrame,
+  topologyUpdate,
+  type TopologyUpdateFields,
+} from '../protocol/index.js';
 import type { Cluster } from './cluster.js';
 import type { Lab } from './lab.js';
 import type { ReplayResult } from './replay.js';
@@ -59,7 +64,8 @@ export function writeOneFramePcap(file: string, frame: Buffer): void {
 /** "02:00:00:00:00:01" → its 6 bytes; throws RangeError on anything else. */
 export function parseMac(text: string): Buffer {
   const trimmed = text.trim();
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(trimmed)) throw new RangeError(`"${trimmed}" is not a MAC address like 02:00:00:00:00:01`);
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(trimmed))
+    throw new RangeError(`"${trimmed}" is not a MAC address like 02:00:00:00:00:01`);
   return Buffer.from(trimmed.replaceAll(':', ''), 'hex');
 }
 
@@ -80,7 +86,10 @@ export interface Injected {
 }
 
 /** The cluster's topology under a newer (TERM, EPOCH): what a coordinator would send to re-synchronise it. */
-export function newerTopology(cluster: Cluster, epoch = cluster.staticTopology.epoch + 1): TopologyUpdateFields {
+export function newerTopology(
+  cluster: Cluster,
+  epoch = cluster.staticTopology.epoch + 1,
+): TopologyUpdateFields {
   return { ...cluster.staticTopology, term: LAB_COORDINATOR_TERM, epoch, validityStartMs: Date.now() };
 }
 
@@ -88,7 +97,10 @@ export function newerTopology(cluster: Cluster, epoch = cluster.staticTopology.e
 function injectingHost(lab: Lab, name: string): LabHost & { wire: WireInterface } {
   const host = lab.host(name);
   if (host.role !== 'coordinator' || !host.wire) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host.name} is not a coordinator with an injection point; build the lab with --coordinators 1 or more`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `lab host ${host.name} is not a coordinator with an injection point; build the lab with --coordinators 1 or more`,
+    );
   }
   return host as LabHost & { wire: WireInterface };
 }
@@ -104,12 +116,20 @@ export async function injectionMac(lab: Lab, name: string): Promise<Buffer> {
  * the mirror to every capture host: written to `file` as a one-frame pcap, sent by tcpreplay.
  * Resolves once it was sent; throws DICAP_ERR_LAB_REPLAY if it was not.
  */
-export async function injectFrame(lab: Lab, name: string, frame: Buffer, file: string): Promise<ReplayResult> {
+export async function injectFrame(
+  lab: Lab,
+  name: string,
+  frame: Buffer,
+  file: string,
+): Promise<ReplayResult> {
   const host = injectingHost(lab, name);
   writeOneFramePcap(file, frame);
   const replay = await lab.replay([file], { host: host.name });
   if (replay.sent !== 1) {
-    throw new DicapError('DICAP_ERR_LAB_REPLAY', `the in-band frame was not sent from ${host.name}: ${replay.refused.map((r) => r.reason).join('; ') || 'tcpreplay sent nothing'}`);
+    throw new DicapError(
+      'DICAP_ERR_LAB_REPLAY',
+      `the in-band frame was not sent from ${host.name}: ${replay.refused.map((r) => r.reason).join('; ') || 'tcpreplay sent nothing'}`,
+    );
   }
   return replay;
 }
@@ -120,13 +140,20 @@ export async function injectFrame(lab: Lab, name: string, frame: Buffer, file: s
  * Wait for the agents with cluster.waitForEpoch(topology.epoch) (an authentic frame) or by
  * their inbandRejected counters (a forged one).
  */
-export async function injectTopology(lab: Lab, cluster: Cluster, options: InjectOptions = {}): Promise<Injected> {
+export async function injectTopology(
+  lab: Lab,
+  cluster: Cluster,
+  options: InjectOptions = {},
+): Promise<Injected> {
   const host = options.host ?? 'coordinator1';
   const srcMac = await injectionMac(lab, host);
   const topology = options.topology ?? newerTopology(cluster);
   const clusterKey = options.forged ? forgedKey(cluster.clusterKey) : cluster.clusterKey;
   const frame = inbandTopologyFrame({ topology, clusterKey, srcMac });
-  const file = path.join(cluster.directory, `inband-term${topology.term}-epoch${topology.epoch}${options.forged ? '-forged' : ''}.pcap`);
+  const file = path.join(
+    cluster.directory,
+    `inband-term${topology.term}-epoch${topology.epoch}${options.forged ? '-forged' : ''}.pcap`,
+  );
   const replay = await injectFrame(lab, host, frame, file);
   return { frame, topology, replay };
 }
@@ -136,7 +163,12 @@ export async function injectTopology(lab: Lab, cluster: Cluster, options: Inject
  * its topology in force. If they do not adopt it, the error says what the agents made of
  * the frame (counted as rejected, or never seen).
  */
-export async function adoptInbandTopology(lab: Lab, cluster: Cluster, options: Omit<InjectOptions, 'forged'> = {}, timeoutMs = 10_000): Promise<Injected> {
+export async function adoptInbandTopology(
+  lab: Lab,
+  cluster: Cluster,
+  options: Omit<InjectOptions, 'forged'> = {},
+  timeoutMs = 10_000,
+): Promise<Injected> {
   const before = cluster.counters().agents.map((a) => a?.inbandRejected ?? 0);
   const injected = await injectTopology(lab, cluster, options);
   try {

@@ -11,7 +11,14 @@
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { DicapError } from '../common/errors.js';
-import { inNamespace, readInterfaceStatistics, run, spawnInNamespace, type RunOptions, type SpawnInNamespaceOptions } from './netns.js';
+import {
+  inNamespace,
+  readInterfaceStatistics,
+  run,
+  spawnInNamespace,
+  type RunOptions,
+  type SpawnInNamespaceOptions,
+} from './netns.js';
 import { replayOnLab, type ReplayOptions, type ReplayResult } from './replay.js';
 import {
   forgetProcess,
@@ -171,15 +178,30 @@ export class Lab {
    * stopped when it is stopped, when lab.down() runs or when this process exits. stdio
    * defaults to ['ignore', 'pipe', 'pipe']: read or ignore the pipes, or pass 'ignore'.
    */
-  spawn(host: string, command: string, args: readonly string[] = [], options: SpawnInNamespaceOptions = {}): LabProcess {
-    if (!liveLabs.has(this)) throw new DicapError('DICAP_ERR_LAB_NOT_UP', `lab ${this.id} is down; nothing can be started in it`);
+  spawn(
+    host: string,
+    command: string,
+    args: readonly string[] = [],
+    options: SpawnInNamespaceOptions = {},
+  ): LabProcess {
+    if (!liveLabs.has(this))
+      throw new DicapError('DICAP_ERR_LAB_NOT_UP', `lab ${this.id} is down; nothing can be started in it`);
     const target = this.host(host);
     const child = spawnInNamespace(target.namespace, command, args, options);
     const identity = child.pid !== undefined ? identityOf(child.pid) : undefined;
     if (child.pid === undefined || identity === undefined) {
-      throw new DicapError('DICAP_ERR_LAB_COMMAND', `could not start \`${command}\` on lab host ${host}: the process ended at once (is \`ip\` installed?)`);
+      throw new DicapError(
+        'DICAP_ERR_LAB_COMMAND',
+        `could not start \`${command}\` on lab host ${host}: the process ended at once (is \`ip\` installed?)`,
+      );
     }
-    recordProcess(this.id, { ...identity, namespace: target.namespace, host, command: [command, ...args].join(' '), spawnedBy: process.pid });
+    recordProcess(this.id, {
+      ...identity,
+      namespace: target.namespace,
+      host,
+      command: [command, ...args].join(' '),
+      spawnedBy: process.pid,
+    });
     const labProcess = new LabProcess(host, child, identity);
     this.processes.add(labProcess);
     void labProcess.exited.then(() => {
@@ -199,8 +221,20 @@ export class Lab {
     const captures = captureHostsOf(this.topology);
     const wire = this.topology.wire.namespace;
     const [passive, mirror] = await Promise.all([
-      Promise.all(captures.map((h) => readInterfaceStatistics({ name: h.passive.interface, namespace: h.namespace }, ['rx_packets', 'rx_bytes', 'rx_dropped']))),
-      Promise.all(captures.map((h) => readInterfaceStatistics({ name: h.passive.mirrorPort, namespace: wire }, ['tx_dropped']))),
+      Promise.all(
+        captures.map((h) =>
+          readInterfaceStatistics({ name: h.passive.interface, namespace: h.namespace }, [
+            'rx_packets',
+            'rx_bytes',
+            'rx_dropped',
+          ]),
+        ),
+      ),
+      Promise.all(
+        captures.map((h) =>
+          readInterfaceStatistics({ name: h.passive.mirrorPort, namespace: wire }, ['tx_dropped']),
+        ),
+      ),
     ]);
     return captures.map((h, i) => {
       const [rxPackets, rxBytes, rxDropped] = passive[i]!;
@@ -239,7 +273,13 @@ export class Lab {
   async wireCounters(): Promise<WireIngressCounters[]> {
     const senders = wireSendersOf(this.topology);
     const counts = await Promise.all(
-      senders.map((h) => readInterfaceStatistics({ name: h.wire.ingressPort, namespace: this.topology.wire.namespace }, ['rx_packets', 'rx_bytes', 'rx_dropped'])),
+      senders.map((h) =>
+        readInterfaceStatistics({ name: h.wire.ingressPort, namespace: this.topology.wire.namespace }, [
+          'rx_packets',
+          'rx_bytes',
+          'rx_dropped',
+        ]),
+      ),
     );
     return senders.map((h, i) => ({
       host: h.name,
@@ -288,7 +328,10 @@ export async function labUp(options: LabUpOptions = {}): Promise<Lab> {
   });
   const cpus = os.availableParallelism();
   if (topology.wire.cpu >= cpus) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `wire CPU ${topology.wire.cpu} does not exist (this machine has CPUs 0 to ${cpus - 1}); give --wire-cpu between 0 and ${cpus - 1}`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `wire CPU ${topology.wire.cpu} does not exist (this machine has CPUs 0 to ${cpus - 1}); give --wire-cpu between 0 and ${cpus - 1}`,
+    );
   }
   const progress = options.onProgress ?? ((): void => {});
   const id = topology.id;
@@ -298,7 +341,10 @@ export async function labUp(options: LabUpOptions = {}): Promise<Lab> {
   if (earlier) {
     if (isRunning(earlier.owner)) {
       const who = earlier.owner.pid === process.pid ? 'this process' : `pid ${earlier.owner.pid}`;
-      throw new DicapError('DICAP_ERR_LAB_BUSY', `lab ${id} is ${earlier.phase === 'up' ? 'up and in use' : 'being built'} by ${who}; take it down first (dicap lab down --id ${id}) or use another --id`);
+      throw new DicapError(
+        'DICAP_ERR_LAB_BUSY',
+        `lab ${id} is ${earlier.phase === 'up' ? 'up and in use' : 'being built'} by ${who}; take it down first (dicap lab down --id ${id}) or use another --id`,
+      );
     }
     progress(
       earlier.phase === 'up' && earlier.keepAfterExit
@@ -306,7 +352,11 @@ export async function labUp(options: LabUpOptions = {}): Promise<Lab> {
         : `lab ${id}: removing what lab ${id} of pid ${earlier.owner.pid} (no longer running) left behind`,
     );
     const report = teardownLabSync(id);
-    if (report.problems.length > 0) throw new DicapError('DICAP_ERR_LAB_TEARDOWN', `lab ${id}: could not remove leftovers: ${report.problems.join('; ')}`);
+    if (report.problems.length > 0)
+      throw new DicapError(
+        'DICAP_ERR_LAB_TEARDOWN',
+        `lab ${id}: could not remove leftovers: ${report.problems.join('; ')}`,
+      );
   }
 
   const record: LabRecord = {
@@ -355,7 +405,10 @@ export function openLab(id?: string): Lab {
   const labId = id ?? onlyLabId(listLabIds());
   const record = readLabRecord(labId);
   if (!record) {
-    throw new DicapError('DICAP_ERR_LAB_NOT_UP', `lab ${labId} is not up; start it with \`dicap lab up --id ${labId}\``);
+    throw new DicapError(
+      'DICAP_ERR_LAB_NOT_UP',
+      `lab ${labId} is not up; start it with \`dicap lab up --id ${labId}\``,
+    );
   }
   if (record.phase !== 'up' || !record.topology) {
     throw new DicapError(
@@ -370,8 +423,12 @@ export function openLab(id?: string): Lab {
 
 function onlyLabId(ids: string[]): string {
   if (ids.length === 1) return ids[0]!;
-  if (ids.length === 0) throw new DicapError('DICAP_ERR_LAB_NOT_UP', 'no lab is up; start one with `dicap lab up`');
-  throw new DicapError('DICAP_ERR_BAD_CONFIG', `${ids.length} labs are up (${ids.join(', ')}); say which with --id`);
+  if (ids.length === 0)
+    throw new DicapError('DICAP_ERR_LAB_NOT_UP', 'no lab is up; start one with `dicap lab up`');
+  throw new DicapError(
+    'DICAP_ERR_BAD_CONFIG',
+    `${ids.length} labs are up (${ids.join(', ')}); say which with --id`,
+  );
 }
 
 // ---- exit and signals ------------------------------------------------------------------------

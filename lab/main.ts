@@ -18,7 +18,14 @@ import {
   UP_OPTIONS,
   parseHashKey,
 } from './options.js';
-import { formatHosts, formatPassiveCounters, formatReplaySummary, formatTeardown, formatWireCounters, passiveDelta } from './report.js';
+import {
+  formatHosts,
+  formatPassiveCounters,
+  formatReplaySummary,
+  formatTeardown,
+  formatWireCounters,
+  passiveDelta,
+} from './report.js';
 import { isRunning, listLabIds, readLabRecord, teardownLabSync } from './state.js';
 import { DEFAULT_CAPTURE_HOSTS } from './topology.js';
 
@@ -92,7 +99,15 @@ async function status(argv: string[]): Promise<number> {
     const lab = openLab(id);
     const [passive, wire] = await Promise.all([lab.passiveCounters(), lab.wireCounters()]);
     if (values.json) {
-      reports.push({ id, phase: record.phase, owner: record.owner, keepAfterExit: record.keepAfterExit, topology: lab.topology, wire, passive });
+      reports.push({
+        id,
+        phase: record.phase,
+        owner: record.owner,
+        keepAfterExit: record.keepAfterExit,
+        topology: lab.topology,
+        wire,
+        passive,
+      });
       continue;
     }
     console.log(formatHosts(lab.topology).join('\n'));
@@ -106,15 +121,24 @@ async function status(argv: string[]): Promise<number> {
 async function down(argv: string[]): Promise<number> {
   const values = parsed(DOWN_OPTIONS, argv);
   if (!values) return 0;
-  if (values.all && values.id !== undefined) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give --id or --all, not both');
+  if (values.all && values.id !== undefined)
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give --id or --all, not both');
   const existing = listLabIds();
   let ids: string[];
   if (values.all) ids = existing;
   else if (values.id !== undefined) ids = [values.id];
   else if (existing.length <= 1) ids = existing;
-  else throw new DicapError('DICAP_ERR_BAD_CONFIG', `${existing.length} labs exist (${existing.join(', ')}); say which with --id, or --all`);
+  else
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `${existing.length} labs exist (${existing.join(', ')}); say which with --id, or --all`,
+    );
   if (ids.length === 0 || (values.id !== undefined && !existing.includes(values.id))) {
-    console.log(values.id !== undefined ? `lab ${values.id} is not up; nothing to remove` : 'no lab is up; nothing to remove');
+    console.log(
+      values.id !== undefined
+        ? `lab ${values.id} is not up; nothing to remove`
+        : 'no lab is up; nothing to remove',
+    );
     return 0;
   }
   let failed = false;
@@ -138,7 +162,9 @@ function splitFiles(spec: OptionsSpec, argv: readonly string[]): { files: string
     }
     flags.push(arg);
     const declaration = spec.options[arg.slice(2)];
-    const takesValue = !arg.includes('=') && (arg === '--config' || (declaration !== undefined && declaration.type !== 'boolean'));
+    const takesValue =
+      !arg.includes('=') &&
+      (arg === '--config' || (declaration !== undefined && declaration.type !== 'boolean'));
     if (takesValue && i + 1 < argv.length) flags.push(argv[++i]!);
   }
   return { files, flags };
@@ -148,11 +174,20 @@ async function replay(argv: string[]): Promise<number> {
   const { files, flags } = splitFiles(REPLAY_OPTIONS, argv);
   const values = parsed(REPLAY_OPTIONS, flags);
   if (!values) return 0;
-  if (files.length === 0) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'no capture file given; usage: dicap lab replay FILE… [--pps R | --topspeed]');
+  if (files.length === 0)
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      'no capture file given; usage: dicap lab replay FILE… [--pps R | --topspeed]',
+    );
   if (values.out !== undefined) return experiment(files, values);
-  const experimentOnly = (['nodes', 'mode', 'snaplen', 'workers', 'key'] as const).filter((name) => values[name] !== undefined);
+  const experimentOnly = (['nodes', 'mode', 'snaplen', 'workers', 'key'] as const).filter(
+    (name) => values[name] !== undefined,
+  );
   if (experimentOnly.length > 0) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--${experimentOnly[0]} needs --out DIR (a whole experiment in a fresh lab); without --out, replay sends into a lab that is up`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `--${experimentOnly[0]} needs --out DIR (a whole experiment in a fresh lab); without --out, replay sends into a lab that is up`,
+    );
   }
   const lab = openLab(values.id);
   const before = await lab.passiveCounters();
@@ -162,7 +197,10 @@ async function replay(argv: string[]): Promise<number> {
     topspeed: values.topspeed,
     loop: values.loop,
     pinToWireCpu: values.pin,
-    onProgress: (p) => progress(`replay: ${p.sent} frames sent in ${p.seconds.toFixed(1)} s (${Math.round(p.seconds > 0 ? p.sent / p.seconds : 0)} frames/s)`),
+    onProgress: (p) =>
+      progress(
+        `replay: ${p.sent} frames sent in ${p.seconds.toFixed(1)} s (${Math.round(p.seconds > 0 ? p.sent / p.seconds : 0)} frames/s)`,
+      ),
   });
   const after = await lab.settledPassiveCounters();
   console.log(formatReplaySummary(result, passiveDelta(before, after)).join('\n'));
@@ -199,7 +237,14 @@ async function experiment(files: string[], values: ReplayValues): Promise<number
 async function demo(argv: string[]): Promise<number> {
   const values = parsed(DEMO_OPTIONS, argv);
   if (!values) return 0;
-  return runDemo({ id: values.id, nodes: values.nodes, rate: values.rate, mode: values.mode, output: process.stdout, say: progress });
+  return runDemo({
+    id: values.id,
+    nodes: values.nodes,
+    rate: values.rate,
+    mode: values.mode,
+    output: process.stdout,
+    say: progress,
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -210,7 +255,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const subcommand = SUBCOMMANDS[name];
   if (!subcommand) {
-    console.error(`dicap lab: unknown subcommand "${name}"; it is one of ${Object.keys(SUBCOMMANDS).join(', ')}`);
+    console.error(
+      `dicap lab: unknown subcommand "${name}"; it is one of ${Object.keys(SUBCOMMANDS).join(', ')}`,
+    );
     return 2;
   }
   const wantsHelp = rest.includes('--help') || rest.includes('-h');

@@ -48,7 +48,10 @@ export class NamespaceHttpClient {
   private readonly pending = new Map<number, { resolve: (answer: HttpAnswer | undefined) => void }>();
   private buffered = '';
 
-  private constructor(readonly host: string, private readonly process: LabProcess) {
+  private constructor(
+    readonly host: string,
+    private readonly process: LabProcess,
+  ) {
     process.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.receive(chunk));
     void process.exited.then(() => {
       for (const waiter of this.pending.values()) waiter.resolve(undefined);
@@ -57,7 +60,10 @@ export class NamespaceHttpClient {
   }
 
   static start(lab: Lab, host: string): NamespaceHttpClient {
-    return new NamespaceHttpClient(host, lab.spawn(host, globalThis.process.execPath, ['-e', FETCHER], { stdio: ['pipe', 'pipe', 'ignore'] }));
+    return new NamespaceHttpClient(
+      host,
+      lab.spawn(host, globalThis.process.execPath, ['-e', FETCHER], { stdio: ['pipe', 'pipe', 'ignore'] }),
+    );
   }
 
   /** The response, or undefined when nothing answered (refused, timed out, fetcher gone). */
@@ -90,14 +96,21 @@ export class NamespaceHttpClient {
       const answer = JSON.parse(line) as { id: number; status?: number; body?: string; error?: string };
       const waiter = this.pending.get(answer.id);
       this.pending.delete(answer.id);
-      waiter?.resolve(answer.status === undefined ? undefined : { status: answer.status, body: answer.body ?? '' });
+      waiter?.resolve(
+        answer.status === undefined ? undefined : { status: answer.status, body: answer.body ?? '' },
+      );
     }
   }
 }
 
 /** Sends `datagrams` (in order, one UDP datagram each) from lab host `host`; resolves once all are sent. */
-export async function sendDatagrams(lab: Lab, host: string, datagrams: ReadonlyArray<{ to: Endpoint; bytes: Buffer }>): Promise<void> {
-  if (datagrams.length === 0) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'sendDatagrams: no datagram given');
+export async function sendDatagrams(
+  lab: Lab,
+  host: string,
+  datagrams: ReadonlyArray<{ to: Endpoint; bytes: Buffer }>,
+): Promise<void> {
+  if (datagrams.length === 0)
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'sendDatagrams: no datagram given');
   const list = datagrams.map((d) => [d.to.ip, d.to.port, d.bytes.toString('hex')]);
   await lab.exec(host, [process.execPath, '-e', SENDER, JSON.stringify(list)]);
 }

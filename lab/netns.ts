@@ -48,12 +48,18 @@ interface CommandFailure {
 
 function commandError(argv: readonly string[], error: CommandFailure): DicapError {
   if (error.code === 'ENOENT') {
-    return new DicapError('DICAP_ERR_LAB_TOOL_MISSING', `\`${argv[0]}\` is not installed; the lab needs it (apt-get install ${packageOf(argv[0]!)})`);
+    return new DicapError(
+      'DICAP_ERR_LAB_TOOL_MISSING',
+      `\`${argv[0]}\` is not installed; the lab needs it (apt-get install ${packageOf(argv[0]!)})`,
+    );
   }
   const stderr = oneLine(String(error.stderr ?? ''));
   const why = error.killed
     ? `timed out and was killed`
-    : stderr || (error.signal ? `killed by ${String(error.signal)}` : `exit code ${String(error.code ?? error.status)}`);
+    : stderr ||
+      (error.signal
+        ? `killed by ${String(error.signal)}`
+        : `exit code ${String(error.code ?? error.status)}`);
   return new DicapError('DICAP_ERR_LAB_COMMAND', `\`${formatCommand(argv)}\` failed: ${why}`);
 }
 
@@ -68,7 +74,11 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     execFile(
       argv[0]!,
       argv.slice(1),
-      { timeout: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      {
+        timeout: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+      },
       (error, stdout, stderr) => {
         if (error) reject(commandError(argv, Object.assign(error, { stderr })));
         else resolve(stdout);
@@ -142,10 +152,7 @@ export function listNamespaces(): string[] {
 /** Pids of the processes that live in namespace `ns` (`ip netns pids`); empty when it does not exist. */
 export function namespacePids(ns: string): number[] {
   try {
-    return runSync(['ip', 'netns', 'pids', ns])
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    return runSync(['ip', 'netns', 'pids', ns]).split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
   }
@@ -168,7 +175,22 @@ export interface LinkEnd {
 
 /** Creates a veth pair with each end directly in its namespace (nothing ever appears in the host's namespace). */
 export function addVethPair(a: LinkEnd, b: LinkEnd): Promise<string> {
-  return run(['ip', '-n', a.namespace, 'link', 'add', 'name', a.name, 'type', 'veth', 'peer', 'name', b.name, 'netns', b.namespace]);
+  return run([
+    'ip',
+    '-n',
+    a.namespace,
+    'link',
+    'add',
+    'name',
+    a.name,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    b.name,
+    'netns',
+    b.namespace,
+  ]);
 }
 
 export function addBridge(namespace: string, name: string): Promise<string> {
@@ -199,7 +221,9 @@ export function addAddress(end: LinkEnd, cidr: string): Promise<string> {
 
 /** Sets sysctls inside a namespace (net.* sysctls are per namespace). */
 export function setSysctls(namespace: string, settings: Record<string, string | number>): Promise<string> {
-  return run(inNamespace(namespace, ['sysctl', '-q', '-w', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)]));
+  return run(
+    inNamespace(namespace, ['sysctl', '-q', '-w', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)]),
+  );
 }
 
 /** Offload features the lab turns off on every interface a mirrored frame crosses, as `ethtool -K` names them. */
@@ -234,7 +258,9 @@ export async function disableOffloads(end: LinkEnd): Promise<OffloadState> {
   const before = await read();
   const changeable = OFFLOADS_OFF.filter((o) => before[o].startsWith('on') && !before[o].includes('[fixed]'));
   if (changeable.length === 0) return before;
-  await run(inNamespace(end.namespace, ['ethtool', '-K', end.name, ...changeable.flatMap((o) => [o, 'off'])]));
+  await run(
+    inNamespace(end.namespace, ['ethtool', '-K', end.name, ...changeable.flatMap((o) => [o, 'off'])]),
+  );
   return read();
 }
 
@@ -252,7 +278,9 @@ export async function steerReceiveToCpu(end: LinkEnd, cpu: number): Promise<void
 
 /** Reads counters from /sys/class/net/<interface>/statistics inside the interface's namespace, in the order asked. */
 export async function readInterfaceStatistics(end: LinkEnd, names: readonly string[]): Promise<number[]> {
-  const text = await run(inNamespace(end.namespace, ['cat', ...names.map((n) => `/sys/class/net/${end.name}/statistics/${n}`)]));
+  const text = await run(
+    inNamespace(end.namespace, ['cat', ...names.map((n) => `/sys/class/net/${end.name}/statistics/${n}`)]),
+  );
   return text.trim().split(/\s+/).map(Number);
 }
 
@@ -289,7 +317,12 @@ export interface SpawnInNamespaceOptions {
  * (detached), so the lab can stop it and everything it forked with one signal, and a
  * Ctrl-C in the terminal reaches the lab first, which then stops its processes in order.
  */
-export function spawnInNamespace(ns: string, command: string, args: readonly string[], options: SpawnInNamespaceOptions = {}): ChildProcess {
+export function spawnInNamespace(
+  ns: string,
+  command: string,
+  args: readonly string[],
+  options: SpawnInNamespaceOptions = {},
+): ChildProcess {
   return spawn('ip', ['netns', 'exec', ns, command, ...args], {
     stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,

@@ -23,7 +23,10 @@ const labId = (help: string, withDefault: boolean) =>
     placeholder: 'ID',
     hint: '1 to 4 lower-case letters or digits such as 0 or t1',
     ...(withDefault ? { default: DEFAULT_LAB_ID } : {}),
-    validate: (value: string) => (LAB_ID_PATTERN.test(value) ? undefined : 'is not 1 to 4 lower-case letters or digits; give an id such as 0 or t1'),
+    validate: (value: string) =>
+      LAB_ID_PATTERN.test(value)
+        ? undefined
+        : 'is not 1 to 4 lower-case letters or digits; give an id such as 0 or t1',
   }) as const;
 
 const WHICH_LAB = 'Which lab; without it, the only lab that is up.';
@@ -40,7 +43,9 @@ const HASH_WORD = /^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/;
 function hashKeyProblem(words: readonly string[]): string | undefined {
   if (words.length !== 2) return 'must be two 32-bit words k0,k1 such as 0x1234,0x5678';
   const bad = words.find((w) => !HASH_WORD.test(w) || Number(w) > 0xffffffff);
-  return bad === undefined ? undefined : `has "${bad}", which is not a 32-bit word; write k0,k1 in hex or decimal such as 0x1234,0x5678`;
+  return bad === undefined
+    ? undefined
+    : `has "${bad}", which is not a 32-bit word; write k0,k1 in hex or decimal such as 0x1234,0x5678`;
 }
 
 /** The words of a --key that passed its validation. */
@@ -53,21 +58,55 @@ const SELECTION_MODES = ['flow', 'ipid', 'round-robin'] as const;
 
 export const UP_OPTIONS = defineOptions({
   component: 'lab',
-  summary: 'Builds a capture cluster in network namespaces: a traffic source, a tc mirror copying every frame in order to N capture hosts, analyzers and coordinators on a management bridge (198.18.0.0/24). The lab stays until `dicap lab down`.',
+  summary:
+    'Builds a capture cluster in network namespaces: a traffic source, a tc mirror copying every frame in order to N capture hosts, analyzers and coordinators on a management bridge (198.18.0.0/24). The lab stays until `dicap lab down`.',
   usage: 'dicap lab up [--nodes N] [--analyzers M] [--coordinators K] [--id ID]',
   options: {
-    nodes: { type: 'integer', help: 'number of capture hosts, each with a passive interface that receives the mirror', default: DEFAULT_CAPTURE_HOSTS, min: 1, max: MAX_CAPTURE_HOSTS },
-    analyzers: { type: 'integer', help: 'number of analyzer hosts on the management bridge (198.18.0.100 and up)', default: DEFAULT_ANALYZERS, min: 0, max: MAX_ANALYZERS },
-    coordinators: { type: 'integer', help: 'number of coordinator hosts on the management bridge (198.18.0.200 and up), each with an in-band injection interface into the wire', default: DEFAULT_COORDINATORS, min: 0, max: MAX_COORDINATORS },
-    id: labId('lab id; every namespace and interface name starts with dcl<ID>, so several labs can exist side by side', true),
-    mtu: { type: 'integer', help: 'MTU of every interface on the mirrored path, in bytes', default: DEFAULT_WIRE_MTU, min: 68, max: 65535 },
-    'wire-cpu': { type: 'integer', help: 'CPU that runs the wire: its receive processing and the mirror (tcpreplay is pinned to it too)', default: DEFAULT_WIRE_CPU, min: 0 },
+    nodes: {
+      type: 'integer',
+      help: 'number of capture hosts, each with a passive interface that receives the mirror',
+      default: DEFAULT_CAPTURE_HOSTS,
+      min: 1,
+      max: MAX_CAPTURE_HOSTS,
+    },
+    analyzers: {
+      type: 'integer',
+      help: 'number of analyzer hosts on the management bridge (198.18.0.100 and up)',
+      default: DEFAULT_ANALYZERS,
+      min: 0,
+      max: MAX_ANALYZERS,
+    },
+    coordinators: {
+      type: 'integer',
+      help: 'number of coordinator hosts on the management bridge (198.18.0.200 and up), each with an in-band injection interface into the wire',
+      default: DEFAULT_COORDINATORS,
+      min: 0,
+      max: MAX_COORDINATORS,
+    },
+    id: labId(
+      'lab id; every namespace and interface name starts with dcl<ID>, so several labs can exist side by side',
+      true,
+    ),
+    mtu: {
+      type: 'integer',
+      help: 'MTU of every interface on the mirrored path, in bytes',
+      default: DEFAULT_WIRE_MTU,
+      min: 68,
+      max: 65535,
+    },
+    'wire-cpu': {
+      type: 'integer',
+      help: 'CPU that runs the wire: its receive processing and the mirror (tcpreplay is pinned to it too)',
+      default: DEFAULT_WIRE_CPU,
+      min: 0,
+    },
   },
 });
 
 export const STATUS_OPTIONS = defineOptions({
   component: 'lab',
-  summary: "Shows the lab's hosts and, for each capture host's passive interface, its rx packets, bytes and dropped counters (from /sys/class/net/<if>/statistics in its namespace).",
+  summary:
+    "Shows the lab's hosts and, for each capture host's passive interface, its rx packets, bytes and dropped counters (from /sys/class/net/<if>/statistics in its namespace).",
   usage: 'dicap lab status [--id ID] [--json]',
   options: {
     id: labId(WHICH_LAB, false),
@@ -77,7 +116,8 @@ export const STATUS_OPTIONS = defineOptions({
 
 export const DOWN_OPTIONS = defineOptions({
   component: 'lab',
-  summary: 'Removes a lab: stops every process started in it, deletes its namespaces (and with them every interface it made) and its state. Also removes what a crashed `up` left.',
+  summary:
+    'Removes a lab: stops every process started in it, deletes its namespaces (and with them every interface it made) and its state. Also removes what a crashed `up` left.',
   usage: 'dicap lab down [--id ID | --all]',
   options: {
     id: labId(WHICH_LAB, false),
@@ -90,20 +130,58 @@ export const REPLAY_OPTIONS = defineOptions({
   summary:
     "Sends capture files into the lab's wire with tcpreplay from the source host and reports what each capture host's passive interface received. " +
     'With --out DIR it is a whole experiment instead: it builds a fresh lab, runs a capture cluster in it (an agent per capture host, an analyzer), replays the files, ' +
-    'takes the lab down and writes the analyzer\'s pcap and summary.json (per layer counts and the coverage verdict) to DIR; it exits 1 when coverage is not exactly once.',
-  usage: 'dicap lab replay FILE… [--pps R | --mbps M | --topspeed] [--loop N] [--no-pin] [--id ID] [--out DIR [--nodes N] [--mode M] [--snaplen B] [--workers W] [--key K0,K1]]',
+    "takes the lab down and writes the analyzer's pcap and summary.json (per layer counts and the coverage verdict) to DIR; it exits 1 when coverage is not exactly once.",
+  usage:
+    'dicap lab replay FILE… [--pps R | --mbps M | --topspeed] [--loop N] [--no-pin] [--id ID] [--out DIR [--nodes N] [--mode M] [--snaplen B] [--workers W] [--key K0,K1]]',
   options: {
-    out: { type: 'string', placeholder: 'DIR', help: 'run the whole experiment (fresh lab, cluster, replay, teardown) and write DIR/analyzer1.pcap and DIR/summary.json' },
-    nodes: { type: 'integer', min: 1, max: MAX_CAPTURE_HOSTS, help: `with --out: capture nodes (default ${DEFAULT_CAPTURE_HOSTS})` },
-    mode: { type: 'enum', values: SELECTION_MODES, help: `with --out: selection mode (default ${DEFAULT_CLUSTER_MODE}); round-robin first sends an in-band topology frame from coordinator1 and waits until every agent adopted it` },
-    snaplen: { type: 'integer', min: 14, max: DEFAULT_PAYLOAD_SIZE - 40, placeholder: 'BYTES', help: `with --out: bytes kept per frame (default ${DEFAULT_SNAPLEN})` },
-    workers: { type: 'integer', min: 1, max: 64, help: `with --out: export workers per agent (default ${DEFAULT_CLUSTER_WORKERS})` },
-    key: { type: 'list', placeholder: 'K0,K1', hint: 'two 32-bit words such as 0x1234,0x5678', validate: hashKeyProblem, help: `with --out: selection hash key words (default ${hexKey(DEFAULT_HASH_KEY)})` },
+    out: {
+      type: 'string',
+      placeholder: 'DIR',
+      help: 'run the whole experiment (fresh lab, cluster, replay, teardown) and write DIR/analyzer1.pcap and DIR/summary.json',
+    },
+    nodes: {
+      type: 'integer',
+      min: 1,
+      max: MAX_CAPTURE_HOSTS,
+      help: `with --out: capture nodes (default ${DEFAULT_CAPTURE_HOSTS})`,
+    },
+    mode: {
+      type: 'enum',
+      values: SELECTION_MODES,
+      help: `with --out: selection mode (default ${DEFAULT_CLUSTER_MODE}); round-robin first sends an in-band topology frame from coordinator1 and waits until every agent adopted it`,
+    },
+    snaplen: {
+      type: 'integer',
+      min: 14,
+      max: DEFAULT_PAYLOAD_SIZE - 40,
+      placeholder: 'BYTES',
+      help: `with --out: bytes kept per frame (default ${DEFAULT_SNAPLEN})`,
+    },
+    workers: {
+      type: 'integer',
+      min: 1,
+      max: 64,
+      help: `with --out: export workers per agent (default ${DEFAULT_CLUSTER_WORKERS})`,
+    },
+    key: {
+      type: 'list',
+      placeholder: 'K0,K1',
+      hint: 'two 32-bit words such as 0x1234,0x5678',
+      validate: hashKeyProblem,
+      help: `with --out: selection hash key words (default ${hexKey(DEFAULT_HASH_KEY)})`,
+    },
     pps: { type: 'integer', help: 'frames per second', min: 1 },
     mbps: { type: 'integer', help: 'megabits per second', min: 1 },
-    topspeed: { type: 'boolean', help: 'send as fast as possible; without --pps, --mbps or --topspeed the files keep their own timing' },
+    topspeed: {
+      type: 'boolean',
+      help: 'send as fast as possible; without --pps, --mbps or --topspeed the files keep their own timing',
+    },
     loop: { type: 'integer', help: 'send the files this many times', default: 1, min: 1 },
-    pin: { type: 'boolean', help: "run tcpreplay on the wire's CPU, which paces it to what the mirror can take (with --no-pin it may overrun the mirror's queue: retries in tcpreplay's report, mirror tx_dropped in the counters)", default: true },
+    pin: {
+      type: 'boolean',
+      help: "run tcpreplay on the wire's CPU, which paces it to what the mirror can take (with --no-pin it may overrun the mirror's queue: retries in tcpreplay's report, mirror tx_dropped in the counters)",
+      default: true,
+    },
     id: labId(`${WHICH_LAB} With --out: the id of the lab to build (default a fresh one, r…).`, false),
   },
 });
@@ -112,12 +190,33 @@ export const DEMO_OPTIONS = defineOptions({
   component: 'lab',
   summary:
     'Builds a lab, runs a capture cluster in it (an agent per capture host, an analyzer) and sends synthetic traffic (dicap gen) through the mirror; ' +
-    'shows every node\'s counters and the coverage, refreshed every second, until Ctrl-C, then takes everything down. What `npm start` runs.',
+    "shows every node's counters and the coverage, refreshed every second, until Ctrl-C, then takes everything down. What `npm start` runs.",
   usage: 'dicap lab demo [--nodes N] [--rate PPS] [--mode M] [--id ID]',
   options: {
-    nodes: { type: 'integer', min: 1, max: 8, default: DEFAULT_CAPTURE_HOSTS, help: 'capture nodes (up to 8, so that the screen fits 24 lines)' },
-    rate: { type: 'integer', min: 1, max: 10_000_000, default: DEFAULT_DEMO_RATE, placeholder: 'PPS', help: 'frames per second the traffic generator sends' },
-    mode: { type: 'enum', values: SELECTION_MODES, default: DEFAULT_CLUSTER_MODE, help: 'selection mode; round-robin first synchronises the nodes with an in-band topology frame' },
-    id: { ...labId("id of the demo's lab, which the demo builds and removes", false), default: DEFAULT_DEMO_ID },
+    nodes: {
+      type: 'integer',
+      min: 1,
+      max: 8,
+      default: DEFAULT_CAPTURE_HOSTS,
+      help: 'capture nodes (up to 8, so that the screen fits 24 lines)',
+    },
+    rate: {
+      type: 'integer',
+      min: 1,
+      max: 10_000_000,
+      default: DEFAULT_DEMO_RATE,
+      placeholder: 'PPS',
+      help: 'frames per second the traffic generator sends',
+    },
+    mode: {
+      type: 'enum',
+      values: SELECTION_MODES,
+      default: DEFAULT_CLUSTER_MODE,
+      help: 'selection mode; round-robin first synchronises the nodes with an in-band topology frame',
+    },
+    id: {
+      ...labId("id of the demo's lab, which the demo builds and removes", false),
+      default: DEFAULT_DEMO_ID,
+    },
   },
 });

@@ -76,14 +76,34 @@ export interface ReplayResult {
 }
 
 /** tcpreplay's arguments (after the program name) for `files` sent on `iface`. */
-export function tcpreplayArguments(iface: string, files: readonly string[], options: ReplayOptions): string[] {
-  const rates = [options.pps !== undefined, options.mbps !== undefined, options.topspeed === true].filter(Boolean).length;
-  if (rates > 1) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give at most one of --pps, --mbps and --topspeed');
-  if (options.pps !== undefined && !(options.pps > 0)) throw new DicapError('DICAP_ERR_BAD_CONFIG', `--pps ${options.pps} must be a positive number of frames per second`);
-  if (options.mbps !== undefined && !(options.mbps > 0)) throw new DicapError('DICAP_ERR_BAD_CONFIG', `--mbps ${options.mbps} must be a positive number of megabits per second`);
+export function tcpreplayArguments(
+  iface: string,
+  files: readonly string[],
+  options: ReplayOptions,
+): string[] {
+  const rates = [options.pps !== undefined, options.mbps !== undefined, options.topspeed === true].filter(
+    Boolean,
+  ).length;
+  if (rates > 1)
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give at most one of --pps, --mbps and --topspeed');
+  if (options.pps !== undefined && !(options.pps > 0))
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `--pps ${options.pps} must be a positive number of frames per second`,
+    );
+  if (options.mbps !== undefined && !(options.mbps > 0))
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `--mbps ${options.mbps} must be a positive number of megabits per second`,
+    );
   const loop = options.loop ?? 1;
-  if (!Number.isInteger(loop) || loop < 1) throw new DicapError('DICAP_ERR_BAD_CONFIG', `--loop ${loop} must be a whole number of 1 or more`);
-  if (files.length === 0) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'no capture file to replay; give one or more pcap or pcapng files');
+  if (!Number.isInteger(loop) || loop < 1)
+    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--loop ${loop} must be a whole number of 1 or more`);
+  if (files.length === 0)
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      'no capture file to replay; give one or more pcap or pcapng files',
+    );
 
   const args = [`--intf1=${iface}`, '--stats=1', '--no-flow-stats'];
   if (options.preload ?? true) args.push('--preload-pcap');
@@ -103,13 +123,23 @@ export function parseProgressLine(line: string): ReplayProgress | undefined {
 }
 
 /** Reads tcpreplay's final report (stdout) and its warnings (stderr). `interface` and `files` are left for the caller. */
-export function parseTcpreplayOutput(stdout: string, stderr: string): Omit<ReplayResult, 'interface' | 'files'> {
+export function parseTcpreplayOutput(
+  stdout: string,
+  stderr: string,
+): Omit<ReplayResult, 'interface' | 'files'> {
   const counter = (label: string): number => {
     const m = stdout.match(new RegExp(`^\\s*${label.replace(/[()]/g, '\\$&')}:\\s*(\\d+)\\s*$`, 'm'));
-    if (!m) throw new DicapError('DICAP_ERR_LAB_REPLAY', `tcpreplay's report has no "${label}" line; its output was: ${stdout.trim().split('\n').slice(-8).join(' | ')}`);
+    if (!m)
+      throw new DicapError(
+        'DICAP_ERR_LAB_REPLAY',
+        `tcpreplay's report has no "${label}" line; its output was: ${stdout.trim().split('\n').slice(-8).join(' | ')}`,
+      );
     return Number(m[1]);
   };
-  const progress = stdout.split('\n').map(parseProgressLine).filter((p): p is ReplayProgress => p !== undefined);
+  const progress = stdout
+    .split('\n')
+    .map(parseProgressLine)
+    .filter((p): p is ReplayProgress => p !== undefined);
   const final = progress.at(-1) ?? { sent: 0, bytes: 0, seconds: 0 };
   const sent = counter('Successful packets');
   const failed = counter('Failed packets');
@@ -117,7 +147,10 @@ export function parseTcpreplayOutput(stdout: string, stderr: string): Omit<Repla
   const refused: RefusedFrame[] = [];
   const warnings: string[] = [];
   // Warnings come as "Warning in file.c:function() line N:" followed by the message line.
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (const line of lines) {
     // The header line of each warning, and the notice that --preload-pcap (which we ask for) is on.
     if (/^(Warning|Fatal Error) in .* line \d+:$/.test(line) || line === 'File Cache is enabled') continue;
@@ -162,7 +195,8 @@ async function locateRefused(files: readonly string[], refused: RefusedFrame[]):
 /** Refuses, with one line naming the file, what tcpreplay cannot send as Ethernet frames. */
 async function checkFiles(files: readonly string[]): Promise<void> {
   for (const file of files) {
-    if (!fs.existsSync(file)) throw new DicapError('DICAP_ERR_LAB_REPLAY', `capture file ${file} does not exist`);
+    if (!fs.existsSync(file))
+      throw new DicapError('DICAP_ERR_LAB_REPLAY', `capture file ${file} does not exist`);
   }
   const { readCaptureFile } = await import('../native/capture-file.js');
   for (const file of files) {
@@ -172,14 +206,24 @@ async function checkFiles(files: readonly string[]): Promise<void> {
 }
 
 /** Sends `files` into the wire of `lab` (see ReplayOptions) and reports what tcpreplay sent and refused. */
-export async function replayOnLab(lab: Lab, files: readonly string[], options: ReplayOptions = {}): Promise<ReplayResult> {
+export async function replayOnLab(
+  lab: Lab,
+  files: readonly string[],
+  options: ReplayOptions = {},
+): Promise<ReplayResult> {
   const host = lab.host(options.host ?? 'source');
-  if (!host.wire) throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host.name} has no interface into the wire; replay from source or a coordinator`);
+  if (!host.wire)
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `lab host ${host.name} has no interface into the wire; replay from source or a coordinator`,
+    );
   const args = tcpreplayArguments(host.wire.interface, files, options);
   await checkFiles(files);
 
   const pin = options.pinToWireCpu ?? true;
-  const [command, commandArgs] = pin ? ['taskset', ['-c', String(lab.topology.wire.cpu), 'tcpreplay', ...args]] : ['tcpreplay', args];
+  const [command, commandArgs] = pin
+    ? ['taskset', ['-c', String(lab.topology.wire.cpu), 'tcpreplay', ...args]]
+    : ['tcpreplay', args];
   // tcpreplay writes its statistics with stdio, which a pipe would hold back until exit;
   // stdbuf makes it line-buffered so progress arrives while it runs.
   const sender = lab.spawn(host.name, 'stdbuf', ['-oL', command, ...commandArgs]);
@@ -194,10 +238,21 @@ export async function replayOnLab(lab: Lab, files: readonly string[], options: R
   });
   const [exit] = await Promise.all([sender.exited, new Promise((resolve) => lines.once('close', resolve))]);
   if (exit.code !== 0) {
-    const why = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^(Warning|Fatal Error) in /.test(l)).join('; ');
-    throw new DicapError('DICAP_ERR_LAB_COMMAND', `\`${formatCommand([command, ...commandArgs])}\` failed on ${host.name}: ${why || `exit code ${exit.code ?? exit.signal}`}`);
+    const why = stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/^(Warning|Fatal Error) in /.test(l))
+      .join('; ');
+    throw new DicapError(
+      'DICAP_ERR_LAB_COMMAND',
+      `\`${formatCommand([command, ...commandArgs])}\` failed on ${host.name}: ${why || `exit code ${exit.code ?? exit.signal}`}`,
+    );
   }
-  const result: ReplayResult = { interface: host.wire.interface, files: [...files], ...parseTcpreplayOutput(stdout, stderr) };
+  const result: ReplayResult = {
+    interface: host.wire.interface,
+    files: [...files],
+    ...parseTcpreplayOutput(stdout, stderr),
+  };
   await locateRefused(files, result.refused);
   return result;
 }

@@ -121,7 +121,9 @@ export function listProcessRecords(labId: string): ProcessRecord[] {
   const records: ProcessRecord[] = [];
   for (const file of files) {
     try {
-      records.push(JSON.parse(fs.readFileSync(path.join(processDirectory(labId), file), 'utf8')) as ProcessRecord);
+      records.push(
+        JSON.parse(fs.readFileSync(path.join(processDirectory(labId), file), 'utf8')) as ProcessRecord,
+      );
     } catch {
       // Half-written by a process that died while writing it: the process it names (if
       // any) is still inside a lab namespace and is stopped there.
@@ -177,7 +179,13 @@ export interface TeardownReport {
 
 /** Removes everything lab `id` made, as its state files record it. Safe to run twice. */
 export function teardownLabSync(id: string): TeardownReport {
-  const report: TeardownReport = { id, processesStopped: 0, strayProcessesStopped: 0, namespacesDeleted: [], problems: [] };
+  const report: TeardownReport = {
+    id,
+    processesStopped: 0,
+    strayProcessesStopped: 0,
+    namespacesDeleted: [],
+    problems: [],
+  };
   const record = readLabRecord(id);
   report.processesStopped = stopProcessesSync(listProcessRecords(id));
 

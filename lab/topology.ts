@@ -152,14 +152,20 @@ export interface LabTopology {
 
 function checkCount(what: string, flag: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `${what} ${value} is out of range; give ${flag} between ${min} and ${max}`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `${what} ${value} is out of range; give ${flag} between ${min} and ${max}`,
+    );
   }
 }
 
 /** Checks options and lays the lab out; throws DICAP_ERR_BAD_CONFIG naming the bad value. */
 export function planTopology(options: TopologyOptions): LabTopology {
   if (!LAB_ID_PATTERN.test(options.id)) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab id "${options.id}" is not 1 to 4 lower-case letters or digits; give --id such as 0 or t1`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `lab id "${options.id}" is not 1 to 4 lower-case letters or digits; give --id such as 0 or t1`,
+    );
   }
   checkCount('number of capture hosts', '--nodes', options.captureHosts, 1, MAX_CAPTURE_HOSTS);
   checkCount('number of analyzers', '--analyzers', options.analyzers, 0, MAX_ANALYZERS);
@@ -182,7 +188,11 @@ export function planTopology(options: TopologyOptions): LabTopology {
       name: 'source',
       role: 'source',
       namespace: ns('source'),
-      wire: { interface: ifname('src', 'eth'), cidr: `${WIRE_PREFIX}.1/${WIRE_PREFIX_LENGTH}`, ingressPort: ifname('src', 'in') },
+      wire: {
+        interface: ifname('src', 'eth'),
+        cidr: `${WIRE_PREFIX}.1/${WIRE_PREFIX_LENGTH}`,
+        ingressPort: ifname('src', 'in'),
+      },
     },
   ];
   for (let k = 1; k <= options.captureHosts; k++) {
@@ -195,7 +205,12 @@ export function planTopology(options: TopologyOptions): LabTopology {
     });
   }
   for (let k = 1; k <= options.analyzers; k++) {
-    hosts.push({ name: `analyzer${k}`, role: 'analyzer', namespace: ns(`analyzer${k}`), management: management(`a${k}`, FIRST_OCTET.analyzer + k - 1) });
+    hosts.push({
+      name: `analyzer${k}`,
+      role: 'analyzer',
+      namespace: ns(`analyzer${k}`),
+      management: management(`a${k}`, FIRST_OCTET.analyzer + k - 1),
+    });
   }
   for (let k = 1; k <= options.coordinators; k++) {
     hosts.push({
@@ -211,14 +226,19 @@ export function planTopology(options: TopologyOptions): LabTopology {
     id: options.id,
     prefix,
     wire: { namespace: ns('wire'), mtu: options.wireMtu, cpu: options.wireCpu, filterBlock: MIRROR_BLOCK },
-    management: { namespace: ns('mgmt'), bridge: `${prefix}-br`, subnet: `${MANAGEMENT_PREFIX}.0/${MANAGEMENT_PREFIX_LENGTH}` },
+    management: {
+      namespace: ns('mgmt'),
+      bridge: `${prefix}-br`,
+      subnet: `${MANAGEMENT_PREFIX}.0/${MANAGEMENT_PREFIX_LENGTH}`,
+    },
     wireSubnet: `${WIRE_PREFIX}.0/${WIRE_PREFIX_LENGTH}`,
     hosts,
     namespaces: [hosts[0]!.namespace, ns('wire'), ns('mgmt'), ...hosts.slice(1).map((h) => h.namespace)],
   };
   for (const name of interfaceNames(topology)) {
     // Cannot happen with the limits above; a guard for whoever changes the names.
-    if (name.length > MAX_INTERFACE_NAME) throw new Error(`lab interface name ${name} is longer than ${MAX_INTERFACE_NAME} characters`);
+    if (name.length > MAX_INTERFACE_NAME)
+      throw new Error(`lab interface name ${name} is longer than ${MAX_INTERFACE_NAME} characters`);
   }
   return topology;
 }
@@ -238,14 +258,19 @@ export function interfaceNames(topology: LabTopology): string[] {
 export function hostNamed(topology: LabTopology, name: string): LabHost {
   const host = topology.hosts.find((h) => h.name === name);
   if (!host) {
-    throw new DicapError('DICAP_ERR_LAB_NO_SUCH_HOST', `lab ${topology.id} has no host "${name}"; its hosts are ${topology.hosts.map((h) => h.name).join(', ')}`);
+    throw new DicapError(
+      'DICAP_ERR_LAB_NO_SUCH_HOST',
+      `lab ${topology.id} has no host "${name}"; its hosts are ${topology.hosts.map((h) => h.name).join(', ')}`,
+    );
   }
   return host;
 }
 
 /** The capture hosts in order (capture1 first); each has `passive`. */
 export function captureHostsOf(topology: LabTopology): Array<LabHost & { passive: PassiveInterface }> {
-  return topology.hosts.filter((h): h is LabHost & { passive: PassiveInterface } => h.role === 'capture' && h.passive !== undefined);
+  return topology.hosts.filter(
+    (h): h is LabHost & { passive: PassiveInterface } => h.role === 'capture' && h.passive !== undefined,
+  );
 }
 
 /** Hosts whose `wire` interface feeds the mirror: the source and the coordinators. */
@@ -288,7 +313,9 @@ export async function buildTopology(topology: LabTopology, hooks: BuildHooks): P
   }
 
   const managed = topology.hosts.filter((h) => h.management);
-  say(`management bridge ${topology.management.bridge} (${topology.management.subnet}) with ${managed.length} hosts`);
+  say(
+    `management bridge ${topology.management.bridge} (${topology.management.subnet}) with ${managed.length} hosts`,
+  );
   const mgmtNs = topology.management.namespace;
   await addBridge(mgmtNs, topology.management.bridge);
   await setLink({ name: topology.management.bridge, namespace: mgmtNs }, { up: true });
@@ -304,13 +331,16 @@ export async function buildTopology(topology: LabTopology, hooks: BuildHooks): P
 
   const captures = captureHostsOf(topology);
   const senders = wireSendersOf(topology);
-  say(`wire (MTU ${topology.wire.mtu}, mirror on CPU ${topology.wire.cpu}): ${senders.map((h) => h.name).join(', ')} → ${captures.length} capture hosts`);
+  say(
+    `wire (MTU ${topology.wire.mtu}, mirror on CPU ${topology.wire.cpu}): ${senders.map((h) => h.name).join(', ')} → ${captures.length} capture hosts`,
+  );
   const wireNs = topology.wire.namespace;
   const prepare = async (end: LinkEnd, settings: { promisc?: boolean } = {}): Promise<void> => {
     await setLink(end, { mtu: topology.wire.mtu, ...settings });
     const offloads = await disableOffloads(end);
     const stuck = Object.entries(offloads).filter(([, state]) => !state.startsWith('off'));
-    if (stuck.length > 0) say(`${end.name}: the driver keeps ${stuck.map(([name, state]) => `${name} ${state}`).join(', ')}`);
+    if (stuck.length > 0)
+      say(`${end.name}: the driver keeps ${stuck.map(([name, state]) => `${name} ${state}`).join(', ')}`);
     await setLink(end, { up: true });
   };
   for (const host of senders) {
@@ -331,21 +361,52 @@ export async function buildTopology(topology: LabTopology, hooks: BuildHooks): P
   }
 
   const passives = captures.map((h) => h.passive.interface);
-  const listed = passives.length <= 4 ? passives.join(', ') : `${passives.slice(0, 2).join(', ')}, … ${passives.at(-1)}`;
+  const listed =
+    passives.length <= 4 ? passives.join(', ') : `${passives.slice(0, 2).join(', ')}, … ${passives.at(-1)}`;
   say(`mirror: tc block ${topology.wire.filterBlock} copies every frame to ${listed} in this order`);
   for (const host of senders) {
-    await run(['tc', '-n', wireNs, 'qdisc', 'add', 'dev', host.wire.ingressPort, 'ingress_block', String(topology.wire.filterBlock), 'ingress']);
+    await run([
+      'tc',
+      '-n',
+      wireNs,
+      'qdisc',
+      'add',
+      'dev',
+      host.wire.ingressPort,
+      'ingress_block',
+      String(topology.wire.filterBlock),
+      'ingress',
+    ]);
   }
   for (const [index, host] of captures.entries()) {
     const last = index === captures.length - 1;
     await run([
-      'tc', '-n', wireNs, 'filter', 'add', 'block', String(topology.wire.filterBlock),
-      'prio', String(index + 1), 'protocol', 'all',
-      'u32', 'match', 'u32', '0', '0', 'at', '-12',
-      'action', 'mirred', 'egress', 'mirror', 'dev', host.passive.mirrorPort,
+      'tc',
+      '-n',
+      wireNs,
+      'filter',
+      'add',
+      'block',
+      String(topology.wire.filterBlock),
+      'prio',
+      String(index + 1),
+      'protocol',
+      'all',
+      'u32',
+      'match',
+      'u32',
+      '0',
+      '0',
+      'at',
+      '-12',
+      'action',
+      'mirred',
+      'egress',
+      'mirror',
+      'dev',
+      host.passive.mirrorPort,
       last ? 'drop' : 'continue',
     ]);
   }
   say(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
-

@@ -13,7 +13,8 @@ function findRepositoryRoot(): string {
   for (;;) {
     if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('dicap: cannot find binding.gyp above ' + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error('dicap: cannot find binding.gyp above ' + fileURLToPath(import.meta.url));
     dir = parent;
   }
 }
@@ -24,7 +25,9 @@ export type NativeModule = Record<string, any>;
 export const native: NativeModule = (() => {
   const file = path.join(findRepositoryRoot(), 'build', 'Release', 'dicap_native.node');
   if (!fs.existsSync(file)) {
-    throw new Error(`dicap: native addon ${file} is missing; run \`npm install\` (or \`npm run build\`) in the repository`);
+    throw new Error(
+      `dicap: native addon ${file} is missing; run \`npm install\` (or \`npm run build\`) in the repository`,
+    );
   }
   return require(file) as NativeModule;
 })();

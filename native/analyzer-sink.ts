@@ -16,7 +16,10 @@ export const DEFAULT_OUTPUT_BUFFER_BYTES = 1024 * 1024;
 
 /** Why a datagram was rejected: protocol/header-batch.ts's codes, plus OVERSIZED (larger than 64 KiB, truncated by the kernel). */
 export type MalformedReason = HeaderBatchErrorCode | 'OVERSIZED';
-export const MALFORMED_REASONS: readonly MalformedReason[] = Object.freeze([...HEADER_BATCH_ERROR_CODES, 'OVERSIZED']);
+export const MALFORMED_REASONS: readonly MalformedReason[] = Object.freeze([
+  ...HEADER_BATCH_ERROR_CODES,
+  'OVERSIZED',
+]);
 
 /**
  * open: writing. reader-closed: the pipe's reader went away (EPIPE), an orderly end.
@@ -102,7 +105,10 @@ interface NativeAnalyzerSink {
 
 function checkInteger(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new DicapError('DICAP_ERR_ARGUMENT', `analyzer sink: ${name} ${value} must be an integer in ${min}..${max}`);
+    throw new DicapError(
+      'DICAP_ERR_ARGUMENT',
+      `analyzer sink: ${name} ${value} must be an integer in ${min}..${max}`,
+    );
   }
 }
 
@@ -113,9 +119,13 @@ export class AnalyzerSink {
   /** Checks the options; opens nothing yet. Throws DicapError('DICAP_ERR_ARGUMENT') on misuse. */
   constructor(options: AnalyzerSinkOptions) {
     if (!net.isIPv4(options.host)) {
-      throw new DicapError('DICAP_ERR_ARGUMENT', `analyzer sink: host "${options.host}" is not an IPv4 address; resolve host names first`);
+      throw new DicapError(
+        'DICAP_ERR_ARGUMENT',
+        `analyzer sink: host "${options.host}" is not an IPv4 address; resolve host names first`,
+      );
     }
-    if (options.output === '') throw new DicapError('DICAP_ERR_ARGUMENT', 'analyzer sink: output is empty; give a file path or -');
+    if (options.output === '')
+      throw new DicapError('DICAP_ERR_ARGUMENT', 'analyzer sink: output is empty; give a file path or -');
     const resolved = {
       host: options.host,
       port: options.port,

@@ -34,7 +34,10 @@ export function readCaptureFile(path: string, maxFrames?: number): CaptureFileCo
     throw new DicapError('DICAP_ERR_ARGUMENT', 'readCaptureFile: path must be a non-empty string');
   }
   if (maxFrames !== undefined && !(Number.isSafeInteger(maxFrames) && maxFrames >= 0)) {
-    throw new DicapError('DICAP_ERR_ARGUMENT', `readCaptureFile: maxFrames must be a non-negative integer, got ${maxFrames}`);
+    throw new DicapError(
+      'DICAP_ERR_ARGUMENT',
+      `readCaptureFile: maxFrames must be a non-negative integer, got ${maxFrames}`,
+    );
   }
   return native.readCaptureFile(path, maxFrames) as CaptureFileContents;
 }

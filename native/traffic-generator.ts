@@ -86,7 +86,10 @@ interface NativeGenerator {
 function checkWhole(name: string, value: number | undefined, min: number, max: number): void {
   if (value === undefined) return;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `${name} must be a whole number from ${min} to ${max}, got ${value}`);
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `${name} must be a whole number from ${min} to ${max}, got ${value}`,
+    );
   }
 }
 
@@ -94,7 +97,10 @@ function checkOptions(options: TrafficGeneratorOptions): void {
   const hasInterface = 'interface' in options && options.interface !== undefined;
   const hasWrite = 'write' in options && options.write !== undefined;
   if (hasInterface === hasWrite) {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give exactly one output: interface (send) or write (pcap file)');
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      'give exactly one output: interface (send) or write (pcap file)',
+    );
   }
   checkWhole('rate', options.rate, 0, Number.MAX_SAFE_INTEGER);
   checkWhole('count', options.count, 0, Number.MAX_SAFE_INTEGER);
@@ -103,8 +109,10 @@ function checkOptions(options: TrafficGeneratorOptions): void {
   checkWhole('seed', options.seed, 0, Number.MAX_SAFE_INTEGER);
   if (options.ipidMix) {
     const { counter, random, zeroDf } = options.ipidMix;
-    for (const [name, share] of Object.entries({ counter, random, zeroDf })) checkWhole(`ipidMix.${name}`, share, 0, 1_000_000);
-    if (counter + random + zeroDf === 0) throw new DicapError('DICAP_ERR_BAD_CONFIG', 'ipidMix needs at least one non-zero share');
+    for (const [name, share] of Object.entries({ counter, random, zeroDf }))
+      checkWhole(`ipidMix.${name}`, share, 0, 1_000_000);
+    if (counter + random + zeroDf === 0)
+      throw new DicapError('DICAP_ERR_BAD_CONFIG', 'ipidMix needs at least one non-zero share');
   }
 }
 
@@ -115,7 +123,9 @@ export class TrafficGenerator extends EventEmitter<TrafficGeneratorEvents> {
   constructor(options: TrafficGeneratorOptions) {
     super();
     checkOptions(options);
-    this.handle = new native.TrafficGenerator(options, (event: NativeEvent) => this.dispatch(event)) as NativeGenerator;
+    this.handle = new native.TrafficGenerator(options, (event: NativeEvent) =>
+      this.dispatch(event),
+    ) as NativeGenerator;
   }
 
   /** Opens the interface or file and starts the thread; throws a one-line error (code DICAP_ERR_GEN_OUTPUT). */

@@ -8,7 +8,10 @@ import { CoordinatorLink, type CoordinatorLinkOptions } from '../common/coordina
 import type { CaptureEngine, EngineCounters, EngineTopology } from '../native/engine.js';
 import { ipidHistogram, ledger, type EngineTotals, type TopologyUpdateFields } from '../protocol/index.js';
 
-export interface CoordinatorFollowerOptions extends Omit<CoordinatorLinkOptions, 'role' | 'appliedEpoch' | 'dataEndpoint'> {
+export interface CoordinatorFollowerOptions extends Omit<
+  CoordinatorLinkOptions,
+  'role' | 'appliedEpoch' | 'dataEndpoint'
+> {
   engine: CaptureEngine;
   /** How long a graceful stop waits for the topology without this node to come into force. */
   leaveTimeoutMs: number;
@@ -68,10 +71,14 @@ export class CoordinatorFollower {
     });
     const follower = new CoordinatorFollower(options, link);
     link.on('topology', (t) => follower.onTopology(t));
-    link.on('coordinator', (c, term) => options.log(`following coordinator ${c.ip}:${c.port} (term ${term})`));
+    link.on('coordinator', (c, term) =>
+      options.log(`following coordinator ${c.ip}:${c.port} (term ${term})`),
+    );
     // When each topology came into force says who steered the node when (failovers, resyncs).
     options.engine.on('topology', (t, inband) =>
-      options.log(`topology in force: term ${t.term}, epoch ${t.epoch}, nodes ${t.nodeIds.join(',')}, position ${t.nodeIds.indexOf(options.nodeId)}${inband ? ' (in-band frame)' : ''}`),
+      options.log(
+        `topology in force: term ${t.term}, epoch ${t.epoch}, nodes ${t.nodeIds.join(',')}, position ${t.nodeIds.indexOf(options.nodeId)}${inband ? ' (in-band frame)' : ''}`,
+      ),
     );
     follower.ledgerTimer = setInterval(() => {
       follower.reportLedger();
@@ -83,7 +90,9 @@ export class CoordinatorFollower {
   private onTopology(t: TopologyUpdateFields): void {
     if (t.snaplen !== this.options.snaplen && !this.warnedSnaplen) {
       // Selection reads the captured bytes only (SPEC §6.6): a different snaplen can mean a different owner.
-      this.options.log(`warning: the topology's SNAPLEN ${t.snaplen} differs from this agent's --snaplen ${this.options.snaplen}; give every agent the coordinator's snaplen`);
+      this.options.log(
+        `warning: the topology's SNAPLEN ${t.snaplen} differs from this agent's --snaplen ${this.options.snaplen}; give every agent the coordinator's snaplen`,
+      );
       this.warnedSnaplen = true;
     }
     // Round-robin topologies take effect at their in-band frame, never from UDP.
@@ -97,7 +106,11 @@ export class CoordinatorFollower {
 
   /** What the control channel took, rejected (by reason: forged, stale, replayed, malformed) and ignored from deposed coordinators. */
   controlCounters(): { received: number; rejected: Record<string, number>; fenced: number } {
-    return { received: this.link.channel.received, rejected: { ...this.link.channel.rejected }, fenced: this.link.fenced };
+    return {
+      received: this.link.channel.received,
+      rejected: { ...this.link.channel.rejected },
+      fenced: this.link.fenced,
+    };
   }
 
   /** LEDGER for every epoch the engine still holds whose counts changed since the last report. */
@@ -107,10 +120,18 @@ export class CoordinatorFollower {
       if (this.reported.get(e.epoch) === key) continue;
       this.reported.set(e.epoch, key);
       this.link.send(
-        ledger({ nodeId: this.options.nodeId, epoch: e.epoch, seen: BigInt(e.seen), owned: BigInt(e.owned), exported: BigInt(e.exported), dropped: BigInt(e.dropped) }),
+        ledger({
+          nodeId: this.options.nodeId,
+          epoch: e.epoch,
+          seen: BigInt(e.seen),
+          owned: BigInt(e.owned),
+          exported: BigInt(e.exported),
+          dropped: BigInt(e.dropped),
+        }),
       );
     }
-    for (const epoch of this.reported.keys()) if (epoch < this.options.engine.counters().epoch - 32) this.reported.delete(epoch);
+    for (const epoch of this.reported.keys())
+      if (epoch < this.options.engine.counters().epoch - 32) this.reported.delete(epoch);
   }
 
   /** IPID_HISTOGRAM to every coordinator, when the histogram grew since the last one sent. */

@@ -53,7 +53,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     values = parsed.values;
     if ((values.interface === undefined) === (values.pcap === undefined)) {
-      throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give exactly one source: --interface IF (live) or --pcap FILE');
+      throw new DicapError(
+        'DICAP_ERR_BAD_CONFIG',
+        'give exactly one source: --interface IF (live) or --pcap FILE',
+      );
     }
   } catch (error) {
     console.error(`dicap agent: ${errorMessage(error)}`);
@@ -66,18 +69,33 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const following = values.coordinator.length > 0 || values.discover;
     if (!following && values.nodes === undefined) {
-      throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give a static topology with --nodes ID,ID,… or follow a coordinator with --coordinator HOST:PORT or --discover');
+      throw new DicapError(
+        'DICAP_ERR_BAD_CONFIG',
+        'give a static topology with --nodes ID,ID,… or follow a coordinator with --coordinator HOST:PORT or --discover',
+      );
     }
     if (following && !values.clusterKeyFile && !values.insecure) {
-      throw new DicapError('DICAP_ERR_BAD_CONFIG', 'following a coordinator needs --cluster-key-file FILE (or --insecure, as the coordinator)');
+      throw new DicapError(
+        'DICAP_ERR_BAD_CONFIG',
+        'following a coordinator needs --cluster-key-file FILE (or --insecure, as the coordinator)',
+      );
     }
     const clusterKey = values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : undefined;
     const topology =
       values.nodes === undefined
         ? undefined
-        : await staticTopology({ nodeId: values.nodeId, nodes: values.nodes, mode: values.mode, key: values.key, analyzers: values.analyzer, snaplen: values.snaplen });
+        : await staticTopology({
+            nodeId: values.nodeId,
+            nodes: values.nodes,
+            mode: values.mode,
+            key: values.key,
+            analyzers: values.analyzer,
+            snaplen: values.snaplen,
+          });
     if (topology && topology.analyzers.length === 0) {
-      console.error('dicap agent: warning: no --analyzer given; owned frames are counted as no-analyzer drops');
+      console.error(
+        'dicap agent: warning: no --analyzer given; owned frames are counted as no-analyzer drops',
+      );
     }
     engine = new CaptureEngine(engineOptions(values, clusterKey));
     if (topology) engine.offerTopology(topology);
@@ -88,7 +106,9 @@ export async function main(argv: string[]): Promise<number> {
         engine,
         nodeId: values.nodeId,
         coordinators: await Promise.all(values.coordinator.map((c) => resolveEndpoint(c, '--coordinator'))),
-        discoverGroup: values.discover ? { ip: values.discoverGroup.host, port: values.discoverGroup.port } : undefined,
+        discoverGroup: values.discover
+          ? { ip: values.discoverGroup.host, port: values.discoverGroup.port }
+          : undefined,
         key: clusterKey ?? null,
         heartbeatIntervalMs: values.heartbeatIntervalMs,
         leaveTimeoutMs: LEAVE_TIMEOUT_MS,
@@ -112,7 +132,12 @@ export async function main(argv: string[]): Promise<number> {
   // The summary exists as soon as the agent captures (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
   const summary = new SummaryFile(values.summary, (line) => console.error(`dicap agent: ${line}`));
-  const summaryOf = (final: boolean) => ({ nodeId: values.nodeId, final, ...engine.counters(), ...(follower ? { control: follower.controlCounters() } : {}) });
+  const summaryOf = (final: boolean) => ({
+    nodeId: values.nodeId,
+    final,
+    ...engine.counters(),
+    ...(follower ? { control: follower.controlCounters() } : {}),
+  });
   try {
     summary.write(summaryOf(false));
   } catch (error) {
@@ -124,17 +149,18 @@ export async function main(argv: string[]): Promise<number> {
   console.error(capturing);
 
   const metrics = values.metrics
-    ? await serveMetrics(values.metrics, createAgentMetrics({
+    ? await serveMetrics(
+        values.metrics,
+        createAgentMetrics({
           nodeId: values.nodeId,
           interface: values.interface,
           counters: () => engine.counters(),
           controlRejections: follower ? () => follower!.link.channel.rejected : undefined,
-        })).catch(
-        (error: unknown) => {
-          engine.stop();
-          throw error;
-        },
-      )
+        }),
+      ).catch((error: unknown) => {
+        engine.stop();
+        throw error;
+      })
     : undefined;
 
   return new Promise<number>((resolve) => {

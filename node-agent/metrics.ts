@@ -19,10 +19,26 @@ export interface AgentMetricsSource {
 const FRAME_COUNTERS: Array<[string, string, keyof EngineCounters]> = [
   ['source_frames_total', 'Frames the source delivered to selection', 'frames'],
   ['source_bytes_total', 'Wire bytes of the frames the source delivered (outer VLAN tag included)', 'bytes'],
-  ['socket_frames_total', 'Frames the AF_PACKET socket received, ring drops included (tp_packets)', 'socketPackets'],
-  ['socket_freezes_total', 'Times the kernel found the ring full and froze the queue (tp_freeze_q_cnt)', 'socketFreezes'],
-  ['inband_accepted_frames_total', 'In-band topology frames that were authentic, fresh and newer, and applied (not traffic)', 'controlFrames'],
-  ['inband_rejected_frames_total', 'EtherType 0x88B5 frames that were not authentic, fresh and newer (exported as traffic)', 'inbandRejected'],
+  [
+    'socket_frames_total',
+    'Frames the AF_PACKET socket received, ring drops included (tp_packets)',
+    'socketPackets',
+  ],
+  [
+    'socket_freezes_total',
+    'Times the kernel found the ring full and froze the queue (tp_freeze_q_cnt)',
+    'socketFreezes',
+  ],
+  [
+    'inband_accepted_frames_total',
+    'In-band topology frames that were authentic, fresh and newer, and applied (not traffic)',
+    'controlFrames',
+  ],
+  [
+    'inband_rejected_frames_total',
+    'EtherType 0x88B5 frames that were not authentic, fresh and newer (exported as traffic)',
+    'inbandRejected',
+  ],
   ['unassigned_frames_total', 'Frames read before any topology was in force', 'unassigned'],
   ['seen_frames_total', 'Traffic frames classified by selection', 'seen'],
   ['owned_frames_total', 'Frames this node owns', 'owned'],
@@ -89,7 +105,7 @@ export function createAgentMetrics(source: AgentMetricsSource): Registry {
   });
   new Gauge({
     name: 'dicap_agent_position',
-    help: 'This node\'s position in the topology (-1: none)',
+    help: "This node's position in the topology (-1: none)",
     registers: [registry],
     collect() {
       this.set(read().position);
@@ -117,6 +133,7 @@ export function createAgentMetrics(source: AgentMetricsSource): Registry {
     });
   }
   const rejections = source.controlRejections;
-  if (rejections) registerRejectedMessages(registry, 'dicap_agent_rejected_control_messages_total', rejections);
+  if (rejections)
+    registerRejectedMessages(registry, 'dicap_agent_rejected_control_messages_total', rejections);
   return registry;
 }

@@ -36,7 +36,8 @@ function nodeIdsProblem(list: readonly string[]): string | undefined {
   const seen = new Set<number>();
   for (const word of list) {
     const value = Number(word);
-    if (!/^[0-9]{1,10}$/.test(word) || value > 0xffffffff) return `has "${word}", which is not a 32-bit node ID`;
+    if (!/^[0-9]{1,10}$/.test(word) || value > 0xffffffff)
+      return `has "${word}", which is not a 32-bit node ID`;
     if (seen.has(value)) return `lists node ID ${value} twice; every node appears once`;
     seen.add(value);
   }
@@ -45,41 +46,177 @@ function nodeIdsProblem(list: readonly string[]): string | undefined {
 
 export const AGENT_OPTIONS = defineOptions({
   component: 'agent',
-  summary: 'Capture node agent: reads the passive interface (or a capture file), keeps the frames this node owns and exports their headers to analyzers.',
-  usage: 'dicap agent (--interface IF | --pcap FILE) --node-id ID (--nodes ID,ID,… --analyzer HOST:PORT | --coordinator HOST:PORT… | --discover) [options]',
+  summary:
+    'Capture node agent: reads the passive interface (or a capture file), keeps the frames this node owns and exports their headers to analyzers.',
+  usage:
+    'dicap agent (--interface IF | --pcap FILE) --node-id ID (--nodes ID,ID,… --analyzer HOST:PORT | --coordinator HOST:PORT… | --discover) [options]',
   options: {
-    interface: { type: 'string', placeholder: 'IF', help: 'Passive capture interface (live capture through an AF_PACKET TPACKET_V3 ring; needs root or CAP_NET_RAW).' },
-    pcap: { type: 'string', placeholder: 'FILE', help: 'Read frames from a capture file (pcap or pcapng, Ethernet) instead of an interface; exits when the file ends.' },
-    realtime: { type: 'boolean', help: 'With --pcap: replay at the pace of the file\'s timestamps instead of as fast as possible.' },
-    'node-id': { type: 'integer', min: 0, max: 0xffffffff, required: true, placeholder: 'ID', help: 'This node\'s 32-bit ID; its position is its index in --nodes.' },
-    nodes: { type: 'list', placeholder: 'ID,ID,…', hint: 'the ordered node IDs such as 11,22,33', validate: nodeIdsProblem, help: 'Static topology: the ordered IDs of all capture nodes (the k-th has position k). Not needed with --coordinator/--discover.' },
-    coordinator: { type: 'host-port', repeatable: true, help: 'A coordinator to follow (JOIN, heartbeats, topologies, ledger) instead of a static --nodes topology; repeat for each coordinator of the cluster (the active one and its standbys).' },
-    discover: { type: 'boolean', help: 'Find the coordinator by its multicast announcement (see --discover-group).' },
-    'discover-group': { type: 'host-port', default: DEFAULT_DISCOVER_GROUP, help: 'Multicast group where coordinators announce themselves.' },
-    'heartbeat-interval-ms': { type: 'integer', min: 50, max: 600000, default: DEFAULT_HEARTBEAT_INTERVAL_MS, placeholder: 'MS', help: 'How often to heartbeat (and report the ledger) to the coordinator; the coordinator\'s --node-timeout-ms must be larger.' },
-    insecure: { type: 'boolean', help: 'Talk to the coordinator without a cluster key (the coordinator must run --insecure too).' },
-    mode: { type: 'enum', values: ['round-robin', 'ipid', 'flow'], default: DEFAULT_MODE, help: 'Selection of the static topology: round-robin (DiCAP counter C mod N), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash, whole connections per node). With a coordinator, its topology decides.' },
-    key: { type: 'list', default: ['0', '0'], placeholder: 'K0,K1', hint: 'two 32-bit words such as 0x1234,0x5678', validate: hashKeysProblem, help: 'Selection hash key words k0,k1 of the static topology (PROTOCOL.md §4); every node of a cluster uses the same. With a coordinator, its topology decides.' },
-    'cluster-key-file': { type: 'string', placeholder: 'FILE', help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster. It authenticates control messages and in-band topology frames; without it no in-band frame is trusted.' },
-    analyzer: { type: 'host-port', repeatable: true, help: 'Analyzer to send header batches to (repeat for several).' },
-    'export-mode': { type: 'enum', values: ['random', 'flow'], default: DEFAULT_EXPORT_MODE, help: 'With several analyzers: a random analyzer per batch (DiCAP), or each connection always to the same analyzer.' },
-    snaplen: { type: 'integer', min: 14, max: DEFAULT_PAYLOAD_SIZE - 40, default: DEFAULT_SNAPLEN, placeholder: 'BYTES', help: 'Bytes kept per frame, from the start of the Ethernet header.' },
-    workers: { type: 'integer', min: 1, max: 64, default: DEFAULT_WORKERS, help: 'Export worker threads (default: the number of cores); a connection always goes to the same worker.' },
-    'flush-ms': { type: 'integer', min: 1, max: 10000, default: DEFAULT_FLUSH_MS, placeholder: 'MS', help: 'A partly filled batch is sent after this many milliseconds, so quiet links are not held back.' },
-    'payload-size': { type: 'integer', min: 128, max: 65507, default: DEFAULT_PAYLOAD_SIZE, placeholder: 'BYTES', help: 'UDP payload bytes per header batch (1472 fits a 1500-byte MTU).' },
+    interface: {
+      type: 'string',
+      placeholder: 'IF',
+      help: 'Passive capture interface (live capture through an AF_PACKET TPACKET_V3 ring; needs root or CAP_NET_RAW).',
+    },
+    pcap: {
+      type: 'string',
+      placeholder: 'FILE',
+      help: 'Read frames from a capture file (pcap or pcapng, Ethernet) instead of an interface; exits when the file ends.',
+    },
+    realtime: {
+      type: 'boolean',
+      help: "With --pcap: replay at the pace of the file's timestamps instead of as fast as possible.",
+    },
+    'node-id': {
+      type: 'integer',
+      min: 0,
+      max: 0xffffffff,
+      required: true,
+      placeholder: 'ID',
+      help: "This node's 32-bit ID; its position is its index in --nodes.",
+    },
+    nodes: {
+      type: 'list',
+      placeholder: 'ID,ID,…',
+      hint: 'the ordered node IDs such as 11,22,33',
+      validate: nodeIdsProblem,
+      help: 'Static topology: the ordered IDs of all capture nodes (the k-th has position k). Not needed with --coordinator/--discover.',
+    },
+    coordinator: {
+      type: 'host-port',
+      repeatable: true,
+      help: 'A coordinator to follow (JOIN, heartbeats, topologies, ledger) instead of a static --nodes topology; repeat for each coordinator of the cluster (the active one and its standbys).',
+    },
+    discover: {
+      type: 'boolean',
+      help: 'Find the coordinator by its multicast announcement (see --discover-group).',
+    },
+    'discover-group': {
+      type: 'host-port',
+      default: DEFAULT_DISCOVER_GROUP,
+      help: 'Multicast group where coordinators announce themselves.',
+    },
+    'heartbeat-interval-ms': {
+      type: 'integer',
+      min: 50,
+      max: 600000,
+      default: DEFAULT_HEARTBEAT_INTERVAL_MS,
+      placeholder: 'MS',
+      help: "How often to heartbeat (and report the ledger) to the coordinator; the coordinator's --node-timeout-ms must be larger.",
+    },
+    insecure: {
+      type: 'boolean',
+      help: 'Talk to the coordinator without a cluster key (the coordinator must run --insecure too).',
+    },
+    mode: {
+      type: 'enum',
+      values: ['round-robin', 'ipid', 'flow'],
+      default: DEFAULT_MODE,
+      help: 'Selection of the static topology: round-robin (DiCAP counter C mod N), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash, whole connections per node). With a coordinator, its topology decides.',
+    },
+    key: {
+      type: 'list',
+      default: ['0', '0'],
+      placeholder: 'K0,K1',
+      hint: 'two 32-bit words such as 0x1234,0x5678',
+      validate: hashKeysProblem,
+      help: 'Selection hash key words k0,k1 of the static topology (PROTOCOL.md §4); every node of a cluster uses the same. With a coordinator, its topology decides.',
+    },
+    'cluster-key-file': {
+      type: 'string',
+      placeholder: 'FILE',
+      help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster. It authenticates control messages and in-band topology frames; without it no in-band frame is trusted.',
+    },
+    analyzer: {
+      type: 'host-port',
+      repeatable: true,
+      help: 'Analyzer to send header batches to (repeat for several).',
+    },
+    'export-mode': {
+      type: 'enum',
+      values: ['random', 'flow'],
+      default: DEFAULT_EXPORT_MODE,
+      help: 'With several analyzers: a random analyzer per batch (DiCAP), or each connection always to the same analyzer.',
+    },
+    snaplen: {
+      type: 'integer',
+      min: 14,
+      max: DEFAULT_PAYLOAD_SIZE - 40,
+      default: DEFAULT_SNAPLEN,
+      placeholder: 'BYTES',
+      help: 'Bytes kept per frame, from the start of the Ethernet header.',
+    },
+    workers: {
+      type: 'integer',
+      min: 1,
+      max: 64,
+      default: DEFAULT_WORKERS,
+      help: 'Export worker threads (default: the number of cores); a connection always goes to the same worker.',
+    },
+    'flush-ms': {
+      type: 'integer',
+      min: 1,
+      max: 10000,
+      default: DEFAULT_FLUSH_MS,
+      placeholder: 'MS',
+      help: 'A partly filled batch is sent after this many milliseconds, so quiet links are not held back.',
+    },
+    'payload-size': {
+      type: 'integer',
+      min: 128,
+      max: 65507,
+      default: DEFAULT_PAYLOAD_SIZE,
+      placeholder: 'BYTES',
+      help: 'UDP payload bytes per header batch (1472 fits a 1500-byte MTU).',
+    },
     'ring-block-size': {
-      type: 'integer', min: PAGE_SIZE, max: 1 << 30, default: DEFAULT_RING_BLOCK_SIZE, placeholder: 'BYTES',
-      validate: (v) => (v % PAGE_SIZE === 0 ? undefined : `must be a multiple of the page size ${PAGE_SIZE}, such as ${DEFAULT_RING_BLOCK_SIZE}`),
+      type: 'integer',
+      min: PAGE_SIZE,
+      max: 1 << 30,
+      default: DEFAULT_RING_BLOCK_SIZE,
+      placeholder: 'BYTES',
+      validate: (v) =>
+        v % PAGE_SIZE === 0
+          ? undefined
+          : `must be a multiple of the page size ${PAGE_SIZE}, such as ${DEFAULT_RING_BLOCK_SIZE}`,
       help: 'TPACKET_V3 ring block size in bytes.',
     },
-    'ring-blocks': { type: 'integer', min: 2, max: 65536, default: DEFAULT_RING_BLOCKS, help: 'Number of ring blocks; block size × blocks is the burst the ring absorbs.' },
-    'ring-retire-ms': { type: 'integer', min: 1, max: 1000, default: DEFAULT_RING_RETIRE_MS, placeholder: 'MS', help: 'The kernel hands over a partly filled ring block after this many milliseconds.' },
-    'queue-slots': { type: 'integer', min: 64, max: 1 << 22, default: DEFAULT_QUEUE_SLOTS, help: 'Frames each worker queue holds between the capture thread and the worker.' },
-    metrics: { type: 'host-port', help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz); docs/metrics.md lists them.' },
+    'ring-blocks': {
+      type: 'integer',
+      min: 2,
+      max: 65536,
+      default: DEFAULT_RING_BLOCKS,
+      help: 'Number of ring blocks; block size × blocks is the burst the ring absorbs.',
+    },
+    'ring-retire-ms': {
+      type: 'integer',
+      min: 1,
+      max: 1000,
+      default: DEFAULT_RING_RETIRE_MS,
+      placeholder: 'MS',
+      help: 'The kernel hands over a partly filled ring block after this many milliseconds.',
+    },
+    'queue-slots': {
+      type: 'integer',
+      min: 64,
+      max: 1 << 22,
+      default: DEFAULT_QUEUE_SLOTS,
+      help: 'Frames each worker queue holds between the capture thread and the worker.',
+    },
+    metrics: {
+      type: 'host-port',
+      help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz); docs/metrics.md lists them.',
+    },
     summary: {
-      type: 'string', placeholder: 'FILE',
+      type: 'string',
+      placeholder: 'FILE',
       help: 'Write the counters as JSON to FILE (for scripts and the lab): once capture starts, every --status-interval while running ("final": false), and the final counters on exit ("final": true). Each write replaces the file whole (temporary file and rename), so a reader never sees half of one.',
     },
-    'status-interval': { type: 'integer', min: 0, max: 3600, default: DEFAULT_STATUS_INTERVAL_S, placeholder: 'S', help: 'Seconds between one-line status reports on stderr and rewrites of --summary FILE (0: neither; the summary is then written at start and exit only).' },
+    'status-interval': {
+      type: 'integer',
+      min: 0,
+      max: 3600,
+      default: DEFAULT_STATUS_INTERVAL_S,
+      placeholder: 'S',
+      help: 'Seconds between one-line status reports on stderr and rewrites of --summary FILE (0: neither; the summary is then written at start and exit only).',
+    },
   },
 });

@@ -134,7 +134,9 @@ export function isAuthAvp(code: number): boolean {
 const MESSAGE_TYPE_NAMES = new Map<number, MessageTypeName>(
   Object.entries(MessageType).map(([name, code]) => [code, name as MessageTypeName]),
 );
-const AVP_NAMES = new Map<number, AvpName>(Object.entries(AvpCode).map(([name, code]) => [code, name as AvpName]));
+const AVP_NAMES = new Map<number, AvpName>(
+  Object.entries(AvpCode).map(([name, code]) => [code, name as AvpName]),
+);
 
 /** The name of a message type, or undefined for reserved/unknown numbers. */
 export function messageTypeName(type: number): MessageTypeName | undefined {
@@ -227,7 +229,10 @@ export const MESSAGE_SCHEMAS: Readonly<Record<MessageTypeName, MessageSchema>> =
   VOTE: { required: [C.TERM, C.COORDINATOR_ID], repeatable: [] },
   SYNC_ACK: { required: [C.TERM, C.COORDINATOR_ID], repeatable: [] },
   // Exactly IPID_HISTOGRAM_BINS bins: control-structure.ts checks the count.
-  IPID_HISTOGRAM: { required: [C.NODE_ID, C.IPID_FRAMES_HI, C.IPID_FRAMES_LO, C.IPID_BIN], repeatable: [C.IPID_BIN] },
+  IPID_HISTOGRAM: {
+    required: [C.NODE_ID, C.IPID_FRAMES_HI, C.IPID_FRAMES_LO, C.IPID_BIN],
+    repeatable: [C.IPID_BIN],
+  },
   ANALYZER_REPORT: {
     required: [
       C.NODE_ID,

@@ -52,7 +52,9 @@ export const INSECURE_KEY: Buffer = Buffer.alloc(32);
 const MAC_SIZE = 4 * HMAC_AVP_COUNT;
 
 function computeMac(key: Buffer | null, signed: Buffer): Buffer {
-  return createHmac('sha256', key ?? INSECURE_KEY).update(signed).digest();
+  return createHmac('sha256', key ?? INSECURE_KEY)
+    .update(signed)
+    .digest();
 }
 
 function isU32(value: number): boolean {
@@ -68,14 +70,17 @@ export function encodeControlMessage(msg: ControlMessage, key: Buffer | null): B
   if (problem) throw new RangeError(`cannot encode control message: ${problem.reason}`);
   for (const avp of msg.avps) {
     if (!Number.isInteger(avp.code) || avp.code < 0 || avp.code > 0xff || !isU32(avp.value)) {
-      throw new RangeError(`cannot encode AVP code ${avp.code} value ${avp.value}: code must be u8, value u32`);
+      throw new RangeError(
+        `cannot encode AVP code ${avp.code} value ${avp.value}: code must be u8, value u32`,
+      );
     }
   }
   if (!isU32(msg.timestamp) || !isU32(msg.senderSeq)) {
     throw new RangeError(`timestamp ${msg.timestamp} and senderSeq ${msg.senderSeq} must both be u32`);
   }
   const count = msg.avps.length + AUTH_TRAILER_AVPS;
-  if (count > MAX_AVPS) throw new RangeError(`${count} AVPs exceed the limit of ${MAX_AVPS}; split the message`);
+  if (count > MAX_AVPS)
+    throw new RangeError(`${count} AVPs exceed the limit of ${MAX_AVPS}; split the message`);
 
   const bytes = Buffer.alloc(CONTROL_HEADER_SIZE + AVP_SIZE * count);
   bytes.writeUInt16BE(CONTROL_MAGIC, 0);
@@ -111,11 +116,14 @@ function decode(bytes: Uint8Array, key: Buffer | null, stopOnBadMac: boolean): C
     return reject('SHORT', `${buf.length} bytes is shorter than the ${CONTROL_HEADER_SIZE}-byte header`);
   }
   const magic = buf.readUInt16BE(0);
-  if (magic !== CONTROL_MAGIC) return reject('BAD_MAGIC', `magic 0x${magic.toString(16)} is not 0x4443 ("DC")`);
+  if (magic !== CONTROL_MAGIC)
+    return reject('BAD_MAGIC', `magic 0x${magic.toString(16)} is not 0x4443 ("DC")`);
   const version = buf.readUInt8(2);
-  if (version !== CONTROL_VERSION) return reject('BAD_VERSION', `version ${version} is not ${CONTROL_VERSION}`);
+  if (version !== CONTROL_VERSION)
+    return reject('BAD_VERSION', `version ${version} is not ${CONTROL_VERSION}`);
   const type = buf.readUInt8(3);
-  if (!messageTypeName(type)) return reject('UNKNOWN_TYPE', `message type ${type} is not defined in version 1`);
+  if (!messageTypeName(type))
+    return reject('UNKNOWN_TYPE', `message type ${type} is not defined in version 1`);
   const count = buf.readUInt16BE(4);
   if (count > MAX_AVPS) return reject('TOO_MANY_AVPS', `LEN ${count} exceeds the limit of ${MAX_AVPS} AVPs`);
   const expected = CONTROL_HEADER_SIZE + AVP_SIZE * count;

@@ -22,7 +22,12 @@ import type { Avp, ControlBody } from './control-message.js';
 const C = AvpCode;
 const ANALYZER_PAIR = [C.ANALYZER_IP, C.ANALYZER_PORT] as const;
 const SYNC_MEMBER = [C.NODE_ID, C.ROLE, C.NODE_IP, C.NODE_PORT] as const;
-const PORT_CODES: ReadonlySet<number> = new Set([C.COORDINATOR_PORT, C.ANALYZER_PORT, C.NODE_PORT, C.DASHBOARD_PORT]);
+const PORT_CODES: ReadonlySet<number> = new Set([
+  C.COORDINATOR_PORT,
+  C.ANALYZER_PORT,
+  C.NODE_PORT,
+  C.DASHBOARD_PORT,
+]);
 
 function fail(code: ControlError['code'], reason: string): ControlError {
   return { code, reason };
@@ -32,7 +37,12 @@ function fail(code: ControlError['code'], reason: string): ControlError {
 export function checkControlBody(body: ControlBody): ControlError | null {
   const name = messageTypeName(body.type);
   if (!name) return fail('UNKNOWN_TYPE', `message type ${body.type} is not defined in protocol version 1`);
-  return checkPlacementAndCounts(name, body.avps) ?? checkValues(body.avps) ?? checkOptionalSet(name, body.avps) ?? checkTypeRules(name, body.avps);
+  return (
+    checkPlacementAndCounts(name, body.avps) ??
+    checkValues(body.avps) ??
+    checkOptionalSet(name, body.avps) ??
+    checkTypeRules(name, body.avps)
+  );
 }
 
 function checkPlacementAndCounts(name: MessageTypeName, avps: readonly Avp[]): ControlError | null {
@@ -40,7 +50,10 @@ function checkPlacementAndCounts(name: MessageTypeName, avps: readonly Avp[]): C
   const counts = new Map<number, number>();
   for (const avp of avps) {
     if (isAuthAvp(avp.code)) {
-      return fail('REPEATED_AVP', `${avpName(avp.code)} appears before the authentication trailer; it belongs only there`);
+      return fail(
+        'REPEATED_AVP',
+        `${avpName(avp.code)} appears before the authentication trailer; it belongs only there`,
+      );
     }
     counts.set(avp.code, (counts.get(avp.code) ?? 0) + 1);
   }
@@ -59,7 +72,8 @@ function checkValues(avps: readonly Avp[]): ControlError | null {
   for (const { code, value } of avps) {
     const bad = (range: string) => fail('BAD_VALUE', `${avpName(code)} is ${value}; it must be ${range}`);
     if (PORT_CODES.has(code) && (value < 1 || value > 0xffff)) return bad('a UDP port 1-65535');
-    if (code === C.SELECTION_TYPE && !selectionModeOf(value)) return bad('1 (round-robin), 2 (ipid) or 3 (flow)');
+    if (code === C.SELECTION_TYPE && !selectionModeOf(value))
+      return bad('1 (round-robin), 2 (ipid) or 3 (flow)');
     if (code === C.ROLE && !roleOf(value)) return bad('1 (capture), 2 (analyzer) or 3 (coordinator)');
     if (code === C.VALIDITY_START_MS && value > 999) return bad('0-999 (milliseconds within the second)');
     if (code === C.SNAPLEN && (value < 1 || value > 0xffff)) return bad('1-65535 bytes');
@@ -73,7 +87,10 @@ function checkOptionalSet(name: MessageTypeName, avps: readonly Avp[]): ControlE
   if (!set) return null;
   const lacking = set.filter((code) => !avps.some((avp) => avp.code === code));
   if (lacking.length === 0 || lacking.length === set.length) return null;
-  return fail('MISSING_AVP', `${name} carries part of the optional set ${set.map(avpName).join(', ')} but lacks ${lacking.map(avpName).join(', ')}`);
+  return fail(
+    'MISSING_AVP',
+    `${name} carries part of the optional set ${set.map(avpName).join(', ')} but lacks ${lacking.map(avpName).join(', ')}`,
+  );
 }
 
 function checkTypeRules(name: MessageTypeName, avps: readonly Avp[]): ControlError | null {
@@ -85,7 +102,8 @@ function checkTypeRules(name: MessageTypeName, avps: readonly Avp[]): ControlErr
       const analyzer = avps.some((avp) => avp.code === C.ROLE && avp.value === ROLE.analyzer);
       const present = [C.NODE_IP, C.NODE_PORT].filter((code) => avps.some((avp) => avp.code === code));
       if (present.length === 2 || (present.length === 0 && !analyzer)) return null;
-      const lacking = present.length === 0 ? 'NODE_IP and NODE_PORT' : present[0] === C.NODE_IP ? 'NODE_PORT' : 'NODE_IP';
+      const lacking =
+        present.length === 0 ? 'NODE_IP and NODE_PORT' : present[0] === C.NODE_IP ? 'NODE_PORT' : 'NODE_IP';
       return fail('MISSING_AVP', `${name} ${analyzer ? 'of an analyzer ' : ''}lacks ${lacking}`);
     }
     case 'ACCEPT':
@@ -96,7 +114,9 @@ function checkTypeRules(name: MessageTypeName, avps: readonly Avp[]): ControlErr
       return checkGroups(name, avps, SYNC_MEMBER) ?? checkDistinctNodeIds(name, avps);
     case 'IPID_HISTOGRAM': {
       const bins = avps.filter((avp) => avp.code === C.IPID_BIN).length;
-      return bins === IPID_HISTOGRAM_BINS ? null : fail('BAD_VALUE', `${name} has ${bins} IPID_BIN AVPs; it must have exactly ${IPID_HISTOGRAM_BINS}`);
+      return bins === IPID_HISTOGRAM_BINS
+        ? null
+        : fail('BAD_VALUE', `${name} has ${bins} IPID_BIN AVPs; it must have exactly ${IPID_HISTOGRAM_BINS}`);
     }
     default:
       return null;
@@ -107,13 +127,18 @@ function checkTypeRules(name: MessageTypeName, avps: readonly Avp[]): ControlErr
  * Every AVP of `group` appears only inside a complete, consecutive run of the group, in
  * order; a broken group lacks one of its members, so it counts as MISSING_AVP.
  */
-function checkGroups(name: MessageTypeName, avps: readonly Avp[], group: readonly number[]): ControlError | null {
+function checkGroups(
+  name: MessageTypeName,
+  avps: readonly Avp[],
+  group: readonly number[],
+): ControlError | null {
   const spelled = group.map(avpName).join(', ');
   for (let i = 0; i < avps.length; i++) {
     const code = avps[i]!.code;
     if (code === group[0]) {
       const complete = group.every((expected, k) => avps[i + k]?.code === expected);
-      if (!complete) return fail('MISSING_AVP', `${name} has an incomplete group at AVP ${i}; expected ${spelled}`);
+      if (!complete)
+        return fail('MISSING_AVP', `${name} has an incomplete group at AVP ${i}; expected ${spelled}`);
       i += group.length - 1;
     } else if (group.includes(code)) {
       return fail('MISSING_AVP', `${name} has ${avpName(code)} at AVP ${i} outside a group of ${spelled}`);

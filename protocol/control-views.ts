@@ -4,7 +4,16 @@
 //   encodeControlMessage({ ...heartbeat({ nodeId, epoch }), timestamp, senderSeq }, key)
 // Constructors throw RangeError on values that do not fit the wire; readers throw only
 // on a body the decoder would have rejected (one built by hand).
-import { AvpCode, IPID_HISTOGRAM_BINS, MessageType, ROLE, SELECTION_TYPE, messageTypeName, roleOf, selectionModeOf } from './avp.js';
+import {
+  AvpCode,
+  IPID_HISTOGRAM_BINS,
+  MessageType,
+  ROLE,
+  SELECTION_TYPE,
+  messageTypeName,
+  roleOf,
+  selectionModeOf,
+} from './avp.js';
 import type { MessageTypeName, Role, SelectionMode } from './avp.js';
 import type { Avp, ControlBody } from './control-message.js';
 import { checkControlBody } from './control-structure.js';
@@ -180,7 +189,8 @@ function endpointAvps(ipCode: number, portCode: number, endpoint: Endpoint): Avp
 }
 
 function counterAvps(hiCode: number, name: string, count: bigint): Avp[] {
-  if (count < 0n || count > 0xffffffffffffffffn) throw new RangeError(`${name} ${count} does not fit in 64 bits`);
+  if (count < 0n || count > 0xffffffffffffffffn)
+    throw new RangeError(`${name} ${count} does not fit in 64 bits`);
   return [avp(hiCode, Number(count >> 32n)), avp(hiCode + 1, Number(count & 0xffffffffn))];
 }
 
@@ -217,7 +227,9 @@ export function accept(f: AcceptFields): ControlBody {
 
 export function topologyUpdate(f: TopologyUpdateFields): ControlBody {
   if (!Number.isSafeInteger(f.validityStartMs) || f.validityStartMs < 0) {
-    throw new RangeError(`validityStartMs ${f.validityStartMs} must be a non-negative integer (Unix milliseconds)`);
+    throw new RangeError(
+      `validityStartMs ${f.validityStartMs} must be a non-negative integer (Unix milliseconds)`,
+    );
   }
   return body(MessageType.TOPOLOGY_UPDATE, [
     avp(C.TERM, f.term),
@@ -240,17 +252,25 @@ export function heartbeat(f: HeartbeatFields): ControlBody {
     ...(f.role !== undefined ? [avp(C.ROLE, ROLE[f.role])] : []),
     ...(f.term !== undefined ? [avp(C.SEEN_TERM, f.term)] : []),
     ...(f.endpoint ? endpointAvps(C.NODE_IP, C.NODE_PORT, f.endpoint) : []),
-    ...(f.counters ? ENGINE_TOTALS.flatMap(([name, hiCode]) => counterAvps(hiCode, name, f.counters![name])) : []),
+    ...(f.counters
+      ? ENGINE_TOTALS.flatMap(([name, hiCode]) => counterAvps(hiCode, name, f.counters![name]))
+      : []),
   ]);
 }
 
 export function ipidHistogram(f: IpidHistogramFields): ControlBody {
-  if (f.bins.length !== IPID_HISTOGRAM_BINS) throw new RangeError(`an IPID_HISTOGRAM has ${IPID_HISTOGRAM_BINS} bins, not ${f.bins.length}`);
+  if (f.bins.length !== IPID_HISTOGRAM_BINS)
+    throw new RangeError(`an IPID_HISTOGRAM has ${IPID_HISTOGRAM_BINS} bins, not ${f.bins.length}`);
   const bins = f.bins.map((count, i) => {
-    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`IPID bin ${i} is ${count}; bins are non-negative integer counts`);
+    if (!Number.isSafeInteger(count) || count < 0)
+      throw new RangeError(`IPID bin ${i} is ${count}; bins are non-negative integer counts`);
     return avp(C.IPID_BIN, count % 2 ** 32);
   });
-  return body(MessageType.IPID_HISTOGRAM, [avp(C.NODE_ID, f.nodeId), ...counterAvps(C.IPID_FRAMES_HI, 'frames', f.frames), ...bins]);
+  return body(MessageType.IPID_HISTOGRAM, [
+    avp(C.NODE_ID, f.nodeId),
+    ...counterAvps(C.IPID_FRAMES_HI, 'frames', f.frames),
+    ...bins,
+  ]);
 }
 
 export function analyzerReport(f: AnalyzerReportFields): ControlBody {
@@ -292,11 +312,20 @@ export function announce(f: AnnounceFields): ControlBody {
 const preVoteAvps = (preVote: boolean | undefined): Avp[] => (preVote ? [avp(C.PRE_VOTE, 1)] : []);
 
 export function voteRequest(f: VoteRequestFields): ControlBody {
-  return body(MessageType.VOTE_REQUEST, [avp(C.TERM, f.term), avp(C.COORDINATOR_ID, f.coordinatorId), avp(C.EPOCH, f.epoch), ...preVoteAvps(f.preVote)]);
+  return body(MessageType.VOTE_REQUEST, [
+    avp(C.TERM, f.term),
+    avp(C.COORDINATOR_ID, f.coordinatorId),
+    avp(C.EPOCH, f.epoch),
+    ...preVoteAvps(f.preVote),
+  ]);
 }
 
 export function vote(f: VoteFields): ControlBody {
-  return body(MessageType.VOTE, [avp(C.TERM, f.term), avp(C.COORDINATOR_ID, f.coordinatorId), ...preVoteAvps(f.preVote)]);
+  return body(MessageType.VOTE, [
+    avp(C.TERM, f.term),
+    avp(C.COORDINATOR_ID, f.coordinatorId),
+    ...preVoteAvps(f.preVote),
+  ]);
 }
 
 export function syncAck(f: CoordinatorTermFields): ControlBody {
@@ -336,7 +365,9 @@ class BodyReader {
   }
   /** IP/port pairs; the structure check guarantees each IP is followed by its port. */
   endpoints(ipCode: number): Endpoint[] {
-    return this.avps.flatMap((a, i) => (a.code === ipCode ? [{ ip: u32ToIpv4(a.value), port: this.avps[i + 1]!.value }] : []));
+    return this.avps.flatMap((a, i) =>
+      a.code === ipCode ? [{ ip: u32ToIpv4(a.value), port: this.avps[i + 1]!.value }] : [],
+    );
   }
   counter(hiCode: number): bigint {
     return (BigInt(this.one(hiCode)) << 32n) | BigInt(this.one(hiCode + 1));
@@ -357,7 +388,9 @@ export function readJoin(msg: ControlBody): JoinFields {
   const r = readerFor(msg, 'JOIN');
   const role = r.role(r.one(C.ROLE));
   const nodeId = r.one(C.NODE_ID);
-  return r.optional(C.NODE_IP) === undefined ? { nodeId, role } : { nodeId, role, endpoint: r.endpoint(C.NODE_IP, C.NODE_PORT) };
+  return r.optional(C.NODE_IP) === undefined
+    ? { nodeId, role }
+    : { nodeId, role, endpoint: r.endpoint(C.NODE_IP, C.NODE_PORT) };
 }
 
 export function readAccept(msg: ControlBody): AcceptFields {
@@ -399,7 +432,11 @@ export function readHeartbeat(msg: ControlBody): HeartbeatFields {
     ...(hasEndpoint ? { endpoint: r.endpoint(C.NODE_IP, C.NODE_PORT) } : {}),
     // The structure check lets the set through whole or not at all.
     ...(r.optional(C.RING_PACKETS_HI) !== undefined
-      ? { counters: Object.fromEntries(ENGINE_TOTALS.map(([name, hiCode]) => [name, r.counter(hiCode)])) as unknown as EngineTotals }
+      ? {
+          counters: Object.fromEntries(
+            ENGINE_TOTALS.map(([name, hiCode]) => [name, r.counter(hiCode)]),
+          ) as unknown as EngineTotals,
+        }
       : {}),
   };
 }
@@ -443,7 +480,9 @@ export function readAnnounce(msg: ControlBody): AnnounceFields {
   return {
     term: r.one(C.TERM),
     coordinator: r.endpoint(C.COORDINATOR_IP, C.COORDINATOR_PORT),
-    ...(state !== undefined ? { state: state === COORDINATOR_STATE.standby ? ('standby' as const) : ('active' as const) } : {}),
+    ...(state !== undefined
+      ? { state: state === COORDINATOR_STATE.standby ? ('standby' as const) : ('active' as const) }
+      : {}),
     ...(coordinatorId !== undefined ? { coordinatorId } : {}),
   };
 }
@@ -475,12 +514,21 @@ export function readSync(msg: ControlBody): SyncFields {
 
 export function readVoteRequest(msg: ControlBody): VoteRequestFields {
   const r = readerFor(msg, 'VOTE_REQUEST');
-  return { term: r.one(C.TERM), coordinatorId: r.one(C.COORDINATOR_ID), epoch: r.one(C.EPOCH), preVote: r.optional(C.PRE_VOTE) === 1 };
+  return {
+    term: r.one(C.TERM),
+    coordinatorId: r.one(C.COORDINATOR_ID),
+    epoch: r.one(C.EPOCH),
+    preVote: r.optional(C.PRE_VOTE) === 1,
+  };
 }
 
 export function readVote(msg: ControlBody): VoteFields {
   const r = readerFor(msg, 'VOTE');
-  return { term: r.one(C.TERM), coordinatorId: r.one(C.COORDINATOR_ID), preVote: r.optional(C.PRE_VOTE) === 1 };
+  return {
+    term: r.one(C.TERM),
+    coordinatorId: r.one(C.COORDINATOR_ID),
+    preVote: r.optional(C.PRE_VOTE) === 1,
+  };
 }
 
 export function readSyncAck(msg: ControlBody): CoordinatorTermFields {
@@ -488,7 +536,9 @@ export function readSyncAck(msg: ControlBody): CoordinatorTermFields {
   return { term: r.one(C.TERM), coordinatorId: r.one(C.COORDINATOR_ID) };
 }
 
-const READERS: { [T in MessageTypeName]: (msg: ControlBody) => Omit<Extract<ControlView, { type: T }>, 'type'> } = {
+const READERS: {
+  [T in MessageTypeName]: (msg: ControlBody) => Omit<Extract<ControlView, { type: T }>, 'type'>;
+} = {
   JOIN: readJoin,
   ACCEPT: readAccept,
   TOPOLOGY_UPDATE: readTopologyUpdate,

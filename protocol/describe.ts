@@ -19,5 +19,9 @@ export function formatControlMessage(message: ControlMessage, macValid: boolean 
     avps: message.avps.map(({ code, value }) => ({ name: avpName(code), value })),
     fields,
   };
-  return JSON.stringify(description, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2);
+  return JSON.stringify(
+    description,
+    (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value),
+    2,
+  );
 }

@@ -66,8 +66,12 @@ export function encodeHeaderBatch(batch: HeaderBatch): Buffer {
   checkField('epoch', batch.epoch, 0xffffffff);
   checkField('stream', batch.stream, 0xffff);
   checkField('record count', batch.records.length, 0xffff);
-  if (batch.seq < 0n || batch.seq > 0xffffffffffffffffn) throw new RangeError(`header batch seq ${batch.seq} is not u64`);
-  const size = batch.records.reduce((sum, r) => sum + batchRecordSize(r.data.length), HEADER_BATCH_HEADER_SIZE);
+  if (batch.seq < 0n || batch.seq > 0xffffffffffffffffn)
+    throw new RangeError(`header batch seq ${batch.seq} is not u64`);
+  const size = batch.records.reduce(
+    (sum, r) => sum + batchRecordSize(r.data.length),
+    HEADER_BATCH_HEADER_SIZE,
+  );
   const out = Buffer.alloc(size);
   out.writeUInt32BE(HEADER_BATCH_MAGIC, 0);
   out.writeUInt8(HEADER_BATCH_VERSION, 4);
@@ -82,7 +86,11 @@ export function encodeHeaderBatch(batch: HeaderBatch): Buffer {
     checkField('tsSec', record.tsSec, 0xffffffff);
     checkField('tsNsec', record.tsNsec, 999_999_999);
     checkField('wireLen', record.wireLen, Number.MAX_SAFE_INTEGER);
-    checkField('cap_len (data.length, at most wireLen)', record.data.length, Math.min(record.wireLen, MAX_RECORDED_WIRE_LEN));
+    checkField(
+      'cap_len (data.length, at most wireLen)',
+      record.data.length,
+      Math.min(record.wireLen, MAX_RECORDED_WIRE_LEN),
+    );
     out.writeUInt32BE(record.tsSec, offset);
     out.writeUInt32BE(record.tsNsec, offset + 4);
     out.writeUInt16BE(Math.min(record.wireLen, MAX_RECORDED_WIRE_LEN), offset + 8);
@@ -104,14 +112,20 @@ function reject(code: HeaderBatchErrorCode, reason: string): HeaderBatchDecodeRe
 export function decodeHeaderBatch(bytes: Uint8Array): HeaderBatchDecodeResult {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < HEADER_BATCH_HEADER_SIZE) {
-    return reject('SHORT', `${buf.length} bytes is shorter than the ${HEADER_BATCH_HEADER_SIZE}-byte batch header`);
+    return reject(
+      'SHORT',
+      `${buf.length} bytes is shorter than the ${HEADER_BATCH_HEADER_SIZE}-byte batch header`,
+    );
   }
   const magic = buf.readUInt32BE(0);
-  if (magic !== HEADER_BATCH_MAGIC) return reject('BAD_MAGIC', `magic 0x${magic.toString(16)} is not 0x44434842 ("DCHB")`);
+  if (magic !== HEADER_BATCH_MAGIC)
+    return reject('BAD_MAGIC', `magic 0x${magic.toString(16)} is not 0x44434842 ("DCHB")`);
   const version = buf.readUInt8(4);
-  if (version !== HEADER_BATCH_VERSION) return reject('BAD_VERSION', `version ${version} is not ${HEADER_BATCH_VERSION}`);
+  if (version !== HEADER_BATCH_VERSION)
+    return reject('BAD_VERSION', `version ${version} is not ${HEADER_BATCH_VERSION}`);
   const flags = buf.readUInt8(5);
-  if (flags !== HEADER_BATCH_FLAG_ETHERNET) return reject('BAD_FLAGS', `flags 0x${flags.toString(16)} are not 0x01`);
+  if (flags !== HEADER_BATCH_FLAG_ETHERNET)
+    return reject('BAD_FLAGS', `flags 0x${flags.toString(16)} are not 0x01`);
   const reserved = buf.readUInt16BE(18);
   if (reserved !== 0) return reject('BAD_RESERVED', `reserved field is ${reserved}, not 0`);
   const count = buf.readUInt16BE(6);
@@ -121,7 +135,10 @@ export function decodeHeaderBatch(bytes: Uint8Array): HeaderBatchDecodeResult {
   while (records.length < count) {
     const index = records.length;
     if (offset === buf.length) {
-      return reject('COUNT_MISMATCH', `record count is ${count}, but the datagram ends after ${index} records`);
+      return reject(
+        'COUNT_MISMATCH',
+        `record count is ${count}, but the datagram ends after ${index} records`,
+      );
     }
     if (offset + RECORD_HEADER_SIZE > buf.length) {
       return reject('RECORD_OVERRUN', `record ${index}'s header is cut off at byte ${buf.length}`);
@@ -131,11 +148,20 @@ export function decodeHeaderBatch(bytes: Uint8Array): HeaderBatchDecodeResult {
     const capLen = buf.readUInt16BE(offset + 10);
     const end = offset + batchRecordSize(capLen);
     if (end > buf.length) {
-      return reject('RECORD_OVERRUN', `record ${index} claims ${capLen} bytes, but only ${buf.length - offset - RECORD_HEADER_SIZE} remain`);
+      return reject(
+        'RECORD_OVERRUN',
+        `record ${index} claims ${capLen} bytes, but only ${buf.length - offset - RECORD_HEADER_SIZE} remain`,
+      );
     }
     if (tsNsec > 999_999_999) return reject('BAD_RECORD', `record ${index} has ts_nsec ${tsNsec} (≥ 10^9)`);
-    if (capLen > wireLen) return reject('BAD_RECORD', `record ${index} has cap_len ${capLen} > wire_len ${wireLen}`);
-    records.push({ tsSec: buf.readUInt32BE(offset), tsNsec, wireLen, data: buf.subarray(offset + RECORD_HEADER_SIZE, end) });
+    if (capLen > wireLen)
+      return reject('BAD_RECORD', `record ${index} has cap_len ${capLen} > wire_len ${wireLen}`);
+    records.push({
+      tsSec: buf.readUInt32BE(offset),
+      tsNsec,
+      wireLen,
+      data: buf.subarray(offset + RECORD_HEADER_SIZE, end),
+    });
     offset = end;
   }
   if (offset !== buf.length) {

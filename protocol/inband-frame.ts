@@ -32,7 +32,8 @@ export type InbandFrameDecodeResult =
 
 /** A new frame carrying `topologyUpdateBytes` (an encoded TOPOLOGY_UPDATE), sent from `srcMac`. */
 export function encodeInbandFrame(srcMac: Buffer, topologyUpdateBytes: Buffer): Buffer {
-  if (srcMac.length !== MAC_SIZE) throw new RangeError(`source MAC must be ${MAC_SIZE} bytes, got ${srcMac.length}`);
+  if (srcMac.length !== MAC_SIZE)
+    throw new RangeError(`source MAC must be ${MAC_SIZE} bytes, got ${srcMac.length}`);
   const frame = Buffer.alloc(ETHERNET_HEADER_SIZE + topologyUpdateBytes.length);
   BROADCAST.copy(frame, 0);
   srcMac.copy(frame, MAC_SIZE);
@@ -53,17 +54,25 @@ function reject(code: InbandErrorCode, reason: string): InbandFrameDecodeResult 
  */
 export function decodeInbandFrame(frame: Uint8Array): InbandFrameDecodeResult {
   const buf = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (buf.length < ETHERNET_HEADER_SIZE) return reject('SHORT', `${buf.length} bytes is shorter than an Ethernet header`);
+  if (buf.length < ETHERNET_HEADER_SIZE)
+    return reject('SHORT', `${buf.length} bytes is shorter than an Ethernet header`);
   const etherType = buf.readUInt16BE(ETHERTYPE_OFFSET);
   if (etherType !== INBAND_ETHERTYPE) {
     return reject('NOT_INBAND', `EtherType 0x${etherType.toString(16).padStart(4, '0')} is not 0x88b5`);
   }
-  return { ok: true, srcMac: buf.subarray(MAC_SIZE, 2 * MAC_SIZE), message: buf.subarray(ETHERNET_HEADER_SIZE) };
+  return {
+    ok: true,
+    srcMac: buf.subarray(MAC_SIZE, 2 * MAC_SIZE),
+    message: buf.subarray(ETHERNET_HEADER_SIZE),
+  };
 }
 
 export type InbandTopologyResult =
   | { readonly ok: true; readonly message: ControlMessage; readonly topology: TopologyUpdateFields }
-  | { readonly ok: false; readonly error: { readonly code: InbandErrorCode | ControlErrorCode; readonly reason: string } };
+  | {
+      readonly ok: false;
+      readonly error: { readonly code: InbandErrorCode | ControlErrorCode; readonly reason: string };
+    };
 
 /**
  * An authentic TOPOLOGY_UPDATE carried by `frame`, or why the frame is not one (it is then
@@ -76,7 +85,13 @@ export function readInbandTopologyUpdate(frame: Uint8Array, key: Buffer | null):
   const decoded = verifyControlMessage(carried.message, key);
   if (!decoded.ok) return decoded;
   if (decoded.message.type !== MessageType.TOPOLOGY_UPDATE) {
-    return { ok: false, error: { code: 'NOT_TOPOLOGY_UPDATE', reason: `in-band message type ${decoded.message.type} is not TOPOLOGY_UPDATE (3)` } };
+    return {
+      ok: false,
+      error: {
+        code: 'NOT_TOPOLOGY_UPDATE',
+        reason: `in-band message type ${decoded.message.type} is not TOPOLOGY_UPDATE (3)`,
+      },
+    };
   }
   return { ok: true, message: decoded.message, topology: readTopologyUpdate(decoded.message) };
 }

@@ -7,7 +7,9 @@ export function ipv4ToU32(address: string): number {
   const match = DOTTED_QUAD.exec(address);
   const octets = match ? match.slice(1).map(Number) : [];
   if (octets.length !== 4 || octets.some((octet) => octet > 255)) {
-    throw new RangeError(`"${address}" is not an IPv4 address; write it as four numbers 0-255, like 198.18.0.100`);
+    throw new RangeError(
+      `"${address}" is not an IPv4 address; write it as four numbers 0-255, like 198.18.0.100`,
+    );
   }
   return octets.reduce((word, octet) => ((word << 8) | octet) >>> 0, 0);
 }

@@ -54,7 +54,10 @@ function portsAt(frame: Uint8Array, offset: number, proto: number, fragment: boo
 }
 
 function word(frame: Uint8Array, offset: number): number {
-  return ((frame[offset]! << 24) | (frame[offset + 1]! << 16) | (frame[offset + 2]! << 8) | frame[offset + 3]!) >>> 0;
+  return (
+    ((frame[offset]! << 24) | (frame[offset + 1]! << 16) | (frame[offset + 2]! << 8) | frame[offset + 3]!) >>>
+    0
+  );
 }
 
 function parseIpv4(frame: Uint8Array, l3: number): FrameKey | undefined {
@@ -100,13 +103,21 @@ export function parseFrame(frame: Uint8Array): FrameKey {
   if (frame.length < MIN_SELECTABLE_FRAME) return { a: 0, p: 0, proto: 0 };
   let typeOffset = 12;
   let etherType = (frame[12]! << 8) | frame[13]!;
-  for (let tags = 0; tags < MAX_VLAN_TAGS && VLAN_TPIDS.has(etherType) && typeOffset + 6 <= frame.length; tags++) {
+  for (
+    let tags = 0;
+    tags < MAX_VLAN_TAGS && VLAN_TPIDS.has(etherType) && typeOffset + 6 <= frame.length;
+    tags++
+  ) {
     typeOffset += 4;
     etherType = (frame[typeOffset]! << 8) | frame[typeOffset + 1]!;
   }
   const l3 = typeOffset + 2;
   const ip =
-    etherType === ETHERTYPE_IPV4 ? parseIpv4(frame, l3) : etherType === ETHERTYPE_IPV6 ? parseIpv6(frame, l3) : undefined;
+    etherType === ETHERTYPE_IPV4
+      ? parseIpv4(frame, l3)
+      : etherType === ETHERTYPE_IPV6
+        ? parseIpv6(frame, l3)
+        : undefined;
   return ip ?? { a: (word(frame, 0) ^ word(frame, 4) ^ word(frame, 8)) >>> 0, p: 0, proto: etherType };
 }
 
@@ -150,7 +161,8 @@ export function ownerPosition(
 ): number {
   const n = nodeIds.length;
   if (n === 0) throw new RangeError('ownerPosition needs at least one node ID');
-  if (mode === 'round-robin' && counter === undefined) throw new RangeError('round-robin selection needs the counter C');
+  if (mode === 'round-robin' && counter === undefined)
+    throw new RangeError('round-robin selection needs the counter C');
   if (frame.length < MIN_SELECTABLE_FRAME) return 0;
   switch (mode) {
     case 'round-robin':

@@ -41,7 +41,8 @@ function listFiles(directory: string): Map<string, string> {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(file);
-      else if (CONTENT_TYPES[path.extname(entry.name)]) files.set('/' + path.relative(directory, file).split(path.sep).join('/'), file);
+      else if (CONTENT_TYPES[path.extname(entry.name)])
+        files.set('/' + path.relative(directory, file).split(path.sep).join('/'), file);
     }
   };
   walk(directory);
@@ -85,7 +86,9 @@ export class Dashboard implements HttpAddOn {
 
   handle(request: http.IncomingMessage, response: http.ServerResponse, urlPath: string): boolean {
     if (urlPath === SNAPSHOT_PATH) {
-      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(this.snapshot(true)));
+      response
+        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify(this.snapshot(true)));
       return true;
     }
     const file = this.files.get(urlPath);
@@ -94,11 +97,16 @@ export class Dashboard implements HttpAddOn {
     try {
       body = fs.readFileSync(file);
     } catch (error) {
-      response.writeHead(500, { 'content-type': 'text/plain' }).end(`reading ${urlPath} failed: ${(error as Error).message}\n`);
+      response
+        .writeHead(500, { 'content-type': 'text/plain' })
+        .end(`reading ${urlPath} failed: ${(error as Error).message}\n`);
       return true;
     }
     // Read per request and never cached: what the repository holds is what the page runs.
-    response.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)]!, 'cache-control': 'no-store' });
+    response.writeHead(200, {
+      'content-type': CONTENT_TYPES[path.extname(file)]!,
+      'cache-control': 'no-store',
+    });
     response.end(request.method === 'HEAD' ? undefined : body);
     return true;
   }
@@ -114,7 +122,10 @@ export class Dashboard implements HttpAddOn {
     this.tick();
     // Samples are taken with or without pages, so a page opened later sees the last minutes;
     // the timer alone never keeps the coordinator running.
-    this.timer = setInterval(() => this.tick(), this.options.pushIntervalMs ?? DEFAULT_PUSH_INTERVAL_MS).unref();
+    this.timer = setInterval(
+      () => this.tick(),
+      this.options.pushIntervalMs ?? DEFAULT_PUSH_INTERVAL_MS,
+    ).unref();
   }
 
   close(): void {

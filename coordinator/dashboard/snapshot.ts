@@ -77,10 +77,24 @@ export interface DashboardSnapshot {
     controlMessages: { received: number; sent: number; rejected: Record<string, number> };
   };
   /** The newest closed epoch's verdict; null before any epoch closed. */
-  coverage: { epoch: number; status: EpochCoverage['status']; anomaly: string | null; reason: string | null; frames: number; uncovered: number; duplicated: number } | null;
+  coverage: {
+    epoch: number;
+    status: EpochCoverage['status'];
+    anomaly: string | null;
+    reason: string | null;
+    frames: number;
+    uncovered: number;
+    duplicated: number;
+  } | null;
   ledgerTotals: { uncovered: number; duplicated: number; anomalies: number };
   /** Newest first. */
-  epochs: Array<{ epoch: number; status: EpochCoverage['status']; frames: number; ownedSum: number; reason: string | null }>;
+  epochs: Array<{
+    epoch: number;
+    status: EpochCoverage['status'];
+    frames: number;
+    ownedSum: number;
+    reason: string | null;
+  }>;
   nodes: CaptureNodeView[];
   analyzers: AnalyzerView[];
   ipid: { windowS: number; recent: IpidHistogramView; sinceStart: IpidHistogramView; nodes: number[] };
@@ -103,24 +117,42 @@ function drops(rates: EngineCounts): number {
 function captureNodes(c: Coordinator, nowMs: number): CaptureNodeView[] {
   const hb = c.config.heartbeatIntervalMs;
   const positions = new Map((c.current?.nodeIds ?? []).map((id, i) => [id, i]));
-  const members = new Map(c.membership.all().filter((m) => m.role === 'capture').map((m) => [m.nodeId, m]));
+  const members = new Map(
+    c.membership
+      .all()
+      .filter((m) => m.role === 'capture')
+      .map((m) => [m.nodeId, m]),
+  );
   const ids = [...new Set([...members.keys(), ...c.reports.capture.keys()])].sort((a, b) => a - b);
   const views = ids.map((nodeId): CaptureNodeView => {
     const member = members.get(nodeId);
     const reports = c.reports.capture.get(nodeId);
     const counters = reports?.counters;
     const fromAnalyzers = c.reports.aboutNode(nodeId);
-    const received = fromAnalyzers.length === 0
-      ? null
-      : {
-          records: sum(fromAnalyzers.map((r) => r.counters.totals?.records ?? 0)),
-          datagrams: sum(fromAnalyzers.map((r) => r.counters.totals?.datagrams ?? 0)),
-          lostDatagrams: sum(fromAnalyzers.map((r) => r.counters.totals?.lostDatagrams ?? 0)),
-          recordsRate: member ? sum(fromAnalyzers.map((r) => r.counters.current(nowMs, STALE_AFTER_HEARTBEATS * hb)?.records ?? 0)) : null,
-        };
+    const received =
+      fromAnalyzers.length === 0
+        ? null
+        : {
+            records: sum(fromAnalyzers.map((r) => r.counters.totals?.records ?? 0)),
+            datagrams: sum(fromAnalyzers.map((r) => r.counters.totals?.datagrams ?? 0)),
+            lostDatagrams: sum(fromAnalyzers.map((r) => r.counters.totals?.lostDatagrams ?? 0)),
+            recordsRate: member
+              ? sum(
+                  fromAnalyzers.map(
+                    (r) => r.counters.current(nowMs, STALE_AFTER_HEARTBEATS * hb)?.records ?? 0,
+                  ),
+                )
+              : null,
+          };
     const rates = member ? counters?.current(nowMs, STALE_AFTER_HEARTBEATS * hb) : undefined;
     let state: CaptureNodeState;
-    if (!member) state = reports?.departure?.kind === 'timeout' ? 'timed out' : reports?.departure?.kind === 'left' ? 'left' : 'gone';
+    if (!member)
+      state =
+        reports?.departure?.kind === 'timeout'
+          ? 'timed out'
+          : reports?.departure?.kind === 'left'
+            ? 'left'
+            : 'gone';
     else if (nowMs - member.lastHeardMs > LATE_AFTER_HEARTBEATS * hb) state = 'late';
     else state = positions.has(nodeId) ? 'capturing' : 'joining';
     return {
@@ -131,7 +163,11 @@ function captureNodes(c: Coordinator, nowMs: number): CaptureNodeView[] {
       lastHeardMs: member?.lastHeardMs ?? counters?.lastReportMs ?? null,
       appliedEpoch: member?.appliedEpoch ?? null,
       // The coordinator's own rule for a node that missed a topology (Coordinator.checkApplied).
-      behind: !!member && !!c.current && member.appliedEpoch < c.current.epoch && nowMs >= c.current.validityStartMs + hb + 1000,
+      behind:
+        !!member &&
+        !!c.current &&
+        member.appliedEpoch < c.current.epoch &&
+        nowMs >= c.current.validityStartMs + hb + 1000,
       departedMs: member ? null : (reports?.departure?.atMs ?? null),
       totals: counters?.totals ? { ...counters.totals } : null,
       rates: rates ? { ...rates } : null,
@@ -146,13 +182,24 @@ function captureNodes(c: Coordinator, nowMs: number): CaptureNodeView[] {
 
 function analyzers(c: Coordinator, nowMs: number): AnalyzerView[] {
   const hb = c.config.heartbeatIntervalMs;
-  const members = new Map(c.membership.all().filter((m) => m.role === 'analyzer').map((m) => [m.nodeId, m]));
+  const members = new Map(
+    c.membership
+      .all()
+      .filter((m) => m.role === 'analyzer')
+      .map((m) => [m.nodeId, m]),
+  );
   const ids = [...new Set([...members.keys(), ...c.reports.analyzers.keys()])].sort((a, b) => a - b);
   return ids.map((nodeId) => {
     const member = members.get(nodeId);
     const sources = [...(c.reports.analyzers.get(nodeId)?.values() ?? [])]
       .filter((r) => r.counters.totals)
-      .map((r) => ({ nodeId: r.sourceNodeId, ...r.counters.totals!, recordsRate: member ? (r.counters.current(nowMs, STALE_AFTER_HEARTBEATS * hb)?.records ?? null) : null }))
+      .map((r) => ({
+        nodeId: r.sourceNodeId,
+        ...r.counters.totals!,
+        recordsRate: member
+          ? (r.counters.current(nowMs, STALE_AFTER_HEARTBEATS * hb)?.records ?? null)
+          : null,
+      }))
       .sort((a, b) => a.nodeId - b.nodeId);
     const state = !member ? 'gone' : nowMs - member.lastHeardMs > LATE_AFTER_HEARTBEATS * hb ? 'late' : 'up';
     return { nodeId, data: member?.data ?? null, state, lastHeardMs: member?.lastHeardMs ?? null, sources };
@@ -160,9 +207,20 @@ function analyzers(c: Coordinator, nowMs: number): AnalyzerView[] {
 }
 
 /** The rates now: summed over the nodes with current rates, and per node. */
-export function rateSample(nodes: readonly CaptureNodeView[], analyzerViews: readonly AnalyzerView[], nowMs: number): RateSample {
+export function rateSample(
+  nodes: readonly CaptureNodeView[],
+  analyzerViews: readonly AnalyzerView[],
+  nowMs: number,
+): RateSample {
   const perNode: Record<number, NodeRateSample> = {};
-  for (const n of nodes) if (n.rates) perNode[n.nodeId] = { seen: n.rates.seen, owned: n.rates.owned, exported: n.rates.exported, drops: drops(n.rates) };
+  for (const n of nodes)
+    if (n.rates)
+      perNode[n.nodeId] = {
+        seen: n.rates.seen,
+        owned: n.rates.owned,
+        exported: n.rates.exported,
+        drops: drops(n.rates),
+      };
   const all = Object.values(perNode);
   return {
     atMs: nowMs,
@@ -200,21 +258,60 @@ export function dashboardSnapshot(c: Coordinator, nowMs: number): DashboardSnaps
       active: self
         ? { id: c.config.coordinatorId, self: true, control, dashboard: c.config.dashboard ?? null }
         : leaderId !== undefined
-          ? { id: leaderId, self: false, control: leaderPeer?.endpoint ?? null, dashboard: c.peerDashboards.get(leaderId) ?? null }
+          ? {
+              id: leaderId,
+              self: false,
+              control: leaderPeer?.endpoint ?? null,
+              dashboard: c.peerDashboards.get(leaderId) ?? null,
+            }
           : null,
-      peers: c.config.peers.map((p) => ({ id: p.id, control: p.endpoint, lastHeardMs: c.peersHeardMs.get(p.id) ?? null })),
+      peers: c.config.peers.map((p) => ({
+        id: p.id,
+        control: p.endpoint,
+        lastHeardMs: c.peersHeardMs.get(p.id) ?? null,
+      })),
       lastSyncMs: c.lastSyncMs ?? null,
       counters: { ...c.counters },
-      controlMessages: { received: c.channel.received, sent: c.channel.sent, rejected: { ...c.channel.rejected } },
+      controlMessages: {
+        received: c.channel.received,
+        sent: c.channel.sent,
+        rejected: { ...c.channel.rejected },
+      },
     },
     coverage: latest
-      ? { epoch: latest.epoch, status: latest.status, anomaly: latest.anomaly ?? null, reason: latest.reason ?? null, frames: latest.frames, uncovered: latest.uncovered, duplicated: latest.duplicated }
+      ? {
+          epoch: latest.epoch,
+          status: latest.status,
+          anomaly: latest.anomaly ?? null,
+          reason: latest.reason ?? null,
+          frames: latest.frames,
+          uncovered: latest.uncovered,
+          duplicated: latest.duplicated,
+        }
       : null,
-    ledgerTotals: { uncovered: c.ledger.uncoveredTotal, duplicated: c.ledger.duplicatedTotal, anomalies: c.ledger.anomaliesTotal },
-    epochs: c.ledger.recent().slice(0, EPOCHS_SHOWN).map((e) => ({ epoch: e.epoch, status: e.status, frames: e.frames, ownedSum: e.ownedSum, reason: e.reason ?? null })),
+    ledgerTotals: {
+      uncovered: c.ledger.uncoveredTotal,
+      duplicated: c.ledger.duplicatedTotal,
+      anomalies: c.ledger.anomaliesTotal,
+    },
+    epochs: c.ledger
+      .recent()
+      .slice(0, EPOCHS_SHOWN)
+      .map((e) => ({
+        epoch: e.epoch,
+        status: e.status,
+        frames: e.frames,
+        ownedSum: e.ownedSum,
+        reason: e.reason ?? null,
+      })),
     nodes,
     analyzers: analyzerViews,
-    ipid: { windowS: c.reports.ipid.windowS, recent: c.reports.ipid.recent(nowMs), sinceStart: c.reports.ipid.sinceStart(), nodes: c.reports.ipid.nodes },
+    ipid: {
+      windowS: c.reports.ipid.windowS,
+      recent: c.reports.ipid.recent(nowMs),
+      sinceStart: c.reports.ipid.sinceStart(),
+      nodes: c.reports.ipid.nodes,
+    },
     events: c.events.list().slice(-EVENTS_SHOWN),
     sample: rateSample(nodes, analyzerViews, nowMs),
   };

@@ -20,14 +20,16 @@ namespace {
 uint32_t U32Option(Napi::Env env, const Napi::Object& o, const char* key, uint32_t min, uint32_t max) {
   Napi::Value v = o.Get(key);
   const double value = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-  DICAP_REQUIRE(env, value >= min && value <= max && std::floor(value) == value,
-                std::string(key) + " must be an integer in " + std::to_string(min) + ".." + std::to_string(max));
+  DICAP_REQUIRE(
+      env, value >= min && value <= max && std::floor(value) == value,
+      std::string(key) + " must be an integer in " + std::to_string(min) + ".." + std::to_string(max));
   return static_cast<uint32_t>(value);
 }
 
 std::string StringOption(Napi::Env env, const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
-  DICAP_REQUIRE(env, v.IsString() && !v.As<Napi::String>().Utf8Value().empty(), std::string(key) + " must be a non-empty string");
+  DICAP_REQUIRE(env, v.IsString() && !v.As<Napi::String>().Utf8Value().empty(),
+                std::string(key) + " must be a non-empty string");
   return v.As<Napi::String>().Utf8Value();
 }
 
@@ -59,7 +61,9 @@ Napi::Object CountersToJs(Napi::Env env, const AnalyzerSinkCounters& c) {
   o.Set("bytesWritten", number(c.bytes_written));
   o.Set("writeErrors", number(c.write_errors));
   o.Set("outputState", OutputStateName(c.output_state));
-  o.Set("outputError", c.output_errno != 0 ? Napi::Value(Napi::String::New(env, std::strerror(c.output_errno))) : env.Null());
+  o.Set("outputError", c.output_errno != 0
+                           ? Napi::Value(Napi::String::New(env, std::strerror(c.output_errno)))
+                           : env.Null());
   o.Set("receiveBufferBytes", c.receive_buffer_bytes);
   Napi::Array nodes = Napi::Array::New(env, c.nodes.size());
   for (uint32_t i = 0; i < c.nodes.size(); ++i) {
@@ -84,15 +88,17 @@ Napi::Object CountersToJs(Napi::Env env, const AnalyzerSinkCounters& c) {
 class AnalyzerSinkWrap : public Napi::ObjectWrap<AnalyzerSinkWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "AnalyzerSink",
-                       {InstanceMethod("start", &AnalyzerSinkWrap::Start), InstanceMethod("stop", &AnalyzerSinkWrap::Stop),
-                        InstanceMethod("counters", &AnalyzerSinkWrap::Counters)});
+    return DefineClass(
+        env, "AnalyzerSink",
+        {InstanceMethod("start", &AnalyzerSinkWrap::Start), InstanceMethod("stop", &AnalyzerSinkWrap::Stop),
+         InstanceMethod("counters", &AnalyzerSinkWrap::Counters)});
   }
 
   // new AnalyzerSink({ host, port, output, receiveBufferBytes, flushIntervalMs, outputBufferBytes })
   explicit AnalyzerSinkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AnalyzerSinkWrap>(info) {
     Napi::Env env = info.Env();
-    DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsObject(), "new AnalyzerSink(options) expects an options object");
+    DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsObject(),
+                  "new AnalyzerSink(options) expects an options object");
     sink_ = std::make_unique<AnalyzerSink>(ReadOptions(env, info[0].As<Napi::Object>()));
     cleanup_ = std::make_unique<EnvCleanup>(env, [this] { sink_->Stop(); });
   }

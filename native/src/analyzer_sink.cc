@@ -23,27 +23,39 @@ namespace {
 
 constexpr uint8_t kHeaderBatchVersion = 1;
 constexpr uint8_t kHeaderBatchFlagEthernet = 0x01;
-constexpr unsigned kSlotCount = 64;          // datagrams per recvmmsg call
-constexpr size_t kSlotBytes = 65536;         // larger than any UDP payload, so MSG_TRUNC means "not UDP/IPv4-sized"
-constexpr int kReceiveRounds = 16;           // recvmmsg calls between looks at the flush timer
+constexpr unsigned kSlotCount = 64;   // datagrams per recvmmsg call
+constexpr size_t kSlotBytes = 65536;  // larger than any UDP payload, so MSG_TRUNC means "not UDP/IPv4-sized"
+constexpr int kReceiveRounds = 16;    // recvmmsg calls between looks at the flush timer
 constexpr uint64_t kDrainLimitNs = 1000000000;  // on stop, read what is queued for at most this long
 
-std::string SyscallError(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string SyscallError(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
 }  // namespace
 
 const char* BatchRejectName(BatchReject reason) {
   switch (reason) {
-    case BatchReject::kShort: return "SHORT";
-    case BatchReject::kBadMagic: return "BAD_MAGIC";
-    case BatchReject::kBadVersion: return "BAD_VERSION";
-    case BatchReject::kBadFlags: return "BAD_FLAGS";
-    case BatchReject::kBadReserved: return "BAD_RESERVED";
-    case BatchReject::kRecordOverrun: return "RECORD_OVERRUN";
-    case BatchReject::kCountMismatch: return "COUNT_MISMATCH";
-    case BatchReject::kBadRecord: return "BAD_RECORD";
-    case BatchReject::kTrailingBytes: return "TRAILING_BYTES";
-    case BatchReject::kOversized: return "OVERSIZED";
+    case BatchReject::kShort:
+      return "SHORT";
+    case BatchReject::kBadMagic:
+      return "BAD_MAGIC";
+    case BatchReject::kBadVersion:
+      return "BAD_VERSION";
+    case BatchReject::kBadFlags:
+      return "BAD_FLAGS";
+    case BatchReject::kBadReserved:
+      return "BAD_RESERVED";
+    case BatchReject::kRecordOverrun:
+      return "RECORD_OVERRUN";
+    case BatchReject::kCountMismatch:
+      return "COUNT_MISMATCH";
+    case BatchReject::kBadRecord:
+      return "BAD_RECORD";
+    case BatchReject::kTrailingBytes:
+      return "TRAILING_BYTES";
+    case BatchReject::kOversized:
+      return "OVERSIZED";
   }
   return "UNKNOWN";
 }
@@ -69,7 +81,8 @@ std::optional<BatchReject> ValidateHeaderBatch(const uint8_t* data, size_t lengt
     offset = end;
   }
   if (offset != length) return BatchReject::kTrailingBytes;
-  *header = BatchHeader{LoadBe32(data + 8), LoadBe32(data + 12), LoadBe16(data + 16), count, LoadBe64(data + 20)};
+  *header =
+      BatchHeader{LoadBe32(data + 8), LoadBe32(data + 12), LoadBe16(data + 16), count, LoadBe64(data + 20)};
   return std::nullopt;
 }
 
@@ -152,7 +165,9 @@ struct AnalyzerSink::Slots {
 AnalyzerSink::AnalyzerSink(AnalyzerSinkOptions options)
     : options_(std::move(options)), writer_(options_.output_buffer_bytes) {}
 
-AnalyzerSink::~AnalyzerSink() { Stop(); }
+AnalyzerSink::~AnalyzerSink() {
+  Stop();
+}
 
 void AnalyzerSink::Start() {
   if (phase_ != Phase::kIdle) throw SinkError("DICAP_ERR_STATE", "analyzer sink: start() may be called once");
@@ -188,7 +203,8 @@ void AnalyzerSink::Start() {
 void AnalyzerSink::OpenSocket() {
   in_addr address{};
   if (inet_pton(AF_INET, options_.host.c_str(), &address) != 1) {
-    throw SinkError("DICAP_ERR_ARGUMENT", "analyzer sink: host \"" + options_.host + "\" is not an IPv4 address");
+    throw SinkError("DICAP_ERR_ARGUMENT",
+                    "analyzer sink: host \"" + options_.host + "\" is not an IPv4 address");
   }
   const std::string where = options_.host + ":" + std::to_string(options_.port);
   socket_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -203,7 +219,8 @@ void AnalyzerSink::OpenSocket() {
   int granted = 0;
   socklen_t granted_size = sizeof granted;
   getsockopt(socket_, SOL_SOCKET, SO_RCVBUF, &granted, &granted_size);
-  granted_receive_buffer_ = static_cast<uint32_t>(granted / 2);  // the kernel doubles the request for its bookkeeping
+  granted_receive_buffer_ =
+      static_cast<uint32_t>(granted / 2);  // the kernel doubles the request for its bookkeeping
   const int on = 1;
   if (setsockopt(socket_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0) {
     throw SinkError("DICAP_ERR_SINK_START", SyscallError("setsockopt SO_RXQ_OVFL"));
@@ -213,7 +230,8 @@ void AnalyzerSink::OpenSocket() {
   bind_address.sin_port = htons(options_.port);
   bind_address.sin_addr = address;
   if (bind(socket_, reinterpret_cast<sockaddr*>(&bind_address), sizeof bind_address) != 0) {
-    throw SinkError(errno == EADDRINUSE ? "DICAP_ERR_ADDRESS_IN_USE" : "DICAP_ERR_SINK_START", SyscallError("bind " + where));
+    throw SinkError(errno == EADDRINUSE ? "DICAP_ERR_ADDRESS_IN_USE" : "DICAP_ERR_SINK_START",
+                    SyscallError("bind " + where));
   }
   sockaddr_in bound{};
   socklen_t bound_size = sizeof bound;
@@ -261,7 +279,8 @@ void AnalyzerSink::Run() {
     int timeout_ms = -1;  // nothing buffered: sleep until a datagram or Stop()
     if (writer_.has_buffered()) {
       const uint64_t since = MonotonicNs() - last_flush;
-      timeout_ms = since >= flush_interval_ns ? 0 : static_cast<int>((flush_interval_ns - since) / 1000000) + 1;
+      timeout_ms =
+          since >= flush_interval_ns ? 0 : static_cast<int>((flush_interval_ns - since) / 1000000) + 1;
     }
     if (poll(fds, 2, timeout_ms) > 0 && (fds[0].revents & POLLIN)) ReceiveQueued(kReceiveRounds);
     if (writer_.has_buffered() && MonotonicNs() - last_flush >= flush_interval_ns) {
@@ -309,8 +328,9 @@ void AnalyzerSink::HandleBatch(unsigned count) {
         }
       }
       BatchHeader header;
-      const std::optional<BatchReject> reject =
-          (message.msg_flags & MSG_TRUNC) ? BatchReject::kOversized : ValidateHeaderBatch(slots.datagram(i), length, &header);
+      const std::optional<BatchReject> reject = (message.msg_flags & MSG_TRUNC)
+                                                    ? BatchReject::kOversized
+                                                    : ValidateHeaderBatch(slots.datagram(i), length, &header);
       if (reject) {
         malformed_[static_cast<size_t>(*reject)].Increment();
         continue;
@@ -327,14 +347,19 @@ void AnalyzerSink::HandleBatch(unsigned count) {
       node.records += header.count;
       node.gap_datagrams += gap;
       switch (verdict) {
-        case SeqVerdict::kNewRun: ++node.runs; break;
-        case SeqVerdict::kLate: ++node.late_datagrams; break;
+        case SeqVerdict::kNewRun:
+          ++node.runs;
+          break;
+        case SeqVerdict::kLate:
+          ++node.late_datagrams;
+          break;
         case SeqVerdict::kDuplicate:
           ++node.duplicate_datagrams;
           node.duplicate_records += header.count;
           continue;  // its records were written when it first came
         case SeqVerdict::kInOrder:
-        case SeqVerdict::kGap: break;
+        case SeqVerdict::kGap:
+          break;
       }
       if (verdict != SeqVerdict::kLate) node.last_epoch = stream->second.epoch();
       slots.write[i] = true;
@@ -347,7 +372,8 @@ void AnalyzerSink::HandleBatch(unsigned count) {
     const uint8_t* record = datagram + kHeaderBatchHeaderSize;
     for (uint16_t r = 0; r < records; ++r) {
       const uint16_t cap_len = LoadBe16(record + 10);
-      writer_.Append(LoadBe32(record), LoadBe32(record + 4), LoadBe16(record + 8), record + kHeaderBatchRecordHeaderSize, cap_len);
+      writer_.Append(LoadBe32(record), LoadBe32(record + 4), LoadBe16(record + 8),
+                     record + kHeaderBatchRecordHeaderSize, cap_len);
       record += kHeaderBatchRecordHeaderSize + cap_len;
     }
   }

@@ -92,25 +92,25 @@ class StreamSequence {
 // ---- the sink ----------------------------------------------------------------------------
 
 struct AnalyzerSinkOptions {
-  std::string host;                         // IPv4 dotted quad to bind
-  uint16_t port = 0;                        // 0: any free port (see bound_port())
-  std::string output;                       // pcap file path, or "-" for standard output
+  std::string host;                           // IPv4 dotted quad to bind
+  uint16_t port = 0;                          // 0: any free port (see bound_port())
+  std::string output;                         // pcap file path, or "-" for standard output
   uint32_t receive_buffer_bytes = 32u << 20;  // SO_RCVBUF(FORCE) request
-  uint32_t flush_interval_ms = 100;         // longest time a record waits in the pcap buffer
-  uint32_t output_buffer_bytes = 1u << 20;  // pcap buffer size
+  uint32_t flush_interval_ms = 100;           // longest time a record waits in the pcap buffer
+  uint32_t output_buffer_bytes = 1u << 20;    // pcap buffer size
 };
 
 struct NodeCounters {
   uint32_t node_id = 0;
-  uint32_t last_epoch = 0;         // epoch of the node's most recent datagram in sequence
-  uint32_t streams = 0;            // distinct streams seen
-  uint64_t datagrams = 0;          // valid datagrams, duplicates included
-  uint64_t records = 0;            // records in them
-  uint64_t gap_datagrams = 0;      // seqs skipped (export loss, until they arrive late)
-  uint64_t late_datagrams = 0;     // arrived after being counted in a gap (written)
+  uint32_t last_epoch = 0;           // epoch of the node's most recent datagram in sequence
+  uint32_t streams = 0;              // distinct streams seen
+  uint64_t datagrams = 0;            // valid datagrams, duplicates included
+  uint64_t records = 0;              // records in them
+  uint64_t gap_datagrams = 0;        // seqs skipped (export loss, until they arrive late)
+  uint64_t late_datagrams = 0;       // arrived after being counted in a gap (written)
   uint64_t duplicate_datagrams = 0;  // seen before or too old to tell (not written)
   uint64_t duplicate_records = 0;
-  uint64_t runs = 0;               // sequence starts: first datagram seen, sender restarts
+  uint64_t runs = 0;  // sequence starts: first datagram seen, sender restarts
 };
 
 struct AnalyzerSinkCounters {

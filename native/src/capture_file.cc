@@ -32,7 +32,7 @@ constexpr uint32_t kObsoletePacketBlock = 2;
 constexpr uint32_t kSimplePacketBlock = 3;
 constexpr uint32_t kEnhancedPacketBlock = 6;
 constexpr uint32_t kByteOrderMagic = 0x1a2b3c4d;
-constexpr uint32_t kMinBlockLength = 12;  // type, length, trailing length
+constexpr uint32_t kMinBlockLength = 12;            // type, length, trailing length
 constexpr uint32_t kSectionHeaderFixedLength = 16;  // byte-order magic, version, section length
 constexpr uint32_t kInterfaceFixedLength = 8;       // link type, reserved, snaplen
 constexpr uint32_t kPacketFixedLength = 20;         // EPB and obsolete PB alike
@@ -120,7 +120,9 @@ const char* LinkTypeName(uint32_t link_type) {
   return nullptr;
 }
 
-CaptureFile::~CaptureFile() { Close(); }
+CaptureFile::~CaptureFile() {
+  Close();
+}
 
 void CaptureFile::Close() {
   if (map_ != nullptr) munmap(const_cast<uint8_t*>(map_), size_);
@@ -153,7 +155,8 @@ bool CaptureFile::Open(const std::string& path) {
   }
   if (st.st_size < 4) {
     ::close(fd);
-    return FailOpen("only " + std::to_string(st.st_size) + " bytes long, too short to be a pcap or pcapng file");
+    return FailOpen("only " + std::to_string(st.st_size) +
+                    " bytes long, too short to be a pcap or pcapng file");
   }
   void* mapping = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
   const int saved = errno;
@@ -188,7 +191,9 @@ bool CaptureFile::OpenPcap() {
     return FailOpen("pcap version " + std::to_string(major) + "." + std::to_string(minor) +
                     " is not supported (dicap reads 2.0 to 2.4); convert it with `editcap -F pcap IN OUT`");
   }
-  length_order_ = minor < 3 ? LengthOrder::kWireFirst : minor == 3 ? LengthOrder::kGuess : LengthOrder::kCapturedFirst;
+  length_order_ = minor < 3    ? LengthOrder::kWireFirst
+                  : minor == 3 ? LengthOrder::kGuess
+                               : LengthOrder::kCapturedFirst;
   snaplen_ = AdjustSnaplen(U32(map_ + 16));
   // The upper 16 bits of the link-type field carry FCS information, not the type.
   const uint32_t link_type = U32(map_ + 20) & 0xffff;
@@ -243,7 +248,8 @@ CaptureFile::Status CaptureFile::NextPcap(CapturedFrame* frame) {
   const uint32_t fraction = U32(header + 4);
   uint32_t cap_len = U32(header + 8);
   uint32_t wire_len = U32(header + 12);
-  if (length_order_ == LengthOrder::kWireFirst || (length_order_ == LengthOrder::kGuess && cap_len > wire_len)) {
+  if (length_order_ == LengthOrder::kWireFirst ||
+      (length_order_ == LengthOrder::kGuess && cap_len > wire_len)) {
     std::swap(cap_len, wire_len);
   }
   if (cap_len > kMaxCapLen) {
@@ -251,8 +257,8 @@ CaptureFile::Status CaptureFile::NextPcap(CapturedFrame* frame) {
                 std::to_string(kMaxCapLen) + " maximum; the file is corrupt");
   }
   if (cap_len > remaining - kPcapRecordHeaderSize) {
-    return Fail("truncated record " + Where(offset_) + ": it claims " + std::to_string(cap_len) + " bytes, only " +
-                std::to_string(remaining - kPcapRecordHeaderSize) +
+    return Fail("truncated record " + Where(offset_) + ": it claims " + std::to_string(cap_len) +
+                " bytes, only " + std::to_string(remaining - kPcapRecordHeaderSize) +
                 " remain; the capture was cut off, the frames before it are intact");
   }
   frame->data = header + kPcapRecordHeaderSize;
@@ -325,14 +331,15 @@ bool CaptureFile::ReadBlock(Block* block) {
     return false;
   }
   if (total_length > remaining) {
-    Fail("truncated block " + Where(offset_) + ": its length is " + std::to_string(total_length) + " bytes, only " +
-         std::to_string(remaining) + " remain; the capture was cut off, the frames before it are intact");
+    Fail("truncated block " + Where(offset_) + ": its length is " + std::to_string(total_length) +
+         " bytes, only " + std::to_string(remaining) +
+         " remain; the capture was cut off, the frames before it are intact");
     return false;
   }
   const uint32_t trailing_length = U32(start + total_length - 4);
   if (trailing_length != total_length) {
-    Fail("block " + Where(offset_) + " says its length is " + std::to_string(total_length) + " at its start and " +
-         std::to_string(trailing_length) + " at its end; the file is corrupt");
+    Fail("block " + Where(offset_) + " says its length is " + std::to_string(total_length) +
+         " at its start and " + std::to_string(trailing_length) + " at its end; the file is corrupt");
     return false;
   }
   block->offset = offset_;
@@ -352,7 +359,8 @@ bool CaptureFile::StartSection(const Block& block) {
   const uint16_t major = U16(block.body + 4);
   if (major != 1) {
     Fail("section " + Where(block.offset) + " has pcapng version " + std::to_string(major) + "." +
-         std::to_string(U16(block.body + 6)) + ", dicap reads version 1; convert it with `editcap -F pcapng IN OUT`");
+         std::to_string(U16(block.body + 6)) +
+         ", dicap reads version 1; convert it with `editcap -F pcapng IN OUT`");
     return false;
   }
   interfaces_.clear();  // interface ids are numbered anew in each section
@@ -385,7 +393,8 @@ bool CaptureFile::AddInterface(const Block& block) {
     if (code == kOptionEnd) break;
     if (code == kOptionTsresol) {
       if (length != 1 || saw_tsresol) {
-        Fail(what + " has " + (saw_tsresol ? "two if_tsresol options" : "an if_tsresol option that is not 1 byte") +
+        Fail(what + " has " +
+             (saw_tsresol ? "two if_tsresol options" : "an if_tsresol option that is not 1 byte") +
              "; the file is corrupt");
         return false;
       }
@@ -402,7 +411,8 @@ bool CaptureFile::AddInterface(const Block& block) {
       for (uint8_t i = 0; i < exponent; ++i) itf.ticks_per_second *= itf.binary_resolution ? 2 : 10;
     } else if (code == kOptionTsoffset) {
       if (length != 8 || saw_tsoffset) {
-        Fail(what + " has " + (saw_tsoffset ? "two if_tsoffset options" : "an if_tsoffset option that is not 8 bytes") +
+        Fail(what + " has " +
+             (saw_tsoffset ? "two if_tsoffset options" : "an if_tsoffset option that is not 8 bytes") +
              "; the file is corrupt");
         return false;
       }
@@ -479,7 +489,8 @@ CaptureFile::Status CaptureFile::DecodePacketBlock(const Block& block, CapturedF
   }
   if (cap_len > block.body_length - data_offset) {
     return Fail("packet block " + Where(block.offset) + " claims " + std::to_string(cap_len) +
-                " bytes but holds only " + std::to_string(block.body_length - data_offset) + "; the file is corrupt");
+                " bytes but holds only " + std::to_string(block.body_length - data_offset) +
+                "; the file is corrupt");
   }
   if (cap_len > itf.snaplen) {
     return Fail("packet block " + Where(block.offset) + " has " + std::to_string(cap_len) +
@@ -487,7 +498,8 @@ CaptureFile::Status CaptureFile::DecodePacketBlock(const Block& block, CapturedF
                 std::to_string(interface_id) + "; the file is corrupt");
   }
   uint64_t ts_ns = 0;  // Simple Packet Blocks have no time stamp
-  if (block.type != kSimplePacketBlock && !TicksToNanoseconds(block, itf, ticks, &ts_ns)) return Status::kError;
+  if (block.type != kSimplePacketBlock && !TicksToNanoseconds(block, itf, ticks, &ts_ns))
+    return Status::kError;
   frame->data = block.body + data_offset;
   frame->cap_len = cap_len;
   frame->wire_len = wire_len;
@@ -497,21 +509,22 @@ CaptureFile::Status CaptureFile::DecodePacketBlock(const Block& block, CapturedF
   return Status::kFrame;
 }
 
-bool CaptureFile::TicksToNanoseconds(const Block& block, const Interface& itf, uint64_t ticks, uint64_t* ts_ns) {
+bool CaptureFile::TicksToNanoseconds(const Block& block, const Interface& itf, uint64_t ticks,
+                                     uint64_t* ts_ns) {
   const uint64_t whole_seconds = ticks / itf.ticks_per_second;
   const uint64_t rest = ticks % itf.ticks_per_second;
   // Truncates finer resolutions, as libpcap does when asked for nanoseconds.
-  const uint64_t fraction_ns =
-      kNanosPerSecond % itf.ticks_per_second == 0
-          ? rest * (kNanosPerSecond / itf.ticks_per_second)
-          : static_cast<uint64_t>(static_cast<unsigned __int128>(rest) * kNanosPerSecond / itf.ticks_per_second);
+  const uint64_t fraction_ns = kNanosPerSecond % itf.ticks_per_second == 0
+                                   ? rest * (kNanosPerSecond / itf.ticks_per_second)
+                                   : static_cast<uint64_t>(static_cast<unsigned __int128>(rest) *
+                                                           kNanosPerSecond / itf.ticks_per_second);
   int64_t seconds = 0;
   uint64_t ns = 0;
-  const bool representable = whole_seconds <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
-                             !__builtin_add_overflow(static_cast<int64_t>(whole_seconds), itf.offset_seconds, &seconds) &&
-                             seconds >= 0 &&
-                             !__builtin_mul_overflow(static_cast<uint64_t>(seconds), kNanosPerSecond, &ns) &&
-                             !__builtin_add_overflow(ns, fraction_ns, &ns);
+  const bool representable =
+      whole_seconds <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
+      !__builtin_add_overflow(static_cast<int64_t>(whole_seconds), itf.offset_seconds, &seconds) &&
+      seconds >= 0 && !__builtin_mul_overflow(static_cast<uint64_t>(seconds), kNanosPerSecond, &ns) &&
+      !__builtin_add_overflow(ns, fraction_ns, &ns);
   if (!representable) {
     Fail("packet block " + Where(block.offset) + " has a time stamp of " + std::to_string(whole_seconds) +
          " s plus an interface offset of " + std::to_string(itf.offset_seconds) +

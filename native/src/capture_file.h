@@ -92,10 +92,10 @@ class CaptureFile {
   // One pcapng interface: what its packets are and how to read their time stamps.
   struct Interface {
     uint16_t link_type;
-    uint32_t snaplen;            // already adjusted: 0 or too big → kMaxCapLen
-    uint64_t ticks_per_second;   // 10^n or 2^n, from if_tsresol (default 10^6)
-    bool binary_resolution;      // ticks_per_second is a power of 2
-    int64_t offset_seconds;      // if_tsoffset
+    uint32_t snaplen;           // already adjusted: 0 or too big → kMaxCapLen
+    uint64_t ticks_per_second;  // 10^n or 2^n, from if_tsresol (default 10^6)
+    bool binary_resolution;     // ticks_per_second is a power of 2
+    int64_t offset_seconds;     // if_tsoffset
   };
 
   // A pcapng block whose length fields were checked and that lies inside the file.
@@ -103,7 +103,7 @@ class CaptureFile {
     uint64_t offset;
     uint32_t type;
     uint32_t total_length;
-    const uint8_t* body;         // after type and length, before the trailing length
+    const uint8_t* body;  // after type and length, before the trailing length
     uint32_t body_length;
   };
 

@@ -38,16 +38,16 @@ const MessageRule* RuleFor(uint8_t type) {
        false},
       /* TOPOLOGY_UPDATE (at least one NODE_ID: without capture nodes no frame has an owner;
          no analyzer pair is distribution mode, which exports nothing) */
-      {{kAvpTerm, kAvpEpoch, kAvpSelectionType, kAvpValidityStartS, kAvpValidityStartMs, kAvpHashKey0, kAvpHashKey1,
-        kAvpSnaplen, kAvpNodeId},
+      {{kAvpTerm, kAvpEpoch, kAvpSelectionType, kAvpValidityStartS, kAvpValidityStartMs, kAvpHashKey0,
+        kAvpHashKey1, kAvpSnaplen, kAvpNodeId},
        {kAvpNodeId, kAvpAnalyzerIp, kAvpAnalyzerPort},
        {kAvpAnalyzerIp, kAvpAnalyzerPort},
        true},
       /* HEARTBEAT */
       {{kAvpNodeId, kAvpEpoch}, {}, {}, false},
       /* LEDGER */
-      {{kAvpNodeId, kAvpEpoch, kAvpSeenHi, kAvpSeenLo, kAvpOwnedHi, kAvpOwnedLo, kAvpExportedHi, kAvpExportedLo,
-        kAvpDroppedHi, kAvpDroppedLo},
+      {{kAvpNodeId, kAvpEpoch, kAvpSeenHi, kAvpSeenLo, kAvpOwnedHi, kAvpOwnedLo, kAvpExportedHi,
+        kAvpExportedLo, kAvpDroppedHi, kAvpDroppedLo},
        {},
        {},
        false},
@@ -120,10 +120,14 @@ bool IsValueInRange(uint8_t code, uint32_t value) {
     case kAvpDashboardPort:
     case kAvpSnaplen:
       return value >= 1 && value <= 0xFFFF;
-    case kAvpSelectionType: return value >= kSelectionRoundRobin && value <= kSelectionFlow;
-    case kAvpRole: return value >= kRoleCapture && value <= kRoleCoordinator;
-    case kAvpValidityStartMs: return value <= 999;
-    default: return true;
+    case kAvpSelectionType:
+      return value >= kSelectionRoundRobin && value <= kSelectionFlow;
+    case kAvpRole:
+      return value >= kRoleCapture && value <= kRoleCoordinator;
+    case kAvpValidityStartMs:
+      return value <= 999;
+    default:
+      return true;
   }
 }
 
@@ -135,7 +139,8 @@ ControlError CheckJoin(const Avps& body) {
     has_ip |= code == kAvpNodeIp;
     has_port |= code == kAvpNodePort;
   }
-  return (has_ip && has_port) || (!has_ip && !has_port && !analyzer) ? ControlError::kNone : ControlError::kMissingAvp;
+  return (has_ip && has_port) || (!has_ip && !has_port && !analyzer) ? ControlError::kNone
+                                                                     : ControlError::kMissingAvp;
 }
 
 // Every AVP of `group` appears only inside a complete, consecutive run of the group, in order.
@@ -189,11 +194,13 @@ ControlError CheckBody(uint8_t type, const MessageRule& rule, const Avps& body) 
   const OptionalSet set = OptionalSetOf(type);
   if (set.first != 0) {
     size_t present = 0;
-    for (size_t code = set.first; code <= set.last; ++code) present += counts[code] != 0;  // each at most once here
+    for (size_t code = set.first; code <= set.last; ++code)
+      present += counts[code] != 0;  // each at most once here
     if (present != 0 && present != size_t{set.last} - set.first + 1u) return ControlError::kMissingAvp;
   }
   if (type == kMsgIpidHistogram && counts[kAvpIpidBin] != kIpidHistogramBins) return ControlError::kBadValue;
-  if (type == kMsgJoin || type == kMsgHeartbeat) return CheckJoin(body);  // same NODE_IP/NODE_PORT rule (SPEC §6.7)
+  if (type == kMsgJoin || type == kMsgHeartbeat)
+    return CheckJoin(body);  // same NODE_IP/NODE_PORT rule (SPEC §6.7)
   const ControlError group_error = CheckGroups(body, rule.group);
   if (group_error != ControlError::kNone) return group_error;
   if (rule.distinct_node_ids && !HasDistinctNodeIds(body)) return ControlError::kBadValue;
@@ -223,39 +230,62 @@ bool MacMatches(const uint8_t* signed_bytes, size_t signed_len, const uint8_t* m
 
 const char* ControlErrorCode(ControlError error) {
   switch (error) {
-    case ControlError::kNone: return "OK";
-    case ControlError::kShort: return "SHORT";
-    case ControlError::kBadMagic: return "BAD_MAGIC";
-    case ControlError::kBadVersion: return "BAD_VERSION";
-    case ControlError::kUnknownType: return "UNKNOWN_TYPE";
-    case ControlError::kTooManyAvps: return "TOO_MANY_AVPS";
-    case ControlError::kLengthMismatch: return "LENGTH_MISMATCH";
-    case ControlError::kMissingHmac: return "MISSING_HMAC";
-    case ControlError::kBadHmac: return "BAD_HMAC";
-    case ControlError::kMissingAvp: return "MISSING_AVP";
-    case ControlError::kRepeatedAvp: return "REPEATED_AVP";
-    case ControlError::kBadValue: return "BAD_VALUE";
+    case ControlError::kNone:
+      return "OK";
+    case ControlError::kShort:
+      return "SHORT";
+    case ControlError::kBadMagic:
+      return "BAD_MAGIC";
+    case ControlError::kBadVersion:
+      return "BAD_VERSION";
+    case ControlError::kUnknownType:
+      return "UNKNOWN_TYPE";
+    case ControlError::kTooManyAvps:
+      return "TOO_MANY_AVPS";
+    case ControlError::kLengthMismatch:
+      return "LENGTH_MISMATCH";
+    case ControlError::kMissingHmac:
+      return "MISSING_HMAC";
+    case ControlError::kBadHmac:
+      return "BAD_HMAC";
+    case ControlError::kMissingAvp:
+      return "MISSING_AVP";
+    case ControlError::kRepeatedAvp:
+      return "REPEATED_AVP";
+    case ControlError::kBadValue:
+      return "BAD_VALUE";
   }
   return "UNKNOWN_ERROR";
 }
 
 const char* ControlErrorReason(ControlError error) {
   switch (error) {
-    case ControlError::kNone: return "the control message is well-formed and authentic";
-    case ControlError::kShort: return "the control message is shorter than its 6-byte header";
-    case ControlError::kBadMagic: return "the control message does not start with magic 0x4443 (\"DC\")";
-    case ControlError::kBadVersion: return "the control message version is not 1";
-    case ControlError::kUnknownType: return "the message type (TYP) is not defined in protocol version 1";
-    case ControlError::kTooManyAvps: return "the control message LEN is over the limit of 8192 AVPs";
-    case ControlError::kLengthMismatch: return "the control message size is not exactly 6 + 5*LEN bytes";
-    case ControlError::kMissingHmac: return "the message does not end with HMAC_0..HMAC_7 in order";
-    case ControlError::kBadHmac: return "the HMAC does not verify: wrong cluster key, or the message was altered";
+    case ControlError::kNone:
+      return "the control message is well-formed and authentic";
+    case ControlError::kShort:
+      return "the control message is shorter than its 6-byte header";
+    case ControlError::kBadMagic:
+      return "the control message does not start with magic 0x4443 (\"DC\")";
+    case ControlError::kBadVersion:
+      return "the control message version is not 1";
+    case ControlError::kUnknownType:
+      return "the message type (TYP) is not defined in protocol version 1";
+    case ControlError::kTooManyAvps:
+      return "the control message LEN is over the limit of 8192 AVPs";
+    case ControlError::kLengthMismatch:
+      return "the control message size is not exactly 6 + 5*LEN bytes";
+    case ControlError::kMissingHmac:
+      return "the message does not end with HMAC_0..HMAC_7 in order";
+    case ControlError::kBadHmac:
+      return "the HMAC does not verify: wrong cluster key, or the message was altered";
     case ControlError::kMissingAvp:
-      return "a required AVP is missing (TIMESTAMP/SENDER_SEQ before HMAC_0, one of the type's, or half of a pair "
+      return "a required AVP is missing (TIMESTAMP/SENDER_SEQ before HMAC_0, one of the type's, or half of a "
+             "pair "
              "or member group)";
     case ControlError::kRepeatedAvp:
       return "a single-valued AVP appears more than once (or an authentication AVP outside the trailer)";
-    case ControlError::kBadValue: return "an AVP value is out of its range, or a node ID is listed twice";
+    case ControlError::kBadValue:
+      return "an AVP value is out of its range, or a node ID is listed twice";
   }
   return "unknown control message error";
 }
@@ -280,13 +310,15 @@ ControlError DecodeControlMessage(const uint8_t* bytes, size_t len, const uint8_
   for (size_t i = 0; i < kControlHmacAvps; ++i) {
     if (mac_avps[i * kControlAvpLen] != kAvpHmac0 + i) return ControlError::kMissingHmac;
   }
-  if (!MacMatches(bytes, static_cast<size_t>(mac_avps - bytes), mac_avps, key, key_len)) return ControlError::kBadHmac;
+  if (!MacMatches(bytes, static_cast<size_t>(mac_avps - bytes), mac_avps, key, key_len))
+    return ControlError::kBadHmac;
 
   // TIMESTAMP and SENDER_SEQ right before HMAC_0; the body is everything before them.
   if (avp_count < kControlTrailerAvps) return ControlError::kMissingAvp;
   const size_t body_count = avp_count - kControlTrailerAvps;
   const uint8_t* trailer = avps + body_count * kControlAvpLen;
-  if (trailer[0] != kAvpTimestamp || trailer[kControlAvpLen] != kAvpSenderSeq) return ControlError::kMissingAvp;
+  if (trailer[0] != kAvpTimestamp || trailer[kControlAvpLen] != kAvpSenderSeq)
+    return ControlError::kMissingAvp;
   out->type = type;
   out->timestamp = LoadBe32(trailer + 1);
   out->sender_seq = LoadBe32(trailer + kControlAvpLen + 1);
@@ -310,21 +342,41 @@ ControlError ReadTopologyUpdate(const ControlMessageView& msg, TopologyUpdate* o
   for (size_t i = 0; i < msg.avps.size(); ++i) {
     const auto [code, value] = msg.avps[i];
     switch (code) {
-      case kAvpTerm: out->term = value; break;
-      case kAvpEpoch: out->epoch = value; break;
-      case kAvpSelectionType: out->selection_type = static_cast<uint8_t>(value); break;
-      case kAvpValidityStartS: validity_s = value; break;
-      case kAvpValidityStartMs: validity_ms = value; break;
-      case kAvpNodeId: out->node_ids.push_back(value); break;
-      case kAvpHashKey0: out->k0 = value; break;
-      case kAvpHashKey1: out->k1 = value; break;
-      case kAvpSnaplen: out->snaplen = value; break;
+      case kAvpTerm:
+        out->term = value;
+        break;
+      case kAvpEpoch:
+        out->epoch = value;
+        break;
+      case kAvpSelectionType:
+        out->selection_type = static_cast<uint8_t>(value);
+        break;
+      case kAvpValidityStartS:
+        validity_s = value;
+        break;
+      case kAvpValidityStartMs:
+        validity_ms = value;
+        break;
+      case kAvpNodeId:
+        out->node_ids.push_back(value);
+        break;
+      case kAvpHashKey0:
+        out->k0 = value;
+        break;
+      case kAvpHashKey1:
+        out->k1 = value;
+        break;
+      case kAvpSnaplen:
+        out->snaplen = value;
+        break;
       case kAvpAnalyzerIp:
         // The decoder has checked that its ANALYZER_PORT follows; a hand-made view may not.
-        if (i + 1 == msg.avps.size() || msg.avps[i + 1].first != kAvpAnalyzerPort) return ControlError::kMissingAvp;
+        if (i + 1 == msg.avps.size() || msg.avps[i + 1].first != kAvpAnalyzerPort)
+          return ControlError::kMissingAvp;
         out->analyzers.emplace_back(value, static_cast<uint16_t>(msg.avps[++i].second));
         break;
-      default: break;  // optional and extension AVPs
+      default:
+        break;  // optional and extension AVPs
     }
   }
   if (out->node_ids.empty()) return ControlError::kMissingAvp;

@@ -16,9 +16,9 @@ namespace dicap {
 constexpr uint16_t kControlMagic = 0x4443;  // "DC"
 constexpr uint8_t kControlVersion = 1;
 constexpr size_t kControlHeaderLen = 6;
-constexpr size_t kControlAvpLen = 5;         // code u8, value u32
+constexpr size_t kControlAvpLen = 5;  // code u8, value u32
 constexpr uint32_t kControlMaxAvps = 8192;
-constexpr size_t kControlHmacAvps = 8;       // HMAC_0..HMAC_7, the 32 bytes of HMAC-SHA256
+constexpr size_t kControlHmacAvps = 8;                        // HMAC_0..HMAC_7, the 32 bytes of HMAC-SHA256
 constexpr size_t kControlTrailerAvps = 2 + kControlHmacAvps;  // TIMESTAMP, SENDER_SEQ, HMAC_0..7
 constexpr uint32_t kControlMaxClockSkewS = 30;
 
@@ -54,7 +54,7 @@ constexpr uint8_t kAvpHashKey0 = 20;
 constexpr uint8_t kAvpHashKey1 = 21;
 constexpr uint8_t kAvpNodeIp = 24;
 constexpr uint8_t kAvpNodePort = 25;
-constexpr uint8_t kAvpSeenHi = 32;        // 32..39: 64-bit LEDGER counters as HI/LO words
+constexpr uint8_t kAvpSeenHi = 32;  // 32..39: 64-bit LEDGER counters as HI/LO words
 constexpr uint8_t kAvpSeenLo = 33;
 constexpr uint8_t kAvpOwnedHi = 34;
 constexpr uint8_t kAvpOwnedLo = 35;
@@ -62,32 +62,34 @@ constexpr uint8_t kAvpExportedHi = 36;
 constexpr uint8_t kAvpExportedLo = 37;
 constexpr uint8_t kAvpDroppedHi = 38;
 constexpr uint8_t kAvpDroppedLo = 39;
-constexpr uint8_t kAvpSeenTerm = 64;       // 64..66: dicap extensions (protocol/SPEC.md §6.7, §6.8)
+constexpr uint8_t kAvpSeenTerm = 64;  // 64..66: dicap extensions (protocol/SPEC.md §6.7, §6.8)
 constexpr uint8_t kAvpCoordinatorState = 65;
 constexpr uint8_t kAvpCoordinatorId = 66;
 constexpr uint8_t kAvpPreVote = 67;
-constexpr uint8_t kAvpRingPacketsHi = 68;    // 68..83: a HEARTBEAT's engine counters, all or none (§6.9)
+constexpr uint8_t kAvpRingPacketsHi = 68;  // 68..83: a HEARTBEAT's engine counters, all or none (§6.9)
 constexpr uint8_t kAvpNoAnalyzerLo = 83;
-constexpr uint8_t kAvpIpidFramesHi = 84;     // 84..86: IPID_HISTOGRAM
+constexpr uint8_t kAvpIpidFramesHi = 84;  // 84..86: IPID_HISTOGRAM
 constexpr uint8_t kAvpIpidFramesLo = 85;
 constexpr uint8_t kAvpIpidBin = 86;
-constexpr uint8_t kAvpSourceNodeId = 87;     // 87..93: ANALYZER_REPORT
+constexpr uint8_t kAvpSourceNodeId = 87;  // 87..93: ANALYZER_REPORT
 constexpr uint8_t kAvpRecordsReceivedHi = 88;
 constexpr uint8_t kAvpRecordsReceivedLo = 89;
 constexpr uint8_t kAvpDatagramsReceivedHi = 90;
 constexpr uint8_t kAvpDatagramsReceivedLo = 91;
 constexpr uint8_t kAvpLostDatagramsHi = 92;
 constexpr uint8_t kAvpLostDatagramsLo = 93;
-constexpr uint8_t kAvpDashboardIp = 94;      // 94, 95: SYNC, both or neither
+constexpr uint8_t kAvpDashboardIp = 94;  // 94, 95: SYNC, both or neither
 constexpr uint8_t kAvpDashboardPort = 95;
-constexpr size_t kIpidHistogramBins = 256;   // IPID_BIN AVPs in an IPID_HISTOGRAM
+constexpr size_t kIpidHistogramBins = 256;  // IPID_BIN AVPs in an IPID_HISTOGRAM
 constexpr uint8_t kAvpTimestamp = 239;
 constexpr uint8_t kAvpSenderSeq = 240;
-constexpr uint8_t kAvpHmac0 = 241;        // 241..248
+constexpr uint8_t kAvpHmac0 = 241;  // 241..248
 constexpr uint8_t kAvpHmac7 = 248;
 
 // The authentication trailer's codes (239..248), which appear nowhere else in a message.
-inline bool IsAuthAvp(uint8_t code) { return code >= kAvpTimestamp && code <= kAvpHmac7; }
+inline bool IsAuthAvp(uint8_t code) {
+  return code >= kAvpTimestamp && code <= kAvpHmac7;
+}
 
 // ROLE values and SELECTION_TYPE values.
 constexpr uint32_t kRoleCapture = 1;
@@ -151,11 +153,11 @@ inline bool IsTimestampFresh(uint32_t timestamp_s, uint64_t now_s) {
 struct TopologyUpdate {
   uint32_t term = 0;
   uint32_t epoch = 0;
-  uint8_t selection_type = 0;                               // kSelectionRoundRobin/Ipid/Flow
-  uint64_t validity_start_ms = 0;                           // Unix milliseconds
-  std::vector<uint32_t> node_ids;                           // position k = k-th NODE_ID; never empty
-  std::vector<std::pair<uint32_t, uint16_t>> analyzers;     // IPv4 address (host order), UDP port
-  uint32_t k0 = 0, k1 = 0;                                  // HASH_KEY_0, HASH_KEY_1
+  uint8_t selection_type = 0;                            // kSelectionRoundRobin/Ipid/Flow
+  uint64_t validity_start_ms = 0;                        // Unix milliseconds
+  std::vector<uint32_t> node_ids;                        // position k = k-th NODE_ID; never empty
+  std::vector<std::pair<uint32_t, uint16_t>> analyzers;  // IPv4 address (host order), UDP port
+  uint32_t k0 = 0, k1 = 0;                               // HASH_KEY_0, HASH_KEY_1
   uint32_t snaplen = 0;
   uint32_t timestamp = 0, sender_seq = 0;
 };

@@ -17,7 +17,8 @@ Engine::Engine(const EngineOptions& options, EventSink events)
       events_(std::move(events)),
       selector_(options.node_id, options.cluster_key),
       effective_snaplen_(options.snaplen) {
-  if (kHeaderBatchHeaderSize + kHeaderBatchRecordHeaderSize + options.snaplen > options.export_options.payload_size) {
+  if (kHeaderBatchHeaderSize + kHeaderBatchRecordHeaderSize + options.snaplen >
+      options.export_options.payload_size) {
     throw std::runtime_error("snaplen " + std::to_string(options.snaplen) + " does not fit a " +
                              std::to_string(options.export_options.payload_size) +
                              "-byte batch payload; lower the snaplen or raise the payload size");
@@ -26,18 +27,22 @@ Engine::Engine(const EngineOptions& options, EventSink events)
   export_options.node_id = options.node_id;
   export_options.snaplen = options.snaplen;
   for (uint32_t w = 0; w < std::max(1u, options.workers); ++w) {
-    workers_.push_back(std::make_unique<ExportWorker>(static_cast<uint16_t>(w), export_options, topologies_, ledger_));
+    workers_.push_back(
+        std::make_unique<ExportWorker>(static_cast<uint16_t>(w), export_options, topologies_, ledger_));
   }
   // Runs on the capture thread, before the first frame of the new epoch is classified.
   selector_.OnAdopt([this](const TopologyPtr& topology, bool inband) {
     topologies_.Add(topology);
     ledger_.Open(topology->epoch);
-    effective_snaplen_ = topology->snaplen != 0 ? std::min(topology->snaplen, options_.snaplen) : options_.snaplen;
+    effective_snaplen_ =
+        topology->snaplen != 0 ? std::min(topology->snaplen, options_.snaplen) : options_.snaplen;
     Emit({EngineEvent::Kind::kTopology, "", topology, inband});
   });
 }
 
-Engine::~Engine() { Stop(); }
+Engine::~Engine() {
+  Stop();
+}
 
 void Engine::Start() {
   const bool live = !options_.ring.interface.empty();
@@ -92,7 +97,8 @@ void Engine::RunFile() {
   CapturedFrame captured;
   uint64_t first_ts = 0, started = 0;
   CaptureFile::Status status = CaptureFile::Status::kEnd;
-  while (!stop_requested_.load(std::memory_order_relaxed) && (status = file_.Next(&captured)) == CaptureFile::Status::kFrame) {
+  while (!stop_requested_.load(std::memory_order_relaxed) &&
+         (status = file_.Next(&captured)) == CaptureFile::Status::kFrame) {
     if (options_.realtime) {
       if (started == 0) {
         first_ts = captured.ts_ns;

@@ -32,11 +32,11 @@ struct EngineOptions {
   std::vector<uint8_t> cluster_key;  // authenticates in-band topology frames
   uint32_t workers = 1;
   uint32_t snaplen = 128;
-  ExportOptions export_options;      // node_id and snaplen are filled in from above
+  ExportOptions export_options;  // node_id and snaplen are filled in from above
   // Exactly one source: a live interface (ring.interface non-empty) or a capture file.
   RingOptions ring;
   std::string file_path;
-  bool realtime = false;             // file source: pace frames by their timestamps
+  bool realtime = false;  // file source: pace frames by their timestamps
 };
 
 struct EngineEvent {
@@ -55,7 +55,8 @@ struct EngineCounters {
   // hand-off to workers
   uint64_t queued, queue_full_drops;
   // export (summed over workers)
-  uint64_t records_exported, datagrams_sent, bytes_sent, send_errors, records_send_failed, records_no_analyzer;
+  uint64_t records_exported, datagrams_sent, bytes_sent, send_errors, records_send_failed,
+      records_no_analyzer;
   int last_send_errno;
   std::vector<ExportWorkerCounters> per_worker;
   std::vector<EpochCounts> epochs;

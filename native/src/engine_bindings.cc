@@ -39,7 +39,8 @@ EngineOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
   DICAP_REQUIRE(env, options.snaplen >= 14 && options.snaplen <= 65535, "snaplen must be 14..65535");
   options.export_options.payload_size = U32Option(o, "payloadSize", kDefaultBatchPayload);
   options.export_options.flush_ns = uint64_t{U32Option(o, "flushUs", 10000)} * 1000;
-  options.export_options.mode = StringOption(o, "exportMode") == "flow" ? ExportMode::kFlow : ExportMode::kRandom;
+  options.export_options.mode =
+      StringOption(o, "exportMode") == "flow" ? ExportMode::kFlow : ExportMode::kRandom;
   options.export_options.queue_slots = U32Option(o, "queueSlots", 65536);
   options.ring.interface = StringOption(o, "interface");
   options.ring.block_size = U32Option(o, "blockSize", options.ring.block_size);
@@ -123,11 +124,12 @@ Napi::Object EventToJs(Napi::Env env, const EngineEvent& e) {
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Engine",
-                       {InstanceMethod("start", &EngineWrap::Start), InstanceMethod("stop", &EngineWrap::Stop),
-                        InstanceMethod("offerTopology", &EngineWrap::OfferTopology),
-                        InstanceMethod("counters", &EngineWrap::Counters),
-                        InstanceMethod("ipidHistogram", &EngineWrap::IpidHistogramOf)});
+    return DefineClass(
+        env, "Engine",
+        {InstanceMethod("start", &EngineWrap::Start), InstanceMethod("stop", &EngineWrap::Stop),
+         InstanceMethod("offerTopology", &EngineWrap::OfferTopology),
+         InstanceMethod("counters", &EngineWrap::Counters),
+         InstanceMethod("ipidHistogram", &EngineWrap::IpidHistogramOf)});
   }
 
   // new Engine(options, onEvent(event))
@@ -138,7 +140,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     const EngineOptions options = ReadOptions(env, info[0].As<Napi::Object>());
     engine_ = std::make_unique<RunnerHolder<Engine, EngineEvent>>(
         env, info[1].As<Napi::Function>(), "dicap-engine-events", EventToJs,
-        [&options](RunnerHolder<Engine, EngineEvent>::EventSink sink) { return std::make_unique<Engine>(options, std::move(sink)); },
+        [&options](RunnerHolder<Engine, EngineEvent>::EventSink sink) {
+          return std::make_unique<Engine>(options, std::move(sink));
+        },
         "DICAP_ERR_ENGINE_SETUP");
   }
 
@@ -172,7 +176,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     Napi::Env env = info.Env();
     const IpidHistogram bins = engine_->counters().ipid_owned;
     Napi::Array out = Napi::Array::New(env, bins.size());
-    for (uint32_t i = 0; i < bins.size(); ++i) out.Set(i, Napi::Number::New(env, static_cast<double>(bins[i])));
+    for (uint32_t i = 0; i < bins.size(); ++i)
+      out.Set(i, Napi::Number::New(env, static_cast<double>(bins[i])));
     return out;
   }
 

@@ -51,7 +51,8 @@ class EpochLedger {
       out.push_back({s.epoch.load(std::memory_order_acquire), s.seen.Get(), s.owned.Get(), s.exported.Get(),
                      s.dropped.Get()});
     }
-    std::sort(out.begin(), out.end(), [](const EpochCounts& a, const EpochCounts& b) { return a.epoch < b.epoch; });
+    std::sort(out.begin(), out.end(),
+              [](const EpochCounts& a, const EpochCounts& b) { return a.epoch < b.epoch; });
     return out;
   }
 

@@ -18,7 +18,7 @@ namespace dicap {
 }  // namespace dicap
 
 // Argument guards for bindings: JS already validated options, these catch misuse.
-#define DICAP_REQUIRE(env, cond, message)                                 \
-  do {                                                                    \
+#define DICAP_REQUIRE(env, cond, message)                                          \
+  do {                                                                             \
     if (!(cond)) ::dicap::ThrowDicapError((env), "DICAP_ERR_ARGUMENT", (message)); \
   } while (0)

@@ -17,12 +17,14 @@ namespace dicap {
 
 namespace {
 
-constexpr size_t kBufferPool = 64;     // datagrams a worker may hold: open batches + ready ones
-constexpr size_t kSendBatch = 32;      // datagrams per sendmmsg
-constexpr size_t kDrainPerLoop = 1024; // frames taken from the queue before timers are checked
+constexpr size_t kBufferPool = 64;      // datagrams a worker may hold: open batches + ready ones
+constexpr size_t kSendBatch = 32;       // datagrams per sendmmsg
+constexpr size_t kDrainPerLoop = 1024;  // frames taken from the queue before timers are checked
 constexpr uint64_t kIdleWaitNs = 100'000'000;
 
-std::string ErrnoText(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string ErrnoText(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 }  // namespace
 
@@ -44,7 +46,9 @@ ExportWorker::ExportWorker(uint16_t stream, const ExportOptions& options, const 
   }
 }
 
-ExportWorker::~ExportWorker() { Stop(); }
+ExportWorker::~ExportWorker() {
+  Stop();
+}
 
 void ExportWorker::Start() {
   socket_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -72,8 +76,13 @@ void ExportWorker::Stop() {
 }
 
 ExportWorkerCounters ExportWorker::counters() const {
-  return {records_exported_.Get(), datagrams_sent_.Get(), bytes_sent_.Get(), send_errors_.Get(),
-          records_send_failed_.Get(), records_no_analyzer_.Get(), last_send_errno_.load(std::memory_order_relaxed)};
+  return {records_exported_.Get(),
+          datagrams_sent_.Get(),
+          bytes_sent_.Get(),
+          send_errors_.Get(),
+          records_send_failed_.Get(),
+          records_no_analyzer_.Get(),
+          last_send_errno_.load(std::memory_order_relaxed)};
 }
 
 void ExportWorker::Run() {
@@ -89,13 +98,15 @@ void ExportWorker::Run() {
     }
     const uint64_t now = MonotonicNs();
     CloseExpiredBatches(now);
-    if (ready_buffers_.size() >= kSendBatch || (drained < kDrainPerLoop && !ready_buffers_.empty())) SendReady();
+    if (ready_buffers_.size() >= kSendBatch || (drained < kDrainPerLoop && !ready_buffers_.empty()))
+      SendReady();
     if (drained == 0) {
       // Read `stopping_` before the final emptiness check: the producer has stopped
       // pushing before it sets the flag, so an empty queue now really is the end.
       if (stopping_.load(std::memory_order_acquire) && queue_.Empty()) break;
       const uint64_t deadline = NextDeadlineNs();
-      const uint64_t wait = deadline == 0 ? kIdleWaitNs : (deadline > now ? std::min(deadline - now, kIdleWaitNs) : 0);
+      const uint64_t wait =
+          deadline == 0 ? kIdleWaitNs : (deadline > now ? std::min(deadline - now, kIdleWaitNs) : 0);
       if (wait > 0) queue_.WaitForFrames(std::chrono::nanoseconds(wait));
     }
   }
@@ -175,7 +186,8 @@ void ExportWorker::CloseBatch(Destination& destination) {
 
 void ExportWorker::CloseExpiredBatches(uint64_t now_ns) {
   for (Destination& destination : destinations_) {
-    if (destination.open_buffer >= 0 && now_ns - destination.opened_ns >= options_.flush_ns) CloseBatch(destination);
+    if (destination.open_buffer >= 0 && now_ns - destination.opened_ns >= options_.flush_ns)
+      CloseBatch(destination);
   }
 }
 

@@ -42,7 +42,8 @@ struct ExportWorkerCounters {
 
 class ExportWorker {
  public:
-  ExportWorker(uint16_t stream, const ExportOptions& options, const TopologyRegistry& topologies, EpochLedger& ledger);
+  ExportWorker(uint16_t stream, const ExportOptions& options, const TopologyRegistry& topologies,
+               EpochLedger& ledger);
   ~ExportWorker();
   ExportWorker(const ExportWorker&) = delete;
   ExportWorker& operator=(const ExportWorker&) = delete;
@@ -58,8 +59,8 @@ class ExportWorker {
   struct Destination {
     sockaddr_in address;
     uint64_t next_seq = 0;
-    int open_buffer = -1;   // index into buffers_ of the batch being filled, or -1
-    uint64_t opened_ns = 0; // monotonic time of the open batch's first record
+    int open_buffer = -1;    // index into buffers_ of the batch being filled, or -1
+    uint64_t opened_ns = 0;  // monotonic time of the open batch's first record
   };
 
   void Run();
@@ -85,15 +86,15 @@ class ExportWorker {
   // Worker-thread state.
   uint32_t epoch_ = 0;
   bool has_epoch_ = false;
-  std::vector<Destination> destinations_;     // every analyzer seen, seq kept across epochs
-  std::vector<size_t> epoch_destinations_;    // indices into destinations_ for the current epoch
-  size_t random_choice_ = 0;                  // index into epoch_destinations_ (random mode)
+  std::vector<Destination> destinations_;   // every analyzer seen, seq kept across epochs
+  std::vector<size_t> epoch_destinations_;  // indices into destinations_ for the current epoch
+  size_t random_choice_ = 0;                // index into epoch_destinations_ (random mode)
   std::minstd_rand rng_;
   std::vector<std::unique_ptr<uint8_t[]>> buffers_;
   std::vector<int> free_buffers_;
-  std::vector<int> ready_buffers_;            // full or closed batches waiting for sendmmsg
-  std::vector<HeaderBatchWriter> writers_;    // one per buffer
-  std::vector<size_t> buffer_destination_;    // buffer → index into destinations_
+  std::vector<int> ready_buffers_;          // full or closed batches waiting for sendmmsg
+  std::vector<HeaderBatchWriter> writers_;  // one per buffer
+  std::vector<size_t> buffer_destination_;  // buffer → index into destinations_
   std::vector<uint32_t> buffer_epoch_;
 
   SingleWriterCounter records_exported_, datagrams_sent_, bytes_sent_, send_errors_, records_send_failed_,

@@ -16,7 +16,6 @@ constexpr int kMaxIpv6ExtensionHeaders = 8;
 constexpr size_t kIpv4MinHeaderLen = 20;
 constexpr size_t kIpv6HeaderLen = 40;
 
-
 // The address word `a` is an XOR of 32-bit big-endian words. XOR commutes with byte order,
 // so we XOR the words as they lie in memory and swap once at the end.
 inline uint32_t LoadRaw32(const uint8_t* p) {
@@ -32,11 +31,15 @@ inline uint32_t RawToHost(uint32_t raw) {
 #endif
 }
 
-inline bool IsVlanTpid(uint16_t type) { return type == 0x8100 || type == 0x88A8 || type == 0x9100; }
+inline bool IsVlanTpid(uint16_t type) {
+  return type == 0x8100 || type == 0x88A8 || type == 0x9100;
+}
 
 // Protocols whose first four payload bytes are the source and destination ports:
 // TCP, UDP, SCTP, UDP-Lite.
-inline bool HasPorts(uint32_t proto) { return proto == 6 || proto == 17 || proto == 132 || proto == 136; }
+inline bool HasPorts(uint32_t proto) {
+  return proto == 6 || proto == 17 || proto == 132 || proto == 136;
+}
 
 inline uint32_t PortWord(const uint8_t* l4, size_t l4_len, uint32_t proto, bool fragment) {
   if (fragment || l4_len < 4 || !HasPorts(proto)) return 0;
@@ -62,13 +65,13 @@ bool ParseIpv4(const uint8_t* ip, size_t ip_len, FrameKey* key) {
 // we walk. `ext` has at least 2 bytes.
 inline size_t Ipv6ExtensionLen(uint8_t type, const uint8_t* ext) {
   switch (type) {
-    case 0:    // hop-by-hop options
-    case 43:   // routing
-    case 60:   // destination options
+    case 0:   // hop-by-hop options
+    case 43:  // routing
+    case 60:  // destination options
       return (static_cast<size_t>(ext[1]) + 1) * 8;
-    case 51:   // authentication header counts 4-byte units, minus 2
+    case 51:  // authentication header counts 4-byte units, minus 2
       return (static_cast<size_t>(ext[1]) + 2) * 4;
-    case 44:   // fragment
+    case 44:  // fragment
       return 8;
     default:
       return 0;

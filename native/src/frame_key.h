@@ -29,14 +29,14 @@ constexpr uint16_t kInbandEthertype = 0x88B5;
 constexpr size_t kEthernetHeaderLen = 14;
 
 struct FrameKey {
-  uint32_t a;             // address word: src ^ dst (IPv4), XOR of the 8 address words (IPv6),
-                          //   XOR of the 3 MAC-address words (anything else)
-  uint32_t p;             // sport ^ dport, or 0 (fragment, other protocol, ports cut off, not IP)
-  uint32_t proto;         // IP protocol / last IPv6 next-header value, or the EtherType for non-IP
-  bool has_ipv4_id;       // true for IPv4 frames (version 4, IHL >= 5, whole header present)
-  uint16_t ipv4_id;       // the IPv4 Identification field when has_ipv4_id, else 0
-  uint16_t ethertype;     // after at most two VLAN tags
-  uint16_t l3_offset;     // where the payload after the Ethernet/VLAN headers starts; 0 for runts
+  uint32_t a;          // address word: src ^ dst (IPv4), XOR of the 8 address words (IPv6),
+                       //   XOR of the 3 MAC-address words (anything else)
+  uint32_t p;          // sport ^ dport, or 0 (fragment, other protocol, ports cut off, not IP)
+  uint32_t proto;      // IP protocol / last IPv6 next-header value, or the EtherType for non-IP
+  bool has_ipv4_id;    // true for IPv4 frames (version 4, IHL >= 5, whole header present)
+  uint16_t ipv4_id;    // the IPv4 Identification field when has_ipv4_id, else 0
+  uint16_t ethertype;  // after at most two VLAN tags
+  uint16_t l3_offset;  // where the payload after the Ethernet/VLAN headers starts; 0 for runts
 };
 
 // Parses the selection key of `frame` (`len` captured bytes, starting at the Ethernet
@@ -54,6 +54,8 @@ inline uint32_t FlowHash(const FrameKey& k, uint32_t k0) {
 }
 
 // ipid_hash = fmix32(ipv4_identification ^ k0); meaningful only when FrameKey::has_ipv4_id.
-inline uint32_t IpidHash(uint16_t id, uint32_t k0) { return Fmix32(uint32_t{id} ^ k0); }
+inline uint32_t IpidHash(uint16_t id, uint32_t k0) {
+  return Fmix32(uint32_t{id} ^ k0);
+}
 
 }  // namespace dicap

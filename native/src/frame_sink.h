@@ -8,11 +8,11 @@ namespace dicap {
 
 struct SourceFrame {
   const uint8_t* data;
-  uint32_t cap_len;      // bytes at data
-  uint32_t wire_len;     // length on the wire
-  uint64_t ts_ns;        // Unix nanoseconds
-  bool has_vlan;         // the kernel took an 802.1Q tag out of the frame (AF_PACKET)
-  uint16_t vlan_tpid;    // that tag, to be put back where it was
+  uint32_t cap_len;    // bytes at data
+  uint32_t wire_len;   // length on the wire
+  uint64_t ts_ns;      // Unix nanoseconds
+  bool has_vlan;       // the kernel took an 802.1Q tag out of the frame (AF_PACKET)
+  uint16_t vlan_tpid;  // that tag, to be put back where it was
   uint16_t vlan_tci;
 };
 

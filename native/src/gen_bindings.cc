@@ -52,7 +52,8 @@ TrafficGeneratorOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
     options.model.ipid.counter = static_cast<uint32_t>(CountOption(env, shares, "counter", 0));
     options.model.ipid.random = static_cast<uint32_t>(CountOption(env, shares, "random", 0));
     options.model.ipid.zero_df = static_cast<uint32_t>(CountOption(env, shares, "zeroDf", 0));
-    DICAP_REQUIRE(env, options.model.ipid.counter + options.model.ipid.random + options.model.ipid.zero_df > 0,
+    DICAP_REQUIRE(env,
+                  options.model.ipid.counter + options.model.ipid.random + options.model.ipid.zero_df > 0,
                   "ipidMix needs at least one non-zero share");
   }
   return options;
@@ -93,7 +94,8 @@ class TrafficGeneratorWrap : public Napi::ObjectWrap<TrafficGeneratorWrap> {
   }
 
   // new TrafficGenerator(options, onEvent(event))
-  explicit TrafficGeneratorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrafficGeneratorWrap>(info) {
+  explicit TrafficGeneratorWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<TrafficGeneratorWrap>(info) {
     Napi::Env env = info.Env();
     DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsFunction(),
                   "new TrafficGenerator(options, onEvent) expects an options object and a function");

@@ -17,7 +17,8 @@ constexpr size_t kDefaultBatchPayload = 1472;
 class HeaderBatchWriter {
  public:
   // Starts a datagram in `buffer` (at least `capacity` bytes).
-  void Begin(uint8_t* buffer, size_t capacity, uint32_t node_id, uint32_t epoch, uint16_t stream, uint64_t seq) {
+  void Begin(uint8_t* buffer, size_t capacity, uint32_t node_id, uint32_t epoch, uint16_t stream,
+             uint64_t seq) {
     buffer_ = buffer;
     capacity_ = capacity;
     StoreBe32(buffer, kHeaderBatchMagic);

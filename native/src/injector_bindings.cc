@@ -17,13 +17,15 @@ class FrameInjectorWrap : public Napi::ObjectWrap<FrameInjectorWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "FrameInjector",
-                       {InstanceMethod("send", &FrameInjectorWrap::Send), InstanceMethod("close", &FrameInjectorWrap::Close)});
+                       {InstanceMethod("send", &FrameInjectorWrap::Send),
+                        InstanceMethod("close", &FrameInjectorWrap::Close)});
   }
 
   // new FrameInjector(interfaceName)
   explicit FrameInjectorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FrameInjectorWrap>(info) {
     Napi::Env env = info.Env();
-    DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsString(), "new FrameInjector(interfaceName) expects a string");
+    DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsString(),
+                  "new FrameInjector(interfaceName) expects a string");
     sender_ = std::make_unique<PacketSender>();
     try {
       // Through the qdisc: injected frames take the interface's normal path, like the traffic.
@@ -45,7 +47,8 @@ class FrameInjectorWrap : public Napi::ObjectWrap<FrameInjectorWrap> {
     DICAP_REQUIRE(env, sender_ != nullptr, "the injector is closed");
     DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsBuffer(), "send(frame) expects a Buffer");
     Napi::Buffer<uint8_t> frame = info[0].As<Napi::Buffer<uint8_t>>();
-    DICAP_REQUIRE(env, frame.Length() >= 14 && frame.Length() <= kGenMaxFrameLen, "frame must be 14..1514 bytes");
+    DICAP_REQUIRE(env, frame.Length() >= 14 && frame.Length() <= kGenMaxFrameLen,
+                  "frame must be 14..1514 bytes");
     std::memcpy(sender_->Frame(0), frame.Data(), frame.Length());
     const uint16_t length = static_cast<uint16_t>(frame.Length());
     try {

@@ -33,11 +33,12 @@ class JsEventChannel {
   void Deliver(Event event) {
     auto* heap = new Event(std::move(event));
     const ToJs to_js = to_js_;
-    const napi_status status = function_.BlockingCall(heap, [to_js](Napi::Env env, Napi::Function callback, Event* e) {
-      std::unique_ptr<Event> owned(e);
-      if (env == nullptr || callback.IsEmpty()) return;
-      callback.Call({to_js(env, *e)});
-    });
+    const napi_status status =
+        function_.BlockingCall(heap, [to_js](Napi::Env env, Napi::Function callback, Event* e) {
+          std::unique_ptr<Event> owned(e);
+          if (env == nullptr || callback.IsEmpty()) return;
+          callback.Call({to_js(env, *e)});
+        });
     if (status != napi_ok) delete heap;
   }
 
@@ -58,8 +59,7 @@ class JsEventChannel {
 
 class EnvCleanup {
  public:
-  EnvCleanup(Napi::Env env, std::function<void()> stop)
-      : env_(env), state_(std::make_shared<bool>(false)) {
+  EnvCleanup(Napi::Env env, std::function<void()> stop) : env_(env), state_(std::make_shared<bool>(false)) {
     std::shared_ptr<bool> ran = state_;
     hook_ = env.AddCleanupHook(std::function<void()>([ran, stop = std::move(stop)] {
       *ran = true;
@@ -93,8 +93,8 @@ class RunnerHolder {
   // make(EventSink) builds the runner; a std::exception from it becomes a DicapError with
   // `setup_error_code`.
   template <typename Make>
-  RunnerHolder(Napi::Env env, Napi::Function on_event, const char* name, typename JsEventChannel<Event>::ToJs to_js, Make make,
-               const char* setup_error_code)
+  RunnerHolder(Napi::Env env, Napi::Function on_event, const char* name,
+               typename JsEventChannel<Event>::ToJs to_js, Make make, const char* setup_error_code)
       : events_(env, on_event, name, to_js) {
     try {
       runner_ = make(EventSink([this](Event event) { events_.Deliver(std::move(event)); }));

@@ -25,7 +25,8 @@ Napi::Value OwnersOfFile(const Napi::CallbackInfo& info) {
     key.assign(bytes.Data(), bytes.Data() + bytes.Length());
   }
   CaptureFile file;
-  if (!file.Open(info[0].As<Napi::String>().Utf8Value())) ThrowDicapError(env, "DICAP_ERR_CAPTURE_FILE", file.error());
+  if (!file.Open(info[0].As<Napi::String>().Utf8Value()))
+    ThrowDicapError(env, "DICAP_ERR_CAPTURE_FILE", file.error());
 
   // Node ID 0 with an offered topology: the positions, not membership, are what we report.
   Selector selector(0, std::move(key));
@@ -41,8 +42,9 @@ Napi::Value OwnersOfFile(const Napi::CallbackInfo& info) {
   std::copy(positions.begin(), positions.end(), array.Data());
   Napi::Object result = Napi::Object::New(env);
   result.Set("positions", array);
-  result.Set("error", status == CaptureFile::Status::kError ? Napi::Value(Napi::String::New(env, file.error()))
-                                                           : env.Null());
+  result.Set("error", status == CaptureFile::Status::kError
+                          ? Napi::Value(Napi::String::New(env, file.error()))
+                          : env.Null());
   return result;
 }
 

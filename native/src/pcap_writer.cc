@@ -33,31 +33,40 @@ struct PcapRecordHeader {
   uint32_t incl_len;
   uint32_t orig_len;
 };
-static_assert(sizeof(PcapFileHeader) == kPcapFileHeaderSize && sizeof(PcapRecordHeader) == kPcapRecordHeaderSize,
+static_assert(sizeof(PcapFileHeader) == kPcapFileHeaderSize &&
+                  sizeof(PcapRecordHeader) == kPcapRecordHeaderSize,
               "pcap headers must have their on-disk size");
 
 }  // namespace
 
 const char* OutputStateName(OutputState state) {
   switch (state) {
-    case OutputState::kOpen: return "open";
-    case OutputState::kReaderClosed: return "reader-closed";
-    case OutputState::kFailed: return "failed";
-    case OutputState::kStalled: return "stalled";
-    case OutputState::kClosed: return "closed";
+    case OutputState::kOpen:
+      return "open";
+    case OutputState::kReaderClosed:
+      return "reader-closed";
+    case OutputState::kFailed:
+      return "failed";
+    case OutputState::kStalled:
+      return "stalled";
+    case OutputState::kClosed:
+      return "closed";
   }
   return "unknown";
 }
 
 PcapWriter::PcapWriter(size_t buffer_bytes)
-    : threshold_(std::max(buffer_bytes, kPcapRecordHeaderSize + kPcapSnaplen)), buffer_(new uint8_t[threshold_]) {}
+    : threshold_(std::max(buffer_bytes, kPcapRecordHeaderSize + kPcapSnaplen)),
+      buffer_(new uint8_t[threshold_]) {}
 
 void PcapWriter::Put(const void* bytes, size_t length) {
   std::memcpy(buffer_.get() + used_, bytes, length);
   used_ += length;
 }
 
-PcapWriter::~PcapWriter() { Close(); }
+PcapWriter::~PcapWriter() {
+  Close();
+}
 
 void PcapWriter::Open(int fd) {
   fd_ = fd;
@@ -75,7 +84,8 @@ void PcapWriter::Open(int fd) {
   Flush();
 }
 
-void PcapWriter::Append(uint32_t ts_sec, uint32_t ts_nsec, uint32_t wire_len, const uint8_t* data, uint32_t cap_len) {
+void PcapWriter::Append(uint32_t ts_sec, uint32_t ts_nsec, uint32_t wire_len, const uint8_t* data,
+                        uint32_t cap_len) {
   if (state() != OutputState::kOpen) {
     records_unwritten_.Increment();
     return;
@@ -146,7 +156,8 @@ bool PcapWriter::WriteAll() {
       return false;
     }
     write_errors_.Increment();
-    End(OutputState::kFailed, n < 0 ? errno : EIO);  // write() returning 0 for a non-empty buffer: treat as I/O error
+    End(OutputState::kFailed,
+        n < 0 ? errno : EIO);  // write() returning 0 for a non-empty buffer: treat as I/O error
     return false;
   }
   return true;

@@ -33,17 +33,20 @@ void SetOption(int fd, int level, int name, const void* value, socklen_t size, c
 
 }  // namespace
 
-RingSource::~RingSource() { Close(); }
+RingSource::~RingSource() {
+  Close();
+}
 
 void RingSource::Open(const RingOptions& options) {
   const unsigned ifindex = if_nametoindex(options.interface.c_str());
   if (ifindex == 0) {
-    throw std::runtime_error("interface \"" + options.interface + "\" does not exist; check `ip link` for its name");
+    throw std::runtime_error("interface \"" + options.interface +
+                             "\" does not exist; check `ip link` for its name");
   }
   const long page = sysconf(_SC_PAGESIZE);
   if (options.block_size == 0 || options.block_size % page != 0) {
-    throw std::runtime_error("block size " + std::to_string(options.block_size) + " must be a multiple of the page size " +
-                             std::to_string(page));
+    throw std::runtime_error("block size " + std::to_string(options.block_size) +
+                             " must be a multiple of the page size " + std::to_string(page));
   }
 
   // Protocol 0: the socket receives nothing until bind() below names ETH_P_ALL.
@@ -78,7 +81,8 @@ void RingSource::Open(const RingOptions& options) {
     packet_mreq membership{};
     membership.mr_ifindex = static_cast<int>(ifindex);
     membership.mr_type = PACKET_MR_PROMISC;
-    SetOption(socket_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &membership, sizeof membership, "PACKET_ADD_MEMBERSHIP");
+    SetOption(socket_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &membership, sizeof membership,
+              "PACKET_ADD_MEMBERSHIP");
 
     // Frames this box sends are not traffic of the mirrored link (and the other nodes
     // would not see them, which would desynchronise round-robin counting).
@@ -94,7 +98,8 @@ void RingSource::Open(const RingOptions& options) {
         BPF_STMT(BPF_RET | BPF_K, options.snaplen),
         BPF_STMT(BPF_RET | BPF_K, 0xFFFF),
     };
-    sock_fprog program{static_cast<unsigned short>(sizeof keep_snaplen / sizeof keep_snaplen[0]), keep_snaplen};
+    sock_fprog program{static_cast<unsigned short>(sizeof keep_snaplen / sizeof keep_snaplen[0]),
+                       keep_snaplen};
     SetOption(socket_, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program, "SO_ATTACH_FILTER (snaplen)");
 
     sockaddr_ll address{};
@@ -129,7 +134,8 @@ void RingSource::Run(FrameSink& sink) {
     }
 
     const uint32_t frames = block->hdr.bh1.num_pkts;
-    auto* header = reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<uint8_t*>(block) + block->hdr.bh1.offset_to_first_pkt);
+    auto* header = reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<uint8_t*>(block) +
+                                                   block->hdr.bh1.offset_to_first_pkt);
     for (uint32_t i = 0; i < frames; ++i) {
       SourceFrame frame;
       frame.data = reinterpret_cast<const uint8_t*>(header) + header->tp_mac;
@@ -138,7 +144,8 @@ void RingSource::Run(FrameSink& sink) {
       frame.ts_ns = static_cast<uint64_t>(header->tp_sec) * 1000000000ull + header->tp_nsec;
       frame.has_vlan = (header->tp_status & TP_STATUS_VLAN_VALID) != 0;
       frame.vlan_tci = header->hv1.tp_vlan_tci;
-      frame.vlan_tpid = (header->tp_status & TP_STATUS_VLAN_TPID_VALID) ? header->hv1.tp_vlan_tpid : ETH_P_8021Q;
+      frame.vlan_tpid =
+          (header->tp_status & TP_STATUS_VLAN_TPID_VALID) ? header->hv1.tp_vlan_tpid : ETH_P_8021Q;
       sink.OnFrame(frame);
       header = reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<uint8_t*>(header) + header->tp_next_offset);
     }

@@ -16,7 +16,8 @@
 namespace dicap {
 namespace {
 
-uint32_t Uint32Arg(const Napi::CallbackInfo& info, size_t index, const char* name, uint32_t max = 0xFFFFFFFFu) {
+uint32_t Uint32Arg(const Napi::CallbackInfo& info, size_t index, const char* name,
+                   uint32_t max = 0xFFFFFFFFu) {
   Napi::Env env = info.Env();
   const bool is_number = info.Length() > index && info[index].IsNumber();
   const double value = is_number ? info[index].As<Napi::Number>().DoubleValue() : -1;
@@ -26,13 +27,14 @@ uint32_t Uint32Arg(const Napi::CallbackInfo& info, size_t index, const char* nam
 }
 
 Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  DICAP_REQUIRE(info.Env(), info.Length() > index && info[index].IsBuffer(), std::string(name) + " must be a Buffer");
+  DICAP_REQUIRE(info.Env(), info.Length() > index && info[index].IsBuffer(),
+                std::string(name) + " must be a Buffer");
   return info[index].As<Napi::Buffer<uint8_t>>();
 }
 
 std::string Ipv4ToString(uint32_t ip) {
-  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 0xFF) + "." + std::to_string((ip >> 8) & 0xFF) +
-         "." + std::to_string(ip & 0xFF);
+  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 0xFF) + "." +
+         std::to_string((ip >> 8) & 0xFF) + "." + std::to_string(ip & 0xFF);
 }
 
 // flowHash(frame: Buffer, k0: number): number
@@ -94,7 +96,8 @@ Napi::Object TopologyToObject(Napi::Env env, const TopologyUpdate& topology) {
   result.Set("selectionType", Napi::Number::New(env, topology.selection_type));
   result.Set("validityStartMs", Napi::Number::New(env, static_cast<double>(topology.validity_start_ms)));
   Napi::Array node_ids = Napi::Array::New(env, topology.node_ids.size());
-  for (size_t i = 0; i < topology.node_ids.size(); ++i) node_ids.Set(i, Napi::Number::New(env, topology.node_ids[i]));
+  for (size_t i = 0; i < topology.node_ids.size(); ++i)
+    node_ids.Set(i, Napi::Number::New(env, topology.node_ids[i]));
   result.Set("nodeIds", node_ids);
   Napi::Array analyzers = Napi::Array::New(env, topology.analyzers.size());
   for (size_t i = 0; i < topology.analyzers.size(); ++i) {
@@ -176,7 +179,8 @@ void RegisterSelectionBindings(Napi::Env env, Napi::Object exports) {
   exports.Set("ipidHash", Napi::Function::New(env, IpidHashBinding, "ipidHash"));
   exports.Set("parseFrameKey", Napi::Function::New(env, ParseFrameKeyBinding, "parseFrameKey"));
   exports.Set("flowOwnerPosition", Napi::Function::New(env, FlowOwnerPositionBinding, "flowOwnerPosition"));
-  exports.Set("decodeControlMessage", Napi::Function::New(env, DecodeControlMessageBinding, "decodeControlMessage"));
+  exports.Set("decodeControlMessage",
+              Napi::Function::New(env, DecodeControlMessageBinding, "decodeControlMessage"));
   exports.Set("isControlTimestampFresh",
               Napi::Function::New(env, IsControlTimestampFreshBinding, "isControlTimestampFresh"));
 }

@@ -13,9 +13,12 @@ namespace {
 
 SelectionMode ModeOfSelectionType(uint8_t type) {
   switch (type) {
-    case kSelectionRoundRobin: return SelectionMode::kRoundRobin;
-    case kSelectionIpid: return SelectionMode::kIpid;
-    default: return SelectionMode::kFlow;
+    case kSelectionRoundRobin:
+      return SelectionMode::kRoundRobin;
+    case kSelectionIpid:
+      return SelectionMode::kIpid;
+    default:
+      return SelectionMode::kFlow;
   }
 }
 
@@ -65,20 +68,20 @@ bool Selector::TryInband(const uint8_t* frame, uint32_t len, uint64_t ts_ns) {
   const size_t message_len = len - kEthernetHeaderLen;
   // Freshness is judged against the frame's own timestamp, so every node reaches the
   // same verdict for the same frame whatever its clock says (protocol/SPEC.md).
-  const bool accepted = DecodeControlMessage(message, message_len, cluster_key_.data(), cluster_key_.size(), &view) ==
-                            ControlError::kNone &&
+  const bool accepted = DecodeControlMessage(message, message_len, cluster_key_.data(), cluster_key_.size(),
+                                             &view) == ControlError::kNone &&
                         ReadTopologyUpdate(view, &update) == ControlError::kNone &&
-                        IsTimestampFresh(update.timestamp, ts_ns / 1000000000ull) && IsNewer(update, current_) &&
-                        !update.node_ids.empty();
+                        IsTimestampFresh(update.timestamp, ts_ns / 1000000000ull) &&
+                        IsNewer(update, current_) && !update.node_ids.empty();
   if (!accepted) {
     inband_rejected_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   std::vector<AnalyzerAddress> analyzers;
   for (const auto& analyzer : update.analyzers) analyzers.push_back({analyzer.first, analyzer.second});
-  Adopt(std::make_shared<const Topology>(update.term, update.epoch, ModeOfSelectionType(update.selection_type),
-                                         std::move(update.node_ids), update.k0, update.k1, 0, std::move(analyzers),
-                                         update.snaplen),
+  Adopt(std::make_shared<const Topology>(
+            update.term, update.epoch, ModeOfSelectionType(update.selection_type), std::move(update.node_ids),
+            update.k0, update.k1, 0, std::move(analyzers), update.snaplen),
         true);
   inband_accepted_.fetch_add(1, std::memory_order_relaxed);
   return true;

@@ -42,7 +42,9 @@ class Selector {
   Selector(uint32_t node_id, std::vector<uint8_t> cluster_key);
 
   // Called on the selection thread whenever a topology comes into force (offered or in-band).
-  void OnAdopt(std::function<void(const TopologyPtr&, bool inband)> callback) { on_adopt_ = std::move(callback); }
+  void OnAdopt(std::function<void(const TopologyPtr&, bool inband)> callback) {
+    on_adopt_ = std::move(callback);
+  }
 
   // Any thread: the topology takes effect with the first frame stamped at or after its
   // validity start (frame time, so all nodes switch on the same frame). Offers wait in

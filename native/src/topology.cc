@@ -5,25 +5,32 @@
 namespace dicap {
 
 bool ParseSelectionMode(const std::string& name, SelectionMode* out) {
-  if (name == "round-robin") *out = SelectionMode::kRoundRobin;
-  else if (name == "ipid") *out = SelectionMode::kIpid;
-  else if (name == "flow") *out = SelectionMode::kFlow;
-  else return false;
+  if (name == "round-robin")
+    *out = SelectionMode::kRoundRobin;
+  else if (name == "ipid")
+    *out = SelectionMode::kIpid;
+  else if (name == "flow")
+    *out = SelectionMode::kFlow;
+  else
+    return false;
   return true;
 }
 
 const char* SelectionModeName(SelectionMode mode) {
   switch (mode) {
-    case SelectionMode::kRoundRobin: return "round-robin";
-    case SelectionMode::kIpid: return "ipid";
-    case SelectionMode::kFlow: return "flow";
+    case SelectionMode::kRoundRobin:
+      return "round-robin";
+    case SelectionMode::kIpid:
+      return "ipid";
+    case SelectionMode::kFlow:
+      return "flow";
   }
   return "unknown";
 }
 
-Topology::Topology(uint32_t term_, uint32_t epoch_, SelectionMode mode_, std::vector<uint32_t> node_ids_, uint32_t k0_,
-                   uint32_t k1_, uint64_t validity_start_ns_, std::vector<AnalyzerAddress> analyzers_,
-                   uint32_t snaplen_)
+Topology::Topology(uint32_t term_, uint32_t epoch_, SelectionMode mode_, std::vector<uint32_t> node_ids_,
+                   uint32_t k0_, uint32_t k1_, uint64_t validity_start_ns_,
+                   std::vector<AnalyzerAddress> analyzers_, uint32_t snaplen_)
     : term(term_),
       epoch(epoch_),
       mode(mode_),

@@ -34,11 +34,12 @@ struct Topology {
   uint32_t k0 = 0, k1 = 0;
   uint64_t validity_start_ns = 0;  // 0: in force as soon as it is offered
   std::vector<AnalyzerAddress> analyzers;
-  uint32_t snaplen = 0;            // 0: keep the engine's configured snaplen
-  FlowOwnerTable flow_owners;      // derived from node_ids and k1
+  uint32_t snaplen = 0;        // 0: keep the engine's configured snaplen
+  FlowOwnerTable flow_owners;  // derived from node_ids and k1
 
-  Topology(uint32_t term_, uint32_t epoch_, SelectionMode mode_, std::vector<uint32_t> node_ids_, uint32_t k0_,
-           uint32_t k1_, uint64_t validity_start_ns_, std::vector<AnalyzerAddress> analyzers_, uint32_t snaplen_);
+  Topology(uint32_t term_, uint32_t epoch_, SelectionMode mode_, std::vector<uint32_t> node_ids_,
+           uint32_t k0_, uint32_t k1_, uint64_t validity_start_ns_, std::vector<AnalyzerAddress> analyzers_,
+           uint32_t snaplen_);
 
   // Position of `node_id` in node_ids, or -1 when this node is not a member (it then owns nothing).
   int PositionOf(uint32_t node_id) const;

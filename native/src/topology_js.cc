@@ -29,13 +29,15 @@ std::string IpToString(uint32_t ip) {
 TopologyPtr TopologyFromJs(Napi::Env env, const Napi::Object& object) {
   SelectionMode mode;
   Napi::Value mode_value = object.Get("mode");
-  DICAP_REQUIRE(env, mode_value.IsString() && ParseSelectionMode(mode_value.As<Napi::String>().Utf8Value(), &mode),
+  DICAP_REQUIRE(env,
+                mode_value.IsString() && ParseSelectionMode(mode_value.As<Napi::String>().Utf8Value(), &mode),
                 "topology.mode must be 'round-robin', 'ipid' or 'flow'");
 
   Napi::Value ids_value = object.Get("nodeIds");
   DICAP_REQUIRE(env, ids_value.IsArray(), "topology.nodeIds must be an array");
   Napi::Array ids = ids_value.As<Napi::Array>();
-  DICAP_REQUIRE(env, ids.Length() > 0 && ids.Length() <= 65536, "topology.nodeIds must hold 1..65536 node IDs");
+  DICAP_REQUIRE(env, ids.Length() > 0 && ids.Length() <= 65536,
+                "topology.nodeIds must hold 1..65536 node IDs");
   std::vector<uint32_t> node_ids;
   for (uint32_t i = 0; i < ids.Length(); ++i) {
     Napi::Value id = ids.Get(i);
@@ -53,7 +55,9 @@ TopologyPtr TopologyFromJs(Napi::Env env, const Napi::Object& object) {
     Napi::Object analyzer = item.As<Napi::Object>();
     Napi::Value ip_value = analyzer.Get("ip");
     in_addr address{};
-    DICAP_REQUIRE(env, ip_value.IsString() && inet_pton(AF_INET, ip_value.As<Napi::String>().Utf8Value().c_str(), &address) == 1,
+    DICAP_REQUIRE(env,
+                  ip_value.IsString() &&
+                      inet_pton(AF_INET, ip_value.As<Napi::String>().Utf8Value().c_str(), &address) == 1,
                   "topology.analyzers[].ip must be an IPv4 address");
     const uint32_t port = U32(env, analyzer, "port");
     DICAP_REQUIRE(env, port >= 1 && port <= 65535, "topology.analyzers[].port must be 1..65535");
@@ -67,9 +71,9 @@ TopologyPtr TopologyFromJs(Napi::Env env, const Napi::Object& object) {
     validity_start_ns = validity.As<Napi::BigInt>().Uint64Value(&lossless);
   }
 
-  return std::make_shared<const Topology>(U32(env, object, "term"), U32(env, object, "epoch"), mode, std::move(node_ids),
-                                          U32(env, object, "k0"), U32(env, object, "k1"), validity_start_ns,
-                                          std::move(analyzers), U32(env, object, "snaplen"));
+  return std::make_shared<const Topology>(
+      U32(env, object, "term"), U32(env, object, "epoch"), mode, std::move(node_ids), U32(env, object, "k0"),
+      U32(env, object, "k1"), validity_start_ns, std::move(analyzers), U32(env, object, "snaplen"));
 }
 
 Napi::Object TopologyToJs(Napi::Env env, const Topology& topology) {

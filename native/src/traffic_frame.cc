@@ -36,9 +36,12 @@ inline uint16_t Fold(uint64_t sum) {
 // Offset of the checksum field inside each transport header.
 uint32_t ChecksumOffset(uint8_t proto) {
   switch (proto) {
-    case kIpProtoTcp: return 16;
-    case kIpProtoUdp: return 6;
-    default: return 2;  // ICMP, ICMPv6
+    case kIpProtoTcp:
+      return 16;
+    case kIpProtoUdp:
+      return 6;
+    default:
+      return 2;  // ICMP, ICMPv6
   }
 }
 
@@ -67,7 +70,8 @@ uint32_t FrameWriter::PayloadSum(uint32_t offset, uint32_t len) const {
 void FrameWriter::Seal(const FramePath& path, Datagram& d) const {
   const uint32_t at = ChecksumOffset(d.proto);
   d.transport[at] = d.transport[at + 1] = 0;
-  uint64_t sum = WordSum(d.transport, d.transport_len) + uint64_t{PayloadSum(d.payload_offset, d.payload_len)};
+  uint64_t sum =
+      WordSum(d.transport, d.transport_len) + uint64_t{PayloadSum(d.payload_offset, d.payload_len)};
   if (d.proto != kIpProtoIcmp) {  // every other checksum covers the pseudo-header
     const size_t address_len = path.ipv6 ? 16 : 4;
     sum += WordSum(path.src_ip, address_len) + WordSum(path.dst_ip, address_len);
@@ -89,7 +93,8 @@ void FrameWriter::CopyDatagramBytes(const Datagram& d, uint32_t offset, uint32_t
   std::memcpy(out, pool_.data() + d.payload_offset + (offset - d.transport_len), len);
 }
 
-size_t FrameWriter::Write(const FramePath& path, const Datagram& d, uint32_t offset, uint32_t len, uint8_t* out) const {
+size_t FrameWriter::Write(const FramePath& path, const Datagram& d, uint32_t offset, uint32_t len,
+                          uint8_t* out) const {
   const bool fragment = offset != 0 || len != d.length();
   const bool more_fragments = offset + len < d.length();
   uint8_t* p = out;
@@ -106,8 +111,8 @@ size_t FrameWriter::Write(const FramePath& path, const Datagram& d, uint32_t off
     ip[1] = 0;     // DSCP/ECN
     Put16(ip + 2, static_cast<uint16_t>(20 + len));
     Put16(ip + 4, static_cast<uint16_t>(d.ident));
-    Put16(ip + 6, static_cast<uint16_t>((d.dont_fragment && !fragment ? 0x4000 : 0) | (more_fragments ? 0x2000 : 0) |
-                                        (offset / 8)));
+    Put16(ip + 6, static_cast<uint16_t>((d.dont_fragment && !fragment ? 0x4000 : 0) |
+                                        (more_fragments ? 0x2000 : 0) | (offset / 8)));
     ip[8] = path.ttl;
     ip[9] = d.proto;
     ip[10] = ip[11] = 0;

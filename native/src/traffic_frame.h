@@ -21,8 +21,8 @@ constexpr size_t kGenMaxFrameLen = 1514;  // Ethernet without FCS, 1500-byte IP 
 constexpr size_t kGenMinFrameLen = 60;    // 64 on the wire with the FCS; shorter frames are padded
 constexpr uint16_t kEthertypeIpv4 = 0x0800;
 constexpr uint16_t kEthertypeIpv6 = 0x86DD;
-constexpr uint16_t kEthertypeVlan = 0x8100;    // 802.1Q customer tag
-constexpr uint16_t kEthertypeQinQ = 0x88A8;    // 802.1ad service tag (outer)
+constexpr uint16_t kEthertypeVlan = 0x8100;  // 802.1Q customer tag
+constexpr uint16_t kEthertypeQinQ = 0x88A8;  // 802.1ad service tag (outer)
 constexpr uint8_t kIpProtoTcp = 6;
 constexpr uint8_t kIpProtoUdp = 17;
 constexpr uint8_t kIpProtoIcmp = 1;
@@ -35,14 +35,14 @@ constexpr size_t kMaxTransportHeaderLen = 32;  // TCP with the SYN options we wr
 struct FramePath {
   uint8_t dst_mac[6];
   uint8_t src_mac[6];
-  uint8_t vlan_tags;        // 0, 1 (802.1Q) or 2 (802.1ad outer + 802.1Q inner)
-  uint16_t outer_tci;       // with 2 tags: the service tag
-  uint16_t inner_tci;       // with 1 or 2 tags: the customer tag
+  uint8_t vlan_tags;   // 0, 1 (802.1Q) or 2 (802.1ad outer + 802.1Q inner)
+  uint16_t outer_tci;  // with 2 tags: the service tag
+  uint16_t inner_tci;  // with 1 or 2 tags: the customer tag
   bool ipv6;
-  bool destination_options; // IPv6: an 8-byte Destination Options header (PadN) before the transport header
-  uint8_t ttl;              // IPv4 TTL or IPv6 hop limit
-  uint32_t flow_label;      // IPv6, 20 bits
-  uint8_t src_ip[16];       // IPv4 addresses use the first 4 bytes
+  bool destination_options;  // IPv6: an 8-byte Destination Options header (PadN) before the transport header
+  uint8_t ttl;               // IPv4 TTL or IPv6 hop limit
+  uint32_t flow_label;       // IPv6, 20 bits
+  uint8_t src_ip[16];        // IPv4 addresses use the first 4 bytes
   uint8_t dst_ip[16];
 };
 
@@ -53,8 +53,8 @@ struct Datagram {
   uint8_t transport[kMaxTransportHeaderLen];  // checksum field filled in by FrameWriter::Seal
   uint32_t payload_offset;                    // into the payload pool; even
   uint32_t payload_len;
-  uint32_t ident;        // IPv4 Identification (low 16 bits), or the IPv6 Fragment header's Identification
-  bool dont_fragment;    // IPv4 DF; must be false for a datagram sent as fragments
+  uint32_t ident;      // IPv4 Identification (low 16 bits), or the IPv6 Fragment header's Identification
+  bool dont_fragment;  // IPv4 DF; must be false for a datagram sent as fragments
 
   uint32_t length() const { return transport_len + payload_len; }
 };

@@ -27,7 +27,8 @@ constexpr size_t kPcapBufferBytes = 1 << 20;
 uint64_t FrameLimit(const TrafficGeneratorOptions& o) {
   if (o.write_path.empty() || o.rate == 0 || o.duration_ns == 0) return o.count;
   // Frames stamped within the duration: j / rate < duration.
-  const auto stamped = static_cast<uint64_t>((static_cast<unsigned __int128>(o.duration_ns) * o.rate + kNsPerSecond - 1) / kNsPerSecond);
+  const auto stamped = static_cast<uint64_t>(
+      (static_cast<unsigned __int128>(o.duration_ns) * o.rate + kNsPerSecond - 1) / kNsPerSecond);
   return o.count == 0 ? stamped : std::min(o.count, stamped);
 }
 
@@ -40,7 +41,10 @@ void PrepareThread() {
 }  // namespace
 
 TrafficGenerator::TrafficGenerator(const TrafficGeneratorOptions& options, EventSink events)
-    : options_(options), events_(std::move(events)), frame_limit_(FrameLimit(options)), model_(options.model) {
+    : options_(options),
+      events_(std::move(events)),
+      frame_limit_(FrameLimit(options)),
+      model_(options.model) {
   if (options.interface.empty() == options.write_path.empty()) {
     throw std::invalid_argument("exactly one of `interface` and `write` must be given");
   }
@@ -66,7 +70,10 @@ void TrafficGenerator::Start() {
   thread_ = std::thread([this] {
     PrepareThread();
     try {
-      if (options_.interface.empty()) RunWriter(); else RunSender();
+      if (options_.interface.empty())
+        RunWriter();
+      else
+        RunSender();
       Finish("");
     } catch (const std::exception& error) {
       Finish(error.what());
@@ -113,7 +120,8 @@ void TrafficGenerator::RunSender() {
     if (options_.duration_ns != 0 && now - start_ns_ >= options_.duration_ns) break;
     ReadCpu(now, false);
     n = static_cast<size_t>(std::min<uint64_t>(n, left));
-    for (size_t i = 0; i < n; ++i) lengths[i] = static_cast<uint16_t>(model_.Next(sender_.Frame(i), left - i));
+    for (size_t i = 0; i < n; ++i)
+      lengths[i] = static_cast<uint16_t>(model_.Next(sender_.Frame(i), left - i));
     const SendOutcome outcome = sender_.Send(lengths, n);
     if (pacer) pacer->Took(static_cast<uint32_t>(n));
     produced += n;
@@ -146,7 +154,8 @@ void TrafficGenerator::RunWriter() {
     if (left == 0) break;
     const size_t len = model_.Next(frame, left);
     const uint64_t ts = options_.rate != 0
-                            ? base_ns + static_cast<uint64_t>(static_cast<unsigned __int128>(written) * kNsPerSecond / options_.rate)
+                            ? base_ns + static_cast<uint64_t>(static_cast<unsigned __int128>(written) *
+                                                              kNsPerSecond / options_.rate)
                             : RealtimeNs();
     writer.Append(static_cast<uint32_t>(ts / kNsPerSecond), static_cast<uint32_t>(ts % kNsPerSecond),
                   static_cast<uint32_t>(len), frame, static_cast<uint32_t>(len));
@@ -159,9 +168,9 @@ void TrafficGenerator::RunWriter() {
   if (writer.records_unwritten() != 0) {
     frames_failed_.Add(writer.records_unwritten());
     frames_.Set(writer.records_written());
-    throw std::runtime_error("write " + options_.write_path + " failed (" + OutputStateName(writer.state()) + "): " +
-                             std::strerror(writer.error_number()) + "; " + std::to_string(writer.records_unwritten()) +
-                             " frames were not written");
+    throw std::runtime_error("write " + options_.write_path + " failed (" + OutputStateName(writer.state()) +
+                             "): " + std::strerror(writer.error_number()) + "; " +
+                             std::to_string(writer.records_unwritten()) + " frames were not written");
   }
 }
 

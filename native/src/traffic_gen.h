@@ -23,11 +23,11 @@ struct TrafficGeneratorOptions {
   TrafficModelOptions model;
   // Exactly one output: an interface to send through, or a pcap file to write.
   std::string interface;
-  bool qdisc_bypass = true;    // see traffic_sender.h
+  bool qdisc_bypass = true;  // see traffic_sender.h
   std::string write_path;
-  uint64_t rate = 0;           // frames per second; 0 = as fast as possible
-  uint64_t count = 0;          // frames; 0 = no limit
-  uint64_t duration_ns = 0;    // 0 = no limit; with a file and a rate: the span of the time stamps
+  uint64_t rate = 0;         // frames per second; 0 = as fast as possible
+  uint64_t count = 0;        // frames; 0 = no limit
+  uint64_t duration_ns = 0;  // 0 = no limit; with a file and a rate: the span of the time stamps
 };
 
 struct TrafficGeneratorEvent {

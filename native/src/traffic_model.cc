@@ -25,7 +25,17 @@ constexpr uint32_t kWarmUpSteps = 24;                  // a connection starts up
 
 enum class Kind : uint8_t { kTcp, kUdpQuery, kUdpStream, kIcmpEcho };
 enum class IpId : uint8_t { kCounter, kRandom, kZeroDf };
-enum class TcpPhase : uint8_t { kSyn, kSynAck, kHandshakeAck, kRequest, kResponse, kFin, kFinAck, kLastAck, kReset };
+enum class TcpPhase : uint8_t {
+  kSyn,
+  kSynAck,
+  kHandshakeAck,
+  kRequest,
+  kResponse,
+  kFin,
+  kFinAck,
+  kLastAck,
+  kReset
+};
 
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpPsh = 0x08, kTcpAck = 0x10;
 
@@ -57,12 +67,12 @@ struct Connection {
   uint16_t mss;    // TCP payload per segment, the same both ways (the smaller MTU of the path)
   TcpPhase phase;
   bool reset_at_end;
-  uint8_t turn;              // UDP/ICMP: which side sends next; UDP stream: the media side
-  uint32_t rounds_left;      // request/response rounds, echo pairs or stream datagrams to go
-  uint32_t bytes_left;       // TCP: bytes of the current request or response not yet sent
-  uint32_t unacked;          // TCP: response segments since the client's last ACK
-  uint32_t size;             // UDP stream: typical media datagram; ICMP: echo payload length
-  uint32_t echo_offset;      // ICMP: pool offset of the request's payload, which the reply echoes
+  uint8_t turn;          // UDP/ICMP: which side sends next; UDP stream: the media side
+  uint32_t rounds_left;  // request/response rounds, echo pairs or stream datagrams to go
+  uint32_t bytes_left;   // TCP: bytes of the current request or response not yet sent
+  uint32_t unacked;      // TCP: response segments since the client's last ACK
+  uint32_t size;         // UDP stream: typical media datagram; ICMP: echo payload length
+  uint32_t echo_offset;  // ICMP: pool offset of the request's payload, which the reply echoes
   uint16_t icmp_id, icmp_seq;
 };
 
@@ -76,7 +86,8 @@ TrafficModel::TrafficModel(const TrafficModelOptions& options)
   Datagram scratch;
   for (Connection& c : connections_) {
     Open(c);
-    for (uint32_t steps = random_.Below(kWarmUpSteps); steps > 0 && !c.done; --steps) Step(c, scratch, UINT32_MAX);
+    for (uint32_t steps = random_.Below(kWarmUpSteps); steps > 0 && !c.done; --steps)
+      Step(c, scratch, UINT32_MAX);
     if (c.done) Open(c);
   }
 }
@@ -85,7 +96,8 @@ TrafficModel::~TrafficModel() = default;
 
 size_t TrafficModel::Next(uint8_t* out, uint64_t frames_left) {
   if (pending_path_ != nullptr) {
-    const uint32_t len = std::min(FrameWriter::FragmentCapacity(*pending_path_), pending_.length() - pending_offset_);
+    const uint32_t len =
+        std::min(FrameWriter::FragmentCapacity(*pending_path_), pending_.length() - pending_offset_);
     const size_t frame_len = writer_.Write(*pending_path_, pending_, pending_offset_, len, out);
     pending_offset_ += len;
     if (pending_offset_ == pending_.length()) pending_path_ = nullptr;
@@ -123,8 +135,10 @@ void TrafficModel::Open(Connection& c) {
   to_server.outer_tci = static_cast<uint16_t>(1000 + r.Below(4));  // a few service VLANs
   const uint32_t server = r.Below(kServers);
   if (!to_server.ipv6) {
-    const uint8_t client_ip[4] = {198, 18, static_cast<uint8_t>(r.Below(256)), static_cast<uint8_t>(r.Between(1, 254))};
-    const uint8_t server_ip[4] = {198, 19, static_cast<uint8_t>(server / 254), static_cast<uint8_t>(1 + server % 254)};
+    const uint8_t client_ip[4] = {198, 18, static_cast<uint8_t>(r.Below(256)),
+                                  static_cast<uint8_t>(r.Between(1, 254))};
+    const uint8_t server_ip[4] = {198, 19, static_cast<uint8_t>(server / 254),
+                                  static_cast<uint8_t>(1 + server % 254)};
     std::memcpy(to_server.src_ip, client_ip, 4);
     std::memcpy(to_server.dst_ip, server_ip, 4);
   } else {
@@ -154,7 +168,9 @@ void TrafficModel::Open(Connection& c) {
     s.path.ttl = static_cast<uint8_t>(initial_ttl - r.Below(20));  // minus the hops travelled
     s.path.flow_label = r.U32() & 0xFFFFF;
     const uint32_t pick = r.Below(mix.counter + mix.random + mix.zero_df);
-    s.ipid = pick < mix.counter ? IpId::kCounter : pick < mix.counter + mix.random ? IpId::kRandom : IpId::kZeroDf;
+    s.ipid = pick < mix.counter                ? IpId::kCounter
+             : pick < mix.counter + mix.random ? IpId::kRandom
+                                               : IpId::kZeroDf;
     s.next_ipid = r.U16();
     s.next_fragment_ident = r.U32();
     s.seq = r.U32();
@@ -200,10 +216,18 @@ int TrafficModel::Step(Connection& c, Datagram& d, uint32_t max_fragments) {
   d = Datagram{};
   int side = 0;
   switch (c.kind) {
-    case Kind::kTcp: side = StepTcp(c, d); break;
-    case Kind::kUdpQuery: side = StepUdpQuery(c, d, max_fragments); break;
-    case Kind::kUdpStream: side = StepUdpStream(c, d); break;
-    case Kind::kIcmpEcho: side = StepIcmpEcho(c, d); break;
+    case Kind::kTcp:
+      side = StepTcp(c, d);
+      break;
+    case Kind::kUdpQuery:
+      side = StepUdpQuery(c, d, max_fragments);
+      break;
+    case Kind::kUdpStream:
+      side = StepUdpStream(c, d);
+      break;
+    case Kind::kIcmpEcho:
+      side = StepIcmpEcho(c, d);
+      break;
   }
   Identify(c, side, d);
   return side;
@@ -243,7 +267,9 @@ int TrafficModel::StepTcp(Connection& c, Datagram& d) {
         c.phase = TcpPhase::kResponse;
         // Most responses fit a few segments; some are transfers of tens of kilobytes.
         const uint32_t kind = random_.Below(100);
-        c.bytes_left = kind < 70 ? random_.Between(1, 1400) : kind < 95 ? random_.Between(1401, 16000) : random_.Between(16001, 64000);
+        c.bytes_left = kind < 70   ? random_.Between(1, 1400)
+                       : kind < 95 ? random_.Between(1401, 16000)
+                                   : random_.Between(16001, 64000);
         c.unacked = 0;
       }
       break;
@@ -299,7 +325,8 @@ int TrafficModel::StepTcp(Connection& c, Datagram& d) {
   StoreBe16(t + 18, 0);  // urgent pointer
   if (syn_options) {
     // MSS, NOP + window scale 7, NOP NOP + SACK permitted: 12 bytes.
-    const uint8_t options[12] = {2, 4, static_cast<uint8_t>(c.mss >> 8), static_cast<uint8_t>(c.mss), 1, 3, 3, 7, 1, 1, 4, 2};
+    const uint8_t options[12] = {
+        2, 4, static_cast<uint8_t>(c.mss >> 8), static_cast<uint8_t>(c.mss), 1, 3, 3, 7, 1, 1, 4, 2};
     std::memcpy(t + 20, options, sizeof options);
   }
   SetPayload(d, payload);
@@ -324,7 +351,8 @@ int TrafficModel::StepUdpQuery(Connection& c, Datagram& d, uint32_t max_fragment
     payload = random_.Between(20, 300);
   } else {
     const uint32_t fits = FrameWriter::Capacity(path) - 8;
-    payload = random_.Percent(kShareLargeUdpResponse) ? random_.Between(fits + 1, 8000) : random_.Between(40, fits);
+    payload =
+        random_.Percent(kShareLargeUdpResponse) ? random_.Between(fits + 1, 8000) : random_.Between(40, fits);
     if (FrameWriter::FragmentCount(path, payload + 8) > max_fragments) payload = random_.Between(40, fits);
     if (--c.rounds_left == 0) c.done = true;
   }
@@ -337,7 +365,9 @@ int TrafficModel::StepUdpStream(Connection& c, Datagram& d) {
   // Every eighth datagram is feedback from the receiving side (RTCP-like), small.
   const bool feedback = random_.Below(8) == 0;
   const int side = feedback ? 1 - c.turn : c.turn;
-  const uint32_t payload = feedback ? random_.Between(20, 120) : std::min(c.size + random_.Below(64), FrameWriter::Capacity(c.side[side].path) - 8);
+  const uint32_t payload =
+      feedback ? random_.Between(20, 120)
+               : std::min(c.size + random_.Below(64), FrameWriter::Capacity(c.side[side].path) - 8);
   if (--c.rounds_left == 0) c.done = true;
   SetUdp(c, side, d, payload);
   return side;

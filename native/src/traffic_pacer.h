@@ -23,8 +23,8 @@ namespace dicap {
 class Pacer {
  public:
   static constexpr uint64_t kBurstNs = 20000000;  // 20 ms
-  static constexpr uint64_t kSpinNs = 10000;     // sleep until this long before a batch is due
-  static constexpr uint64_t kBatchNs = 100000;   // frames per batch: those due within 100 µs
+  static constexpr uint64_t kSpinNs = 10000;      // sleep until this long before a batch is due
+  static constexpr uint64_t kBatchNs = 100000;    // frames per batch: those due within 100 µs
 
   // rate: frames per second (>= 1). max_batch: largest batch the caller sends.
   Pacer(uint64_t rate, uint32_t max_batch)
@@ -76,7 +76,8 @@ class Pacer {
   }
   // Frames whose due time has come, not yet taken.
   uint64_t Ready(uint64_t now) const {
-    const uint64_t due_by_now = static_cast<uint64_t>(static_cast<unsigned __int128>(now - base_ns_) * rate_ / 1000000000ull) + 1;
+    const uint64_t due_by_now =
+        static_cast<uint64_t>(static_cast<unsigned __int128>(now - base_ns_) * rate_ / 1000000000ull) + 1;
     return due_by_now > index_ ? due_by_now - index_ : 0;
   }
 

@@ -1,9 +1,9 @@
 #include "traffic_sender.h"
 
 #include <errno.h>
-#include <net/if_arp.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,10 +16,12 @@ namespace dicap {
 
 namespace {
 
-constexpr long kFirstPauseNs = 1000;     // doubled after each refusal of the same frame...
+constexpr long kFirstPauseNs = 1000;       // doubled after each refusal of the same frame...
 constexpr long kLongestPauseNs = 1000000;  // ...up to 1 ms
 
-bool Transient(int error_number) { return error_number == ENOBUFS || error_number == EAGAIN || error_number == ENOMEM; }
+bool Transient(int error_number) {
+  return error_number == ENOBUFS || error_number == EAGAIN || error_number == ENOMEM;
+}
 
 void Pause(long ns) {
   timespec pause{0, ns};
@@ -37,7 +39,9 @@ PacketSender::PacketSender() : buffers_(kBatch * kGenMaxFrameLen), iov_(kBatch),
   }
 }
 
-PacketSender::~PacketSender() { Close(); }
+PacketSender::~PacketSender() {
+  Close();
+}
 
 void PacketSender::Open(const std::string& interface, bool qdisc_bypass) {
   interface_ = interface;
@@ -48,7 +52,8 @@ void PacketSender::Open(const std::string& interface, bool qdisc_bypass) {
   // Protocol 0: this socket only sends; it receives nothing.
   socket_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (socket_ < 0) {
-    if (errno == EPERM) throw std::runtime_error("socket AF_PACKET: permission denied; run as root or grant CAP_NET_RAW");
+    if (errno == EPERM)
+      throw std::runtime_error("socket AF_PACKET: permission denied; run as root or grant CAP_NET_RAW");
     throw std::runtime_error(std::string("socket AF_PACKET: ") + std::strerror(errno));
   }
   try {
@@ -58,7 +63,8 @@ void PacketSender::Open(const std::string& interface, bool qdisc_bypass) {
       throw std::runtime_error("ioctl SIOCGIFHWADDR " + interface + ": " + std::strerror(errno));
     }
     if (request.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-      throw std::runtime_error("interface " + interface + " is not Ethernet (ARPHRD " + std::to_string(request.ifr_hwaddr.sa_family) +
+      throw std::runtime_error("interface " + interface + " is not Ethernet (ARPHRD " +
+                               std::to_string(request.ifr_hwaddr.sa_family) +
                                "); dicap gen sends Ethernet frames only");
     }
     if (ioctl(socket_, SIOCGIFMTU, &request) != 0) {
@@ -66,8 +72,8 @@ void PacketSender::Open(const std::string& interface, bool qdisc_bypass) {
     }
     if (request.ifr_mtu < static_cast<int>(kGenMaxFrameLen - 14)) {
       throw std::runtime_error("interface " + interface + " has MTU " + std::to_string(request.ifr_mtu) +
-                               "; dicap gen sends frames of up to 1514 bytes: raise it with `ip link set " + interface +
-                               " mtu 1500`");
+                               "; dicap gen sends frames of up to 1514 bytes: raise it with `ip link set " +
+                               interface + " mtu 1500`");
     }
     if (qdisc_bypass) {
       const int one = 1;

@@ -27,10 +27,20 @@ const senders: UdpSender[] = [];
 
 beforeAll(() => {
   // Compiled output older than these sources would test yesterday's analyzer.
-  const sources = ['analyzer/main.ts', 'analyzer/options.ts', 'analyzer/metrics.ts', 'analyzer/status.ts', 'native/analyzer-sink.ts', 'common/options.ts'];
+  const sources = [
+    'analyzer/main.ts',
+    'analyzer/options.ts',
+    'analyzer/metrics.ts',
+    'analyzer/status.ts',
+    'native/analyzer-sink.ts',
+    'common/options.ts',
+  ];
   const compiled = path.join('dist', 'analyzer', 'main.js');
-  if (!fs.existsSync(compiled)) throw new Error(`${compiled} is missing; run \`npm run build:ts\` (npm test does it first)`);
-  const stale = sources.filter((s) => fs.statSync(s).mtimeMs > fs.statSync(path.join('dist', s.replace(/\.ts$/, '.js'))).mtimeMs);
+  if (!fs.existsSync(compiled))
+    throw new Error(`${compiled} is missing; run \`npm run build:ts\` (npm test does it first)`);
+  const stale = sources.filter(
+    (s) => fs.statSync(s).mtimeMs > fs.statSync(path.join('dist', s.replace(/\.ts$/, '.js'))).mtimeMs,
+  );
   if (stale.length > 0) throw new Error(`dist/ is older than ${stale.join(', ')}; run \`npm run build:ts\``);
 });
 afterEach(async () => {
@@ -77,7 +87,12 @@ function scenario(): { datagrams: Buffer[]; written: BatchRecord[] } {
   add(11, 0, 3);
   add(22, 1, 1);
   const duplicate = batch(specs[5]!);
-  const datagrams = [...specs.map(batch), duplicate, Buffer.from('this is not a header batch, though long enough'), Buffer.alloc(10)];
+  const datagrams = [
+    ...specs.map(batch),
+    duplicate,
+    Buffer.from('this is not a header batch, though long enough'),
+    Buffer.alloc(10),
+  ];
   return { datagrams, written: specs.flatMap((s) => s.records) };
 }
 
@@ -92,18 +107,42 @@ describe('dicap analyzer', () => {
     const { code, stdout } = await runDicap(['analyzer', '--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^usage: dicap analyzer --listen HOST:PORT --write FILE\|- /);
-    for (const flag of ['--listen', '--write', '--metrics', '--status-interval', '--receive-buffer', '--flush-ms', '--summary', '--config']) {
+    for (const flag of [
+      '--listen',
+      '--write',
+      '--metrics',
+      '--status-interval',
+      '--receive-buffer',
+      '--flush-ms',
+      '--summary',
+      '--config',
+    ]) {
       expect(stdout).toContain(flag);
     }
     expect(stdout).toContain('DICAP_ANALYZER_LISTEN');
   });
 
   it.each([
-    [['--listen', 'nohost', '--write', 'x.pcap'], 'dicap analyzer: --listen "nohost" has no port; give HOST:PORT such as 127.0.0.1:9999'],
-    [['--listen', '127.0.0.1:9'], 'dicap analyzer: missing --write; give a pcap file path, or - for standard output (as --write, DICAP_ANALYZER_WRITE or "write" in the config file)'],
-    [['--listen', '127.0.0.1:9', '--write', 'x', '--status-interval', 'soon'], 'dicap analyzer: --status-interval "soon" is not an integer; give a number of seconds such as 5, or 0 for none'],
-    [['--listn', '127.0.0.1:9'], 'dicap analyzer: unknown option --listn; did you mean --listen? (see dicap analyzer --help)'],
-    [['--listen', 'no-such-host.invalid:9', '--write', 'x'], /^dicap analyzer: --listen host "no-such-host.invalid" does not resolve to an IPv4 address \((ENOTFOUND|EAI_AGAIN)\); give an IPv4 address or a resolvable name$/],
+    [
+      ['--listen', 'nohost', '--write', 'x.pcap'],
+      'dicap analyzer: --listen "nohost" has no port; give HOST:PORT such as 127.0.0.1:9999',
+    ],
+    [
+      ['--listen', '127.0.0.1:9'],
+      'dicap analyzer: missing --write; give a pcap file path, or - for standard output (as --write, DICAP_ANALYZER_WRITE or "write" in the config file)',
+    ],
+    [
+      ['--listen', '127.0.0.1:9', '--write', 'x', '--status-interval', 'soon'],
+      'dicap analyzer: --status-interval "soon" is not an integer; give a number of seconds such as 5, or 0 for none',
+    ],
+    [
+      ['--listn', '127.0.0.1:9'],
+      'dicap analyzer: unknown option --listn; did you mean --listen? (see dicap analyzer --help)',
+    ],
+    [
+      ['--listen', 'no-such-host.invalid:9', '--write', 'x'],
+      /^dicap analyzer: --listen host "no-such-host.invalid" does not resolve to an IPv4 address \((ENOTFOUND|EAI_AGAIN)\); give an IPv4 address or a resolvable name$/,
+    ],
   ])('refuses bad configuration %j with one line and exit code 2', async (args, message) => {
     const { code, stdout, stderr } = await runDicap(['analyzer', ...args]);
     expect(code).toBe(2);
@@ -118,24 +157,51 @@ describe('dicap analyzer', () => {
     fs.writeFileSync(config, JSON.stringify({ listen: '127.0.0.1:9', writ: 'x.pcap' }));
     const { code, stderr } = await runDicap(['analyzer', '--config', config]);
     expect(code).toBe(2);
-    expect(stderr.trimEnd()).toBe(`dicap analyzer: config file ${config}: unknown key "writ"; did you mean "write"?`);
+    expect(stderr.trimEnd()).toBe(
+      `dicap analyzer: config file ${config}: unknown key "writ"; did you mean "write"?`,
+    );
   });
 
   it('exits 1 with one line when the UDP port or the metrics port is taken', async () => {
     const udpPort = await freePort('udp');
-    const first = analyzer(['--listen', `127.0.0.1:${udpPort}`, '--write', path.join(tmp, 'first.pcap'), '--status-interval', '0']);
+    const first = analyzer([
+      '--listen',
+      `127.0.0.1:${udpPort}`,
+      '--write',
+      path.join(tmp, 'first.pcap'),
+      '--status-interval',
+      '0',
+    ]);
     await first.waitForStderr(/listening on udp/);
-    const second = await runDicap(['analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', path.join(tmp, 'second.pcap')]);
+    const second = await runDicap([
+      'analyzer',
+      '--listen',
+      `127.0.0.1:${udpPort}`,
+      '--write',
+      path.join(tmp, 'second.pcap'),
+    ]);
     expect(second.code).toBe(1);
-    expect(second.stderr.trimEnd()).toBe(`dicap analyzer: --listen 127.0.0.1:${udpPort} is already in use; choose another port or stop the process holding it`);
+    expect(second.stderr.trimEnd()).toBe(
+      `dicap analyzer: --listen 127.0.0.1:${udpPort} is already in use; choose another port or stop the process holding it`,
+    );
 
     const tcp = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => tcp.once('listening', r));
     const metricsPort = (tcp.address() as net.AddressInfo).port;
-    const third = await runDicap(['analyzer', '--listen', `127.0.0.1:${await freePort('udp')}`, '--write', path.join(tmp, 'third.pcap'), '--metrics', `127.0.0.1:${metricsPort}`]);
+    const third = await runDicap([
+      'analyzer',
+      '--listen',
+      `127.0.0.1:${await freePort('udp')}`,
+      '--write',
+      path.join(tmp, 'third.pcap'),
+      '--metrics',
+      `127.0.0.1:${metricsPort}`,
+    ]);
     tcp.close();
     expect(third.code).toBe(1);
-    expect(third.stderr.trimEnd()).toBe(`dicap analyzer: metrics 127.0.0.1:${metricsPort} is already in use; choose another --metrics port`);
+    expect(third.stderr.trimEnd()).toBe(
+      `dicap analyzer: metrics 127.0.0.1:${metricsPort} is already in use; choose another --metrics port`,
+    );
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
   });
@@ -145,8 +211,21 @@ describe('dicap analyzer', () => {
     const metricsPort = await freeTcpPort();
     const file = path.join(tmp, 'run.pcap');
     const summary = path.join(tmp, 'run.json');
-    const p = analyzer(['--listen', `127.0.0.1:${udpPort}`, '--write', file, '--status-interval', '1', '--metrics', `127.0.0.1:${metricsPort}`, '--summary', summary]);
-    await p.waitForStderr(/listening on udp 127\.0\.0\.1:\d+, writing pcap to .*run\.pcap, metrics at http:\/\/127\.0\.0\.1:\d+\/metrics\n/);
+    const p = analyzer([
+      '--listen',
+      `127.0.0.1:${udpPort}`,
+      '--write',
+      file,
+      '--status-interval',
+      '1',
+      '--metrics',
+      `127.0.0.1:${metricsPort}`,
+      '--summary',
+      summary,
+    ]);
+    await p.waitForStderr(
+      /listening on udp 127\.0\.0\.1:\d+, writing pcap to .*run\.pcap, metrics at http:\/\/127\.0\.0\.1:\d+\/metrics\n/,
+    );
     const { datagrams, written } = scenario();
     await sender(udpPort).send(datagrams);
 
@@ -154,7 +233,10 @@ describe('dicap analyzer', () => {
     const deadline = Date.now() + 5000;
     do {
       text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    } while (metricValue(text, 'dicap_analyzer_received_datagrams_total') < datagrams.length && Date.now() < deadline);
+    } while (
+      metricValue(text, 'dicap_analyzer_received_datagrams_total') < datagrams.length &&
+      Date.now() < deadline
+    );
     expect(metricValue(text, 'dicap_analyzer_received_datagrams_total')).toBe(datagrams.length);
     expect(metricValue(text, 'dicap_analyzer_received_records_total')).toBe(written.length + 3);
     expect(metricValue(text, 'dicap_analyzer_malformed_datagrams_total{reason="bad_magic"}')).toBe(1);
@@ -166,7 +248,9 @@ describe('dicap analyzer', () => {
     expect(metricValue(text, 'dicap_analyzer_node_epoch{node="22"}')).toBe(5);
     expect(metricValue(text, 'dicap_analyzer_output_state{state="open"}')).toBe(1);
     expect(text).toContain('# TYPE dicap_analyzer_written_records_total counter');
-    await p.waitForStderr(/datagrams 10 \(\d+\/s\) records 24 written 21 \| nodes 2 lost-datagrams 1 late 0 duplicates 1 restarts 0 \| malformed 2 socket-drops 0 unwritten 0 \| output open\n/);
+    await p.waitForStderr(
+      /datagrams 10 \(\d+\/s\) records 24 written 21 \| nodes 2 lost-datagrams 1 late 0 duplicates 1 restarts 0 \| malformed 2 socket-drops 0 unwritten 0 \| output open\n/,
+    );
 
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
@@ -184,12 +268,30 @@ describe('dicap analyzer', () => {
     const udpPort = await freePort('udp');
     const metricsPort = await freeTcpPort();
     const file = path.join(tmp, 'sigint.pcap');
-    const p = analyzer(['--listen', `127.0.0.1:${udpPort}`, '--write', file, '--flush-ms', '60000', '--status-interval', '0', '--metrics', `127.0.0.1:${metricsPort}`]);
+    const p = analyzer([
+      '--listen',
+      `127.0.0.1:${udpPort}`,
+      '--write',
+      file,
+      '--flush-ms',
+      '60000',
+      '--status-interval',
+      '0',
+      '--metrics',
+      `127.0.0.1:${metricsPort}`,
+    ]);
     await p.waitForStderr(/listening on udp/);
     const records = testRecords(0, 40);
-    await sender(udpPort).send([0, 1, 2, 3].map((seq) => batch({ nodeId: 1, epoch: 1, stream: 0, seq, records: records.slice(seq * 10, seq * 10 + 10) })));
+    await sender(udpPort).send(
+      [0, 1, 2, 3].map((seq) =>
+        batch({ nodeId: 1, epoch: 1, stream: 0, seq, records: records.slice(seq * 10, seq * 10 + 10) }),
+      ),
+    );
     const received = async (): Promise<number> =>
-      metricValue(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(), 'dicap_analyzer_received_datagrams_total');
+      metricValue(
+        await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+        'dicap_analyzer_received_datagrams_total',
+      );
     const deadline = Date.now() + 5000;
     while ((await received()) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     // Received but still buffered: the file holds the header only (the first flush goes out at once, so allow 10 records).
@@ -201,11 +303,17 @@ describe('dicap analyzer', () => {
 
   it('streams pcap to stdout for `| tcpdump -r -`, frames arriving before it stops, and only pcap on stdout', async () => {
     const udpPort = await freePort('udp');
-    const child = spawn(process.execPath, [DICAP, 'analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', '-', '--status-interval', '1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [DICAP, 'analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', '-', '--status-interval', '1'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     processes.push(child);
-    const tcpdump = spawn('tcpdump', ['-r', '-', '-l', '-nn', '-tt', '--time-stamp-precision=nano'], { stdio: [child.stdout!, 'pipe', 'pipe'] });
+    const tcpdump = spawn('tcpdump', ['-r', '-', '-l', '-nn', '-tt', '--time-stamp-precision=nano'], {
+      stdio: [child.stdout!, 'pipe', 'pipe'],
+    });
     processes.push(tcpdump);
     child.stdout!.destroy(); // tcpdump holds the pipe's reading end now; we keep no copy
     let stderr = '';
@@ -222,7 +330,11 @@ describe('dicap analyzer', () => {
     const { datagrams, written } = scenario();
     await sender(udpPort).send(datagrams);
     // tcpdump prints the frames while the analyzer still runs: the flush timer, not the exit, delivered them.
-    await waitUntil(() => lines.split('\n').filter(Boolean).length === written.length, `${written.length} lines from tcpdump`, 5000);
+    await waitUntil(
+      () => lines.split('\n').filter(Boolean).length === written.length,
+      `${written.length} lines from tcpdump`,
+      5000,
+    );
     expect(child.exitCode).toBeNull();
     await waitUntil(() => /datagrams 10 \(/.test(stderr), 'a status line on stderr', 3000);
 
@@ -230,15 +342,24 @@ describe('dicap analyzer', () => {
     expect(await analyzerExit).toBe(0);
     expect(await tcpdumpExit).toBe(0);
     expect(tcpdumpErr).toContain('reading from file -, link-type EN10MB (Ethernet), snapshot length 65535');
-    expect(lines.trim().split('\n').map((l) => l.split(' ')[0])).toEqual(written.map(tcpdumpTimestamp));
+    expect(
+      lines
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[0]),
+    ).toEqual(written.map(tcpdumpTimestamp));
     expect(stderr).toMatch(/final: datagrams 10 .* \| output closed/);
   });
 
   it('ends in order, exit 0, when the reader of its stdout goes away', async () => {
     const udpPort = await freePort('udp');
-    const child = spawn(process.execPath, [DICAP, 'analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', '-', '--flush-ms', '1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [DICAP, 'analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', '-', '--flush-ms', '1'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     processes.push(child);
     const head = spawn('head', ['-c', '100'], { stdio: [child.stdout!, 'ignore', 'ignore'] });
     processes.push(head);
@@ -249,7 +370,13 @@ describe('dicap analyzer', () => {
     await waitUntil(() => stderr.includes('listening on udp'), 'the analyzer to listen');
     const s = sender(udpPort);
     let seq = 0;
-    const sending = setInterval(() => void s.send([batch({ nodeId: 1, epoch: 1, stream: 0, seq: seq++, records: testRecords(seq, 10) })]).catch(() => undefined), 5);
+    const sending = setInterval(
+      () =>
+        void s
+          .send([batch({ nodeId: 1, epoch: 1, stream: 0, seq: seq++, records: testRecords(seq, 10) })])
+          .catch(() => undefined),
+      5,
+    );
     try {
       expect(await exited).toBe(0);
     } finally {

@@ -6,7 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { errorCode } from '../../common/errors.js';
-import { AnalyzerSink, MALFORMED_REASONS, type AnalyzerSinkCounters, type AnalyzerSinkOptions } from '../../native/analyzer-sink.js';
+import {
+  AnalyzerSink,
+  MALFORMED_REASONS,
+  type AnalyzerSinkCounters,
+  type AnalyzerSinkOptions,
+} from '../../native/analyzer-sink.js';
 import { decodeHeaderBatch, type BatchRecord } from '../../protocol/header-batch.js';
 import {
   batch,
@@ -37,7 +42,10 @@ function tmpFile(name: string): string {
   return path.join(tmp, `${++fileCount}-${name}`);
 }
 
-function startSink(output: string, options: Partial<AnalyzerSinkOptions> = {}): { sink: AnalyzerSink; sender: UdpSender } {
+function startSink(
+  output: string,
+  options: Partial<AnalyzerSinkOptions> = {},
+): { sink: AnalyzerSink; sender: UdpSender } {
   const sink = new AnalyzerSink({ host: '127.0.0.1', port: 0, output, ...options });
   const { port } = sink.start();
   running.push(sink);
@@ -47,7 +55,10 @@ function startSink(output: string, options: Partial<AnalyzerSinkOptions> = {}): 
 }
 
 async function waitForDatagrams(sink: AnalyzerSink, count: number): Promise<void> {
-  await waitUntil(() => sink.counters().datagrams >= count, `${count} datagrams at the sink (have ${sink.counters().datagrams})`);
+  await waitUntil(
+    () => sink.counters().datagrams >= count,
+    `${count} datagrams at the sink (have ${sink.counters().datagrams})`,
+  );
 }
 
 function node(counters: AnalyzerSinkCounters, nodeId: number) {
@@ -91,7 +102,12 @@ describe('AnalyzerSink', () => {
       }
     }
     // Frames longer than 65535 bytes on the wire are recorded as 65535 ("or larger").
-    const jumbo: BatchRecord = { tsSec: 1_800_000_000, tsNsec: 999_999_999, wireLen: 70_000, data: testRecords(9999, 1, 64)[0]!.data };
+    const jumbo: BatchRecord = {
+      tsSec: 1_800_000_000,
+      tsNsec: 999_999_999,
+      wireLen: 70_000,
+      data: testRecords(9999, 1, 64)[0]!.data,
+    };
     specs.push({ nodeId: 11, epoch: 7, stream: 0, seq: 4, records: [jumbo] });
     const datagrams = specs.map(batch);
     await sender.send(datagrams);
@@ -105,7 +121,9 @@ describe('AnalyzerSink', () => {
     const lines = tcpdumpLines(file);
     expect(lines).toHaveLength(sent.length);
     expect(lines.map((line) => line.split(' ')[0])).toEqual(sent.map(tcpdumpTimestamp));
-    expect(lines.filter((line) => / IP 198\.18\.0\.1[ .]/.test(line)).length).toBe(sent.filter((r) => r.data.length >= 34).length);
+    expect(lines.filter((line) => / IP 198\.18\.0\.1[ .]/.test(line)).length).toBe(
+      sent.filter((r) => r.data.length >= 34).length,
+    );
 
     const c = sink.counters();
     expect(c).toMatchObject({
@@ -123,7 +141,15 @@ describe('AnalyzerSink', () => {
     expect(totalMalformed(c)).toBe(0);
     expect(c.nodes.map((n) => n.nodeId)).toEqual([11, 22, 33]);
     for (const n of c.nodes) {
-      expect(n).toMatchObject({ streams: 2, runs: 2, gapDatagrams: 0, lateDatagrams: 0, lostDatagrams: 0, duplicateDatagrams: 0, lastEpoch: 7 });
+      expect(n).toMatchObject({
+        streams: 2,
+        runs: 2,
+        gapDatagrams: 0,
+        lateDatagrams: 0,
+        lostDatagrams: 0,
+        duplicateDatagrams: 0,
+        lastEpoch: 7,
+      });
     }
     expect(node(c, 11).datagrams).toBe(9);
     expect(c.nodes.reduce((sum, n) => sum + n.records, 0)).toBe(sent.length);
@@ -156,18 +182,141 @@ describe('AnalyzerSink', () => {
     duplicates: number[];
     expect: { gapDatagrams: number; lateDatagrams: number; runs: number; lastEpoch: number };
   }> = [
-    { name: 'in order', sent: [[1, 0], [1, 1], [1, 2], [1, 3]], duplicates: [], expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 1 } },
-    { name: 'a gap of two', sent: [[1, 0], [1, 1], [1, 4], [1, 5]], duplicates: [], expect: { gapDatagrams: 2, lateDatagrams: 0, runs: 1, lastEpoch: 1 } },
-    { name: 'one late datagram', sent: [[1, 0], [1, 2], [1, 1], [1, 3]], duplicates: [], expect: { gapDatagrams: 1, lateDatagrams: 1, runs: 1, lastEpoch: 1 } },
-    { name: 'a duplicate', sent: [[1, 0], [1, 1], [1, 1], [1, 2]], duplicates: [2], expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 1 } },
-    { name: 'a late datagram arriving twice', sent: [[1, 0], [1, 2], [1, 1], [1, 1]], duplicates: [3], expect: { gapDatagrams: 1, lateDatagrams: 1, runs: 1, lastEpoch: 1 } },
-    { name: 'restart at 0 with a new epoch', sent: [[1, 0], [1, 1], [1, 2], [2, 0], [2, 1]], duplicates: [], expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 2, lastEpoch: 2 } },
-    { name: 'restart at 0 with the same epoch', sent: [[3, 0], [3, 1], [3, 2], [3, 0], [3, 1]], duplicates: [], expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 2, lastEpoch: 3 } },
-    { name: 'restart with a new epoch whose first datagrams were lost', sent: [[1, 0], [1, 1], [1, 2], [1, 3], [1, 4], [2, 2], [2, 3]], duplicates: [], expect: { gapDatagrams: 2, lateDatagrams: 0, runs: 2, lastEpoch: 2 } },
-    { name: 'a new epoch while seq continues', sent: [[1, 0], [1, 1], [2, 2], [2, 3]], duplicates: [], expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 2 } },
-    { name: 'a late datagram of the previous epoch', sent: [[1, 0], [2, 2], [1, 1], [2, 3]], duplicates: [], expect: { gapDatagrams: 1, lateDatagrams: 1, runs: 1, lastEpoch: 2 } },
-    { name: 'joining mid-run (the analyzer started late)', sent: [[5, 70], [5, 71], [5, 72]], duplicates: [], expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 5 } },
-    { name: 'an old seq with the same epoch', sent: [[1, 10], [1, 11], [1, 3]], duplicates: [2], expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 1 } },
+    {
+      name: 'in order',
+      sent: [
+        [1, 0],
+        [1, 1],
+        [1, 2],
+        [1, 3],
+      ],
+      duplicates: [],
+      expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 1 },
+    },
+    {
+      name: 'a gap of two',
+      sent: [
+        [1, 0],
+        [1, 1],
+        [1, 4],
+        [1, 5],
+      ],
+      duplicates: [],
+      expect: { gapDatagrams: 2, lateDatagrams: 0, runs: 1, lastEpoch: 1 },
+    },
+    {
+      name: 'one late datagram',
+      sent: [
+        [1, 0],
+        [1, 2],
+        [1, 1],
+        [1, 3],
+      ],
+      duplicates: [],
+      expect: { gapDatagrams: 1, lateDatagrams: 1, runs: 1, lastEpoch: 1 },
+    },
+    {
+      name: 'a duplicate',
+      sent: [
+        [1, 0],
+        [1, 1],
+        [1, 1],
+        [1, 2],
+      ],
+      duplicates: [2],
+      expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 1 },
+    },
+    {
+      name: 'a late datagram arriving twice',
+      sent: [
+        [1, 0],
+        [1, 2],
+        [1, 1],
+        [1, 1],
+      ],
+      duplicates: [3],
+      expect: { gapDatagrams: 1, lateDatagrams: 1, runs: 1, lastEpoch: 1 },
+    },
+    {
+      name: 'restart at 0 with a new epoch',
+      sent: [
+        [1, 0],
+        [1, 1],
+        [1, 2],
+        [2, 0],
+        [2, 1],
+      ],
+      duplicates: [],
+      expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 2, lastEpoch: 2 },
+    },
+    {
+      name: 'restart at 0 with the same epoch',
+      sent: [
+        [3, 0],
+        [3, 1],
+        [3, 2],
+        [3, 0],
+        [3, 1],
+      ],
+      duplicates: [],
+      expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 2, lastEpoch: 3 },
+    },
+    {
+      name: 'restart with a new epoch whose first datagrams were lost',
+      sent: [
+        [1, 0],
+        [1, 1],
+        [1, 2],
+        [1, 3],
+        [1, 4],
+        [2, 2],
+        [2, 3],
+      ],
+      duplicates: [],
+      expect: { gapDatagrams: 2, lateDatagrams: 0, runs: 2, lastEpoch: 2 },
+    },
+    {
+      name: 'a new epoch while seq continues',
+      sent: [
+        [1, 0],
+        [1, 1],
+        [2, 2],
+        [2, 3],
+      ],
+      duplicates: [],
+      expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 2 },
+    },
+    {
+      name: 'a late datagram of the previous epoch',
+      sent: [
+        [1, 0],
+        [2, 2],
+        [1, 1],
+        [2, 3],
+      ],
+      duplicates: [],
+      expect: { gapDatagrams: 1, lateDatagrams: 1, runs: 1, lastEpoch: 2 },
+    },
+    {
+      name: 'joining mid-run (the analyzer started late)',
+      sent: [
+        [5, 70],
+        [5, 71],
+        [5, 72],
+      ],
+      duplicates: [],
+      expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 5 },
+    },
+    {
+      name: 'an old seq with the same epoch',
+      sent: [
+        [1, 10],
+        [1, 11],
+        [1, 3],
+      ],
+      duplicates: [2],
+      expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 1 },
+    },
   ];
 
   it('accounts sequences per (node, stream): gaps, late arrivals, duplicates, restarts and epochs', async () => {
@@ -192,9 +341,16 @@ describe('AnalyzerSink', () => {
     const failures: string[] = [];
     SEQUENCES.forEach((row, nodeId) => {
       const n = node(c, nodeId);
-      const want = { ...row.expect, lostDatagrams: row.expect.gapDatagrams - row.expect.lateDatagrams, duplicateDatagrams: row.duplicates.length, duplicateRecords: 2 * row.duplicates.length, datagrams: row.sent.length };
+      const want = {
+        ...row.expect,
+        lostDatagrams: row.expect.gapDatagrams - row.expect.lateDatagrams,
+        duplicateDatagrams: row.duplicates.length,
+        duplicateRecords: 2 * row.duplicates.length,
+        datagrams: row.sent.length,
+      };
       const got = Object.fromEntries(Object.keys(want).map((k) => [k, n[k as keyof typeof n]]));
-      if (JSON.stringify(got) !== JSON.stringify(want)) failures.push(`${row.name}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        failures.push(`${row.name}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
     });
     expect(failures).toEqual([]);
     expect(readPcap(fs.readFileSync(file))).toEqual(expectedPcapRecords(expectedWritten));
@@ -207,11 +363,26 @@ describe('AnalyzerSink', () => {
     await sender.send(seqs.map((seq) => batch({ nodeId: 9, epoch: 1, stream: 0, seq, records: [] })));
     await waitForDatagrams(sink, seqs.length);
     // seq 1 went missing 1100 datagrams ago: beyond the window, so it counts as a duplicate and stays lost.
-    expect(node(sink.counters(), 9)).toMatchObject({ gapDatagrams: 1, lateDatagrams: 0, duplicateDatagrams: 1, lostDatagrams: 1 });
-    await sender.send([batch({ nodeId: 9, epoch: 1, stream: 1, seq: 0, records: [] }), batch({ nodeId: 9, epoch: 1, stream: 1, seq: 1000, records: [] }), batch({ nodeId: 9, epoch: 1, stream: 1, seq: 1, records: [] })]);
+    expect(node(sink.counters(), 9)).toMatchObject({
+      gapDatagrams: 1,
+      lateDatagrams: 0,
+      duplicateDatagrams: 1,
+      lostDatagrams: 1,
+    });
+    await sender.send([
+      batch({ nodeId: 9, epoch: 1, stream: 1, seq: 0, records: [] }),
+      batch({ nodeId: 9, epoch: 1, stream: 1, seq: 1000, records: [] }),
+      batch({ nodeId: 9, epoch: 1, stream: 1, seq: 1, records: [] }),
+    ]);
     await waitForDatagrams(sink, seqs.length + 3);
     // Stream 1: 999 datagrams missing, one of them then arrives late (within the window).
-    expect(node(sink.counters(), 9)).toMatchObject({ streams: 2, gapDatagrams: 1000, lateDatagrams: 1, duplicateDatagrams: 1, lostDatagrams: 999 });
+    expect(node(sink.counters(), 9)).toMatchObject({
+      streams: 2,
+      gapDatagrams: 1000,
+      lateDatagrams: 1,
+      duplicateDatagrams: 1,
+      lostDatagrams: 999,
+    });
   });
 
   it('keeps many nodes and streams apart', async () => {
@@ -228,7 +399,13 @@ describe('AnalyzerSink', () => {
         for (let stream = 0; stream < STREAMS; stream++) {
           const records = testRecords(next, 1 + ((n * 7 + stream + seq) % 9));
           next += records.length;
-          specs.push({ nodeId: 1_000_000 + n * 65_537, epoch: 100 + n, stream: stream * 1000, seq: seq + n, records });
+          specs.push({
+            nodeId: 1_000_000 + n * 65_537,
+            epoch: 100 + n,
+            stream: stream * 1000,
+            seq: seq + n,
+            records,
+          });
         }
       }
     }
@@ -252,7 +429,7 @@ describe('AnalyzerSink', () => {
     expect(readPcap(fs.readFileSync(file))).toEqual(expectedPcapRecords(specs.flatMap((s) => s.records)));
   });
 
-  it('counts malformed datagrams by the protocol decoder\'s reason and still writes the good ones around them', async () => {
+  it("counts malformed datagrams by the protocol decoder's reason and still writes the good ones around them", async () => {
     const file = tmpFile('malformed.pcap');
     const { sink, sender } = startSink(file);
     const good = batch({ nodeId: 4, epoch: 1, stream: 0, seq: 0, records: testRecords(0, 3) });
@@ -267,7 +444,10 @@ describe('AnalyzerSink', () => {
     };
     bad.push(mutate((b) => b.writeUInt32BE(0x44434843, 0))); // magic
     bad.push(mutate((b) => b.writeUInt8(2, 4))); // version
-    bad.push(mutate((b) => b.writeUInt8(0, 5)), mutate((b) => b.writeUInt8(3, 5))); // flags
+    bad.push(
+      mutate((b) => b.writeUInt8(0, 5)),
+      mutate((b) => b.writeUInt8(3, 5)),
+    ); // flags
     bad.push(mutate((b) => b.writeUInt16BE(1, 18))); // reserved
     bad.push(mutate((b) => b.writeUInt16BE(4, 6))); // count larger than the records
     bad.push(mutate((b) => b.writeUInt16BE(2, 6))); // count smaller: trailing bytes
@@ -281,7 +461,8 @@ describe('AnalyzerSink', () => {
       state = (Math.imul(state, 1103515245) + 12345) >>> 0;
       return state % n;
     };
-    for (let i = 0; i < 200; i++) bad.push(Buffer.from(Array.from({ length: random(200) }, () => random(256))));
+    for (let i = 0; i < 200; i++)
+      bad.push(Buffer.from(Array.from({ length: random(200) }, () => random(256))));
     for (let i = 0; bad.length < 700; i++) {
       const b = mutate((d) => {
         for (let k = 0; k <= random(3); k++) d[random(d.length)] = random(256);
@@ -314,22 +495,42 @@ describe('AnalyzerSink', () => {
     expect(totalMalformed(c)).toBe(bad.length);
     expect(new Set(Object.keys(c.malformed))).toEqual(new Set(MALFORMED_REASONS));
     expect(c.nodes).toHaveLength(1);
-    expect(node(c, 4)).toMatchObject({ datagrams: goodRecords.length / 2, gapDatagrams: 0, duplicateDatagrams: 0 });
+    expect(node(c, 4)).toMatchObject({
+      datagrams: goodRecords.length / 2,
+      gapDatagrams: 0,
+      duplicateDatagrams: 0,
+    });
     expect(readPcap(fs.readFileSync(file))).toEqual(expectedPcapRecords(goodRecords));
   });
 
   it('counts datagrams the kernel dropped while the output was blocked (SO_RXQ_OVFL), matching the sequence gaps', async () => {
     // The reader waits for our word, so the pipe fills, the sink thread waits, and the tiny socket buffer overflows.
     const { fifo, reader } = fifoWithReader('exec 3<"$0"; read go; exec cat <&3 >/dev/null');
-    const { sink, sender } = startSink(fifo, { receiveBufferBytes: 4096, outputBufferBytes: 4096, flushIntervalMs: 1 });
+    const { sink, sender } = startSink(fifo, {
+      receiveBufferBytes: 4096,
+      outputBufferBytes: 4096,
+      flushIntervalMs: 1,
+    });
     const SENT = 2000;
-    await sender.send(Array.from({ length: SENT }, (_, seq) => batch({ nodeId: 8, epoch: 1, stream: 0, seq, records: testRecords(seq, 20) })));
+    await sender.send(
+      Array.from({ length: SENT }, (_, seq) =>
+        batch({ nodeId: 8, epoch: 1, stream: 0, seq, records: testRecords(seq, 20) }),
+      ),
+    );
     reader.stdin!.write('go\n');
-    await waitUntil(() => sink.counters().records > 0 && sink.counters().recordsWritten === sink.counters().records, 'the blocked records to be written', 10_000);
+    await waitUntil(
+      () => sink.counters().records > 0 && sink.counters().recordsWritten === sink.counters().records,
+      'the blocked records to be written',
+      10_000,
+    );
     await new Promise((r) => setTimeout(r, 100));
     // Drops are reported with the next datagram received, so send a few more now that the queue is drained.
-    for (let seq = SENT; seq < SENT + 5; seq++) await sender.send([batch({ nodeId: 8, epoch: 1, stream: 0, seq, records: [] })]);
-    await waitUntil(() => sink.counters().datagrams + sink.counters().socketDrops === SENT + 5, `received + dropped = ${SENT + 5}`);
+    for (let seq = SENT; seq < SENT + 5; seq++)
+      await sender.send([batch({ nodeId: 8, epoch: 1, stream: 0, seq, records: [] })]);
+    await waitUntil(
+      () => sink.counters().datagrams + sink.counters().socketDrops === SENT + 5,
+      `received + dropped = ${SENT + 5}`,
+    );
     sink.stop();
     const c = sink.counters();
     expect(c.socketDrops).toBeGreaterThan(0);
@@ -341,10 +542,16 @@ describe('AnalyzerSink', () => {
     const { fifo } = fifoWithReader('exec head -c 100 "$0" >/dev/null');
     const { sink, sender } = startSink(fifo, { flushIntervalMs: 1 });
     let seq = 0;
-    await waitUntil(() => {
-      void sender.send([batch({ nodeId: 2, epoch: 1, stream: 0, seq: seq++, records: testRecords(seq, 10) })]);
-      return sink.counters().outputState === 'reader-closed';
-    }, 'EPIPE', 10_000);
+    await waitUntil(
+      () => {
+        void sender.send([
+          batch({ nodeId: 2, epoch: 1, stream: 0, seq: seq++, records: testRecords(seq, 10) }),
+        ]);
+        return sink.counters().outputState === 'reader-closed';
+      },
+      'EPIPE',
+      10_000,
+    );
     await sender.send([batch({ nodeId: 2, epoch: 1, stream: 0, seq: seq++, records: testRecords(seq, 10) })]);
     await waitForDatagrams(sink, seq);
     sink.stop();
@@ -358,7 +565,11 @@ describe('AnalyzerSink', () => {
     const { fifo } = fifoWithReader('exec 3<"$0"; exec sleep 60');
     const { sink, sender } = startSink(fifo, { flushIntervalMs: 1 });
     // 200 datagrams of 20 records: far more than a pipe holds.
-    await sender.send(Array.from({ length: 200 }, (_, seq) => batch({ nodeId: 3, epoch: 1, stream: 0, seq, records: testRecords(seq, 20) })));
+    await sender.send(
+      Array.from({ length: 200 }, (_, seq) =>
+        batch({ nodeId: 3, epoch: 1, stream: 0, seq, records: testRecords(seq, 20) }),
+      ),
+    );
     await waitForDatagrams(sink, 1);
     const start = Date.now();
     sink.stop();
@@ -378,14 +589,24 @@ describe('AnalyzerSink', () => {
     const precious = tmpFile('precious.pcap');
     fs.writeFileSync(precious, 'keep me');
     const taken = new AnalyzerSink({ host: '127.0.0.1', port, output: precious });
-    expect(() => taken.start()).toThrow(expect.objectContaining({ code: 'DICAP_ERR_ADDRESS_IN_USE', message: `bind 127.0.0.1:${port}: Address already in use` }));
+    expect(() => taken.start()).toThrow(
+      expect.objectContaining({
+        code: 'DICAP_ERR_ADDRESS_IN_USE',
+        message: `bind 127.0.0.1:${port}: Address already in use`,
+      }),
+    );
     expect(fs.readFileSync(precious, 'utf8')).toBe('keep me');
     expect(() => taken.start()).toThrow(expect.objectContaining({ code: 'DICAP_ERR_STATE' }));
     taken.stop();
 
     const missing = path.join(tmp, 'no-such-dir', 'x.pcap');
     const unwritable = new AnalyzerSink({ host: '127.0.0.1', port: 0, output: missing });
-    expect(() => unwritable.start()).toThrow(expect.objectContaining({ code: 'DICAP_ERR_SINK_OUTPUT', message: `open ${missing}: No such file or directory` }));
+    expect(() => unwritable.start()).toThrow(
+      expect.objectContaining({
+        code: 'DICAP_ERR_SINK_OUTPUT',
+        message: `open ${missing}: No such file or directory`,
+      }),
+    );
 
     // The failed starts released their sockets: the port is free once its holder stops.
     holder.stop();
@@ -396,13 +617,30 @@ describe('AnalyzerSink', () => {
 
   it('rejects misuse in the constructor and tolerates stop() before start() and twice', () => {
     expect(() => new AnalyzerSink({ host: 'localhost', port: 0, output: '/dev/null' })).toThrow(
-      expect.objectContaining({ code: 'DICAP_ERR_ARGUMENT', message: 'analyzer sink: host "localhost" is not an IPv4 address; resolve host names first' }),
+      expect.objectContaining({
+        code: 'DICAP_ERR_ARGUMENT',
+        message: 'analyzer sink: host "localhost" is not an IPv4 address; resolve host names first',
+      }),
     );
-    expect(() => new AnalyzerSink({ host: '127.0.0.1', port: 70000, output: '/dev/null' })).toThrow(expect.objectContaining({ code: 'DICAP_ERR_ARGUMENT' }));
-    expect(() => new AnalyzerSink({ host: '127.0.0.1', port: 0, output: '' })).toThrow(expect.objectContaining({ code: 'DICAP_ERR_ARGUMENT' }));
+    expect(() => new AnalyzerSink({ host: '127.0.0.1', port: 70000, output: '/dev/null' })).toThrow(
+      expect.objectContaining({ code: 'DICAP_ERR_ARGUMENT' }),
+    );
+    expect(() => new AnalyzerSink({ host: '127.0.0.1', port: 0, output: '' })).toThrow(
+      expect.objectContaining({ code: 'DICAP_ERR_ARGUMENT' }),
+    );
     const sink = new AnalyzerSink({ host: '127.0.0.1', port: 0, output: tmpFile('unused.pcap') });
     sink.stop();
     sink.stop();
-    expect(errorCode((() => { try { sink.start(); } catch (e) { return e; } })())).toBe('DICAP_ERR_STATE');
+    expect(
+      errorCode(
+        (() => {
+          try {
+            sink.start();
+          } catch (e) {
+            return e;
+          }
+        })(),
+      ),
+    ).toBe('DICAP_ERR_STATE');
   });
 });

@@ -7,8 +7,17 @@ import type { AnalyzerNodeCounters, AnalyzerSinkCounters } from '../../native/an
 import { readControlMessage, type ControlBody } from '../../protocol/index.js';
 
 const nodeCounters = (nodeId: number, records: number, lostDatagrams = 0): AnalyzerNodeCounters => ({
-  nodeId, lastEpoch: 2, streams: 1, datagrams: Math.ceil(records / 22), records, gapDatagrams: Math.max(0, lostDatagrams), lateDatagrams: 0,
-  lostDatagrams, duplicateDatagrams: 0, duplicateRecords: 0, runs: 1,
+  nodeId,
+  lastEpoch: 2,
+  streams: 1,
+  datagrams: Math.ceil(records / 22),
+  records,
+  gapDatagrams: Math.max(0, lostDatagrams),
+  lateDatagrams: 0,
+  lostDatagrams,
+  duplicateDatagrams: 0,
+  duplicateRecords: 0,
+  runs: 1,
 });
 
 describe('analyzer reports to the coordinators', () => {
@@ -19,16 +28,44 @@ describe('analyzer reports to the coordinators', () => {
     const reports = new AnalyzerReports(link, 100, () => ({ nodes }) as AnalyzerSinkCounters);
     reports.send();
     expect(sent.map(readControlMessage)).toEqual([
-      { type: 'ANALYZER_REPORT', nodeId: 100, sourceNodeId: 11, records: 220n, datagrams: 10n, lostDatagrams: 0n },
-      { type: 'ANALYZER_REPORT', nodeId: 100, sourceNodeId: 12, records: 44n, datagrams: 2n, lostDatagrams: 1n },
+      {
+        type: 'ANALYZER_REPORT',
+        nodeId: 100,
+        sourceNodeId: 11,
+        records: 220n,
+        datagrams: 10n,
+        lostDatagrams: 0n,
+      },
+      {
+        type: 'ANALYZER_REPORT',
+        nodeId: 100,
+        sourceNodeId: 12,
+        records: 44n,
+        datagrams: 2n,
+        lostDatagrams: 1n,
+      },
     ]);
     reports.send();
     expect(sent).toHaveLength(2); // nothing changed
     nodes = [nodeCounters(11, 242), nodeCounters(12, 44, -1)]; // late datagrams can make the loss negative for a moment
     reports.send();
     expect(sent.slice(2).map(readControlMessage)).toEqual([
-      { type: 'ANALYZER_REPORT', nodeId: 100, sourceNodeId: 11, records: 242n, datagrams: 11n, lostDatagrams: 0n },
-      { type: 'ANALYZER_REPORT', nodeId: 100, sourceNodeId: 12, records: 44n, datagrams: 2n, lostDatagrams: 0n },
+      {
+        type: 'ANALYZER_REPORT',
+        nodeId: 100,
+        sourceNodeId: 11,
+        records: 242n,
+        datagrams: 11n,
+        lostDatagrams: 0n,
+      },
+      {
+        type: 'ANALYZER_REPORT',
+        nodeId: 100,
+        sourceNodeId: 12,
+        records: 44n,
+        datagrams: 2n,
+        lostDatagrams: 0n,
+      },
     ]);
   });
 });

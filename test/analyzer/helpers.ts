@@ -24,7 +24,12 @@ export function testFrame(i: number): Buffer {
 export function testRecords(first: number, count: number, capLen = 54): BatchRecord[] {
   return Array.from({ length: count }, (_, k) => {
     const i = first + k;
-    return { tsSec: 1_700_000_000 + i, tsNsec: (i * 7919) % 1_000_000_000, wireLen: 64, data: testFrame(i).subarray(0, capLen) };
+    return {
+      tsSec: 1_700_000_000 + i,
+      tsNsec: (i * 7919) % 1_000_000_000,
+      wireLen: 64,
+      data: testFrame(i).subarray(0, capLen),
+    };
   });
 }
 
@@ -48,7 +53,9 @@ export class UdpSender {
 
   async send(datagrams: readonly Buffer[]): Promise<void> {
     for (const d of datagrams) {
-      await new Promise<void>((resolve, reject) => this.socket.send(d, this.port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        this.socket.send(d, this.port, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
+      );
     }
   }
 
@@ -78,8 +85,17 @@ export function readPcap(bytes: Buffer): PcapRecord[] {
     snaplen: bytes.readUInt32LE(16),
     linktype: bytes.readUInt32LE(20),
   };
-  const expected = { magic: 0xa1b23c4d, major: 2, minor: 4, zone: 0, sigfigs: 0, snaplen: 65535, linktype: 1 };
-  if (JSON.stringify(header) !== JSON.stringify(expected)) throw new Error(`pcap header ${JSON.stringify(header)} is not ${JSON.stringify(expected)}`);
+  const expected = {
+    magic: 0xa1b23c4d,
+    major: 2,
+    minor: 4,
+    zone: 0,
+    sigfigs: 0,
+    snaplen: 65535,
+    linktype: 1,
+  };
+  if (JSON.stringify(header) !== JSON.stringify(expected))
+    throw new Error(`pcap header ${JSON.stringify(header)} is not ${JSON.stringify(expected)}`);
   const records: PcapRecord[] = [];
   let offset = 24;
   while (offset < bytes.length) {
@@ -99,12 +115,20 @@ export function readPcap(bytes: Buffer): PcapRecord[] {
 
 /** What the pcap must hold for these records, in order. */
 export function expectedPcapRecords(records: readonly BatchRecord[]): PcapRecord[] {
-  return records.map((r) => ({ tsSec: r.tsSec, tsNsec: r.tsNsec, origLen: Math.min(r.wireLen, 65535), data: Buffer.from(r.data) }));
+  return records.map((r) => ({
+    tsSec: r.tsSec,
+    tsNsec: r.tsNsec,
+    origLen: Math.min(r.wireLen, 65535),
+    data: Buffer.from(r.data),
+  }));
 }
 
 /** tcpdump's one-line-per-frame reading of a pcap file: `SECONDS.NANOSECONDS …`. */
 export function tcpdumpLines(file: string): string[] {
-  const out = execFileSync('tcpdump', ['-r', file, '-nn', '-tt', '--time-stamp-precision=nano'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('tcpdump', ['-r', file, '-nn', '-tt', '--time-stamp-precision=nano'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return out.split('\n').filter((line) => line.length > 0);
 }
 

@@ -3,7 +3,9 @@ import { createAnalyzerMetrics } from '../../analyzer/metrics.js';
 import { MALFORMED_REASONS, type AnalyzerSinkCounters } from '../../native/analyzer-sink.js';
 
 function counters(): AnalyzerSinkCounters {
-  const malformed = Object.fromEntries(MALFORMED_REASONS.map((r, i) => [r, i])) as AnalyzerSinkCounters['malformed'];
+  const malformed = Object.fromEntries(
+    MALFORMED_REASONS.map((r, i) => [r, i]),
+  ) as AnalyzerSinkCounters['malformed'];
   return {
     datagrams: 100,
     bytes: 140000,
@@ -18,8 +20,32 @@ function counters(): AnalyzerSinkCounters {
     outputError: null,
     receiveBufferBytes: 33554432,
     nodes: [
-      { nodeId: 11, lastEpoch: 42, streams: 2, datagrams: 60, records: 1680, gapDatagrams: 5, lateDatagrams: 2, lostDatagrams: 3, duplicateDatagrams: 1, duplicateRecords: 6, runs: 3 },
-      { nodeId: 22, lastEpoch: 41, streams: 1, datagrams: 40, records: 1120, gapDatagrams: 0, lateDatagrams: 0, lostDatagrams: 0, duplicateDatagrams: 0, duplicateRecords: 0, runs: 1 },
+      {
+        nodeId: 11,
+        lastEpoch: 42,
+        streams: 2,
+        datagrams: 60,
+        records: 1680,
+        gapDatagrams: 5,
+        lateDatagrams: 2,
+        lostDatagrams: 3,
+        duplicateDatagrams: 1,
+        duplicateRecords: 6,
+        runs: 3,
+      },
+      {
+        nodeId: 22,
+        lastEpoch: 41,
+        streams: 1,
+        datagrams: 40,
+        records: 1120,
+        gapDatagrams: 0,
+        lateDatagrams: 0,
+        lostDatagrams: 0,
+        duplicateDatagrams: 0,
+        duplicateRecords: 0,
+        runs: 1,
+      },
     ],
   };
 }

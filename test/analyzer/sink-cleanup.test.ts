@@ -37,13 +37,20 @@ function unstoppedSinkScript(output: string, count: number): string {
 }
 
 function expectedRecords(count: number) {
-  return Array.from({ length: count }, (_, seq) => ({ tsSec: 1700000000 + seq, tsNsec: seq, wireLen: 64, data: Buffer.alloc(54, seq) }));
+  return Array.from({ length: count }, (_, seq) => ({
+    tsSec: 1700000000 + seq,
+    tsNsec: seq,
+    wireLen: 64,
+    data: Buffer.alloc(54, seq),
+  }));
 }
 
 describe('AnalyzerSink cleanup hook', () => {
   it('stops and flushes when the process ends without stop()', async () => {
     const output = path.join(tmp, 'process.pcap');
-    const child = spawn(process.execPath, ['--input-type=module', '-e', unstoppedSinkScript(output, 25)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', unstoppedSinkScript(output, 25)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const started = Date.now();
@@ -55,7 +62,10 @@ describe('AnalyzerSink cleanup hook', () => {
 
   it('stops and flushes when a worker thread that owns it exits', async () => {
     const output = path.join(tmp, 'worker.pcap');
-    const worker = new Worker(`import(${JSON.stringify('data:text/javascript,' + encodeURIComponent(unstoppedSinkScript(output, 10)))})`, { eval: true });
+    const worker = new Worker(
+      `import(${JSON.stringify('data:text/javascript,' + encodeURIComponent(unstoppedSinkScript(output, 10)))})`,
+      { eval: true },
+    );
     const code = await new Promise((resolve, reject) => {
       worker.on('error', reject);
       worker.on('exit', resolve);

@@ -26,7 +26,10 @@ function registryWithCounter(value: () => number): Registry {
 describe('MetricsServer', () => {
   it('serves the registry at /metrics, reading counters at scrape time, and ok at /healthz', async () => {
     let frames = 5;
-    const server = await serveMetrics({ host: '127.0.0.1', port: 0 }, registryWithCounter(() => frames));
+    const server = await serveMetrics(
+      { host: '127.0.0.1', port: 0 },
+      registryWithCounter(() => frames),
+    );
     servers.push(server);
     const base = `http://127.0.0.1:${server.port}`;
     let response = await fetch(`${base}/metrics`);
@@ -43,10 +46,13 @@ describe('MetricsServer', () => {
 
   it('answers 500 and keeps serving when a collect() throws', async () => {
     let fail = true;
-    const server = await serveMetrics({ host: '127.0.0.1', port: 0 }, registryWithCounter(() => {
-      if (fail) throw new Error('native counters gone');
-      return 1;
-    }));
+    const server = await serveMetrics(
+      { host: '127.0.0.1', port: 0 },
+      registryWithCounter(() => {
+        if (fail) throw new Error('native counters gone');
+        return 1;
+      }),
+    );
     servers.push(server);
     const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
     expect(response.status).toBe(500);
@@ -59,9 +65,14 @@ describe('MetricsServer', () => {
     const first = await serveMetrics({ host: '127.0.0.1', port: 0 }, new Registry());
     servers.push(first);
     const second = new MetricsServer({ host: '127.0.0.1', port: first.port }, new Registry());
-    const error = await second.start().then(() => undefined, (e: unknown) => e);
+    const error = await second.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(errorCode(error)).toBe('DICAP_ERR_ADDRESS_IN_USE');
-    expect((error as Error).message).toBe(`metrics 127.0.0.1:${first.port} is already in use; choose another --metrics port`);
+    expect((error as Error).message).toBe(
+      `metrics 127.0.0.1:${first.port} is already in use; choose another --metrics port`,
+    );
     await second.close(); // never started: a no-op
   });
 

@@ -14,10 +14,23 @@ const SPEC = defineOptions({
   usage: 'dicap agent --listen HOST:PORT [options]',
   options: {
     listen: { type: 'host-port', required: true, help: 'where to listen' },
-    snaplen: { type: 'integer', default: DEFAULT_SNAPLEN, min: 14, max: 65535, placeholder: 'BYTES', hint: 'a number of bytes such as 128', help: 'bytes kept per frame' },
+    snaplen: {
+      type: 'integer',
+      default: DEFAULT_SNAPLEN,
+      min: 14,
+      max: 65535,
+      placeholder: 'BYTES',
+      hint: 'a number of bytes such as 128',
+      help: 'bytes kept per frame',
+    },
     analyzer: { type: 'host-port', repeatable: true, help: 'an analyzer to send to' },
     interfaces: { type: 'list', default: ['eth0'], help: 'capture interfaces' },
-    mode: { type: 'enum', values: ['round-robin', 'ipid', 'flow'], default: DEFAULT_MODE, help: 'selection mode' },
+    mode: {
+      type: 'enum',
+      values: ['round-robin', 'ipid', 'flow'],
+      default: DEFAULT_MODE,
+      help: 'selection mode',
+    },
     insecure: { type: 'boolean', help: 'run without a cluster key' },
     'block-size': {
       type: 'integer',
@@ -72,25 +85,51 @@ describe('parseOptions', () => {
   });
 
   it('reads --name=value, --name value, boolean and --no- forms', () => {
-    const v = values(['--listen=h:1', '--snaplen=200', '--mode', 'ipid', '--insecure', '--interfaces', 'eth1, eth2', '--name', '-']);
-    expect(v).toMatchObject({ snaplen: 200, mode: 'ipid', insecure: true, interfaces: ['eth1', 'eth2'], name: '-' });
+    const v = values([
+      '--listen=h:1',
+      '--snaplen=200',
+      '--mode',
+      'ipid',
+      '--insecure',
+      '--interfaces',
+      'eth1, eth2',
+      '--name',
+      '-',
+    ]);
+    expect(v).toMatchObject({
+      snaplen: 200,
+      mode: 'ipid',
+      insecure: true,
+      interfaces: ['eth1', 'eth2'],
+      name: '-',
+    });
     expect(values(['--listen=h:1', '--no-insecure']).insecure).toBe(false);
     expect(values(['--listen=h:1', '--insecure=false']).insecure).toBe(false);
   });
 
   it('collects a repeatable option from repeated flags and comma lists', () => {
     const v = values(['--listen', 'h:1', '--analyzer', 'a:1', '--analyzer', 'b:2,c:3']);
-    expect(v.analyzer).toEqual([{ host: 'a', port: 1 }, { host: 'b', port: 2 }, { host: 'c', port: 3 }]);
+    expect(v.analyzer).toEqual([
+      { host: 'a', port: 1 },
+      { host: 'b', port: 2 },
+      { host: 'c', port: 3 },
+    ]);
   });
 
   it('merges defaults < config file < environment < flags', () => {
-    const file = configFile('merge.json', JSON.stringify({ listen: 'f:1', snaplen: 300, mode: 'ipid', analyzer: ['x:1', 'y:2'], insecure: true }));
+    const file = configFile(
+      'merge.json',
+      JSON.stringify({ listen: 'f:1', snaplen: 300, mode: 'ipid', analyzer: ['x:1', 'y:2'], insecure: true }),
+    );
     const env = { DICAP_AGENT_SNAPLEN: '400', DICAP_AGENT_MODE: 'round-robin' };
     const v = values(['--config', file, '--mode', 'flow'], env);
     expect(v.listen).toEqual({ host: 'f', port: 1 }); // file only
     expect(v.snaplen).toBe(400); // env beats file
     expect(v.mode).toBe('flow'); // flag beats env and file
-    expect(v.analyzer).toEqual([{ host: 'x', port: 1 }, { host: 'y', port: 2 }]);
+    expect(v.analyzer).toEqual([
+      { host: 'x', port: 1 },
+      { host: 'y', port: 2 },
+    ]);
     expect(v.insecure).toBe(true);
     expect(v.blockSize).toBe(4096); // default
     // A higher source replaces a repeatable option's list rather than appending to it.
@@ -99,7 +138,10 @@ describe('parseOptions', () => {
 
   it('takes the config file from the environment and treats empty variables as unset', () => {
     const file = configFile('env-config.json', '{"listen": "e:5"}');
-    expect(values([], { DICAP_AGENT_CONFIG: file, DICAP_AGENT_NAME: '' }).listen).toEqual({ host: 'e', port: 5 });
+    expect(values([], { DICAP_AGENT_CONFIG: file, DICAP_AGENT_NAME: '' }).listen).toEqual({
+      host: 'e',
+      port: 5,
+    });
   });
 
   it('returns help when asked, whatever else is on the line', () => {
@@ -108,24 +150,57 @@ describe('parseOptions', () => {
   });
 
   it.each([
-    [['--listen', 'h:1', '--snaplen', 'abc'], '--snaplen "abc" is not an integer; give a number of bytes such as 128'],
-    [['--listen', 'h:1', '--snaplen', '10'], '--snaplen "10" is below the minimum 14; give a number of bytes such as 128'],
-    [['--listen', 'h:1', '--snaplen', '70000'], '--snaplen "70000" is above the maximum 65535; give a number of bytes such as 128'],
-    [['--listen', 'h:1', '--snaplen', '99999999999999999999'], '--snaplen "99999999999999999999" is too large; give a number of bytes such as 128'],
-    [['--listen', 'h:1', '--snaplen', '1.5'], '--snaplen "1.5" is not an integer; give a number of bytes such as 128'],
-    [['--listen', 'h:1', '--block-size', '5000'], '--block-size "5000" must be a multiple of the page size 4096'],
-    [['--listen', 'h:1', '--mode', 'random'], '--mode "random" is not one of round-robin, ipid, flow; give one of them'],
+    [
+      ['--listen', 'h:1', '--snaplen', 'abc'],
+      '--snaplen "abc" is not an integer; give a number of bytes such as 128',
+    ],
+    [
+      ['--listen', 'h:1', '--snaplen', '10'],
+      '--snaplen "10" is below the minimum 14; give a number of bytes such as 128',
+    ],
+    [
+      ['--listen', 'h:1', '--snaplen', '70000'],
+      '--snaplen "70000" is above the maximum 65535; give a number of bytes such as 128',
+    ],
+    [
+      ['--listen', 'h:1', '--snaplen', '99999999999999999999'],
+      '--snaplen "99999999999999999999" is too large; give a number of bytes such as 128',
+    ],
+    [
+      ['--listen', 'h:1', '--snaplen', '1.5'],
+      '--snaplen "1.5" is not an integer; give a number of bytes such as 128',
+    ],
+    [
+      ['--listen', 'h:1', '--block-size', '5000'],
+      '--block-size "5000" must be a multiple of the page size 4096',
+    ],
+    [
+      ['--listen', 'h:1', '--mode', 'random'],
+      '--mode "random" is not one of round-robin, ipid, flow; give one of them',
+    ],
     [['--listen', 'h:1', '--insecure=maybe'], '--insecure "maybe" is not a boolean; give true or false'],
     [['--listen', 'nohost'], '--listen "nohost" has no port; give HOST:PORT such as 127.0.0.1:9999'],
-    [['--listen', 'h:1', '--analyzer', 'a:1,b:0'], '--analyzer "b:0" has port 0, outside 1..65535; give a port 1..65535, such as 127.0.0.1:9999'],
-    [['--listen', 'h:1', '--interfaces', 'a,,b'], '--interfaces "a,,b" has an empty item; separate items by single commas'],
+    [
+      ['--listen', 'h:1', '--analyzer', 'a:1,b:0'],
+      '--analyzer "b:0" has port 0, outside 1..65535; give a port 1..65535, such as 127.0.0.1:9999',
+    ],
+    [
+      ['--listen', 'h:1', '--interfaces', 'a,,b'],
+      '--interfaces "a,,b" has an empty item; separate items by single commas',
+    ],
     [['--listen', 'h:1', '--name', ''], '--name "" is empty; give a non-empty value'],
     [['--lisen', 'h:1'], 'unknown option --lisen; did you mean --listen? (see dicap agent --help)'],
-    [['--listen', 'h:1', 'extra'], 'unexpected argument "extra"; options are given as --name VALUE (see dicap agent --help)'],
+    [
+      ['--listen', 'h:1', 'extra'],
+      'unexpected argument "extra"; options are given as --name VALUE (see dicap agent --help)',
+    ],
     [['--listen'], '--listen needs a value; give HOST:PORT such as 127.0.0.1:9999'],
     [['--snaplen', '--listen', 'h:1'], '--snaplen needs a value; give a number of bytes such as 128'],
     [['--listen', 'h:1', '--listen', 'h:2'], '--listen is given twice; give it once'],
-    [['--snaplen', '100'], 'missing --listen; give HOST:PORT such as 127.0.0.1:9999 (as --listen, DICAP_AGENT_LISTEN or "listen" in the config file)'],
+    [
+      ['--snaplen', '100'],
+      'missing --listen; give HOST:PORT such as 127.0.0.1:9999 (as --listen, DICAP_AGENT_LISTEN or "listen" in the config file)',
+    ],
   ])('rejects %j with a one-line message', (argv, message) => {
     expect(failure(argv)).toBe(message);
   });
@@ -143,24 +218,40 @@ describe('parseOptions', () => {
 
   it('names the config file and key of a bad value', () => {
     const file = configFile('bad-value.json', '{"listen": "h:1", "snaplen": "abc"}');
-    expect(failure(['--config', file])).toBe(`config file ${file}: snaplen "abc" is not an integer; give a number of bytes such as 128`);
+    expect(failure(['--config', file])).toBe(
+      `config file ${file}: snaplen "abc" is not an integer; give a number of bytes such as 128`,
+    );
     const fraction = configFile('fraction.json', '{"listen": "h:1", "snaplen": 12.5}');
-    expect(failure(['--config', fraction])).toBe(`config file ${fraction}: snaplen 12.5 is not an integer; give a number of bytes such as 128`);
+    expect(failure(['--config', fraction])).toBe(
+      `config file ${fraction}: snaplen 12.5 is not an integer; give a number of bytes such as 128`,
+    );
     const wrongType = configFile('wrong-type.json', '{"listen": 9999}');
-    expect(failure(['--config', wrongType])).toBe(`config file ${wrongType}: listen 9999 is not a string; give HOST:PORT such as 127.0.0.1:9999`);
+    expect(failure(['--config', wrongType])).toBe(
+      `config file ${wrongType}: listen 9999 is not a string; give HOST:PORT such as 127.0.0.1:9999`,
+    );
   });
 
   it('rejects unknown keys, unreadable files, bad JSON and non-objects', () => {
     const unknown = configFile('unknown.json', '{"snaplenn": 5}');
-    expect(failure(['--config', unknown])).toBe(`config file ${unknown}: unknown key "snaplenn"; did you mean "snaplen"?`);
+    expect(failure(['--config', unknown])).toBe(
+      `config file ${unknown}: unknown key "snaplenn"; did you mean "snaplen"?`,
+    );
     const unrelated = configFile('unrelated.json', '{"zzzzzzzzzzzz": 5}');
-    expect(failure(['--config', unrelated])).toMatch(/unknown key "zzzzzzzzzzzz"; known: "listen", "snaplen", "analyzer", .*"name"$/);
+    expect(failure(['--config', unrelated])).toMatch(
+      /unknown key "zzzzzzzzzzzz"; known: "listen", "snaplen", "analyzer", .*"name"$/,
+    );
     const missing = path.join(tmp, 'missing.json');
-    expect(failure(['--config', missing])).toBe(`config file ${missing}: cannot read (ENOENT); check the path and its permissions`);
+    expect(failure(['--config', missing])).toBe(
+      `config file ${missing}: cannot read (ENOENT); check the path and its permissions`,
+    );
     const broken = configFile('broken.json', '{"listen": ');
-    expect(failure(['--config', broken])).toMatch(new RegExp(`^config file ${broken}: not valid JSON \\(.*\\); fix the syntax$`));
+    expect(failure(['--config', broken])).toMatch(
+      new RegExp(`^config file ${broken}: not valid JSON \\(.*\\); fix the syntax$`),
+    );
     const array = configFile('array.json', '[1, 2]');
-    expect(failure(['--config', array])).toBe(`config file ${array}: must hold a JSON object whose keys are option names, such as {"listen": …}`);
+    expect(failure(['--config', array])).toBe(
+      `config file ${array}: must hold a JSON object whose keys are option names, such as {"listen": …}`,
+    );
   });
 });
 
@@ -169,9 +260,15 @@ describe('defineOptions', () => {
   it.each([
     [{ Bad_Name: { type: 'string', help: 'h' } }, 'option name "Bad_Name" must be kebab-case'],
     [{ config: { type: 'string', help: 'h' } }, 'option name "config" is built in'],
-    [{ n: { type: 'integer', default: 3, min: 5, help: 'h' } }, 'option "n": default "3" is below the minimum 5; give a whole number such as 3'],
+    [
+      { n: { type: 'integer', default: 3, min: 5, help: 'h' } },
+      'option "n": default "3" is below the minimum 5; give a whole number such as 3',
+    ],
     [{ n: { type: 'integer', default: [1], help: 'h' } }, 'option "n": the default must not be an array'],
-    [{ n: { type: 'string', required: true, default: 'a', help: 'h' } }, 'option "n": required options have no default'],
+    [
+      { n: { type: 'string', required: true, default: 'a', help: 'h' } },
+      'option "n": required options have no default',
+    ],
   ])('rejects a mistaken table %j', (options, message) => {
     expect(() => defineOptions({ ...base, options } as OptionsSpec)).toThrow(`options of x: ${message}`);
   });

@@ -3,7 +3,15 @@ import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlChannel } from '../../common/control-channel.js';
 import { Coordinator, type CoordinatorConfig } from '../../coordinator/coordinator.js';
-import { encodeControlMessage, heartbeat, join, leave, ledger, type ControlView, type Endpoint } from '../../protocol/index.js';
+import {
+  encodeControlMessage,
+  heartbeat,
+  join,
+  leave,
+  ledger,
+  type ControlView,
+  type Endpoint,
+} from '../../protocol/index.js';
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 let port = 17400 + (process.pid % 500);
@@ -11,21 +19,41 @@ let port = 17400 + (process.pid % 500);
 function config(overrides: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
   port += 1;
   return {
-    listen: { ip: '127.0.0.1', port }, advertise: '127.0.0.1', key: KEY, mode: 'flow', snaplen: 128,
-    heartbeatIntervalMs: 100, nodeTimeoutMs: 400, topologyIntervalMs: 10_000, epochIntervalMs: 0, validityDelayMs: 50,
-    announceIntervalMs: 0, coordinatorId: 1, peers: [], syncIntervalMs: 100, electionTimeoutMs: 300, solitudeMs: 1000, ...overrides,
+    listen: { ip: '127.0.0.1', port },
+    advertise: '127.0.0.1',
+    key: KEY,
+    mode: 'flow',
+    snaplen: 128,
+    heartbeatIntervalMs: 100,
+    nodeTimeoutMs: 400,
+    topologyIntervalMs: 10_000,
+    epochIntervalMs: 0,
+    validityDelayMs: 50,
+    announceIntervalMs: 0,
+    coordinatorId: 1,
+    peers: [],
+    syncIntervalMs: 100,
+    electionTimeoutMs: 300,
+    solitudeMs: 1000,
+    ...overrides,
   };
 }
 
 class FakeMember {
   readonly received: ControlView[] = [];
   private heart: NodeJS.Timeout | undefined;
-  private constructor(readonly channel: ControlChannel, readonly coordinator: Endpoint) {
+  private constructor(
+    readonly channel: ControlChannel,
+    readonly coordinator: Endpoint,
+  ) {
     channel.on('message', (view) => this.received.push(view));
   }
   /** Heartbeats like an agent (every 50 ms) until stopHeartbeat(). */
   startHeartbeat(nodeId: number): void {
-    this.heart = setInterval(() => this.send(heartbeat({ nodeId, epoch: this.topologies().at(-1)?.epoch ?? 0 })), 50);
+    this.heart = setInterval(
+      () => this.send(heartbeat({ nodeId, epoch: this.topologies().at(-1)?.epoch ?? 0 })),
+      50,
+    );
   }
   stopHeartbeat(): void {
     clearInterval(this.heart);
@@ -35,13 +63,18 @@ class FakeMember {
     await this.channel.close();
   }
   static async open(coordinator: Endpoint, key = KEY): Promise<FakeMember> {
-    return new FakeMember(await ControlChannel.open({ bind: { ip: '127.0.0.1', port: 0 }, key }), coordinator);
+    return new FakeMember(
+      await ControlChannel.open({ bind: { ip: '127.0.0.1', port: 0 }, key }),
+      coordinator,
+    );
   }
   send(body: Parameters<ControlChannel['send']>[0]): void {
     this.channel.send(body, this.coordinator);
   }
   topologies(): Extract<ControlView, { type: 'TOPOLOGY_UPDATE' }>[] {
-    return this.received.filter((v): v is Extract<ControlView, { type: 'TOPOLOGY_UPDATE' }> => v.type === 'TOPOLOGY_UPDATE');
+    return this.received.filter(
+      (v): v is Extract<ControlView, { type: 'TOPOLOGY_UPDATE' }> => v.type === 'TOPOLOGY_UPDATE',
+    );
   }
 }
 
@@ -89,7 +122,9 @@ describe('the coordinator', () => {
     await until(() => coordinator.epoch === 3);
     expect(coordinator.current!.nodeIds).toEqual([11]);
     expect(coordinator.counters.timeouts).toBe(1);
-    expect(coordinator.events.list().some((e) => e.kind === 'timeout' && /capture 12/.test(e.text))).toBe(true);
+    expect(coordinator.events.list().some((e) => e.kind === 'timeout' && /capture 12/.test(e.text))).toBe(
+      true,
+    );
   });
 
   it('re-topologises at once on LEAVE and tells the leaver too', async () => {
@@ -104,7 +139,10 @@ describe('the coordinator', () => {
   it('takes a heartbeat from an unknown node as a join (a restarted coordinator rebuilds its membership)', async () => {
     const { coordinator, members } = await cluster([11]);
     await until(() => coordinator.epoch === 2);
-    const beat = setInterval(() => members[0]!.send(heartbeat({ nodeId: 77, epoch: 2, role: 'capture', term: 257 })), 50);
+    const beat = setInterval(
+      () => members[0]!.send(heartbeat({ nodeId: 77, epoch: 2, role: 'capture', term: 257 })),
+      50,
+    );
     open.push({ stop: () => clearInterval(beat) });
     await until(() => coordinator.epoch === 3);
     expect(coordinator.current!.nodeIds).toEqual([11, 77]);
@@ -115,7 +153,10 @@ describe('the coordinator', () => {
     open.push(coordinator);
     const member = await FakeMember.open({ ip: '127.0.0.1', port: coordinator.config.listen.port });
     open.push(member);
-    const beat = setInterval(() => member.send(heartbeat({ nodeId: 5, epoch: 40, role: 'capture', term: 600 })), 50);
+    const beat = setInterval(
+      () => member.send(heartbeat({ nodeId: 5, epoch: 40, role: 'capture', term: 600 })),
+      50,
+    );
     open.push({ stop: () => clearInterval(beat) });
     await until(() => member.topologies().length > 0);
     expect(member.topologies()[0]).toMatchObject({ term: 3 * 256 + 1, epoch: 41, nodeIds: [5] }); // the round after 600's
@@ -129,7 +170,11 @@ describe('the coordinator', () => {
     await until(() => coordinator.counters.ledgerReports === 2);
     coordinator.issueTopology('test');
     await until(() => coordinator.ledger.latestVerdict() !== undefined);
-    expect(coordinator.ledger.latestVerdict()).toMatchObject({ epoch: 2, status: 'exactly-once', frames: 100 });
+    expect(coordinator.ledger.latestVerdict()).toMatchObject({
+      epoch: 2,
+      status: 'exactly-once',
+      frames: 100,
+    });
   });
 
   it('rejects forged, replayed, stale and random datagrams by reason, and none changes any state', async () => {
@@ -140,17 +185,22 @@ describe('the coordinator', () => {
     const sendRaw = (bytes: Buffer) => new Promise((resolve) => raw.send(bytes, at.port, at.ip, resolve));
     try {
       const now = Math.floor(Date.now() / 1000);
-      const joinOf = (nodeId: number, timestamp: number, seq: number, key: Buffer) => encodeControlMessage({ ...join({ nodeId, role: 'capture' }), timestamp, senderSeq: seq }, key);
+      const joinOf = (nodeId: number, timestamp: number, seq: number, key: Buffer) =>
+        encodeControlMessage({ ...join({ nodeId, role: 'capture' }), timestamp, senderSeq: seq }, key);
       await sendRaw(joinOf(90, now, 1, Buffer.alloc(16, 9))); // forged: wrong key
       await sendRaw(joinOf(91, now - 120, 1, KEY)); // stale
       const once = joinOf(92, now, 5, KEY);
       await sendRaw(once);
       await sendRaw(once); // replayed
-      for (let i = 0; i < 50; i++) await sendRaw(Buffer.from(Array.from({ length: (i * 7) % 90 }, (_, j) => (i * 31 + j * 17) & 0xff)));
+      for (let i = 0; i < 50; i++)
+        await sendRaw(Buffer.from(Array.from({ length: (i * 7) % 90 }, (_, j) => (i * 31 + j * 17) & 0xff)));
       await until(() => Object.values(coordinator.channel.rejected).reduce((a, b) => a + b, 0) >= 53);
       expect(coordinator.channel.rejected).toMatchObject({ BAD_HMAC: 1, STALE: 1, REPLAYED: 1 });
       // The one authentic join was taken, once; nothing else joined or changed the epoch.
-      const joins = coordinator.events.list().filter((e) => e.kind === 'join').map((e) => e.text.split(' ')[1]);
+      const joins = coordinator.events
+        .list()
+        .filter((e) => e.kind === 'join')
+        .map((e) => e.text.split(' ')[1]);
       expect(joins).toEqual([...before.members.map(String), '92']);
       expect(coordinator.counters.joins).toBe(before.members.length + 1);
     } finally {

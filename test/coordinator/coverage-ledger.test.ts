@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { CoverageLedger } from '../../coordinator/coverage-ledger.js';
 
-const counts = (seen: number, owned: number, exported = owned, dropped = 0) => ({ seen, owned, exported, dropped });
+const counts = (seen: number, owned: number, exported = owned, dropped = 0) => ({
+  seen,
+  owned,
+  exported,
+  dropped,
+});
 
 /** Epoch 1 with nodes 11, 12, 13 in force at t=0, replaced by epoch 2 at t=1000. */
 function ledgerWithTwoEpochs(): CoverageLedger {
@@ -19,8 +24,18 @@ describe('the coverage ledger', () => {
     ledger.record({ nodeId: 13, epoch: 1, ...counts(900, 350) });
     expect(ledger.close(1500, 1000)).toEqual([]); // not settled yet
     const [verdict] = ledger.close(2000, 1000);
-    expect(verdict).toMatchObject({ epoch: 1, status: 'exactly-once', frames: 900, ownedSum: 900, uncovered: 0, duplicated: 0 });
-    expect(ledger.recent().map((e) => [e.epoch, e.status])).toEqual([[2, 'open'], [1, 'exactly-once']]);
+    expect(verdict).toMatchObject({
+      epoch: 1,
+      status: 'exactly-once',
+      frames: 900,
+      ownedSum: 900,
+      uncovered: 0,
+      duplicated: 0,
+    });
+    expect(ledger.recent().map((e) => [e.epoch, e.status])).toEqual([
+      [2, 'open'],
+      [1, 'exactly-once'],
+    ]);
   });
 
   it('flags different seen counts as a desynchronisation', () => {
@@ -67,8 +82,18 @@ describe('the coverage ledger', () => {
   it('tells gaps from duplicates', () => {
     const gap = ledgerWithTwoEpochs();
     const dup = ledgerWithTwoEpochs();
-    for (const [id, owned] of [[11, 300], [12, 300], [13, 299]] as const) gap.record({ nodeId: id, epoch: 1, ...counts(900, owned) });
-    for (const [id, owned] of [[11, 300], [12, 300], [13, 301]] as const) dup.record({ nodeId: id, epoch: 1, ...counts(900, owned) });
+    for (const [id, owned] of [
+      [11, 300],
+      [12, 300],
+      [13, 299],
+    ] as const)
+      gap.record({ nodeId: id, epoch: 1, ...counts(900, owned) });
+    for (const [id, owned] of [
+      [11, 300],
+      [12, 300],
+      [13, 301],
+    ] as const)
+      dup.record({ nodeId: id, epoch: 1, ...counts(900, owned) });
     expect(gap.close(2000, 1000)[0]).toMatchObject({ anomaly: 'gap', uncovered: 1 });
     expect(dup.close(2000, 1000)[0]).toMatchObject({ anomaly: 'duplicate', duplicated: 1 });
   });

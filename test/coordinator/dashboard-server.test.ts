@@ -20,9 +20,23 @@ let port = 18400 + (process.pid % 500);
 function config(overrides: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
   port += 1;
   return {
-    listen: { ip: '127.0.0.1', port }, advertise: '127.0.0.1', key: KEY, mode: 'ipid', snaplen: 128,
-    heartbeatIntervalMs: 100, nodeTimeoutMs: 600, topologyIntervalMs: 10_000, epochIntervalMs: 0, validityDelayMs: 50,
-    announceIntervalMs: 0, coordinatorId: 1, peers: [], syncIntervalMs: 100, electionTimeoutMs: 300, solitudeMs: 1000, ...overrides,
+    listen: { ip: '127.0.0.1', port },
+    advertise: '127.0.0.1',
+    key: KEY,
+    mode: 'ipid',
+    snaplen: 128,
+    heartbeatIntervalMs: 100,
+    nodeTimeoutMs: 600,
+    topologyIntervalMs: 10_000,
+    epochIntervalMs: 0,
+    validityDelayMs: 50,
+    announceIntervalMs: 0,
+    coordinatorId: 1,
+    peers: [],
+    syncIntervalMs: 100,
+    electionTimeoutMs: 300,
+    solitudeMs: 1000,
+    ...overrides,
   };
 }
 
@@ -31,7 +45,11 @@ afterEach(async () => {
   for (const thing of open.splice(0).reverse()) await (thing.stop ? thing.stop() : thing.close!());
 });
 
-const until = async (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 4000): Promise<void> => {
+const until = async (
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 4000,
+): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
@@ -41,25 +59,45 @@ const until = async (what: string, condition: () => boolean | Promise<boolean>, 
 
 function get(url: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (response) => {
-      let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, type: String(response.headers['content-type'] ?? ''), body }));
-    }).on('error', reject);
+    http
+      .get(url, (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            type: String(response.headers['content-type'] ?? ''),
+            body,
+          }),
+        );
+      })
+      .on('error', reject);
   });
 }
 
-async function coordinatorWithDashboard(overrides: Partial<CoordinatorConfig> = {}, pushIntervalMs = 100): Promise<{ coordinator: Coordinator; dashboard: Dashboard; server: MetricsServer; base: string }> {
+async function coordinatorWithDashboard(
+  overrides: Partial<CoordinatorConfig> = {},
+  pushIntervalMs = 100,
+): Promise<{ coordinator: Coordinator; dashboard: Dashboard; server: MetricsServer; base: string }> {
   const coordinator = await Coordinator.start(config(overrides));
   open.push(coordinator);
   const dashboard = new Dashboard(coordinator, { pushIntervalMs });
-  const server = await serveMetrics({ host: '127.0.0.1', port: 0 }, createCoordinatorMetrics(coordinator), {}, '--http', dashboard);
+  const server = await serveMetrics(
+    { host: '127.0.0.1', port: 0 },
+    createCoordinatorMetrics(coordinator),
+    {},
+    '--http',
+    dashboard,
+  );
   open.push(server);
   return { coordinator, dashboard, server, base: `http://127.0.0.1:${server.port}` };
 }
 
 /** A member over loopback that sends what it is told, every 50 ms. */
-async function member(coordinatorPort: number, send: (tick: number) => Parameters<ControlChannel['send']>[0][]): Promise<{ stop(): Promise<void> }> {
+async function member(
+  coordinatorPort: number,
+  send: (tick: number) => Parameters<ControlChannel['send']>[0][],
+): Promise<{ stop(): Promise<void> }> {
   const channel = await ControlChannel.open({ bind: { ip: '127.0.0.1', port: 0 }, key: KEY });
   let tick = 0;
   const timer = setInterval(() => {
@@ -81,7 +119,16 @@ async function member(coordinatorPort: number, send: (tick: number) => Parameter
 const totals = (tick: number, share: number): EngineTotals => {
   const seen = BigInt(tick * 1000);
   const owned = BigInt(Math.round(tick * 1000 * share));
-  return { ringPackets: seen, ringDrops: 0n, seen, owned, exported: owned, queueDrops: BigInt(tick), sendFailed: 0n, noAnalyzer: 0n };
+  return {
+    ringPackets: seen,
+    ringDrops: 0n,
+    seen,
+    owned,
+    exported: owned,
+    queueDrops: BigInt(tick),
+    sendFailed: 0n,
+    noAnalyzer: 0n,
+  };
 };
 
 /** The snapshots a WebSocket client receives. */
@@ -101,10 +148,19 @@ describe('the dashboard server', () => {
     const page = await get(`${base}/`);
     expect(page).toMatchObject({ status: 200, type: 'text/html; charset=utf-8' });
     expect(page.body).toContain('app.js');
-    expect(await get(`${base}/app.js`)).toMatchObject({ status: 200, type: 'text/javascript; charset=utf-8' });
+    expect(await get(`${base}/app.js`)).toMatchObject({
+      status: 200,
+      type: 'text/javascript; charset=utf-8',
+    });
     expect(await get(`${base}/style.css`)).toMatchObject({ status: 200, type: 'text/css; charset=utf-8' });
     expect((await get(`${base}/metrics`)).body).toContain('dicap_coordinator_epoch');
-    for (const bad of ['/../server.ts', '/%2e%2e/server.ts', '/README.md', '/../package.json', '/index.htm']) {
+    for (const bad of [
+      '/../server.ts',
+      '/%2e%2e/server.ts',
+      '/README.md',
+      '/../package.json',
+      '/index.htm',
+    ]) {
       expect((await get(`${base}${bad}`)).status, bad).toBe(404);
     }
     const json = JSON.parse((await get(`${base}/dashboard.json`)).body) as DashboardSnapshot;
@@ -119,22 +175,45 @@ describe('the dashboard server', () => {
     for (const nodeId of [11, 12]) {
       await member(at, (tick) => [
         ...(tick === 1 ? [join({ nodeId, role: 'capture' })] : []),
-        heartbeat({ nodeId, epoch: coordinator.epoch, role: 'capture', term: coordinator.term, counters: totals(tick, shares[nodeId]!) }),
+        heartbeat({
+          nodeId,
+          epoch: coordinator.epoch,
+          role: 'capture',
+          term: coordinator.term,
+          counters: totals(tick, shares[nodeId]!),
+        }),
         // Node 11 owns IDs of bin 0, node 12 of bin 200: two reports' worth each so far.
-        ipidHistogram({ nodeId, frames: BigInt(tick * 10), bins: Array.from({ length: 256 }, (_, i) => (i === (nodeId === 11 ? 0 : 200) ? tick * 10 : 0)) }),
+        ipidHistogram({
+          nodeId,
+          frames: BigInt(tick * 10),
+          bins: Array.from({ length: 256 }, (_, i) => (i === (nodeId === 11 ? 0 : 200) ? tick * 10 : 0)),
+        }),
       ]);
     }
     await member(at, (tick) => [
-      ...(tick === 1 ? [join({ nodeId: 100, role: 'analyzer', endpoint: { ip: '127.0.0.1', port: 9999 } })] : []),
+      ...(tick === 1
+        ? [join({ nodeId: 100, role: 'analyzer', endpoint: { ip: '127.0.0.1', port: 9999 } })]
+        : []),
       heartbeat({ nodeId: 100, epoch: 0, role: 'analyzer', endpoint: { ip: '127.0.0.1', port: 9999 } }),
-      analyzerReport({ nodeId: 100, sourceNodeId: 11, records: BigInt(tick * 750), datagrams: BigInt(tick * 30), lostDatagrams: 2n }),
+      analyzerReport({
+        nodeId: 100,
+        sourceNodeId: 11,
+        records: BigInt(tick * 750),
+        datagrams: BigInt(tick * 30),
+        lostDatagrams: 2n,
+      }),
     ]);
     const client = await listen(base);
     await until('the first message', () => client.messages.length > 0);
     expect(client.messages[0]!.timeline).toBeDefined(); // the whole timeline, once
     await until('both nodes capturing with rates, and the analyzer reporting', () => {
       const s = client.messages.at(-1)!;
-      return s.nodes.length === 2 && s.nodes.every((n) => n.state === 'capturing' && n.rates !== null) && s.analyzers[0]?.sources.length === 1 && s.ipid.recent.frames > 0;
+      return (
+        s.nodes.length === 2 &&
+        s.nodes.every((n) => n.state === 'capturing' && n.rates !== null) &&
+        s.analyzers[0]?.sources.length === 1 &&
+        s.ipid.recent.frames > 0
+      );
     });
     const s = client.messages.at(-1)!;
     expect(s.timeline).toBeUndefined();
@@ -151,7 +230,12 @@ describe('the dashboard server', () => {
     // The histogram is the sum of both nodes: bins 0 and 200 only.
     expect(s.ipid.recent.bins.flatMap((n, i) => (n > 0 ? [i] : []))).toEqual([0, 200]);
     expect(s.ipid.sinceStart.bins[0]).toBeGreaterThan(0);
-    expect(s.analyzers[0]).toMatchObject({ nodeId: 100, state: 'up', data: { ip: '127.0.0.1', port: 9999 }, sources: [{ nodeId: 11, lostDatagrams: 2 }] });
+    expect(s.analyzers[0]).toMatchObject({
+      nodeId: 100,
+      state: 'up',
+      data: { ip: '127.0.0.1', port: 9999 },
+      sources: [{ nodeId: 11, lostDatagrams: 2 }],
+    });
     // At least one update a second (here every 100 ms), each with a newer sample.
     const count = client.messages.length;
     await new Promise((r) => setTimeout(r, 1000));
@@ -171,20 +255,33 @@ describe('the dashboard server', () => {
     const sampled = updates.filter((m) => m.sampled).map((m) => m.sample.atMs);
     expect(sampled.length).toBeGreaterThanOrEqual(2);
     expect(sampled.length).toBeLessThanOrEqual(4);
-    for (let i = 1; i < sampled.length; i++) expect(sampled[i]! - sampled[i - 1]!).toBeGreaterThanOrEqual(900);
+    for (let i = 1; i < sampled.length; i++)
+      expect(sampled[i]! - sampled[i - 1]!).toBeGreaterThanOrEqual(900);
   });
 
   it('shows a node that stopped heartbeating as timed out, with the time, and takes it out of the shares', async () => {
     const { coordinator, base } = await coordinatorWithDashboard();
     const at = coordinator.config.listen.port;
     const nodes = await Promise.all(
-      [11, 12].map((nodeId) => member(at, (tick) => [...(tick === 1 ? [join({ nodeId, role: 'capture' })] : []), heartbeat({ nodeId, epoch: coordinator.epoch, counters: totals(tick, 0.5) })])),
+      [11, 12].map((nodeId) =>
+        member(at, (tick) => [
+          ...(tick === 1 ? [join({ nodeId, role: 'capture' })] : []),
+          heartbeat({ nodeId, epoch: coordinator.epoch, counters: totals(tick, 0.5) }),
+        ]),
+      ),
     );
     const client = await listen(base);
-    await until('both capturing', () => client.messages.at(-1)?.nodes.filter((n) => n.state === 'capturing').length === 2);
+    await until(
+      'both capturing',
+      () => client.messages.at(-1)?.nodes.filter((n) => n.state === 'capturing').length === 2,
+    );
     await nodes[1]!.stop();
     const stoppedAt = Date.now();
-    await until('node 12 timed out', () => client.messages.at(-1)?.nodes.find((n) => n.nodeId === 12)?.state === 'timed out', 3000);
+    await until(
+      'node 12 timed out',
+      () => client.messages.at(-1)?.nodes.find((n) => n.nodeId === 12)?.state === 'timed out',
+      3000,
+    );
     expect(Date.now() - stoppedAt).toBeLessThan(600 + 150 + 100 + 1000); // timeout + sweep + push + slack for a busy machine
     const s = client.messages.at(-1)!;
     const gone = s.nodes.find((n) => n.nodeId === 12)!;
@@ -198,25 +295,45 @@ describe('the dashboard server', () => {
     const ports = [port + 1, port + 2];
     port += 2;
     const peers = (self: number) => [{ id: 3 - self, endpoint: { ip: '127.0.0.1', port: ports[2 - self]! } }];
-    const coordinators = await Promise.all([1, 2].map(async (id) => {
-      const coordinator = await Coordinator.start({
-        ...config(), listen: { ip: '127.0.0.1', port: ports[id - 1]! }, coordinatorId: id, peers: peers(id),
-        dashboard: { ip: '127.0.0.1', port: 8000 + id },
-      });
-      open.push(coordinator);
-      return coordinator;
-    }));
-    await until('one active, one standby following it', () => coordinators.some((c) => c.active) && coordinators.some((c) => !c.active && c.election.leaderId !== undefined && c.lastSyncMs !== undefined));
+    const coordinators = await Promise.all(
+      [1, 2].map(async (id) => {
+        const coordinator = await Coordinator.start({
+          ...config(),
+          listen: { ip: '127.0.0.1', port: ports[id - 1]! },
+          coordinatorId: id,
+          peers: peers(id),
+          dashboard: { ip: '127.0.0.1', port: 8000 + id },
+        });
+        open.push(coordinator);
+        return coordinator;
+      }),
+    );
+    await until(
+      'one active, one standby following it',
+      () =>
+        coordinators.some((c) => c.active) &&
+        coordinators.some(
+          (c) => !c.active && c.election.leaderId !== undefined && c.lastSyncMs !== undefined,
+        ),
+    );
     const active = coordinators.find((c) => c.active)!;
     const standby = coordinators.find((c) => !c.active)!;
     const s = new Dashboard(standby).snapshot(false);
     expect(s.coordinator).toMatchObject({
       role: 'standby',
-      active: { id: active.config.coordinatorId, self: false, control: active.config.listen, dashboard: active.config.dashboard },
+      active: {
+        id: active.config.coordinatorId,
+        self: false,
+        control: active.config.listen,
+        dashboard: active.config.dashboard,
+      },
     });
     expect(s.coordinator.lastSyncMs).not.toBeNull();
     const own = new Dashboard(active).snapshot(false);
-    expect(own.coordinator).toMatchObject({ role: 'active', active: { self: true, dashboard: active.config.dashboard } });
+    expect(own.coordinator).toMatchObject({
+      role: 'active',
+      active: { self: true, dashboard: active.config.dashboard },
+    });
     expect(own.coordinator.peers[0]!.lastHeardMs).not.toBeNull();
   });
 });

@@ -3,36 +3,105 @@
 // operator must not miss — a timed-out node, drops, an anomaly, a standby's link — with
 // every text from the cluster escaped.
 import { describe, expect, it } from 'vitest';
-import { binRange, ipidHistogram, ipidStats, linePath, sparkline } from '../../coordinator/dashboard/public/charts.js';
+import {
+  binRange,
+  ipidHistogram,
+  ipidStats,
+  linePath,
+  sparkline,
+} from '../../coordinator/dashboard/public/charts.js';
 import { ago, count, escapeHtml, percent, rate } from '../../coordinator/dashboard/public/format.js';
-import { bannerView, clusterView, eventsView, headerView, ipidView, nodesView, plotPoints, shareView } from '../../coordinator/dashboard/public/views.js';
+import {
+  bannerView,
+  clusterView,
+  eventsView,
+  headerView,
+  ipidView,
+  nodesView,
+  plotPoints,
+  shareView,
+} from '../../coordinator/dashboard/public/views.js';
 import type { CaptureNodeView, DashboardSnapshot } from '../../coordinator/dashboard/snapshot.js';
 
 const NOW = 1_795_000_000_000;
-const counts = (over: Partial<Record<string, number>> = {}) => ({ ringPackets: 0, ringDrops: 0, seen: 0, owned: 0, exported: 0, queueDrops: 0, sendFailed: 0, noAnalyzer: 0, ...over });
+const counts = (over: Partial<Record<string, number>> = {}) => ({
+  ringPackets: 0,
+  ringDrops: 0,
+  seen: 0,
+  owned: 0,
+  exported: 0,
+  queueDrops: 0,
+  sendFailed: 0,
+  noAnalyzer: 0,
+  ...over,
+});
 
 function node(nodeId: number, over: Partial<CaptureNodeView> = {}): CaptureNodeView {
   return {
-    nodeId, control: { ip: '198.18.0.11', port: 40000 }, position: 0, state: 'capturing', lastHeardMs: NOW - 300, appliedEpoch: 5, behind: false, departedMs: null,
-    totals: counts({ seen: 1e6, owned: 5e5, exported: 5e5 }), rates: counts({ seen: 20_000, owned: 10_000, exported: 10_000 }), share: 0.5, received: null, ...over,
+    nodeId,
+    control: { ip: '198.18.0.11', port: 40000 },
+    position: 0,
+    state: 'capturing',
+    lastHeardMs: NOW - 300,
+    appliedEpoch: 5,
+    behind: false,
+    departedMs: null,
+    totals: counts({ seen: 1e6, owned: 5e5, exported: 5e5 }),
+    rates: counts({ seen: 20_000, owned: 10_000, exported: 10_000 }),
+    share: 0.5,
+    received: null,
+    ...over,
   };
 }
 
-function snapshot(over: Partial<DashboardSnapshot> = {}, coordinator: Partial<DashboardSnapshot['coordinator']> = {}): DashboardSnapshot {
+function snapshot(
+  over: Partial<DashboardSnapshot> = {},
+  coordinator: Partial<DashboardSnapshot['coordinator']> = {},
+): DashboardSnapshot {
   const bins = new Array<number>(256).fill(10);
   return {
     atMs: NOW,
     coordinator: {
-      id: 1, role: 'active', term: 257, epoch: 5, mode: 'ipid', control: { ip: '198.18.0.200', port: 7400 }, startedMs: NOW - 60_000,
-      heartbeatIntervalMs: 500, nodeTimeoutMs: 3000, active: { id: 1, self: true, control: { ip: '198.18.0.200', port: 7400 }, dashboard: { ip: '198.18.0.200', port: 8080 } },
-      peers: [], lastSyncMs: null, counters: { failovers: 0 } as DashboardSnapshot['coordinator']['counters'], controlMessages: { received: 0, sent: 0, rejected: {} }, ...coordinator,
+      id: 1,
+      role: 'active',
+      term: 257,
+      epoch: 5,
+      mode: 'ipid',
+      control: { ip: '198.18.0.200', port: 7400 },
+      startedMs: NOW - 60_000,
+      heartbeatIntervalMs: 500,
+      nodeTimeoutMs: 3000,
+      active: {
+        id: 1,
+        self: true,
+        control: { ip: '198.18.0.200', port: 7400 },
+        dashboard: { ip: '198.18.0.200', port: 8080 },
+      },
+      peers: [],
+      lastSyncMs: null,
+      counters: { failovers: 0 } as DashboardSnapshot['coordinator']['counters'],
+      controlMessages: { received: 0, sent: 0, rejected: {} },
+      ...coordinator,
     },
-    coverage: { epoch: 4, status: 'exactly-once', anomaly: null, reason: null, frames: 12345, uncovered: 0, duplicated: 0 },
+    coverage: {
+      epoch: 4,
+      status: 'exactly-once',
+      anomaly: null,
+      reason: null,
+      frames: 12345,
+      uncovered: 0,
+      duplicated: 0,
+    },
     ledgerTotals: { uncovered: 0, duplicated: 0, anomalies: 0 },
     epochs: [],
     nodes: [node(11), node(12, { position: 1 })],
     analyzers: [],
-    ipid: { windowS: 60, recent: { frames: 2560, bins }, sinceStart: { frames: 2560, bins }, nodes: [11, 12] },
+    ipid: {
+      windowS: 60,
+      recent: { frames: 2560, bins },
+      sinceStart: { frames: 2560, bins },
+      nodes: [11, 12],
+    },
     events: [],
     sample: { atMs: NOW, seen: 20_000, owned: 20_000, exported: 20_000, drops: 0, received: 0, nodes: {} },
     ...over,
@@ -41,7 +110,14 @@ function snapshot(over: Partial<DashboardSnapshot> = {}, coordinator: Partial<Da
 
 describe('formatting', () => {
   it.each([
-    [0, '0'], [999, '999'], [1000, '1.00k'], [12_345, '12.3k'], [999_950, '1.00M'], [45_600_000, '45.6M'], [2 ** 53, '9.01P'], [null, '—'],
+    [0, '0'],
+    [999, '999'],
+    [1000, '1.00k'],
+    [12_345, '12.3k'],
+    [999_950, '1.00M'],
+    [45_600_000, '45.6M'],
+    [2 ** 53, '9.01P'],
+    [null, '—'],
   ])('count(%s) is %s', (n, text) => expect(count(n)).toBe(text));
 
   it('says rates, percentages and ages the way an operator reads them', () => {
@@ -52,7 +128,9 @@ describe('formatting', () => {
     expect(ago(NOW - 45_000, NOW)).toBe('45 s ago');
     expect(ago(NOW - 600_000, NOW)).toBe('10 min ago');
     expect(ago(null, NOW)).toBe('never');
-    expect(escapeHtml(`<img src=x onerror="a('b')">&`)).toBe('&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;');
+    expect(escapeHtml(`<img src=x onerror="a('b')">&`)).toBe(
+      '&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;',
+    );
   });
 });
 
@@ -93,7 +171,16 @@ describe('charts', () => {
 
 describe('sections', () => {
   it('mark a timed-out node as such, with its time, and leave its rates out', () => {
-    const html = nodesView(snapshot({ nodes: [node(11), node(13, { state: 'timed out', control: null, rates: null, share: null, departedMs: NOW - 2000 })] }), [], NOW);
+    const html = nodesView(
+      snapshot({
+        nodes: [
+          node(11),
+          node(13, { state: 'timed out', control: null, rates: null, share: null, departedMs: NOW - 2000 }),
+        ],
+      }),
+      [],
+      NOW,
+    );
     const row = html.match(/<tr class="gone" data-node="13">.*?<\/tr>/)?.[0] ?? '';
     expect(row).toContain('timed out');
     expect(row).not.toContain('capturing');
@@ -101,14 +188,35 @@ describe('sections', () => {
   });
 
   it('make drops stand out: a rate in red, an old total in amber, the total on hover', () => {
-    const html = nodesView(snapshot({ nodes: [node(11, { rates: counts({ seen: 1, ringDrops: 12 }), totals: counts({ ringDrops: 99, queueDrops: 3 }) })] }), [], NOW);
+    const html = nodesView(
+      snapshot({
+        nodes: [
+          node(11, {
+            rates: counts({ seen: 1, ringDrops: 12 }),
+            totals: counts({ ringDrops: 99, queueDrops: 3 }),
+          }),
+        ],
+      }),
+      [],
+      NOW,
+    );
     expect(html).toContain('<td class="num bad" title="total 99">12</td>');
     expect(html).toContain('<td class="num warn" title="total 3">0</td>');
     expect(html).toContain('drops counted');
   });
 
   it('show a coverage anomaly with its reason, escaped', () => {
-    const s = snapshot({ coverage: { epoch: 9, status: 'anomaly', anomaly: 'gap', reason: 'epoch 9: <b>3</b> frames had no owner', frames: 10, uncovered: 3, duplicated: 0 } });
+    const s = snapshot({
+      coverage: {
+        epoch: 9,
+        status: 'anomaly',
+        anomaly: 'gap',
+        reason: 'epoch 9: <b>3</b> frames had no owner',
+        frames: 10,
+        uncovered: 3,
+        duplicated: 0,
+      },
+    });
     expect(headerView(s, { state: 'live', lastMessageMs: NOW }, NOW)).toContain('✗ gap');
     const html = clusterView(s, NOW);
     expect(html).toContain('Coverage anomaly (gap)');
@@ -116,25 +224,46 @@ describe('sections', () => {
   });
 
   it('on a standby say who is active and link to its dashboard', () => {
-    const s = snapshot({}, { role: 'standby', active: { id: 2, self: false, control: { ip: '198.18.0.201', port: 7400 }, dashboard: { ip: '198.18.0.201', port: 8080 } }, lastSyncMs: NOW - 200 });
+    const s = snapshot(
+      {},
+      {
+        role: 'standby',
+        active: {
+          id: 2,
+          self: false,
+          control: { ip: '198.18.0.201', port: 7400 },
+          dashboard: { ip: '198.18.0.201', port: 8080 },
+        },
+        lastSyncMs: NOW - 200,
+      },
+    );
     const html = bannerView(s);
     expect(html).toContain('The active coordinator is <b>2</b> at 198.18.0.201:7400');
     expect(html).toContain('href="http://198.18.0.201:8080/"');
     expect(bannerView(snapshot())).toBe('');
-    expect(bannerView(snapshot({}, { role: 'candidate', active: null }))).toContain('knows no active coordinator');
+    expect(bannerView(snapshot({}, { role: 'candidate', active: null }))).toContain(
+      'knows no active coordinator',
+    );
   });
 
   it('compare every node’s share with the ideal 1/N', () => {
     const html = shareView(snapshot({ nodes: [node(11, { share: 0.75 }), node(12, { share: 0.25 })] }));
     expect(html).toContain('ideal <b>50.0 %</b>');
     expect(html).toContain('<b class="bad">1.50×</b>');
-    expect(shareView(snapshot({ nodes: [node(11, { share: null, rates: null })] }))).toContain('No node owns traffic');
+    expect(shareView(snapshot({ nodes: [node(11, { share: null, rates: null })] }))).toContain(
+      'No node owns traffic',
+    );
   });
 
   it('explain an empty IPv4 ID histogram in round-robin, and draw one otherwise', () => {
     const empty = { frames: 0, bins: new Array(256).fill(0) };
-    const rr = snapshot({ ipid: { windowS: 60, recent: empty, sinceStart: empty, nodes: [] } }, { mode: 'round-robin' });
-    expect(ipidView(rr, { ipidWindow: 'recent', ipidScale: 'linear' })).toContain('Round-robin parses no frame');
+    const rr = snapshot(
+      { ipid: { windowS: 60, recent: empty, sinceStart: empty, nodes: [] } },
+      { mode: 'round-robin' },
+    );
+    expect(ipidView(rr, { ipidWindow: 'recent', ipidScale: 'linear' })).toContain(
+      'Round-robin parses no frame',
+    );
     const drawn = ipidView(snapshot(), { ipidWindow: 'recent', ipidScale: 'log' });
     expect(drawn).toContain('<svg class="histogram"');
     expect(drawn).toContain('evenness');

@@ -42,15 +42,25 @@ describe.skipIf(problem !== undefined)('the coordinator dashboard in a browser (
   const agents = new Map<number, Running>();
 
   const spawn = (name: string, host: string, args: string[]): Running => {
-    const child = lab.spawn(host, process.execPath, [DICAP, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = lab.spawn(host, process.execPath, [DICAP, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let tail = '';
-    child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (tail = (tail + chunk).slice(-4000)));
+    child.child
+      .stderr!.setEncoding('utf8')
+      .on('data', (chunk: string) => (tail = (tail + chunk).slice(-4000)));
     const running = { name, process: child, stderr: () => tail };
     processes.push(running);
     return running;
   };
   /** What the processes said, for a failing assertion's message. */
-  const logs = (): string => processes.map((p) => `--- ${p.name}${p.process.running ? '' : ' (ended)'}:\n${p.stderr().trim().split('\n').slice(-6).join('\n')}`).join('\n');
+  const logs = (): string =>
+    processes
+      .map(
+        (p) =>
+          `--- ${p.name}${p.process.running ? '' : ' (ended)'}:\n${p.stderr().trim().split('\n').slice(-6).join('\n')}`,
+      )
+      .join('\n');
 
   beforeAll(async () => {
     expect(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
@@ -58,33 +68,103 @@ describe.skipIf(problem !== undefined)('the coordinator dashboard in a browser (
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-dashboard-'));
     const keyFile = path.join(dir, 'cluster.key');
     fs.writeFileSync(keyFile, `${'5a'.repeat(32)}\n`, { mode: 0o600 });
-    coordinatorIps.push(lab.host('coordinator1').management!.address, lab.host('coordinator2').management!.address);
+    coordinatorIps.push(
+      lab.host('coordinator1').management!.address,
+      lab.host('coordinator2').management!.address,
+    );
     const coordinators = coordinatorIps.flatMap((ip) => ['--coordinator', `${ip}:${CONTROL_PORT}`]);
     const timing = ['--heartbeat-interval-ms', String(HEARTBEAT_MS)];
     coordinatorIps.forEach((ip, i) => {
       const peer = coordinatorIps[1 - i]!;
       spawn(`coordinator${i + 1}`, `coordinator${i + 1}`, [
-        'coordinator', '--listen', `${ip}:${CONTROL_PORT}`, '--cluster-key-file', keyFile, '--mode', 'ipid', '--http', `${ip}:${HTTP_PORT}`,
-        '--coordinator-id', String(i + 1), '--peer', `${2 - i}@${peer}:${CONTROL_PORT}`, ...timing, '--node-timeout-ms', String(NODE_TIMEOUT_MS),
-        '--epoch-interval-ms', '3000', '--sync-interval-ms', '250', '--election-timeout-ms', '1000', '--announce-interval-ms', '0', '--status-interval', '0',
+        'coordinator',
+        '--listen',
+        `${ip}:${CONTROL_PORT}`,
+        '--cluster-key-file',
+        keyFile,
+        '--mode',
+        'ipid',
+        '--http',
+        `${ip}:${HTTP_PORT}`,
+        '--coordinator-id',
+        String(i + 1),
+        '--peer',
+        `${2 - i}@${peer}:${CONTROL_PORT}`,
+        ...timing,
+        '--node-timeout-ms',
+        String(NODE_TIMEOUT_MS),
+        '--epoch-interval-ms',
+        '3000',
+        '--sync-interval-ms',
+        '250',
+        '--election-timeout-ms',
+        '1000',
+        '--announce-interval-ms',
+        '0',
+        '--status-interval',
+        '0',
       ]);
     });
     const analyzerIp = lab.host('analyzer1').management!.address;
-    spawn('analyzer', 'analyzer1', ['analyzer', '--listen', `${analyzerIp}:9999`, '--write', '/dev/null', '--node-id', String(ANALYZER_ID), ...coordinators, '--cluster-key-file', keyFile, ...timing, '--status-interval', '0']);
+    spawn('analyzer', 'analyzer1', [
+      'analyzer',
+      '--listen',
+      `${analyzerIp}:9999`,
+      '--write',
+      '/dev/null',
+      '--node-id',
+      String(ANALYZER_ID),
+      ...coordinators,
+      '--cluster-key-file',
+      keyFile,
+      ...timing,
+      '--status-interval',
+      '0',
+    ]);
     NODE_IDS.forEach((nodeId, i) => {
       const host = lab.host(`capture${i + 1}`);
-      agents.set(nodeId, spawn(`agent ${nodeId}`, host.name, ['agent', '--interface', host.passive!.interface, '--node-id', String(nodeId), ...coordinators, '--cluster-key-file', keyFile, ...timing, '--workers', '1', '--status-interval', '0']));
+      agents.set(
+        nodeId,
+        spawn(`agent ${nodeId}`, host.name, [
+          'agent',
+          '--interface',
+          host.passive!.interface,
+          '--node-id',
+          String(nodeId),
+          ...coordinators,
+          '--cluster-key-file',
+          keyFile,
+          ...timing,
+          '--workers',
+          '1',
+          '--status-interval',
+          '0',
+        ]),
+      );
     });
     generator = startGenerator(lab, { rate: 4000, durationS: 180, flows: 300 });
 
     // Chromium runs in coordinator1's namespace, where the management network is.
     const wrapper = path.join(dir, 'chromium-in-lab');
-    fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab.host('coordinator1').namespace} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\nexec ip netns exec ${lab.host('coordinator1').namespace} ${CHROMIUM} "$@"\n`,
+      { mode: 0o755 },
+    );
     context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
       executablePath: wrapper,
       headless: true,
       viewport: { width: 1440, height: 1000 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
   });
@@ -99,13 +179,15 @@ describe.skipIf(problem !== undefined)('the coordinator dashboard in a browser (
 
   /** Opens both coordinators' pages and tells which one is active (the election picks it). */
   async function openPages(): Promise<{ active: Page; standby: Page; activeIp: string }> {
-    const pages = await Promise.all(coordinatorIps.map(async (ip) => {
-      const page = await context!.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(String(error)));
-      await page.goto(`http://${ip}:${HTTP_PORT}/`);
-      return { page, ip, errors };
-    }));
+    const pages = await Promise.all(
+      coordinatorIps.map(async (ip) => {
+        const page = await context!.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (error) => errors.push(String(error)));
+        await page.goto(`http://${ip}:${HTTP_PORT}/`);
+        return { page, ip, errors };
+      }),
+    );
     const roleOf = (page: Page) => page.evaluate(() => document.body.dataset.role ?? '');
     const deadline = Date.now() + 20_000;
     for (;;) {
@@ -115,12 +197,14 @@ describe.skipIf(problem !== undefined)('the coordinator dashboard in a browser (
         for (const p of pages) expect(p.errors, `script errors on ${p.ip}'s page`).toEqual([]);
         return { active: pages[active]!.page, standby: pages[1 - active]!.page, activeIp: pages[active]!.ip };
       }
-      if (Date.now() > deadline) throw new Error(`no active and standby after 20 s (roles ${roles.join(', ')})\n${logs()}`);
+      if (Date.now() > deadline)
+        throw new Error(`no active and standby after 20 s (roles ${roles.join(', ')})\n${logs()}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
 
-  const rowText = (page: Page, nodeId: number) => page.evaluate((id) => document.querySelector(`#nodes tr[data-node="${id}"]`)?.textContent ?? '', nodeId);
+  const rowText = (page: Page, nodeId: number) =>
+    page.evaluate((id) => document.querySelector(`#nodes tr[data-node="${id}"]`)?.textContent ?? '', nodeId);
 
   it('lists the nodes with live rates, updates, and shows a killed agent as timed out within the node timeout', async () => {
     const { active, standby, activeIp } = await openPages();
@@ -128,11 +212,14 @@ describe.skipIf(problem !== undefined)('the coordinator dashboard in a browser (
     // Every node capturing, with rates from its heartbeats; the histogram and the analyzer's reports there.
     await active
       .waitForFunction(
-        (ids) => ids.every((id) => {
-          const row = document.querySelector(`#nodes tr[data-node="${id}"]`);
-          const seen = row?.querySelectorAll('td.num')[2]?.textContent ?? '—';
-          return row?.textContent?.includes('capturing') && seen !== '—' && seen !== '0';
-        }) && document.querySelectorAll('#ipid svg.histogram rect').length > 0 && document.querySelectorAll('#analyzers table.sources tbody tr').length === ids.length,
+        (ids) =>
+          ids.every((id) => {
+            const row = document.querySelector(`#nodes tr[data-node="${id}"]`);
+            const seen = row?.querySelectorAll('td.num')[2]?.textContent ?? '—';
+            return row?.textContent?.includes('capturing') && seen !== '—' && seen !== '0';
+          }) &&
+          document.querySelectorAll('#ipid svg.histogram rect').length > 0 &&
+          document.querySelectorAll('#analyzers table.sources tbody tr').length === ids.length,
         NODE_IDS,
         { timeout: 30_000, polling: 200 },
       )
@@ -146,7 +233,11 @@ describe.skipIf(problem !== undefined)('the coordinator dashboard in a browser (
     // It keeps updating: new epochs (every 3 s) reach the page without a reload.
     const epochOf = async () => Number((await active.textContent('#top'))!.match(/epoch\s*(\d+)/)![1]);
     const first = await epochOf();
-    await active.waitForFunction((e) => Number(document.querySelector('#top')!.textContent!.match(/epoch\s*(\d+)/)![1]) > e, first, { timeout: 10_000, polling: 200 });
+    await active.waitForFunction(
+      (e) => Number(document.querySelector('#top')!.textContent!.match(/epoch\s*(\d+)/)![1]) > e,
+      first,
+      { timeout: 10_000, polling: 200 },
+    );
 
     // The standby says who is active and links to its dashboard.
     const banner = (await standby.textContent('#banner')) ?? '';
@@ -160,15 +251,25 @@ describe.skipIf(problem !== undefined)('the coordinator dashboard in a browser (
     const killed = NODE_IDS[2]!;
     const killedAt = Date.now();
     await agents.get(killed)!.process.stop('SIGKILL');
-    await active.waitForFunction((id) => document.querySelector(`#nodes tr[data-node="${id}"]`)?.textContent?.includes('timed out'), killed, { timeout: NODE_TIMEOUT_MS + 5000, polling: 100 });
+    await active.waitForFunction(
+      (id) => document.querySelector(`#nodes tr[data-node="${id}"]`)?.textContent?.includes('timed out'),
+      killed,
+      { timeout: NODE_TIMEOUT_MS + 5000, polling: 100 },
+    );
     const shownAfterMs = Date.now() - killedAt;
     // The coordinator removes it once silent for the timeout (checked every 750 ms here); the page learns it within a second.
     expect(shownAfterMs).toBeLessThanOrEqual(NODE_TIMEOUT_MS + 750 + 1000 + 500);
     expect(await rowText(active, killed)).not.toContain('capturing');
-    expect(await active.textContent('#events')).toContain(`capture ${killed} silent for ${NODE_TIMEOUT_MS} ms: removed`);
+    expect(await active.textContent('#events')).toContain(
+      `capture ${killed} silent for ${NODE_TIMEOUT_MS} ms: removed`,
+    );
     expect(await active.textContent('#cluster')).toContain('2 capturing of 2');
     // The standby learns the membership from the active's SYNC.
-    await standby.waitForFunction((id) => !document.querySelector(`#nodes tr[data-node="${id}"]`)?.textContent?.includes('capturing'), killed, { timeout: 3000, polling: 100 });
+    await standby.waitForFunction(
+      (id) => !document.querySelector(`#nodes tr[data-node="${id}"]`)?.textContent?.includes('capturing'),
+      killed,
+      { timeout: 3000, polling: 100 },
+    );
     await active.waitForTimeout(1500);
     await active.screenshot({ path: path.join(ARTIFACTS, 'dashboard-timeout.png'), fullPage: true });
   });

@@ -22,9 +22,22 @@ class Net {
 
   constructor(ids: number[], seed = 1) {
     let x = seed;
-    const random = () => ((x = (x * 48271) % 2147483647) / 2147483647);
+    const random = () => (x = (x * 48271) % 2147483647) / 2147483647;
     for (const id of ids) {
-      this.nodes.set(id, new Election({ selfId: id, peerIds: ids.filter((p) => p !== id), electionTimeoutMs: TIMEOUT, firstWaitMs: 500, solitudeMs: 3 * TIMEOUT, random }, 0));
+      this.nodes.set(
+        id,
+        new Election(
+          {
+            selfId: id,
+            peerIds: ids.filter((p) => p !== id),
+            electionTimeoutMs: TIMEOUT,
+            firstWaitMs: 500,
+            solitudeMs: 3 * TIMEOUT,
+            random,
+          },
+          0,
+        ),
+      );
       this.up.add(id);
     }
   }
@@ -32,11 +45,13 @@ class Net {
     return this.up.has(a) && this.up.has(b) && !this.cut.has(`${Math.min(a, b)}-${Math.max(a, b)}`);
   }
   send(from: number, m: Message): void {
-    for (const to of this.nodes.keys()) if (to !== from && this.reachable(from, to)) this.queue.push({ to, m });
+    for (const to of this.nodes.keys())
+      if (to !== from && this.reachable(from, to)) this.queue.push({ to, m });
   }
   act(id: number, a: ElectionAction | undefined): void {
     if (!a) return;
-    if (a.kind === 'request-votes') this.send(id, { type: 'vote-request', term: a.term, from: id, epoch: 5, preVote: a.preVote });
+    if (a.kind === 'request-votes')
+      this.send(id, { type: 'vote-request', term: a.term, from: id, epoch: 5, preVote: a.preVote });
     if (a.kind === 'become-active') this.activeTerms.push([id, a.term]);
   }
   deliver(): void {
@@ -48,7 +63,8 @@ class Net {
         case 'sync': {
           const r = e.onSync(m.term, m.from, this.now);
           this.act(to, r.action);
-          if (this.reachable(to, m.from)) this.queue.push({ to: m.from, m: { type: 'sync-ack', term: e.term, from: to } });
+          if (this.reachable(to, m.from))
+            this.queue.push({ to: m.from, m: { type: 'sync-ack', term: e.term, from: to } });
           break;
         }
         case 'sync-ack':
@@ -57,7 +73,8 @@ class Net {
         case 'vote-request': {
           const r = e.onVoteRequest(m.term, m.from, m.epoch, 5, m.preVote, this.now);
           this.act(to, r.action);
-          if (r.grant && this.reachable(to, m.from)) this.queue.push({ to: m.from, m: { type: 'vote', term: m.term, from: to, preVote: m.preVote } });
+          if (r.grant && this.reachable(to, m.from))
+            this.queue.push({ to: m.from, m: { type: 'vote', term: m.term, from: to, preVote: m.preVote } });
           break;
         }
         case 'vote':
@@ -72,7 +89,8 @@ class Net {
       for (const [id, e] of this.nodes) {
         if (!this.up.has(id)) continue;
         this.act(id, e.tick(this.now, 0, this.witnesses.has(id)));
-        if (e.role === 'active' && this.now % 200 === 0) this.send(id, { type: 'sync', term: e.term, from: id });
+        if (e.role === 'active' && this.now % 200 === 0)
+          this.send(id, { type: 'sync', term: e.term, from: id });
       }
       this.deliver();
     }
@@ -137,14 +155,16 @@ describe('the coordinator election', () => {
     net.run(5000);
     const [old] = net.actives();
     net.witnesses.add(old!);
-    for (const o of [1, 2, 3].filter((id) => id !== old)) net.cut.add(`${Math.min(o, old!)}-${Math.max(o, old!)}`);
+    for (const o of [1, 2, 3].filter((id) => id !== old))
+      net.cut.add(`${Math.min(o, old!)}-${Math.max(o, old!)}`);
     const cutAt = net.now;
     const overlap: number[] = [];
     let steppedDownAfter: number | undefined;
     for (let t = 0; t < 6000; t += 50) {
       if (t === 2 * TIMEOUT) net.witnesses.delete(old!);
       net.run(50);
-      if (steppedDownAfter === undefined && net.nodes.get(old!)!.role !== 'active') steppedDownAfter = net.now - cutAt;
+      if (steppedDownAfter === undefined && net.nodes.get(old!)!.role !== 'active')
+        steppedDownAfter = net.now - cutAt;
       if (net.actives().length > 1) overlap.push(net.now);
     }
     expect(steppedDownAfter).toBeLessThanOrEqual(TIMEOUT / 2 + 250);
@@ -174,7 +194,7 @@ describe('the coordinator election', () => {
       const net = new Net([1, 2, 3], seed);
       for (let step = 0; step < 40; step++) {
         const id = 1 + ((seed * 7 + step * 13) % 3);
-        if (step % 5 === 0) (net.up.has(id) ? net.up.delete(id) : net.up.add(id));
+        if (step % 5 === 0) net.up.has(id) ? net.up.delete(id) : net.up.add(id);
         if (step % 7 === 0) net.cut.has('1-2') ? net.cut.delete('1-2') : net.cut.add('1-2');
         net.run(700);
       }

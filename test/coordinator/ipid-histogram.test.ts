@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ClusterIpidHistogram } from '../../coordinator/ipid-histogram.js';
 
 const BINS = 256;
-const bins = (entries: Record<number, number>): number[] => Array.from({ length: BINS }, (_, i) => entries[i] ?? 0);
+const bins = (entries: Record<number, number>): number[] =>
+  Array.from({ length: BINS }, (_, i) => entries[i] ?? 0);
 const report = (nodeId: number, entries: Record<number, number>) => {
   const b = bins(entries);
   return { nodeId, frames: BigInt(b.reduce((x, y) => x + y, 0)), bins: b };

@@ -6,9 +6,15 @@ const at = (ip: string, port = 5000) => ({ ip, port });
 describe('the membership', () => {
   it('orders capture nodes by ID, whatever the join order, and lists analyzer endpoints', () => {
     const m = new Membership();
-    expect(m.heard({ nodeId: 33, role: 'capture', control: at('198.18.0.13') }, 0)).toEqual({ isNew: true, topologyChanged: true });
+    expect(m.heard({ nodeId: 33, role: 'capture', control: at('198.18.0.13') }, 0)).toEqual({
+      isNew: true,
+      topologyChanged: true,
+    });
     m.heard({ nodeId: 11, role: 'capture', control: at('198.18.0.11') }, 0);
-    m.heard({ nodeId: 100, role: 'analyzer', control: at('198.18.0.100'), data: at('198.18.0.100', 9999) }, 0);
+    m.heard(
+      { nodeId: 100, role: 'analyzer', control: at('198.18.0.100'), data: at('198.18.0.100', 9999) },
+      0,
+    );
     m.heard({ nodeId: 22, role: 'capture', control: at('198.18.0.12') }, 0);
     expect(m.captureNodeIds()).toEqual([11, 22, 33]);
     expect(m.analyzers()).toEqual([at('198.18.0.100', 9999)]);
@@ -17,10 +23,21 @@ describe('the membership', () => {
   it('changes the topology for a new member or a moved analyzer, not for a restarted agent', () => {
     const m = new Membership();
     m.heard({ nodeId: 11, role: 'capture', control: at('198.18.0.11', 1) }, 0);
-    m.heard({ nodeId: 100, role: 'analyzer', control: at('198.18.0.100'), data: at('198.18.0.100', 9999) }, 0);
-    expect(m.heard({ nodeId: 11, role: 'capture', control: at('198.18.0.11', 2) }, 10)).toEqual({ isNew: false, topologyChanged: false });
+    m.heard(
+      { nodeId: 100, role: 'analyzer', control: at('198.18.0.100'), data: at('198.18.0.100', 9999) },
+      0,
+    );
+    expect(m.heard({ nodeId: 11, role: 'capture', control: at('198.18.0.11', 2) }, 10)).toEqual({
+      isNew: false,
+      topologyChanged: false,
+    });
     expect(m.get(11)!.control.port).toBe(2);
-    expect(m.heard({ nodeId: 100, role: 'analyzer', control: at('198.18.0.100'), data: at('198.18.0.100', 9998) }, 10).topologyChanged).toBe(true);
+    expect(
+      m.heard(
+        { nodeId: 100, role: 'analyzer', control: at('198.18.0.100'), data: at('198.18.0.100', 9998) },
+        10,
+      ).topologyChanged,
+    ).toBe(true);
   });
 
   it('removes members silent for longer than the timeout', () => {

@@ -18,7 +18,10 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const YAML_READER = 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)';
 const hasYaml = spawnSync('python3', ['-c', 'import yaml']).status === 0;
-if (!hasYaml) console.warn('docker/compose.yaml tests skipped: they read YAML with python3 and PyYAML (Debian: apt-get install python3-yaml)');
+if (!hasYaml)
+  console.warn(
+    'docker/compose.yaml tests skipped: they read YAML with python3 and PyYAML (Debian: apt-get install python3-yaml)',
+  );
 /** YAML through PyYAML (Debian: python3-yaml): the repository has no YAML parser of its own. */
 function readYaml(file: string): any {
   return JSON.parse(execFileSync('python3', ['-c', YAML_READER, file], { encoding: 'utf8' }));
@@ -37,7 +40,8 @@ async function poll<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
-const example = (name: string): Record<string, any> => JSON.parse(fs.readFileSync(path.join(ROOT, 'docs', 'examples', `${name}.json`), 'utf8'));
+const example = (name: string): Record<string, any> =>
+  JSON.parse(fs.readFileSync(path.join(ROOT, 'docs', 'examples', `${name}.json`), 'utf8'));
 const hostOf = (hostPort: string): string => hostPort.split(':')[0]!;
 const portOf = (hostPort: string): number => Number(hostPort.split(':')[1]);
 
@@ -75,7 +79,9 @@ describe.skipIf(!hasYaml)('docker/compose.yaml', () => {
       expect(s.environment.DICAP_AGENT_INTERFACE, name).toMatch(/^\$\{DICAP_PASSIVE_INTERFACE[:?}]/);
       expect(Number(s.environment.DICAP_AGENT_NODE_ID), name).toBeGreaterThan(0);
     }
-    const ids = dicap.filter(([, s]) => s.command[0] === 'agent').map(([, s]) => s.environment.DICAP_AGENT_NODE_ID);
+    const ids = dicap
+      .filter(([, s]) => s.command[0] === 'agent')
+      .map(([, s]) => s.environment.DICAP_AGENT_NODE_ID);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
@@ -120,7 +126,9 @@ describe.skipIf(!hasYaml)('docker/compose.yaml', () => {
     const coordinator = example('coordinator');
     const coordinators = dicap.filter(([, s]) => s.command[0] === 'coordinator');
     const addressOf = (s: any): string => s.networks.mgmt.ipv4_address;
-    const endpoints = coordinators.map(([, s]) => `${addressOf(s)}:${portOf(s.environment?.DICAP_COORDINATOR_LISTEN ?? coordinator.listen)}`);
+    const endpoints = coordinators.map(
+      ([, s]) => `${addressOf(s)}:${portOf(s.environment?.DICAP_COORDINATOR_LISTEN ?? coordinator.listen)}`,
+    );
     // coordinator1 is the file as it is; the others override listen, ID, peers and http.
     expect(endpoints).toContain(coordinator.listen);
     for (const [name, s] of coordinators) {
@@ -128,7 +136,9 @@ describe.skipIf(!hasYaml)('docker/compose.yaml', () => {
       expect(hostOf(listen), name).toBe(addressOf(s));
       expect(hostOf(s.environment?.DICAP_COORDINATOR_HTTP ?? coordinator.http), name).toBe(addressOf(s));
       const peers = (s.environment?.DICAP_COORDINATOR_PEER?.split(',') ?? coordinator.peer) as string[];
-      expect(peers.map((p) => p.split('@')[1]).sort(), name).toEqual(endpoints.filter((e) => e !== listen).sort());
+      expect(peers.map((p) => p.split('@')[1]).sort(), name).toEqual(
+        endpoints.filter((e) => e !== listen).sort(),
+      );
     }
     expect(example('agent').coordinator.sort()).toEqual([...endpoints].sort());
     expect(example('analyzer').coordinator.sort()).toEqual([...endpoints].sort());
@@ -136,21 +146,33 @@ describe.skipIf(!hasYaml)('docker/compose.yaml', () => {
     expect(addressOf(analyzer)).toBe(hostOf(example('analyzer').listen));
     const subnet = compose.networks.mgmt.ipam.config[0].subnet as string;
     expect(subnet).toBe('198.18.0.0/24');
-    for (const [, s] of Object.entries(services)) if (s.networks?.mgmt) expect(s.networks.mgmt.ipv4_address).toMatch(/^198\.18\.0\.\d+$/);
+    for (const [, s] of Object.entries(services))
+      if (s.networks?.mgmt) expect(s.networks.mgmt.ipv4_address).toMatch(/^198\.18\.0\.\d+$/);
   });
 
   it('has Prometheus scrape every dicap process where it serves metrics, and Grafana load the dashboard', () => {
     const prometheus = readYaml(path.join(DOCKER, 'prometheus', 'prometheus.yml'));
-    const targets = (prometheus.scrape_configs as any[]).flatMap((job) => job.static_configs.flatMap((c: any) => c.targets as string[]));
+    const targets = (prometheus.scrape_configs as any[]).flatMap((job) =>
+      job.static_configs.flatMap((c: any) => c.targets as string[]),
+    );
     const coordinator = example('coordinator');
     for (const [, s] of dicap) {
       const role = s.command[0];
-      if (role === 'coordinator') expect(targets).toContain(s.environment?.DICAP_COORDINATOR_HTTP ?? coordinator.http);
-      if (role === 'analyzer') expect(targets).toContain(`${s.networks.mgmt.ipv4_address}:${portOf(example('analyzer').metrics)}`);
-      if (role === 'agent') expect(targets).toContain(`${compose.networks.mgmt.ipam.config[0].gateway}:${portOf(s.environment.DICAP_AGENT_METRICS)}`);
+      if (role === 'coordinator')
+        expect(targets).toContain(s.environment?.DICAP_COORDINATOR_HTTP ?? coordinator.http);
+      if (role === 'analyzer')
+        expect(targets).toContain(`${s.networks.mgmt.ipv4_address}:${portOf(example('analyzer').metrics)}`);
+      if (role === 'agent')
+        expect(targets).toContain(
+          `${compose.networks.mgmt.ipam.config[0].gateway}:${portOf(s.environment.DICAP_AGENT_METRICS)}`,
+        );
     }
-    const datasource = readYaml(path.join(DOCKER, 'grafana', 'provisioning', 'datasources', 'prometheus.yaml'));
-    expect(datasource.datasources[0].url).toBe(`http://${services.prometheus.networks.mgmt.ipv4_address}:9090`);
+    const datasource = readYaml(
+      path.join(DOCKER, 'grafana', 'provisioning', 'datasources', 'prometheus.yaml'),
+    );
+    expect(datasource.datasources[0].url).toBe(
+      `http://${services.prometheus.networks.mgmt.ipv4_address}:9090`,
+    );
     const dashboards = readYaml(path.join(DOCKER, 'grafana', 'provisioning', 'dashboards', 'dicap.yaml'));
     const folder = dashboards.providers[0].options.path;
     expect(services.grafana.volumes).toContain(`./grafana/dicap.json:${folder}/dicap.json:ro`);
@@ -159,12 +181,19 @@ describe.skipIf(!hasYaml)('docker/compose.yaml', () => {
 
 // ---- the Dockerfile -------------------------------------------------------------------------
 
-interface Stage { name: string; from: string; lines: string[] }
+interface Stage {
+  name: string;
+  from: string;
+  lines: string[];
+}
 
 function readStages(): Stage[] {
   const text = fs.readFileSync(path.join(DOCKER, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
   const stages: Stage[] = [];
-  for (const line of text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))) {
+  for (const line of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))) {
     const from = /^FROM (\S+) AS (\S+)$/i.exec(line);
     if (from) stages.push({ name: from[2]!, from: from[1]!, lines: [] });
     else stages.at(-1)?.lines.push(line);
@@ -187,14 +216,29 @@ describe('docker/Dockerfile', () => {
   });
 
   it('copies from the build context only what exists and what the ignore file lets through', () => {
-    const ignored = fs.readFileSync(path.join(DOCKER, 'Dockerfile.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    for (const needed of ['package.json', 'package-lock.json', 'binding.gyp', 'tsconfig.json', 'native', 'coordinator']) expect(ignored).not.toContain(needed);
-    const tsconfig = JSON.parse(fs.readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
+    const ignored = fs
+      .readFileSync(path.join(DOCKER, 'Dockerfile.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    for (const needed of [
+      'package.json',
+      'package-lock.json',
+      'binding.gyp',
+      'tsconfig.json',
+      'native',
+      'coordinator',
+    ])
+      expect(ignored).not.toContain(needed);
+    const tsconfig = JSON.parse(fs.readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8')) as {
+      include: string[];
+    };
     for (const folder of tsconfig.include) expect(ignored, `tsc needs ${folder}`).not.toContain(folder);
     for (const s of stages) {
       for (const line of s.lines.filter((l) => /^COPY /.test(l) && !l.includes('--from='))) {
         const sources = line.split(/\s+/).slice(1, -1);
-        for (const source of sources) if (source !== '.') expect(fs.existsSync(path.join(ROOT, source)), `${s.name}: ${line}`).toBe(true);
+        for (const source of sources)
+          if (source !== '.') expect(fs.existsSync(path.join(ROOT, source)), `${s.name}: ${line}`).toBe(true);
       }
     }
   });
@@ -203,8 +247,12 @@ describe('docker/Dockerfile', () => {
     // Rebuild the runtime image's /opt/dicap as a directory from its COPY --from lines.
     const image = path.join(tmp, 'opt-dicap');
     fs.mkdirSync(image);
-    const production = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8' })
-      .split('\n').filter((p) => p.includes(`${path.sep}node_modules${path.sep}`));
+    const production = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((p) => p.includes(`${path.sep}node_modules${path.sep}`));
     const copies = stage('runtime').lines.filter((l) => l.startsWith('COPY --from='));
     expect(copies.length).toBeGreaterThan(0);
     for (const line of copies) {
@@ -214,35 +262,69 @@ describe('docker/Dockerfile', () => {
       for (const source of words.slice(0, -1)) {
         const relative = path.relative('/src', source);
         if (from === 'deps' && relative === 'node_modules') {
-          for (const pkg of production) fs.cpSync(pkg, path.join(destination, path.relative(path.join(ROOT, 'node_modules'), pkg)), { recursive: true });
+          for (const pkg of production)
+            fs.cpSync(pkg, path.join(destination, path.relative(path.join(ROOT, 'node_modules'), pkg)), {
+              recursive: true,
+            });
           continue;
         }
         const matches = relative.includes('*')
-          ? fs.readdirSync(path.join(ROOT, path.dirname(relative))).filter((f) => new RegExp(`^${path.basename(relative).replace('.', '\\.').replace('*', '.*')}$`).test(f)).map((f) => path.join(path.dirname(relative), f))
+          ? fs
+              .readdirSync(path.join(ROOT, path.dirname(relative)))
+              .filter((f) =>
+                new RegExp(`^${path.basename(relative).replace('.', '\\.').replace('*', '.*')}$`).test(f),
+              )
+              .map((f) => path.join(path.dirname(relative), f))
           : [relative];
         expect(matches.length, line).toBeGreaterThan(0);
         for (const match of matches) {
-          expect(fs.existsSync(path.join(ROOT, match)), `${line}: ${match} (built by npm run build)`).toBe(true);
-          const into = words.at(-1)!.endsWith('/') || words.length > 2 ? path.join(destination, path.basename(match)) : destination;
+          expect(fs.existsSync(path.join(ROOT, match)), `${line}: ${match} (built by npm run build)`).toBe(
+            true,
+          );
+          const into =
+            words.at(-1)!.endsWith('/') || words.length > 2
+              ? path.join(destination, path.basename(match))
+              : destination;
           fs.cpSync(path.join(ROOT, match), into, { recursive: true });
         }
       }
     }
     const dicap = path.join(image, 'dist', 'bin', 'dicap.js');
     for (const command of ['agent', 'analyzer', 'coordinator']) {
-      expect(execFileSync(process.execPath, [dicap, command, '--help'], { cwd: tmp, encoding: 'utf8' })).toMatch(new RegExp(`^usage: dicap ${command}`));
+      expect(
+        execFileSync(process.execPath, [dicap, command, '--help'], { cwd: tmp, encoding: 'utf8' }),
+      ).toMatch(new RegExp(`^usage: dicap ${command}`));
     }
     // The native addon loads from the copied tree (dicap owner runs the engine's Selector on a file).
-    const owners = execFileSync(process.execPath, [dicap, 'owner', '--nodes', '1,2', CORPUS_FILE], { cwd: tmp, encoding: 'utf8' });
+    const owners = execFileSync(process.execPath, [dicap, 'owner', '--nodes', '1,2', CORPUS_FILE], {
+      cwd: tmp,
+      encoding: 'utf8',
+    });
     expect(owners.trim().split('\n')).toHaveLength(20);
     // The coordinator serves its dashboard page and metrics from the copied tree.
     const [control, http] = [await freePort('udp'), await freePort('tcp')];
-    const coordinator = spawn(process.execPath, [dicap, 'coordinator', '--insecure', '--listen', `127.0.0.1:${control}`, '--http', `127.0.0.1:${http}`, '--status-interval', '0'], { cwd: tmp, stdio: 'ignore' });
+    const coordinator = spawn(
+      process.execPath,
+      [
+        dicap,
+        'coordinator',
+        '--insecure',
+        '--listen',
+        `127.0.0.1:${control}`,
+        '--http',
+        `127.0.0.1:${http}`,
+        '--status-interval',
+        '0',
+      ],
+      { cwd: tmp, stdio: 'ignore' },
+    );
     try {
       const page = await poll(() => fetch(`http://127.0.0.1:${http}/`));
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/<html/i);
-      expect(await (await fetch(`http://127.0.0.1:${http}/metrics`)).text()).toContain('dicap_coordinator_active');
+      expect(await (await fetch(`http://127.0.0.1:${http}/metrics`)).text()).toContain(
+        'dicap_coordinator_active',
+      );
     } finally {
       coordinator.kill('SIGKILL');
     }
@@ -258,7 +340,8 @@ function readUnit(name: string): Map<string, string[]> {
     const header = /^\[(\w+)\]$/.exec(line);
     if (header) section = header[1]!;
     const entry = /^([A-Za-z]+)=(.*)$/.exec(line);
-    if (entry) entries.set(`${section}.${entry[1]}`, [...(entries.get(`${section}.${entry[1]}`) ?? []), entry[2]!]);
+    if (entry)
+      entries.set(`${section}.${entry[1]}`, [...(entries.get(`${section}.${entry[1]}`) ?? []), entry[2]!]);
   }
   return entries;
 }
@@ -266,18 +349,27 @@ function readUnit(name: string): Map<string, string[]> {
 describe('docker/systemd', () => {
   const units = ['dicap-agent@.service', 'dicap-analyzer.service', 'dicap-coordinator.service'];
 
-  it.each(units)('%s runs dicap as the dicap user from its config file, restarts always, and gets the key as a credential', (name) => {
-    const unit = readUnit(name);
-    const component = /^dicap-(\w+)/.exec(name)![1]!;
-    expect(unit.get('Service.User')).toEqual(['dicap']);
-    expect(unit.get('Service.Restart')).toEqual(['always']);
-    expect(unit.get('Service.NoNewPrivileges')).toEqual(['yes']);
-    const [execStart] = unit.get('Service.ExecStart')!;
-    expect(execStart).toMatch(new RegExp(`^/usr/bin/node /opt/dicap/dist/bin/dicap.js ${component} --config /etc/dicap/${component}(-%i)?\\.json$`));
-    expect(unit.get('Service.LoadCredential')).toEqual(['cluster.key:/etc/dicap/cluster.key']);
-    expect(unit.get('Service.Environment')).toContain(`DICAP_${component.toUpperCase()}_CLUSTER_KEY_FILE=%d/cluster.key`);
-    expect(unit.get('Install.WantedBy')).toEqual(['multi-user.target']);
-  });
+  it.each(units)(
+    '%s runs dicap as the dicap user from its config file, restarts always, and gets the key as a credential',
+    (name) => {
+      const unit = readUnit(name);
+      const component = /^dicap-(\w+)/.exec(name)![1]!;
+      expect(unit.get('Service.User')).toEqual(['dicap']);
+      expect(unit.get('Service.Restart')).toEqual(['always']);
+      expect(unit.get('Service.NoNewPrivileges')).toEqual(['yes']);
+      const [execStart] = unit.get('Service.ExecStart')!;
+      expect(execStart).toMatch(
+        new RegExp(
+          `^/usr/bin/node /opt/dicap/dist/bin/dicap.js ${component} --config /etc/dicap/${component}(-%i)?\\.json$`,
+        ),
+      );
+      expect(unit.get('Service.LoadCredential')).toEqual(['cluster.key:/etc/dicap/cluster.key']);
+      expect(unit.get('Service.Environment')).toContain(
+        `DICAP_${component.toUpperCase()}_CLUSTER_KEY_FILE=%d/cluster.key`,
+      );
+      expect(unit.get('Install.WantedBy')).toEqual(['multi-user.target']);
+    },
+  );
 
   it('gives the agent exactly CAP_NET_RAW and CAP_NET_ADMIN, and the others none', () => {
     const agent = readUnit('dicap-agent@.service');
@@ -290,7 +382,7 @@ describe('docker/systemd', () => {
     }
   });
 
-  it('prepares the passive interface with the README\'s commands', () => {
+  it("prepares the passive interface with the README's commands", () => {
     const pre = readUnit('dicap-agent@.service').get('Service.ExecStartPre')!.join('\n');
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     expect(pre).toContain('/usr/sbin/ip link set dev %i up promisc on');
@@ -302,8 +394,13 @@ describe('docker/systemd', () => {
   it.skipIf(!verify)('pass systemd-analyze verify (the agent as instance eth1)', () => {
     const dir = path.join(tmp, 'units');
     fs.mkdirSync(dir);
-    for (const name of units) fs.copyFileSync(path.join(DOCKER, 'systemd', name), path.join(dir, name.replace('@.', '@eth1.')));
-    const result = spawnSync('systemd-analyze', ['verify', ...units.map((n) => path.join(dir, n.replace('@.', '@eth1.')))], { encoding: 'utf8' });
+    for (const name of units)
+      fs.copyFileSync(path.join(DOCKER, 'systemd', name), path.join(dir, name.replace('@.', '@eth1.')));
+    const result = spawnSync(
+      'systemd-analyze',
+      ['verify', ...units.map((n) => path.join(dir, n.replace('@.', '@eth1.')))],
+      { encoding: 'utf8' },
+    );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });

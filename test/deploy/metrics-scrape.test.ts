@@ -28,7 +28,12 @@ function start(args: string[]): DicapProcess {
 }
 
 /** Scrapes until `ready` holds (the processes run on their own clocks). */
-async function scrapeUntil(port: number, ready: (e: Exposition) => boolean, what: string, timeoutMs = 10_000): Promise<Exposition> {
+async function scrapeUntil(
+  port: number,
+  ready: (e: Exposition) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<Exposition> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const e = await scrape(port).catch(() => undefined);
@@ -39,20 +44,34 @@ async function scrapeUntil(port: number, ready: (e: Exposition) => boolean, what
 }
 
 /** Every documented metric of the component is served, with its type and label names. */
-function expectDocumented(e: Exposition, component: DocumentedMetric['component'], except: readonly string[] = []): void {
+function expectDocumented(
+  e: Exposition,
+  component: DocumentedMetric['component'],
+  except: readonly string[] = [],
+): void {
   for (const metric of documented.filter((m) => m.component === component && !except.includes(m.name))) {
     expect(e.types.get(metric.name), `# TYPE of ${metric.name}`).toBe(metric.type);
     const series = e.samples.filter((s) => s.name === metric.name);
     expect(series.length, `series of ${metric.name}`).toBeGreaterThan(0);
-    for (const s of series) expect(Object.keys(s.labels).sort(), `labels of ${metric.name}`).toEqual([...metric.labels].sort());
+    for (const s of series)
+      expect(Object.keys(s.labels).sort(), `labels of ${metric.name}`).toEqual([...metric.labels].sort());
   }
   // … and nothing is served that the document does not list.
   const served = [...e.types.keys()].filter((name) => name.startsWith('dicap_'));
   const listed = documented.filter((m) => m.component === component).map((m) => m.name);
-  expect(served.filter((name) => !listed.includes(name)), 'metrics missing from docs/metrics.md').toEqual([]);
+  expect(
+    served.filter((name) => !listed.includes(name)),
+    'metrics missing from docs/metrics.md',
+  ).toEqual([]);
 }
 
-let ports: { control: number; coordinatorHttp: number; data: number; analyzerHttp: number; agentHttp: number };
+let ports: {
+  control: number;
+  coordinatorHttp: number;
+  data: number;
+  analyzerHttp: number;
+  agentHttp: number;
+};
 let agent: DicapProcess;
 
 beforeAll(async () => {
@@ -65,25 +84,72 @@ beforeAll(async () => {
     agentHttp: await freePort('tcp'),
   };
   const coordinator = start([
-    'coordinator', '--insecure', '--listen', `127.0.0.1:${ports.control}`, '--http', `127.0.0.1:${ports.coordinatorHttp}`,
-    '--heartbeat-interval-ms', '200', '--node-timeout-ms', '2000', '--epoch-interval-ms', '1000', '--announce-interval-ms', '0', '--status-interval', '0',
+    'coordinator',
+    '--insecure',
+    '--listen',
+    `127.0.0.1:${ports.control}`,
+    '--http',
+    `127.0.0.1:${ports.coordinatorHttp}`,
+    '--heartbeat-interval-ms',
+    '200',
+    '--node-timeout-ms',
+    '2000',
+    '--epoch-interval-ms',
+    '1000',
+    '--announce-interval-ms',
+    '0',
+    '--status-interval',
+    '0',
   ]);
   await coordinator.waitForStderr(/listening on/);
   const analyzer = start([
-    'analyzer', '--listen', `127.0.0.1:${ports.data}`, '--write', path.join(tmp, 'out.pcap'), '--metrics', `127.0.0.1:${ports.analyzerHttp}`,
-    '--coordinator', `127.0.0.1:${ports.control}`, '--node-id', '100', '--insecure', '--heartbeat-interval-ms', '200', '--status-interval', '0',
+    'analyzer',
+    '--listen',
+    `127.0.0.1:${ports.data}`,
+    '--write',
+    path.join(tmp, 'out.pcap'),
+    '--metrics',
+    `127.0.0.1:${ports.analyzerHttp}`,
+    '--coordinator',
+    `127.0.0.1:${ports.control}`,
+    '--node-id',
+    '100',
+    '--insecure',
+    '--heartbeat-interval-ms',
+    '200',
+    '--status-interval',
+    '0',
   ]);
   await scrapeUntil(ports.analyzerHttp, () => true, 'the analyzer to serve metrics');
   void analyzer;
   // Round-robin over two nodes in a static topology: node 11 owns every other frame.
   agent = start([
-    'agent', '--pcap', CAPTURE, '--realtime', '--node-id', '11', '--nodes', '11,22', '--mode', 'round-robin', '--workers', '1',
-    '--analyzer', `127.0.0.1:${ports.data}`, '--metrics', `127.0.0.1:${ports.agentHttp}`, '--summary', path.join(tmp, 'agent.json'), '--status-interval', '0',
+    'agent',
+    '--pcap',
+    CAPTURE,
+    '--realtime',
+    '--node-id',
+    '11',
+    '--nodes',
+    '11,22',
+    '--mode',
+    'round-robin',
+    '--workers',
+    '1',
+    '--analyzer',
+    `127.0.0.1:${ports.data}`,
+    '--metrics',
+    `127.0.0.1:${ports.agentHttp}`,
+    '--summary',
+    path.join(tmp, 'agent.json'),
+    '--status-interval',
+    '0',
   ]);
 }, 30_000);
 
 afterAll(async () => {
-  for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  for (const p of processes)
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   await Promise.all(processes.map((p) => p.exited));
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -92,7 +158,9 @@ describe('metrics of real processes', () => {
   it('agent and analyzer agree while the capture is quiet, and every documented metric is served', async () => {
     const agentMetrics = await scrapeUntil(
       ports.agentHttp,
-      (e) => valueOf(e, 'dicap_agent_source_frames_total') === FIRST_BURST && valueOf(e, 'dicap_agent_exported_records_total') === FIRST_BURST / 2,
+      (e) =>
+        valueOf(e, 'dicap_agent_source_frames_total') === FIRST_BURST &&
+        valueOf(e, 'dicap_agent_exported_records_total') === FIRST_BURST / 2,
       `the agent to export the first ${FIRST_BURST / 2} records`,
     );
     const analyzerMetrics = await scrapeUntil(
@@ -100,16 +168,24 @@ describe('metrics of real processes', () => {
       (e) => sumOf(e, 'dicap_analyzer_written_records_total') === FIRST_BURST / 2,
       'the analyzer to write them',
     );
-    expect(agent.child.exitCode, 'the agent must still be in the capture\'s quiet gap').toBeNull();
+    expect(agent.child.exitCode, "the agent must still be in the capture's quiet gap").toBeNull();
 
-    expectDocumented(agentMetrics, 'agent', ['dicap_agent_interface_received_frames_total', 'dicap_agent_interface_dropped_frames_total', 'dicap_agent_rejected_control_messages_total']);
-    const a = (name: string, labels: Record<string, string> = {}): number => valueOf(agentMetrics, `dicap_agent_${name}`, { node: '11', ...labels });
+    expectDocumented(agentMetrics, 'agent', [
+      'dicap_agent_interface_received_frames_total',
+      'dicap_agent_interface_dropped_frames_total',
+      'dicap_agent_rejected_control_messages_total',
+    ]);
+    const a = (name: string, labels: Record<string, string> = {}): number =>
+      valueOf(agentMetrics, `dicap_agent_${name}`, { node: '11', ...labels });
     expect(a('seen_frames_total')).toBe(FIRST_BURST);
     expect(a('owned_frames_total')).toBe(FIRST_BURST / 2);
     expect(a('not_owned_frames_total')).toBe(FIRST_BURST / 2);
     expect(a('queued_frames_total')).toBe(FIRST_BURST / 2);
-    expect(a('unassigned_frames_total') + a('inband_accepted_frames_total') + a('inband_rejected_frames_total')).toBe(0);
-    for (const layer of ['ring', 'queue', 'send', 'no_analyzer']) expect(a('dropped_frames_total', { layer })).toBe(0);
+    expect(
+      a('unassigned_frames_total') + a('inband_accepted_frames_total') + a('inband_rejected_frames_total'),
+    ).toBe(0);
+    for (const layer of ['ring', 'queue', 'send', 'no_analyzer'])
+      expect(a('dropped_frames_total', { layer })).toBe(0);
     expect(a('send_errors_total')).toBe(0);
     expect(a('exported_datagrams_total')).toBeGreaterThanOrEqual(1);
     expect(a('source_bytes_total')).toBeGreaterThan(FIRST_BURST * 60);
@@ -118,13 +194,16 @@ describe('metrics of real processes', () => {
     expect(a('position')).toBe(0);
 
     expectDocumented(analyzerMetrics, 'analyzer');
-    const z = (name: string, labels: Record<string, string> = {}): number => valueOf(analyzerMetrics, `dicap_analyzer_${name}`, labels);
+    const z = (name: string, labels: Record<string, string> = {}): number =>
+      valueOf(analyzerMetrics, `dicap_analyzer_${name}`, labels);
     // What the agent exported is what the analyzer received from node 11, datagram for datagram.
     expect(z('node_records_total', { node: '11' })).toBe(a('exported_records_total'));
     expect(z('node_datagrams_total', { node: '11' })).toBe(a('exported_datagrams_total'));
     expect(z('received_records_total')).toBe(a('exported_records_total'));
     expect(z('received_bytes_total')).toBe(a('exported_bytes_total'));
-    expect(z('node_gap_datagrams_total', { node: '11' }) - z('node_late_datagrams_total', { node: '11' })).toBe(0);
+    expect(
+      z('node_gap_datagrams_total', { node: '11' }) - z('node_late_datagrams_total', { node: '11' }),
+    ).toBe(0);
     expect(z('node_runs_total', { node: '11' })).toBe(1);
     expect(z('node_streams', { node: '11' })).toBe(1);
     expect(z('node_epoch', { node: '11' })).toBe(1);
@@ -137,11 +216,14 @@ describe('metrics of real processes', () => {
   it('the coordinator is active and knows the analyzer, and every documented metric is served', async () => {
     const e = await scrapeUntil(
       ports.coordinatorHttp,
-      (m) => valueOf(m, 'dicap_coordinator_active') === 1 && valueOf(m, 'dicap_coordinator_members', { role: 'analyzer' }) === 1,
+      (m) =>
+        valueOf(m, 'dicap_coordinator_active') === 1 &&
+        valueOf(m, 'dicap_coordinator_members', { role: 'analyzer' }) === 1,
       'the coordinator to be active with the analyzer as a member',
     );
     expectDocumented(e, 'coordinator');
-    const c = (name: string, labels: Record<string, string> = {}): number => valueOf(e, `dicap_coordinator_${name}`, labels);
+    const c = (name: string, labels: Record<string, string> = {}): number =>
+      valueOf(e, `dicap_coordinator_${name}`, labels);
     expect(c('role', { role: 'active' })).toBe(1);
     expect(c('role', { role: 'standby' }) + c('role', { role: 'candidate' })).toBe(0);
     expect(c('term')).toBeGreaterThanOrEqual(1);
@@ -154,9 +236,18 @@ describe('metrics of real processes', () => {
 
   it('at the end of the run the analyzer holds every record the agent exported', async () => {
     expect(await agent.exited).toBe(0);
-    const summary = JSON.parse(fs.readFileSync(path.join(tmp, 'agent.json'), 'utf8')) as { final: boolean; frames: number; recordsExported: number; datagramsSent: number };
+    const summary = JSON.parse(fs.readFileSync(path.join(tmp, 'agent.json'), 'utf8')) as {
+      final: boolean;
+      frames: number;
+      recordsExported: number;
+      datagramsSent: number;
+    };
     expect(summary).toMatchObject({ final: true, frames: ALL_FRAMES, recordsExported: ALL_FRAMES / 2 });
-    const e = await scrapeUntil(ports.analyzerHttp, (m) => valueOf(m, 'dicap_analyzer_written_records_total') === summary.recordsExported, 'the last records');
+    const e = await scrapeUntil(
+      ports.analyzerHttp,
+      (m) => valueOf(m, 'dicap_analyzer_written_records_total') === summary.recordsExported,
+      'the last records',
+    );
     expect(valueOf(e, 'dicap_analyzer_node_records_total', { node: '11' })).toBe(summary.recordsExported);
     expect(valueOf(e, 'dicap_analyzer_node_datagrams_total', { node: '11' })).toBe(summary.datagramsSent);
     expect(valueOf(e, 'dicap_analyzer_node_gap_datagrams_total', { node: '11' })).toBe(0);

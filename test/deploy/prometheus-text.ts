@@ -36,7 +36,9 @@ export function parseExposition(text: string): Exposition {
 
 /** The value of one series: `name` with at least these labels; throws when absent or ambiguous. */
 export function valueOf(e: Exposition, name: string, labels: Record<string, string> = {}): number {
-  const found = e.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  const found = e.samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
   if (found.length !== 1) throw new Error(`${found.length} series of ${name}${JSON.stringify(labels)}`);
   return found[0]!.value;
 }

@@ -11,9 +11,24 @@ const documented = readDocumentedMetrics();
 const DASHBOARD = path.resolve('docker', 'grafana', 'dicap.json');
 
 const LABELS = ['node', 'layer', 'reason', 'role', 'state'];
-const LAYERS = ['wire', 'socket', 'seen', 'owned', 'workers', 'exported', 'received', 'written', 'ledger', 'control'];
+const LAYERS = [
+  'wire',
+  'socket',
+  'seen',
+  'owned',
+  'workers',
+  'exported',
+  'received',
+  'written',
+  'ledger',
+  'control',
+];
 
-interface Target { refId: string; expr: string; datasource: { type: string; uid: string } }
+interface Target {
+  refId: string;
+  expr: string;
+  datasource: { type: string; uid: string };
+}
 interface Panel {
   id: number;
   type: string;
@@ -44,7 +59,8 @@ describe('docs/metrics.md', () => {
       if (m.type === 'counter') expect(m.name, 'a counter ends in _total').toMatch(/_total$/);
       else expect(m.name, 'only counters end in _total').not.toMatch(/_total$/);
       for (const label of m.labels) expect(LABELS, `label of ${m.name}`).toContain(label);
-      for (const layer of m.layer.split(',').map((l) => l.trim())) expect(LAYERS, `layer of ${m.name}`).toContain(layer);
+      for (const layer of m.layer.split(',').map((l) => l.trim()))
+        expect(LAYERS, `layer of ${m.name}`).toContain(layer);
       expect(m.alert.length, `alert of ${m.name}`).toBeGreaterThan(0);
     }
     // Every agent metric carries the node label (set once for the whole registry).
@@ -52,7 +68,9 @@ describe('docs/metrics.md', () => {
   });
 
   it('covers every layer of the frame path and the ledger', () => {
-    expect(new Set(documented.flatMap((m) => m.layer.split(',').map((l) => l.trim())))).toEqual(new Set(LAYERS));
+    expect(new Set(documented.flatMap((m) => m.layer.split(',').map((l) => l.trim())))).toEqual(
+      new Set(LAYERS),
+    );
   });
 });
 
@@ -73,8 +91,11 @@ describe('docker/grafana/dicap.json', () => {
     }
     for (const [i, a] of dashboard.panels.entries()) {
       for (const b of dashboard.panels.slice(i + 1)) {
-        const apart = a.gridPos.x + a.gridPos.w <= b.gridPos.x || b.gridPos.x + b.gridPos.w <= a.gridPos.x ||
-          a.gridPos.y + a.gridPos.h <= b.gridPos.y || b.gridPos.y + b.gridPos.h <= a.gridPos.y;
+        const apart =
+          a.gridPos.x + a.gridPos.w <= b.gridPos.x ||
+          b.gridPos.x + b.gridPos.w <= a.gridPos.x ||
+          a.gridPos.y + a.gridPos.h <= b.gridPos.y ||
+          b.gridPos.y + b.gridPos.h <= a.gridPos.y;
         expect(apart, `panels "${a.title}" and "${b.title}" overlap`).toBe(true);
       }
     }
@@ -88,7 +109,11 @@ describe('docker/grafana/dicap.json', () => {
       expect(new Set(refIds).size, p.title).toBe(refIds.length);
       for (const t of p.targets!) {
         expect(t.datasource).toEqual(p.datasource);
-        for (const [open, close] of [['(', ')'], ['{', '}'], ['[', ']']] as const) {
+        for (const [open, close] of [
+          ['(', ')'],
+          ['{', '}'],
+          ['[', ']'],
+        ] as const) {
           expect(t.expr.split(open).length, `${open}${close} in ${t.expr}`).toBe(t.expr.split(close).length);
         }
         expect(metricsIn(t.expr).length, `a dicap metric in ${t.expr}`).toBeGreaterThan(0);
@@ -106,19 +131,34 @@ describe('docker/grafana/dicap.json', () => {
     const missing: string[] = [];
     for (const m of documented.filter((d) => d.panel !== undefined)) {
       const panel = queryPanels.find((p) => p.title === m.panel);
-      if (!panel || !panel.targets!.some((t) => metricsIn(t.expr).includes(m.name))) missing.push(`${m.name} on "${m.panel}"`);
+      if (!panel || !panel.targets!.some((t) => metricsIn(t.expr).includes(m.name)))
+        missing.push(`${m.name} on "${m.panel}"`);
     }
     expect(missing).toEqual([]);
   });
 
   it('has the panels an operator needs first', () => {
     const titles = queryPanels.map((p) => p.title);
-    for (const title of ['Coverage', 'Frames per node', 'Drops by layer', 'Analyzer export loss', 'Coordinator role', 'Coordinator term', 'Failovers']) {
+    for (const title of [
+      'Coverage',
+      'Frames per node',
+      'Drops by layer',
+      'Analyzer export loss',
+      'Coordinator role',
+      'Coordinator term',
+      'Failovers',
+    ]) {
       expect(titles).toContain(title);
     }
     // The important metrics: every metric an alert in docs/metrics.md's first five rests on is on the dashboard.
-    const important = ['dicap_agent_dropped_frames_total', 'dicap_analyzer_node_gap_datagrams_total', 'dicap_analyzer_node_late_datagrams_total',
-      'dicap_coordinator_coverage_exactly_once', 'dicap_coordinator_active', 'dicap_analyzer_output_state'];
+    const important = [
+      'dicap_agent_dropped_frames_total',
+      'dicap_analyzer_node_gap_datagrams_total',
+      'dicap_analyzer_node_late_datagrams_total',
+      'dicap_coordinator_coverage_exactly_once',
+      'dicap_coordinator_active',
+      'dicap_analyzer_output_state',
+    ];
     const queried = new Set(queryPanels.flatMap((p) => p.targets!.flatMap((t) => metricsIn(t.expr))));
     for (const name of important) expect(queried.has(name), name).toBe(true);
   });

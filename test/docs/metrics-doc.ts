@@ -42,7 +42,8 @@ export function readDocumentedMetrics(file = METRICS_DOC): DocumentedMetric[] {
     const row = /^\| `(dicap_(agent|analyzer|coordinator)_[a-z0-9_]+)` \|/.exec(line);
     if (!row) continue;
     const [, type, labels, , layer, alert, panel] = cells(line);
-    if (type !== 'counter' && type !== 'gauge') throw new Error(`docs/metrics.md: ${row[1]} has type "${type}"`);
+    if (type !== 'counter' && type !== 'gauge')
+      throw new Error(`docs/metrics.md: ${row[1]} has type "${type}"`);
     metrics.push({
       component: row[2] as DocumentedMetric['component'],
       name: row[1]!,

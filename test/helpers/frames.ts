@@ -20,7 +20,10 @@ export function frameMultiset(frames: Iterable<FrameLike>, snaplen: number): Map
 }
 
 /** Frames missing from `actual`, and frames `actual` has more often than `expected` (duplicates/extras). */
-export function compareMultisets(expected: Map<string, number>, actual: Map<string, number>): { missing: number; extra: number } {
+export function compareMultisets(
+  expected: Map<string, number>,
+  actual: Map<string, number>,
+): { missing: number; extra: number } {
   let missing = 0;
   let extra = 0;
   for (const [key, n] of expected) {

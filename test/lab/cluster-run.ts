@@ -31,14 +31,25 @@ export interface ClusterRun {
 }
 
 /** Starts a cluster, synchronises round-robin, runs `send`, waits for every frame to arrive, stops the cluster. */
-export async function runCluster(lab: Lab, options: ClusterOptions, send: (cluster: Cluster) => Promise<void>): Promise<ClusterRun> {
+export async function runCluster(
+  lab: Lab,
+  options: ClusterOptions,
+  send: (cluster: Cluster) => Promise<void>,
+): Promise<ClusterRun> {
   const cluster = await startCluster(lab, options);
   try {
     const before = await lab.passiveCounters();
-    const inband = options.mode === 'round-robin' ? (await adoptInbandTopology(lab, cluster)).frame : undefined;
+    const inband =
+      options.mode === 'round-robin' ? (await adoptInbandTopology(lab, cluster)).frame : undefined;
     await send(cluster);
     const wire = passiveDelta(before, await lab.settledPassiveCounters()).map((c) => c.rxPackets);
-    expect(await cluster.waitForCapture(wire), `agents' frames ${cluster.counters().agents.map((a) => a?.frames).join(',')} for ${wire.join(',')} on the wire`).toBe(true);
+    expect(
+      await cluster.waitForCapture(wire),
+      `agents' frames ${cluster
+        .counters()
+        .agents.map((a) => a?.frames)
+        .join(',')} for ${wire.join(',')} on the wire`,
+    ).toBe(true);
     const final = await cluster.stop();
     return { cluster, wire, final, ...(inband ? { inband } : {}) };
   } finally {
@@ -62,10 +73,17 @@ export function capturedBytes(frame: Buffer, snaplen: number): Buffer {
 }
 
 /** The owner position of each frame, in wire order, as the TypeScript selection computes it on what a node captures. */
-export function expectedPositions(mode: Mode, frames: readonly Buffer[], nodeIds: readonly number[], snaplen: number): number[] {
+export function expectedPositions(
+  mode: Mode,
+  frames: readonly Buffer[],
+  nodeIds: readonly number[],
+  snaplen: number,
+): number[] {
   const counter = new RoundRobinOwner();
   return frames.map((f) =>
-    mode === 'round-robin' ? counter.next(f, nodeIds.length) : ownerPosition(mode, capturedBytes(f, snaplen), nodeIds, KEY[0], KEY[1]),
+    mode === 'round-robin'
+      ? counter.next(f, nodeIds.length)
+      : ownerPosition(mode, capturedBytes(f, snaplen), nodeIds, KEY[0], KEY[1]),
   );
 }
 
@@ -79,28 +97,71 @@ const asFrames = (frames: readonly Buffer[]) => frames.map((data) => ({ tsNs: 0n
  * With one analyzer per node ('capture-hosts'), each node's output must be exactly the frames
  * it owns.
  */
-export function expectExactlyOnce(run: ClusterRun, mode: Mode, traffic: readonly Buffer[], label: string): void {
+export function expectExactlyOnce(
+  run: ClusterRun,
+  mode: Mode,
+  traffic: readonly Buffer[],
+  label: string,
+): void {
   const { cluster, final, wire } = run;
   const snaplen = cluster.options.snaplen;
   const nodeIds = cluster.agents.map((a) => a.nodeId);
   const control = run.inband ? 1 : 0;
-  expect(wire, `${label}: frames on each passive interface`).toEqual(nodeIds.map(() => traffic.length + control));
+  expect(wire, `${label}: frames on each passive interface`).toEqual(
+    nodeIds.map(() => traffic.length + control),
+  );
 
   const positions = expectedPositions(mode, [...traffic], nodeIds, snaplen);
   const ownedByTs = nodeIds.map((_, p) => positions.filter((q) => q === p).length);
   for (const [i, a] of final.agents.entries()) {
     const who = `${label}: node ${a.nodeId}`;
-    expect({ frames: a.frames, control: a.controlFrames, unassigned: a.unassigned, seen: a.seen, ringDrops: a.socketDrops, epoch: a.epoch }, who).toEqual({
-      frames: wire[i], control, unassigned: 0, seen: traffic.length, ringDrops: 0, epoch: control ? 2 : 1,
+    expect(
+      {
+        frames: a.frames,
+        control: a.controlFrames,
+        unassigned: a.unassigned,
+        seen: a.seen,
+        ringDrops: a.socketDrops,
+        epoch: a.epoch,
+      },
+      who,
+    ).toEqual({
+      frames: wire[i],
+      control,
+      unassigned: 0,
+      seen: traffic.length,
+      ringDrops: 0,
+      epoch: control ? 2 : 1,
     });
-    expect({ owned: a.owned, exported: a.recordsExported, queueDrops: a.queueFullDrops, sendFailed: a.recordsSendFailed, noAnalyzer: a.recordsNoAnalyzer }, who).toEqual({
-      owned: ownedByTs[i], exported: ownedByTs[i], queueDrops: 0, sendFailed: 0, noAnalyzer: 0,
+    expect(
+      {
+        owned: a.owned,
+        exported: a.recordsExported,
+        queueDrops: a.queueFullDrops,
+        sendFailed: a.recordsSendFailed,
+        noAnalyzer: a.recordsNoAnalyzer,
+      },
+      who,
+    ).toEqual({
+      owned: ownedByTs[i],
+      exported: ownedByTs[i],
+      queueDrops: 0,
+      sendFailed: 0,
+      noAnalyzer: 0,
     });
   }
-  expect(final.agents.reduce((n, a) => n + a.owned, 0), `${label}: Σ owned`).toBe(traffic.length);
+  expect(
+    final.agents.reduce((n, a) => n + a.owned, 0),
+    `${label}: Σ owned`,
+  ).toBe(traffic.length);
   for (const an of final.analyzers) {
     expect(an.socketDrops, `${label}: analyzer socket drops`).toBe(0);
-    for (const n of an.nodes) expect({ node: n.nodeId, lost: n.lostDatagrams, duplicates: n.duplicateDatagrams }, label).toEqual({ node: n.nodeId, lost: 0, duplicates: 0 });
+    for (const n of an.nodes)
+      expect({ node: n.nodeId, lost: n.lostDatagrams, duplicates: n.duplicateDatagrams }, label).toEqual({
+        node: n.nodeId,
+        lost: 0,
+        duplicates: 0,
+      });
   }
 
   const outputs = cluster.analyzers.map((an) => {
@@ -109,12 +170,21 @@ export function expectExactlyOnce(run: ClusterRun, mode: Mode, traffic: readonly
     return read.frames.map((f) => f.data);
   });
   const expected = frameMultiset(asFrames(traffic), snaplen);
-  expect(compareMultisets(expected, frameMultiset(asFrames(outputs.flat()), snaplen)), `${label}: the analyzers' output against the wire`).toEqual({ missing: 0, extra: 0 });
+  expect(
+    compareMultisets(expected, frameMultiset(asFrames(outputs.flat()), snaplen)),
+    `${label}: the analyzers' output against the wire`,
+  ).toEqual({ missing: 0, extra: 0 });
   if (cluster.options.analyzerPlacement === 'capture-hosts') {
-    expect(final.analyzers.map((an) => an.nodes.map((n) => n.nodeId)), `${label}: each analyzer hears only its own node`).toEqual(nodeIds.map((id) => [id]));
+    expect(
+      final.analyzers.map((an) => an.nodes.map((n) => n.nodeId)),
+      `${label}: each analyzer hears only its own node`,
+    ).toEqual(nodeIds.map((id) => [id]));
     for (const [p, output] of outputs.entries()) {
       const owned = traffic.filter((_, i) => positions[i] === p);
-      expect(compareMultisets(frameMultiset(asFrames(owned), snaplen), frameMultiset(asFrames(output), snaplen)), `${label}: node ${nodeIds[p]}'s output against the frames it owns`).toEqual({
+      expect(
+        compareMultisets(frameMultiset(asFrames(owned), snaplen), frameMultiset(asFrames(output), snaplen)),
+        `${label}: node ${nodeIds[p]}'s output against the frames it owns`,
+      ).toEqual({
         missing: 0,
         extra: 0,
       });
@@ -122,6 +192,13 @@ export function expectExactlyOnce(run: ClusterRun, mode: Mode, traffic: readonly
   }
 
   // The lab's own verdict agrees.
-  const report = coverageReport({ hosts: cluster.agents.map((a) => a.host), wireFrames: wire, agents: final.agents, analyzers: final.analyzers, trafficSent: traffic.length, controlFramesSent: control });
+  const report = coverageReport({
+    hosts: cluster.agents.map((a) => a.host),
+    wireFrames: wire,
+    agents: final.agents,
+    analyzers: final.analyzers,
+    trafficSent: traffic.length,
+    controlFramesSent: control,
+  });
   expect(report.problems, label).toEqual([]);
 }

@@ -29,7 +29,10 @@ function screens(stdout: string): string[][] {
 /** Everything of lab `id` that could be left: namespaces, links in this namespace, its state, processes naming it. */
 function traces(id: string): { namespaces: string[]; links: string[]; state: boolean; processes: string[] } {
   const prefix = `dcl${id}-`;
-  const links = runSync(['ip', '-o', 'link', 'show']).split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
+  const links = runSync(['ip', '-o', 'link', 'show'])
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(':')[1]!.trim().split('@')[0]!);
   const processes: string[] = [];
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     let cmdline = '';
@@ -38,7 +41,8 @@ function traces(id: string): { namespaces: string[]; links: string[]; state: boo
     } catch {
       continue; // ended meanwhile
     }
-    if (cmdline.includes(prefix) || cmdline.includes(`${labDirectory(id)}/`)) processes.push(`${pid}: ${cmdline}`);
+    if (cmdline.includes(prefix) || cmdline.includes(`${labDirectory(id)}/`))
+      processes.push(`${pid}: ${cmdline}`);
   }
   return {
     namespaces: listNamespaces().filter((n) => n.startsWith(prefix)),
@@ -63,12 +67,18 @@ describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs r
   ]) {
     it(`demo (${mode}, ${nodes} nodes): live counters of every node, then Ctrl-C stops it in order and leaves nothing behind`, async () => {
       expect(traces(id)).toEqual(NOTHING);
-      const demo = spawn(process.execPath, [DICAP, 'lab', 'demo', '--id', id, '--mode', mode, '--nodes', String(nodes), '--rate', '5000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const demo = spawn(
+        process.execPath,
+        [DICAP, 'lab', 'demo', '--id', id, '--mode', mode, '--nodes', String(nodes), '--rate', '5000'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let stdout = '';
       let stderr = '';
       demo.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
       demo.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | string>((resolve) => demo.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+      const exited = new Promise<number | string>((resolve) =>
+        demo.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+      );
       try {
         // Not a terminal: one screen per second, one after another. Wait for one in which
         // every node has seen traffic.
@@ -76,20 +86,33 @@ describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs r
         let screen: string[] = [];
         for (;;) {
           screen = screens(stdout).at(-2) ?? []; // the last one may still be arriving
-          const seen = screen.filter((l) => /^ +1\d  capture\d /.test(l)).map((l) => Number(l.trim().split(/\s+/)[2]!.replaceAll(',', '')));
+          const seen = screen
+            .filter((l) => /^ +1\d  capture\d /.test(l))
+            .map((l) => Number(l.trim().split(/\s+/)[2]!.replaceAll(',', '')));
           if (seen.length === nodes && seen.every((n) => n > 0)) break;
-          if (Date.now() > deadline || demo.exitCode !== null) throw new Error(`no screen with traffic at every node; stdout: ${stdout.slice(-2000)} stderr: ${stderr}`);
+          if (Date.now() > deadline || demo.exitCode !== null)
+            throw new Error(
+              `no screen with traffic at every node; stdout: ${stdout.slice(-2000)} stderr: ${stderr}`,
+            );
           await new Promise((r) => setTimeout(r, 200));
         }
-        expect(screen[0]).toMatch(new RegExp(`^dicap lab demo · lab ${id} · ${nodes} capture nodes · ${mode} · 5,000/s +\\d+:\\d\\d:\\d\\d$`));
+        expect(screen[0]).toMatch(
+          new RegExp(
+            `^dicap lab demo · lab ${id} · ${nodes} capture nodes · ${mode} · 5,000/s +\\d+:\\d\\d:\\d\\d$`,
+          ),
+        );
         expect(screen.length).toBeLessThanOrEqual(24);
         for (const line of screen) expect(line.length, line).toBeLessThanOrEqual(80);
-        expect(screen.some((l) => /^analyzer1 received [\d,]+ records, export loss 0 datagrams/.test(l))).toBe(true);
+        expect(
+          screen.some((l) => /^analyzer1 received [\d,]+ records, export loss 0 datagrams/.test(l)),
+        ).toBe(true);
 
         demo.kill('SIGINT');
         expect(await exited, stderr).toBe(0);
         const last = screens(stdout).at(-1)!;
-        expect(last).toContainEqual(expect.stringMatching(/^coverage {2}final: Σ owned ([\d,]+) = seen \1: every frame exactly once$/));
+        expect(last).toContainEqual(
+          expect.stringMatching(/^coverage {2}final: Σ owned ([\d,]+) = seen \1: every frame exactly once$/),
+        );
         expect(last.at(-1)).toBe('stopped; removing the lab');
         expect(stderr).toMatch(new RegExp(`lab ${id} removed \\(${nodes + 5} namespaces\\)`));
         expect(traces(id)).toEqual(NOTHING);
@@ -102,12 +125,30 @@ describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs r
   it('replay --out: a fresh lab, the cluster, the replay, the verdict in summary.json, and no lab afterwards', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-experiment-'));
     dirs.push(out);
-    const files = ['zeek__modbus__modbusSmall.pcap', 'zeek__pppoe-over-qinq.pcap', 'tcpdump__afs.pcap'].map((f) => path.join(CORPUS, f));
+    const files = ['zeek__modbus__modbusSmall.pcap', 'zeek__pppoe-over-qinq.pcap', 'tcpdump__afs.pcap'].map(
+      (f) => path.join(CORPUS, f),
+    );
     // Round-robin starts with the in-band frame (135 bytes), which the default snaplen 128 does not cut (the ring keeps in-band frames whole).
-    const result = await runDicap(['lab', 'replay', '--out', out, '--id', 'te', '--mode', 'round-robin', '--pps', '20000', ...files]);
+    const result = await runDicap([
+      'lab',
+      'replay',
+      '--out',
+      out,
+      '--id',
+      'te',
+      '--mode',
+      'round-robin',
+      '--pps',
+      '20000',
+      ...files,
+    ]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^coverage: exactly once — Σ owned (\d+) = seen \1, every frame sent is in the output once$/m);
-    expect(result.stderr).toMatch(/every agent reset its round-robin counter at the in-band frame of epoch 2/);
+    expect(result.stdout).toMatch(
+      /^coverage: exactly once — Σ owned (\d+) = seen \1, every frame sent is in the output once$/m,
+    );
+    expect(result.stderr).toMatch(
+      /every agent reset its round-robin counter at the in-band frame of epoch 2/,
+    );
 
     const sent = files.reduce((n, f) => n + readCaptureFile(f).frames.length, 0);
     const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
@@ -121,7 +162,11 @@ describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs r
       exactlyOnce: true,
       problems: [],
     });
-    expect(summary.wire.map((w: { rxPackets: number }) => w.rxPackets)).toEqual([sent + 1, sent + 1, sent + 1]);
+    expect(summary.wire.map((w: { rxPackets: number }) => w.rxPackets)).toEqual([
+      sent + 1,
+      sent + 1,
+      sent + 1,
+    ]);
     expect(summary.coverage.nodes.map((n: { seen: number }) => n.seen)).toEqual([sent, sent, sent]);
     expect(summary.coverage.ownedSum).toBe(sent);
     expect(summary.outputs).toEqual([path.join(out, 'analyzer1.pcap')]);
@@ -130,14 +175,37 @@ describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs r
   });
 
   it('replay: experiment options without --out are refused in one line', async () => {
-    const result = await runDicap(['lab', 'replay', '--mode', 'flow', path.join(CORPUS, 'tcpdump__afs.pcap')]);
+    const result = await runDicap([
+      'lab',
+      'replay',
+      '--mode',
+      'flow',
+      path.join(CORPUS, 'tcpdump__afs.pcap'),
+    ]);
     expect(result.code).toBe(2);
-    expect(result.stderr.trim().split('\n')).toEqual(['dicap lab replay: --mode needs --out DIR (a whole experiment in a fresh lab); without --out, replay sends into a lab that is up']);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'dicap lab replay: --mode needs --out DIR (a whole experiment in a fresh lab); without --out, replay sends into a lab that is up',
+    ]);
   });
 
   it('without root privileges, demo says so in one line and exits 1', () => {
-    const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, DICAP, 'lab', 'demo'], { encoding: 'utf8' });
+    const result = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--inh-caps=-all',
+        process.execPath,
+        DICAP,
+        'lab',
+        'demo',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(result.status).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^dicap lab needs root .*CAP_NET_ADMIN/)]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^dicap lab needs root .*CAP_NET_ADMIN/),
+    ]);
   });
 });

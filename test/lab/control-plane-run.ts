@@ -22,10 +22,26 @@ export interface Phase {
 }
 
 /** The frames `dicap gen` sends with `seed` (RATE, FLOWS), written to a file in `directory` and read back. */
-export async function plannedPhase(directory: string, name: string, seed: number, seconds: number): Promise<Phase> {
+export async function plannedPhase(
+  directory: string,
+  name: string,
+  seed: number,
+  seconds: number,
+): Promise<Phase> {
   const file = path.join(directory, `phase-${name}.pcap`);
   const count = Math.round(RATE * seconds);
-  const written = await runDicap(['gen', '--write', file, '--count', String(count), '--seed', String(seed), '--flows', String(FLOWS), '--no-progress']);
+  const written = await runDicap([
+    'gen',
+    '--write',
+    file,
+    '--count',
+    String(count),
+    '--seed',
+    String(seed),
+    '--flows',
+    String(FLOWS),
+    '--no-progress',
+  ]);
   expect(written.code, written.stderr).toBe(0);
   const read = readCaptureFile(file);
   expect(read.error).toBeNull();
@@ -41,7 +57,12 @@ export function sendPhase(lab: Lab, phase: Phase): RunningGenerator {
 /** Waits for the generator and checks it sent every frame of the phase. */
 export async function phaseSent(generator: RunningGenerator, phase: Phase): Promise<void> {
   const report = await generator.finished;
-  expect({ phase: phase.name, frames: report.frames, failed: report.framesFailed, error: report.error }).toEqual({ phase: phase.name, frames: phase.frames.length, failed: 0, error: null });
+  expect({
+    phase: phase.name,
+    frames: report.frames,
+    failed: report.framesFailed,
+    error: report.error,
+  }).toEqual({ phase: phase.name, frames: phase.frames.length, failed: 0, error: null });
 }
 
 export interface PhaseMatch {
@@ -57,7 +78,11 @@ export interface PhaseMatch {
  * frame (the phases' frames differ: each has its own seed): per phase the frames missing and
  * the extra copies, and the output frames of no phase.
  */
-export function matchOutput(phases: readonly Phase[], output: readonly Buffer[], snaplen: number): { phases: PhaseMatch[]; unexpected: number } {
+export function matchOutput(
+  phases: readonly Phase[],
+  output: readonly Buffer[],
+  snaplen: number,
+): { phases: PhaseMatch[]; unexpected: number } {
   const keyOf = (frame: Buffer): string => frame.subarray(0, snaplen).toString('hex');
   const copies = new Map<string, number>();
   for (const frame of output) copies.set(keyOf(frame), (copies.get(keyOf(frame)) ?? 0) + 1);
@@ -98,13 +123,21 @@ export function analyzerOutput(cp: ControlPlane): Buffer[] {
  * after the traffic stopped: the epoch in force then closes one epoch interval later).
  * Newest first.
  */
-export async function judgedLedger(cp: ControlPlane, coordinator: number, timeoutMs = 15_000): Promise<LedgerEpoch[]> {
+export async function judgedLedger(
+  cp: ControlPlane,
+  coordinator: number,
+  timeoutMs = 15_000,
+): Promise<LedgerEpoch[]> {
   // The last reports of the epochs with traffic arrive within two heartbeat intervals.
   await new Promise((resolve) => setTimeout(resolve, 2 * cp.options.timing.heartbeatIntervalMs + 100));
-  return cp.poll(`coordinator ${coordinator} judged every epoch with frames`, async () => {
-    const ledger = await cp.ledger(coordinator);
-    return ledger && ledger.every((e) => e.frames === 0 || e.status !== 'open') ? ledger : undefined;
-  }, timeoutMs);
+  return cp.poll(
+    `coordinator ${coordinator} judged every epoch with frames`,
+    async () => {
+      const ledger = await cp.ledger(coordinator);
+      return ledger && ledger.every((e) => e.frames === 0 || e.status !== 'open') ? ledger : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** The value of an unlabelled sample of Prometheus text, e.g. dicap_coordinator_uncovered_frames_total. */

@@ -63,66 +63,101 @@ function framesSent(frames: readonly Buffer[], replay: ReplayResult): Buffer[] {
   return sent;
 }
 
-describe.skipIf(problem !== undefined)('exactly-once capture of the corpus through the lab (needs root)', () => {
-  let lab: Lab;
-  let dir: string;
-  let corpusFile: string;
-  let corpus: Buffer[];
+describe.skipIf(problem !== undefined)(
+  'exactly-once capture of the corpus through the lab (needs root)',
+  () => {
+    let lab: Lab;
+    let dir: string;
+    let corpusFile: string;
+    let corpus: Buffer[];
 
-  beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-corpus-once-'));
-    corpusFile = path.join(dir, 'corpus.pcap');
-    const written = writeCorpus(corpusFile);
-    corpus = written.frames;
-    expect(written.files).toBeGreaterThan(700);
-    expect(corpus.length).toBeGreaterThan(50_000);
-    // One analyzer per capture host (on 127.0.0.1 there), no analyzer hosts.
-    lab = await labUp({ id: 'tx', captureHosts: 3, analyzers: 0, coordinators: 1 });
-  });
-
-  afterAll(async () => {
-    await lab?.down();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  for (const mode of MODES) {
-    it(`holds every frame on the wire exactly once, each from its owner (${mode})`, async () => {
-      const out = path.join(dir, mode);
-      fs.mkdirSync(out);
-      let replay: ReplayResult | undefined;
-      const run = await runCluster(lab, { mode, key: KEY, snaplen: SNAPLEN, workers: 1, analyzerPlacement: 'capture-hosts', pcapDirectory: out }, async () => {
-        replay = await lab.replay([corpusFile], { pps: PPS });
-      });
-      const sent = framesSent(corpus, replay!);
-      // The kernel refuses only frames shorter than an Ethernet header.
-      expect(replay!.refused.every((r) => corpus[r.index - 1]!.length < 14)).toBe(true);
-      expectExactlyOnce(run, mode, sent, `${mode}, ${sent.length} corpus frames`);
+    beforeAll(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-corpus-once-'));
+      corpusFile = path.join(dir, 'corpus.pcap');
+      const written = writeCorpus(corpusFile);
+      corpus = written.frames;
+      expect(written.files).toBeGreaterThan(700);
+      expect(corpus.length).toBeGreaterThan(50_000);
+      // One analyzer per capture host (on 127.0.0.1 there), no analyzer hosts.
+      lab = await labUp({ id: 'tx', captureHosts: 3, analyzers: 0, coordinators: 1 });
     });
-  }
 
-  it('a forged in-band frame resets no counter, is counted as rejected and is exported as traffic by its owner', async () => {
-    const out = path.join(dir, 'forged');
-    fs.mkdirSync(out);
-    const before = readCaptureFile(path.join(CORPUS, 'zeek__modbus__modbusSmall.pcap')).frames.map((f) => f.data);
-    const after = readCaptureFile(path.join(CORPUS, 'tcpdump__afs.pcap')).frames.map((f) => f.data);
-    let forged: Buffer | undefined;
-    const run = await runCluster(
-      lab,
-      { mode: 'round-robin', key: KEY, snaplen: SNAPLEN, workers: 1, analyzerPlacement: 'capture-hosts', pcapDirectory: out },
-      async (cluster) => {
-        await lab.replay([path.join(CORPUS, 'zeek__modbus__modbusSmall.pcap')], { pps: PPS });
-        // Newer (epoch 3) and fresh, so only its MAC keeps it from being adopted.
-        forged = (await injectTopology(lab, cluster, { forged: true, topology: { ...cluster.staticTopology, term: 1, epoch: 3, validityStartMs: Date.now() } })).frame;
-        await lab.replay([path.join(CORPUS, 'tcpdump__afs.pcap')], { pps: PPS });
-      },
-    );
-    // The frames on the wire after the authentic in-band frame: the forged one is traffic,
-    // so C goes on counting through it (a reset would shift every owner after it).
-    const traffic = [...before, forged!, ...after];
-    expectExactlyOnce(run, 'round-robin', traffic, 'forged in-band frame');
-    for (const a of run.final.agents) expect({ node: a.nodeId, rejected: a.inbandRejected, epoch: a.epoch }).toEqual({ node: a.nodeId, rejected: 1, epoch: 2 });
-    const owner = before.length % 3;
-    const exported = readCaptureFile(run.cluster.analyzers[owner]!.pcapFile!).frames.filter((f) => f.data.equals(forged!.subarray(0, SNAPLEN)));
-    expect(exported.length, `node ${run.cluster.agents[owner]!.nodeId} exported the forged frame`).toBe(1);
-  });
-});
+    afterAll(async () => {
+      await lab?.down();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    for (const mode of MODES) {
+      it(`holds every frame on the wire exactly once, each from its owner (${mode})`, async () => {
+        const out = path.join(dir, mode);
+        fs.mkdirSync(out);
+        let replay: ReplayResult | undefined;
+        const run = await runCluster(
+          lab,
+          {
+            mode,
+            key: KEY,
+            snaplen: SNAPLEN,
+            workers: 1,
+            analyzerPlacement: 'capture-hosts',
+            pcapDirectory: out,
+          },
+          async () => {
+            replay = await lab.replay([corpusFile], { pps: PPS });
+          },
+        );
+        const sent = framesSent(corpus, replay!);
+        // The kernel refuses only frames shorter than an Ethernet header.
+        expect(replay!.refused.every((r) => corpus[r.index - 1]!.length < 14)).toBe(true);
+        expectExactlyOnce(run, mode, sent, `${mode}, ${sent.length} corpus frames`);
+      });
+    }
+
+    it('a forged in-band frame resets no counter, is counted as rejected and is exported as traffic by its owner', async () => {
+      const out = path.join(dir, 'forged');
+      fs.mkdirSync(out);
+      const before = readCaptureFile(path.join(CORPUS, 'zeek__modbus__modbusSmall.pcap')).frames.map(
+        (f) => f.data,
+      );
+      const after = readCaptureFile(path.join(CORPUS, 'tcpdump__afs.pcap')).frames.map((f) => f.data);
+      let forged: Buffer | undefined;
+      const run = await runCluster(
+        lab,
+        {
+          mode: 'round-robin',
+          key: KEY,
+          snaplen: SNAPLEN,
+          workers: 1,
+          analyzerPlacement: 'capture-hosts',
+          pcapDirectory: out,
+        },
+        async (cluster) => {
+          await lab.replay([path.join(CORPUS, 'zeek__modbus__modbusSmall.pcap')], { pps: PPS });
+          // Newer (epoch 3) and fresh, so only its MAC keeps it from being adopted.
+          forged = (
+            await injectTopology(lab, cluster, {
+              forged: true,
+              topology: { ...cluster.staticTopology, term: 1, epoch: 3, validityStartMs: Date.now() },
+            })
+          ).frame;
+          await lab.replay([path.join(CORPUS, 'tcpdump__afs.pcap')], { pps: PPS });
+        },
+      );
+      // The frames on the wire after the authentic in-band frame: the forged one is traffic,
+      // so C goes on counting through it (a reset would shift every owner after it).
+      const traffic = [...before, forged!, ...after];
+      expectExactlyOnce(run, 'round-robin', traffic, 'forged in-band frame');
+      for (const a of run.final.agents)
+        expect({ node: a.nodeId, rejected: a.inbandRejected, epoch: a.epoch }).toEqual({
+          node: a.nodeId,
+          rejected: 1,
+          epoch: 2,
+        });
+      const owner = before.length % 3;
+      const exported = readCaptureFile(run.cluster.analyzers[owner]!.pcapFile!).frames.filter((f) =>
+        f.data.equals(forged!.subarray(0, SNAPLEN)),
+      );
+      expect(exported.length, `node ${run.cluster.agents[owner]!.nodeId} exported the forged frame`).toBe(1);
+    });
+  },
+);

@@ -12,23 +12,72 @@ import { readInbandTopologyUpdate, type TopologyUpdateFields } from '../../proto
 function agent(nodeId: number, position: number, counts: Partial<AgentSummary>): AgentSummary {
   const seen = counts.seen ?? 900;
   return {
-    nodeId, final: true, frames: seen, bytes: 0, socketPackets: seen, socketDrops: 0, socketFreezes: 0, controlFrames: 0, inbandRejected: 0,
-    unassigned: 0, seen, owned: 300, notOwned: seen - 300, queued: 300, queueFullDrops: 0, recordsExported: 300, datagramsSent: 11, bytesSent: 0,
-    sendErrors: 0, recordsSendFailed: 0, recordsNoAnalyzer: 0, lastSendErrno: 0, workers: [], epochs: [], position, epoch: 1, hasTopology: true,
+    nodeId,
+    final: true,
+    frames: seen,
+    bytes: 0,
+    socketPackets: seen,
+    socketDrops: 0,
+    socketFreezes: 0,
+    controlFrames: 0,
+    inbandRejected: 0,
+    unassigned: 0,
+    seen,
+    owned: 300,
+    notOwned: seen - 300,
+    queued: 300,
+    queueFullDrops: 0,
+    recordsExported: 300,
+    datagramsSent: 11,
+    bytesSent: 0,
+    sendErrors: 0,
+    recordsSendFailed: 0,
+    recordsNoAnalyzer: 0,
+    lastSendErrno: 0,
+    workers: [],
+    epochs: [],
+    position,
+    epoch: 1,
+    hasTopology: true,
     ...counts,
   };
 }
 
-function analyzer(perNode: Record<number, number>, extra: Partial<AnalyzerSummary> = {}, lost = 0): AnalyzerSummary {
+function analyzer(
+  perNode: Record<number, number>,
+  extra: Partial<AnalyzerSummary> = {},
+  lost = 0,
+): AnalyzerSummary {
   const nodes = Object.entries(perNode).map(([id, records]) => ({
-    nodeId: Number(id), lastEpoch: 1, streams: 1, datagrams: 11, records, gapDatagrams: lost, lateDatagrams: 0, lostDatagrams: lost,
-    duplicateDatagrams: 0, duplicateRecords: 0, runs: 1,
+    nodeId: Number(id),
+    lastEpoch: 1,
+    streams: 1,
+    datagrams: 11,
+    records,
+    gapDatagrams: lost,
+    lateDatagrams: 0,
+    lostDatagrams: lost,
+    duplicateDatagrams: 0,
+    duplicateRecords: 0,
+    runs: 1,
   }));
   const records = nodes.reduce((n, x) => n + x.records, 0);
   return {
-    final: true, datagrams: 33, bytes: 0, records, malformed: Object.fromEntries(MALFORMED_REASONS.map((r) => [r, 0])) as AnalyzerSummary['malformed'],
-    socketDrops: 0, recordsWritten: records, recordsUnwritten: 0, bytesWritten: 0, writeErrors: 0, outputState: 'closed', outputError: null,
-    receiveBufferBytes: 0, nodes, ...extra,
+    final: true,
+    datagrams: 33,
+    bytes: 0,
+    records,
+    malformed: Object.fromEntries(MALFORMED_REASONS.map((r) => [r, 0])) as AnalyzerSummary['malformed'],
+    socketDrops: 0,
+    recordsWritten: records,
+    recordsUnwritten: 0,
+    bytesWritten: 0,
+    writeErrors: 0,
+    outputState: 'closed',
+    outputError: null,
+    receiveBufferBytes: 0,
+    nodes,
+    ...extra,
   } as AnalyzerSummary;
 }
 
@@ -45,7 +94,15 @@ describe('coverage verdict', () => {
   it('is exactly once when every layer agrees', () => {
     const report = coverageReport(healthy());
     expect(report.problems).toEqual([]);
-    expect(report).toMatchObject({ exactlyOnce: true, seen: 900, ownedSum: 900, exportedSum: 900, received: 900, written: 900, exportLossDatagrams: 0 });
+    expect(report).toMatchObject({
+      exactlyOnce: true,
+      seen: 900,
+      ownedSum: 900,
+      exportedSum: 900,
+      received: 900,
+      written: 900,
+      exportLossDatagrams: 0,
+    });
   });
 
   it('counts the in-band control frame on the wire but not as traffic', () => {
@@ -63,19 +120,27 @@ describe('coverage verdict', () => {
     const report = coverageReport(input);
     expect(report.exactlyOnce).toBe(false);
     expect(report.seen).toBeNull();
-    expect(report.problems).toContain('node 12 took 890 of the 900 frames on its interface off the ring (ring drops 10)');
-    expect(report.problems).toContain('the nodes saw different numbers of frames (11: 900, 12: 890, 13: 900)');
+    expect(report.problems).toContain(
+      'node 12 took 890 of the 900 frames on its interface off the ring (ring drops 10)',
+    );
+    expect(report.problems).toContain(
+      'the nodes saw different numbers of frames (11: 900, 12: 890, 13: 900)',
+    );
   });
 
   it('tells frames owned twice from frames owned by nobody', () => {
     const twice = healthy();
     twice.agents[0] = agent(11, 0, { owned: 302, recordsExported: 302 });
     twice.analyzers = [analyzer({ 11: 302, 12: 300, 13: 300 })];
-    expect(coverageReport(twice).problems).toEqual(['the nodes own 902 frames together but each saw 900: 2 frames owned twice']);
+    expect(coverageReport(twice).problems).toEqual([
+      'the nodes own 902 frames together but each saw 900: 2 frames owned twice',
+    ]);
     const nobody = healthy();
     nobody.agents[2] = agent(13, 2, { owned: 299, recordsExported: 299 });
     nobody.analyzers = [analyzer({ 11: 300, 12: 300, 13: 299 })];
-    expect(coverageReport(nobody).problems).toEqual(['the nodes own 899 frames together but each saw 900: 1 frames owned by no node']);
+    expect(coverageReport(nobody).problems).toEqual([
+      'the nodes own 899 frames together but each saw 900: 1 frames owned by no node',
+    ]);
   });
 
   it('names queue drops, export loss and unwritten records', () => {
@@ -83,8 +148,12 @@ describe('coverage verdict', () => {
     input.agents[0] = agent(11, 0, { recordsExported: 290, queueFullDrops: 10 });
     input.analyzers = [analyzer({ 11: 280, 12: 300, 13: 300 }, { recordsWritten: 870 }, 1)];
     const problems = coverageReport(input).problems;
-    expect(problems).toContain('node 11 exported 290 of the 300 frames it owns (dropped: queue 10, send 0, no analyzer 0)');
-    expect(problems).toContain('the analyzers received 880 records, the nodes exported 890 (lost datagrams 3, socket drops 0)');
+    expect(problems).toContain(
+      'node 11 exported 290 of the 300 frames it owns (dropped: queue 10, send 0, no analyzer 0)',
+    );
+    expect(problems).toContain(
+      'the analyzers received 880 records, the nodes exported 890 (lost datagrams 3, socket drops 0)',
+    );
     expect(problems).toContain('the analyzers wrote 870 of the 880 records they received');
   });
 
@@ -92,8 +161,12 @@ describe('coverage verdict', () => {
     const input = healthy();
     input.wireFrames = [900, 899, 900];
     input.agents[1] = agent(12, 1, { frames: 899, seen: 899 });
-    expect(coverageReport(input).problems[0]).toBe("the capture hosts' passive interfaces got different numbers of frames (capture1 900, capture2 899, capture3 900): the mirror lost frames");
-    expect(coverageReport({ ...healthy(), trafficSent: 901 }).problems).toContain("capture1's passive interface got 900 frames, but 901 traffic and 0 control frames were sent");
+    expect(coverageReport(input).problems[0]).toBe(
+      "the capture hosts' passive interfaces got different numbers of frames (capture1 900, capture2 899, capture3 900): the mirror lost frames",
+    );
+    expect(coverageReport({ ...healthy(), trafficSent: 901 }).problems).toContain(
+      "capture1's passive interface got 900 frames, but 901 traffic and 0 control frames were sent",
+    );
   });
 
   it('sums records over several analyzers and checks each node against what it exported', () => {
@@ -101,7 +174,10 @@ describe('coverage verdict', () => {
     input.analyzers = [analyzer({ 11: 100, 12: 200, 13: 150 }), analyzer({ 11: 200, 12: 100, 13: 150 })];
     expect(coverageReport(input).exactlyOnce).toBe(true);
     input.analyzers = [analyzer({ 11: 100, 12: 200, 13: 150 }), analyzer({ 11: 201, 12: 99, 13: 150 })];
-    expect(coverageReport(input).problems).toEqual(['the analyzers received 301 records from node 11, it exported 300', 'the analyzers received 299 records from node 12, it exported 300']);
+    expect(coverageReport(input).problems).toEqual([
+      'the analyzers received 301 records from node 11, it exported 300',
+      'the analyzers received 299 records from node 12, it exported 300',
+    ]);
   });
 });
 
@@ -126,13 +202,26 @@ describe('frame multiset', () => {
 describe('in-band topology frames', () => {
   const key = Buffer.alloc(32, 0x5a);
   const topology: TopologyUpdateFields = {
-    term: 1, epoch: 2, selection: 'round-robin', validityStartMs: 1_795_000_000_250, nodeIds: [11, 12, 13],
-    analyzers: [{ ip: '198.18.0.100', port: 9999 }], k0: 0x1234, k1: 0x5678, snaplen: 128,
+    term: 1,
+    epoch: 2,
+    selection: 'round-robin',
+    validityStartMs: 1_795_000_000_250,
+    nodeIds: [11, 12, 13],
+    analyzers: [{ ip: '198.18.0.100', port: 9999 }],
+    k0: 0x1234,
+    k1: 0x5678,
+    snaplen: 128,
   };
   const srcMac = parseMac('02:00:00:00:00:c8');
 
   it('carries the topology, authentic under the cluster key, from the given MAC, with the given TIMESTAMP', () => {
-    const frame = inbandTopologyFrame({ topology, clusterKey: key, srcMac, timestampS: 1_795_000_001, senderSeq: 7 });
+    const frame = inbandTopologyFrame({
+      topology,
+      clusterKey: key,
+      srcMac,
+      timestampS: 1_795_000_001,
+      senderSeq: 7,
+    });
     expect(frame.subarray(0, 14).toString('hex')).toBe('ffffffffffff0200000000c888b5');
     const read = readInbandTopologyUpdate(frame, key);
     expect(read.ok).toBe(true);
@@ -170,18 +259,36 @@ describe('in-band topology frames', () => {
 
 describe('demo screen', () => {
   const state = (nodes: number, scale: number): DemoScreenState => ({
-    labId: 'demo', mode: 'round-robin', rate: 20_000, elapsedS: 3 * 3600 + 25 * 60 + 7,
-    wireFrames: 9 * scale, wireRate: 19_998.6, passiveFrames: Array.from({ length: nodes }, () => 9 * scale),
-    hosts: Array.from({ length: nodes }, (_, i) => `capture${i + 1}`), nodeIds: Array.from({ length: nodes }, (_, i) => 11 + i),
-    agents: Array.from({ length: nodes }, (_, i) => agent(11 + i, i, { seen: 9 * scale, owned: scale, recordsExported: scale, socketDrops: scale, queueFullDrops: scale, recordsSendFailed: scale })),
-    analyzers: [analyzer({ 11: 9 * scale })], analyzerHosts: ['analyzer1'],
+    labId: 'demo',
+    mode: 'round-robin',
+    rate: 20_000,
+    elapsedS: 3 * 3600 + 25 * 60 + 7,
+    wireFrames: 9 * scale,
+    wireRate: 19_998.6,
+    passiveFrames: Array.from({ length: nodes }, () => 9 * scale),
+    hosts: Array.from({ length: nodes }, (_, i) => `capture${i + 1}`),
+    nodeIds: Array.from({ length: nodes }, (_, i) => 11 + i),
+    agents: Array.from({ length: nodes }, (_, i) =>
+      agent(11 + i, i, {
+        seen: 9 * scale,
+        owned: scale,
+        recordsExported: scale,
+        socketDrops: scale,
+        queueFullDrops: scale,
+        recordsSendFailed: scale,
+      }),
+    ),
+    analyzers: [analyzer({ 11: 9 * scale })],
+    analyzerHosts: ['analyzer1'],
   });
 
   it('fits 80×24 with 8 nodes and ten-digit counts', () => {
     const lines = formatDemoScreen(state(8, 1_111_111_111));
     expect(lines.length).toBeLessThanOrEqual(24);
     for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(SCREEN_WIDTH);
-    expect(lines[0]).toMatch(/^dicap lab demo · lab demo · 8 capture nodes · round-robin · 20,000\/s +3:25:07$/);
+    expect(lines[0]).toMatch(
+      /^dicap lab demo · lab demo · 8 capture nodes · round-robin · 20,000\/s +3:25:07$/,
+    );
     expect(lines).toContain('wire      9,999,999,999 frames sent, 9,999,999,999 on every passive NIC');
   });
 
@@ -189,7 +296,9 @@ describe('demo screen', () => {
     const lines = formatDemoScreen(state(3, 1000));
     expect(lines).toContain('  11  capture1        9,000       1,000  11.1%       1,000 1,000/1,000/1,000');
     expect(lines.find((l) => l.startsWith('coverage'))).toBe('coverage  Σ owned 3,000 of seen 9,000 (33.3%)');
-    expect(lines.find((l) => l.startsWith('analyzer1'))).toBe('analyzer1 received 9,000 records, export loss 0 datagrams, socket drops 0');
+    expect(lines.find((l) => l.startsWith('analyzer1'))).toBe(
+      'analyzer1 received 9,000 records, export loss 0 datagrams, socket drops 0',
+    );
   });
 
   it('says which processes have not reported yet, and the final verdict after the stop', () => {
@@ -198,7 +307,9 @@ describe('demo screen', () => {
     expect(lines).toContain('  11  capture1  (starting)');
     expect(lines).toContain('coverage  (waiting for every node)');
     const final = coverageReport(healthy());
-    expect(formatDemoScreen({ ...state(3, 300), final })).toContain('coverage  final: Σ owned 900 = seen 900: every frame exactly once');
+    expect(formatDemoScreen({ ...state(3, 300), final })).toContain(
+      'coverage  final: Σ owned 900 = seen 900: every frame exactly once',
+    );
   });
 
   it('writes thousands with separators', () => {

@@ -28,7 +28,18 @@ describe.skipIf(problem !== undefined)('exactly-once capture of generated traffi
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-gen-once-'));
     const file = path.join(dir, 'expected.pcap');
-    const written = await runDicap(['gen', '--write', file, '--count', String(COUNT), '--seed', String(SEED), '--flows', String(FLOWS), '--no-progress']);
+    const written = await runDicap([
+      'gen',
+      '--write',
+      file,
+      '--count',
+      String(COUNT),
+      '--seed',
+      String(SEED),
+      '--flows',
+      String(FLOWS),
+      '--no-progress',
+    ]);
     expect(written.code, written.stderr).toBe(0);
     const read = readCaptureFile(file);
     expect(read.error).toBeNull();
@@ -54,10 +65,18 @@ describe.skipIf(problem !== undefined)('exactly-once capture of generated traffi
         it(`holds every generated frame exactly once (${mode})`, async () => {
           const out = path.join(dir, `${nodes}-${mode}`);
           fs.mkdirSync(out);
-          const run = await runCluster(lab, { mode, key: KEY, snaplen: SNAPLEN, workers: 1, pcapDirectory: out }, async () => {
-            const report = await runGenerator(lab, { rate: RATE, count: COUNT, seed: SEED, flows: FLOWS });
-            expect({ frames: report.frames, failed: report.framesFailed, error: report.error }).toEqual({ frames: COUNT, failed: 0, error: null });
-          });
+          const run = await runCluster(
+            lab,
+            { mode, key: KEY, snaplen: SNAPLEN, workers: 1, pcapDirectory: out },
+            async () => {
+              const report = await runGenerator(lab, { rate: RATE, count: COUNT, seed: SEED, flows: FLOWS });
+              expect({ frames: report.frames, failed: report.framesFailed, error: report.error }).toEqual({
+                frames: COUNT,
+                failed: 0,
+                error: null,
+              });
+            },
+          );
           expectExactlyOnce(run, mode, generated, `${nodes} nodes, ${mode}, ${COUNT} generated frames`);
         });
       }

@@ -9,7 +9,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labUp, openLab } from '../../lab/lab.js';
 import { listNamespaces, namespacePids, privilegeProblem, runSync } from '../../lab/netns.js';
-import { isRunning, labDirectory, listProcessRecords, readLabRecord, teardownLabSync, type ProcessIdentity } from '../../lab/state.js';
+import {
+  isRunning,
+  labDirectory,
+  listProcessRecords,
+  readLabRecord,
+  teardownLabSync,
+  type ProcessIdentity,
+} from '../../lab/state.js';
 import { DICAP, startDicap } from '../../lab/dicap-command.js';
 
 const problem = privilegeProblem();
@@ -33,9 +40,15 @@ function expectNothingLeft(before: Snapshot, id: string): void {
   const after = snapshot();
   const prefix = `dcl${id}-`;
   for (const kind of ['namespaces', 'links'] as const) {
-    expect(after[kind].filter((n) => n.startsWith(prefix) && !before[kind].includes(n)), `${kind} of lab ${id} left behind`).toEqual([]);
+    expect(
+      after[kind].filter((n) => n.startsWith(prefix) && !before[kind].includes(n)),
+      `${kind} of lab ${id} left behind`,
+    ).toEqual([]);
     // Other tests' labs (dcl…) come and go in parallel; everything else must still be there.
-    expect(before[kind].filter((n) => !n.startsWith('dcl') && !after[kind].includes(n)), `${kind} that were there before and are gone`).toEqual([]);
+    expect(
+      before[kind].filter((n) => !n.startsWith('dcl') && !after[kind].includes(n)),
+      `${kind} that were there before and are gone`,
+    ).toEqual([]);
   }
   expect(fs.existsSync(labDirectory(id)), `state directory of lab ${id}`).toBe(false);
 }
@@ -52,14 +65,20 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_00
  * A separate Node process that builds lab `id` through the compiled API, starts `sleep 600`
  * on capture1, prints the sleep's pid and waits: a program that owns a lab, to be killed.
  */
-function startLabOwner(id: string): { child: ChildProcess; sleeper: Promise<ProcessIdentity>; exited: Promise<string | number> } {
+function startLabOwner(id: string): {
+  child: ChildProcess;
+  sleeper: Promise<ProcessIdentity>;
+  exited: Promise<string | number>;
+} {
   const code = `
     const { labUp } = await import(${JSON.stringify(LAB_API)});
     const lab = await labUp({ id: ${JSON.stringify(id)}, captureHosts: 2, analyzers: 1, coordinators: 1 });
     const sleeper = lab.spawn('capture1', 'sleep', ['600'], { stdio: 'ignore' });
     console.log(JSON.stringify(sleeper.identity));
     setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -68,9 +87,13 @@ function startLabOwner(id: string): { child: ChildProcess; sleeper: Promise<Proc
       stdout += d.toString();
       if (stdout.includes('\n')) resolve(JSON.parse(stdout) as ProcessIdentity);
     });
-    child.once('exit', (code) => reject(new Error(`lab owner exited (${code}) before it was ready: ${stderr}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`lab owner exited (${code}) before it was ready: ${stderr}`)),
+    );
   });
-  const exited = new Promise<string | number>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? -1)));
+  const exited = new Promise<string | number>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code ?? -1)),
+  );
   return { child, sleeper, exited };
 }
 
@@ -102,7 +125,11 @@ describe.skipIf(problem !== undefined)('lab lifecycle (needs root)', () => {
     let heard = '';
     listener.child.stdout!.on('data', (d: Buffer) => (heard += d.toString()));
     await waitFor('the listener to bind', () => heard.includes('bound'));
-    await lab.exec('capture1', [process.execPath, '-e', `require('node:dgram').createSocket('udp4').send('hello from capture1', 9999, '${analyzer.address}', () => process.exit(0))`]);
+    await lab.exec('capture1', [
+      process.execPath,
+      '-e',
+      `require('node:dgram').createSocket('udp4').send('hello from capture1', 9999, '${analyzer.address}', () => process.exit(0))`,
+    ]);
     expect((await listener.exited).code).toBe(0);
     expect(heard).toContain('hello from capture1');
 
@@ -138,9 +165,19 @@ describe.skipIf(problem !== undefined)('lab lifecycle (needs root)', () => {
     expect(() => openLab('tb')).toThrow(/left behind; remove it with `dicap lab down --id tb`/);
 
     const lines: string[] = [];
-    const lab = await labUp({ id: 'tb', captureHosts: 1, analyzers: 0, coordinators: 0, onProgress: (l) => lines.push(l) });
+    const lab = await labUp({
+      id: 'tb',
+      captureHosts: 1,
+      analyzers: 0,
+      coordinators: 0,
+      onProgress: (l) => lines.push(l),
+    });
     expect(lines[0]).toMatch(/removing what lab tb of pid \d+ \(no longer running\) left behind/);
-    expect(listNamespaces().filter((n) => n.startsWith('dcltb-')).sort()).toEqual([...lab.topology.namespaces].sort());
+    expect(
+      listNamespaces()
+        .filter((n) => n.startsWith('dcltb-'))
+        .sort(),
+    ).toEqual([...lab.topology.namespaces].sort());
     await lab.down();
     expectNothingLeft(before, 'tb');
   });
@@ -195,12 +232,18 @@ describe.skipIf(problem !== undefined)('lab lifecycle (needs root)', () => {
     for (const subcommand of ['up', 'status', 'down', 'replay']) {
       const result = spawnSyncAsNobody([DICAP, 'lab', subcommand]);
       expect(result.status, subcommand).toBe(1);
-      expect(result.stderr.trim().split('\n'), subcommand).toEqual([expect.stringMatching(/^dicap lab needs root .*CAP_NET_ADMIN/)]);
+      expect(result.stderr.trim().split('\n'), subcommand).toEqual([
+        expect.stringMatching(/^dicap lab needs root .*CAP_NET_ADMIN/),
+      ]);
     }
   });
 });
 
 function spawnSyncAsNobody(args: string[]): { status: number | null; stderr: string } {
-  const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, ...args], { encoding: 'utf8' });
+  const result = spawnSync(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, ...args],
+    { encoding: 'utf8' },
+  );
   return { status: result.status, stderr: result.stderr };
 }

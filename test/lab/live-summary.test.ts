@@ -41,15 +41,39 @@ describe('live --summary files', () => {
   it('agent and analyzer rewrite their summaries while running, and mark the one at exit final', async () => {
     const agentFile = path.join(dir, 'agent.json');
     const analyzerFile = path.join(dir, 'analyzer.json');
-    const analyzer = startDicap(['analyzer', '--listen', `127.0.0.1:${PORT}`, '--write', path.join(dir, 'out.pcap'), '--summary', analyzerFile, '--status-interval', '1']);
+    const analyzer = startDicap([
+      'analyzer',
+      '--listen',
+      `127.0.0.1:${PORT}`,
+      '--write',
+      path.join(dir, 'out.pcap'),
+      '--summary',
+      analyzerFile,
+      '--status-interval',
+      '1',
+    ]);
     try {
       await analyzer.waitForStderr(/listening/);
       // Written before the analyzer says it listens.
       expect(readJson(analyzerFile)).toMatchObject({ final: false, records: 0 });
 
       const agent = startDicap([
-        'agent', '--pcap', capture, '--realtime', '--node-id', '1', '--nodes', '1', '--analyzer', `127.0.0.1:${PORT}`, '--flush-ms', '1',
-        '--summary', agentFile, '--status-interval', '1',
+        'agent',
+        '--pcap',
+        capture,
+        '--realtime',
+        '--node-id',
+        '1',
+        '--nodes',
+        '1',
+        '--analyzer',
+        `127.0.0.1:${PORT}`,
+        '--flush-ms',
+        '1',
+        '--summary',
+        agentFile,
+        '--status-interval',
+        '1',
       ]);
       await agent.waitForStderr(/capturing/);
       expect(readJson(agentFile)).toMatchObject({ nodeId: 1, final: false });
@@ -67,11 +91,19 @@ describe('live --summary files', () => {
       }
       expect(await agent.exited, agent.stderr()).toBe(0);
       const runningFrames = agentViews.filter((v) => v.final === false).map((v) => v.frames as number);
-      expect(new Set(runningFrames).size, `agent frames seen while running: ${runningFrames.join(',')}`).toBeGreaterThanOrEqual(2);
+      expect(
+        new Set(runningFrames).size,
+        `agent frames seen while running: ${runningFrames.join(',')}`,
+      ).toBeGreaterThanOrEqual(2);
       expect(runningFrames.some((n) => n > 0 && n < FRAMES)).toBe(true);
       expect(runningFrames).toEqual([...runningFrames].sort((x, y) => x - y));
       expect(analyzerViews.some((v) => v.final === false && (v.records as number) > 0)).toBe(true);
-      expect(readJson(agentFile)).toMatchObject({ nodeId: 1, final: true, frames: FRAMES, recordsExported: FRAMES });
+      expect(readJson(agentFile)).toMatchObject({
+        nodeId: 1,
+        final: true,
+        frames: FRAMES,
+        recordsExported: FRAMES,
+      });
 
       await new Promise((r) => setTimeout(r, 200));
       analyzer.child.kill('SIGTERM');
@@ -85,14 +117,38 @@ describe('live --summary files', () => {
   });
 
   it('a summary file that cannot be written stops the agent at start with one line', async () => {
-    const result = await runDicap(['agent', '--pcap', capture, '--node-id', '1', '--nodes', '1', '--summary', path.join(dir, 'missing', 'a.json')]);
+    const result = await runDicap([
+      'agent',
+      '--pcap',
+      capture,
+      '--node-id',
+      '1',
+      '--nodes',
+      '1',
+      '--summary',
+      path.join(dir, 'missing', 'a.json'),
+    ]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/cannot write --summary .*missing\/a\.json \(ENOENT\); check that its directory exists and is writable/);
+    expect(result.stderr).toMatch(
+      /cannot write --summary .*missing\/a\.json \(ENOENT\); check that its directory exists and is writable/,
+    );
   });
 
   it('a summary file that cannot be written stops the analyzer at start with one line', async () => {
-    const result = await runDicap(['analyzer', '--listen', `127.0.0.1:${PORT + 1}`, '--write', path.join(dir, 'x.pcap'), '--summary', path.join(dir, 'missing', 'b.json')]);
+    const result = await runDicap([
+      'analyzer',
+      '--listen',
+      `127.0.0.1:${PORT + 1}`,
+      '--write',
+      path.join(dir, 'x.pcap'),
+      '--summary',
+      path.join(dir, 'missing', 'b.json'),
+    ]);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cannot write --summary .*missing\/b\.json \(ENOENT\); check that its directory exists and is writable$/)]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /cannot write --summary .*missing\/b\.json \(ENOENT\); check that its directory exists and is writable$/,
+      ),
+    ]);
   });
 });

@@ -32,7 +32,8 @@ const FILES = [
 
 /** EtherTypes the kernel takes out of the frame into skb metadata on receive (eth_type_vlan). */
 const VLAN_TPIDS = new Set([0x8100, 0x88a8]);
-const hasOuterVlanTag = (frame: Buffer): boolean => frame.length >= 18 && VLAN_TPIDS.has(frame.readUInt16BE(12));
+const hasOuterVlanTag = (frame: Buffer): boolean =>
+  frame.length >= 18 && VLAN_TPIDS.has(frame.readUInt16BE(12));
 
 function hex(frame: Buffer | undefined): string {
   return frame ? frame.toString('hex') : '(none)';
@@ -81,7 +82,12 @@ describe.skipIf(problem !== undefined)('lab mirror (needs root)', () => {
     // tcpreplay's own account: the 80054-byte frame is the only one the kernel refused.
     expect(result.failed).toBe(1);
     expect(result.refused).toEqual([
-      { index: expect.any(Number), file: path.join(CORPUS, 'tcpdump__bigtcp-ipv6.pcap'), frameInFile: 1, reason: 'Message too long (errno = 90)' },
+      {
+        index: expect.any(Number),
+        file: path.join(CORPUS, 'tcpdump__bigtcp-ipv6.pcap'),
+        frameInFile: 1,
+        reason: 'Message too long (errno = 90)',
+      },
     ]);
     const sent = sentFrames(result);
     expect(sent.length).toBe(result.sent);
@@ -144,7 +150,17 @@ describe.skipIf(problem !== undefined)('lab mirror (needs root)', () => {
     expect(switches).toBeGreaterThan(1000);
     const sourceFrames = readCaptureFile(source).frames.map((f) => f.data);
     const expectSource = Array.from({ length: 20 }, () => sourceFrames).flat();
-    expect(firstDifference(recordings[0]!.filter((_, i) => !origin[i]), expectSource)).toBe(-1);
-    expect(firstDifference(recordings[0]!.filter((_, i) => origin[i]), [...injectedFrames, ...injectedFrames, ...injectedFrames])).toBe(-1);
+    expect(
+      firstDifference(
+        recordings[0]!.filter((_, i) => !origin[i]),
+        expectSource,
+      ),
+    ).toBe(-1);
+    expect(
+      firstDifference(
+        recordings[0]!.filter((_, i) => origin[i]),
+        [...injectedFrames, ...injectedFrames, ...injectedFrames],
+      ),
+    ).toBe(-1);
   });
 });

@@ -40,26 +40,47 @@ describe('tcpreplay output', () => {
       seconds: 2.72,
       pps: 13622 / 2.72,
       refused: [{ index: 13623, reason: 'Message too long (errno = 90)' }],
-      warnings: ['/corpus/tcpdump__802.1ad_QinQ.pcap was captured using a snaplen of 10000 bytes.  This may mean you have truncated packets.'],
+      warnings: [
+        '/corpus/tcpdump__802.1ad_QinQ.pcap was captured using a snaplen of 10000 bytes.  This may mean you have truncated packets.',
+      ],
     });
   });
 
   it('turns the periodic statistics into progress', () => {
-    expect(parseProgressLine('Actual: 5002 packets (356414 bytes) sent in 1.00 seconds')).toEqual({ sent: 5002, bytes: 356414, seconds: 1 });
+    expect(parseProgressLine('Actual: 5002 packets (356414 bytes) sent in 1.00 seconds')).toEqual({
+      sent: 5002,
+      bytes: 356414,
+      seconds: 1,
+    });
     expect(parseProgressLine('Rated: 356342.7 Bps, 2.85 Mbps, 5000.99 pps')).toBeUndefined();
   });
 
   it('refuses a report without its counters instead of guessing', () => {
-    expect(() => parseTcpreplayOutput('Actual: 1 packets (60 bytes) sent in 0.01 seconds\n', '')).toThrow(/no "Successful packets" line/);
+    expect(() => parseTcpreplayOutput('Actual: 1 packets (60 bytes) sent in 0.01 seconds\n', '')).toThrow(
+      /no "Successful packets" line/,
+    );
   });
 });
 
 describe('tcpreplay arguments', () => {
   it('asks for statistics every second, preloads the files and passes one rate', () => {
     expect(tcpreplayArguments('dcl0-src-eth', ['a.pcap', 'b.pcap'], { pps: 5000, loop: 3 })).toEqual([
-      '--intf1=dcl0-src-eth', '--stats=1', '--no-flow-stats', '--preload-pcap', '--pps=5000', '--loop=3', 'a.pcap', 'b.pcap',
+      '--intf1=dcl0-src-eth',
+      '--stats=1',
+      '--no-flow-stats',
+      '--preload-pcap',
+      '--pps=5000',
+      '--loop=3',
+      'a.pcap',
+      'b.pcap',
     ]);
-    expect(tcpreplayArguments('x', ['a.pcap'], { topspeed: true, preload: false })).toEqual(['--intf1=x', '--stats=1', '--no-flow-stats', '--topspeed', 'a.pcap']);
+    expect(tcpreplayArguments('x', ['a.pcap'], { topspeed: true, preload: false })).toEqual([
+      '--intf1=x',
+      '--stats=1',
+      '--no-flow-stats',
+      '--topspeed',
+      'a.pcap',
+    ]);
   });
 
   it.each([
@@ -73,13 +94,29 @@ describe('tcpreplay arguments', () => {
 
 describe('replay summary', () => {
   const counters = (host: string, rxPackets: number): PassiveCounters => ({
-    host, namespace: `dcl0-${host}`, interface: `dcl0-${host}-pas`, rxPackets, rxBytes: rxPackets * 60, rxDropped: 0, mirrorTxDropped: 0,
+    host,
+    namespace: `dcl0-${host}`,
+    interface: `dcl0-${host}-pas`,
+    rxPackets,
+    rxBytes: rxPackets * 60,
+    rxDropped: 0,
+    mirrorTxDropped: 0,
   });
 
   it('names refused frames by file and position and says per capture host whether every sent frame arrived', () => {
     const result = {
-      interface: 'dcl0-src-eth', files: ['/c/a.pcap', '/c/b.pcap'], attempted: 11, sent: 10, failed: 1, truncated: 0, retried: 0,
-      bytes: 600, seconds: 0.5, pps: 20, refused: [{ index: 11, file: '/c/b.pcap', frameInFile: 1, reason: 'Message too long (errno = 90)' }], warnings: [],
+      interface: 'dcl0-src-eth',
+      files: ['/c/a.pcap', '/c/b.pcap'],
+      attempted: 11,
+      sent: 10,
+      failed: 1,
+      truncated: 0,
+      retried: 0,
+      bytes: 600,
+      seconds: 0.5,
+      pps: 20,
+      refused: [{ index: 11, file: '/c/b.pcap', frameInFile: 1, reason: 'Message too long (errno = 90)' }],
+      warnings: [],
     };
     expect(formatReplaySummary(result, [counters('capture1', 10), counters('capture2', 7)])).toEqual([
       'replay: sent 10 of 11 frames (600 bytes) in 0.50 s, 20 frames/s, from dcl0-src-eth',

@@ -28,12 +28,25 @@ export async function startTcpdump(lab: Lab, host: string, dir: string): Promise
   // frames in all); TPACKET_V3 packs frames into blocks, which the kernel hands over when
   // full or after tcpdump's 1 s timeout (stop() waits for that).
   // -Z root: stay root, so the file can be written in a private temporary directory.
-  const process: LabProcess = lab.spawn(host, 'tcpdump', ['-i', passive, '-w', file, '-s', '0', '-B', '65536', '-n', '-Z', 'root']);
+  const process: LabProcess = lab.spawn(host, 'tcpdump', [
+    '-i',
+    passive,
+    '-w',
+    file,
+    '-s',
+    '0',
+    '-B',
+    '65536',
+    '-n',
+    '-Z',
+    'root',
+  ]);
   let stderr = '';
   process.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const deadline = Date.now() + 10_000;
   while (!/listening on/.test(stderr)) {
-    if (!process.running || Date.now() > deadline) throw new Error(`tcpdump on ${host} did not start: ${stderr}`);
+    if (!process.running || Date.now() > deadline)
+      throw new Error(`tcpdump on ${host} did not start: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return {

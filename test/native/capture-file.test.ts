@@ -79,10 +79,18 @@ interface PcapOptions {
 
 function pcapFile(options: PcapOptions, records: PcapRecord[]): Buffer {
   const w = new ByteWriter(options.bigEndian ?? false);
-  w.u32(options.nano ? 0xa1b23c4d : 0xa1b2c3d4).u16(2).u16(options.minor ?? 4).u32(0).u32(0);
+  w.u32(options.nano ? 0xa1b23c4d : 0xa1b2c3d4)
+    .u16(2)
+    .u16(options.minor ?? 4)
+    .u32(0)
+    .u32(0);
   w.u32(options.snaplen ?? 65535).u32(options.linkType ?? 1);
   for (const r of records) {
-    w.u32(r.sec).u32(r.frac).u32(r.capLen ?? r.data.length).u32(r.wireLen ?? r.data.length).bytes(r.data);
+    w.u32(r.sec)
+      .u32(r.frac)
+      .u32(r.capLen ?? r.data.length)
+      .u32(r.wireLen ?? r.data.length)
+      .bytes(r.data);
   }
   return w.build();
 }
@@ -107,23 +115,42 @@ function option(bigEndian: boolean, code: number, value: Buffer): Buffer {
 }
 
 const tsresol = (bigEndian: boolean, byte: number) => option(bigEndian, 9, Buffer.from([byte]));
-const tsoffset = (bigEndian: boolean, seconds: bigint) => option(bigEndian, 14, new ByteWriter(bigEndian).u64(seconds).build());
+const tsoffset = (bigEndian: boolean, seconds: bigint) =>
+  option(bigEndian, 14, new ByteWriter(bigEndian).u64(seconds).build());
 const ifName = (bigEndian: boolean, name: string) => option(bigEndian, 2, Buffer.from(name));
 
-function interfaceDescription(bigEndian: boolean, linkType: number, snaplen: number, options: Buffer[] = []): Buffer {
+function interfaceDescription(
+  bigEndian: boolean,
+  linkType: number,
+  snaplen: number,
+  options: Buffer[] = [],
+): Buffer {
   const w = new ByteWriter(bigEndian).u16(linkType).u16(0).u32(snaplen);
   for (const o of options) w.bytes(o);
   if (options.length > 0) w.u32(0); // opt_endofopt
   return pcapngBlock(bigEndian, 1, w.build());
 }
 
-function enhancedPacket(bigEndian: boolean, interfaceId: number, ticks: bigint, data: Buffer, wireLen = data.length): Buffer {
-  const w = new ByteWriter(bigEndian).u32(interfaceId).u32(Number(ticks >> 32n)).u32(Number(ticks & 0xffffffffn));
+function enhancedPacket(
+  bigEndian: boolean,
+  interfaceId: number,
+  ticks: bigint,
+  data: Buffer,
+  wireLen = data.length,
+): Buffer {
+  const w = new ByteWriter(bigEndian)
+    .u32(interfaceId)
+    .u32(Number(ticks >> 32n))
+    .u32(Number(ticks & 0xffffffffn));
   return pcapngBlock(bigEndian, 6, w.u32(data.length).u32(wireLen).bytes(data).build());
 }
 
 function obsoletePacket(bigEndian: boolean, interfaceId: number, ticks: bigint, data: Buffer): Buffer {
-  const w = new ByteWriter(bigEndian).u16(interfaceId).u16(0).u32(Number(ticks >> 32n)).u32(Number(ticks & 0xffffffffn));
+  const w = new ByteWriter(bigEndian)
+    .u16(interfaceId)
+    .u16(0)
+    .u32(Number(ticks >> 32n))
+    .u32(Number(ticks & 0xffffffffn));
   return pcapngBlock(bigEndian, 2, w.u32(data.length).u32(data.length).bytes(data).build());
 }
 
@@ -155,7 +182,7 @@ function tcpdumpFrames(file: string): { frames: ReferenceFrame[]; stderr: string
   const frames: ReferenceFrame[] = [];
   if (out.length < 24) return { frames, stderr };
   expect(out.readUInt32LE(0)).toBe(0xa1b23c4d);
-  for (let off = 24; off + 16 <= out.length; ) {
+  for (let off = 24; off + 16 <= out.length;) {
     const capLen = out.readUInt32LE(off + 8);
     frames.push({
       seconds: BigInt(out.readUInt32LE(off)),
@@ -173,12 +200,14 @@ function tcpdumpFrames(file: string): { frames: ReferenceFrame[]; stderr: string
 // 2^32, and not at all when its nanosecond field overflowed (fuzzed microsecond fields).
 function differencesFromTcpdump(ours: CaptureFileContents, reference: ReferenceFrame[]): string[] {
   const found: string[] = [];
-  if (ours.frames.length !== reference.length) found.push(`${ours.frames.length} frames, tcpdump ${reference.length}`);
+  if (ours.frames.length !== reference.length)
+    found.push(`${ours.frames.length} frames, tcpdump ${reference.length}`);
   ours.frames.forEach((frame, i) => {
     const ref = reference[i];
     if (!ref) return;
     if (!frame.data.equals(ref.data)) found.push(`frame ${i + 1}: bytes differ`);
-    if (frame.wireLen !== ref.wireLen) found.push(`frame ${i + 1}: wire length ${frame.wireLen}, tcpdump ${ref.wireLen}`);
+    if (frame.wireLen !== ref.wireLen)
+      found.push(`frame ${i + 1}: wire length ${frame.wireLen}, tcpdump ${ref.wireLen}`);
     if (ref.nanos < NS_PER_S) {
       const wrapped = ((frame.tsNs / NS_PER_S) % PCAP_SECONDS_WRAP) * NS_PER_S + (frame.tsNs % NS_PER_S);
       const expected = ref.seconds * NS_PER_S + ref.nanos;
@@ -213,7 +242,8 @@ describe('readCaptureFile on the shared corpus', () => {
       if (ours.error !== null) failures.push(ours.error);
       const reference = tcpdumpFrames(file);
       if (reference.stderr.trim() !== '') failures.push(`${file}: tcpdump says ${reference.stderr.trim()}`);
-      for (const d of differencesFromTcpdump(ours, reference.frames)) failures.push(`${path.basename(file)}: ${d}`);
+      for (const d of differencesFromTcpdump(ours, reference.frames))
+        failures.push(`${path.basename(file)}: ${d}`);
       frames += ours.frames.length;
     }
     expect(failures).toEqual([]);
@@ -223,7 +253,9 @@ describe('readCaptureFile on the shared corpus', () => {
   it('keeps time stamps past 2106 whole, as tshark reads them', () => {
     for (const name of ['tcpdump__time_2106_overflow.pcapng', 'tcpdump__time_2107.pcapng']) {
       const file = path.join(CORPUS, 'ether', name);
-      const run = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.time_epoch'], { encoding: 'utf8' });
+      const run = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.time_epoch'], {
+        encoding: 'utf8',
+      });
       const expected = run.stdout
         .trim()
         .split('\n')
@@ -245,7 +277,9 @@ describe('readCaptureFile on the shared corpus', () => {
       const result = readCaptureFile(file);
       const error = expectOneLineErrorNaming(result, file);
       expect(result.frames).toEqual([]);
-      expect(error).toMatch(/link type \d+( \([A-Z0-9_]+\))? is not Ethernet; dicap reads Ethernet captures only/);
+      expect(error).toMatch(
+        /link type \d+( \([A-Z0-9_]+\))? is not Ethernet; dicap reads Ethernet captures only/,
+      );
       const header = fs.readFileSync(file);
       const magic = header.readUInt32LE(0);
       if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) {
@@ -289,7 +323,10 @@ describe('readCaptureFile on hand-made classic pcap files', () => {
   it('swaps the length fields of version 2.2 files, as libpcap does', () => {
     const data = frameBytes(4, 20);
     // Before 2.3 the wire length came first: these fields say 20 captured of 100.
-    const file = writeTemp('v22.pcap', pcapFile({ minor: 2 }, [{ sec: 1, frac: 2, data, capLen: 100, wireLen: 20 }]));
+    const file = writeTemp(
+      'v22.pcap',
+      pcapFile({ minor: 2 }, [{ sec: 1, frac: 2, data, capLen: 100, wireLen: 20 }]),
+    );
     const result = readCaptureFile(file);
     expect(result.error).toBeNull();
     expect(result.frames[0]?.wireLen).toBe(100);
@@ -316,30 +353,44 @@ describe('readCaptureFile on hand-made classic pcap files', () => {
   });
 
   it('passes a captured length above the wire length through, as libpcap does', () => {
-    const file = writeTemp('cap-over-wire.pcap', pcapFile({}, [{ sec: 1, frac: 0, data: frameBytes(7, 64), wireLen: 60 }]));
+    const file = writeTemp(
+      'cap-over-wire.pcap',
+      pcapFile({}, [{ sec: 1, frac: 0, data: frameBytes(7, 64), wireLen: 60 }]),
+    );
     const result = readCaptureFile(file);
     expect(result.error).toBeNull();
     expect(result.frames.map((f) => [f.data.length, f.wireLen])).toEqual([[64, 60]]);
   });
 
   it('carries a microsecond field of a second or more into the seconds', () => {
-    const file = writeTemp('big-usec.pcap', pcapFile({}, [{ sec: 10, frac: 2_500_000, data: frameBytes(8, 14) }]));
+    const file = writeTemp(
+      'big-usec.pcap',
+      pcapFile({}, [{ sec: 10, frac: 2_500_000, data: frameBytes(8, 14) }]),
+    );
     expect(readCaptureFile(file).frames[0]?.tsNs).toBe(12_500_000_000n);
   });
 
   it('refuses another link type in the file header with its name', () => {
-    const file = writeTemp('radiotap.pcap', pcapFile({ linkType: 127 }, [{ sec: 1, frac: 0, data: frameBytes(9, 30) }]));
+    const file = writeTemp(
+      'radiotap.pcap',
+      pcapFile({ linkType: 127 }, [{ sec: 1, frac: 0, data: frameBytes(9, 30) }]),
+    );
     expect(readCaptureFile(file)).toEqual({
       frames: [],
       error: `${file}: link type 127 (IEEE802_11_RADIOTAP) is not Ethernet; dicap reads Ethernet captures only`,
     });
     const unknown = writeTemp('lt-4242.pcap', pcapFile({ linkType: 4242, bigEndian: true }, []));
-    expect(readCaptureFile(unknown).error).toBe(`${unknown}: link type 4242 is not Ethernet; dicap reads Ethernet captures only`);
+    expect(readCaptureFile(unknown).error).toBe(
+      `${unknown}: link type 4242 is not Ethernet; dicap reads Ethernet captures only`,
+    );
   });
 
   it('says where a record claims more than the maximum, after the frames before it', () => {
     const good = { sec: 1, frac: 0, data: frameBytes(10, 42) };
-    const file = writeTemp('huge.pcap', pcapFile({}, [good, { sec: 2, frac: 0, data: Buffer.alloc(8), capLen: 300_000 }]));
+    const file = writeTemp(
+      'huge.pcap',
+      pcapFile({}, [good, { sec: 2, frac: 0, data: Buffer.alloc(8), capLen: 300_000 }]),
+    );
     const result = readCaptureFile(file);
     expect(result.frames).toHaveLength(1);
     expect(result.error).toBe(
@@ -354,11 +405,15 @@ describe('readCaptureFile on hand-made classic pcap files', () => {
     ]);
     const inHeader = writeTemp('cut-header.pcap', whole.subarray(0, 24 + 66 + 5));
     expect(readCaptureFile(inHeader).error).toMatch(
-      new RegExp(`^${escapeRegExp(inHeader)}: truncated record header at byte 90 \\(after frame 1\\): 5 of 16 bytes`),
+      new RegExp(
+        `^${escapeRegExp(inHeader)}: truncated record header at byte 90 \\(after frame 1\\): 5 of 16 bytes`,
+      ),
     );
     const inData = writeTemp('cut-data.pcap', whole.subarray(0, whole.length - 1));
     expect(readCaptureFile(inData).error).toMatch(
-      new RegExp(`^${escapeRegExp(inData)}: truncated record at byte 90 \\(after frame 1\\): it claims 50 bytes, only 49 remain`),
+      new RegExp(
+        `^${escapeRegExp(inData)}: truncated record at byte 90 \\(after frame 1\\): it claims 50 bytes, only 49 remain`,
+      ),
     );
   });
 });
@@ -435,7 +490,11 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   it('clips a Simple Packet Block to the snapshot length of interface 0', () => {
     const file = writeTemp(
       'spb-snaplen.pcapng',
-      Buffer.concat([sectionHeader(false), interfaceDescription(false, 1, 16), simplePacket(false, 100, frameBytes(50, 16))]),
+      Buffer.concat([
+        sectionHeader(false),
+        interfaceDescription(false, 1, 16),
+        simplePacket(false, 100, frameBytes(50, 16)),
+      ]),
     );
     const result = readCaptureFile(file);
     expect(result.error).toBeNull();
@@ -445,7 +504,11 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   it('refuses a capture whose first packet is from a non-Ethernet interface at once', () => {
     const file = writeTemp(
       'sll.pcapng',
-      Buffer.concat([sectionHeader(false), interfaceDescription(false, 113, 0), enhancedPacket(false, 0, 1n, frameBytes(60, 30))]),
+      Buffer.concat([
+        sectionHeader(false),
+        interfaceDescription(false, 113, 0),
+        enhancedPacket(false, 0, 1n, frameBytes(60, 30)),
+      ]),
     );
     expect(readCaptureFile(file)).toEqual({
       frames: [],
@@ -456,9 +519,15 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   });
 
   it('judges a capture without packets by its first interface', () => {
-    const ether = writeTemp('empty-ether.pcapng', Buffer.concat([sectionHeader(true), interfaceDescription(true, 1, 0)]));
+    const ether = writeTemp(
+      'empty-ether.pcapng',
+      Buffer.concat([sectionHeader(true), interfaceDescription(true, 1, 0)]),
+    );
     expect(readCaptureFile(ether)).toEqual({ frames: [], error: null });
-    const radiotap = writeTemp('empty-radiotap.pcapng', Buffer.concat([sectionHeader(true), interfaceDescription(true, 127, 0)]));
+    const radiotap = writeTemp(
+      'empty-radiotap.pcapng',
+      Buffer.concat([sectionHeader(true), interfaceDescription(true, 127, 0)]),
+    );
     expect(readCaptureFile(radiotap).error).toBe(
       `${radiotap}: link type 127 (IEEE802_11_RADIOTAP) is not Ethernet; dicap reads Ethernet captures only`,
     );
@@ -485,7 +554,11 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   const corrupt: Array<[string, Buffer, RegExp]> = [
     [
       'a packet of an undescribed interface',
-      Buffer.concat([sectionHeader(false), interfaceDescription(false, 1, 0), enhancedPacket(false, 3, 1n, frameBytes(1, 10))]),
+      Buffer.concat([
+        sectionHeader(false),
+        interfaceDescription(false, 1, 0),
+        enhancedPacket(false, 3, 1n, frameBytes(1, 10)),
+      ]),
       /packet block at byte 48 \(before the first frame\) refers to interface 3, but its section describes only 1; the file is corrupt$/,
     ],
     [
@@ -509,7 +582,11 @@ describe('readCaptureFile on hand-made pcapng files', () => {
     ],
     [
       'a packet longer than its interface snapshot length',
-      Buffer.concat([sectionHeader(false), interfaceDescription(false, 1, 8), enhancedPacket(false, 0, 1n, frameBytes(2, 9))]),
+      Buffer.concat([
+        sectionHeader(false),
+        interfaceDescription(false, 1, 8),
+        enhancedPacket(false, 0, 1n, frameBytes(2, 9)),
+      ]),
       /packet block at byte 48 \(before the first frame\) has 9 bytes, more than the snapshot length 8 of interface 0; the file is corrupt$/,
     ],
     [
@@ -541,7 +618,11 @@ describe('readCaptureFile on hand-made pcapng files', () => {
     ],
     [
       'a wrong byte-order magic',
-      Buffer.concat([sectionHeader(false).subarray(0, 8), Buffer.from([1, 2, 3, 4]), sectionHeader(false).subarray(12)]),
+      Buffer.concat([
+        sectionHeader(false).subarray(0, 8),
+        Buffer.from([1, 2, 3, 4]),
+        sectionHeader(false).subarray(12),
+      ]),
       /section header at byte 0 \(before the first frame\) has byte-order magic 0x04030201 instead of 0x1a2b3c4d/,
     ],
   ];
@@ -558,7 +639,10 @@ describe('readCaptureFile on hand-made pcapng files', () => {
 describe('readCaptureFile on files cut at every byte', () => {
   const cases: Array<[string, Buffer, number[]]> = (() => {
     const pcapRecords = [frameBytes(70, 20), Buffer.alloc(0), frameBytes(71, 9)];
-    const pcap = pcapFile({ nano: true }, pcapRecords.map((data, i) => ({ sec: i, frac: i, data })));
+    const pcap = pcapFile(
+      { nano: true },
+      pcapRecords.map((data, i) => ({ sec: i, frac: i, data })),
+    );
     const pcapEnds = [24, 24 + 36, 24 + 36 + 16, pcap.length];
     const ngBlocks = [
       sectionHeader(true),
@@ -596,7 +680,13 @@ describe('readCaptureFile on files cut at every byte', () => {
 });
 
 describe('readCaptureFile arguments and unreadable files', () => {
-  const file = writeTemp('three.pcap', pcapFile({}, [0, 1, 2].map((i) => ({ sec: i, frac: 0, data: frameBytes(i, 14) }))));
+  const file = writeTemp(
+    'three.pcap',
+    pcapFile(
+      {},
+      [0, 1, 2].map((i) => ({ sec: i, frac: 0, data: frameBytes(i, 14) })),
+    ),
+  );
 
   it('stops after maxFrames without an error', () => {
     const two = readCaptureFile(file, 2);
@@ -606,7 +696,11 @@ describe('readCaptureFile arguments and unreadable files', () => {
   });
 
   it('throws DICAP_ERR_ARGUMENT for bad arguments', () => {
-    for (const call of [() => readCaptureFile(''), () => readCaptureFile(file, -1), () => readCaptureFile(file, 1.5)]) {
+    for (const call of [
+      () => readCaptureFile(''),
+      () => readCaptureFile(file, -1),
+      () => readCaptureFile(file, 1.5),
+    ]) {
       let thrown: unknown;
       try {
         call();
@@ -622,14 +716,21 @@ describe('readCaptureFile arguments and unreadable files', () => {
     expect(readCaptureFile(missing).error).toBe(`${missing}: cannot open: No such file or directory`);
     expect(readCaptureFile(tmp).error).toMatch(/: not a regular file; dicap reads capture files only/);
     const empty = writeTemp('empty.pcap', Buffer.alloc(0));
-    expect(readCaptureFile(empty).error).toBe(`${empty}: only 0 bytes long, too short to be a pcap or pcapng file`);
+    expect(readCaptureFile(empty).error).toBe(
+      `${empty}: only 0 bytes long, too short to be a pcap or pcapng file`,
+    );
     const text = writeTemp('notes.txt', Buffer.from('hello, this is text\n'));
     expect(readCaptureFile(text).error).toBe(
       `${text}: not a pcap or pcapng file (it starts with bytes 68 65 6c 6c); ` +
         'if it is a capture in another format, convert it with `editcap -F pcap IN OUT`',
     );
-    const future = writeTemp('v3.pcap', Buffer.concat([pcapFile({}, []).subarray(0, 4), Buffer.from([3, 0, 0, 0]), Buffer.alloc(16)]));
-    expect(readCaptureFile(future).error).toMatch(/: pcap version 3\.0 is not supported \(dicap reads 2\.0 to 2\.4\)/);
+    const future = writeTemp(
+      'v3.pcap',
+      Buffer.concat([pcapFile({}, []).subarray(0, 4), Buffer.from([3, 0, 0, 0]), Buffer.alloc(16)]),
+    );
+    expect(readCaptureFile(future).error).toMatch(
+      /: pcap version 3\.0 is not supported \(dicap reads 2\.0 to 2\.4\)/,
+    );
   });
 });
 

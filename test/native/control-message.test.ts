@@ -25,10 +25,19 @@ interface NativeTopology {
   senderSeq: number;
 }
 type NativeDecode =
-  | { ok: true; type: number; avps: [number, number][]; macValid: boolean; timestamp: number; senderSeq: number; topology?: NativeTopology }
+  | {
+      ok: true;
+      type: number;
+      avps: [number, number][];
+      macValid: boolean;
+      timestamp: number;
+      senderSeq: number;
+      topology?: NativeTopology;
+    }
   | { ok: false; code: string; reason: string };
 
-const decode = (bytes: Buffer, key: Buffer): NativeDecode => native.decodeControlMessage(bytes, key) as NativeDecode;
+const decode = (bytes: Buffer, key: Buffer): NativeDecode =>
+  native.decodeControlMessage(bytes, key) as NativeDecode;
 const codeOf = (result: NativeDecode): string => (result.ok ? 'OK' : result.code);
 
 const hex = (text: string): Buffer => Buffer.from(text, 'hex');
@@ -47,8 +56,19 @@ describe('PROTOCOL.md §5 authenticated TOPOLOGY_UPDATE', () => {
       ok: true,
       type: 3,
       avps: [
-        [16, 7], [17, 42], [6, 3], [7, 1795000000], [8, 250], [20, 0x1234], [21, 0x5678], [19, 128],
-        [1, 11], [1, 22], [1, 33], [4, 0xc6120064], [5, 9999],
+        [16, 7],
+        [17, 42],
+        [6, 3],
+        [7, 1795000000],
+        [8, 250],
+        [20, 0x1234],
+        [21, 0x5678],
+        [19, 128],
+        [1, 11],
+        [1, 22],
+        [1, 33],
+        [4, 0xc6120064],
+        [5, 9999],
       ],
       macValid: true,
       timestamp: 1795000000,
@@ -102,7 +122,11 @@ describe('PROTOCOL.md §5 authenticated TOPOLOGY_UPDATE', () => {
 
   it('fails with BAD_HMAC under another key, an empty key or the insecure all-zero key', () => {
     for (const key of [hex('000102030405060708090a0b0c0d0e0e'), Buffer.alloc(0), INSECURE_KEY]) {
-      expect(decode(VECTOR, key)).toEqual({ ok: false, code: 'BAD_HMAC', reason: expect.stringContaining('HMAC') });
+      expect(decode(VECTOR, key)).toEqual({
+        ok: false,
+        code: 'BAD_HMAC',
+        reason: expect.stringContaining('HMAC'),
+      });
     }
   });
 });
@@ -111,7 +135,11 @@ describe('PROTOCOL.md §5 authenticated TOPOLOGY_UPDATE', () => {
 
 type AvpList = [number, number][];
 
-function message(type: number, avps: AvpList, options: { magic?: number; version?: number; len?: number } = {}): Buffer {
+function message(
+  type: number,
+  avps: AvpList,
+  options: { magic?: number; version?: number; len?: number } = {},
+): Buffer {
   const bytes = Buffer.alloc(6 + 5 * avps.length);
   bytes.writeUInt16BE(options.magic ?? 0x4443, 0);
   bytes[2] = options.version ?? 1;
@@ -125,7 +153,15 @@ function message(type: number, avps: AvpList, options: { magic?: number; version
 }
 
 /** `body`, then TIMESTAMP, SENDER_SEQ and the HMAC over all of it under `key`. */
-function signed(type: number, body: AvpList, key: Buffer = VECTOR_KEY, trailer: AvpList = [[239, 1795000000], [240, 9]]): Buffer {
+function signed(
+  type: number,
+  body: AvpList,
+  key: Buffer = VECTOR_KEY,
+  trailer: AvpList = [
+    [239, 1795000000],
+    [240, 9],
+  ],
+): Buffer {
   const unsigned = message(type, [...body, ...trailer], { len: body.length + trailer.length + 8 });
   const mac = createHmac('sha256', key).update(unsigned).digest();
   const hmacs: AvpList = Array.from({ length: 8 }, (_, i) => [241 + i, mac.readUInt32BE(4 * i)]);
@@ -134,11 +170,26 @@ function signed(type: number, body: AvpList, key: Buffer = VECTOR_KEY, trailer: 
 
 const ENGINE_COUNTERS: AvpList = Array.from({ length: 16 }, (_, i) => [68 + i, i]);
 const IPID_BINS: AvpList = Array.from({ length: 256 }, (_, i) => [86, i * 1000]);
-const TOPOLOGY: AvpList = [[16, 7], [17, 42], [6, 3], [7, 1795000000], [8, 250], [20, 0x1234], [21, 0x5678], [19, 128], [1, 11]];
+const TOPOLOGY: AvpList = [
+  [16, 7],
+  [17, 42],
+  [6, 3],
+  [7, 1795000000],
+  [8, 250],
+  [20, 0x1234],
+  [21, 0x5678],
+  [19, 128],
+  [1, 11],
+];
 
 describe('rejection codes', () => {
   it('reproduces the §5 vector byte for byte with the test signer', () => {
-    expect(signed(3, [...TOPOLOGY, [1, 22], [1, 33], [4, 0xc6120064], [5, 9999]], VECTOR_KEY, [[239, 1795000000], [240, 1]])).toEqual(VECTOR);
+    expect(
+      signed(3, [...TOPOLOGY, [1, 22], [1, 33], [4, 0xc6120064], [5, 9999]], VECTOR_KEY, [
+        [239, 1795000000],
+        [240, 1],
+      ]),
+    ).toEqual(VECTOR);
   });
 
   it.each<[string, string, Buffer]>([
@@ -157,41 +208,207 @@ describe('rejection codes', () => {
     ['TYP 255', 'UNKNOWN_TYPE', signed(255, [[1, 1]])],
     ['TYP 14 with a wrong size (the type is checked first)', 'UNKNOWN_TYPE', message(14, [], { len: 8193 })],
     ['no AVPs', 'MISSING_HMAC', message(6, [])],
-    ['no HMAC AVPs', 'MISSING_HMAC', message(6, [[1, 1], [239, 0], [240, 0]])],
-    ['HMAC AVPs out of order', 'MISSING_HMAC', (() => { const m = signed(6, [[1, 1]]); m[6 + 5 * 3] = 242; m[6 + 5 * 4] = 241; return m; })()],
+    [
+      'no HMAC AVPs',
+      'MISSING_HMAC',
+      message(6, [
+        [1, 1],
+        [239, 0],
+        [240, 0],
+      ]),
+    ],
+    [
+      'HMAC AVPs out of order',
+      'MISSING_HMAC',
+      (() => {
+        const m = signed(6, [[1, 1]]);
+        m[6 + 5 * 3] = 242;
+        m[6 + 5 * 4] = 241;
+        return m;
+      })(),
+    ],
     ['HMAC without TIMESTAMP and SENDER_SEQ', 'MISSING_AVP', signed(6, [[1, 1]], VECTOR_KEY, [])],
-    ['SENDER_SEQ and TIMESTAMP swapped', 'MISSING_AVP', signed(6, [[1, 1]], VECTOR_KEY, [[240, 1], [239, 1]])],
-    ['TOPOLOGY_UPDATE without SNAPLEN', 'MISSING_AVP', signed(3, TOPOLOGY.filter(([code]) => code !== 19))],
+    [
+      'SENDER_SEQ and TIMESTAMP swapped',
+      'MISSING_AVP',
+      signed(6, [[1, 1]], VECTOR_KEY, [
+        [240, 1],
+        [239, 1],
+      ]),
+    ],
+    [
+      'TOPOLOGY_UPDATE without SNAPLEN',
+      'MISSING_AVP',
+      signed(
+        3,
+        TOPOLOGY.filter(([code]) => code !== 19),
+      ),
+    ],
     ['LEAVE without NODE_ID', 'MISSING_AVP', signed(6, [])],
-    ['JOIN of an analyzer without NODE_IP/NODE_PORT', 'MISSING_AVP', signed(1, [[1, 5], [18, 2]])],
-    ['JOIN with NODE_IP but no NODE_PORT', 'MISSING_AVP', signed(1, [[1, 5], [18, 1], [24, 0xc6120001]])],
-    ['TIMESTAMP inside the body', 'REPEATED_AVP', signed(6, [[1, 1], [239, 5]])],
-    ['HMAC_3 inside the body', 'REPEATED_AVP', signed(6, [[244, 5], [1, 1]])],
+    [
+      'JOIN of an analyzer without NODE_IP/NODE_PORT',
+      'MISSING_AVP',
+      signed(1, [
+        [1, 5],
+        [18, 2],
+      ]),
+    ],
+    [
+      'JOIN with NODE_IP but no NODE_PORT',
+      'MISSING_AVP',
+      signed(1, [
+        [1, 5],
+        [18, 1],
+        [24, 0xc6120001],
+      ]),
+    ],
+    [
+      'TIMESTAMP inside the body',
+      'REPEATED_AVP',
+      signed(6, [
+        [1, 1],
+        [239, 5],
+      ]),
+    ],
+    [
+      'HMAC_3 inside the body',
+      'REPEATED_AVP',
+      signed(6, [
+        [244, 5],
+        [1, 1],
+      ]),
+    ],
     ['TERM twice', 'REPEATED_AVP', signed(3, [...TOPOLOGY, [16, 8]])],
-    ['NODE_ID twice in a HEARTBEAT', 'REPEATED_AVP', signed(4, [[1, 1], [17, 1], [1, 2]])],
-    ['SELECTION_TYPE 4', 'BAD_VALUE', signed(3, TOPOLOGY.map(([c, v]): [number, number] => [c, c === 6 ? 4 : v]))],
-    ['VALIDITY_START_MS 1000', 'BAD_VALUE', signed(3, TOPOLOGY.map(([c, v]): [number, number] => [c, c === 8 ? 1000 : v]))],
-    ['SNAPLEN 0', 'BAD_VALUE', signed(3, TOPOLOGY.map(([c, v]): [number, number] => [c, c === 19 ? 0 : v]))],
+    [
+      'NODE_ID twice in a HEARTBEAT',
+      'REPEATED_AVP',
+      signed(4, [
+        [1, 1],
+        [17, 1],
+        [1, 2],
+      ]),
+    ],
+    [
+      'SELECTION_TYPE 4',
+      'BAD_VALUE',
+      signed(
+        3,
+        TOPOLOGY.map(([c, v]): [number, number] => [c, c === 6 ? 4 : v]),
+      ),
+    ],
+    [
+      'VALIDITY_START_MS 1000',
+      'BAD_VALUE',
+      signed(
+        3,
+        TOPOLOGY.map(([c, v]): [number, number] => [c, c === 8 ? 1000 : v]),
+      ),
+    ],
+    [
+      'SNAPLEN 0',
+      'BAD_VALUE',
+      signed(
+        3,
+        TOPOLOGY.map(([c, v]): [number, number] => [c, c === 19 ? 0 : v]),
+      ),
+    ],
     ['ANALYZER_PORT 0', 'BAD_VALUE', signed(3, [...TOPOLOGY, [4, 1], [5, 0]])],
     ['ANALYZER_PORT 65536', 'BAD_VALUE', signed(3, [...TOPOLOGY, [4, 1], [5, 65536]])],
-    ['ROLE 4', 'BAD_VALUE', signed(1, [[1, 5], [18, 4]])],
+    [
+      'ROLE 4',
+      'BAD_VALUE',
+      signed(1, [
+        [1, 5],
+        [18, 4],
+      ]),
+    ],
     ['a node ID listed twice', 'BAD_VALUE', signed(3, [...TOPOLOGY, [1, 22], [1, 11]])],
     ['ANALYZER_IP without its port', 'MISSING_AVP', signed(3, [...TOPOLOGY, [4, 1], [1, 12], [5, 9]])],
     ['ANALYZER_PORT before its IP', 'MISSING_AVP', signed(3, [...TOPOLOGY, [5, 9], [4, 1]])],
-    ['a SYNC member group cut short', 'MISSING_AVP', signed(8, [[16, 1], [17, 1], [1, 5], [18, 1], [24, 1]])],
-    ['TOPOLOGY_UPDATE without NODE_ID', 'MISSING_AVP', signed(3, TOPOLOGY.filter(([code]) => code !== 1))],
+    [
+      'a SYNC member group cut short',
+      'MISSING_AVP',
+      signed(8, [
+        [16, 1],
+        [17, 1],
+        [1, 5],
+        [18, 1],
+        [24, 1],
+      ]),
+    ],
+    [
+      'TOPOLOGY_UPDATE without NODE_ID',
+      'MISSING_AVP',
+      signed(
+        3,
+        TOPOLOGY.filter(([code]) => code !== 1),
+      ),
+    ],
     ['a MAC made with another key', 'BAD_HMAC', signed(3, TOPOLOGY, hex('ff'))],
-    ['a broken body under a MAC made with another key (the MAC is checked first)', 'BAD_HMAC', signed(3, [[16, 1], [16, 1], [6, 9]], hex('ff'))],
+    [
+      'a broken body under a MAC made with another key (the MAC is checked first)',
+      'BAD_HMAC',
+      signed(
+        3,
+        [
+          [16, 1],
+          [16, 1],
+          [6, 9],
+        ],
+        hex('ff'),
+      ),
+    ],
     ['8 AVPs, all HMAC, correct MAC', 'MISSING_AVP', signed(6, [], VECTOR_KEY, [])],
-    ['a HEARTBEAT with half of its engine counters', 'MISSING_AVP', signed(4, [[1, 5], [17, 9], ...ENGINE_COUNTERS.slice(0, 8)])],
+    [
+      'a HEARTBEAT with half of its engine counters',
+      'MISSING_AVP',
+      signed(4, [[1, 5], [17, 9], ...ENGINE_COUNTERS.slice(0, 8)]),
+    ],
     ['a HEARTBEAT with all engine counters', 'OK', signed(4, [[1, 5], [17, 9], ...ENGINE_COUNTERS])],
     ['an engine counter twice', 'REPEATED_AVP', signed(4, [[1, 5], [17, 9], ...ENGINE_COUNTERS, [70, 1]])],
-    ['a SYNC with DASHBOARD_IP but no DASHBOARD_PORT', 'MISSING_AVP', signed(8, [[16, 1], [17, 1], [94, 0xc6120001]])],
-    ['DASHBOARD_PORT 0', 'BAD_VALUE', signed(8, [[16, 1], [17, 1], [94, 0xc6120001], [95, 0]])],
-    ['an IPID_HISTOGRAM of 255 bins', 'BAD_VALUE', signed(12, [[1, 5], [84, 0], [85, 9], ...IPID_BINS.slice(1)])],
-    ['an IPID_HISTOGRAM of 257 bins', 'BAD_VALUE', signed(12, [[1, 5], [84, 0], [85, 9], ...IPID_BINS, [86, 1]])],
+    [
+      'a SYNC with DASHBOARD_IP but no DASHBOARD_PORT',
+      'MISSING_AVP',
+      signed(8, [
+        [16, 1],
+        [17, 1],
+        [94, 0xc6120001],
+      ]),
+    ],
+    [
+      'DASHBOARD_PORT 0',
+      'BAD_VALUE',
+      signed(8, [
+        [16, 1],
+        [17, 1],
+        [94, 0xc6120001],
+        [95, 0],
+      ]),
+    ],
+    [
+      'an IPID_HISTOGRAM of 255 bins',
+      'BAD_VALUE',
+      signed(12, [[1, 5], [84, 0], [85, 9], ...IPID_BINS.slice(1)]),
+    ],
+    [
+      'an IPID_HISTOGRAM of 257 bins',
+      'BAD_VALUE',
+      signed(12, [[1, 5], [84, 0], [85, 9], ...IPID_BINS, [86, 1]]),
+    ],
     ['an IPID_HISTOGRAM without IPID_FRAMES_LO', 'MISSING_AVP', signed(12, [[1, 5], [84, 0], ...IPID_BINS])],
-    ['an ANALYZER_REPORT without SOURCE_NODE_ID', 'MISSING_AVP', signed(13, [[1, 5], [88, 0], [89, 1], [90, 0], [91, 1], [92, 0], [93, 0]])],
+    [
+      'an ANALYZER_REPORT without SOURCE_NODE_ID',
+      'MISSING_AVP',
+      signed(13, [
+        [1, 5],
+        [88, 0],
+        [89, 1],
+        [90, 0],
+        [91, 1],
+        [92, 0],
+        [93, 0],
+      ]),
+    ],
   ])('%s → %s', (_name, code, bytes) => {
     const result = decode(bytes, VECTOR_KEY);
     expect(codeOf(result)).toBe(code);
@@ -206,22 +423,83 @@ describe('rejection codes', () => {
 const VALID_BODIES = [
   views.join({ nodeId: 5, role: 'capture' }),
   views.join({ nodeId: 6, role: 'analyzer', endpoint: { ip: '198.18.0.7', port: 4000 } }),
-  views.accept({ nodeId: 5, term: 2, coordinator: { ip: '198.18.0.1', port: 7000 }, selection: 'ipid', analyzers: [{ ip: '198.18.0.7', port: 4000 }] }),
-  views.topologyUpdate({ term: 2, epoch: 9, selection: 'round-robin', validityStartMs: 1795000000999, nodeIds: [5, 3, 4], analyzers: [], k0: 0xffffffff, k1: 0, snaplen: 65535 }),
-  views.topologyUpdate({ term: 2, epoch: 9, selection: 'flow', validityStartMs: 0, nodeIds: [7], analyzers: [{ ip: '198.18.0.7', port: 4000 }, { ip: '198.18.0.8', port: 4001 }], k0: 1, k1: 2, snaplen: 1 }),
+  views.accept({
+    nodeId: 5,
+    term: 2,
+    coordinator: { ip: '198.18.0.1', port: 7000 },
+    selection: 'ipid',
+    analyzers: [{ ip: '198.18.0.7', port: 4000 }],
+  }),
+  views.topologyUpdate({
+    term: 2,
+    epoch: 9,
+    selection: 'round-robin',
+    validityStartMs: 1795000000999,
+    nodeIds: [5, 3, 4],
+    analyzers: [],
+    k0: 0xffffffff,
+    k1: 0,
+    snaplen: 65535,
+  }),
+  views.topologyUpdate({
+    term: 2,
+    epoch: 9,
+    selection: 'flow',
+    validityStartMs: 0,
+    nodeIds: [7],
+    analyzers: [
+      { ip: '198.18.0.7', port: 4000 },
+      { ip: '198.18.0.8', port: 4001 },
+    ],
+    k0: 1,
+    k1: 2,
+    snaplen: 1,
+  }),
   views.heartbeat({ nodeId: 5, epoch: 9 }),
   views.ledger({ nodeId: 5, epoch: 9, seen: 2n ** 40n + 7n, owned: 3n, exported: 3n, dropped: 0n }),
   views.leave({ nodeId: 5 }),
   views.announce({ term: 2, coordinator: { ip: '198.18.0.1', port: 7000 } }),
-  views.sync({ term: 2, epoch: 9, members: [{ nodeId: 5, role: 'capture', endpoint: { ip: '198.18.0.5', port: 1 } }] }),
-  views.sync({ term: 2, epoch: 9, members: [] }),
-  views.sync({ term: 2, epoch: 9, members: [], coordinatorId: 3, dashboard: { ip: '198.18.0.200', port: 8080 } }),
-  views.heartbeat({
-    nodeId: 5, epoch: 9, role: 'capture', term: 2,
-    counters: { ringPackets: 2n ** 33n + 1n, ringDrops: 1n, seen: 2n ** 40n, owned: 7n, exported: 6n, queueDrops: 0n, sendFailed: 1n, noAnalyzer: 0n },
+  views.sync({
+    term: 2,
+    epoch: 9,
+    members: [{ nodeId: 5, role: 'capture', endpoint: { ip: '198.18.0.5', port: 1 } }],
   }),
-  views.ipidHistogram({ nodeId: 5, frames: 2n ** 35n, bins: Array.from({ length: 256 }, (_, i) => i * 2 ** 24) }),
-  views.analyzerReport({ nodeId: 90, sourceNodeId: 5, records: 2n ** 40n, datagrams: 12n, lostDatagrams: 1n }),
+  views.sync({ term: 2, epoch: 9, members: [] }),
+  views.sync({
+    term: 2,
+    epoch: 9,
+    members: [],
+    coordinatorId: 3,
+    dashboard: { ip: '198.18.0.200', port: 8080 },
+  }),
+  views.heartbeat({
+    nodeId: 5,
+    epoch: 9,
+    role: 'capture',
+    term: 2,
+    counters: {
+      ringPackets: 2n ** 33n + 1n,
+      ringDrops: 1n,
+      seen: 2n ** 40n,
+      owned: 7n,
+      exported: 6n,
+      queueDrops: 0n,
+      sendFailed: 1n,
+      noAnalyzer: 0n,
+    },
+  }),
+  views.ipidHistogram({
+    nodeId: 5,
+    frames: 2n ** 35n,
+    bins: Array.from({ length: 256 }, (_, i) => i * 2 ** 24),
+  }),
+  views.analyzerReport({
+    nodeId: 90,
+    sourceNodeId: 5,
+    records: 2n ** 40n,
+    datagrams: 12n,
+    lostDatagrams: 1n,
+  }),
   views.sync({
     term: 2,
     epoch: 9,
@@ -235,25 +513,49 @@ const VALID_BODIES = [
 describe('messages of every type', () => {
   const now = 1795000000;
 
-  it.each(VALID_BODIES.map((body) => [body.type, body] as const))('TYP %i encoded by the TypeScript codec decodes to the same AVPs', (_type, body) => {
-    const bytes = encodeControlMessage({ ...body, timestamp: now, senderSeq: 77 }, VECTOR_KEY);
-    const result = decode(bytes, VECTOR_KEY);
-    expect(result).toMatchObject({
-      ok: true,
-      type: body.type,
-      avps: body.avps.map(({ code, value }) => [code, value]),
-      macValid: true,
-      timestamp: now,
-      senderSeq: 77,
-    });
-  });
+  it.each(VALID_BODIES.map((body) => [body.type, body] as const))(
+    'TYP %i encoded by the TypeScript codec decodes to the same AVPs',
+    (_type, body) => {
+      const bytes = encodeControlMessage({ ...body, timestamp: now, senderSeq: 77 }, VECTOR_KEY);
+      const result = decode(bytes, VECTOR_KEY);
+      expect(result).toMatchObject({
+        ok: true,
+        type: body.type,
+        avps: body.avps.map(({ code, value }) => [code, value]),
+        macValid: true,
+        timestamp: now,
+        senderSeq: 77,
+      });
+    },
+  );
 
   it('reads a TOPOLOGY_UPDATE as the TypeScript view does, also in insecure mode (all-zero key)', () => {
-    const fields = { term: 3, epoch: 10, selection: 'ipid' as const, validityStartMs: 1795000001001, nodeIds: [9, 1], analyzers: [{ ip: '198.19.255.254', port: 65535 }, { ip: '198.18.0.2', port: 1 }], k0: 1, k1: 2, snaplen: 96 };
-    const bytes = encodeControlMessage({ ...views.topologyUpdate(fields), timestamp: now, senderSeq: 5 }, null);
+    const fields = {
+      term: 3,
+      epoch: 10,
+      selection: 'ipid' as const,
+      validityStartMs: 1795000001001,
+      nodeIds: [9, 1],
+      analyzers: [
+        { ip: '198.19.255.254', port: 65535 },
+        { ip: '198.18.0.2', port: 1 },
+      ],
+      k0: 1,
+      k1: 2,
+      snaplen: 96,
+    };
+    const bytes = encodeControlMessage(
+      { ...views.topologyUpdate(fields), timestamp: now, senderSeq: 5 },
+      null,
+    );
     const result = decode(bytes, INSECURE_KEY);
     const { selection, ...sameNames } = fields;
-    expect(result.ok && result.topology).toEqual({ ...sameNames, selectionType: SELECTION_TYPE[selection], timestamp: now, senderSeq: 5 });
+    expect(result.ok && result.topology).toEqual({
+      ...sameNames,
+      selectionType: SELECTION_TYPE[selection],
+      timestamp: now,
+      senderSeq: 5,
+    });
     expect(codeOf(decode(bytes, VECTOR_KEY))).toBe('BAD_HMAC');
   });
 
@@ -263,15 +565,33 @@ describe('messages of every type', () => {
   });
 
   it('carries AVPs of unknown (extension) codes, even repeated', () => {
-    const result = decode(signed(4, [[1, 5], [127, 1], [17, 9], [127, 2], [200, 3]]), VECTOR_KEY);
-    expect(result.ok && result.avps).toEqual([[1, 5], [127, 1], [17, 9], [127, 2], [200, 3]]);
+    const result = decode(
+      signed(4, [
+        [1, 5],
+        [127, 1],
+        [17, 9],
+        [127, 2],
+        [200, 3],
+      ]),
+      VECTOR_KEY,
+    );
+    expect(result.ok && result.avps).toEqual([
+      [1, 5],
+      [127, 1],
+      [17, 9],
+      [127, 2],
+      [200, 3],
+    ]);
   });
 });
 
 describe('agreement with the TypeScript decoder on random messages', () => {
   // Valid messages of every type, then AVP-level edits (drop, duplicate, insert, revalue,
   // swap) to break one rule at a time, and sometimes a wrong key, a damaged byte or a cut.
-  const codes = [1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 18, 19, 20, 21, 24, 25, 32, 33, 39, 64, 66, 68, 75, 83, 84, 86, 87, 93, 94, 95, 127, 200, 239, 240, 241, 248];
+  const codes = [
+    1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 18, 19, 20, 21, 24, 25, 32, 33, 39, 64, 66, 68, 75, 83, 84, 86, 87, 93,
+    94, 95, 127, 200, 239, 240, 241, 248,
+  ];
   const value = fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 999, 1000, 65535, 65536, 0xffffffff), fc.nat());
   const edit = fc.oneof(
     fc.record({ kind: fc.constant('drop' as const), at: fc.nat() }),
@@ -280,7 +600,7 @@ describe('agreement with the TypeScript decoder on random messages', () => {
     fc.record({ kind: fc.constant('revalue' as const), at: fc.nat(), value }),
     fc.record({ kind: fc.constant('swap' as const), at: fc.nat() }),
   );
-  const rarely = <T,>(arbitrary: fc.Arbitrary<T>) =>
+  const rarely = <T>(arbitrary: fc.Arbitrary<T>) =>
     fc.oneof({ arbitrary: fc.constant(null), weight: 8 }, { arbitrary, weight: 1 });
   const candidate = fc
     .record({
@@ -316,7 +636,10 @@ describe('agreement with the TypeScript decoder on random messages', () => {
         expect(codeOf(ours)).toBe(theirs.ok ? 'OK' : theirs.error.code);
         if (ours.ok && theirs.ok) {
           expect(ours.avps).toEqual(theirs.message.avps.map(({ code, value }) => [code, value]));
-          expect([ours.timestamp, ours.senderSeq]).toEqual([theirs.message.timestamp, theirs.message.senderSeq]);
+          expect([ours.timestamp, ours.senderSeq]).toEqual([
+            theirs.message.timestamp,
+            theirs.message.senderSeq,
+          ]);
         }
       }),
       { numRuns: 4000 },

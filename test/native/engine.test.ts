@@ -39,11 +39,33 @@ afterAll(() => {
 });
 
 function topology(mode: SelectionModeName, overrides: Partial<EngineTopology> = {}): EngineTopology {
-  return { term: 0, epoch: 1, mode, nodeIds: NODES, k0: K0, k1: K1, validityStartNs: 0n, analyzers: [{ ip: '127.0.0.1', port }], snaplen: 0, ...overrides };
+  return {
+    term: 0,
+    epoch: 1,
+    mode,
+    nodeIds: NODES,
+    k0: K0,
+    k1: K1,
+    validityStartNs: 0n,
+    analyzers: [{ ip: '127.0.0.1', port }],
+    snaplen: 0,
+    ...overrides,
+  };
 }
 
 function engineFor(file: string, nodeId: number, clusterKey?: Buffer): CaptureEngine {
-  return new CaptureEngine({ nodeId, clusterKey, workers: 2, snaplen: SNAPLEN, payloadSize: 1472, flushUs: 5000, exportMode: 'random', queueSlots: 1024, file, realtime: false });
+  return new CaptureEngine({
+    nodeId,
+    clusterKey,
+    workers: 2,
+    snaplen: SNAPLEN,
+    payloadSize: 1472,
+    flushUs: 5000,
+    exportMode: 'random',
+    queueSlots: 1024,
+    file,
+    realtime: false,
+  });
 }
 
 async function runToEnd(engine: CaptureEngine): Promise<void> {
@@ -54,7 +76,9 @@ async function runToEnd(engine: CaptureEngine): Promise<void> {
 }
 
 describe('the capture engine from a file', () => {
-  const files = ['tcpdump__afs.pcap', 'tcpdump__arp-oobr.pcap', 'tcpdump__OSPFv2_Capture_FINAL.pcapng'].map((f) => path.join(CORPUS, 'ether', f));
+  const files = ['tcpdump__afs.pcap', 'tcpdump__arp-oobr.pcap', 'tcpdump__OSPFv2_Capture_FINAL.pcapng'].map(
+    (f) => path.join(CORPUS, 'ether', f),
+  );
 
   for (const mode of ['flow', 'ipid', 'round-robin'] as const) {
     it(`exports every frame exactly once across three nodes, each from its owner (${mode})`, async () => {
@@ -71,15 +95,26 @@ describe('the capture engine from a file', () => {
         }
         await collector.waitForRecords(input.length);
         const received = collector.batches.flatMap((b) =>
-          b.records.map((r) => ({ tsNs: BigInt(r.tsSec) * 1_000_000_000n + BigInt(r.tsNsec), data: r.data, node: b.nodeId, wireLen: r.wireLen })),
+          b.records.map((r) => ({
+            tsNs: BigInt(r.tsSec) * 1_000_000_000n + BigInt(r.tsNsec),
+            data: r.data,
+            node: b.nodeId,
+            wireLen: r.wireLen,
+          })),
         );
-        expect(compareMultisets(frameMultiset(input, SNAPLEN), frameMultiset(received, SNAPLEN))).toEqual({ missing: 0, extra: 0 });
+        expect(compareMultisets(frameMultiset(input, SNAPLEN), frameMultiset(received, SNAPLEN))).toEqual({
+          missing: 0,
+          extra: 0,
+        });
 
         // Owner of every frame: TypeScript's ownerPosition, and the node that sent it.
         const counter = new RoundRobinOwner();
         const expectedNode = new Map<string, number>();
         for (const frame of input) {
-          const position = mode === 'round-robin' ? counter.next(frame.data, NODES.length) : ownerPosition(mode, frame.data, NODES, K0, K1);
+          const position =
+            mode === 'round-robin'
+              ? counter.next(frame.data, NODES.length)
+              : ownerPosition(mode, frame.data, NODES, K0, K1);
           expectedNode.set(frameKey(frame, SNAPLEN), NODES[position]!);
         }
         const wrongOwner = received.filter((r) => expectedNode.get(frameKey(r, SNAPLEN)) !== r.node);
@@ -118,14 +153,29 @@ describe('the capture engine from a file', () => {
 });
 
 describe('in-band topology frames (round-robin)', () => {
-  function inbandFile(name: string, key: Buffer, frames: Buffer[], at: number): { file: string; tsNs: bigint[] } {
+  function inbandFile(
+    name: string,
+    key: Buffer,
+    frames: Buffer[],
+    at: number,
+  ): { file: string; tsNs: bigint[] } {
     const file = path.join(dir, name);
     const writer = new PcapFileWriter(file);
     const baseS = 1_795_000_000;
     const tsNs: bigint[] = [];
     const update = encodeControlMessage(
       {
-        ...topologyUpdate({ term: 1, epoch: 7, selection: 'round-robin', validityStartMs: baseS * 1000, nodeIds: NODES, analyzers: [{ ip: '127.0.0.1', port }], k0: K0, k1: K1, snaplen: SNAPLEN }),
+        ...topologyUpdate({
+          term: 1,
+          epoch: 7,
+          selection: 'round-robin',
+          validityStartMs: baseS * 1000,
+          nodeIds: NODES,
+          analyzers: [{ ip: '127.0.0.1', port }],
+          k0: K0,
+          k1: K1,
+          snaplen: SNAPLEN,
+        }),
         timestamp: baseS,
         senderSeq: 1,
       },
@@ -145,7 +195,9 @@ describe('in-band topology frames (round-robin)', () => {
     return { file, tsNs };
   }
 
-  const traffic = readCaptureFile(path.join(CORPUS, 'ether', 'tcpdump__afs.pcap')).frames.slice(0, 100).map((f) => f.data);
+  const traffic = readCaptureFile(path.join(CORPUS, 'ether', 'tcpdump__afs.pcap'))
+    .frames.slice(0, 100)
+    .map((f) => f.data);
 
   it('an authentic frame resets the counter on every node and is neither counted nor exported', async () => {
     const { file } = inbandFile('inband.pcap', CLUSTER_KEY, traffic, 40);
@@ -160,11 +212,17 @@ describe('in-band topology frames (round-robin)', () => {
     engine.offerTopology(topology('round-robin'));
     await runToEnd(engine);
     const c = engine.counters();
-    expect(adopted).toEqual([[1, false], [7, true]]);
+    expect(adopted).toEqual([
+      [1, false],
+      [7, true],
+    ]);
     expect(c.controlFrames).toBe(1);
     expect(c.inbandRejected).toBe(0);
     expect(c.seen).toBe(100);
-    expect(c.epochs.map((e) => [e.epoch, e.seen, e.owned])).toEqual([[1, 40, 13], [7, 60, 20]]);
+    expect(c.epochs.map((e) => [e.epoch, e.seen, e.owned])).toEqual([
+      [1, 40, 13],
+      [7, 60, 20],
+    ]);
   });
 
   it('a forged frame (wrong key) changes nothing: it is counted as rejected and exported as traffic', async () => {

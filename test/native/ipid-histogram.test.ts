@@ -37,8 +37,28 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function histogramOf(nodeId: number, mode: SelectionModeName): Promise<number[]> {
-  const engine = new CaptureEngine({ nodeId, workers: 1, snaplen: 128, payloadSize: 1472, flushUs: 1000, exportMode: 'random', queueSlots: 1024, file: pcap, realtime: false });
-  engine.offerTopology({ term: 0, epoch: 1, mode, nodeIds: NODES, k0: K0, k1: K1, validityStartNs: 0n, analyzers: [], snaplen: 0 });
+  const engine = new CaptureEngine({
+    nodeId,
+    workers: 1,
+    snaplen: 128,
+    payloadSize: 1472,
+    flushUs: 1000,
+    exportMode: 'random',
+    queueSlots: 1024,
+    file: pcap,
+    realtime: false,
+  });
+  engine.offerTopology({
+    term: 0,
+    epoch: 1,
+    mode,
+    nodeIds: NODES,
+    k0: K0,
+    k1: K1,
+    validityStartNs: 0n,
+    analyzers: [],
+    snaplen: 0,
+  });
   const ended = once(engine, 'end');
   engine.start();
   await ended;
@@ -59,13 +79,18 @@ function expected(mode: 'ipid' | 'flow', position?: number): number[] {
 }
 
 describe('the engine’s IPv4 ID histogram', () => {
-  it.each(['ipid', 'flow'] as const)('in %s mode counts exactly the IPv4 frames each node owns, and the nodes add up to the link', async (mode) => {
-    const perNode = await Promise.all(NODES.map((id) => histogramOf(id, mode)));
-    const link = expected(mode);
-    expect(link.reduce((a, b) => a + b, 0)).toBeGreaterThan(1000); // the corpus is mostly IPv4
-    perNode.forEach((bins, position) => expect(bins, `node ${NODES[position]}`).toEqual(expected(mode, position)));
-    expect(perNode.reduce((sum, bins) => sum.map((n, i) => n + bins[i]!))).toEqual(link);
-  });
+  it.each(['ipid', 'flow'] as const)(
+    'in %s mode counts exactly the IPv4 frames each node owns, and the nodes add up to the link',
+    async (mode) => {
+      const perNode = await Promise.all(NODES.map((id) => histogramOf(id, mode)));
+      const link = expected(mode);
+      expect(link.reduce((a, b) => a + b, 0)).toBeGreaterThan(1000); // the corpus is mostly IPv4
+      perNode.forEach((bins, position) =>
+        expect(bins, `node ${NODES[position]}`).toEqual(expected(mode, position)),
+      );
+      expect(perNode.reduce((sum, bins) => sum.map((n, i) => n + bins[i]!))).toEqual(link);
+    },
+  );
 
   it('counts nothing in round-robin (no frame is parsed) or on a node outside the topology', async () => {
     const zero = new Array<number>(IPID_BINS).fill(0);

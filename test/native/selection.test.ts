@@ -35,37 +35,71 @@ const NODES = [11, 22, 33];
 const K0 = 0x1234;
 const K1 = 0x5678;
 
-const VECTORS: { name: string; frame: string; flowHash: number; bucket: number; flowOwner: number; ipidHash?: number; ipidOwner: number }[] = [
+const VECTORS: {
+  name: string;
+  frame: string;
+  flowHash: number;
+  bucket: number;
+  flowOwner: number;
+  ipidHash?: number;
+  ipidOwner: number;
+}[] = [
   {
     name: 'ipv4-tcp',
-    frame: '0200000000020200000000010800450000281c46400040060000c6120001c61300079c4001bb00000000000000000000000000000000',
-    flowHash: 0x24e9b9a2, bucket: 2466, flowOwner: 0, ipidHash: 0x8b948ce9, ipidOwner: 0,
+    frame:
+      '0200000000020200000000010800450000281c46400040060000c6120001c61300079c4001bb00000000000000000000000000000000',
+    flowHash: 0x24e9b9a2,
+    bucket: 2466,
+    flowOwner: 0,
+    ipidHash: 0x8b948ce9,
+    ipidOwner: 0,
   },
   {
     name: 'ipv4-tcp-reverse',
-    frame: '0200000000010200000000020800450000280000400040060000c6130007c612000101bb9c4000000000000000000000000000000000',
-    flowHash: 0x24e9b9a2, bucket: 2466, flowOwner: 0, ipidHash: 0xb4c81a85, ipidOwner: 2,
+    frame:
+      '0200000000010200000000020800450000280000400040060000c6130007c612000101bb9c4000000000000000000000000000000000',
+    flowHash: 0x24e9b9a2,
+    bucket: 2466,
+    flowOwner: 0,
+    ipidHash: 0xb4c81a85,
+    ipidOwner: 2,
   },
   {
     name: 'ipv4-udp-frag',
-    frame: '020000000002020000000001080045000028beef200040110000c6120001c613000714e9003500000000000000000000000000000000',
-    flowHash: 0x6f8b99ba, bucket: 2490, flowOwner: 2, ipidHash: 0xe64d3780, ipidOwner: 1,
+    frame:
+      '020000000002020000000001080045000028beef200040110000c6120001c613000714e9003500000000000000000000000000000000',
+    flowHash: 0x6f8b99ba,
+    bucket: 2490,
+    flowOwner: 2,
+    ipidHash: 0xe64d3780,
+    ipidOwner: 1,
   },
   {
     name: 'vlan-ipv4-udp',
-    frame: '020000000002020000000001810000640800450000280102400040110000c6120002c613000904d2003500000000000000000000000000000000',
-    flowHash: 0xbb5980c3, bucket: 195, flowOwner: 0, ipidHash: 0x8bb69545, ipidOwner: 2,
+    frame:
+      '020000000002020000000001810000640800450000280102400040110000c6120002c613000904d2003500000000000000000000000000000000',
+    flowHash: 0xbb5980c3,
+    bucket: 195,
+    flowOwner: 0,
+    ipidHash: 0x8bb69545,
+    ipidOwner: 2,
   },
   {
     name: 'ipv6-udp',
     frame:
       '02000000000202000000000186dd600000000018114020010db800000000000000000000000120010db8000000000000000000000002138800350000000000000000000000000000000000000000',
-    flowHash: 0xf9e228e4, bucket: 2276, flowOwner: 0, ipidOwner: 2,
+    flowHash: 0xf9e228e4,
+    bucket: 2276,
+    flowOwner: 0,
+    ipidOwner: 2,
   },
   {
     name: 'arp',
     frame: 'ffffffffffff020000000001080600000000000000000000000000000000000000000000000000000000',
-    flowHash: 0xf9621600, bucket: 1536, flowOwner: 1, ipidOwner: 0,
+    flowHash: 0xf9621600,
+    bucket: 1536,
+    flowOwner: 1,
+    ipidOwner: 0,
   },
 ];
 
@@ -105,10 +139,23 @@ const MACS = hex('020000000002 020000000001');
 const u16 = (value: number): Buffer => Buffer.from([value >> 8, value & 0xff]);
 
 function ethernet(etherType: number, payload: Buffer, tags: number[] = []): Buffer {
-  return Buffer.concat([MACS, ...tags.flatMap((tpid, i) => [u16(tpid), u16(100 + i)]), u16(etherType), payload]);
+  return Buffer.concat([
+    MACS,
+    ...tags.flatMap((tpid, i) => [u16(tpid), u16(100 + i)]),
+    u16(etherType),
+    payload,
+  ]);
 }
 
-function ipv4(opts: { proto?: number; id?: number; flagsOffset?: number; ihl?: number; src?: string; dst?: string; l4?: Buffer }): Buffer {
+function ipv4(opts: {
+  proto?: number;
+  id?: number;
+  flagsOffset?: number;
+  ihl?: number;
+  src?: string;
+  dst?: string;
+  l4?: Buffer;
+}): Buffer {
   const ihl = opts.ihl ?? 5;
   const header = Buffer.alloc(ihl * 4);
   header[0] = 0x40 | ihl;
@@ -152,7 +199,15 @@ function macWord(frame: Buffer): number {
 
 /** What §4 says for "anything else": MAC words, p = 0, proto = the EtherType. */
 function nonIpKey(frame: Buffer, etherType: number, l3Offset: number): NativeFrameKey {
-  return { a: macWord(frame), p: 0, proto: etherType, hasIpv4Id: false, ipv4Id: 0, ethertype: etherType, l3Offset };
+  return {
+    a: macWord(frame),
+    p: 0,
+    proto: etherType,
+    hasIpv4Id: false,
+    ipv4Id: 0,
+    ethertype: etherType,
+    l3Offset,
+  };
 }
 
 describe('ParseFrameKey rules (PROTOCOL.md §4)', () => {
@@ -160,7 +215,13 @@ describe('ParseFrameKey rules (PROTOCOL.md §4)', () => {
     const full = hex(VECTORS[0]!.frame);
     for (let len = 0; len < 14; len++) {
       expect(parseFrameKey(full.subarray(0, len))).toEqual({
-        a: 0, p: 0, proto: 0, hasIpv4Id: false, ipv4Id: 0, ethertype: 0, l3Offset: 0,
+        a: 0,
+        p: 0,
+        proto: 0,
+        hasIpv4Id: false,
+        ipv4Id: 0,
+        ethertype: 0,
+        l3Offset: 0,
       });
       expect(nativeFlowHash(full.subarray(0, len), K0)).toBe(nativeFlowHash(Buffer.alloc(0), K0));
     }
@@ -231,7 +292,13 @@ describe('ParseFrameKey rules (PROTOCOL.md §4)', () => {
     it('keeps the IPv4 key but p = 0 when the port bytes are cut off', () => {
       const frame = ethernet(0x0800, ipv4({ l4: hex('d43100') }));
       expect(parseFrameKey(frame)).toEqual({
-        a: (0xc6120001 ^ 0xc6130007) >>> 0, p: 0, proto: 17, hasIpv4Id: true, ipv4Id: 0x4242, ethertype: 0x0800, l3Offset: 14,
+        a: (0xc6120001 ^ 0xc6130007) >>> 0,
+        p: 0,
+        proto: 17,
+        hasIpv4Id: true,
+        ipv4Id: 0x4242,
+        ethertype: 0x0800,
+        l3Offset: 14,
       });
     });
 
@@ -248,7 +315,9 @@ describe('ParseFrameKey rules (PROTOCOL.md §4)', () => {
 
     it('gives every fragment of a datagram the same key (p = 0): MF set, or an offset', () => {
       const first = parseFrameKey(ethernet(0x0800, ipv4({ flagsOffset: 0x2000 })));
-      const middle = parseFrameKey(ethernet(0x0800, ipv4({ flagsOffset: 0x2000 | 185, l4: hex('deadbeef') })));
+      const middle = parseFrameKey(
+        ethernet(0x0800, ipv4({ flagsOffset: 0x2000 | 185, l4: hex('deadbeef') })),
+      );
       const last = parseFrameKey(ethernet(0x0800, ipv4({ flagsOffset: 370, l4: hex('cafe') })));
       expect(first.p).toBe(0);
       expect(middle).toEqual(first);
@@ -258,8 +327,14 @@ describe('ParseFrameKey rules (PROTOCOL.md §4)', () => {
     });
 
     it('is symmetric: both directions of a connection hash alike', () => {
-      const forward = ethernet(0x0800, ipv4({ proto: 6, src: 'c6120005', dst: 'c6130009', l4: hex('c0000050') }));
-      const backward = ethernet(0x0800, ipv4({ proto: 6, src: 'c6130009', dst: 'c6120005', l4: hex('0050c000') }));
+      const forward = ethernet(
+        0x0800,
+        ipv4({ proto: 6, src: 'c6120005', dst: 'c6130009', l4: hex('c0000050') }),
+      );
+      const backward = ethernet(
+        0x0800,
+        ipv4({ proto: 6, src: 'c6130009', dst: 'c6120005', l4: hex('0050c000') }),
+      );
       expect(nativeFlowHash(forward, 0xdeadbeef)).toBe(nativeFlowHash(backward, 0xdeadbeef));
     });
   });
@@ -272,7 +347,13 @@ describe('ParseFrameKey rules (PROTOCOL.md §4)', () => {
       return a >>> 0;
     })();
     const v6 = (proto: number, p: number): NativeFrameKey => ({
-      a: a6, p, proto, hasIpv4Id: false, ipv4Id: 0, ethertype: 0x86dd, l3Offset: 14,
+      a: a6,
+      p,
+      proto,
+      hasIpv4Id: false,
+      ipv4Id: 0,
+      ethertype: 0x86dd,
+      l3Offset: 14,
     });
 
     it('falls back to the MAC words when the 40-byte header is cut off or the version is not 6', () => {
@@ -300,13 +381,22 @@ describe('ParseFrameKey rules (PROTOCOL.md §4)', () => {
     });
 
     it('walks a chain of extension headers', () => {
-      const chain = Buffer.concat([extension(0, 60, 8), extension(60, 43, 16), extension(43, 51, 8), extension(51, 6, 16), UDP_PORTS]);
+      const chain = Buffer.concat([
+        extension(0, 60, 8),
+        extension(60, 43, 16),
+        extension(43, 51, 8),
+        extension(51, 6, 16),
+        UDP_PORTS,
+      ]);
       expect(parseFrameKey(ethernet(0x86dd, ipv6(0, chain)))).toEqual(v6(6, UDP_P));
     });
 
     it('marks a fragment header (44) as a fragment: p = 0, proto = the next header after it', () => {
       const first = ethernet(0x86dd, ipv6(44, Buffer.concat([extension(44, 17, 8), UDP_PORTS])));
-      const later = ethernet(0x86dd, ipv6(44, Buffer.concat([extension(44, 17, 8), hex('0102030405060708')])));
+      const later = ethernet(
+        0x86dd,
+        ipv6(44, Buffer.concat([extension(44, 17, 8), hex('0102030405060708')])),
+      );
       expect(parseFrameKey(first)).toEqual(v6(17, 0));
       expect(parseFrameKey(later)).toEqual(v6(17, 0));
     });
@@ -318,14 +408,21 @@ describe('ParseFrameKey rules (PROTOCOL.md §4)', () => {
       }
       expect(parseFrameKey(full.subarray(0, 70))).toEqual(v6(17, 0)); // header whole, ports cut off
       expect(parseFrameKey(full)).toEqual(v6(17, UDP_P));
-      const cutInChain = ethernet(0x86dd, ipv6(60, Buffer.concat([extension(60, 44, 8), extension(44, 17, 8)]))).subarray(0, 14 + 40 + 8 + 5);
+      const cutInChain = ethernet(
+        0x86dd,
+        ipv6(60, Buffer.concat([extension(60, 44, 8), extension(44, 17, 8)])),
+      ).subarray(0, 14 + 40 + 8 + 5);
       expect(parseFrameKey(cutInChain)).toEqual(v6(44, 0));
     });
 
     it('walks at most 8 extension headers; the 9th one’s type is the protocol', () => {
       const nine = Buffer.concat([...Array.from({ length: 9 }, () => extension(60, 60, 8)), UDP_PORTS]);
       expect(parseFrameKey(ethernet(0x86dd, ipv6(60, nine)))).toEqual(v6(60, 0));
-      const eight = Buffer.concat([...Array.from({ length: 7 }, () => extension(60, 60, 8)), extension(60, 17, 8), UDP_PORTS]);
+      const eight = Buffer.concat([
+        ...Array.from({ length: 7 }, () => extension(60, 60, 8)),
+        extension(60, 17, 8),
+        UDP_PORTS,
+      ]);
       expect(parseFrameKey(ethernet(0x86dd, ipv6(60, eight)))).toEqual(v6(17, UDP_P));
     });
 
@@ -343,7 +440,13 @@ describe('ParseFrameKey rules (PROTOCOL.md §4)', () => {
 });
 
 describe('FlowOwnerTable (rendezvous hashing of the 4096 buckets)', () => {
-  const NODE_SETS = [[11, 22, 33], [7], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [0xffffffff, 0, 0x80000000], [400, 300, 200, 100]];
+  const NODE_SETS = [
+    [11, 22, 33],
+    [7],
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    [0xffffffff, 0, 0x80000000],
+    [400, 300, 200, 100],
+  ];
 
   it('agrees with protocol/selection.ts on every bucket', () => {
     for (const nodes of NODE_SETS) {
@@ -411,7 +514,12 @@ describe('selection bindings reject misuse with DICAP_ERR_ARGUMENT', () => {
 function expectSameAsTypeScript(frame: Buffer, k0: number): void {
   const ours = parseFrameKey(frame);
   const theirs = parseFrame(frame);
-  expect({ a: ours.a, p: ours.p, proto: ours.proto, ipv4Id: ours.hasIpv4Id ? ours.ipv4Id : undefined }).toEqual({
+  expect({
+    a: ours.a,
+    p: ours.p,
+    proto: ours.proto,
+    ipv4Id: ours.hasIpv4Id ? ours.ipv4Id : undefined,
+  }).toEqual({
     a: theirs.a,
     p: theirs.p,
     proto: theirs.proto,
@@ -426,7 +534,11 @@ const CORPUS = path.resolve(import.meta.dirname, '../../../shared/corpus');
 describe.skipIf(!fs.existsSync(path.join(CORPUS, 'ether')))('every frame of the corpus', () => {
   const captureFiles = (folder: string): string[] =>
     fs.existsSync(path.join(CORPUS, folder))
-      ? fs.readdirSync(path.join(CORPUS, folder)).filter((name) => /\.(pcap|pcapng|cap)$/.test(name)).sort().map((name) => path.join(CORPUS, folder, name))
+      ? fs
+          .readdirSync(path.join(CORPUS, folder))
+          .filter((name) => /\.(pcap|pcapng|cap)$/.test(name))
+          .sort()
+          .map((name) => path.join(CORPUS, folder, name))
       : [];
 
   it('parses without fault and hashes as protocol/selection.ts does (flow hash and ipid hash)', () => {
@@ -450,7 +562,11 @@ describe.skipIf(!fs.existsSync(path.join(CORPUS, 'ether')))('every frame of the 
 
   it('survives every prefix of frames with VLAN tags and IPv6 extension headers', () => {
     let checked = 0;
-    for (const name of ['tcpdump__802.1ad_QinQ.pcap', 'tcpdump__OSPFv3_with_AH.pcap', 'tcpdump__bigtcp-ipv6.pcap']) {
+    for (const name of [
+      'tcpdump__802.1ad_QinQ.pcap',
+      'tcpdump__OSPFv3_with_AH.pcap',
+      'tcpdump__bigtcp-ipv6.pcap',
+    ]) {
       const file = path.join(CORPUS, 'ether', name);
       if (!fs.existsSync(file)) continue;
       for (const { data } of readCaptureFile(file, 50).frames) {
@@ -484,7 +600,14 @@ describe('random frames', () => {
         tags: fc.array(tpid, { maxLength: 3 }),
         v6: fc.boolean(),
         first: extType,
-        chain: fc.array(fc.record({ next: extType, units: fc.nat(3), filler: fc.uint8Array({ minLength: 24, maxLength: 24 }) }), { maxLength: 10 }),
+        chain: fc.array(
+          fc.record({
+            next: extType,
+            units: fc.nat(3),
+            filler: fc.uint8Array({ minLength: 24, maxLength: 24 }),
+          }),
+          { maxLength: 10 },
+        ),
         ihl: fc.integer({ min: 0, max: 15 }),
         flags: fc.constantFrom(0x0000, 0x4000, 0x2000, 0x0001, 0x3fff),
         tail: fc.uint8Array({ maxLength: 80 }),
@@ -501,7 +624,12 @@ describe('random frames', () => {
           });
           l3 = ipv6(first, Buffer.concat([...exts, Buffer.from(tail)]));
         } else {
-          const header = ipv4({ proto: first, flagsOffset: flags, ihl: Math.max(ihl, 5), l4: Buffer.from(tail) });
+          const header = ipv4({
+            proto: first,
+            flagsOffset: flags,
+            ihl: Math.max(ihl, 5),
+            l4: Buffer.from(tail),
+          });
           header[0] = 0x40 | ihl;
           l3 = header;
         }

@@ -34,7 +34,19 @@ interface Capture {
 }
 
 async function startTcpdump(file: string): Promise<Capture> {
-  const child = spawnInNamespace(rx.namespace, 'tcpdump', ['-i', rx.name, '-w', file, '-s', '0', '-B', '65536', '-n', '-Z', 'root']);
+  const child = spawnInNamespace(rx.namespace, 'tcpdump', [
+    '-i',
+    rx.name,
+    '-w',
+    file,
+    '-s',
+    '0',
+    '-B',
+    '65536',
+    '-n',
+    '-Z',
+    'root',
+  ]);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -48,7 +60,8 @@ async function startTcpdump(file: string): Promise<Capture> {
       await new Promise((resolve) => setTimeout(resolve, TCPDUMP_BLOCK_TIMEOUT_MS + 300));
       child.kill('SIGINT');
       await exited;
-      const number = (label: string): number => Number(new RegExp(`(\\d+) packets? ${label}`).exec(stderr)?.[1] ?? NaN);
+      const number = (label: string): number =>
+        Number(new RegExp(`(\\d+) packets? ${label}`).exec(stderr)?.[1] ?? NaN);
       return { captured: number('captured'), droppedByKernel: number('dropped by kernel') };
     },
   };
@@ -130,7 +143,9 @@ describe.skipIf(problem !== undefined)('dicap gen on a veth (needs root)', () =>
     expect(after.packets - before.packets).toBe(report.frames);
     expect(after.bytes - before.bytes).toBe(report.bytes);
     // Informational: the rate and cost on this machine.
-    console.log(`dicap gen --rate max into a veth: ${Math.round(report.framesPerSecond)} frames/s, ${report.cpuSecondsPerMillionFrames?.toFixed(3)} CPU-s per million frames, ${report.sendRefusals} refusals`);
+    console.log(
+      `dicap gen --rate max into a veth: ${Math.round(report.framesPerSecond)} frames/s, ${report.cpuSecondsPerMillionFrames?.toFixed(3)} CPU-s per million frames, ${report.sendRefusals} refusals`,
+    );
   });
 
   it('stops after --duration, never sending more than the rate allows', async () => {
@@ -143,7 +158,10 @@ describe.skipIf(problem !== undefined)('dicap gen on a veth (needs root)', () =>
 
   it('sends every frame of a --count run at rates whose period is not a whole number of nanoseconds', async () => {
     for (const rate of [3000, 7000]) {
-      const report = await gen(['--interface', tx.name, '--count', '700', '--rate', String(rate)], tx.namespace);
+      const report = await gen(
+        ['--interface', tx.name, '--count', '700', '--rate', String(rate)],
+        tx.namespace,
+      );
       expect(report.frames + report.framesFailed, `--rate ${rate}`).toBe(700);
     }
   });
@@ -151,7 +169,10 @@ describe.skipIf(problem !== undefined)('dicap gen on a veth (needs root)', () =>
   it('counts and reports the frames a peer without carrier refuses', async () => {
     await run(['ip', '-n', rx.namespace, 'link', 'set', 'dev', rx.name, 'down']);
     try {
-      const p = startDicap(['gen', '--interface', tx.name, '--count', '3', '--json', '--no-progress'], tx.namespace);
+      const p = startDicap(
+        ['gen', '--interface', tx.name, '--count', '3', '--json', '--no-progress'],
+        tx.namespace,
+      );
       expect(await p.exited).toBe(1);
       const report = JSON.parse(p.stdout()) as GenReport;
       expect(report).toMatchObject({ frames: 0, framesFailed: 3 });

@@ -6,7 +6,11 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { errorCode } from '../../common/errors.js';
 import { readCaptureFile, type CapturedFrame } from '../../native/capture-file.js';
-import { TrafficGenerator, type IpIdMix, type TrafficGeneratorOptions } from '../../native/traffic-generator.js';
+import {
+  TrafficGenerator,
+  type IpIdMix,
+  type TrafficGeneratorOptions,
+} from '../../native/traffic-generator.js';
 import { flowHash } from '../../protocol/index.js';
 import { main as genMain, parseIpIdMix } from '../../bin/gen.js';
 
@@ -18,9 +22,20 @@ const RATE = 250_000; // frames per second: 4000 ns between time stamps
 const MIX: IpIdMix = { counter: 50, random: 30, zeroDf: 20 };
 const SHARE_TOLERANCE = 0.06;
 
-async function generate(name: string, options: Partial<TrafficGeneratorOptions> = {}): Promise<CapturedFrame[]> {
+async function generate(
+  name: string,
+  options: Partial<TrafficGeneratorOptions> = {},
+): Promise<CapturedFrame[]> {
   const file = path.join(tmp, name);
-  const generator = new TrafficGenerator({ write: file, count: FRAMES, rate: RATE, seed: 42, flows: 500, ipidMix: MIX, ...options } as TrafficGeneratorOptions);
+  const generator = new TrafficGenerator({
+    write: file,
+    count: FRAMES,
+    rate: RATE,
+    seed: 42,
+    flows: 500,
+    ipidMix: MIX,
+    ...options,
+  } as TrafficGeneratorOptions);
   const ended = once(generator, 'end');
   generator.start();
   await ended;
@@ -66,7 +81,21 @@ function dissect(frame: Buffer): Dissected {
     ethertypes.push(type);
   }
   const l3 = offset + 2;
-  const d: Dissected = { vlanTags, ethertypes, ipVersion: 0, src: '', dst: '', proto: -1, extensionHeaders: [], fragmentOffset: 0, moreFragments: false, fragment: false, l3, l4: l3, ipPayloadEnd: l3 };
+  const d: Dissected = {
+    vlanTags,
+    ethertypes,
+    ipVersion: 0,
+    src: '',
+    dst: '',
+    proto: -1,
+    extensionHeaders: [],
+    fragmentOffset: 0,
+    moreFragments: false,
+    fragment: false,
+    l3,
+    l4: l3,
+    ipPayloadEnd: l3,
+  };
   if (type === 0x0800) {
     d.ipVersion = 4;
     d.src = [...frame.subarray(l3 + 12, l3 + 16)].join('.');
@@ -132,7 +161,8 @@ function checksumsValid(frame: Buffer, d: Dissected): boolean {
   if (d.proto !== 1) {
     const addressBytes = d.ipVersion === 4 ? 4 : 16;
     const srcAt = d.ipVersion === 4 ? d.l3 + 12 : d.l3 + 8;
-    sum = onesComplementSum(frame.subarray(srcAt, srcAt + 2 * addressBytes), sum) + d.proto + transport.length;
+    sum =
+      onesComplementSum(frame.subarray(srcAt, srcAt + 2 * addressBytes), sum) + d.proto + transport.length;
   }
   return fold(sum) === 0xffff;
 }
@@ -185,7 +215,9 @@ describe('dicap gen --write: the synthetic mix', () => {
       for (;;) {
         const d = dissected[j]!;
         expect(d.fragment && d.src === first.src && d.dst === first.dst).toBe(true);
-        expect(first.ipVersion === 4 ? d.ipv4Id === first.ipv4Id : d.fragmentIdent === first.fragmentIdent).toBe(true);
+        expect(
+          first.ipVersion === 4 ? d.ipv4Id === first.ipv4Id : d.fragmentIdent === first.fragmentIdent,
+        ).toBe(true);
         expect(d.fragmentOffset).toBe(expected);
         expected += d.ipPayloadEnd - d.l4;
         if (!d.moreFragments) break;
@@ -227,7 +259,13 @@ describe('dicap gen --write: the synthetic mix', () => {
     const bad = frames.filter((frame, i) => {
       const f = frame.data;
       const d = dissected[i]!;
-      return f[0] !== 0x02 || f[6] !== 0x02 || d.ethertypes.includes(0x88b5) || outside(d.src, d.ipVersion) || outside(d.dst, d.ipVersion);
+      return (
+        f[0] !== 0x02 ||
+        f[6] !== 0x02 ||
+        d.ethertypes.includes(0x88b5) ||
+        outside(d.src, d.ipVersion) ||
+        outside(d.dst, d.ipVersion)
+      );
     });
     expect(bad).toEqual([]);
   });
@@ -249,7 +287,9 @@ describe('dicap gen --write: the synthetic mix', () => {
     for (const datagrams of senders.values()) {
       if (datagrams.length < 3) continue;
       const whole = datagrams.filter((d) => !d.fragment);
-      const consecutive = datagrams.every((d, i) => i === 0 || d.ipv4Id === ((datagrams[i - 1]!.ipv4Id! + 1) & 0xffff));
+      const consecutive = datagrams.every(
+        (d, i) => i === 0 || d.ipv4Id === ((datagrams[i - 1]!.ipv4Id! + 1) & 0xffff),
+      );
       if (whole.length > 0 && whole.every((d) => d.ipv4Id === 0 && d.dontFragment)) classes.zeroDf++;
       else if (consecutive) classes.counter++;
       else classes.random++;
@@ -265,10 +305,15 @@ describe('dicap gen --write: the synthetic mix', () => {
   });
 
   it('is read by tcpdump without complaint', () => {
-    const result = spawnSync('tcpdump', ['-nn', '-r', path.join(tmp, 'mix.pcap')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const result = spawnSync('tcpdump', ['-nn', '-r', path.join(tmp, 'mix.pcap')], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
     expect(result.error).toBeUndefined();
     expect(result.status).toBe(0);
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^reading from file .*, link-type EN10MB/)]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^reading from file .*, link-type EN10MB/),
+    ]);
     expect(result.stdout.trim().split('\n')).toHaveLength(FRAMES);
     expect(result.stdout).not.toMatch(/\[\|/); // tcpdump marks truncated or malformed headers with [|proto]
   });
@@ -290,7 +335,10 @@ describe('dicap gen --write: determinism and options', () => {
   });
 
   it('uses zero-df only when the mix says so', async () => {
-    const frames = await generate('zero.pcap', { count: 3000, ipidMix: { counter: 0, random: 0, zeroDf: 1 } });
+    const frames = await generate('zero.pcap', {
+      count: 3000,
+      ipidMix: { counter: 0, random: 0, zeroDf: 1 },
+    });
     const whole = frames.map((f) => dissect(f.data)).filter((d) => d.ipVersion === 4 && !d.fragment);
     expect(whole.length).toBeGreaterThan(1000);
     expect(whole.every((d) => d.ipv4Id === 0 && d.dontFragment)).toBe(true);
@@ -349,7 +397,11 @@ describe('dicap gen --write: determinism and options', () => {
   });
 
   it('parses --ipid-mix and names what is wrong with it', () => {
-    expect(parseIpIdMix(['counter:60', 'random:20', 'zero-df:20'])).toEqual({ counter: 60, random: 20, zeroDf: 20 });
+    expect(parseIpIdMix(['counter:60', 'random:20', 'zero-df:20'])).toEqual({
+      counter: 60,
+      random: 20,
+      zeroDf: 20,
+    });
     expect(parseIpIdMix(['random:1'])).toEqual({ counter: 0, random: 1, zeroDf: 0 });
     expect(() => parseIpIdMix(['counter:1', 'bogus:2'])).toThrow(/"bogus:2".*counter, random or zero-df/);
     expect(() => parseIpIdMix(['counter:1', 'counter:2'])).toThrow(/twice/);
@@ -362,10 +414,29 @@ describe('dicap gen command', () => {
     const file = path.join(tmp, 'cli.pcap');
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      const code = await genMain(['--write', file, '--count', '1234', '--rate', '1000', '--seed', '3', '--json', '--no-progress']);
+      const code = await genMain([
+        '--write',
+        file,
+        '--count',
+        '1234',
+        '--rate',
+        '1000',
+        '--seed',
+        '3',
+        '--json',
+        '--no-progress',
+      ]);
       expect(code).toBe(0);
       const report = JSON.parse(String(log.mock.calls.at(-1)?.[0])) as Record<string, unknown>;
-      expect(report).toMatchObject({ output: { file }, frames: 1234, requestedRate: 1000, seed: 3, sendRefusals: 0, framesFailed: 0, error: null });
+      expect(report).toMatchObject({
+        output: { file },
+        frames: 1234,
+        requestedRate: 1000,
+        seed: 3,
+        sendRefusals: 0,
+        framesFailed: 0,
+        error: null,
+      });
       expect(report.bytes).toBe(readCaptureFile(file).frames.reduce((sum, f) => sum + f.data.length, 0));
     } finally {
       log.mockRestore();
@@ -378,7 +449,9 @@ describe('dicap gen command', () => {
       expect(await genMain(['--write', path.join(tmp, 'endless.pcap')])).toBe(2);
       expect(String(error.mock.calls.at(-1)?.[0])).toMatch(/--write needs --count N or --duration S/);
       expect(await genMain(['--interface', 'dicap-no-such-if', '--count', '1'])).toBe(2);
-      expect(String(error.mock.calls.at(-1)?.[0])).toMatch(/interface "dicap-no-such-if" does not exist|permission denied/);
+      expect(String(error.mock.calls.at(-1)?.[0])).toMatch(
+        /interface "dicap-no-such-if" does not exist|permission denied/,
+      );
     } finally {
       error.mockRestore();
     }

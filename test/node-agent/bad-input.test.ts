@@ -12,8 +12,23 @@ import { runDicap } from '../../lab/dicap-command.js';
 
 const CORPUS = path.resolve('..', 'shared', 'corpus');
 const FOLDERS = ['ether', 'other-linktypes', 'unusual-or-corrupt'];
-const files = FOLDERS.flatMap((folder) => fs.readdirSync(path.join(CORPUS, folder)).sort().map((name) => ({ folder, name, file: path.join(CORPUS, folder, name) })));
-const TOPOLOGY = { term: 0, epoch: 1, mode: 'flow', nodeIds: [1, 2, 3], k0: 1, k1: 2, validityStartNs: 0n, analyzers: [], snaplen: 0 };
+const files = FOLDERS.flatMap((folder) =>
+  fs
+    .readdirSync(path.join(CORPUS, folder))
+    .sort()
+    .map((name) => ({ folder, name, file: path.join(CORPUS, folder, name) })),
+);
+const TOPOLOGY = {
+  term: 0,
+  epoch: 1,
+  mode: 'flow',
+  nodeIds: [1, 2, 3],
+  k0: 1,
+  k1: 2,
+  validityStartNs: 0n,
+  analyzers: [],
+  snaplen: 0,
+};
 
 function expectOneLineNaming(message: string, name: string): void {
   expect(message).not.toContain('\n');
@@ -38,13 +53,25 @@ describe('bad input from the whole corpus', () => {
         expect(folder).not.toBe('ether');
       }
     }
-    expect(outcome.read + outcome.stoppedEarly).toBeGreaterThanOrEqual(fs.readdirSync(path.join(CORPUS, 'ether')).length);
+    expect(outcome.read + outcome.stoppedEarly).toBeGreaterThanOrEqual(
+      fs.readdirSync(path.join(CORPUS, 'ether')).length,
+    );
     expect(outcome.refused).toBeGreaterThan(0);
   });
 
   it('the engine file source runs every file to its end or refuses it, never hangs', async () => {
     for (const { name, file } of files) {
-      const engine = new CaptureEngine({ nodeId: 1, workers: 1, snaplen: 128, payloadSize: 1472, flushUs: 1000, exportMode: 'random', queueSlots: 256, file, realtime: false });
+      const engine = new CaptureEngine({
+        nodeId: 1,
+        workers: 1,
+        snaplen: 128,
+        payloadSize: 1472,
+        flushUs: 1000,
+        exportMode: 'random',
+        queueSlots: 256,
+        file,
+        realtime: false,
+      });
       engine.offerTopology({ ...TOPOLOGY, mode: 'flow', nodeIds: [1] } as never);
       const errors: string[] = [];
       engine.on('error', (e) => errors.push(e.message));
@@ -56,7 +83,10 @@ describe('bad input from the whole corpus', () => {
         engine.stop();
         continue;
       }
-      await Promise.race([ended, new Promise((_, reject) => setTimeout(() => reject(new Error(`${name}: no end after 10 s`)), 10_000))]);
+      await Promise.race([
+        ended,
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`${name}: no end after 10 s`)), 10_000)),
+      ]);
       engine.stop();
       for (const message of errors) expectOneLineNaming(message, name);
       const c = engine.counters();
@@ -70,11 +100,24 @@ describe('bad input from the whole corpus', () => {
   it(`dicap owner and dicap agent --pcap end cleanly on ${sample.length} sampled files`, async () => {
     for (const { name, file } of sample) {
       const owner = await runDicap(['owner', '--mode', 'ipid', '--nodes', '1,2', file]);
-      const agent = await runDicap(['agent', '--pcap', file, '--node-id', '1', '--nodes', '1,2', '--status-interval', '0']);
+      const agent = await runDicap([
+        'agent',
+        '--pcap',
+        file,
+        '--node-id',
+        '1',
+        '--nodes',
+        '1,2',
+        '--status-interval',
+        '0',
+      ]);
       for (const run of [owner, agent]) {
         expect([0, 1, 2], `${name}: ${run.stderr}`).toContain(run.code);
         if (run.code !== 0) {
-          const errorLines = run.stderr.trim().split('\n').filter((l) => !l.includes('warning') && !l.includes('final:') && !l.includes('capturing from'));
+          const errorLines = run.stderr
+            .trim()
+            .split('\n')
+            .filter((l) => !l.includes('warning') && !l.includes('final:') && !l.includes('capturing from'));
           expect(errorLines, `${name}: ${run.stderr}`).toHaveLength(1);
           expect(errorLines[0]).toContain(name);
         }

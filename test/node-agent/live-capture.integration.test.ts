@@ -6,14 +6,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../native/capture-file.js';
-import { addNamespace, addVethPair, deleteNamespaceSync, inNamespace, privilegeProblem, run, setLink, setSysctls } from '../../lab/netns.js';
+import {
+  addNamespace,
+  addVethPair,
+  deleteNamespaceSync,
+  inNamespace,
+  privilegeProblem,
+  run,
+  setLink,
+  setSysctls,
+} from '../../lab/netns.js';
 import { startDicap } from '../../lab/dicap-command.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
 
 const problem = privilegeProblem();
 const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
 // Real captures, several with 802.1Q/QinQ tags.
-const FILES = ['tcpdump__afs.pcap', 'zeek__icmp_dot1q.pcap', 'zeek__pppoe-over-qinq.pcap', 'zeek__vlan-collisions.pcap', 'tcpdump__various_gre.pcap'];
+const FILES = [
+  'tcpdump__afs.pcap',
+  'zeek__icmp_dot1q.pcap',
+  'zeek__pppoe-over-qinq.pcap',
+  'zeek__vlan-collisions.pcap',
+  'tcpdump__various_gre.pcap',
+];
 const SNAPLEN = 128;
 const id = `dlv${process.pid % 100000}`;
 const sender = `${id}s`;
@@ -44,9 +59,28 @@ describe.skipIf(problem !== undefined)('live capture on a veth (needs root)', ()
   it('counts and exports exactly the frames tcpreplay sent', async () => {
     const out = path.join(dir, 'out.pcap');
     const summary = path.join(dir, 'agent.json');
-    const analyzer = startDicap(['analyzer', '--listen', '127.0.0.1:19700', '--write', out, '--status-interval', '0'], capture);
+    const analyzer = startDicap(
+      ['analyzer', '--listen', '127.0.0.1:19700', '--write', out, '--status-interval', '0'],
+      capture,
+    );
     const agent = startDicap(
-      ['agent', '--interface', `${id}b`, '--node-id', '7', '--nodes', '7', '--analyzer', '127.0.0.1:19700', '--snaplen', String(SNAPLEN), '--summary', summary, '--status-interval', '0'],
+      [
+        'agent',
+        '--interface',
+        `${id}b`,
+        '--node-id',
+        '7',
+        '--nodes',
+        '7',
+        '--analyzer',
+        '127.0.0.1:19700',
+        '--snaplen',
+        String(SNAPLEN),
+        '--summary',
+        summary,
+        '--status-interval',
+        '0',
+      ],
       capture,
     );
     try {
@@ -75,7 +109,10 @@ describe.skipIf(problem !== undefined)('live capture on a veth (needs root)', ()
       const written = readCaptureFile(out);
       expect(written.error).toBeNull();
       const output = written.frames.map((f) => ({ tsNs: 0n, data: f.data }));
-      expect(compareMultisets(frameMultiset(input, SNAPLEN), frameMultiset(output, SNAPLEN))).toEqual({ missing: 0, extra: 0 });
+      expect(compareMultisets(frameMultiset(input, SNAPLEN), frameMultiset(output, SNAPLEN))).toEqual({
+        missing: 0,
+        extra: 0,
+      });
     } finally {
       agent.child.kill('SIGKILL');
       analyzer.child.kill('SIGKILL');

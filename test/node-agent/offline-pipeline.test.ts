@@ -22,7 +22,10 @@ const PORT = 19800 + (process.pid % 100);
 
 /** Every 8th Ethernet corpus file (~90 files, pcap and pcapng, many malformed frames), concatenated. */
 function combinedCorpus(file: string): { frames: CapturedFrame[]; files: number } {
-  const names = fs.readdirSync(CORPUS).sort().filter((_, i) => i % 8 === 0);
+  const names = fs
+    .readdirSync(CORPUS)
+    .sort()
+    .filter((_, i) => i % 8 === 0);
   const writer = new PcapFileWriter(file);
   const frames: CapturedFrame[] = [];
   for (const name of names) {
@@ -38,7 +41,11 @@ function combinedCorpus(file: string): { frames: CapturedFrame[]; files: number 
 
 function expectedPositions(mode: 'flow' | 'ipid' | 'round-robin', frames: CapturedFrame[]): number[] {
   const counter = new RoundRobinOwner();
-  return frames.map((f) => (mode === 'round-robin' ? counter.next(f.data, NODES.length) : ownerPosition(mode, f.data, NODES, 0x1234, 0x5678)));
+  return frames.map((f) =>
+    mode === 'round-robin'
+      ? counter.next(f.data, NODES.length)
+      : ownerPosition(mode, f.data, NODES, 0x1234, 0x5678),
+  );
 }
 
 describe('offline pipeline: three agents and one analyzer', () => {
@@ -50,7 +57,11 @@ describe('offline pipeline: three agents and one analyzer', () => {
     const combined = path.join(dir, 'combined.pcap');
     const { frames, files } = combinedCorpus(combined);
     inputs = [{ label: `${files} corpus files combined`, file: combined, frames }];
-    for (const name of ['tcpdump__OSPFv2_Capture_FINAL.pcapng', 'tcpdump__bigtcp-ipv6.pcap', 'zeek__pppoe-over-qinq.pcap']) {
+    for (const name of [
+      'tcpdump__OSPFv2_Capture_FINAL.pcapng',
+      'tcpdump__bigtcp-ipv6.pcap',
+      'zeek__pppoe-over-qinq.pcap',
+    ]) {
       const file = path.join(CORPUS, name);
       inputs.push({ label: name, file, frames: readCaptureFile(file).frames });
     }
@@ -61,14 +72,39 @@ describe('offline pipeline: three agents and one analyzer', () => {
     it(`covers every frame exactly once, each from its owner (${mode})`, async () => {
       for (const input of inputs) {
         const out = path.join(dir, `${mode}.pcap`);
-        const analyzer = startDicap(['analyzer', '--listen', `127.0.0.1:${PORT}`, '--write', out, '--status-interval', '0']);
+        const analyzer = startDicap([
+          'analyzer',
+          '--listen',
+          `127.0.0.1:${PORT}`,
+          '--write',
+          out,
+          '--status-interval',
+          '0',
+        ]);
         await analyzer.waitForStderr(/listening/i);
         const owned: number[] = [];
         for (const nodeId of NODES) {
           const summary = path.join(dir, `agent-${nodeId}.json`);
           const agent = await runDicap([
-            'agent', '--pcap', input.file, '--node-id', String(nodeId), '--nodes', NODES.join(','), '--mode', mode, '--key', KEY,
-            '--analyzer', `127.0.0.1:${PORT}`, '--snaplen', String(SNAPLEN), '--summary', summary, '--status-interval', '0',
+            'agent',
+            '--pcap',
+            input.file,
+            '--node-id',
+            String(nodeId),
+            '--nodes',
+            NODES.join(','),
+            '--mode',
+            mode,
+            '--key',
+            KEY,
+            '--analyzer',
+            `127.0.0.1:${PORT}`,
+            '--snaplen',
+            String(SNAPLEN),
+            '--summary',
+            summary,
+            '--status-interval',
+            '0',
           ]);
           expect(agent.code, agent.stderr).toBe(0);
           const counters = JSON.parse(fs.readFileSync(summary, 'utf8'));
@@ -82,13 +118,28 @@ describe('offline pipeline: three agents and one analyzer', () => {
 
         const written = readCaptureFile(out);
         expect(written.error).toBeNull();
-        expect(compareMultisets(frameMultiset(input.frames, SNAPLEN), frameMultiset(written.frames, SNAPLEN)), input.label).toEqual({ missing: 0, extra: 0 });
+        expect(
+          compareMultisets(frameMultiset(input.frames, SNAPLEN), frameMultiset(written.frames, SNAPLEN)),
+          input.label,
+        ).toEqual({ missing: 0, extra: 0 });
 
         // The output is node 11's frames, then 22's, then 33's (each agent flushes before it exits).
         const typescript = expectedPositions(mode, input.frames);
-        const owner = await runDicap(['owner', '--mode', mode, '--nodes', NODES.join(','), '--key', KEY, input.file]);
+        const owner = await runDicap([
+          'owner',
+          '--mode',
+          mode,
+          '--nodes',
+          NODES.join(','),
+          '--key',
+          KEY,
+          input.file,
+        ]);
         expect(owner.code, owner.stderr).toBe(0);
-        const engine = owner.stdout.trim().split('\n').map((line) => Number(line.split(' ')[1]));
+        const engine = owner.stdout
+          .trim()
+          .split('\n')
+          .map((line) => Number(line.split(' ')[1]));
         expect(engine).toEqual(typescript);
         expect(owned).toEqual([0, 1, 2].map((p) => typescript.filter((q) => q === p).length));
         let start = 0;
@@ -96,7 +147,10 @@ describe('offline pipeline: three agents and one analyzer', () => {
           const segment = written.frames.slice(start, start + owned[p]!);
           start += owned[p]!;
           const ownedByP = input.frames.filter((_, i) => typescript[i] === p);
-          expect(compareMultisets(frameMultiset(ownedByP, SNAPLEN), frameMultiset(segment, SNAPLEN)), `${input.label}: node ${NODES[p]}`).toEqual({ missing: 0, extra: 0 });
+          expect(
+            compareMultisets(frameMultiset(ownedByP, SNAPLEN), frameMultiset(segment, SNAPLEN)),
+            `${input.label}: node ${NODES[p]}`,
+          ).toEqual({ missing: 0, extra: 0 });
         }
       }
     });

@@ -22,7 +22,12 @@ import {
   type ControlBody,
   type ControlMessage,
 } from '../../protocol/index.js';
-import { CLUSTER_KEY, TOPOLOGY_UPDATE_HEX, TOPOLOGY_UPDATE_FIELDS, TOPOLOGY_UPDATE_TIMESTAMP_S } from './vectors.js';
+import {
+  CLUSTER_KEY,
+  TOPOLOGY_UPDATE_HEX,
+  TOPOLOGY_UPDATE_FIELDS,
+  TOPOLOGY_UPDATE_TIMESTAMP_S,
+} from './vectors.js';
 
 const VECTOR = Buffer.from(TOPOLOGY_UPDATE_HEX, 'hex');
 const VECTOR_FIELDS = TOPOLOGY_UPDATE_FIELDS;
@@ -49,17 +54,26 @@ function rawMessage(type: number, avps: Array<[number, number]>): Buffer {
 describe('the authenticated TOPOLOGY_UPDATE of SPEC.md §5', () => {
   it('decodes, and its MAC verifies with the cluster key', () => {
     const result = verifyControlMessage(VECTOR, CLUSTER_KEY);
-    expect(result).toMatchObject({ ok: true, macValid: true, message: { type: MessageType.TOPOLOGY_UPDATE, ...STAMP } });
+    expect(result).toMatchObject({
+      ok: true,
+      macValid: true,
+      message: { type: MessageType.TOPOLOGY_UPDATE, ...STAMP },
+    });
     if (!result.ok) return;
     expect(readTopologyUpdate(result.message)).toEqual(VECTOR_FIELDS);
   });
 
   it('is exactly what the encoder writes for the same fields', () => {
-    expect(encodeControlMessage({ ...topologyUpdate(VECTOR_FIELDS), ...STAMP }, CLUSTER_KEY).toString('hex')).toBe(TOPOLOGY_UPDATE_HEX);
+    expect(
+      encodeControlMessage({ ...topologyUpdate(VECTOR_FIELDS), ...STAMP }, CLUSTER_KEY).toString('hex'),
+    ).toBe(TOPOLOGY_UPDATE_HEX);
   });
 
   it('fails the MAC under another key', () => {
-    expect(decodeControlMessage(VECTOR, Buffer.from('00', 'hex'))).toMatchObject({ ok: true, macValid: false });
+    expect(decodeControlMessage(VECTOR, Buffer.from('00', 'hex'))).toMatchObject({
+      ok: true,
+      macValid: false,
+    });
     expect(verifyControlMessage(VECTOR, null)).toMatchObject({ ok: false, error: { code: 'BAD_HMAC' } });
   });
 });
@@ -79,7 +93,14 @@ describe('round trips of every message type', () => {
     }),
     TOPOLOGY_UPDATE: topologyUpdate(VECTOR_FIELDS),
     HEARTBEAT: heartbeat({ nodeId: 0xffffffff, epoch: 9 }),
-    LEDGER: ledger({ nodeId: 5, epoch: 9, seen: 0x1_0000_0002n, owned: 2n ** 64n - 1n, exported: 0n, dropped: 12345678901234n }),
+    LEDGER: ledger({
+      nodeId: 5,
+      epoch: 9,
+      seen: 0x1_0000_0002n,
+      owned: 2n ** 64n - 1n,
+      exported: 0n,
+      dropped: 12345678901234n,
+    }),
     LEAVE: leave({ nodeId: 5 }),
     ANNOUNCE: announce({ term: 4, coordinator: { ip: '198.18.0.2', port: 7400 } }),
     SYNC: sync({
@@ -105,13 +126,30 @@ describe('round trips of every message type', () => {
   }
 
   it('carries 64-bit ledger counters exactly', () => {
-    const result = verifyControlMessage(encodeControlMessage(stamped(bodies.LEDGER), CLUSTER_KEY), CLUSTER_KEY);
-    expect(result.ok && readLedger(result.message)).toMatchObject({ seen: 0x1_0000_0002n, owned: 2n ** 64n - 1n, dropped: 12345678901234n });
+    const result = verifyControlMessage(
+      encodeControlMessage(stamped(bodies.LEDGER), CLUSTER_KEY),
+      CLUSTER_KEY,
+    );
+    expect(result.ok && readLedger(result.message)).toMatchObject({
+      seen: 0x1_0000_0002n,
+      owned: 2n ** 64n - 1n,
+      dropped: 12345678901234n,
+    });
   });
 
   it('reads a JOIN without an endpoint, and an ACCEPT without analyzers', () => {
-    expect(readControlMessage(join({ nodeId: 1, role: 'capture' }))).toEqual({ type: 'JOIN', nodeId: 1, role: 'capture' });
-    const body = accept({ nodeId: 1, term: 1, coordinator: { ip: '198.18.0.1', port: 1 }, selection: 'ipid', analyzers: [] });
+    expect(readControlMessage(join({ nodeId: 1, role: 'capture' }))).toEqual({
+      type: 'JOIN',
+      nodeId: 1,
+      role: 'capture',
+    });
+    const body = accept({
+      nodeId: 1,
+      term: 1,
+      coordinator: { ip: '198.18.0.1', port: 1 },
+      selection: 'ipid',
+      analyzers: [],
+    });
     expect(readControlMessage(body)).toMatchObject({ type: 'ACCEPT', analyzers: [] });
   });
 
@@ -140,19 +178,51 @@ describe('rejections carry a stable code', () => {
     ['version 2', Buffer.from('4443020100000000', 'hex'), 'BAD_VERSION'],
     ['reserved type 14', rawMessage(14, trailer()), 'UNKNOWN_TYPE'],
     ['LEN 8193', Buffer.from('444301012001', 'hex'), 'TOO_MANY_AVPS'],
-    ['a datagram one byte too long', Buffer.concat([rawMessage(6, [[1, 5], ...trailer()]), Buffer.alloc(1)]), 'LENGTH_MISMATCH'],
+    [
+      'a datagram one byte too long',
+      Buffer.concat([rawMessage(6, [[1, 5], ...trailer()]), Buffer.alloc(1)]),
+      'LENGTH_MISMATCH',
+    ],
     ['no HMAC AVPs', rawMessage(6, [[1, 5]]), 'MISSING_HMAC'],
-    ['HMAC_7 before HMAC_6', rawMessage(6, [[1, 5], ...trailer().slice(0, 8), [AvpCode.HMAC_7, 0], [AvpCode.HMAC_6, 0]]), 'MISSING_HMAC'],
-    ['no SENDER_SEQ', rawMessage(6, [[1, 5], ...trailer().filter(([c]) => c !== AvpCode.SENDER_SEQ)]), 'MISSING_AVP'],
+    [
+      'HMAC_7 before HMAC_6',
+      rawMessage(6, [[1, 5], ...trailer().slice(0, 8), [AvpCode.HMAC_7, 0], [AvpCode.HMAC_6, 0]]),
+      'MISSING_HMAC',
+    ],
+    [
+      'no SENDER_SEQ',
+      rawMessage(6, [[1, 5], ...trailer().filter(([c]) => c !== AvpCode.SENDER_SEQ)]),
+      'MISSING_AVP',
+    ],
     ['a LEAVE without NODE_ID', rawMessage(6, trailer()), 'MISSING_AVP'],
     ['a LEAVE with two NODE_IDs', rawMessage(6, [[1, 5], [1, 6], ...trailer()]), 'REPEATED_AVP'],
-    ['a TIMESTAMP before the trailer', rawMessage(6, [[1, 5], [AvpCode.TIMESTAMP, 1], ...trailer()]), 'REPEATED_AVP'],
-    ['an analyzer JOIN without NODE_PORT', rawMessage(1, [[1, 5], [18, 2], [24, 1], ...trailer()]), 'MISSING_AVP'],
-    ['an ANALYZER_IP without its port', rawMessage(2, [[1, 5], [16, 1], [2, 1], [3, 1], [6, 1], [4, 1], ...trailer()]), 'MISSING_AVP'],
-    ['a SYNC member without ROLE', rawMessage(8, [[16, 1], [17, 1], [1, 5], [24, 1], [25, 1], ...trailer()]), 'MISSING_AVP'],
+    [
+      'a TIMESTAMP before the trailer',
+      rawMessage(6, [[1, 5], [AvpCode.TIMESTAMP, 1], ...trailer()]),
+      'REPEATED_AVP',
+    ],
+    [
+      'an analyzer JOIN without NODE_PORT',
+      rawMessage(1, [[1, 5], [18, 2], [24, 1], ...trailer()]),
+      'MISSING_AVP',
+    ],
+    [
+      'an ANALYZER_IP without its port',
+      rawMessage(2, [[1, 5], [16, 1], [2, 1], [3, 1], [6, 1], [4, 1], ...trailer()]),
+      'MISSING_AVP',
+    ],
+    [
+      'a SYNC member without ROLE',
+      rawMessage(8, [[16, 1], [17, 1], [1, 5], [24, 1], [25, 1], ...trailer()]),
+      'MISSING_AVP',
+    ],
     ['SELECTION_TYPE 4', rawMessage(2, [[1, 5], [16, 1], [2, 1], [3, 1], [6, 4], ...trailer()]), 'BAD_VALUE'],
     ['a port of 0', rawMessage(7, [[16, 1], [2, 1], [3, 0], ...trailer()]), 'BAD_VALUE'],
-    ['a LEAVE with an unknown extension AVP', rawMessage(6, [[1, 5], [127, 1], [127, 2], ...trailer()]), 'OK'],
+    [
+      'a LEAVE with an unknown extension AVP',
+      rawMessage(6, [[1, 5], [127, 1], [127, 2], ...trailer()]),
+      'OK',
+    ],
   ];
   for (const [what, bytes, code] of cases) {
     it(`${what} → ${code}`, () => expect(codeOf(bytes)).toBe(code));
@@ -161,7 +231,9 @@ describe('rejections carry a stable code', () => {
   it('a TOPOLOGY_UPDATE listing a node twice, or none → BAD_VALUE / MISSING_AVP', () => {
     const twice = { ...VECTOR_FIELDS, nodeIds: [11, 11] };
     expect(() => encodeControlMessage(stamped(topologyUpdate(twice)), null)).toThrow(/NODE_ID 11 twice/);
-    expect(() => encodeControlMessage(stamped(topologyUpdate({ ...VECTOR_FIELDS, nodeIds: [] })), null)).toThrow(/NODE_ID/);
+    expect(() =>
+      encodeControlMessage(stamped(topologyUpdate({ ...VECTOR_FIELDS, nodeIds: [] })), null),
+    ).toThrow(/NODE_ID/);
   });
 
   it('every code is one the module lists, with a one-line reason', () => {
@@ -178,18 +250,33 @@ describe('rejections carry a stable code', () => {
 
 describe('the encoder refuses what it would not accept', () => {
   it('throws RangeError on bad values and misplaced trailer AVPs', () => {
-    expect(() => encodeControlMessage(stamped(heartbeat({ nodeId: -1, epoch: 0 })), null)).toThrow(RangeError);
-    expect(() => encodeControlMessage({ ...stamped(leave({ nodeId: 1 })), timestamp: 2 ** 32 }, null)).toThrow(/u32/);
-    const withHmac = { type: MessageType.LEAVE, avps: [{ code: 1, value: 1 }, { code: AvpCode.HMAC_0, value: 0 }] } as const;
+    expect(() => encodeControlMessage(stamped(heartbeat({ nodeId: -1, epoch: 0 })), null)).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      encodeControlMessage({ ...stamped(leave({ nodeId: 1 })), timestamp: 2 ** 32 }, null),
+    ).toThrow(/u32/);
+    const withHmac = {
+      type: MessageType.LEAVE,
+      avps: [
+        { code: 1, value: 1 },
+        { code: AvpCode.HMAC_0, value: 0 },
+      ],
+    } as const;
     expect(() => encodeControlMessage(stamped(withHmac), null)).toThrow(/trailer/);
-    expect(() => join({ nodeId: 1, role: 'analyzer', endpoint: { ip: '198.18.0.256', port: 1 } })).toThrow(/IPv4/);
+    expect(() => join({ nodeId: 1, role: 'analyzer', endpoint: { ip: '198.18.0.256', port: 1 } })).toThrow(
+      /IPv4/,
+    );
   });
 });
 
 describe('bad bytes never throw (property)', () => {
   const valid = [
     VECTOR,
-    encodeControlMessage(stamped(ledger({ nodeId: 1, epoch: 2, seen: 3n, owned: 4n, exported: 5n, dropped: 6n })), CLUSTER_KEY),
+    encodeControlMessage(
+      stamped(ledger({ nodeId: 1, epoch: 2, seen: 3n, owned: 4n, exported: 5n, dropped: 6n })),
+      CLUSTER_KEY,
+    ),
   ];
 
   it('random bytes are rejected with a code', () => {
@@ -204,41 +291,56 @@ describe('bad bytes never throw (property)', () => {
 
   it('a random header with a well-sized AVP list is rejected with a code', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 255 }), fc.infiniteStream(fc.integer({ min: 0, max: 255 })), (count, type, stream) => {
-        const bytes = Buffer.alloc(6 + 5 * count);
-        bytes.writeUInt16BE(0x4443, 0);
-        bytes[2] = 1;
-        bytes[3] = type;
-        bytes.writeUInt16BE(count, 4);
-        const it = stream[Symbol.iterator]();
-        for (let i = 6; i < bytes.length; i++) bytes[i] = it.next().value as number;
-        expect(verifyControlMessage(bytes, CLUSTER_KEY).ok).toBe(false);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.infiniteStream(fc.integer({ min: 0, max: 255 })),
+        (count, type, stream) => {
+          const bytes = Buffer.alloc(6 + 5 * count);
+          bytes.writeUInt16BE(0x4443, 0);
+          bytes[2] = 1;
+          bytes[3] = type;
+          bytes.writeUInt16BE(count, 4);
+          const it = stream[Symbol.iterator]();
+          for (let i = 6; i < bytes.length; i++) bytes[i] = it.next().value as number;
+          expect(verifyControlMessage(bytes, CLUSTER_KEY).ok).toBe(false);
+        },
+      ),
     );
   });
 
   it('every single-byte change of an authenticated message is rejected; past the header, by the MAC', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...valid), fc.nat(), fc.integer({ min: 1, max: 255 }), (bytes, at, flip) => {
-        const offset = at % bytes.length;
-        const mutated = Buffer.from(bytes);
-        mutated[offset]! ^= flip;
-        const result = verifyControlMessage(mutated, CLUSTER_KEY);
-        expect(result.ok).toBe(false);
-        if (result.ok || offset < 6) return; // header bytes: magic, version, type or LEN codes
-        const hmacCodeByte = offset >= bytes.length - 40 && (offset - 6) % 5 === 0;
-        expect(result.error.code).toBe(hmacCodeByte ? 'MISSING_HMAC' : 'BAD_HMAC');
-      }),
+      fc.property(
+        fc.constantFrom(...valid),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (bytes, at, flip) => {
+          const offset = at % bytes.length;
+          const mutated = Buffer.from(bytes);
+          mutated[offset]! ^= flip;
+          const result = verifyControlMessage(mutated, CLUSTER_KEY);
+          expect(result.ok).toBe(false);
+          if (result.ok || offset < 6) return; // header bytes: magic, version, type or LEN codes
+          const hmacCodeByte = offset >= bytes.length - 40 && (offset - 6) % 5 === 0;
+          expect(result.error.code).toBe(hmacCodeByte ? 'MISSING_HMAC' : 'BAD_HMAC');
+        },
+      ),
       { numRuns: 3000 },
     );
   });
 
   it('every truncation or extension of a valid message is rejected', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...valid), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 10 }), (bytes, cut, extra) => {
-        expect(verifyControlMessage(bytes.subarray(0, cut % bytes.length), CLUSTER_KEY).ok).toBe(false);
-        expect(verifyControlMessage(Buffer.concat([bytes, extra]), CLUSTER_KEY).ok).toBe(false);
-      }),
+      fc.property(
+        fc.constantFrom(...valid),
+        fc.nat(),
+        fc.uint8Array({ minLength: 1, maxLength: 10 }),
+        (bytes, cut, extra) => {
+          expect(verifyControlMessage(bytes.subarray(0, cut % bytes.length), CLUSTER_KEY).ok).toBe(false);
+          expect(verifyControlMessage(Buffer.concat([bytes, extra]), CLUSTER_KEY).ok).toBe(false);
+        },
+      ),
     );
   });
 });

@@ -29,7 +29,11 @@ const codeOf = (body: ControlBody) => {
   bytes[2] = 1;
   bytes[3] = body.type;
   bytes.writeUInt16BE(body.avps.length + 10, 4);
-  const trailer = [[AvpCode.TIMESTAMP, 1], [AvpCode.SENDER_SEQ, 1], ...Array.from({ length: 8 }, (_, i) => [AvpCode.HMAC_0 + i, 0])];
+  const trailer = [
+    [AvpCode.TIMESTAMP, 1],
+    [AvpCode.SENDER_SEQ, 1],
+    ...Array.from({ length: 8 }, (_, i) => [AvpCode.HMAC_0 + i, 0]),
+  ];
   [...body.avps.map((a) => [a.code, a.value]), ...trailer].forEach(([code, value], i) => {
     bytes[6 + 5 * i] = code!;
     bytes.writeUInt32BE(value!, 7 + 5 * i);
@@ -53,24 +57,43 @@ describe('engine counters in HEARTBEAT', () => {
   it('travel as sixteen AVPs 68..83 and come back exactly, 64-bit', () => {
     const body = heartbeat({ nodeId: 11, epoch: 4, role: 'capture', term: 257, counters: COUNTERS });
     expect(body.avps.slice(-16).map((a) => a.code)).toEqual(Array.from({ length: 16 }, (_, i) => 68 + i));
-    expect(roundTrip(body)).toEqual({ type: 'HEARTBEAT', nodeId: 11, epoch: 4, role: 'capture', term: 257, counters: COUNTERS });
+    expect(roundTrip(body)).toEqual({
+      type: 'HEARTBEAT',
+      nodeId: 11,
+      epoch: 4,
+      role: 'capture',
+      term: 257,
+      counters: COUNTERS,
+    });
   });
 
   it('are absent from a plain heartbeat, which reads without them', () => {
-    expect(roundTrip(heartbeat({ nodeId: 11, epoch: 4 }))).toEqual({ type: 'HEARTBEAT', nodeId: 11, epoch: 4 });
+    expect(roundTrip(heartbeat({ nodeId: 11, epoch: 4 }))).toEqual({
+      type: 'HEARTBEAT',
+      nodeId: 11,
+      epoch: 4,
+    });
   });
 
   it('come all together or not at all', () => {
     const whole = heartbeat({ nodeId: 11, epoch: 4, counters: COUNTERS });
     for (const drop of [68, 75, 83]) {
-      expect(codeOf({ ...whole, avps: whole.avps.filter((a) => a.code !== drop) }), `without ${drop}`).toBe('MISSING_AVP');
+      expect(codeOf({ ...whole, avps: whole.avps.filter((a) => a.code !== drop) }), `without ${drop}`).toBe(
+        'MISSING_AVP',
+      );
     }
-    expect(codeOf({ ...whole, avps: [...whole.avps, { code: AvpCode.RING_DROPS_LO, value: 1 }] })).toBe('REPEATED_AVP');
+    expect(codeOf({ ...whole, avps: [...whole.avps, { code: AvpCode.RING_DROPS_LO, value: 1 }] })).toBe(
+      'REPEATED_AVP',
+    );
   });
 
   it('refuse a negative or over-64-bit value', () => {
-    expect(() => heartbeat({ nodeId: 1, epoch: 1, counters: { ...COUNTERS, owned: -1n } })).toThrow(RangeError);
-    expect(() => heartbeat({ nodeId: 1, epoch: 1, counters: { ...COUNTERS, seen: 2n ** 64n } })).toThrow(/64 bits/);
+    expect(() => heartbeat({ nodeId: 1, epoch: 1, counters: { ...COUNTERS, owned: -1n } })).toThrow(
+      RangeError,
+    );
+    expect(() => heartbeat({ nodeId: 1, epoch: 1, counters: { ...COUNTERS, seen: 2n ** 64n } })).toThrow(
+      /64 bits/,
+    );
   });
 });
 
@@ -95,20 +118,36 @@ describe('IPID_HISTOGRAM', () => {
     const body = ipidHistogram({ nodeId: 12, frames: 1n, bins });
     expect(codeOf({ ...body, avps: body.avps.slice(0, -1) })).toBe('BAD_VALUE');
     expect(codeOf({ ...body, avps: [...body.avps, { code: AvpCode.IPID_BIN, value: 0 }] })).toBe('BAD_VALUE');
-    expect(codeOf({ ...body, avps: body.avps.filter((a) => a.code !== AvpCode.IPID_BIN) })).toBe('MISSING_AVP');
+    expect(codeOf({ ...body, avps: body.avps.filter((a) => a.code !== AvpCode.IPID_BIN) })).toBe(
+      'MISSING_AVP',
+    );
     expect(() => ipidHistogram({ nodeId: 12, frames: 1n, bins: bins.slice(1) })).toThrow(/256 bins/);
-    expect(() => ipidHistogram({ nodeId: 12, frames: 1n, bins: [...bins.slice(1), -1] })).toThrow(/non-negative/);
+    expect(() => ipidHistogram({ nodeId: 12, frames: 1n, bins: [...bins.slice(1), -1] })).toThrow(
+      /non-negative/,
+    );
   });
 });
 
 describe('ANALYZER_REPORT', () => {
   it('round-trips one capture node’s counts at an analyzer', () => {
-    const fields = { nodeId: 100, sourceNodeId: 11, records: 2n ** 50n, datagrams: 123456n, lostDatagrams: 4n };
+    const fields = {
+      nodeId: 100,
+      sourceNodeId: 11,
+      records: 2n ** 50n,
+      datagrams: 123456n,
+      lostDatagrams: 4n,
+    };
     expect(roundTrip(analyzerReport(fields))).toEqual({ type: 'ANALYZER_REPORT', ...fields });
   });
 
   it('requires every AVP', () => {
-    const body = analyzerReport({ nodeId: 100, sourceNodeId: 11, records: 1n, datagrams: 1n, lostDatagrams: 0n });
+    const body = analyzerReport({
+      nodeId: 100,
+      sourceNodeId: 11,
+      records: 1n,
+      datagrams: 1n,
+      lostDatagrams: 0n,
+    });
     for (const code of [AvpCode.SOURCE_NODE_ID, AvpCode.LOST_DATAGRAMS_LO]) {
       expect(codeOf({ ...body, avps: body.avps.filter((a) => a.code !== code) })).toBe('MISSING_AVP');
     }
@@ -119,13 +158,32 @@ describe('the dashboard address in SYNC', () => {
   it('round-trips, and is optional', () => {
     const members = [{ nodeId: 11, role: 'capture' as const, endpoint: { ip: '198.18.0.11', port: 7401 } }];
     const dashboard = { ip: '198.18.0.200', port: 8080 };
-    expect(roundTrip(sync({ term: 257, epoch: 3, members, coordinatorId: 1, dashboard }))).toEqual({ type: 'SYNC', term: 257, epoch: 3, members, coordinatorId: 1, dashboard });
-    expect(roundTrip(sync({ term: 257, epoch: 3, members }))).toEqual({ type: 'SYNC', term: 257, epoch: 3, members });
+    expect(roundTrip(sync({ term: 257, epoch: 3, members, coordinatorId: 1, dashboard }))).toEqual({
+      type: 'SYNC',
+      term: 257,
+      epoch: 3,
+      members,
+      coordinatorId: 1,
+      dashboard,
+    });
+    expect(roundTrip(sync({ term: 257, epoch: 3, members }))).toEqual({
+      type: 'SYNC',
+      term: 257,
+      epoch: 3,
+      members,
+    });
   });
 
   it('is both AVPs or neither, with a real port', () => {
     const body = sync({ term: 1, epoch: 1, members: [], dashboard: { ip: '198.18.0.200', port: 8080 } });
-    expect(codeOf({ ...body, avps: body.avps.filter((a) => a.code !== AvpCode.DASHBOARD_PORT) })).toBe('MISSING_AVP');
-    expect(codeOf({ ...body, avps: body.avps.map((a) => (a.code === AvpCode.DASHBOARD_PORT ? { ...a, value: 0 } : a)) })).toBe('BAD_VALUE');
+    expect(codeOf({ ...body, avps: body.avps.filter((a) => a.code !== AvpCode.DASHBOARD_PORT) })).toBe(
+      'MISSING_AVP',
+    );
+    expect(
+      codeOf({
+        ...body,
+        avps: body.avps.map((a) => (a.code === AvpCode.DASHBOARD_PORT ? { ...a, value: 0 } : a)),
+      }),
+    ).toBe('BAD_VALUE');
   });
 });

@@ -11,9 +11,20 @@ import {
   type HeaderBatch,
 } from '../../protocol/index.js';
 
-const record = (n: number, capLen = 52) => ({ tsSec: 1795000000 + n, tsNsec: n * 1000, wireLen: 1514, data: Buffer.alloc(capLen, n) });
+const record = (n: number, capLen = 52) => ({
+  tsSec: 1795000000 + n,
+  tsNsec: n * 1000,
+  wireLen: 1514,
+  data: Buffer.alloc(capLen, n),
+});
 
-const BATCH: HeaderBatch = { nodeId: 11, epoch: 42, stream: 3, seq: 2n ** 63n + 5n, records: [record(1), record(2, 14), record(3, 0)] };
+const BATCH: HeaderBatch = {
+  nodeId: 11,
+  epoch: 42,
+  stream: 3,
+  seq: 2n ** 63n + 5n,
+  records: [record(1), record(2, 14), record(3, 0)],
+};
 
 function codeOf(bytes: Buffer): string {
   const result = decodeHeaderBatch(bytes);
@@ -41,7 +52,9 @@ describe('header batch', () => {
   it('refuses to encode fields that do not fit', () => {
     expect(() => encodeHeaderBatch({ ...BATCH, stream: 65536 })).toThrow(/stream/);
     expect(() => encodeHeaderBatch({ ...BATCH, seq: -1n })).toThrow(/seq/);
-    expect(() => encodeHeaderBatch({ ...BATCH, records: [{ ...record(1), wireLen: 10 }] })).toThrow(/cap_len/);
+    expect(() => encodeHeaderBatch({ ...BATCH, records: [{ ...record(1), wireLen: 10 }] })).toThrow(
+      /cap_len/,
+    );
   });
 
   const valid = encodeHeaderBatch(BATCH);
@@ -100,15 +113,21 @@ describe('header batch decoding never throws (property)', () => {
 
   it('rejects random bytes, truncations and extensions with a listed code', () => {
     fc.assert(
-      fc.property(arbitraryBatch, fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.uint8Array({ maxLength: 100 }), (batch, cut, extra, noise) => {
-        const bytes = encodeHeaderBatch(batch);
-        for (const bad of [bytes.subarray(0, cut % bytes.length), Buffer.concat([bytes, extra])]) {
-          const result = decodeHeaderBatch(bad);
-          expect(result.ok).toBe(false);
-          if (!result.ok) expect(HEADER_BATCH_ERROR_CODES).toContain(result.error.code);
-        }
-        expect(() => decodeHeaderBatch(noise)).not.toThrow();
-      }),
+      fc.property(
+        arbitraryBatch,
+        fc.nat(),
+        fc.uint8Array({ minLength: 1, maxLength: 8 }),
+        fc.uint8Array({ maxLength: 100 }),
+        (batch, cut, extra, noise) => {
+          const bytes = encodeHeaderBatch(batch);
+          for (const bad of [bytes.subarray(0, cut % bytes.length), Buffer.concat([bytes, extra])]) {
+            const result = decodeHeaderBatch(bad);
+            expect(result.ok).toBe(false);
+            if (!result.ok) expect(HEADER_BATCH_ERROR_CODES).toContain(result.error.code);
+          }
+          expect(() => decodeHeaderBatch(noise)).not.toThrow();
+        },
+      ),
     );
   });
 

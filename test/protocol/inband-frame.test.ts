@@ -16,7 +16,9 @@ const TOPOLOGY = Buffer.from(TOPOLOGY_UPDATE_HEX, 'hex');
 describe('in-band topology frame', () => {
   it('is a broadcast 0x88B5 frame around the control message, and round-trips', () => {
     const frame = encodeInbandFrame(SRC_MAC, TOPOLOGY);
-    expect(frame.subarray(0, 14).toString('hex')).toBe(`ffffffffffff020000000009${INBAND_ETHERTYPE.toString(16)}`);
+    expect(frame.subarray(0, 14).toString('hex')).toBe(
+      `ffffffffffff020000000009${INBAND_ETHERTYPE.toString(16)}`,
+    );
     expect(decodeInbandFrame(frame)).toEqual({ ok: true, srcMac: SRC_MAC, message: TOPOLOGY });
   });
 
@@ -30,7 +32,10 @@ describe('in-band topology frame', () => {
     const tagged = Buffer.concat([frame.subarray(0, 12), Buffer.from('81000064', 'hex'), frame.subarray(12)]);
     const forged = Buffer.from(frame);
     forged[30]! ^= 1;
-    const beat = encodeControlMessage({ ...heartbeat({ nodeId: 1, epoch: 1 }), timestamp: 1, senderSeq: 1 }, CLUSTER_KEY);
+    const beat = encodeControlMessage(
+      { ...heartbeat({ nodeId: 1, epoch: 1 }), timestamp: 1, senderSeq: 1 },
+      CLUSTER_KEY,
+    );
     const codeOf = (f: Buffer) => {
       const r = readInbandTopologyUpdate(f, CLUSTER_KEY);
       return r.ok ? 'OK' : r.error.code;
@@ -47,11 +52,15 @@ describe('in-band topology frame', () => {
   it('never throws and never accepts a mutated frame (property)', () => {
     const frame = encodeInbandFrame(SRC_MAC, TOPOLOGY);
     fc.assert(
-      fc.property(fc.integer({ min: 12, max: frame.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, flip) => {
-        const mutated = Buffer.from(frame);
-        mutated[at]! ^= flip;
-        expect(readInbandTopologyUpdate(mutated, CLUSTER_KEY).ok).toBe(false);
-      }),
+      fc.property(
+        fc.integer({ min: 12, max: frame.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        (at, flip) => {
+          const mutated = Buffer.from(frame);
+          mutated[at]! ^= flip;
+          expect(readInbandTopologyUpdate(mutated, CLUSTER_KEY).ok).toBe(false);
+        },
+      ),
     );
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../bin/proto.js';
-import { encodeControlMessage, formatControlMessage, ledger, verifyControlMessage } from '../../protocol/index.js';
+import {
+  encodeControlMessage,
+  formatControlMessage,
+  ledger,
+  verifyControlMessage,
+} from '../../protocol/index.js';
 import { CLUSTER_KEY, TOPOLOGY_UPDATE_FIELDS, TOPOLOGY_UPDATE_HEX } from './vectors.js';
 
 describe('formatControlMessage', () => {
@@ -8,7 +13,12 @@ describe('formatControlMessage', () => {
     const result = verifyControlMessage(Buffer.from(TOPOLOGY_UPDATE_HEX, 'hex'), CLUSTER_KEY);
     if (!result.ok) throw new Error(result.error.reason);
     const shown = JSON.parse(formatControlMessage(result.message, true));
-    expect(shown).toMatchObject({ type: 'TOPOLOGY_UPDATE', timestamp: 1795000000, senderSeq: 1, macValid: true });
+    expect(shown).toMatchObject({
+      type: 'TOPOLOGY_UPDATE',
+      timestamp: 1795000000,
+      senderSeq: 1,
+      macValid: true,
+    });
     expect(shown.avps.slice(0, 2)).toEqual([
       { name: 'TERM', value: 7 },
       { name: 'EPOCH', value: 42 },
@@ -20,7 +30,11 @@ describe('formatControlMessage', () => {
   it('prints 64-bit counters as decimal strings and an unchecked MAC as null', () => {
     const body = ledger({ nodeId: 1, epoch: 2, seen: 2n ** 60n, owned: 1n, exported: 0n, dropped: 0n });
     const shown = JSON.parse(formatControlMessage({ ...body, timestamp: 0, senderSeq: 0 }, null));
-    expect(shown).toMatchObject({ type: 'LEDGER', macValid: null, fields: { seen: '1152921504606846976', owned: '1' } });
+    expect(shown).toMatchObject({
+      type: 'LEDGER',
+      macValid: null,
+      fields: { seen: '1152921504606846976', owned: '1' },
+    });
   });
 });
 
@@ -40,8 +54,17 @@ describe('dicap proto decode', () => {
     expect(JSON.parse((await run(['decode', TOPOLOGY_UPDATE_HEX, '--key', key])).out).macValid).toBe(true);
     expect(JSON.parse((await run(['decode', TOPOLOGY_UPDATE_HEX, '--key', '00'])).out).macValid).toBe(false);
     expect(JSON.parse((await run(['decode', TOPOLOGY_UPDATE_HEX])).out).macValid).toBe(null);
-    const insecure = encodeControlMessage({ ...ledger({ nodeId: 1, epoch: 1, seen: 0n, owned: 0n, exported: 0n, dropped: 0n }), timestamp: 1, senderSeq: 1 }, null);
-    expect(JSON.parse((await run(['decode', insecure.toString('hex'), '--insecure'])).out).macValid).toBe(true);
+    const insecure = encodeControlMessage(
+      {
+        ...ledger({ nodeId: 1, epoch: 1, seen: 0n, owned: 0n, exported: 0n, dropped: 0n }),
+        timestamp: 1,
+        senderSeq: 1,
+      },
+      null,
+    );
+    expect(JSON.parse((await run(['decode', insecure.toString('hex'), '--insecure'])).out).macValid).toBe(
+      true,
+    );
   });
 
   it("prints the decoder's one-line error and exits 1 on bad bytes", async () => {
@@ -52,10 +75,19 @@ describe('dicap proto decode', () => {
 
   it('exits 2 with a usage hint on bad arguments, 0 on --help', async () => {
     expect(await run(['decode', 'xyz'])).toMatchObject({ code: 2, err: expect.stringMatching(/hex digits/) });
-    expect(await run(['encode', '00'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown subcommand/) });
+    expect(await run(['encode', '00'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/unknown subcommand/),
+    });
     expect(await run(['decode'])).toMatchObject({ code: 2 });
-    expect(await run(['decode', '00', '--key', 'abc'])).toMatchObject({ code: 2, err: expect.stringMatching(/--key/) });
+    expect(await run(['decode', '00', '--key', 'abc'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--key/),
+    });
     expect(await run(['decode', '00', '--bogus'])).toMatchObject({ code: 2 });
-    expect(await run(['--help'])).toMatchObject({ code: 0, out: expect.stringMatching(/^usage: dicap proto decode/) });
+    expect(await run(['--help'])).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^usage: dicap proto decode/),
+    });
   });
 });

@@ -22,13 +22,19 @@ function beat(senderSeq: number, timestamp = TOPOLOGY_UPDATE_TIMESTAMP_S): Contr
 
 describe('ReplayGuard with the SPEC.md §5 TOPOLOGY_UPDATE', () => {
   it('rejects it as stale with today’s clock', () => {
-    expect(new ReplayGuard().check('coordinator', vectorMessage(), Date.now())).toMatchObject({ ok: false, error: { code: 'STALE' } });
+    expect(new ReplayGuard().check('coordinator', vectorMessage(), Date.now())).toMatchObject({
+      ok: false,
+      error: { code: 'STALE' },
+    });
   });
 
   it('accepts it with a clock at 1795000000 s, then rejects the same message as replayed', () => {
     const guard = new ReplayGuard();
     expect(guard.check('coordinator', vectorMessage(), VECTOR_TIME_MS)).toEqual({ ok: true });
-    expect(guard.check('coordinator', vectorMessage(), VECTOR_TIME_MS + 1000)).toMatchObject({ ok: false, error: { code: 'REPLAYED' } });
+    expect(guard.check('coordinator', vectorMessage(), VECTOR_TIME_MS + 1000)).toMatchObject({
+      ok: false,
+      error: { code: 'REPLAYED' },
+    });
   });
 });
 
@@ -74,11 +80,24 @@ describe('ReplayGuard ordering', () => {
   it("in 'epoch' order accepts an in-band update only for a greater (TERM, EPOCH), whatever SENDER_SEQ says", () => {
     const guard = new ReplayGuard('epoch');
     const tu = (epoch: number, senderSeq: number): ControlMessage => {
-      const fields = { term: 7, epoch, selection: 'round-robin', validityStartMs: 0, nodeIds: [1], analyzers: [], k0: 0, k1: 0, snaplen: 96 } as const;
+      const fields = {
+        term: 7,
+        epoch,
+        selection: 'round-robin',
+        validityStartMs: 0,
+        nodeIds: [1],
+        analyzers: [],
+        k0: 0,
+        k1: 0,
+        snaplen: 96,
+      } as const;
       return { ...topologyUpdate(fields), timestamp: TOPOLOGY_UPDATE_TIMESTAMP_S, senderSeq };
     };
     expect(guard.check('inband', tu(42, 1), VECTOR_TIME_MS).ok).toBe(true);
-    expect(guard.check('inband', tu(42, 2), VECTOR_TIME_MS)).toMatchObject({ ok: false, error: { code: 'REPLAYED' } });
+    expect(guard.check('inband', tu(42, 2), VECTOR_TIME_MS)).toMatchObject({
+      ok: false,
+      error: { code: 'REPLAYED' },
+    });
     expect(guard.check('inband', tu(43, 1), VECTOR_TIME_MS).ok).toBe(true);
   });
 

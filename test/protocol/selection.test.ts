@@ -41,7 +41,9 @@ describe('fmix32', () => {
       x = m(x * 0xc2b2ae35n);
       return Number(x ^ (x >> 16n));
     };
-    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (x) => fmix32(x) === reference(BigInt(x))));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (x) => fmix32(x) === reference(BigInt(x))),
+    );
   });
 });
 
@@ -50,7 +52,11 @@ describe('frame parsing edge cases', () => {
 
   it('walks an IPv6 hop-by-hop header to the UDP ports', () => {
     // Insert an 8-byte hop-by-hop header (next header 17) between the fixed header and UDP.
-    const frame = Buffer.concat([ipv6Udp.subarray(0, 54), Buffer.from('1100000000000000', 'hex'), ipv6Udp.subarray(54)]);
+    const frame = Buffer.concat([
+      ipv6Udp.subarray(0, 54),
+      Buffer.from('1100000000000000', 'hex'),
+      ipv6Udp.subarray(54),
+    ]);
     frame[20] = 0; // fixed header's next header: hop-by-hop
     expect(parseFrame(frame)).toEqual(parseFrame(ipv6Udp));
   });
@@ -62,7 +68,11 @@ describe('frame parsing edge cases', () => {
   });
 
   it('gives an IPv6 fragment no ports', () => {
-    const frame = Buffer.concat([ipv6Udp.subarray(0, 54), Buffer.from('1100000100000001', 'hex'), ipv6Udp.subarray(54)]);
+    const frame = Buffer.concat([
+      ipv6Udp.subarray(0, 54),
+      Buffer.from('1100000100000001', 'hex'),
+      ipv6Udp.subarray(54),
+    ]);
     frame[20] = 44;
     expect(parseFrame(frame)).toMatchObject({ p: 0, proto: 17 });
   });
@@ -144,7 +154,14 @@ function ports(proto: number, sport: number, dport: number): Buffer {
   return l4;
 }
 
-function ipv4Frame(proto: number, src: number[], dst: number[], sport: number, dport: number, id: number): Buffer {
+function ipv4Frame(
+  proto: number,
+  src: number[],
+  dst: number[],
+  sport: number,
+  dport: number,
+  id: number,
+): Buffer {
   const ip = Buffer.alloc(20);
   ip[0] = 0x45;
   ip.writeUInt16BE(id, 4);
@@ -172,12 +189,23 @@ describe('flow hash symmetry (property)', () => {
   it('gives both directions of an IPv4 TCP/UDP flow the same hash and owner', () => {
     const addr = fc.array(u8, { minLength: 4, maxLength: 4 });
     fc.assert(
-      fc.property(proto, addr, addr, port, port, fc.integer({ min: 0, max: 0xffff }), k0, (p, s, d, sp, dp, id, key) => {
-        const there = ipv4Frame(p, s, d, sp, dp, id);
-        const back = ipv4Frame(p, d, s, dp, sp, id ^ 1); // the reply has its own IPv4 ID
-        expect(flowHash(back, key)).toBe(flowHash(there, key));
-        expect(ownerPosition('flow', back, NODE_IDS, key, K1)).toBe(ownerPosition('flow', there, NODE_IDS, key, K1));
-      }),
+      fc.property(
+        proto,
+        addr,
+        addr,
+        port,
+        port,
+        fc.integer({ min: 0, max: 0xffff }),
+        k0,
+        (p, s, d, sp, dp, id, key) => {
+          const there = ipv4Frame(p, s, d, sp, dp, id);
+          const back = ipv4Frame(p, d, s, dp, sp, id ^ 1); // the reply has its own IPv4 ID
+          expect(flowHash(back, key)).toBe(flowHash(there, key));
+          expect(ownerPosition('flow', back, NODE_IDS, key, K1)).toBe(
+            ownerPosition('flow', there, NODE_IDS, key, K1),
+          );
+        },
+      ),
     );
   });
 
@@ -192,13 +220,17 @@ describe('flow hash symmetry (property)', () => {
 
   it('never throws and always picks a valid position for arbitrary bytes', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 120 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 8 }), (bytes, ids) => {
-        for (const mode of ['flow', 'ipid'] as const) {
-          const position = ownerPosition(mode, bytes, ids, K0, K1);
-          expect(position).toBeGreaterThanOrEqual(0);
-          expect(position).toBeLessThan(ids.length);
-        }
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 120 }),
+        fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 8 }),
+        (bytes, ids) => {
+          for (const mode of ['flow', 'ipid'] as const) {
+            const position = ownerPosition(mode, bytes, ids, K0, K1);
+            expect(position).toBeGreaterThanOrEqual(0);
+            expect(position).toBeLessThan(ids.length);
+          }
+        },
+      ),
     );
   });
 });

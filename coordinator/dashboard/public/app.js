@@ -1,7 +1,18 @@
 // The dashboard page: listens to the coordinator's snapshots on the WebSocket at ./live
 // (two a second), keeps the rate timeline (a sample a second), and redraws every section from
 // the newest snapshot. Reconnects by itself; a coordinator that went away shows as disconnected.
-import { TIMELINE_POINTS, analyzersView, bannerView, clusterView, eventsView, headerView, ipidView, nodesView, ratesView, shareView } from './views.js';
+import {
+  TIMELINE_POINTS,
+  analyzersView,
+  bannerView,
+  clusterView,
+  eventsView,
+  headerView,
+  ipidView,
+  nodesView,
+  ratesView,
+  shareView,
+} from './views.js';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 5000;
@@ -47,7 +58,8 @@ function receive(message) {
   const s = JSON.parse(message);
   if (s.timeline) state.timeline = [...s.timeline];
   else if (s.sampled) state.timeline.push(s.sample);
-  if (state.timeline.length > TIMELINE_POINTS) state.timeline.splice(0, state.timeline.length - TIMELINE_POINTS);
+  if (state.timeline.length > TIMELINE_POINTS)
+    state.timeline.splice(0, state.timeline.length - TIMELINE_POINTS);
   state.snapshot = s;
   state.connection = { state: 'live', lastMessageMs: Date.now() };
   render();
@@ -79,7 +91,8 @@ document.addEventListener('click', (event) => {
 // "updated 0.4 s ago" and the late/stale markers move on between snapshots, and a silent
 // socket shows as stale.
 setInterval(() => {
-  if (state.connection.state === 'live' && Date.now() - state.connection.lastMessageMs > 5000) state.connection.state = 'stale';
+  if (state.connection.state === 'live' && Date.now() - state.connection.lastMessageMs > 5000)
+    state.connection.state = 'stale';
   render();
 }, 1000);
 

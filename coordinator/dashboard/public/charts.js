@@ -32,7 +32,8 @@ export function linePath(values, width, height, { points = values.length, max } 
 /** A sparkline: a line with a faint area under it. */
 export function sparkline(values, { width = 120, height = 28, color = 'var(--accent)', points, max } = {}) {
   const d = linePath(values, width, height - 2, { points, max });
-  if (!d) return `<svg class="spark" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" aria-hidden="true"></svg>`;
+  if (!d)
+    return `<svg class="spark" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" aria-hidden="true"></svg>`;
   const first = d.match(/^M([\d.]+)/)?.[1] ?? '0';
   const last = d.match(/([\d.]+) [\d.]+$/)?.[1] ?? String(width);
   const area = `${d}L${last} ${height}L${first} ${height}Z`;
@@ -49,9 +50,14 @@ export function sparkline(values, { width = 120, height = 28, color = 'var(--acc
  */
 export function lineChart(series, { width = 560, height = 120, points, unit = '/s' } = {}) {
   const max = Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null && v !== undefined)));
-  const grid = [0.25, 0.5, 0.75].map((f) => `<line x1="0" x2="${width}" y1="${r1(height * f)}" y2="${r1(height * f)}" class="grid"/>`).join('');
+  const grid = [0.25, 0.5, 0.75]
+    .map((f) => `<line x1="0" x2="${width}" y1="${r1(height * f)}" y2="${r1(height * f)}" class="grid"/>`)
+    .join('');
   const lines = series
-    .map((s) => `<path d="${linePath(s.values, width, height - 2, { points, max })}" fill="none" stroke="${s.color}" stroke-width="1.6" stroke-linejoin="round" transform="translate(0 1)"><title>${escapeHtml(s.label)}</title></path>`)
+    .map(
+      (s) =>
+        `<path d="${linePath(s.values, width, height - 2, { points, max })}" fill="none" stroke="${s.color}" stroke-width="1.6" stroke-linejoin="round" transform="translate(0 1)"><title>${escapeHtml(s.label)}</title></path>`,
+    )
     .join('');
   return (
     `<svg class="chart" viewBox="0 0 ${width} ${height}" preserveAspectRatio="none" role="img" aria-label="rates over time">` +
@@ -95,7 +101,9 @@ export function ipidHistogram(bins, { width = 720, height = 150, scale = 'linear
   return (
     `<svg class="histogram" viewBox="0 0 ${width} ${height + 18}" role="img" aria-label="IPv4 ID histogram">` +
     `<g class="bars">${bars}</g>` +
-    (total > 0 ? `<line x1="0" x2="${width}" y1="${uniformY}" y2="${uniformY}" class="uniform"><title>uniform: ${count(uniform)} frames per bin</title></line>` : '') +
+    (total > 0
+      ? `<line x1="0" x2="${width}" y1="${uniformY}" y2="${uniformY}" class="uniform"><title>uniform: ${count(uniform)} frames per bin</title></line>`
+      : '') +
     `<line x1="0" x2="${width}" y1="${height + 0.5}" y2="${height + 0.5}" class="axis"/>${ticks}</svg>`
   );
 }

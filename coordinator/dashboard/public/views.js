@@ -21,16 +21,33 @@ function span(points) {
 }
 
 const STATE_CLASS = {
-  capturing: 'ok', up: 'ok', active: 'ok',
-  joining: 'warn', late: 'warn', standby: 'info', candidate: 'warn',
-  'timed out': 'bad', left: 'muted', gone: 'muted',
+  capturing: 'ok',
+  up: 'ok',
+  active: 'ok',
+  joining: 'warn',
+  late: 'warn',
+  standby: 'info',
+  candidate: 'warn',
+  'timed out': 'bad',
+  left: 'muted',
+  gone: 'muted',
 };
-const EVENT_CLASS = { join: 'ok', leave: 'muted', timeout: 'bad', topology: 'info', anomaly: 'bad', coverage: 'ok', resync: 'warn', role: 'accent' };
+const EVENT_CLASS = {
+  join: 'ok',
+  leave: 'muted',
+  timeout: 'bad',
+  topology: 'info',
+  anomaly: 'bad',
+  coverage: 'ok',
+  resync: 'warn',
+  role: 'accent',
+};
 
 const LIVE_TEXT = { connecting: 'connecting…', disconnected: 'disconnected — retrying', stale: 'no update' };
 
 const pill = (text, cls) => `<span class="pill ${cls}">${h(text)}</span>`;
-const kv = (label, value) => `<div class="kv"><span class="k">${h(label)}</span><span class="v">${value}</span></div>`;
+const kv = (label, value) =>
+  `<div class="kv"><span class="k">${h(label)}</span><span class="v">${value}</span></div>`;
 
 function dropTotal(t) {
   return t ? t.ringDrops + t.queueDrops + t.sendFailed + t.noAnalyzer : 0;
@@ -44,9 +61,10 @@ export function headerView(s, connection, nowMs) {
     : s.coverage.status === 'exactly-once'
       ? pill('✓ exactly-once', 'ok')
       : pill(`✗ ${s.coverage.anomaly ?? 'anomaly'}`, 'bad');
-  const live = connection.state === 'live'
-    ? `<span class="live ok"><i></i>live · ${h(ago(connection.lastMessageMs, nowMs))}</span>`
-    : `<span class="live bad"><i></i>${h(LIVE_TEXT[connection.state] ?? connection.state)}${connection.lastMessageMs ? ` · last update ${h(ago(connection.lastMessageMs, nowMs))}` : ''}</span>`;
+  const live =
+    connection.state === 'live'
+      ? `<span class="live ok"><i></i>live · ${h(ago(connection.lastMessageMs, nowMs))}</span>`
+      : `<span class="live bad"><i></i>${h(LIVE_TEXT[connection.state] ?? connection.state)}${connection.lastMessageMs ? ` · last update ${h(ago(connection.lastMessageMs, nowMs))}` : ''}</span>`;
   return (
     `<div class="brand">dicap<span>coordinator ${h(c.id)}</span></div>` +
     `<div class="facts">${pill(c.role, STATE_CLASS[c.role] ?? 'muted')}<span>term <b>${h(c.term)}</b></span><span>epoch <b>${h(c.epoch)}</b></span><span>mode <b>${h(c.mode)}</b></span><span class="dim">${h(endpoint(c.control))}</span></div>` +
@@ -59,7 +77,8 @@ export function bannerView(s) {
   const c = s.coordinator;
   if (c.role === 'active') return '';
   const a = c.active;
-  if (!a) return `<div class="banner warn">This coordinator is a <b>${h(c.role)}</b> and knows no active coordinator yet: it listens, and stands for election if none appears.</div>`;
+  if (!a)
+    return `<div class="banner warn">This coordinator is a <b>${h(c.role)}</b> and knows no active coordinator yet: it listens, and stands for election if none appears.</div>`;
   const link = a.dashboard
     ? `<a href="http://${h(a.dashboard.ip)}:${h(a.dashboard.port)}/">open the active coordinator's dashboard → ${h(endpoint(a.dashboard))}</a>`
     : `<span class="dim">(its dashboard address is unknown: it serves none, or has not said)</span>`;
@@ -73,26 +92,34 @@ export function clusterView(s, nowMs) {
   const present = s.nodes.filter((n) => !['timed out', 'left', 'gone'].includes(n.state)).length;
   const analyzersUp = s.analyzers.filter((a) => a.state !== 'gone').length;
   const cov = s.coverage;
-  const coverage = !cov && c.role !== 'active'
-    ? `<div class="coverage muted">Coverage is judged by the active coordinator, to which the nodes send their ledgers; see its dashboard.</div>`
-    : !cov
-    ? `<div class="coverage muted">No epoch has been judged yet: the ledger judges an epoch once the next one has been in force for a heartbeat interval.</div>`
-    : cov.status === 'exactly-once'
-      ? `<div class="coverage ok"><b>Exactly-once coverage.</b> Epoch ${h(cov.epoch)}: ${h(count(cov.frames))} frames, each captured by exactly one node.</div>`
-      : `<div class="coverage bad"><b>Coverage anomaly (${h(cov.anomaly ?? '?')}).</b> ${h(cov.reason ?? '')}</div>`;
-  const active = c.active ? `${h(c.active.id)}${c.active.self ? ' (this one)' : ''}` : '<span class="dim">none known</span>';
-  const peers = c.peers.length === 0
-    ? '<span class="dim">none configured</span>'
-    : c.peers
-        .map((p) => {
-          const isActive = c.active && c.active.id === p.id && !c.active.self;
-          const heard = c.role === 'active' ? `ack ${ago(p.lastHeardMs, nowMs)}` : `heard ${ago(p.lastHeardMs, nowMs)}`;
-          return `<div class="peer"><b>${h(p.id)}</b> ${h(endpoint(p.control))} ${isActive ? pill('active', 'ok') : pill('standby', 'info')}<span class="dim">${h(heard)}</span></div>`;
-        })
-        .join('');
+  const coverage =
+    !cov && c.role !== 'active'
+      ? `<div class="coverage muted">Coverage is judged by the active coordinator, to which the nodes send their ledgers; see its dashboard.</div>`
+      : !cov
+        ? `<div class="coverage muted">No epoch has been judged yet: the ledger judges an epoch once the next one has been in force for a heartbeat interval.</div>`
+        : cov.status === 'exactly-once'
+          ? `<div class="coverage ok"><b>Exactly-once coverage.</b> Epoch ${h(cov.epoch)}: ${h(count(cov.frames))} frames, each captured by exactly one node.</div>`
+          : `<div class="coverage bad"><b>Coverage anomaly (${h(cov.anomaly ?? '?')}).</b> ${h(cov.reason ?? '')}</div>`;
+  const active = c.active
+    ? `${h(c.active.id)}${c.active.self ? ' (this one)' : ''}`
+    : '<span class="dim">none known</span>';
+  const peers =
+    c.peers.length === 0
+      ? '<span class="dim">none configured</span>'
+      : c.peers
+          .map((p) => {
+            const isActive = c.active && c.active.id === p.id && !c.active.self;
+            const heard =
+              c.role === 'active' ? `ack ${ago(p.lastHeardMs, nowMs)}` : `heard ${ago(p.lastHeardMs, nowMs)}`;
+            return `<div class="peer"><b>${h(p.id)}</b> ${h(endpoint(p.control))} ${isActive ? pill('active', 'ok') : pill('standby', 'info')}<span class="dim">${h(heard)}</span></div>`;
+          })
+          .join('');
   const strip = [...s.epochs]
     .reverse()
-    .map((e) => `<i class="epoch ${e.status === 'exactly-once' ? 'ok' : e.status === 'anomaly' ? 'bad' : 'open'}" title="${h(`epoch ${e.epoch}: ${e.status}, ${e.frames} frames, Σ owned ${e.ownedSum}${e.reason ? ` — ${e.reason}` : ''}`)}"></i>`)
+    .map(
+      (e) =>
+        `<i class="epoch ${e.status === 'exactly-once' ? 'ok' : e.status === 'anomaly' ? 'bad' : 'open'}" title="${h(`epoch ${e.epoch}: ${e.status}, ${e.frames} frames, Σ owned ${e.ownedSum}${e.reason ? ` — ${e.reason}` : ''}`)}"></i>`,
+    )
     .join('');
   const t = s.ledgerTotals;
   return (
@@ -114,10 +141,17 @@ const RATE_SERIES = [
 
 /** The cluster's rates over the last minutes, and its drops. */
 export function ratesView(s, timeline) {
-  const legend = RATE_SERIES.map(([key, label, color]) => `<span class="legend"><i style="background:${color}"></i>${h(label)} <b>${h(rate(s.sample[key]))}</b></span>`).join('');
+  const legend = RATE_SERIES.map(
+    ([key, label, color]) =>
+      `<span class="legend"><i style="background:${color}"></i>${h(label)} <b>${h(rate(s.sample[key]))}</b></span>`,
+  ).join('');
   const points = plotPoints(timeline.length);
   const recent = timeline.slice(-points);
-  const series = RATE_SERIES.map(([key, label, color]) => ({ label, color, values: recent.map((p) => p[key]) }));
+  const series = RATE_SERIES.map(([key, label, color]) => ({
+    label,
+    color,
+    values: recent.map((p) => p[key]),
+  }));
   const drops = recent.map((p) => p.drops);
   return (
     `<h2>Rates <span class="dim">last ${span(points)}</span></h2><div class="legends">${legend}</div>` +
@@ -136,31 +170,47 @@ function rateCell(rates, totals, key, { alarm = false } = {}) {
 
 /** Every capture node: where it is, whether it is alive, and its rates and drops at each layer. */
 export function nodesView(s, timeline, nowMs) {
-  if (s.nodes.length === 0) return `<h2>Capture nodes</h2><div class="empty">No capture node has joined this coordinator yet.</div>`;
+  if (s.nodes.length === 0)
+    return `<h2>Capture nodes</h2><div class="empty">No capture node has joined this coordinator yet.</div>`;
   const sparkPoints = plotPoints(timeline.length, SPARK_POINTS);
   const rows = s.nodes
     .map((n) => {
       const gone = ['timed out', 'left', 'gone'].includes(n.state);
-      const heartbeat = gone ? (n.departedMs ? `since ${clock(n.departedMs)}` : 'removed') : ago(n.lastHeardMs, nowMs);
-      const loss = n.received ? n.received.lostDatagrams / Math.max(1, n.received.datagrams + n.received.lostDatagrams) : null;
+      const heartbeat = gone
+        ? n.departedMs
+          ? `since ${clock(n.departedMs)}`
+          : 'removed'
+        : ago(n.lastHeardMs, nowMs);
+      const loss = n.received
+        ? n.received.lostDatagrams / Math.max(1, n.received.datagrams + n.received.lostDatagrams)
+        : null;
       const lossCell = n.received
         ? `<td class="num ${n.received.lostDatagrams > 0 ? 'bad' : ''}" title="${h(`${n.received.lostDatagrams} of ${n.received.datagrams + n.received.lostDatagrams} datagrams lost on the way to the analyzers`)}">${h(n.received.lostDatagrams > 0 ? percent(loss, 2) : '0')}</td>`
         : '<td class="num dim">—</td>';
-      const spark = sparkline(timeline.slice(-sparkPoints).map((p) => p.nodes[n.nodeId]?.seen ?? null), { width: 110, height: 24, points: sparkPoints, color: 'var(--blue)' });
+      const spark = sparkline(
+        timeline.slice(-sparkPoints).map((p) => p.nodes[n.nodeId]?.seen ?? null),
+        { width: 110, height: 24, points: sparkPoints, color: 'var(--blue)' },
+      );
       return (
         `<tr class="${gone ? 'gone' : ''}" data-node="${h(n.nodeId)}">` +
         `<td class="id">${h(n.nodeId)}</td><td class="dim">${h(endpoint(n.control))}</td><td class="num">${h(n.position ?? '—')}</td>` +
         `<td>${pill(n.state, STATE_CLASS[n.state] ?? 'muted')}</td><td class="dim">${h(heartbeat)}</td>` +
         `<td class="num ${n.behind ? 'warn' : ''}" title="${n.behind ? 'still applies an older epoch: it missed the current topology' : ''}">${h(n.appliedEpoch ?? '—')}</td>` +
-        rateCell(n.rates, n.totals, 'seen') + rateCell(n.rates, n.totals, 'owned') + rateCell(n.rates, n.totals, 'exported') +
-        rateCell(n.rates, n.totals, 'ringDrops', { alarm: true }) + rateCell(n.rates, n.totals, 'queueDrops', { alarm: true }) +
-        rateCell(n.rates, n.totals, 'sendFailed', { alarm: true }) + rateCell(n.rates, n.totals, 'noAnalyzer', { alarm: true }) +
+        rateCell(n.rates, n.totals, 'seen') +
+        rateCell(n.rates, n.totals, 'owned') +
+        rateCell(n.rates, n.totals, 'exported') +
+        rateCell(n.rates, n.totals, 'ringDrops', { alarm: true }) +
+        rateCell(n.rates, n.totals, 'queueDrops', { alarm: true }) +
+        rateCell(n.rates, n.totals, 'sendFailed', { alarm: true }) +
+        rateCell(n.rates, n.totals, 'noAnalyzer', { alarm: true }) +
         `<td class="num">${h(n.received?.recordsRate === null || n.received?.recordsRate === undefined ? '—' : count(n.received.recordsRate))}</td>${lossCell}` +
         `<td class="spark-cell">${spark}</td></tr>`
       );
     })
     .join('');
-  const dropNote = s.nodes.some((n) => dropTotal(n.totals) > 0) ? '<span class="bad">drops counted — hover a cell for its total</span>' : '<span class="dim">no drops at any layer</span>';
+  const dropNote = s.nodes.some((n) => dropTotal(n.totals) > 0)
+    ? '<span class="bad">drops counted — hover a cell for its total</span>'
+    : '<span class="dim">no drops at any layer</span>';
   return (
     `<h2>Capture nodes <span class="dim">rates per second; hover for totals</span> ${dropNote}</h2>` +
     `<table class="nodes"><thead><tr><th>node</th><th>address</th><th>pos</th><th>state</th><th>heartbeat</th><th>epoch</th>` +
@@ -174,7 +224,8 @@ export function nodesView(s, timeline, nowMs) {
 export function shareView(s) {
   const nodes = s.nodes.filter((n) => n.share !== null);
   const header = `<h2>Load share <span class="dim">owned frames per second, by node</span></h2>`;
-  if (nodes.length === 0) return `${header}<div class="empty">No node owns traffic right now; the shares show once frames flow.</div>`;
+  if (nodes.length === 0)
+    return `${header}<div class="empty">No node owns traffic right now; the shares show once frames flow.</div>`;
   const ideal = 1 / nodes.length;
   const scale = Math.max(ideal * 1.6, ...nodes.map((n) => n.share));
   const rows = nodes
@@ -189,11 +240,12 @@ export function shareView(s) {
     })
     .join('');
   const busiest = Math.max(...nodes.map((n) => n.share)) / ideal;
-  const note = s.coordinator.mode === 'ipid'
-    ? 'ipid mode: the owner is a hash of the IPv4 ID, so a skewed ID histogram skews the load.'
-    : s.coordinator.mode === 'flow'
-      ? 'flow mode: whole connections per node; a few heavy flows make the split uneven.'
-      : 'round-robin: frame k goes to node k mod N; the split is even by construction.';
+  const note =
+    s.coordinator.mode === 'ipid'
+      ? 'ipid mode: the owner is a hash of the IPv4 ID, so a skewed ID histogram skews the load.'
+      : s.coordinator.mode === 'flow'
+        ? 'flow mode: whole connections per node; a few heavy flows make the split uneven.'
+        : 'round-robin: frame k goes to node k mod N; the split is even by construction.';
   return `${header}<div class="shares">${rows}</div><div class="share-note"><span>ideal <b>${h(percent(ideal))}</b> each (marker)</span><span>busiest node carries <b class="${busiest > 1.25 ? 'bad' : busiest > 1.1 ? 'warn' : 'ok'}">${busiest.toFixed(2)}×</b> its share</span></div><div class="dim small">${h(note)}</div>`;
 }
 
@@ -210,7 +262,8 @@ export function ipidView(s, ui) {
     return `${header}<div class="empty">Round-robin parses no frame, so no IPv4 ID is counted. The histogram fills in ipid and flow mode.</div>`;
   }
   const stats = ipidStats(which.bins);
-  if (!stats) return `${header}<div class="empty">No IPv4 frame counted ${ui.ipidWindow === 'sinceStart' ? 'yet' : `in the last ${h(s.ipid.windowS)} s`}.</div>`;
+  if (!stats)
+    return `${header}<div class="empty">No IPv4 frame counted ${ui.ipidWindow === 'sinceStart' ? 'yet' : `in the last ${h(s.ipid.windowS)} s`}.</div>`;
   const [lo, hi] = binRange(stats.peakBin, which.bins.length);
   const evenCls = stats.evenness < 0.8 ? 'bad' : stats.evenness < 0.95 ? 'warn' : 'ok';
   return (
@@ -224,7 +277,8 @@ export function ipidView(s, ui) {
 
 /** Analyzers: what each received from every node, and the export loss on the way. */
 export function analyzersView(s, nowMs) {
-  if (s.analyzers.length === 0) return `<h2>Analyzers</h2><div class="empty">No analyzer has joined: capture nodes have nowhere to export.</div>`;
+  if (s.analyzers.length === 0)
+    return `<h2>Analyzers</h2><div class="empty">No analyzer has joined: capture nodes have nowhere to export.</div>`;
   const blocks = s.analyzers
     .map((a) => {
       const rows = a.sources
@@ -246,7 +300,10 @@ export function analyzersView(s, nowMs) {
 export function eventsView(s) {
   const rows = [...s.events]
     .reverse()
-    .map((e) => `<li><time>${h(clock(e.atMs))}</time>${pill(e.kind, EVENT_CLASS[e.kind] ?? 'muted')}<span>${h(e.text)}</span></li>`)
+    .map(
+      (e) =>
+        `<li><time>${h(clock(e.atMs))}</time>${pill(e.kind, EVENT_CLASS[e.kind] ?? 'muted')}<span>${h(e.text)}</span></li>`,
+    )
     .join('');
   return `<h2>Events <span class="dim">joins, leaves, timeouts, failovers, anomalies</span></h2><ul class="events">${rows || '<li class="dim">nothing yet</li>'}</ul>`;
 }
