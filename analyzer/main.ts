@@ -4,13 +4,12 @@
 // reader of its stdout goes away) stops the sink, which writes what it has, prints its
 // final counters and exits. Exit codes: 0 normal end, 1 runtime failure (port in use,
 // output cannot be opened or fails), 2 bad configuration.
-import dns from 'node:dns/promises';
 import net from 'node:net';
 import tty from 'node:tty';
-import { readClusterKeyFile } from '../common/cluster-key.js';
+import { clusterKeyOf } from '../common/cluster-key.js';
 import { CoordinatorLink } from '../common/coordinator-link.js';
 import { SummaryFile } from '../common/summary-file.js';
-import { resolveEndpoint } from '../node-agent/static-topology.js';
+import { resolveEndpoint, resolveIpv4 } from '../common/endpoint.js';
 import { DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
@@ -42,18 +41,6 @@ function readOptions(argv: string[]): AnalyzerValues | 'help' {
     );
   }
   return parsed.values;
-}
-
-async function resolveIpv4(host: string): Promise<string> {
-  if (net.isIPv4(host)) return host;
-  try {
-    return (await dns.lookup(host, { family: 4 })).address;
-  } catch (error) {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      `--listen host "${host}" does not resolve to an IPv4 address (${errorCode(error) ?? errorMessage(error)}); give an IPv4 address or a resolvable name`,
-    );
-  }
 }
 
 function startSink(values: AnalyzerValues, host: string): AnalyzerSink {
@@ -88,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     values = read;
-    host = await resolveIpv4(values.listen.host);
+    host = await resolveIpv4(values.listen.host, '--listen');
   } catch (error) {
     say(errorMessage(error));
     return 2;
@@ -161,12 +148,7 @@ async function joinCoordinator(
       'DICAP_ERR_BAD_CONFIG',
       "joining a coordinator needs --node-id ID (distinct from every capture node's)",
     );
-  if (!values.clusterKeyFile && !values.insecure) {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      'joining a coordinator needs --cluster-key-file FILE (or --insecure, as the coordinator)',
-    );
-  }
+  const key = clusterKeyOf(values, 'joining a coordinator');
   const advertise = values.advertise ?? host;
   if (!net.isIPv4(advertise) || advertise === '0.0.0.0') {
     throw new DicapError(
@@ -182,7 +164,7 @@ async function joinCoordinator(
     discoverGroup: values.discover
       ? { ip: values.discoverGroup.host, port: values.discoverGroup.port }
       : undefined,
-    key: values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : null,
+    key,
     heartbeatIntervalMs: values.heartbeatIntervalMs,
     appliedEpoch: () => 0,
   });

@@ -1,6 +1,6 @@
 // Options of `dicap analyzer`: defaults as named constants and one table (common/options.ts
 // turns it into flags, DICAP_ANALYZER_* variables, config-file keys and --help).
-import { AGENT_OPTIONS } from '../node-agent/options.js';
+import { CLUSTER_OPTIONS } from '../common/cluster-options.js';
 import { defineOptions } from '../common/options.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_RECEIVE_BUFFER_BYTES } from '../native/analyzer-sink.js';
 
@@ -67,9 +67,9 @@ export const ANALYZER_OPTIONS = defineOptions({
       type: 'boolean',
       help: 'Find the coordinator by its multicast announcement (see --discover-group).',
     },
-    'discover-group': AGENT_OPTIONS.options['discover-group'],
+    'discover-group': CLUSTER_OPTIONS['discover-group'],
     'node-id': {
-      ...AGENT_OPTIONS.options['node-id'],
+      ...CLUSTER_OPTIONS['node-id'],
       required: false,
       help: "This analyzer's 32-bit ID in the cluster (needed with --coordinator/--discover; distinct from every capture node's).",
     },
@@ -79,15 +79,15 @@ export const ANALYZER_OPTIONS = defineOptions({
       help: 'The IPv4 address capture nodes send batches to (default: the --listen address, which must then not be 0.0.0.0).',
     },
     'heartbeat-interval-ms': {
-      ...AGENT_OPTIONS.options['heartbeat-interval-ms'],
+      ...CLUSTER_OPTIONS['heartbeat-interval-ms'],
       help: "How often to heartbeat to the coordinator; the coordinator's --node-timeout-ms must be larger.",
     },
     'cluster-key-file': {
-      ...AGENT_OPTIONS.options['cluster-key-file'],
+      ...CLUSTER_OPTIONS['cluster-key-file'],
       help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster; it authenticates control messages. Needed with --coordinator/--discover unless --insecure.',
     },
     insecure: {
-      ...AGENT_OPTIONS.options.insecure,
+      ...CLUSTER_OPTIONS.insecure,
       help: 'Talk to the coordinator without a cluster key (every process of the cluster must run --insecure then).',
     },
     summary: {

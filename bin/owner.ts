@@ -5,18 +5,18 @@ import { readClusterKeyFile } from '../common/cluster-key.js';
 import { DicapError, errorMessage } from '../common/errors.js';
 import { defineOptions, formatHelp, parseOptions } from '../common/options.js';
 import { native } from '../native/addon.js';
-import { AGENT_OPTIONS } from '../node-agent/options.js';
+import { CLUSTER_OPTIONS } from '../common/cluster-options.js';
 
 const mode = {
-  ...AGENT_OPTIONS.options.mode,
+  ...CLUSTER_OPTIONS.mode,
   help: 'Selection: round-robin (DiCAP counter C mod N, from the start of the file or its last in-band frame), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash).',
 } as const;
 const key = {
-  ...AGENT_OPTIONS.options.key,
+  ...CLUSTER_OPTIONS.key,
   help: 'Selection hash key words k0,k1 (PROTOCOL.md §4), as the cluster uses them.',
 } as const;
 const nodes = {
-  ...AGENT_OPTIONS.options.nodes,
+  ...CLUSTER_OPTIONS.nodes,
   required: true,
   help: 'The ordered IDs of all capture nodes (the k-th has position k).',
 } as const;
@@ -32,7 +32,7 @@ export const OWNER_OPTIONS = defineOptions({
     nodes,
     key,
     'cluster-key-file': {
-      ...AGENT_OPTIONS.options['cluster-key-file'],
+      ...CLUSTER_OPTIONS['cluster-key-file'],
       help: 'File holding the cluster key (hex), to recognise authentic in-band topology frames in the file (round-robin resets its counter at them); without it every such frame counts as traffic.',
     },
   },

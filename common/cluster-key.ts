@@ -26,3 +26,25 @@ export function readClusterKeyFile(path: string): Buffer {
   }
   return Buffer.from(hex, 'hex');
 }
+
+/**
+ * The key a component that talks to coordinators runs with: the one --cluster-key-file
+ * names, or null with --insecure (the all-zero key of SPEC §1.1). `who` says what needs
+ * it, for the error when neither or both are given.
+ */
+export function clusterKeyOf(
+  values: { clusterKeyFile?: string; insecure?: boolean },
+  who: string,
+): Buffer | null {
+  if (values.clusterKeyFile !== undefined && values.insecure)
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      '--insecure and --cluster-key-file exclude each other; drop one',
+    );
+  if (values.clusterKeyFile !== undefined) return readClusterKeyFile(values.clusterKeyFile);
+  if (values.insecure) return null;
+  throw new DicapError(
+    'DICAP_ERR_BAD_CONFIG',
+    `${who} needs --cluster-key-file FILE (or --insecure, as the coordinator runs)`,
+  );
+}

@@ -3,7 +3,6 @@
 // injects it in-band for round-robin, announces itself on a multicast group, and keeps the
 // coverage ledger. All control I/O goes through one ControlChannel; the state it acts on is
 // the pure Membership and CoverageLedger.
-import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import { ControlChannel } from '../common/control-channel.js';
 import { FrameInjector } from '../native/frame-injector.js';
@@ -11,7 +10,7 @@ import {
   accept,
   announce,
   encodeInbandFrame,
-  INSECURE_KEY,
+  deriveHashKeys,
   sync,
   syncAck,
   topologyUpdate,
@@ -63,14 +62,6 @@ const FIRST_EPOCH = 2;
 const MIN_RESYNC_INTERVAL_MS = 1000;
 /** Joins and timeouts arriving together become one topology. */
 const COALESCE_MS = 50;
-
-/** k0, k1 from the cluster key: every coordinator of a cluster derives the same ones. */
-export function deriveHashKeys(key: Buffer | null): [number, number] {
-  const mac = createHmac('sha256', key ?? INSECURE_KEY)
-    .update('dicap selection hash keys')
-    .digest();
-  return [mac.readUInt32BE(0), mac.readUInt32BE(4)];
-}
 
 export interface CoordinatorCounters {
   topologiesIssued: number;

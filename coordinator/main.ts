@@ -2,7 +2,7 @@
 // (/), /status, /ledger, /events and /metrics, prints a status line, and stops cleanly on
 // SIGINT/SIGTERM.
 import net from 'node:net';
-import { readClusterKeyFile } from '../common/cluster-key.js';
+import { clusterKeyOf } from '../common/cluster-key.js';
 import { DicapError, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { serveMetrics } from '../common/metrics-server.js';
@@ -16,18 +16,7 @@ import { coordinatorStatus, formatCoordinatorLine } from './status.js';
 type Values = Extract<ReturnType<typeof parseOptions<typeof COORDINATOR_OPTIONS>>, { help: false }>['values'];
 
 function configOf(values: Values): CoordinatorConfig {
-  if (!values.clusterKeyFile && !values.insecure) {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      'give --cluster-key-file FILE (or --insecure to run without authentication)',
-    );
-  }
-  if (values.clusterKeyFile && values.insecure) {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      '--insecure and --cluster-key-file exclude each other; drop one',
-    );
-  }
+  const key = clusterKeyOf(values, 'dicap coordinator');
   if (!net.isIPv4(values.listen.host)) {
     throw new DicapError(
       'DICAP_ERR_BAD_CONFIG',
@@ -63,7 +52,6 @@ function configOf(values: Values): CoordinatorConfig {
       `--peer IDs must differ from each other and from --coordinator-id ${values.coordinatorId}`,
     );
   }
-  const key = values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : null;
   const hashKeys = values.key ? (values.key.map(Number) as [number, number]) : undefined;
   return {
     listen: { ip: values.listen.host, port: values.listen.port },

@@ -2,10 +2,10 @@
 // one table, validation that names the key and the fix.
 import { defineOptions } from '../common/options.js';
 import {
-  AGENT_OPTIONS,
+  CLUSTER_OPTIONS,
   DEFAULT_DISCOVER_GROUP,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
-} from '../node-agent/options.js';
+} from '../common/cluster-options.js';
 
 export const DEFAULT_CONTROL_PORT = 7400;
 /** DiCAP: heartbeat every 5 s (DEFAULT_HEARTBEAT_INTERVAL_MS), a node is removed after 15 s of silence. */
@@ -47,7 +47,7 @@ export const COORDINATOR_OPTIONS = defineOptions({
       help: 'The IPv4 address agents reach this coordinator at (ACCEPT, ANNOUNCE); default: the --listen address, which must then not be 0.0.0.0.',
     },
     'cluster-key-file': {
-      ...AGENT_OPTIONS.options['cluster-key-file'],
+      ...CLUSTER_OPTIONS['cluster-key-file'],
       help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster. It authenticates every control message and in-band topology frame, and derives the selection hash keys. Give it or --insecure.',
     },
     insecure: {
@@ -55,16 +55,16 @@ export const COORDINATOR_OPTIONS = defineOptions({
       help: 'Run without a cluster key (every process of the cluster must say so too). Anyone on the management network can then steer the cluster.',
     },
     mode: {
-      ...AGENT_OPTIONS.options.mode,
+      ...CLUSTER_OPTIONS.mode,
       help: 'Selection the cluster uses: round-robin (DiCAP counter C mod N; needs --inject-interface), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash, whole connections per node; what an IDS needs).',
     },
     key: {
-      ...AGENT_OPTIONS.options.key,
+      ...CLUSTER_OPTIONS.key,
       default: undefined,
       help: 'Selection hash key words k0,k1; default: derived from the cluster key, so every coordinator agrees without configuration.',
     },
     snaplen: {
-      ...AGENT_OPTIONS.options.snaplen,
+      ...CLUSTER_OPTIONS.snaplen,
       help: 'Bytes every node keeps per frame, from the start of the Ethernet header (sent in the topology).',
     },
     'heartbeat-interval-ms': {

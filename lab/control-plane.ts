@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DicapError } from '../common/errors.js';
-import { deriveHashKeys } from '../coordinator/coordinator.js';
+import { deriveHashKeys } from '../protocol/selection.js';
 import {
   DEFAULT_ELECTION_TIMEOUT_MS,
   DEFAULT_EPOCH_INTERVAL_MS,
@@ -33,7 +33,7 @@ import {
   DEFAULT_VALIDITY_DELAY_MS,
 } from '../coordinator/options.js';
 import type { SelectionModeName } from '../native/engine.js';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SNAPLEN } from '../node-agent/options.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SNAPLEN } from '../common/cluster-options.js';
 import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
 import {
   DEFAULT_ANALYZER_PORT,

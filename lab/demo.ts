@@ -5,7 +5,7 @@
 // flush), the analyzer, shows the final verdict and removes the lab. Needs nothing outside
 // the repository.
 import type { SelectionModeName } from '../native/engine.js';
-import { DEFAULT_SNAPLEN } from '../node-agent/options.js';
+import { DEFAULT_SNAPLEN } from '../common/cluster-options.js';
 import { DEFAULT_HASH_KEY, startCluster, type Cluster, type ClusterSnapshot } from './cluster.js';
 import { coverageReport, type CoverageReport } from './coverage.js';
 import { formatDemoScreen, type DemoScreenState } from './demo-screen.js';

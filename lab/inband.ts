@@ -5,7 +5,7 @@
 // made with another key) checks that agents treat such a frame as ordinary traffic.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { PcapFileWriter } from '../bench/synthetic-pcap.js';
+import { PcapFileWriter } from '../common/pcap-file-writer.js';
 import { DicapError } from '../common/errors.js';
 import {
   encodeControlMessage,

@@ -2,7 +2,7 @@
 // goes through the API of lab.ts (and cluster.ts), which tests and benchmarks use as well.
 import { DicapError, errorMessage } from '../common/errors.js';
 import { formatHelp, parseOptions, type OptionsSpec } from '../common/options.js';
-import { DEFAULT_SNAPLEN } from '../node-agent/options.js';
+import { DEFAULT_SNAPLEN } from '../common/cluster-options.js';
 import { DEFAULT_HASH_KEY } from './cluster.js';
 import { runDemo } from './demo.js';
 import { formatExperiment, runReplayExperiment } from './experiment.js';

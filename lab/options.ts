@@ -1,7 +1,7 @@
 // Options of `dicap lab up|status|down|replay`: one table per subcommand, defaults as the
 // named constants of topology.ts, validation that names the value and the fix.
 import { defineOptions } from '../common/options.js';
-import { DEFAULT_PAYLOAD_SIZE, DEFAULT_SNAPLEN } from '../node-agent/options.js';
+import { DEFAULT_PAYLOAD_SIZE, DEFAULT_SNAPLEN } from '../common/cluster-options.js';
 import { DEFAULT_HASH_KEY } from './cluster.js';
 import {
   DEFAULT_ANALYZERS,

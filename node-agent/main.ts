@@ -3,12 +3,13 @@
 // --status-interval, serves metrics, and on SIGINT/SIGTERM (or the end of the file)
 // flushes every batch and prints its final counters.
 import { DicapError, errorMessage } from '../common/errors.js';
-import { readClusterKeyFile } from '../common/cluster-key.js';
+import { clusterKeyOf, readClusterKeyFile } from '../common/cluster-key.js';
 import { formatHelp, parseOptions } from '../common/options.js';
 import { CaptureEngine, type CaptureEngineOptions } from '../native/engine.js';
 import { createAgentMetrics } from './metrics.js';
 import { AGENT_OPTIONS } from './options.js';
-import { resolveEndpoint, staticTopology } from './static-topology.js';
+import { resolveEndpoint } from '../common/endpoint.js';
+import { staticTopology } from './static-topology.js';
 import { CoordinatorFollower } from './coordinator-follower.js';
 import { SummaryFile } from '../common/summary-file.js';
 import { formatFinalCounters, formatStatusLine } from './status-line.js';
@@ -74,13 +75,11 @@ export async function main(argv: string[]): Promise<number> {
         'give a static topology with --nodes ID,ID,… or follow a coordinator with --coordinator HOST:PORT or --discover',
       );
     }
-    if (following && !values.clusterKeyFile && !values.insecure) {
-      throw new DicapError(
-        'DICAP_ERR_BAD_CONFIG',
-        'following a coordinator needs --cluster-key-file FILE (or --insecure, as the coordinator)',
-      );
-    }
-    const clusterKey = values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : undefined;
+    const clusterKey = following
+      ? (clusterKeyOf(values, 'following a coordinator') ?? undefined)
+      : values.clusterKeyFile !== undefined
+        ? readClusterKeyFile(values.clusterKeyFile)
+        : undefined;
     const topology =
       values.nodes === undefined
         ? undefined

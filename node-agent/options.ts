@@ -1,10 +1,9 @@
 // Options of `dicap agent`: defaults as named constants, one table, validation that names
 // the key and the fix. Derived values (the static topology) are built only after parsing.
 import os from 'node:os';
+import { CLUSTER_OPTIONS, DEFAULT_PAYLOAD_SIZE } from '../common/cluster-options.js';
 import { defineOptions } from '../common/options.js';
 
-export const DEFAULT_SNAPLEN = 128;
-export const DEFAULT_PAYLOAD_SIZE = 1472;
 export const DEFAULT_FLUSH_MS = 10;
 export const DEFAULT_WORKERS = Math.max(1, os.availableParallelism());
 export const DEFAULT_RING_BLOCK_SIZE = 1 << 20;
@@ -12,37 +11,9 @@ export const DEFAULT_RING_BLOCKS = 64;
 export const DEFAULT_RING_RETIRE_MS = 10;
 export const DEFAULT_QUEUE_SLOTS = 65536;
 export const DEFAULT_STATUS_INTERVAL_S = 5;
-export const DEFAULT_MODE = 'flow';
 export const DEFAULT_EXPORT_MODE = 'random';
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
-export const DEFAULT_DISCOVER_GROUP = { host: '239.255.68.67', port: 7401 };
-/** Static topologies carry this epoch; coordinators start theirs above it. */
-export const STATIC_EPOCH = 1;
 
 const PAGE_SIZE = 4096;
-
-function hashKeysProblem(list: readonly string[]): string | undefined {
-  if (list.length !== 2) return 'must be two 32-bit words k0,k1 such as 0x1234,0x5678';
-  for (const word of list) {
-    const value = Number(word);
-    if (!/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/.test(word) || value > 0xffffffff) {
-      return `has "${word}", which is not a 32-bit word; write k0,k1 in hex or decimal such as 0x1234,0x5678`;
-    }
-  }
-  return undefined;
-}
-
-function nodeIdsProblem(list: readonly string[]): string | undefined {
-  const seen = new Set<number>();
-  for (const word of list) {
-    const value = Number(word);
-    if (!/^[0-9]{1,10}$/.test(word) || value > 0xffffffff)
-      return `has "${word}", which is not a 32-bit node ID`;
-    if (seen.has(value)) return `lists node ID ${value} twice; every node appears once`;
-    seen.add(value);
-  }
-  return undefined;
-}
 
 export const AGENT_OPTIONS = defineOptions({
   component: 'agent',
@@ -65,21 +36,8 @@ export const AGENT_OPTIONS = defineOptions({
       type: 'boolean',
       help: "With --pcap: replay at the pace of the file's timestamps instead of as fast as possible.",
     },
-    'node-id': {
-      type: 'integer',
-      min: 0,
-      max: 0xffffffff,
-      required: true,
-      placeholder: 'ID',
-      help: "This node's 32-bit ID; its position is its index in --nodes.",
-    },
-    nodes: {
-      type: 'list',
-      placeholder: 'ID,ID,…',
-      hint: 'the ordered node IDs such as 11,22,33',
-      validate: nodeIdsProblem,
-      help: 'Static topology: the ordered IDs of all capture nodes (the k-th has position k). Not needed with --coordinator/--discover.',
-    },
+    'node-id': CLUSTER_OPTIONS['node-id'],
+    nodes: CLUSTER_OPTIONS.nodes,
     coordinator: {
       type: 'host-port',
       repeatable: true,
@@ -89,42 +47,12 @@ export const AGENT_OPTIONS = defineOptions({
       type: 'boolean',
       help: 'Find the coordinator by its multicast announcement (see --discover-group).',
     },
-    'discover-group': {
-      type: 'host-port',
-      default: DEFAULT_DISCOVER_GROUP,
-      help: 'Multicast group where coordinators announce themselves.',
-    },
-    'heartbeat-interval-ms': {
-      type: 'integer',
-      min: 50,
-      max: 600000,
-      default: DEFAULT_HEARTBEAT_INTERVAL_MS,
-      placeholder: 'MS',
-      help: "How often to heartbeat (and report the ledger) to the coordinator; the coordinator's --node-timeout-ms must be larger.",
-    },
-    insecure: {
-      type: 'boolean',
-      help: 'Talk to the coordinator without a cluster key (the coordinator must run --insecure too).',
-    },
-    mode: {
-      type: 'enum',
-      values: ['round-robin', 'ipid', 'flow'],
-      default: DEFAULT_MODE,
-      help: 'Selection of the static topology: round-robin (DiCAP counter C mod N), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash, whole connections per node). With a coordinator, its topology decides.',
-    },
-    key: {
-      type: 'list',
-      default: ['0', '0'],
-      placeholder: 'K0,K1',
-      hint: 'two 32-bit words such as 0x1234,0x5678',
-      validate: hashKeysProblem,
-      help: 'Selection hash key words k0,k1 of the static topology (PROTOCOL.md §4); every node of a cluster uses the same. With a coordinator, its topology decides.',
-    },
-    'cluster-key-file': {
-      type: 'string',
-      placeholder: 'FILE',
-      help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster. It authenticates control messages and in-band topology frames; without it no in-band frame is trusted.',
-    },
+    'discover-group': CLUSTER_OPTIONS['discover-group'],
+    'heartbeat-interval-ms': CLUSTER_OPTIONS['heartbeat-interval-ms'],
+    insecure: CLUSTER_OPTIONS.insecure,
+    mode: CLUSTER_OPTIONS.mode,
+    key: CLUSTER_OPTIONS.key,
+    'cluster-key-file': CLUSTER_OPTIONS['cluster-key-file'],
     analyzer: {
       type: 'host-port',
       repeatable: true,
@@ -136,14 +64,7 @@ export const AGENT_OPTIONS = defineOptions({
       default: DEFAULT_EXPORT_MODE,
       help: 'With several analyzers: a random analyzer per batch (DiCAP), or each connection always to the same analyzer.',
     },
-    snaplen: {
-      type: 'integer',
-      min: 14,
-      max: DEFAULT_PAYLOAD_SIZE - 40,
-      default: DEFAULT_SNAPLEN,
-      placeholder: 'BYTES',
-      help: 'Bytes kept per frame, from the start of the Ethernet header.',
-    },
+    snaplen: CLUSTER_OPTIONS.snaplen,
     workers: {
       type: 'integer',
       min: 1,

@@ -1,11 +1,10 @@
 // Builds the engine topology that `--nodes/--mode/--key/--analyzer` describe, for agents
 // that run without a coordinator.
-import dns from 'node:dns/promises';
-import net from 'node:net';
+import { resolveEndpoint } from '../common/endpoint.js';
 import { DicapError } from '../common/errors.js';
 import { formatHostPort, type HostPort } from '../common/host-port.js';
 import type { EngineTopology, SelectionModeName } from '../native/engine.js';
-import { STATIC_EPOCH } from './options.js';
+import { STATIC_EPOCH } from '../common/cluster-options.js';
 
 export interface StaticTopologyInput {
   nodeId: number;
@@ -14,23 +13,6 @@ export interface StaticTopologyInput {
   key: readonly string[];
   analyzers: readonly HostPort[];
   snaplen: number;
-}
-
-/** HOST:PORT as an IPv4 endpoint, resolving a host name once at start. */
-export async function resolveEndpoint(
-  address: HostPort,
-  flag: string,
-): Promise<{ ip: string; port: number }> {
-  if (net.isIPv4(address.host)) return { ip: address.host, port: address.port };
-  try {
-    const { address: ip } = await dns.lookup(address.host, { family: 4 });
-    return { ip, port: address.port };
-  } catch {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      `${flag} ${formatHostPort(address)}: cannot resolve "${address.host}" to an IPv4 address; give an address or a resolvable name`,
-    );
-  }
 }
 
 export function resolveAnalyzers(

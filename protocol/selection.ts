@@ -2,7 +2,9 @@
 // rendezvous mapping of flow buckets to nodes, and the round-robin counter. The native
 // engine implements the same functions in C++; the §5 test vectors hold both to them.
 // All arithmetic is mod 2^32: Math.imul for products, `>>> 0` to read a result as u32.
+import { createHmac } from 'node:crypto';
 import type { SelectionMode } from './avp.js';
+import { INSECURE_KEY } from './control-message.js';
 
 /** Frames shorter than an Ethernet header belong to position 0. */
 export const MIN_SELECTABLE_FRAME = 14;
@@ -200,4 +202,12 @@ export class RoundRobinOwner {
     this.#counter++;
     return position;
   }
+}
+
+/** k0, k1 from the cluster key (SPEC §6.7): every coordinator of a cluster derives the same ones. */
+export function deriveHashKeys(key: Buffer | null): [number, number] {
+  const mac = createHmac('sha256', key ?? INSECURE_KEY)
+    .update('dicap selection hash keys')
+    .digest();
+  return [mac.readUInt32BE(0), mac.readUInt32BE(4)];
 }

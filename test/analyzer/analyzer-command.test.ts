@@ -141,7 +141,7 @@ describe('dicap analyzer', () => {
     ],
     [
       ['--listen', 'no-such-host.invalid:9', '--write', 'x'],
-      /^dicap analyzer: --listen host "no-such-host.invalid" does not resolve to an IPv4 address \((ENOTFOUND|EAI_AGAIN)\); give an IPv4 address or a resolvable name$/,
+      /^dicap analyzer: --listen: cannot resolve "no-such-host.invalid" to an IPv4 address \((ENOTFOUND|EAI_AGAIN)\); give an address or a resolvable name$/,
     ],
   ])('refuses bad configuration %j with one line and exit code 2', async (args, message) => {
     const { code, stdout, stderr } = await runDicap(['analyzer', ...args]);

@@ -30,7 +30,7 @@ describe('dicap coordinator refuses bad configuration in one line', () => {
       /cluster key file \/nonexistent\/key: cannot read \(ENOENT\)/,
     ));
   it('no key and no --insecure', () =>
-    expectOneLineError(['--listen', '127.0.0.1:7499'], /give --cluster-key-file FILE \(or --insecure/));
+    expectOneLineError(['--listen', '127.0.0.1:7499'], /needs --cluster-key-file FILE \(or --insecure/));
   it('round-robin without an injection interface', () =>
     expectOneLineError(
       ['--cluster-key-file', keyFile, '--listen', '127.0.0.1:7499', '--mode', 'round-robin'],

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PcapFileWriter } from '../../bench/synthetic-pcap.js';
+import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { injectTopology } from '../../lab/inband.js';
 import { labUp, type Lab } from '../../lab/lab.js';
 import { privilegeProblem } from '../../lab/netns.js';

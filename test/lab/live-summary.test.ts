@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PcapFileWriter } from '../../bench/synthetic-pcap.js';
+import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { runDicap, startDicap } from '../../lab/dicap-command.js';
 
 const FRAMES = 6;

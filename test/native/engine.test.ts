@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureEngine, type EngineTopology, type SelectionModeName } from '../../native/engine.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { native } from '../../native/addon.js';
-import { PcapFileWriter } from '../../bench/synthetic-pcap.js';
+import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import {
   encodeControlMessage,
   encodeInbandFrame,

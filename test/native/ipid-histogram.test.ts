@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PcapFileWriter } from '../../bench/synthetic-pcap.js';
+import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { CaptureEngine, IPID_BINS, type SelectionModeName } from '../../native/engine.js';
 import { ownerPosition, parseFrame } from '../../protocol/index.js';

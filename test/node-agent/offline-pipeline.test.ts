@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile, type CapturedFrame } from '../../native/capture-file.js';
-import { PcapFileWriter } from '../../bench/synthetic-pcap.js';
+import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { ownerPosition, RoundRobinOwner } from '../../protocol/index.js';
 import { runDicap, startDicap } from '../../lab/dicap-command.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';

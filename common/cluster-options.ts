@@ -1,0 +1,98 @@
+// Options and defaults that every component of a cluster shares (the selection, the
+// cluster key, the control plane's discovery and heartbeat), declared once and spread into
+// the agent's, analyzer's, coordinator's and `dicap owner`'s tables, so a flag means the
+// same on every box.
+import type { OptionDeclaration } from './options.js';
+
+export const DEFAULT_SNAPLEN = 128;
+export const DEFAULT_PAYLOAD_SIZE = 1472;
+export const DEFAULT_MODE = 'flow';
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
+export const DEFAULT_DISCOVER_GROUP = { host: '239.255.68.67', port: 7401 };
+/** Static topologies carry this epoch; coordinators start theirs above it. */
+export const STATIC_EPOCH = 1;
+
+function hashKeysProblem(list: readonly string[]): string | undefined {
+  if (list.length !== 2) return 'must be two 32-bit words k0,k1 such as 0x1234,0x5678';
+  for (const word of list) {
+    const value = Number(word);
+    if (!/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/.test(word) || value > 0xffffffff) {
+      return `has "${word}", which is not a 32-bit word; write k0,k1 in hex or decimal such as 0x1234,0x5678`;
+    }
+  }
+  return undefined;
+}
+
+function nodeIdsProblem(list: readonly string[]): string | undefined {
+  const seen = new Set<number>();
+  for (const word of list) {
+    const value = Number(word);
+    if (!/^[0-9]{1,10}$/.test(word) || value > 0xffffffff)
+      return `has "${word}", which is not a 32-bit node ID`;
+    if (seen.has(value)) return `lists node ID ${value} twice; every node appears once`;
+    seen.add(value);
+  }
+  return undefined;
+}
+
+export const CLUSTER_OPTIONS = {
+  'node-id': {
+    type: 'integer',
+    min: 0,
+    max: 0xffffffff,
+    required: true,
+    placeholder: 'ID',
+    help: "This node's 32-bit ID; its position is its index in --nodes.",
+  },
+  nodes: {
+    type: 'list',
+    placeholder: 'ID,ID,…',
+    hint: 'the ordered node IDs such as 11,22,33',
+    validate: nodeIdsProblem,
+    help: 'Static topology: the ordered IDs of all capture nodes (the k-th has position k). Not needed with --coordinator/--discover.',
+  },
+  'discover-group': {
+    type: 'host-port',
+    default: DEFAULT_DISCOVER_GROUP,
+    help: 'Multicast group where coordinators announce themselves.',
+  },
+  'heartbeat-interval-ms': {
+    type: 'integer',
+    min: 50,
+    max: 600000,
+    default: DEFAULT_HEARTBEAT_INTERVAL_MS,
+    placeholder: 'MS',
+    help: "How often to heartbeat (and report the ledger) to the coordinator; the coordinator's --node-timeout-ms must be larger.",
+  },
+  insecure: {
+    type: 'boolean',
+    help: 'Talk to the coordinator without a cluster key (the coordinator must run --insecure too).',
+  },
+  mode: {
+    type: 'enum',
+    values: ['round-robin', 'ipid', 'flow'],
+    default: DEFAULT_MODE,
+    help: 'Selection of the static topology: round-robin (DiCAP counter C mod N), ipid (DiCAP IPv4 ID hash) or flow (symmetric flow hash, whole connections per node). With a coordinator, its topology decides.',
+  },
+  key: {
+    type: 'list',
+    default: ['0', '0'],
+    placeholder: 'K0,K1',
+    hint: 'two 32-bit words such as 0x1234,0x5678',
+    validate: hashKeysProblem,
+    help: 'Selection hash key words k0,k1 of the static topology (SPEC §4); every node of a cluster uses the same. With a coordinator, its topology decides.',
+  },
+  'cluster-key-file': {
+    type: 'string',
+    placeholder: 'FILE',
+    help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster. It authenticates control messages and in-band topology frames; without it no in-band frame is trusted.',
+  },
+  snaplen: {
+    type: 'integer',
+    min: 14,
+    max: DEFAULT_PAYLOAD_SIZE - 40,
+    default: DEFAULT_SNAPLEN,
+    placeholder: 'BYTES',
+    help: 'Bytes kept per frame, from the start of the Ethernet header.',
+  },
+} as const satisfies Record<string, OptionDeclaration>;
