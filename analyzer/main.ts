@@ -30,7 +30,7 @@ function say(message: string): void {
   process.stderr.write(`dicap analyzer: ${message}\n`);
 }
 
-/** Replaces `file` whole (temporary file, then rename): whoever reads it while the analyzer runs never sees half a file. */
+/** The parsed options, or 'help'; refuses pcap on a terminal. */
 function readOptions(argv: string[]): AnalyzerValues | 'help' {
   const parsed = parseOptions(ANALYZER_OPTIONS, argv, process.env);
   if (parsed.help) return 'help';

@@ -20,7 +20,7 @@ const LEAVE_TIMEOUT_MS = 3000;
 
 type AgentValues = Extract<ReturnType<typeof parseOptions<typeof AGENT_OPTIONS>>, { help: false }>['values'];
 
-/** Replaces `file` whole (temporary file, then rename): whoever reads it while the agent runs never sees half a file. */
+/** The engine's options from the agent's flags: the common part, then the live or file source. */
 function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): CaptureEngineOptions {
   const common = {
     nodeId: values.nodeId,

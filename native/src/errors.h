@@ -1,4 +1,5 @@
-// One error type for the whole addon, mirrored by DicapError in native/index.ts:
+// One error type for the whole addon, mirrored by DicapError in common/errors.ts
+// (the native/*.ts wrappers rethrow it there):
 // every failure carries a stable `code` so callers branch on codes, not on text.
 #pragma once
 
