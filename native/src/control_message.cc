@@ -1,6 +1,6 @@
-// Control-message decoding: header checks, the HMAC trailer and MAC (§1.1), then the
-// per-type AVP rules of the §1 tables as protocol/SPEC.md §6.4 states them. The MAC is
-// checked before any rule about the meaning of AVPs, so forged bytes never reach them.
+// In-band TOPOLOGY_UPDATE decoding: header checks, the HMAC trailer and MAC (§1.1), then
+// TOPOLOGY_UPDATE's AVP rules as protocol/SPEC.md §6.4 states them. The MAC is checked
+// before any rule about the meaning of AVPs, so forged bytes never reach them.
 #include "control_message.h"
 
 #include <openssl/crypto.h>
@@ -17,65 +17,14 @@ namespace {
 
 constexpr size_t kMacLen = 32;
 
-// What §1 says about the body (the AVPs before TIMESTAMP) of one message type. Lists end
-// at the first 0 (no AVP has code 0).
-struct MessageRule {
-  std::array<uint8_t, 10> required;   // each at least once (single-valued ones: exactly once)
-  std::array<uint8_t, 4> repeatable;  // may appear any number of times
-  std::array<uint8_t, 4> group;       // repeatable AVPs that only come as whole runs in this order
-                                      //   (a broken run lacks a member: kMissingAvp)
-  bool distinct_node_ids;             // NODE_ID lists a set of nodes: no ID twice
-};
-
-const MessageRule* RuleFor(uint8_t type) {
-  static const MessageRule kRules[] = {
-      /* JOIN (analyzers also send NODE_IP and NODE_PORT: see CheckJoin) */
-      {{kAvpNodeId, kAvpRole}, {}, {}, false},
-      /* ACCEPT (may list the analyzers) */
-      {{kAvpNodeId, kAvpTerm, kAvpCoordinatorIp, kAvpCoordinatorPort, kAvpSelectionType},
-       {kAvpAnalyzerIp, kAvpAnalyzerPort},
-       {kAvpAnalyzerIp, kAvpAnalyzerPort},
-       false},
-      /* TOPOLOGY_UPDATE (at least one NODE_ID: without capture nodes no frame has an owner;
-         no analyzer pair is distribution mode, which exports nothing) */
-      {{kAvpTerm, kAvpEpoch, kAvpSelectionType, kAvpValidityStartS, kAvpValidityStartMs, kAvpHashKey0,
-        kAvpHashKey1, kAvpSnaplen, kAvpNodeId},
-       {kAvpNodeId, kAvpAnalyzerIp, kAvpAnalyzerPort},
-       {kAvpAnalyzerIp, kAvpAnalyzerPort},
-       true},
-      /* HEARTBEAT */
-      {{kAvpNodeId, kAvpEpoch}, {}, {}, false},
-      /* LEDGER */
-      {{kAvpNodeId, kAvpEpoch, kAvpSeenHi, kAvpSeenLo, kAvpOwnedHi, kAvpOwnedLo, kAvpExportedHi,
-        kAvpExportedLo, kAvpDroppedHi, kAvpDroppedLo},
-       {},
-       {},
-       false},
-      /* LEAVE */
-      {{kAvpNodeId}, {}, {}, false},
-      /* ANNOUNCE */
-      {{kAvpTerm, kAvpCoordinatorIp, kAvpCoordinatorPort}, {}, {}, false},
-      /* SYNC: the membership as NODE_ID, ROLE, NODE_IP, NODE_PORT groups (possibly none) */
-      {{kAvpTerm, kAvpEpoch},
-       {kAvpNodeId, kAvpRole, kAvpNodeIp, kAvpNodePort},
-       {kAvpNodeId, kAvpRole, kAvpNodeIp, kAvpNodePort},
-       true},
-      /* VOTE_REQUEST, VOTE, SYNC_ACK: the coordinator election (protocol/SPEC.md §6.8) */
-      {{kAvpTerm, kAvpCoordinatorId, kAvpEpoch}, {}, {}, false},
-      {{kAvpTerm, kAvpCoordinatorId}, {}, {}, false},
-      {{kAvpTerm, kAvpCoordinatorId}, {}, {}, false},
-      /* IPID_HISTOGRAM: exactly kIpidHistogramBins bins (see CheckBody) */
-      {{kAvpNodeId, kAvpIpidFramesHi, kAvpIpidFramesLo, kAvpIpidBin}, {kAvpIpidBin}, {}, false},
-      /* ANALYZER_REPORT */
-      {{kAvpNodeId, kAvpSourceNodeId, kAvpRecordsReceivedHi, kAvpRecordsReceivedLo, kAvpDatagramsReceivedHi,
-        kAvpDatagramsReceivedLo, kAvpLostDatagramsHi, kAvpLostDatagramsLo},
-       {},
-       {},
-       false},
-  };
-  if (type < kMsgJoin || type > kMsgAnalyzerReport) return nullptr;
-  return &kRules[type - kMsgJoin];
-}
+// TOPOLOGY_UPDATE's body as §1 states it: at least one NODE_ID (without capture nodes no
+// frame has an owner), each node once; analyzers as ANALYZER_IP, ANALYZER_PORT pairs (none
+// is distribution mode, which exports nothing). Lists end at the first 0.
+constexpr std::array<uint8_t, 9> kRequired = {kAvpTerm,           kAvpEpoch,           kAvpSelectionType,
+                                              kAvpValidityStartS, kAvpValidityStartMs, kAvpHashKey0,
+                                              kAvpHashKey1,       kAvpSnaplen,         kAvpNodeId};
+constexpr std::array<uint8_t, 3> kRepeatable = {kAvpNodeId, kAvpAnalyzerIp, kAvpAnalyzerPort};
+constexpr std::array<uint8_t, 2> kAnalyzerGroup = {kAvpAnalyzerIp, kAvpAnalyzerPort};
 
 template <size_t N>
 bool ListHas(const std::array<uint8_t, N>& list, uint8_t code) {
@@ -91,23 +40,11 @@ size_t ListLen(const std::array<uint8_t, N>& list) {
   return static_cast<size_t>(std::find(list.begin(), list.end(), 0) - list.begin());
 }
 
-// AVP codes protocol version 1 and dicap's extensions define. Other codes (the unassigned
-// ones of 64..127 and elsewhere) are carried along without rules.
+// AVP codes protocol version 1 and dicap's extensions define (SPEC §1, §6): a defined
+// single-valued code may not repeat in any body; other codes are carried along without rules.
 bool IsDefinedAvp(uint8_t code) {
-  return (code >= kAvpNodeId && code <= kAvpValidityStartMs) || (code >= kAvpTerm && code <= kAvpHashKey1) ||
-         code == kAvpNodeIp || code == kAvpNodePort || (code >= kAvpSeenHi && code <= kAvpDroppedLo) ||
-         (code >= kAvpSeenTerm && code <= kAvpDashboardPort) || IsAuthAvp(code);
-}
-
-// The optional AVPs a type carries all together or not at all (protocol/SPEC.md §6.9): the
-// codes first..last of HEARTBEAT's engine counters and of SYNC's dashboard address.
-struct OptionalSet {
-  uint8_t first, last;
-};
-OptionalSet OptionalSetOf(uint8_t type) {
-  if (type == kMsgHeartbeat) return {kAvpRingPacketsHi, kAvpNoAnalyzerLo};
-  if (type == kMsgSync) return {kAvpDashboardIp, kAvpDashboardPort};
-  return {0, 0};
+  return (code >= 1 && code <= 8) || (code >= 16 && code <= 21) || code == 24 || code == 25 ||
+         (code >= 32 && code <= 39) || (code >= 64 && code <= 95) || IsAuthAvp(code);
 }
 
 using Avps = std::vector<std::pair<uint8_t, uint32_t>>;
@@ -129,18 +66,6 @@ bool IsValueInRange(uint8_t code, uint32_t value) {
     default:
       return true;
   }
-}
-
-// JOIN and HEARTBEAT: NODE_IP and NODE_PORT come together, and an analyzer must send them.
-ControlError CheckJoin(const Avps& body) {
-  bool analyzer = false, has_ip = false, has_port = false;
-  for (const auto& [code, value] : body) {
-    analyzer |= code == kAvpRole && value == kRoleAnalyzer;
-    has_ip |= code == kAvpNodeIp;
-    has_port |= code == kAvpNodePort;
-  }
-  return (has_ip && has_port) || (!has_ip && !has_port && !analyzer) ? ControlError::kNone
-                                                                     : ControlError::kMissingAvp;
 }
 
 // Every AVP of `group` appears only inside a complete, consecutive run of the group, in order.
@@ -172,8 +97,9 @@ bool HasDistinctNodeIds(const Avps& body) {
 }
 
 // The body rules, in the TypeScript decoder's order: repetition (an authentication AVP
-// in the body repeats the trailer's), presence, value ranges, then the type's own rules.
-ControlError CheckBody(uint8_t type, const MessageRule& rule, const Avps& body) {
+// in the body repeats the trailer's), presence, value ranges, the analyzer pairs, then
+// distinct node IDs.
+ControlError CheckTopologyBody(const Avps& body) {
   std::array<uint16_t, 256> counts{};
   for (const auto& avp : body) {
     if (IsAuthAvp(avp.first)) return ControlError::kRepeatedAvp;
@@ -181,30 +107,64 @@ ControlError CheckBody(uint8_t type, const MessageRule& rule, const Avps& body) 
   }
   for (size_t code = 0; code < counts.size(); ++code) {
     if (counts[code] > 1 && IsDefinedAvp(static_cast<uint8_t>(code)) &&
-        !ListHas(rule.repeatable, static_cast<uint8_t>(code))) {
+        !ListHas(kRepeatable, static_cast<uint8_t>(code))) {
       return ControlError::kRepeatedAvp;
     }
   }
-  for (uint8_t code : rule.required) {
-    if (code != 0 && counts[code] == 0) return ControlError::kMissingAvp;
+  for (uint8_t code : kRequired) {
+    if (counts[code] == 0) return ControlError::kMissingAvp;
   }
   for (const auto& [code, value] : body) {
     if (!IsValueInRange(code, value)) return ControlError::kBadValue;
   }
-  const OptionalSet set = OptionalSetOf(type);
-  if (set.first != 0) {
-    size_t present = 0;
-    for (size_t code = set.first; code <= set.last; ++code)
-      present += counts[code] != 0;  // each at most once here
-    if (present != 0 && present != size_t{set.last} - set.first + 1u) return ControlError::kMissingAvp;
-  }
-  if (type == kMsgIpidHistogram && counts[kAvpIpidBin] != kIpidHistogramBins) return ControlError::kBadValue;
-  if (type == kMsgJoin || type == kMsgHeartbeat)
-    return CheckJoin(body);  // same NODE_IP/NODE_PORT rule (SPEC §6.7)
-  const ControlError group_error = CheckGroups(body, rule.group);
+  const ControlError group_error = CheckGroups(body, kAnalyzerGroup);
   if (group_error != ControlError::kNone) return group_error;
-  if (rule.distinct_node_ids && !HasDistinctNodeIds(body)) return ControlError::kBadValue;
+  if (!HasDistinctNodeIds(body)) return ControlError::kBadValue;
   return ControlError::kNone;
+}
+
+// The fields of a body that CheckTopologyBody accepted.
+void ReadTopology(const Avps& body, TopologyUpdate* out) {
+  *out = TopologyUpdate{};
+  uint32_t validity_s = 0, validity_ms = 0;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const auto [code, value] = body[i];
+    switch (code) {
+      case kAvpTerm:
+        out->term = value;
+        break;
+      case kAvpEpoch:
+        out->epoch = value;
+        break;
+      case kAvpSelectionType:
+        out->selection_type = static_cast<uint8_t>(value);
+        break;
+      case kAvpValidityStartS:
+        validity_s = value;
+        break;
+      case kAvpValidityStartMs:
+        validity_ms = value;
+        break;
+      case kAvpNodeId:
+        out->node_ids.push_back(value);
+        break;
+      case kAvpHashKey0:
+        out->k0 = value;
+        break;
+      case kAvpHashKey1:
+        out->k1 = value;
+        break;
+      case kAvpSnaplen:
+        out->snaplen = value;
+        break;
+      case kAvpAnalyzerIp:  // CheckGroups has seen its ANALYZER_PORT right after it
+        out->analyzers.emplace_back(value, static_cast<uint16_t>(body[++i].second));
+        break;
+      default:
+        break;  // optional and extension AVPs
+    }
+  }
+  out->validity_start_ms = uint64_t{validity_s} * 1000 + validity_ms;
 }
 
 bool MacMatches(const uint8_t* signed_bytes, size_t signed_len, const uint8_t* mac_avps, const uint8_t* key,
@@ -254,6 +214,8 @@ const char* ControlErrorCode(ControlError error) {
       return "REPEATED_AVP";
     case ControlError::kBadValue:
       return "BAD_VALUE";
+    case ControlError::kNotTopologyUpdate:
+      return "NOT_TOPOLOGY_UPDATE";
   }
   return "UNKNOWN_ERROR";
 }
@@ -286,19 +248,19 @@ const char* ControlErrorReason(ControlError error) {
       return "a single-valued AVP appears more than once (or an authentication AVP outside the trailer)";
     case ControlError::kBadValue:
       return "an AVP value is out of its range, or a node ID is listed twice";
+    case ControlError::kNotTopologyUpdate:
+      return "an authentic control message that is not a TOPOLOGY_UPDATE, which an in-band frame must be";
   }
   return "unknown control message error";
 }
 
-ControlError DecodeControlMessage(const uint8_t* bytes, size_t len, const uint8_t* key, size_t key_len,
-                                  ControlMessageView* out) {
-  out->mac_valid = false;
+ControlError DecodeInbandTopology(const uint8_t* bytes, size_t len, const uint8_t* key, size_t key_len,
+                                  TopologyUpdate* out) {
   if (len < kControlHeaderLen) return ControlError::kShort;
   if (LoadBe16(bytes) != kControlMagic) return ControlError::kBadMagic;
   if (bytes[2] != kControlVersion) return ControlError::kBadVersion;
   const uint8_t type = bytes[3];
-  const MessageRule* rule = RuleFor(type);
-  if (rule == nullptr) return ControlError::kUnknownType;
+  if (type < 1 || type > kMsgLastDefined) return ControlError::kUnknownType;
   const size_t avp_count = LoadBe16(bytes + 4);
   if (avp_count > kControlMaxAvps) return ControlError::kTooManyAvps;
   if (len != kControlHeaderLen + kControlAvpLen * avp_count) return ControlError::kLengthMismatch;
@@ -319,70 +281,18 @@ ControlError DecodeControlMessage(const uint8_t* bytes, size_t len, const uint8_
   const uint8_t* trailer = avps + body_count * kControlAvpLen;
   if (trailer[0] != kAvpTimestamp || trailer[kControlAvpLen] != kAvpSenderSeq)
     return ControlError::kMissingAvp;
-  out->type = type;
-  out->timestamp = LoadBe32(trailer + 1);
-  out->sender_seq = LoadBe32(trailer + kControlAvpLen + 1);
-  out->avps.clear();
-  out->avps.reserve(body_count);
+  if (type != kMsgTopologyUpdate) return ControlError::kNotTopologyUpdate;
+  Avps body;
+  body.reserve(body_count);
   for (size_t i = 0; i < body_count; ++i) {
     const uint8_t* avp = avps + i * kControlAvpLen;
-    out->avps.emplace_back(avp[0], LoadBe32(avp + 1));
+    body.emplace_back(avp[0], LoadBe32(avp + 1));
   }
-  const ControlError body_error = CheckBody(type, *rule, out->avps);
+  const ControlError body_error = CheckTopologyBody(body);
   if (body_error != ControlError::kNone) return body_error;
-  out->mac_valid = true;
-  return ControlError::kNone;
-}
-
-ControlError ReadTopologyUpdate(const ControlMessageView& msg, TopologyUpdate* out) {
-  if (msg.type != kMsgTopologyUpdate) return ControlError::kUnknownType;
-  if (!msg.mac_valid) return ControlError::kBadHmac;
-  *out = TopologyUpdate{};
-  uint32_t validity_s = 0, validity_ms = 0;
-  for (size_t i = 0; i < msg.avps.size(); ++i) {
-    const auto [code, value] = msg.avps[i];
-    switch (code) {
-      case kAvpTerm:
-        out->term = value;
-        break;
-      case kAvpEpoch:
-        out->epoch = value;
-        break;
-      case kAvpSelectionType:
-        out->selection_type = static_cast<uint8_t>(value);
-        break;
-      case kAvpValidityStartS:
-        validity_s = value;
-        break;
-      case kAvpValidityStartMs:
-        validity_ms = value;
-        break;
-      case kAvpNodeId:
-        out->node_ids.push_back(value);
-        break;
-      case kAvpHashKey0:
-        out->k0 = value;
-        break;
-      case kAvpHashKey1:
-        out->k1 = value;
-        break;
-      case kAvpSnaplen:
-        out->snaplen = value;
-        break;
-      case kAvpAnalyzerIp:
-        // The decoder has checked that its ANALYZER_PORT follows; a hand-made view may not.
-        if (i + 1 == msg.avps.size() || msg.avps[i + 1].first != kAvpAnalyzerPort)
-          return ControlError::kMissingAvp;
-        out->analyzers.emplace_back(value, static_cast<uint16_t>(msg.avps[++i].second));
-        break;
-      default:
-        break;  // optional and extension AVPs
-    }
-  }
-  if (out->node_ids.empty()) return ControlError::kMissingAvp;
-  out->validity_start_ms = uint64_t{validity_s} * 1000 + validity_ms;
-  out->timestamp = msg.timestamp;
-  out->sender_seq = msg.sender_seq;
+  ReadTopology(body, out);
+  out->timestamp = LoadBe32(trailer + 1);
+  out->sender_seq = LoadBe32(trailer + kControlAvpLen + 1);
   return ControlError::kNone;
 }
 

@@ -123,40 +123,23 @@ Napi::Object DecodeFailure(Napi::Env env, ControlError error) {
   return result;
 }
 
-// decodeControlMessage(bytes: Buffer, key: Buffer):
-//   { ok: true, type, avps: [[code, value], ...], macValid, timestamp, senderSeq, topology? }
-//   | { ok: false, code, reason }
-// Like verifyControlMessage in protocol/control-message.ts: `ok` means well-formed and
-// authentic under `key` (so macValid is true); a MAC that does not verify is BAD_HMAC.
-// `topology` is present for TYP 3. Freshness is not checked here (isControlTimestampFresh).
-Napi::Value DecodeControlMessageBinding(const Napi::CallbackInfo& info) {
+// decodeInbandTopology(bytes: Buffer, key: Buffer):
+//   { ok: true, timestamp, senderSeq, topology } | { ok: false, code, reason }
+// `ok` means an authentic, well-formed TOPOLOGY_UPDATE under `key`: what the selector
+// would adopt from an in-band frame, but for freshness (isControlTimestampFresh).
+Napi::Value DecodeInbandTopologyBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Buffer<uint8_t> bytes = BufferArg(info, 0, "bytes");
   Napi::Buffer<uint8_t> key = BufferArg(info, 1, "key");
-  ControlMessageView message;
-  ControlError error = DecodeControlMessage(bytes.Data(), bytes.Length(), key.Data(), key.Length(), &message);
+  TopologyUpdate topology;
+  const ControlError error =
+      DecodeInbandTopology(bytes.Data(), bytes.Length(), key.Data(), key.Length(), &topology);
   if (error != ControlError::kNone) return DecodeFailure(env, error);
-
   Napi::Object result = Napi::Object::New(env);
   result.Set("ok", Napi::Boolean::New(env, true));
-  result.Set("type", Napi::Number::New(env, message.type));
-  Napi::Array avps = Napi::Array::New(env, message.avps.size());
-  for (size_t i = 0; i < message.avps.size(); ++i) {
-    Napi::Array pair = Napi::Array::New(env, 2);
-    pair.Set(uint32_t{0}, Napi::Number::New(env, message.avps[i].first));
-    pair.Set(uint32_t{1}, Napi::Number::New(env, message.avps[i].second));
-    avps.Set(i, pair);
-  }
-  result.Set("avps", avps);
-  result.Set("macValid", Napi::Boolean::New(env, message.mac_valid));
-  result.Set("timestamp", Napi::Number::New(env, message.timestamp));
-  result.Set("senderSeq", Napi::Number::New(env, message.sender_seq));
-  if (message.type == kMsgTopologyUpdate) {
-    TopologyUpdate topology;
-    error = ReadTopologyUpdate(message, &topology);
-    if (error != ControlError::kNone) return DecodeFailure(env, error);
-    result.Set("topology", TopologyToObject(env, topology));
-  }
+  result.Set("timestamp", Napi::Number::New(env, topology.timestamp));
+  result.Set("senderSeq", Napi::Number::New(env, topology.sender_seq));
+  result.Set("topology", TopologyToObject(env, topology));
   return result;
 }
 
@@ -179,8 +162,8 @@ void RegisterSelectionBindings(Napi::Env env, Napi::Object exports) {
   exports.Set("ipidHash", Napi::Function::New(env, IpidHashBinding, "ipidHash"));
   exports.Set("parseFrameKey", Napi::Function::New(env, ParseFrameKeyBinding, "parseFrameKey"));
   exports.Set("flowOwnerPosition", Napi::Function::New(env, FlowOwnerPositionBinding, "flowOwnerPosition"));
-  exports.Set("decodeControlMessage",
-              Napi::Function::New(env, DecodeControlMessageBinding, "decodeControlMessage"));
+  exports.Set("decodeInbandTopology",
+              Napi::Function::New(env, DecodeInbandTopologyBinding, "decodeInbandTopology"));
   exports.Set("isControlTimestampFresh",
               Napi::Function::New(env, IsControlTimestampFreshBinding, "isControlTimestampFresh"));
 }

@@ -62,15 +62,13 @@ void Selector::AdoptPendingIfDue(uint64_t ts_ns) {
 }
 
 bool Selector::TryInband(const uint8_t* frame, uint32_t len, uint64_t ts_ns) {
-  ControlMessageView view;
   TopologyUpdate update;
   const uint8_t* message = frame + kEthernetHeaderLen;
   const size_t message_len = len - kEthernetHeaderLen;
   // Freshness is judged against the frame's own timestamp, so every node reaches the
   // same verdict for the same frame whatever its clock says (protocol/SPEC.md).
-  const bool accepted = DecodeControlMessage(message, message_len, cluster_key_.data(), cluster_key_.size(),
-                                             &view) == ControlError::kNone &&
-                        ReadTopologyUpdate(view, &update) == ControlError::kNone &&
+  const bool accepted = DecodeInbandTopology(message, message_len, cluster_key_.data(), cluster_key_.size(),
+                                             &update) == ControlError::kNone &&
                         IsTimestampFresh(update.timestamp, ts_ns / 1000000000ull) &&
                         IsNewer(update, current_) && !update.node_ids.empty();
   if (!accepted) {
