@@ -1,30 +1,34 @@
 // The cluster key (PROTOCOL.md §1.1) every process of a cluster shares: read from a key
-// file holding hex, so it never appears on a command line or in `ps`.
-import fs from 'node:fs';
+// file holding hex, so it never appears on a command line or in `ps`. The file must be a
+// regular file of the owner alone (mode 0600 or stricter), not a link, and the key must not
+// be all zeros (insecure mode's key, which authenticates nothing).
 import { DicapError } from './errors.js';
+import { readSmallFile } from './small-file.js';
 
 /** Keys shorter than this are refused: HMAC-SHA256 wants at least 128 bits. */
 export const MIN_CLUSTER_KEY_BYTES = 16;
+/** A key file is one line of hex: anything larger is not a key file. */
+export const MAX_CLUSTER_KEY_FILE_BYTES = 4096;
 
 export function readClusterKeyFile(path: string): Buffer {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      `cluster key file ${path}: cannot read (${code}); check the path and its permissions`,
-    );
-  }
-  const hex = text.trim();
+  const what = `cluster key file ${path}`;
+  const hex = readSmallFile(path, { what, maxBytes: MAX_CLUSTER_KEY_FILE_BYTES, secret: true })
+    .toString('utf8')
+    .trim();
   if (!/^([0-9a-fA-F]{2})+$/.test(hex) || hex.length / 2 < MIN_CLUSTER_KEY_BYTES) {
     throw new DicapError(
       'DICAP_ERR_BAD_CONFIG',
-      `cluster key file ${path}: must hold at least ${MIN_CLUSTER_KEY_BYTES} bytes as hex on one line; create one with \`openssl rand -hex 32 > ${path}\``,
+      `${what}: must hold at least ${MIN_CLUSTER_KEY_BYTES} bytes as hex on one line; create one with \`openssl rand -hex 32 > ${path}\``,
     );
   }
-  return Buffer.from(hex, 'hex');
+  const key = Buffer.from(hex, 'hex');
+  if (key.every((byte) => byte === 0)) {
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `${what}: the key is all zero bytes, which authenticates nothing; create a random one with \`openssl rand -hex 32 > ${path}\``,
+    );
+  }
+  return key;
 }
 
 /**

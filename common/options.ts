@@ -12,9 +12,9 @@
 // A repeatable option takes several values: repeat the flag, or separate values by commas
 // (in a flag, the environment or a config string); a config file may also give an array.
 // The highest source that sets an option supplies all of its values (no merging of lists).
-import fs from 'node:fs';
 import { DicapError } from './errors.js';
 import { formatHostPort, tryParseHostPort, type HostPort } from './host-port.js';
+import { readSmallFile } from './small-file.js';
 
 /** What the validator of an option returns: undefined when fine, else the problem and fix ("must be a power of two such as 4096"). */
 export type OptionValidator<V> = (value: V) => string | undefined;
@@ -96,6 +96,9 @@ export type OptionValues<S extends OptionsSpec> = {
 
 export type ParseResult<S extends OptionsSpec> =
   { readonly help: true } | { readonly help: false; readonly values: OptionValues<S> };
+
+/** A config file is a page of JSON: anything larger is not one (or is /dev/zero). */
+export const MAX_CONFIG_FILE_BYTES = 1 << 20;
 
 /** Built-in flags every component has; no option may use these names. */
 const RESERVED_NAMES = ['config', 'help'];
@@ -399,16 +402,7 @@ function readEnvironment(
 
 function readConfigFile(spec: OptionsSpec, file: string): Map<string, unknown> {
   const where = `config file ${file}`;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      `${where}: cannot read (${code}); check the path and its permissions`,
-    );
-  }
+  const text = readSmallFile(file, { what: where, maxBytes: MAX_CONFIG_FILE_BYTES }).toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runDicap } from '../../lab/dicap-command.js';
 
 const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-coord-')), 'cluster.key');
-fs.writeFileSync(keyFile, '00112233445566778899aabbccddeeff\n');
+fs.writeFileSync(keyFile, '00112233445566778899aabbccddeeff\n', { mode: 0o600 });
 
 async function expectOneLineError(args: string[], pattern: RegExp): Promise<void> {
   const result = await runDicap(['coordinator', ...args]);
