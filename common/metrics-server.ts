@@ -9,6 +9,9 @@ import type { Registry } from 'prom-client';
 import { DicapError } from './errors.js';
 import { formatHostPort, type HostPort } from './host-port.js';
 
+/** Open connections at once (WebSocket pages included); more are closed on arrival. */
+export const MAX_HTTP_CONNECTIONS = 256;
+
 /** Path → a function returning the JSON body (computed per request). */
 export type JsonRoutes = Readonly<Record<string, () => unknown>>;
 
@@ -38,6 +41,8 @@ export class MetricsServer {
     private readonly addOn?: HttpAddOn,
   ) {
     this.server = http.createServer((request, response) => void this.handle(request, response));
+    // Scrapers and pages are few: a crowd of connections is refused rather than grown into.
+    this.server.maxConnections = MAX_HTTP_CONNECTIONS;
     addOn?.attach?.(this.server);
   }
 

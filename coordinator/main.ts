@@ -118,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
     http = values.http
       ? await serveMetrics(
           values.http,
-          createCoordinatorMetrics(coordinator),
+          createCoordinatorMetrics(coordinator, dashboard),
           {
             '/status': () => coordinatorStatus(coordinator),
             '/ledger': () => coordinator.ledger.recent(),

@@ -1,6 +1,7 @@
 // Prometheus metrics of the coordinator, read from its state at scrape time.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Coordinator, CoordinatorCounters } from './coordinator.js';
+import type { DashboardRefusal } from './dashboard/server.js';
 import type { CoordinatorRole } from './election.js';
 import { registerRejectedMessages } from '../common/control-metrics.js';
 
@@ -38,7 +39,13 @@ const COUNTERS: Array<[string, string, keyof CoordinatorCounters]> = [
   ['failovers_total', 'Times this coordinator took over from another active', 'failovers'],
 ];
 
-export function createCoordinatorMetrics(c: Coordinator): Registry {
+/** What the dashboard (on --http) counts about its WebSocket pages. */
+export interface DashboardCounts {
+  readonly connections: number;
+  readonly refused: Readonly<Record<DashboardRefusal, number>>;
+}
+
+export function createCoordinatorMetrics(c: Coordinator, dashboard?: DashboardCounts): Registry {
   const registry = new Registry();
   for (const [suffix, help, field] of COUNTERS) {
     new Counter({
@@ -132,5 +139,25 @@ export function createCoordinatorMetrics(c: Coordinator): Registry {
       this.set(latest ? (latest.status === 'exactly-once' ? 1 : 0) : -1);
     },
   });
+  if (dashboard) {
+    new Gauge({
+      name: 'dicap_coordinator_dashboard_pages',
+      help: 'Dashboard pages connected to /live now',
+      registers: [registry],
+      collect() {
+        this.set(dashboard.connections);
+      },
+    });
+    new Counter({
+      name: 'dicap_coordinator_dashboard_refused_total',
+      help: 'Dashboard WebSocket connections refused or ended: limit (too many pages), protocol (bad WebSocket bytes), socket (TCP errors)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(dashboard.refused)) this.inc({ reason }, n);
+      },
+    });
+  }
   return registry;
 }

@@ -19,6 +19,10 @@ export const LIVE_PATH = '/live';
 export const SNAPSHOT_PATH = '/dashboard.json';
 /** A page that has this much unsent skips updates until it catches up (a slow link must not grow our memory). */
 const MAX_BUFFERED_BYTES = 1 << 20;
+/** Pages connected at once; more are refused (503), so a crowd of clients cannot grow our memory. */
+export const DEFAULT_MAX_PAGES = 64;
+/** Pages send nothing: a frame larger than this ends the connection (ws closes it with 1009). */
+const MAX_PAYLOAD_BYTES = 1024;
 
 /** The page's files: coordinator/dashboard/public in the repository, found from this module in the sources or in dist/. */
 export const PUBLIC_DIRECTORY = (() => {
@@ -50,8 +54,12 @@ function listFiles(directory: string): Map<string, string> {
   return files;
 }
 
+export type DashboardRefusal = 'limit' | 'protocol' | 'socket';
+
 export interface DashboardOptions {
   pushIntervalMs?: number;
+  /** Pages connected at once (default DEFAULT_MAX_PAGES). */
+  maxPages?: number;
   /** The page's files (default PUBLIC_DIRECTORY). */
   publicDirectory?: string;
 }
@@ -60,7 +68,9 @@ export class Dashboard implements HttpAddOn {
   readonly timeline = new Timeline();
   readonly paths = ['/', SNAPSHOT_PATH, LIVE_PATH];
   private readonly files: Map<string, string>;
-  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  /** Connections refused or ended, by why: `limit` (DEFAULT_MAX_PAGES pages already), `protocol` (bad WebSocket bytes), `socket` (a TCP error). */
+  readonly refused: Record<DashboardRefusal, number> = { limit: 0, protocol: 0, socket: 0 };
+  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -69,8 +79,13 @@ export class Dashboard implements HttpAddOn {
     private readonly options: DashboardOptions = {},
   ) {
     this.files = listFiles(options.publicDirectory ?? PUBLIC_DIRECTORY);
-    // Pages only listen; anything they send is ignored.
-    this.sockets.on('connection', (socket) => this.send(socket, this.snapshot(true)));
+    this.sockets.on('connection', (socket) => {
+      // Pages only listen; anything they send is ignored, and bad bytes (an unmasked frame,
+      // a reserved opcode, bad UTF-8, an oversized payload) end that connection only: ws
+      // reports them here and closes the socket.
+      socket.on('error', () => this.refused.protocol++);
+      this.send(socket, this.snapshot(true));
+    });
   }
 
   /** The snapshot now; with the timeline for a page that has none yet. */
@@ -113,8 +128,15 @@ export class Dashboard implements HttpAddOn {
 
   attach(server: http.Server): void {
     server.on('upgrade', (request: http.IncomingMessage, socket, head) => {
+      // A reset or a write to a closed peer must not become an unhandled 'error' (a crash).
+      socket.on('error', () => this.refused.socket++);
       if ((request.url ?? '').split('?')[0] !== LIVE_PATH || this.closed) {
         socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+        return;
+      }
+      if (this.sockets.clients.size >= (this.options.maxPages ?? DEFAULT_MAX_PAGES)) {
+        this.refused.limit++;
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\n\r\ntoo many dashboard pages\n');
         return;
       }
       this.sockets.handleUpgrade(request, socket, head, (ws) => this.sockets.emit('connection', ws, request));
