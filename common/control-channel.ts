@@ -33,6 +33,12 @@ export interface ControlChannelEvents {
 /** Rejected datagrams by reason: the decoder's codes plus STALE and REPLAYED. */
 export type RejectionCounts = Record<string, number>;
 
+/** What a control-plane state machine needs of a channel: a ControlChannel, or a simulated network in tests. */
+export type ControlTransport = Pick<
+  ControlChannel,
+  'send' | 'forgetSender' | 'close' | 'received' | 'sent' | 'rejected'
+>;
+
 /** How long close() waits for queued messages to leave. */
 const CLOSE_DRAIN_MS = 1000;
 

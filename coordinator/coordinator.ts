@@ -1,15 +1,15 @@
 // The coordinator (DESIGN.md "Control plane"): keeps the membership from JOIN, HEARTBEAT and
 // LEAVE, issues a topology with a new epoch on every change (and periodically), resends it,
 // injects it in-band for round-robin, announces itself on a multicast group, and keeps the
-// coverage ledger. All control I/O goes through one ControlChannel; the state it acts on is
-// the pure Membership and CoverageLedger.
-import fs from 'node:fs';
-import { ControlChannel } from '../common/control-channel.js';
-import { FrameInjector } from '../native/frame-injector.js';
+// coverage ledger. Its clock, its control transport and its in-band injector are passed in
+// (coordinator/runtime.ts gives it the wall clock, a UDP ControlChannel and an AF_PACKET
+// injector; test/coordinator/ a simulated clock and network), and the state it acts on is the
+// pure Membership, CoverageLedger and Election.
+import type { Cancel, Clock } from '../common/clock.js';
+import type { ControlTransport } from '../common/control-channel.js';
 import {
   accept,
   announce,
-  encodeInbandFrame,
   deriveHashKeys,
   sync,
   syncAck,
@@ -63,6 +63,21 @@ const MIN_RESYNC_INTERVAL_MS = 1000;
 /** Joins and timeouts arriving together become one topology. */
 const COALESCE_MS = 50;
 
+/** Puts a topology onto the monitored link as an in-band frame (round-robin); false or a throw when it failed. */
+export interface InbandInjector {
+  inject(topology: TopologyUpdateFields): boolean;
+  close(): void;
+}
+
+/** What the coordinator acts through: passed in, so tests can simulate all of it. */
+export interface CoordinatorIo {
+  clock: Clock;
+  transport: ControlTransport;
+  injector?: InbandInjector;
+  /** The election's jitter (default Math.random). */
+  random?: () => number;
+}
+
 export interface CoordinatorCounters {
   topologiesIssued: number;
   topologiesSent: number;
@@ -109,28 +124,34 @@ export class Coordinator {
   /** Who steers. A coordinator starts as a standby and only listens: before it acts it learns
    * the members, their epoch and the term from SYNC and heartbeats (protocol/SPEC.md §6.8). */
   readonly election: Election;
-  readonly startedMs = Date.now();
+  readonly startedMs: number;
   lastSyncMs: number | undefined;
   /** Peers heard from (any message), by coordinator ID. */
   readonly peersHeardMs = new Map<number, number>();
   /** Where peers that sent us SYNC serve their dashboards, by coordinator ID. */
   readonly peerDashboards = new Map<number, Endpoint | undefined>();
 
+  /** The control transport (a ControlChannel in production). */
+  readonly channel: ControlTransport;
+  private readonly clock: Clock;
+  private readonly injector: InbandInjector | undefined;
   private readonly hashKeys: [number, number];
-  private readonly timers: NodeJS.Timeout[] = [];
-  private pendingTopology: NodeJS.Timeout | undefined;
+  private readonly timers: Cancel[] = [];
+  private pendingTopology: Cancel | undefined;
   private pendingReason = '';
   private lastResyncMs = 0;
   private lastEpochMs = 0;
   private maxTermHeard = 0;
   private maxEpochHeard = 0;
 
-  private constructor(
+  constructor(
     readonly config: CoordinatorConfig,
-    readonly channel: ControlChannel,
-    private readonly injector: FrameInjector | undefined,
-    private readonly injectorMac: Buffer,
+    io: CoordinatorIo,
   ) {
+    this.clock = io.clock;
+    this.channel = io.transport;
+    this.injector = io.injector;
+    this.startedMs = this.clock.now();
     this.events = new EventLog(undefined, config.onEvent);
     this.hashKeys = config.hashKeys ?? deriveHashKeys(config.key);
     this.election = new Election(
@@ -140,8 +161,9 @@ export class Coordinator {
         electionTimeoutMs: config.electionTimeoutMs,
         firstWaitMs: config.heartbeatIntervalMs + 500,
         solitudeMs: config.solitudeMs,
+        random: io.random,
       },
-      Date.now(),
+      this.startedMs,
     );
   }
 
@@ -153,40 +175,11 @@ export class Coordinator {
     return this.election.role === 'active';
   }
 
-  static async start(config: CoordinatorConfig): Promise<Coordinator> {
-    let injector: FrameInjector | undefined;
-    let mac = Buffer.alloc(6);
-    if (config.injectInterface) {
-      injector = new FrameInjector(config.injectInterface);
-      mac = Buffer.from(
-        fs.readFileSync(`/sys/class/net/${config.injectInterface}/address`, 'utf8').trim().replace(/:/g, ''),
-        'hex',
-      );
-    }
-    let channel: ControlChannel;
-    try {
-      channel = await ControlChannel.open({ bind: config.listen, key: config.key });
-    } catch (error) {
-      injector?.close();
-      throw error;
-    }
-    const coordinator = new Coordinator(config, channel, injector, mac);
-    coordinator.run();
-    return coordinator;
-  }
-
-  async stop(): Promise<void> {
-    for (const timer of this.timers) clearInterval(timer);
-    if (this.pendingTopology) clearTimeout(this.pendingTopology);
-    this.injector?.close();
-    await this.channel.close();
-  }
-
-  private run(): void {
+  /** Starts the timers; messages come in through receive(). */
+  start(): void {
     const every = (ms: number, fn: () => void): void => {
-      if (ms > 0) this.timers.push(setInterval(fn, ms));
+      if (ms > 0) this.timers.push(this.clock.every(ms, fn));
     };
-    this.channel.on('message', (view, from) => this.onMessage(view, from));
     every(Math.min(100, this.config.syncIntervalMs), () => this.tickElection());
     every(
       Math.max(50, Math.min(1000, this.config.nodeTimeoutMs / 4)),
@@ -198,8 +191,16 @@ export class Coordinator {
     if (this.config.announceGroup) every(this.config.announceIntervalMs, () => this.announce());
   }
 
+  async stop(): Promise<void> {
+    for (const cancel of this.timers.splice(0)) cancel();
+    this.pendingTopology?.();
+    this.pendingTopology = undefined;
+    this.injector?.close();
+    await this.channel.close();
+  }
+
   private tickElection(): void {
-    this.act(this.election.tick(Date.now(), this.maxTermHeard, this.witnessed()));
+    this.act(this.election.tick(this.clock.now(), this.maxTermHeard, this.witnessed()));
   }
 
   /**
@@ -211,7 +212,7 @@ export class Coordinator {
    * the real active when it comes back (found in the lab: management link down).
    */
   private witnessed(): boolean {
-    const now = Date.now();
+    const now = this.clock.now();
     const since = Math.max(0, ...this.peersHeardMs.values()) + this.config.heartbeatIntervalMs;
     const capture = this.membership.all().filter((m) => m.role === 'capture');
     const recent = capture.filter(
@@ -244,7 +245,7 @@ export class Coordinator {
         this.becomeActive(action.why);
         return;
       case 'step-down':
-        if (this.pendingTopology) clearTimeout(this.pendingTopology);
+        this.pendingTopology?.();
         this.pendingTopology = undefined;
         this.events.add('role', `stepping down in term ${action.term}: ${action.why}`);
         return;
@@ -252,7 +253,7 @@ export class Coordinator {
   }
 
   private becomeActive(why: string): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const takeover = this.current !== undefined;
     if (takeover) this.counters.failovers++;
     this.events.add(
@@ -278,8 +279,9 @@ export class Coordinator {
     }
   }
 
-  private onMessage(view: ControlView, from: Endpoint): void {
-    const now = Date.now();
+  /** One authenticated control message from `from`. */
+  receive(view: ControlView, from: Endpoint): void {
+    const now = this.clock.now();
     if (this.onPeerMessage(view, now)) return;
     if (this.reports.observe(view, now)) return; // reports only feed the dashboard
     if (view.type === 'HEARTBEAT') {
@@ -522,9 +524,10 @@ export class Coordinator {
   }
 
   private expireSilentNodes(): void {
-    for (const member of this.membership.expire(Date.now(), this.config.nodeTimeoutMs)) {
+    const now = this.clock.now();
+    for (const member of this.membership.expire(now, this.config.nodeTimeoutMs)) {
       this.counters.timeouts++;
-      this.reports.departed(member.nodeId, 'timeout', Date.now());
+      this.reports.departed(member.nodeId, 'timeout', now);
       this.channel.forgetSender(member.control);
       this.ledger.departed(member.nodeId);
       this.events.add(
@@ -538,19 +541,19 @@ export class Coordinator {
   private scheduleTopology(reason: string): void {
     this.pendingReason = this.pendingReason ? `${this.pendingReason}; ${reason}` : reason;
     if (!this.active || this.pendingTopology) return;
-    this.pendingTopology = setTimeout(() => {
+    this.pendingTopology = this.clock.after(COALESCE_MS, () => {
       this.pendingTopology = undefined;
       const why = this.pendingReason;
       this.pendingReason = '';
       this.issueTopology(why);
-    }, COALESCE_MS);
+    });
   }
 
   /** A new epoch for the current membership, sent to every capture node (and in-band for round-robin). */
   issueTopology(reason: string): void {
     if (!this.active) return;
     // This topology includes every change still waiting to be coalesced.
-    if (this.pendingTopology) clearTimeout(this.pendingTopology);
+    this.pendingTopology?.();
     this.pendingTopology = undefined;
     this.pendingReason = '';
     const nodeIds = this.membership.captureNodeIds();
@@ -558,7 +561,7 @@ export class Coordinator {
       this.events.add('topology', `no capture nodes left (${reason}); nodes keep their last topology`);
       return;
     }
-    const now = Date.now();
+    const now = this.clock.now();
     this.epoch = Math.max(this.epoch, this.maxEpochHeard) + 1;
     const roundRobin = this.config.mode === 'round-robin';
     this.current = {
@@ -594,9 +597,8 @@ export class Coordinator {
 
   private inject(): void {
     if (!this.injector || !this.current) return;
-    const frame = encodeInbandFrame(this.injectorMac, this.channel.encode(topologyUpdate(this.current)));
     try {
-      if (this.injector.send(frame)) this.counters.inbandInjected++;
+      if (this.injector.inject(this.current)) this.counters.inbandInjected++;
       else this.counters.inbandInjectFailures++;
     } catch (error) {
       this.counters.inbandInjectFailures++;
@@ -608,7 +610,7 @@ export class Coordinator {
   }
 
   private resync(reason: string): void {
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - this.lastResyncMs < MIN_RESYNC_INTERVAL_MS) return;
     this.lastResyncMs = now;
     this.counters.resyncs++;
@@ -623,7 +625,7 @@ export class Coordinator {
 
   /** Closes settled epochs in the ledger, acts on anomalies, and starts periodic epochs. */
   private checkEpochs(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const silent = new Set(
       this.membership
         .all()

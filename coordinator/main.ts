@@ -7,11 +7,12 @@ import { DicapError, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { serveMetrics } from '../common/metrics-server.js';
 import { formatHelp, parseOptions } from '../common/options.js';
-import { Coordinator, type CoordinatorConfig } from './coordinator.js';
+import type { Coordinator, CoordinatorConfig } from './coordinator.js';
 import { Dashboard } from './dashboard/server.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { COORDINATOR_OPTIONS, parsePeer } from './options.js';
 import { coordinatorStatus, formatCoordinatorLine } from './status.js';
+import { startCoordinator } from './runtime.js';
 
 type Values = Extract<ReturnType<typeof parseOptions<typeof COORDINATOR_OPTIONS>>, { help: false }>['values'];
 
@@ -107,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let coordinator: Coordinator;
   try {
-    coordinator = await Coordinator.start(config);
+    coordinator = await startCoordinator(config);
   } catch (error) {
     console.error(`dicap coordinator: ${errorMessage(error)}`);
     return 1;

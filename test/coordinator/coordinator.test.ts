@@ -2,7 +2,8 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlChannel } from '../../common/control-channel.js';
-import { Coordinator, type CoordinatorConfig } from '../../coordinator/coordinator.js';
+import type { CoordinatorConfig } from '../../coordinator/coordinator.js';
+import { startCoordinator } from '../../coordinator/runtime.js';
 import {
   encodeControlMessage,
   heartbeat,
@@ -92,7 +93,7 @@ afterEach(async () => {
 });
 
 async function cluster(nodeIds: number[], overrides: Partial<CoordinatorConfig> = {}) {
-  const coordinator = await Coordinator.start(config(overrides));
+  const coordinator = await startCoordinator(config(overrides));
   open.push(coordinator);
   const at = { ip: '127.0.0.1', port: coordinator.config.listen.port };
   const members = await Promise.all(nodeIds.map(() => FakeMember.open(at)));
@@ -149,7 +150,7 @@ describe('the coordinator', () => {
   });
 
   it('starts above the term and epoch its members report', async () => {
-    const coordinator = await Coordinator.start(config({ heartbeatIntervalMs: 300 }));
+    const coordinator = await startCoordinator(config({ heartbeatIntervalMs: 300 }));
     open.push(coordinator);
     const member = await FakeMember.open({ ip: '127.0.0.1', port: coordinator.config.listen.port });
     open.push(member);

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ControlChannel } from '../../common/control-channel.js';
 import { serveMetrics, type MetricsServer } from '../../common/metrics-server.js';
-import { Coordinator, type CoordinatorConfig } from '../../coordinator/coordinator.js';
+import type { Coordinator, CoordinatorConfig } from '../../coordinator/coordinator.js';
+import { startCoordinator } from '../../coordinator/runtime.js';
 import { DEFAULT_PUSH_INTERVAL_MS, Dashboard } from '../../coordinator/dashboard/server.js';
 import type { DashboardSnapshot } from '../../coordinator/dashboard/snapshot.js';
 import { createCoordinatorMetrics } from '../../coordinator/metrics.js';
@@ -79,7 +80,7 @@ async function coordinatorWithDashboard(
   overrides: Partial<CoordinatorConfig> = {},
   pushIntervalMs = 100,
 ): Promise<{ coordinator: Coordinator; dashboard: Dashboard; server: MetricsServer; base: string }> {
-  const coordinator = await Coordinator.start(config(overrides));
+  const coordinator = await startCoordinator(config(overrides));
   open.push(coordinator);
   const dashboard = new Dashboard(coordinator, { pushIntervalMs });
   const server = await serveMetrics(
@@ -297,7 +298,7 @@ describe('the dashboard server', () => {
     const peers = (self: number) => [{ id: 3 - self, endpoint: { ip: '127.0.0.1', port: ports[2 - self]! } }];
     const coordinators = await Promise.all(
       [1, 2].map(async (id) => {
-        const coordinator = await Coordinator.start({
+        const coordinator = await startCoordinator({
           ...config(),
           listen: { ip: '127.0.0.1', port: ports[id - 1]! },
           coordinatorId: id,
