@@ -135,38 +135,37 @@ describe('coordinators with peers (simulated network)', () => {
     expect(members.every((m) => m.term === active.term)).toBe(true);
   });
 
+  /** Kills the active, waits for its successor, kills that one too: the last coordinator standing. */
+  function lastOfThree(c: ReturnType<typeof cluster>): Coordinator {
+    c.until(() => c.members.every((m) => m.topologies.length > 0), 5000);
+    const killActive = (): Coordinator => {
+      const active = c.actives()[0]!;
+      c.net.down.add(active.config.advertise);
+      void active.stop();
+      return active;
+    };
+    const first = killActive();
+    c.until(() => c.actives().length === 1, 5000);
+    const second = killActive();
+    return [...c.coordinators.values()].find((x) => x !== first && x !== second)!;
+  }
+
   it('the last of three steers when the capture nodes witness it (solitude rule)', () => {
-    const { net, coordinators, members, actives, until } = cluster();
-    until(() => members.every((m) => m.topologies.length > 0), 5000);
-    const first = actives()[0]!;
-    net.down.add(first.config.advertise);
-    void first.stop();
-    until(() => actives().length === 1, 5000);
-    const second = actives()[0]!;
-    net.down.add(second.config.advertise);
-    void second.stop();
-    const last = [...coordinators.values()].find((c) => c !== first && c !== second)!;
+    const c = cluster();
+    const last = lastOfThree(c);
     // No majority of coordinators: only the witnesses after the solitude timeout make it active.
-    const took = until(() => last.active, 10_000);
+    const took = c.until(() => last.active, 10_000);
     expect(last.active).toBe(true);
     expect(took).toBeGreaterThanOrEqual(SOLITUDE_MS);
-    until(() => members.every((m) => m.term === last.term), 2000);
-    expect(members.every((m) => m.term === last.term)).toBe(true);
+    c.until(() => c.members.every((m) => m.term === last.term), 2000);
+    expect(c.members.every((m) => m.term === last.term)).toBe(true);
   });
 
   it('without witnesses the last of three waits', () => {
-    const { clock, net, coordinators, members, actives, until } = cluster();
-    until(() => members.every((m) => m.topologies.length > 0), 5000);
-    const first = actives()[0]!;
-    net.down.add(first.config.advertise);
-    void first.stop();
-    until(() => actives().length === 1, 5000);
-    const second = actives()[0]!;
-    net.down.add(second.config.advertise);
-    void second.stop();
-    for (const m of members) m.stop(); // the capture nodes are gone too
-    const last = [...coordinators.values()].find((c) => c !== first && c !== second)!;
-    clock.advance(5 * SOLITUDE_MS);
+    const c = cluster();
+    const last = lastOfThree(c);
+    for (const m of c.members) m.stop(); // the capture nodes are gone too
+    c.clock.advance(5 * SOLITUDE_MS);
     expect(last.active).toBe(false);
   });
 
