@@ -6,7 +6,8 @@ import { benchEngine } from './engine-bench.js';
 import { benchLab } from './lab-bench.js';
 import { writeReport, type ReportTable } from './report.js';
 
-const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
+/** The real captures in the repository (test/captures/README.md), for the engine's "real capture mix". */
+const CAPTURES = path.resolve('test', 'captures');
 
 const BENCHMARKS: Record<
   string,
@@ -14,7 +15,7 @@ const BENCHMARKS: Record<
 > = {
   engine: {
     summary: 'engine frames/s per core from the offline source (dropped and exported)',
-    run: async () => [await benchEngine(CORPUS)],
+    run: async () => [await benchEngine(CAPTURES)],
   },
   analyzer: {
     summary: 'analyzer records/s per core, fed over loopback',
@@ -33,7 +34,7 @@ function usage(): string {
     'usage: dicap bench [NAME…]   (npm run bench -- NAME…)',
     '',
     'Runs benchmarks (all of them without a NAME) and writes each report to bench/reports/NAME.md.',
-    'Reads the corpus from ../shared/corpus; takes no options. Without a NAME, benchmarks that need root',
+    'Reads real captures from test/captures/; takes no options. Without a NAME, benchmarks that need root',
     '(lab) are left out unless running as root.',
     '',
     ...lines,

@@ -9,10 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../helpers/free-port.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { capture } from '../helpers/captures.js';
 
 const ROOT = path.resolve('.');
 const DOCKER = path.join(ROOT, 'docker');
-const CORPUS_FILE = path.resolve('..', 'shared', 'corpus', 'ether', 'zeek__dns-edns-tcp-keepalive.pcap');
+const CAPTURE_FILE = capture('zeek__dns-edns-tcp-keepalive.pcap');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-deploy-files-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -296,7 +297,7 @@ describe('docker/Dockerfile', () => {
       ).toMatch(new RegExp(`^usage: dicap ${command}`));
     }
     // The native addon loads from the copied tree (dicap owner runs the engine's Selector on a file).
-    const owners = execFileSync(process.execPath, [dicap, 'owner', '--nodes', '1,2', CORPUS_FILE], {
+    const owners = execFileSync(process.execPath, [dicap, 'owner', '--nodes', '1,2', CAPTURE_FILE], {
       cwd: tmp,
       encoding: 'utf8',
     });

@@ -50,7 +50,7 @@ const queryPanels = dashboard.panels.filter((p) => p.type !== 'row');
 const metricsIn = (expr: string): string[] => [...expr.matchAll(/\bdicap_[a-z0-9_]+/g)].map((m) => m[0]);
 
 describe('docs/metrics.md', () => {
-  it('lists every metric once, with a conventional name, known labels and a layer of DESIGN.md', () => {
+  it('lists every metric once, with a conventional name, known labels and a layer of docs/DESIGN.md', () => {
     expect(documented.length).toBeGreaterThan(50);
     const names = documented.map((m) => m.name);
     expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);

@@ -16,8 +16,8 @@ import {
 } from '../../protocol/index.js';
 import { BatchCollector } from '../helpers/batch-collector.js';
 import { compareMultisets, frameKey, frameMultiset } from '../helpers/frames.js';
+import { capture } from '../helpers/captures.js';
 
-const CORPUS = path.resolve('..', 'shared', 'corpus');
 const NODES = [11, 22, 33];
 const K0 = 0x1234;
 const K1 = 0x5678;
@@ -77,7 +77,7 @@ async function runToEnd(engine: CaptureEngine): Promise<void> {
 
 describe('the capture engine from a file', () => {
   const files = ['tcpdump__afs.pcap', 'tcpdump__arp-oobr.pcap', 'tcpdump__OSPFv2_Capture_FINAL.pcapng'].map(
-    (f) => path.join(CORPUS, 'ether', f),
+    (f) => capture(f),
   );
 
   for (const mode of ['flow', 'ipid', 'round-robin'] as const) {
@@ -195,7 +195,7 @@ describe('in-band topology frames (round-robin)', () => {
     return { file, tsNs };
   }
 
-  const traffic = readCaptureFile(path.join(CORPUS, 'ether', 'tcpdump__afs.pcap'))
+  const traffic = readCaptureFile(capture('tcpdump__afs.pcap'))
     .frames.slice(0, 100)
     .map((f) => f.data);
 
@@ -242,15 +242,14 @@ describe('in-band topology frames (round-robin)', () => {
 
 describe('bad sources', () => {
   it('refuses a capture that is not Ethernet with one line naming the link type', () => {
-    const other = fs.readdirSync(path.join(CORPUS, 'other-linktypes')).sort()[0]!;
-    const engine = engineFor(path.join(CORPUS, 'other-linktypes', other), 11);
+    const engine = engineFor(capture('tcpdump__802_15_4-data.pcap'), 11);
     engine.offerTopology(topology('flow'));
     expect(() => engine.start()).toThrow(/link type .* is not Ethernet/);
     engine.stop();
   });
 
   it('reports where a truncated file ends, after exporting the frames before it', async () => {
-    const source = fs.readFileSync(path.join(CORPUS, 'ether', 'tcpdump__afs.pcap'));
+    const source = fs.readFileSync(capture('tcpdump__afs.pcap'));
     const file = path.join(dir, 'truncated.pcap');
     fs.writeFileSync(file, source.subarray(0, Math.floor(source.length / 2)));
     const engine = engineFor(file, 11);

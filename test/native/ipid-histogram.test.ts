@@ -1,6 +1,6 @@
 // The engine's IPv4 Identification histogram (CaptureEngine.ipidHistogram): per node, the
 // IDs of the IPv4 frames it owns in 256 bins of 256; summed over the nodes, the link's.
-// Checked against the TypeScript owners of every frame of the Ethernet corpus.
+// Checked against the TypeScript owners of every frame of the captures in test/captures/.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +10,8 @@ import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { CaptureEngine, IPID_BINS, type SelectionModeName } from '../../native/engine.js';
 import { ownerPosition, parseFrame } from '../../protocol/index.js';
+import { ethernetCaptures } from '../helpers/captures.js';
 
-const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
 const NODES = [11, 22, 33];
 const K0 = 0x1234;
 const K1 = 0x5678;
@@ -25,8 +25,8 @@ beforeAll(() => {
   pcap = path.join(dir, 'corpus.pcap');
   const writer = new PcapFileWriter(pcap);
   frames = [];
-  for (const file of fs.readdirSync(CORPUS).sort()) {
-    const read = readCaptureFile(path.join(CORPUS, file));
+  for (const file of ethernetCaptures()) {
+    const read = readCaptureFile(file);
     for (const f of read.frames) {
       frames.push(f.data);
       writer.write(BigInt(frames.length) * 1000n, f.data);
@@ -84,7 +84,7 @@ describe('the engine’s IPv4 ID histogram', () => {
     async (mode) => {
       const perNode = await Promise.all(NODES.map((id) => histogramOf(id, mode)));
       const link = expected(mode);
-      expect(link.reduce((a, b) => a + b, 0)).toBeGreaterThan(1000); // the corpus is mostly IPv4
+      expect(link.reduce((a, b) => a + b, 0)).toBeGreaterThan(1000); // the captures are mostly IPv4
       perNode.forEach((bins, position) =>
         expect(bins, `node ${NODES[position]}`).toEqual(expected(mode, position)),
       );

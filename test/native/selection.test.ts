@@ -1,15 +1,14 @@
 // The C++ selection functions (native/src/frame_key.h, flow_owner_table.h) through the
-// addon bindings: the PROTOCOL.md §5 vectors, the parse rules of §4 case by case, bounds
+// addon bindings: the SPEC.md §5 vectors, the parse rules of §4 case by case, bounds
 // safety on short and random frames, and agreement with the TypeScript implementation
 // (protocol/selection.ts) on every frame of the Ethernet corpus and on random frames.
-import fs from 'node:fs';
-import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { errorCode } from '../../common/errors.js';
 import { native } from '../../native/addon.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { flowHash, flowOwner, ipidHash, parseFrame } from '../../protocol/selection.js';
+import { capture, corpusFiles, HAVE_CORPUS } from '../helpers/captures.js';
 
 interface NativeFrameKey {
   a: number;
@@ -103,7 +102,7 @@ const VECTORS: {
   },
 ];
 
-describe('PROTOCOL.md §5 vectors through the C++ selection', () => {
+describe('SPEC.md §5 vectors through the C++ selection', () => {
   it.each(VECTORS)('$name: flow hash, bucket, flow owner, ipid hash and ipid owner', (v) => {
     const frame = hex(v.frame);
     const hash = nativeFlowHash(frame, K0);
@@ -210,7 +209,7 @@ function nonIpKey(frame: Buffer, etherType: number, l3Offset: number): NativeFra
   };
 }
 
-describe('ParseFrameKey rules (PROTOCOL.md §4)', () => {
+describe('ParseFrameKey rules (SPEC.md §4)', () => {
   it('gives every frame shorter than 14 bytes an all-zero key (position 0 is the caller’s rule)', () => {
     const full = hex(VECTORS[0]!.frame);
     for (let len = 0; len < 14; len++) {
@@ -529,17 +528,9 @@ function expectSameAsTypeScript(frame: Buffer, k0: number): void {
   if (ours.hasIpv4Id) expect(nativeIpidHash(ours.ipv4Id, k0)).toBe(ipidHash(theirs.ipv4Id!, k0));
 }
 
-const CORPUS = path.resolve(import.meta.dirname, '../../../shared/corpus');
-
-describe.skipIf(!fs.existsSync(path.join(CORPUS, 'ether')))('every frame of the corpus', () => {
+describe.skipIf(!HAVE_CORPUS)('every frame of the corpus (needs ../shared/corpus)', () => {
   const captureFiles = (folder: string): string[] =>
-    fs.existsSync(path.join(CORPUS, folder))
-      ? fs
-          .readdirSync(path.join(CORPUS, folder))
-          .filter((name) => /\.(pcap|pcapng|cap)$/.test(name))
-          .sort()
-          .map((name) => path.join(CORPUS, folder, name))
-      : [];
+    corpusFiles(folder).filter((name) => /\.(pcap|pcapng|cap)$/.test(name));
 
   it('parses without fault and hashes as protocol/selection.ts does (flow hash and ipid hash)', () => {
     let frames = 0;
@@ -559,7 +550,9 @@ describe.skipIf(!fs.existsSync(path.join(CORPUS, 'ether')))('every frame of the 
     expect(ipv4).toBeGreaterThan(1_000);
     expect(ipv6).toBeGreaterThan(500);
   });
+});
 
+describe('frames cut short', () => {
   it('survives every prefix of frames with VLAN tags and IPv6 extension headers', () => {
     let checked = 0;
     for (const name of [
@@ -567,9 +560,7 @@ describe.skipIf(!fs.existsSync(path.join(CORPUS, 'ether')))('every frame of the 
       'tcpdump__OSPFv3_with_AH.pcap',
       'tcpdump__bigtcp-ipv6.pcap',
     ]) {
-      const file = path.join(CORPUS, 'ether', name);
-      if (!fs.existsSync(file)) continue;
-      for (const { data } of readCaptureFile(file, 50).frames) {
+      for (const { data } of readCaptureFile(capture(name), 50).frames) {
         for (let len = 0; len <= Math.min(data.length, 160); len++) {
           expectSameAsTypeScript(Buffer.from(data.subarray(0, len)), 99);
           checked++;

@@ -235,7 +235,7 @@ describe('dicap gen --write: the synthetic mix', () => {
     const directions = new Map<number, Set<string>>();
     for (let i = 0; i < frames.length; i++) {
       const d = dissected[i]!;
-      if (d.fragment) continue; // fragments hash without ports, as PROTOCOL.md §4 says
+      if (d.fragment) continue; // fragments hash without ports, as SPEC.md §4 says
       const hash = flowHash(frames[i]!.data, 0);
       const set = directions.get(hash) ?? new Set<string>();
       set.add(`${d.src}>${d.dst}`);
