@@ -13,7 +13,7 @@ const mode = {
 } as const;
 const key = {
   ...CLUSTER_OPTIONS.key,
-  help: 'Selection hash key words k0,k1 (PROTOCOL.md §4), as the cluster uses them.',
+  help: 'Selection hash key words k0,k1 (SPEC.md §4), as the cluster uses them.',
 } as const;
 const nodes = {
   ...CLUSTER_OPTIONS.nodes,

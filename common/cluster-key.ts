@@ -1,4 +1,4 @@
-// The cluster key (PROTOCOL.md §1.1) every process of a cluster shares: read from a key
+// The cluster key (SPEC.md §1.1) every process of a cluster shares: read from a key
 // file holding hex, so it never appears on a command line or in `ps`. The file must be a
 // regular file of the owner alone (mode 0600 or stricter), not a link, and the key must not
 // be all zeros (insecure mode's key, which authenticates nothing).

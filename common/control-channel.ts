@@ -1,4 +1,4 @@
-// One UDP socket that speaks dicap control messages (PROTOCOL.md §1): every message it sends
+// One UDP socket that speaks dicap control messages (SPEC.md §1): every message it sends
 // gets TIMESTAMP, SENDER_SEQ and the HMAC; every datagram it receives is verified, checked
 // for freshness and replay, and only then handed on as a typed view. Anything rejected is
 // counted by reason and changes nothing. Used by the coordinator, agents and analyzers.
@@ -18,7 +18,7 @@ import { DicapError } from './errors.js';
 export interface ControlChannelOptions {
   /** Where to bind (port 0: any free port). */
   bind: Endpoint;
-  /** The cluster key, or null in insecure mode (PROTOCOL.md §1.1). */
+  /** The cluster key, or null in insecure mode (SPEC.md §1.1). */
   key: Buffer | null;
   /** Join this multicast group on the bound port (coordinator discovery). */
   multicastGroup?: string;

@@ -1,4 +1,4 @@
-// The coordinator (DESIGN.md "Control plane"): keeps the membership from JOIN, HEARTBEAT and
+// The coordinator (docs/DESIGN.md "Control plane"): keeps the membership from JOIN, HEARTBEAT and
 // LEAVE, issues a topology with a new epoch on every change (and periodically), resends it,
 // injects it in-band for round-robin, announces itself on a multicast group, and keeps the
 // coverage ledger. Its clock, its control transport and its in-band injector are passed in

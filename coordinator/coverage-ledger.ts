@@ -1,4 +1,4 @@
-// The coverage ledger (DESIGN.md "Counters"): per epoch, what every capture node reported
+// The coverage ledger (docs/DESIGN.md "Counters"): per epoch, what every capture node reported
 // it saw, owned, exported and dropped. A healthy epoch has every node seeing the same number
 // of frames and the owned counts adding up to exactly that number. Pure: the coordinator
 // feeds it LEDGER reports and the clock, and acts on the verdicts (resync, alerts).

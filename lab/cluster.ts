@@ -53,7 +53,7 @@ export type AnalyzerPlacement = 'analyzer-hosts' | 'capture-hosts';
 
 export interface ClusterOptions {
   mode: SelectionModeName;
-  /** Selection hash key words k0, k1 (PROTOCOL.md §4). */
+  /** Selection hash key words k0, k1 (SPEC.md §4). */
   key: readonly [number, number];
   /** File with the cluster key (hex) that authenticates in-band frames; default: a fresh random key in the cluster's directory. */
   clusterKeyFile?: string;

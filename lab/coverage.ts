@@ -1,5 +1,5 @@
 // The coverage verdict of a cluster run: did every frame on the wire reach the analyzers
-// exactly once, and if not, at which layer did the counts part (DESIGN.md "Counters")?
+// exactly once, and if not, at which layer did the counts part (docs/DESIGN.md "Counters")?
 // A pure function of the counters, so the wording is tested without a lab.
 //
 //   wire (passive interface) → engine (frames taken off the ring) → seen by selection →

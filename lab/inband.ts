@@ -1,4 +1,4 @@
-// In-band TOPOLOGY_UPDATE frames (PROTOCOL.md §2) for the lab: what a coordinator injects
+// In-band TOPOLOGY_UPDATE frames (SPEC.md §2) for the lab: what a coordinator injects
 // into the monitored link so that every round-robin capture node resets its counter C at
 // the same frame. Built here as one-frame pcap files that `lab.replay(…, { host:
 // 'coordinator1' })` sends from a coordinator's injection point; a forged variant (MAC
@@ -24,7 +24,7 @@ export const LAB_COORDINATOR_TERM = 1;
 export interface InbandFrameOptions {
   /** The topology the frame carries; agents adopt it whole (mode, nodes, keys, analyzers, snaplen). */
   topology: TopologyUpdateFields;
-  /** The cluster key that signs the message (HMAC-SHA256, PROTOCOL.md §1.1). */
+  /** The cluster key that signs the message (HMAC-SHA256, SPEC.md §1.1). */
   clusterKey: Buffer;
   /** Source MAC of the frame: the injecting interface's. */
   srcMac: Buffer;

@@ -27,12 +27,12 @@ export interface EngineTopology {
 
 interface EngineOptionsBase {
   nodeId: number;
-  /** Authenticates in-band topology frames (PROTOCOL.md §2); absent: none is authentic. */
+  /** Authenticates in-band topology frames (SPEC.md §2); absent: none is authentic. */
   clusterKey?: Buffer;
   workers: number;
   /** Bytes kept per frame from the start of the Ethernet header. */
   snaplen: number;
-  /** UDP payload bytes per header batch (PROTOCOL.md §3). */
+  /** UDP payload bytes per header batch (SPEC.md §3). */
   payloadSize: number;
   /** A partial batch leaves after this many microseconds. */
   flushUs: number;
@@ -66,7 +66,7 @@ export interface EpochCounters {
   dropped: number;
 }
 
-/** Every layer of DESIGN.md "Counters" that the engine sees, cumulative since start. */
+/** Every layer of docs/DESIGN.md "Counters" that the engine sees, cumulative since start. */
 export interface EngineCounters {
   frames: number;
   bytes: number;

@@ -1,4 +1,4 @@
-// The analyzer's receive path: one thread that reads PROTOCOL.md §3 header-batch datagrams
+// The analyzer's receive path: one thread that reads SPEC.md §3 header-batch datagrams
 // from a UDP socket with recvmmsg, rejects malformed ones (counted by reason), accounts the
 // sequence of every (node, stream) and writes every record of every accepted datagram as
 // pcap. JavaScript only starts, stops and reads counters (a few times a second).

@@ -142,7 +142,7 @@ void ExportWorker::SwitchEpoch(uint32_t epoch) {
 
 ExportWorker::Destination& ExportWorker::PickDestination(const QueuedFrame& frame) {
   size_t choice = random_choice_;
-  // The flow hash's low 12 bits pick the owning node (PROTOCOL.md §4); use other bits here.
+  // The flow hash's low 12 bits pick the owning node (SPEC.md §4); use other bits here.
   if (options_.mode == ExportMode::kFlow) choice = (frame.flow_hash >> 12) % epoch_destinations_.size();
   return destinations_[epoch_destinations_[choice]];
 }

@@ -1,5 +1,5 @@
 // One export worker (one per core by default): drains its FrameQueue, packs records into
-// PROTOCOL.md §3 datagrams, one open batch per analyzer, and sends them with sendmmsg.
+// SPEC.md §3 datagrams, one open batch per analyzer, and sends them with sendmmsg.
 // A batch leaves when it is full, when its first record is older than the flush
 // interval (so quiet links are not held back), when the epoch changes, and on stop.
 #pragma once

@@ -1,4 +1,4 @@
-// Flow-mode owner lookup (PROTOCOL.md §4 "flow"): a frame's bucket (flow_hash & 4095) maps
+// Flow-mode owner lookup (SPEC.md §4 "flow"): a frame's bucket (flow_hash & 4095) maps
 // to a node by rendezvous hashing over the topology's node IDs. That mapping depends only
 // on the topology, so it is computed once per topology into a 4096-entry table (8 KiB) and
 // the per-frame lookup is a single array read.

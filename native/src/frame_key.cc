@@ -1,4 +1,4 @@
-// ParseFrameKey: PROTOCOL.md §4 "Parsing a frame", rule by rule. Every helper receives a
+// ParseFrameKey: SPEC.md §4 "Parsing a frame", rule by rule. Every helper receives a
 // pointer and the number of bytes left after it and checks before it reads.
 #include "frame_key.h"
 

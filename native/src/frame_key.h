@@ -1,4 +1,4 @@
-// The selection key of one Ethernet frame and the two selection hashes (PROTOCOL.md §4).
+// The selection key of one Ethernet frame and the two selection hashes (SPEC.md §4).
 // This runs for every captured frame, so it is header-only where it matters (the hashes)
 // and ParseFrameKey reads each header byte at most once, with every read bounds-checked
 // against `len`: any byte string, of any length, is a valid input.
@@ -19,13 +19,13 @@ inline uint32_t Fmix32(uint32_t x) {
   return x;
 }
 
-// EtherType of the in-band topology frame (PROTOCOL.md §2). ParseFrameKey treats such a
+// EtherType of the in-band topology frame (SPEC.md §2). ParseFrameKey treats such a
 // frame like any other non-IP frame; the caller checks for it first (ethertype ==
 // kInbandEthertype and l3_offset == kEthernetHeaderLen, since it never carries a VLAN tag).
 constexpr uint16_t kInbandEthertype = 0x88B5;
 
 // Destination MAC + source MAC + EtherType. A shorter frame ("runt") belongs to position 0
-// in every selection mode (PROTOCOL.md §4); its FrameKey is all zeros, see ParseFrameKey.
+// in every selection mode (SPEC.md §4); its FrameKey is all zeros, see ParseFrameKey.
 constexpr size_t kEthernetHeaderLen = 14;
 
 struct FrameKey {

@@ -1,4 +1,4 @@
-// Encodes PROTOCOL.md §3 header-batch datagrams in place, into a caller-owned buffer.
+// Encodes SPEC.md §3 header-batch datagrams in place, into a caller-owned buffer.
 #pragma once
 
 #include <cstdint>

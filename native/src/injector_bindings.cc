@@ -1,5 +1,5 @@
 // JS class `FrameInjector`: sends single frames out of an interface (the coordinator's
-// in-band topology frames, PROTOCOL.md §2). A handful of frames per minute, so it runs on
+// in-band topology frames, SPEC.md §2). A handful of frames per minute, so it runs on
 // the JS thread; it reuses the traffic generator's AF_PACKET sender.
 #include <cstring>
 #include <memory>

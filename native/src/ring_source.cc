@@ -91,7 +91,7 @@ void RingSource::Open(const RingOptions& options) {
               "PACKET_IGNORE_OUTGOING");
 
     // Keep the first snaplen bytes of every frame, but in-band topology frames (EtherType
-    // 0x88B5, PROTOCOL.md §2) whole: their HMAC covers all of their bytes.
+    // 0x88B5, SPEC.md §2) whole: their HMAC covers all of their bytes.
     sock_filter keep_snaplen[] = {
         BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kInbandEthertype, 1, 0),

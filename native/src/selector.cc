@@ -97,8 +97,8 @@ Classification Selector::Classify(const uint8_t* frame, uint32_t len, uint64_t t
   const Topology& topology = *current_;
   const uint32_t n = topology.node_count();
   if (topology.mode == SelectionMode::kRoundRobin) {
-    // Every traffic frame advances the counter, whatever its length or type (DESIGN.md);
-    // a runt still belongs to position 0 as in every mode (PROTOCOL.md §4).
+    // Every traffic frame advances the counter, whatever its length or type (docs/DESIGN.md);
+    // a runt still belongs to position 0 as in every mode (SPEC.md §4).
     const int32_t position = len < kEthernetHeaderLen ? 0 : static_cast<int32_t>(round_robin_counter_ % n);
     ++round_robin_counter_;
     return {false, position, 0, false};

@@ -1,5 +1,5 @@
 // Decides, frame by frame and in wire order, which node position owns each frame
-// (PROTOCOL.md §4), and recognises the in-band topology frame of §2. One Selector serves
+// (SPEC.md §4), and recognises the in-band topology frame of §2. One Selector serves
 // both the live engine and `dicap owner`, so the tool answers with the engine's own code.
 //
 // Runs on one thread (the capture thread). Offer() may be called from any thread.
@@ -20,7 +20,7 @@ namespace dicap {
 struct Classification {
   bool control;        // an authentic, newer in-band TOPOLOGY_UPDATE: not traffic
   int32_t position;    // owner position of a traffic frame; -1 while no topology is in force
-  uint32_t flow_hash;  // PROTOCOL.md §4 flow hash, valid when has_flow_hash
+  uint32_t flow_hash;  // SPEC.md §4 flow hash, valid when has_flow_hash
   bool has_flow_hash;
 };
 

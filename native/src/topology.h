@@ -14,7 +14,7 @@
 
 namespace dicap {
 
-// SELECTION_TYPE values of PROTOCOL.md §1.
+// SELECTION_TYPE values of SPEC.md §1.
 enum class SelectionMode : uint8_t { kRoundRobin = 1, kIpid = 2, kFlow = 3 };
 
 bool ParseSelectionMode(const std::string& name, SelectionMode* out);

@@ -61,7 +61,7 @@ const VECTOR = hex(
   '4443010300171000000007110000002a0600000003076afd86c008000000fa140000123415000056781300000080010000000b0100000016010000002104c6120064050000270fef6afd86c0f000000001f1d0e24155f234305734f36f362724f4b62bc9eaf5d1bb939cf612b26515f7c34d37e2f8549029c0',
 );
 
-describe('PROTOCOL.md §5 authenticated TOPOLOGY_UPDATE', () => {
+describe('SPEC.md §5 authenticated TOPOLOGY_UPDATE', () => {
   it('decodes with a valid MAC and the right fields', () => {
     const result = decode(VECTOR, VECTOR_KEY);
     expect(result).toEqual({
