@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../helpers/free-port.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capture } from '../helpers/captures.js';
+import { testCapture } from '../helpers/captures.js';
 
 const ROOT = path.resolve('.');
 const DOCKER = path.join(ROOT, 'docker');
-const CAPTURE_FILE = capture('zeek__dns-edns-tcp-keepalive.pcap');
+const CAPTURE_FILE = testCapture('zeek__dns-edns-tcp-keepalive.pcap');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-deploy-files-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

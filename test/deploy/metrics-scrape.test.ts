@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDicap, type DicapProcess } from '../../lab/dicap-command.js';
 import { readDocumentedMetrics, type DocumentedMetric } from '../docs/metrics-doc.js';
 import { scrape, sumOf, valueOf, type Exposition } from './prometheus-text.js';
-import { capture } from '../helpers/captures.js';
+import { testCapture } from '../helpers/captures.js';
 
 // 20 frames: 10 within 0.15 s, then 7.7 s of silence, then 10 more. Replayed in real time,
 // the agent is at rest in the silence, so its counters and the analyzer's can be compared.
-const CAPTURE = capture('zeek__dns-edns-tcp-keepalive.pcap');
+const CAPTURE = testCapture('zeek__dns-edns-tcp-keepalive.pcap');
 const FIRST_BURST = 10;
 const ALL_FRAMES = 20;
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 export const CAPTURES = path.resolve(import.meta.dirname, '..', 'captures');
 
 /** The path of `name` in test/captures/; throws naming the folder when it is not there. */
-export function capture(name: string): string {
+export function testCapture(name: string): string {
   const file = path.join(CAPTURES, name);
   if (!fs.existsSync(file))
     throw new Error(`${name} is not in ${CAPTURES}; add it there with its source in the README`);

@@ -10,7 +10,7 @@ import { DICAP, runDicap } from '../../lab/dicap-command.js';
 import { listNamespaces, privilegeProblem, runSync } from '../../lab/netns.js';
 import { labDirectory, teardownLabSync } from '../../lab/state.js';
 import { readCaptureFile } from '../../native/capture-file.js';
-import { capture } from '../helpers/captures.js';
+import { testCapture } from '../helpers/captures.js';
 
 const problem = privilegeProblem();
 
@@ -126,7 +126,7 @@ describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs r
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-experiment-'));
     dirs.push(out);
     const files = ['zeek__modbus__modbusSmall.pcap', 'zeek__pppoe-over-qinq.pcap', 'tcpdump__afs.pcap'].map(
-      (f) => capture(f),
+      (f) => testCapture(f),
     );
     // Round-robin starts with the in-band frame (135 bytes), which the default snaplen 128 does not cut (the ring keeps in-band frames whole).
     const result = await runDicap([
@@ -175,7 +175,7 @@ describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs r
   });
 
   it('replay: experiment options without --out are refused in one line', async () => {
-    const result = await runDicap(['lab', 'replay', '--mode', 'flow', capture('tcpdump__afs.pcap')]);
+    const result = await runDicap(['lab', 'replay', '--mode', 'flow', testCapture('tcpdump__afs.pcap')]);
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([
       'dicap lab replay: --mode needs --out DIR (a whole experiment in a fresh lab); without --out, replay sends into a lab that is up',

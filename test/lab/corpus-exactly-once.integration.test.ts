@@ -18,7 +18,7 @@ import { privilegeProblem } from '../../lab/netns.js';
 import type { ReplayResult } from '../../lab/replay.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { expectExactlyOnce, KEY, MODES, runCluster, SNAPLEN } from './cluster-run.js';
-import { capture, corpusFiles, ethernetCaptures, HAVE_CORPUS } from '../helpers/captures.js';
+import { testCapture, corpusFiles, ethernetCaptures, HAVE_CORPUS } from '../helpers/captures.js';
 
 const problem = privilegeProblem();
 /** The team's whole Ethernet corpus where it is there (../shared/corpus), else the repository's curated captures. */
@@ -118,8 +118,8 @@ describe.skipIf(problem !== undefined)(
     it('a forged in-band frame resets no counter, is counted as rejected and is exported as traffic by its owner', async () => {
       const out = path.join(dir, 'forged');
       fs.mkdirSync(out);
-      const before = readCaptureFile(capture('zeek__modbus__modbusSmall.pcap')).frames.map((f) => f.data);
-      const after = readCaptureFile(capture('tcpdump__afs.pcap')).frames.map((f) => f.data);
+      const before = readCaptureFile(testCapture('zeek__modbus__modbusSmall.pcap')).frames.map((f) => f.data);
+      const after = readCaptureFile(testCapture('tcpdump__afs.pcap')).frames.map((f) => f.data);
       let forged: Buffer | undefined;
       const run = await runCluster(
         lab,
@@ -132,7 +132,7 @@ describe.skipIf(problem !== undefined)(
           pcapDirectory: out,
         },
         async (cluster) => {
-          await lab.replay([capture('zeek__modbus__modbusSmall.pcap')], { pps: PPS });
+          await lab.replay([testCapture('zeek__modbus__modbusSmall.pcap')], { pps: PPS });
           // Newer (epoch 3) and fresh, so only its MAC keeps it from being adopted.
           forged = (
             await injectTopology(lab, cluster, {
@@ -140,7 +140,7 @@ describe.skipIf(problem !== undefined)(
               topology: { ...cluster.staticTopology, term: 1, epoch: 3, validityStartMs: Date.now() },
             })
           ).frame;
-          await lab.replay([capture('tcpdump__afs.pcap')], { pps: PPS });
+          await lab.replay([testCapture('tcpdump__afs.pcap')], { pps: PPS });
         },
       );
       // The frames on the wire after the authentic in-band frame: the forged one is traffic,

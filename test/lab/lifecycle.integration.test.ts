@@ -18,7 +18,7 @@ import {
   type ProcessIdentity,
 } from '../../lab/state.js';
 import { DICAP, startDicap } from '../../lab/dicap-command.js';
-import { capture } from '../helpers/captures.js';
+import { testCapture } from '../helpers/captures.js';
 
 const problem = privilegeProblem();
 const LAB_API = path.resolve('dist', 'lab', 'lab.js');
@@ -212,7 +212,7 @@ describe.skipIf(problem !== undefined)('lab lifecycle (needs root)', () => {
     const before = snapshot();
     const up = startDicap(['lab', 'up', '--id', 'tr', '--nodes', '1']);
     expect(await up.exited).toBe(0);
-    const corpusFile = capture('zeek__modbus__modbusBig.pcap');
+    const corpusFile = testCapture('zeek__modbus__modbusBig.pcap');
     const replay = startDicap(['lab', 'replay', corpusFile, '--pps', '100', '--id', 'tr']);
     await replay.waitForStderr(/replay: \d+ frames sent/);
     const [tcpreplay] = listProcessRecords('tr');

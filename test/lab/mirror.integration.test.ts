@@ -11,7 +11,7 @@ import { privilegeProblem } from '../../lab/netns.js';
 import type { ReplayResult } from '../../lab/replay.js';
 import { captureHostsOf } from '../../lab/topology.js';
 import { startTcpdump } from './tcpdump.js';
-import { capture } from '../helpers/captures.js';
+import { testCapture } from '../helpers/captures.js';
 
 const problem = privilegeProblem();
 // Many frames of many kinds (Modbus/TCP, SSH, GRE, malformed ARP, SMB with frames up to
@@ -28,7 +28,7 @@ const FILES = [
   'zeek__vlan-collisions.pcap',
   'zeek__pppoe-over-qinq.pcap',
   'zeek__mixed-vlan-mpls.pcap',
-].map(capture);
+].map(testCapture);
 
 /** EtherTypes the kernel takes out of the frame into skb metadata on receive (eth_type_vlan). */
 const VLAN_TPIDS = new Set([0x8100, 0x88a8]);
@@ -84,7 +84,7 @@ describe.skipIf(problem !== undefined)('lab mirror (needs root)', () => {
     expect(result.refused).toEqual([
       {
         index: expect.any(Number),
-        file: capture('tcpdump__bigtcp-ipv6.pcap'),
+        file: testCapture('tcpdump__bigtcp-ipv6.pcap'),
         frameInFile: 1,
         reason: 'Message too long (errno = 90)',
       },
@@ -120,8 +120,8 @@ describe.skipIf(problem !== undefined)('lab mirror (needs root)', () => {
     // CPU: both enter the mirror at once. Without the wire's receive steering (RPS) the
     // two CPUs mirror concurrently and the capture hosts disagree on the interleaving.
     const hosts = captureHostsOf(lab.topology).map((h) => h.name);
-    const source = capture('zeek__modbus__modbusBig.pcap');
-    const injected = capture('tcpdump__arp-oobr.pcap');
+    const source = testCapture('zeek__modbus__modbusBig.pcap');
+    const injected = testCapture('tcpdump__arp-oobr.pcap');
     const dumps = await Promise.all(hosts.map((h) => startTcpdump(lab, h, dir)));
     const before = await lab.passiveCounters();
     const [fromSource, fromCoordinator] = await Promise.all([

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorCode } from '../../common/errors.js';
 import { readCaptureFile, type CaptureFileContents } from '../../native/capture-file.js';
-import { capture, corpusFiles, HAVE_CORPUS } from '../helpers/captures.js';
+import { testCapture, corpusFiles, HAVE_CORPUS } from '../helpers/captures.js';
 
 const NS_PER_S = 1_000_000_000n;
 const PCAP_SECONDS_WRAP = 2n ** 32n; // a classic pcap record holds seconds in 32 bits
@@ -269,7 +269,7 @@ describe.skipIf(!HAVE_CORPUS)('readCaptureFile on the whole corpus (needs ../sha
 describe('readCaptureFile on pcapng time stamps', () => {
   it('keeps time stamps past 2106 whole, as tshark reads them', () => {
     for (const name of ['tcpdump__time_2106_overflow.pcapng', 'tcpdump__time_2107.pcapng']) {
-      const file = capture(name);
+      const file = testCapture(name);
       const run = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.time_epoch'], {
         encoding: 'utf8',
       });

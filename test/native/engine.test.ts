@@ -16,7 +16,7 @@ import {
 } from '../../protocol/index.js';
 import { BatchCollector } from '../helpers/batch-collector.js';
 import { compareMultisets, frameKey, frameMultiset } from '../helpers/frames.js';
-import { capture } from '../helpers/captures.js';
+import { testCapture } from '../helpers/captures.js';
 
 const NODES = [11, 22, 33];
 const K0 = 0x1234;
@@ -77,7 +77,7 @@ async function runToEnd(engine: CaptureEngine): Promise<void> {
 
 describe('the capture engine from a file', () => {
   const files = ['tcpdump__afs.pcap', 'tcpdump__arp-oobr.pcap', 'tcpdump__OSPFv2_Capture_FINAL.pcapng'].map(
-    (f) => capture(f),
+    (f) => testCapture(f),
   );
 
   for (const mode of ['flow', 'ipid', 'round-robin'] as const) {
@@ -195,7 +195,7 @@ describe('in-band topology frames (round-robin)', () => {
     return { file, tsNs };
   }
 
-  const traffic = readCaptureFile(capture('tcpdump__afs.pcap'))
+  const traffic = readCaptureFile(testCapture('tcpdump__afs.pcap'))
     .frames.slice(0, 100)
     .map((f) => f.data);
 
@@ -242,14 +242,14 @@ describe('in-band topology frames (round-robin)', () => {
 
 describe('bad sources', () => {
   it('refuses a capture that is not Ethernet with one line naming the link type', () => {
-    const engine = engineFor(capture('tcpdump__802_15_4-data.pcap'), 11);
+    const engine = engineFor(testCapture('tcpdump__802_15_4-data.pcap'), 11);
     engine.offerTopology(topology('flow'));
     expect(() => engine.start()).toThrow(/link type .* is not Ethernet/);
     engine.stop();
   });
 
   it('reports where a truncated file ends, after exporting the frames before it', async () => {
-    const source = fs.readFileSync(capture('tcpdump__afs.pcap'));
+    const source = fs.readFileSync(testCapture('tcpdump__afs.pcap'));
     const file = path.join(dir, 'truncated.pcap');
     fs.writeFileSync(file, source.subarray(0, Math.floor(source.length / 2)));
     const engine = engineFor(file, 11);

@@ -8,7 +8,7 @@ import { errorCode } from '../../common/errors.js';
 import { native } from '../../native/addon.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { flowHash, flowOwner, ipidHash, parseFrame } from '../../protocol/selection.js';
-import { capture, corpusFiles, HAVE_CORPUS } from '../helpers/captures.js';
+import { testCapture, corpusFiles, HAVE_CORPUS } from '../helpers/captures.js';
 
 interface NativeFrameKey {
   a: number;
@@ -560,7 +560,7 @@ describe('frames cut short', () => {
       'tcpdump__OSPFv3_with_AH.pcap',
       'tcpdump__bigtcp-ipv6.pcap',
     ]) {
-      for (const { data } of readCaptureFile(capture(name), 50).frames) {
+      for (const { data } of readCaptureFile(testCapture(name), 50).frames) {
         for (let len = 0; len <= Math.min(data.length, 160); len++) {
           expectSameAsTypeScript(Buffer.from(data.subarray(0, len)), 99);
           checked++;

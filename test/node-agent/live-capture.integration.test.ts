@@ -18,9 +18,9 @@ import {
 } from '../../lab/netns.js';
 import { startDicap } from '../../lab/dicap-command.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
+import { testCapture } from '../helpers/captures.js';
 
 const problem = privilegeProblem();
-const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
 // Real captures, several with 802.1Q/QinQ tags.
 const FILES = [
   'tcpdump__afs.pcap',
@@ -86,7 +86,7 @@ describe.skipIf(problem !== undefined)('live capture on a veth (needs root)', ()
     try {
       await agent.waitForStderr(/capturing from interface/);
       await analyzer.waitForStderr(/listening/i);
-      const files = FILES.map((f) => path.join(CORPUS, f));
+      const files = FILES.map(testCapture);
       const replay = await run(inNamespace(sender, ['tcpreplay', '-i', `${id}a`, '--topspeed', ...files]));
       const sent = /Actual: (\d+) packets \((\d+) bytes\)/.exec(replay);
       expect(sent, replay).not.toBeNull();

@@ -13,23 +13,23 @@ import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { ownerPosition, RoundRobinOwner } from '../../protocol/index.js';
 import { runDicap, startDicap } from '../../lab/dicap-command.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
+import { testCapture, corpusFiles, ethernetCaptures, HAVE_CORPUS } from '../helpers/captures.js';
 
-const CORPUS = path.resolve('..', 'shared', 'corpus', 'ether');
 const NODES = [11, 22, 33];
 const KEY = '0x1234,0x5678';
 const SNAPLEN = 128;
 const PORT = 19800 + (process.pid % 100);
 
-/** Every 8th Ethernet corpus file (~90 files, pcap and pcapng, many malformed frames), concatenated. */
+/**
+ * Every 8th Ethernet file of the team's corpus (~90 files, pcap and pcapng, many malformed
+ * frames) where it is there, else every Ethernet capture of test/captures/, concatenated.
+ */
 function combinedCorpus(file: string): { frames: CapturedFrame[]; files: number } {
-  const names = fs
-    .readdirSync(CORPUS)
-    .sort()
-    .filter((_, i) => i % 8 === 0);
+  const names = HAVE_CORPUS ? corpusFiles('ether').filter((_, i) => i % 8 === 0) : ethernetCaptures();
   const writer = new PcapFileWriter(file);
   const frames: CapturedFrame[] = [];
   for (const name of names) {
-    for (const frame of readCaptureFile(path.join(CORPUS, name)).frames) {
+    for (const frame of readCaptureFile(name).frames) {
       // The writer stores wire length = captured length; keep both equal in the expectation.
       writer.write(frame.tsNs, frame.data);
       frames.push({ ...frame, wireLen: frame.data.length });
@@ -62,7 +62,7 @@ describe('offline pipeline: three agents and one analyzer', () => {
       'tcpdump__bigtcp-ipv6.pcap',
       'zeek__pppoe-over-qinq.pcap',
     ]) {
-      const file = path.join(CORPUS, name);
+      const file = testCapture(name);
       inputs.push({ label: name, file, frames: readCaptureFile(file).frames });
     }
   });
