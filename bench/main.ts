@@ -4,6 +4,7 @@ import path from 'node:path';
 import { benchAnalyzer } from './analyzer-bench.js';
 import { benchEngine } from './engine-bench.js';
 import { benchLab } from './lab-bench.js';
+import { benchSoak } from './soak-bench.js';
 import { writeReport, type ReportTable } from './report.js';
 
 /** The real captures in the repository (test/captures/README.md), for the engine's "real capture mix". */
@@ -11,7 +12,7 @@ const CAPTURES = path.resolve('test', 'captures');
 
 const BENCHMARKS: Record<
   string,
-  { summary: string; run: () => Promise<ReportTable[]>; needsRoot?: boolean }
+  { summary: string; run: () => Promise<ReportTable[]>; needsRoot?: boolean; onlyByName?: boolean }
 > = {
   engine: {
     summary: 'engine frames/s per core from the offline source (dropped and exported)',
@@ -26,6 +27,13 @@ const BENCHMARKS: Record<
     run: () => benchLab(),
     needsRoot: true,
   },
+  soak: {
+    summary:
+      'the whole cluster for 30 min (DICAP_SOAK_MINUTES) with nodes and the active coordinator killed: memory, loss, crashes (root)',
+    run: () => benchSoak(),
+    needsRoot: true,
+    onlyByName: true,
+  },
 };
 
 function usage(): string {
@@ -35,7 +43,7 @@ function usage(): string {
     '',
     'Runs benchmarks (all of them without a NAME) and writes each report to bench/reports/NAME.md.',
     'Reads real captures from test/captures/; takes no options. Without a NAME, benchmarks that need root',
-    '(lab) are left out unless running as root.',
+    '(lab) are left out unless running as root, and soak (30 minutes) runs only when named.',
     '',
     ...lines,
   ].join('\n');
@@ -48,7 +56,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const asRoot = process.getuid?.() === 0;
   const names =
-    argv.length > 0 ? argv : Object.keys(BENCHMARKS).filter((name) => asRoot || !BENCHMARKS[name]!.needsRoot);
+    argv.length > 0
+      ? argv
+      : Object.keys(BENCHMARKS).filter(
+          (name) => !BENCHMARKS[name]!.onlyByName && (asRoot || !BENCHMARKS[name]!.needsRoot),
+        );
   for (const name of names) {
     const bench = BENCHMARKS[name];
     if (!bench) {

@@ -7,6 +7,7 @@ import { coverageReport } from '../../lab/coverage.js';
 import { adoptInbandTopology } from '../../lab/inband.js';
 import type { Lab } from '../../lab/lab.js';
 import { passiveDelta } from '../../lab/report.js';
+import { capturedBytes } from '../../lab/traffic-phases.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { ownerPosition, RoundRobinOwner } from '../../protocol/index.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
@@ -55,21 +56,6 @@ export async function runCluster(
   } finally {
     await cluster.stop().catch(() => {});
   }
-}
-
-/** TPIDs the kernel takes out of a received frame into metadata before any capture socket sees it. */
-const OUTER_VLAN_TPIDS = new Set([0x8100, 0x88a8]);
-
-/**
- * The bytes of `frame` that a live agent's selection sees: its capture ring keeps the
- * first snaplen bytes of each frame, counted after the kernel took out the outer VLAN tag.
- * Ownership is computed on them, so a frame whose headers run past the snaplen (an IPv6
- * extension-header chain, in the corpus) can get another owner than its whole bytes would
- * give; every node with the same snaplen computes the same one.
- */
-export function capturedBytes(frame: Buffer, snaplen: number): Buffer {
-  const tagged = frame.length >= 18 && OUTER_VLAN_TPIDS.has(frame.readUInt16BE(12));
-  return frame.subarray(0, snaplen + (tagged ? 4 : 0));
 }
 
 /** The owner position of each frame, in wire order, as the TypeScript selection computes it on what a node captures. */

@@ -39,7 +39,7 @@ import {
   type ControlBody,
   type Endpoint,
 } from '../../protocol/index.js';
-import { capturedBytes } from './cluster-run.js';
+import { capturedBytes } from '../../lab/traffic-phases.js';
 import {
   analyzerOutput,
   judgedLedger,
@@ -458,7 +458,7 @@ describe.skipIf(problem !== undefined)(
 
         const final = await cp.stop();
         const match = matchOutput(
-          [...phases, { name: 'forged', seed: 0, frames: [forged] }],
+          [...phases, { name: 'forged', seed: 0, rate: 0, frames: [forged] }],
           analyzerOutput(cp),
           cp.snaplen,
         );
