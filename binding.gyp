@@ -8,7 +8,15 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread", "-lbpf"],
+      "actions": [
+        {
+          "action_name": "selection_bpf",
+          "inputs": ["native/bpf/selection.bpf.c", "native/bpf/selection_abi.h"],
+          "outputs": ["<(PRODUCT_DIR)/selection.bpf.o"],
+          "action": ["sh", "-c", "clang -O2 -g -target bpf -mcpu=v3 -I/usr/include/<!(uname -m)-linux-gnu -c native/bpf/selection.bpf.c -o <(PRODUCT_DIR)/selection.bpf.o"]
+        }
+      ]
     }
   ]
 }

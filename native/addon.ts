@@ -22,8 +22,13 @@ function findRepositoryRoot(): string {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type NativeModule = Record<string, any>;
 
+/** A file the native build puts beside the addon (build/Release/), e.g. the BPF program selection.bpf.o. */
+export function buildOutput(name: string): string {
+  return path.join(findRepositoryRoot(), 'build', 'Release', name);
+}
+
 export const native: NativeModule = (() => {
-  const file = path.join(findRepositoryRoot(), 'build', 'Release', 'dicap_native.node');
+  const file = buildOutput('dicap_native.node');
   if (!fs.existsSync(file)) {
     throw new Error(
       `dicap: native addon ${file} is missing; run \`npm install\` (or \`npm run build\`) in the repository`,

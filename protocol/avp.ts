@@ -97,6 +97,9 @@ export const AvpCode = {
   /** dicap extension (SPEC.md §6.9): where the sender of a SYNC serves its dashboard. */
   DASHBOARD_IP: 94,
   DASHBOARD_PORT: 95,
+  /** dicap extension (SPEC.md §6.10): the one-time token of a staged topology, its first two AVPs. */
+  TOKEN_HI: 96,
+  TOKEN_LO: 97,
   TIMESTAMP: 239,
   SENDER_SEQ: 240,
   HMAC_0: 241,
@@ -117,6 +120,7 @@ export type AvpName = keyof typeof AvpCode;
 export const OPTIONAL_AVP_SETS: Readonly<Partial<Record<MessageTypeName, readonly number[]>>> = {
   HEARTBEAT: Array.from({ length: 16 }, (_, i) => AvpCode.RING_PACKETS_HI + i),
   SYNC: [AvpCode.DASHBOARD_IP, AvpCode.DASHBOARD_PORT],
+  TOPOLOGY_UPDATE: [AvpCode.TOKEN_HI, AvpCode.TOKEN_LO],
 };
 
 /** IPID_HISTOGRAM carries exactly this many IPID_BIN AVPs: bin i counts IDs 256·i … 256·i+255. */

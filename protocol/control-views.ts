@@ -52,6 +52,11 @@ export interface TopologyUpdateFields {
   readonly k0: number;
   readonly k1: number;
   readonly snaplen: number;
+  /**
+   * Optional (SPEC.md §6.10): the one-time token (64 bits, not 0) of a topology staged on
+   * nodes that select in the kernel; written as the first two AVPs, TOKEN_HI and TOKEN_LO.
+   */
+  readonly token?: bigint;
 }
 export interface HeartbeatFields {
   readonly nodeId: number;
@@ -231,7 +236,12 @@ export function topologyUpdate(f: TopologyUpdateFields): ControlBody {
       `validityStartMs ${f.validityStartMs} must be a non-negative integer (Unix milliseconds)`,
     );
   }
+  if (f.token !== undefined && (f.token <= 0n || f.token >= 1n << 64n))
+    throw new RangeError(`token ${f.token} must be a 64-bit value other than 0`);
   return body(MessageType.TOPOLOGY_UPDATE, [
+    ...(f.token !== undefined
+      ? [avp(C.TOKEN_HI, Number(f.token >> 32n)), avp(C.TOKEN_LO, Number(f.token & 0xffffffffn))]
+      : []),
     avp(C.TERM, f.term),
     avp(C.EPOCH, f.epoch),
     avp(C.SELECTION_TYPE, SELECTION_TYPE[f.selection]),
@@ -406,6 +416,8 @@ export function readAccept(msg: ControlBody): AcceptFields {
 
 export function readTopologyUpdate(msg: ControlBody): TopologyUpdateFields {
   const r = readerFor(msg, 'TOPOLOGY_UPDATE');
+  const hi = r.optional(C.TOKEN_HI);
+  const token = hi === undefined ? undefined : (BigInt(hi) << 32n) | BigInt(r.one(C.TOKEN_LO));
   return {
     term: r.one(C.TERM),
     epoch: r.one(C.EPOCH),
@@ -416,6 +428,7 @@ export function readTopologyUpdate(msg: ControlBody): TopologyUpdateFields {
     k0: r.one(C.HASH_KEY_0),
     k1: r.one(C.HASH_KEY_1),
     snaplen: r.one(C.SNAPLEN),
+    ...(token !== undefined ? { token } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "bindings.h"
+#include "kernel_selection_bindings.h"
 
 namespace {
 
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dicap::RegisterCaptureFileBindings(env, exports);
   dicap::RegisterAnalyzerBindings(env, exports);
   dicap::RegisterGenBindings(env, exports);
+  dicap::RegisterKernelSelectionBindings(env, exports);
   return exports;
 }
 
