@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveMetrics } from '../../common/metrics-server.js';
-import { Coordinator } from '../../coordinator/coordinator.js';
+import { startCoordinator } from '../../coordinator/runtime.js';
 import { DEFAULT_MAX_PAGES, Dashboard } from '../../coordinator/dashboard/server.js';
 import { createCoordinatorMetrics } from '../../coordinator/metrics.js';
 import { freePort } from '../helpers/free-port.js';
@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 async function dashboardServer(): Promise<{ dashboard: Dashboard; port: number }> {
-  const coordinator = await Coordinator.start({
+  const coordinator = await startCoordinator({
     listen: { ip: '127.0.0.1', port: await freePort('udp') },
     advertise: '127.0.0.1',
     key: Buffer.from('00112233445566778899aabbccddeeff', 'hex'),
