@@ -1,7 +1,36 @@
 // The coordinator's state as JSON (for /status, the dashboard and tests) and as one line.
-import type { Coordinator } from './coordinator.js';
+// CoordinatorStatus is the /status contract: readers (the lab, tests) import this type.
+import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
+import type { Coordinator, CoordinatorCounters } from './coordinator.js';
+import type { EpochCoverage } from './coverage-ledger.js';
+import type { Member } from './membership.js';
+import type { CoordinatorRole } from './election.js';
 
-export function coordinatorStatus(c: Coordinator): Record<string, unknown> {
+/** The body of GET /status. */
+export interface CoordinatorStatus {
+  role: CoordinatorRole;
+  coordinatorId: number;
+  activeId: number | null;
+  term: number;
+  peers: Array<{ id: number; endpoint: Endpoint; lastHeardMs: number | null }>;
+  lastSyncMs: number | null;
+  epoch: number;
+  mode: TopologyUpdateFields['selection'];
+  control: Endpoint;
+  topology: TopologyUpdateFields | null;
+  members: Array<Member & { position: number | null }>;
+  /** The newest epoch with a verdict. */
+  coverage:
+    | (Pick<EpochCoverage, 'epoch' | 'status' | 'frames' | 'uncovered' | 'duplicated'> & {
+        reason: string | null;
+      })
+    | null;
+  ledgerTotals: { uncovered: number; duplicated: number; anomalies: number };
+  counters: CoordinatorCounters;
+  control_messages: { received: number; sent: number; rejected: Record<string, number> };
+}
+
+export function coordinatorStatus(c: Coordinator): CoordinatorStatus {
   const positions = new Map((c.current?.nodeIds ?? []).map((id, i) => [id, i]));
   const latest = c.ledger.latestVerdict();
   return {

@@ -35,6 +35,15 @@ import {
 import type { SelectionModeName } from '../native/engine.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SNAPLEN } from '../common/cluster-options.js';
 import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
+import type { CoordinatorStatus } from '../coordinator/status.js';
+import type { EpochCoverage } from '../coordinator/coverage-ledger.js';
+import type { ClusterEvent } from '../coordinator/event-log.js';
+import {
+  parseFollowing,
+  parseTopologyInForce,
+  type Following,
+  type TopologyInForce,
+} from '../node-agent/follower-log.js';
 import {
   DEFAULT_ANALYZER_PORT,
   FIRST_NODE_ID,
@@ -149,65 +158,17 @@ export interface LabAnalyzer extends Member {
   summaryFile: string;
 }
 
-/** A coordinator's /status (coordinator/status.ts), the parts the lab reads. */
-export interface CoordinatorStatus {
-  role: 'active' | 'candidate' | 'standby';
-  coordinatorId: number;
-  activeId: number | null;
-  term: number;
-  epoch: number;
-  mode: SelectionModeName;
-  control: Endpoint;
-  topology: TopologyUpdateFields | null;
-  members: Array<{
-    nodeId: number;
-    role: 'capture' | 'analyzer';
-    control: Endpoint;
-    data?: Endpoint;
-    lastHeardMs: number;
-    appliedEpoch: number;
-    position: number | null;
-  }>;
-  ledgerTotals: { uncovered: number; duplicated: number; anomalies: number };
-  counters: Record<string, number>;
-  control_messages: { received: number; sent: number; rejected: Record<string, number> };
+/** A topology an agent put in force, and when its line arrived. */
+export interface AppliedTopology extends TopologyInForce {
+  atMs: number;
 }
 
-/** One epoch of a coordinator's /ledger (coordinator/coverage-ledger.ts EpochCoverage). */
-export interface LedgerEpoch {
-  epoch: number;
-  members: number[];
-  status: 'open' | 'exactly-once' | 'anomaly';
-  anomaly?: 'seen-mismatch' | 'node-lost' | 'gap' | 'duplicate';
-  reason?: string;
-  frames: number;
-  ownedSum: number;
-  uncovered: number;
-  duplicated: number;
-  perNode: Record<string, { seen: number; owned: number; exported: number; dropped: number }>;
-  departed: number[];
-  validityStartMs: number;
-  closedAtMs?: number;
-}
-
+/** One epoch of a coordinator's /ledger, newest first. */
+export type LedgerEpoch = EpochCoverage;
 /** One entry of a coordinator's /events. */
-export interface CoordinatorEvent {
-  atMs: number;
-  kind: string;
-  text: string;
-}
+export type CoordinatorEvent = ClusterEvent;
+export type { CoordinatorStatus };
 
-/** A topology an agent put in force, from its log ("topology in force: …"). */
-export interface AppliedTopology {
-  atMs: number;
-  term: number;
-  epoch: number;
-  nodeIds: number[];
-  inband: boolean;
-}
-
-const APPLIED =
-  /topology in force: term (\d+), epoch (\d+), nodes ([\d,]+), position -?\d+( \(in-band frame\))?/;
 const AGENT_STOP_GRACE_MS = 15_000;
 const STOP_GRACE_MS = 10_000;
 /** After the last agent has exited, its last datagrams may still be on their way to the analyzers. */
@@ -217,6 +178,12 @@ const POLL_MS = 100;
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+const isSameFollowing = (a: Following | undefined, b: Following): boolean =>
+  a !== undefined &&
+  a.term === b.term &&
+  a.coordinator.ip === b.coordinator.ip &&
+  a.coordinator.port === b.coordinator.port;
 
 function tail(member: Member): string {
   return lastLines(member.log.map((l) => l.text).join('\n'));
@@ -513,9 +480,7 @@ export class ControlPlane {
           agent.log
             .slice(agent.lifeStart)
             .some((l) =>
-              l.text.includes(
-                `following coordinator ${status!.control.ip}:${status!.control.port} (term ${t.term})`,
-              ),
+              isSameFollowing(parseFollowing(l.text), { coordinator: status!.control, term: t.term }),
             );
         const following = nodeIds.every((id) => follows(this.agent(id)));
         const inForce =
@@ -542,18 +507,8 @@ export class ControlPlane {
   /** The topologies agent `nodeId` put in force, in order, over all its lives. */
   appliedTopologies(nodeId: number): AppliedTopology[] {
     return this.agent(nodeId).log.flatMap((l) => {
-      const m = APPLIED.exec(l.text);
-      return m
-        ? [
-            {
-              atMs: l.atMs,
-              term: Number(m[1]),
-              epoch: Number(m[2]),
-              nodeIds: m[3]!.split(',').map(Number),
-              inband: m[4] !== undefined,
-            },
-          ]
-        : [];
+      const applied = parseTopologyInForce(l.text);
+      return applied ? [{ ...applied, atMs: l.atMs }] : [];
     });
   }
 

@@ -4,6 +4,7 @@
 // as LEDGER reports, its counters at every layer ride on the heartbeats and its IPv4 ID
 // histogram goes to every coordinator (the dashboard, protocol/SPEC.md §6.9), and a graceful
 // stop leaves the cluster without losing this node's share.
+import { formatFollowing, formatTopologyInForce } from './follower-log.js';
 import { CoordinatorLink, type CoordinatorLinkOptions } from '../common/coordinator-link.js';
 import type { CaptureEngine, EngineCounters, EngineTopology } from '../native/engine.js';
 import { ipidHistogram, ledger, type EngineTotals, type TopologyUpdateFields } from '../protocol/index.js';
@@ -71,13 +72,17 @@ export class CoordinatorFollower {
     });
     const follower = new CoordinatorFollower(options, link);
     link.on('topology', (t) => follower.onTopology(t));
-    link.on('coordinator', (c, term) =>
-      options.log(`following coordinator ${c.ip}:${c.port} (term ${term})`),
-    );
+    link.on('coordinator', (coordinator, term) => options.log(formatFollowing({ coordinator, term })));
     // When each topology came into force says who steered the node when (failovers, resyncs).
     options.engine.on('topology', (t, inband) =>
       options.log(
-        `topology in force: term ${t.term}, epoch ${t.epoch}, nodes ${t.nodeIds.join(',')}, position ${t.nodeIds.indexOf(options.nodeId)}${inband ? ' (in-band frame)' : ''}`,
+        formatTopologyInForce({
+          term: t.term,
+          epoch: t.epoch,
+          nodeIds: [...t.nodeIds],
+          position: t.nodeIds.indexOf(options.nodeId),
+          inband,
+        }),
       ),
     );
     follower.ledgerTimer = setInterval(() => {
