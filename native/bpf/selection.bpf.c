@@ -6,10 +6,10 @@
 //   - dicap_socket: a socket filter on the agent's ring (SO_ATTACH_BPF); returns the bytes to
 //                   keep, 0 for another node's frames (--selection socket)
 // Compiled by clang -target bpf at build time (binding.gyp), loaded with libbpf.
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
+// linux/bpf.h first: the helper declarations need its types (kept apart from the sorted block).
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
+
+#include <bpf/bpf_helpers.h>
 
 #include "selection_abi.h"
 
