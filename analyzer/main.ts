@@ -9,6 +9,7 @@ import tty from 'node:tty';
 import { clusterKeyOf } from '../common/cluster-key.js';
 import { CoordinatorLink } from '../common/coordinator-link.js';
 import { SummaryFile } from '../common/summary-file.js';
+import type { AnalyzerSummary } from './summary.js';
 import { resolveEndpoint, resolveIpv4 } from '../common/endpoint.js';
 import { DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
@@ -103,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
 
   // The summary exists as soon as the analyzer listens (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
-  const summary = new SummaryFile(values.summary, say);
+  const summary = new SummaryFile<AnalyzerSummary>(values.summary, say);
   try {
     summary.write({ final: false, ...sink.counters() });
   } catch (error) {
@@ -175,7 +176,7 @@ function run(
   sink: AnalyzerSink,
   metrics: MetricsServer | undefined,
   link: CoordinatorLink | undefined,
-  summary: SummaryFile,
+  summary: SummaryFile<AnalyzerSummary>,
 ): Promise<number> {
   return new Promise<number>((resolve) => {
     let lastDatagrams = 0;

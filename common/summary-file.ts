@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import { DicapError, errorCode, errorMessage } from './errors.js';
 
-export class SummaryFile {
+/** `T`: the file's contract, declared by the component that writes it. */
+export class SummaryFile<T> {
   private failing = false;
 
   /** `path` undefined: no summary was asked for, and writes do nothing. */
@@ -16,7 +17,7 @@ export class SummaryFile {
   ) {}
 
   /** Throws DicapError('DICAP_ERR_SUMMARY') with one line naming the file and the fix. */
-  write(value: unknown): void {
+  write(value: T): void {
     if (this.path === undefined) return;
     const temporary = `${this.path}.${process.pid}.tmp`;
     try {
@@ -31,7 +32,7 @@ export class SummaryFile {
   }
 
   /** For the periodic rewrite: a failure is said once per run of failures, and work goes on. */
-  writeOrWarn(value: unknown): void {
+  writeOrWarn(value: T): void {
     try {
       this.write(value);
       this.failing = false;

@@ -11,13 +11,14 @@
 // Live counters come from the processes' --summary files, which they rewrite whole every
 // --status-interval (1 s here). The files live in /run/dicap-lab/<id>/cluster/, readable
 // from the root namespace (namespaces share the file system) and removed with the lab.
+import type { AgentSummary } from '../node-agent/summary.js';
+import type { AnalyzerSummary } from '../analyzer/summary.js';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readClusterKeyFile } from '../common/cluster-key.js';
 import { DicapError } from '../common/errors.js';
-import type { AnalyzerSinkCounters } from '../native/analyzer-sink.js';
-import type { EngineCounters, SelectionModeName } from '../native/engine.js';
+import type { SelectionModeName } from '../native/engine.js';
 import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
 import { DICAP } from './dicap-command.js';
 import type { ExitInfo, Lab, LabProcess } from './lab.js';
@@ -74,17 +75,8 @@ export interface ClusterOptions {
   onProgress?: (line: string) => void;
 }
 
-/**
- * An agent's --summary file: the engine's counters, its node ID, whether they are final, and
- * (following a coordinator) its control channel's counts.
- */
-export type AgentSummary = EngineCounters & {
-  nodeId: number;
-  final: boolean;
-  control?: { received: number; rejected: Record<string, number>; fenced: number };
-};
-/** An analyzer's --summary file. */
-export type AnalyzerSummary = AnalyzerSinkCounters & { final: boolean };
+export type { AgentSummary } from '../node-agent/summary.js';
+export type { AnalyzerSummary } from '../analyzer/summary.js';
 
 interface ClusterProcess {
   /** "agent 11", "analyzer": for messages. */

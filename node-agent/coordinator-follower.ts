@@ -4,6 +4,7 @@
 // as LEDGER reports, its counters at every layer ride on the heartbeats and its IPv4 ID
 // histogram goes to every coordinator (the dashboard, protocol/SPEC.md §6.9), and a graceful
 // stop leaves the cluster without losing this node's share.
+import type { AgentControlCounts } from './summary.js';
 import { formatFollowing, formatTopologyInForce } from './follower-log.js';
 import { CoordinatorLink, type CoordinatorLinkOptions } from '../common/coordinator-link.js';
 import type { CaptureEngine, EngineCounters, EngineTopology } from '../native/engine.js';
@@ -110,7 +111,7 @@ export class CoordinatorFollower {
   }
 
   /** What the control channel took, rejected (by reason: forged, stale, replayed, malformed) and ignored from deposed coordinators. */
-  controlCounters(): { received: number; rejected: Record<string, number>; fenced: number } {
+  controlCounters(): AgentControlCounts {
     return {
       received: this.link.channel.received,
       rejected: { ...this.link.channel.rejected },

@@ -12,6 +12,7 @@ import { resolveEndpoint } from '../common/endpoint.js';
 import { staticTopology } from './static-topology.js';
 import { CoordinatorFollower } from './coordinator-follower.js';
 import { SummaryFile } from '../common/summary-file.js';
+import type { AgentSummary } from './summary.js';
 import { formatFinalCounters, formatStatusLine } from './status-line.js';
 import { serveMetrics } from '../common/metrics-server.js';
 
@@ -130,8 +131,10 @@ export async function main(argv: string[]): Promise<number> {
 
   // The summary exists as soon as the agent captures (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
-  const summary = new SummaryFile(values.summary, (line) => console.error(`dicap agent: ${line}`));
-  const summaryOf = (final: boolean) => ({
+  const summary = new SummaryFile<AgentSummary>(values.summary, (line) =>
+    console.error(`dicap agent: ${line}`),
+  );
+  const summaryOf = (final: boolean): AgentSummary => ({
     nodeId: values.nodeId,
     final,
     ...engine.counters(),

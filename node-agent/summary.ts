@@ -1,0 +1,16 @@
+// What `dicap agent --summary FILE` holds: the engine's counters, the node ID, whether they
+// are final, and (following a coordinator) its control channel's counts. The lab and scripts
+// read the file; they import this type rather than describing the file again.
+import type { EngineCounters } from '../native/engine.js';
+
+export interface AgentControlCounts {
+  received: number;
+  rejected: Record<string, number>;
+  fenced: number;
+}
+
+export type AgentSummary = EngineCounters & {
+  nodeId: number;
+  final: boolean;
+  control?: AgentControlCounts;
+};
