@@ -1,4 +1,4 @@
-// Network-namespace primitives for the lab: run `ip`, `tc`, `ethtool`, … (in the host or
+// Network-namespace primitives for the lab: run `ip`, `tc`, `sysctl`, … (in the host or
 // inside a namespace), create namespaces, veth pairs, bridges and addresses, and spawn a
 // long-running process inside a namespace.
 //
@@ -11,6 +11,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import { DicapError } from '../common/errors.js';
+import { disableOffloads as disableOffloadsIn, type OffloadState } from '../native/offloads.js';
 
 /** How long one configuration command may take before it is killed, in milliseconds. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
@@ -226,42 +227,13 @@ export function setSysctls(namespace: string, settings: Record<string, string | 
   );
 }
 
-/** Offload features the lab turns off on every interface a mirrored frame crosses, as `ethtool -K` names them. */
-export const OFFLOADS_OFF = ['gro', 'lro', 'tso', 'gso'] as const;
-type Offload = (typeof OFFLOADS_OFF)[number];
-// `ethtool -k` prints long names; `ethtool -K` takes the short ones.
-const OFFLOAD_LONG_NAMES: Record<Offload, string> = {
-  gro: 'generic-receive-offload',
-  lro: 'large-receive-offload',
-  tso: 'tcp-segmentation-offload',
-  gso: 'generic-segmentation-offload',
-};
-
-/** State of one offload after disableOffloads(): "off", or "on [fixed]" when the driver does not let it change. */
-export type OffloadState = Record<Offload, string>;
-
 /**
- * Turns GRO, LRO, TSO and GSO off where the driver allows it, so that the kernel neither
- * merges received frames nor splits sent ones, and returns what each one is afterwards
- * (features marked [fixed] by the driver are left as they are and reported as such).
+ * Turns GRO, LRO, TSO and GSO off where the driver allows it (through the ethtool ioctl, no
+ * ethtool program), and returns what each one is afterwards: features the driver keeps on
+ * are reported as "on [fixed]".
  */
 export async function disableOffloads(end: LinkEnd): Promise<OffloadState> {
-  const read = async (): Promise<OffloadState> => {
-    const text = await run(inNamespace(end.namespace, ['ethtool', '-k', end.name]));
-    const state = {} as OffloadState;
-    for (const offload of OFFLOADS_OFF) {
-      const line = text.match(new RegExp(`^${OFFLOAD_LONG_NAMES[offload]}:\\s*(.+)$`, 'm'));
-      state[offload] = line ? line[1]!.trim() : 'not reported';
-    }
-    return state;
-  };
-  const before = await read();
-  const changeable = OFFLOADS_OFF.filter((o) => before[o].startsWith('on') && !before[o].includes('[fixed]'));
-  if (changeable.length === 0) return before;
-  await run(
-    inNamespace(end.namespace, ['ethtool', '-K', end.name, ...changeable.flatMap((o) => [o, 'off'])]),
-  );
-  return read();
+  return disableOffloadsIn(end.namespace, end.name);
 }
 
 /**

@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dicap::RegisterAnalyzerBindings(env, exports);
   dicap::RegisterGenBindings(env, exports);
   dicap::RegisterKernelSelectionBindings(env, exports);
+  dicap::RegisterOffloadBindings(env, exports);
   return exports;
 }
 

@@ -12,5 +12,6 @@ void RegisterInjectorBindings(Napi::Env env, Napi::Object exports);
 void RegisterCaptureFileBindings(Napi::Env env, Napi::Object exports);
 void RegisterAnalyzerBindings(Napi::Env env, Napi::Object exports);
 void RegisterGenBindings(Napi::Env env, Napi::Object exports);
+void RegisterOffloadBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace dicap
