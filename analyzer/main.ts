@@ -15,13 +15,15 @@ import { DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
 import { formatHelp, parseOptions, type OptionValues } from '../common/options.js';
+import { MEMBER_TIMING_FLAGS, resolveTiming } from '../common/timing.js';
 import { AnalyzerSink } from '../native/analyzer-sink.js';
 import { AnalyzerReports } from './coordinator-reports.js';
 import { createAnalyzerMetrics } from './metrics.js';
 import { ANALYZER_OPTIONS } from './options.js';
 import { formatFinalCounters, formatStatusLine } from './status.js';
 
-type AnalyzerValues = OptionValues<typeof ANALYZER_OPTIONS>;
+/** The options, with the heartbeat interval resolved from --timing (common/timing.ts). */
+type AnalyzerValues = OptionValues<typeof ANALYZER_OPTIONS> & { heartbeatIntervalMs: number };
 
 /** How often the output state is checked, so a closed pipe ends the analyzer promptly. */
 const OUTPUT_CHECK_MS = 250;
@@ -41,7 +43,12 @@ function readOptions(argv: string[]): AnalyzerValues | 'help' {
       '--write - would send binary pcap to a terminal; pipe it (| tcpdump -r -) or give a file',
     );
   }
-  return parsed.values;
+  const timing = resolveTiming(
+    parsed.values.timing,
+    { heartbeatIntervalMs: parsed.values.heartbeatIntervalMs },
+    MEMBER_TIMING_FLAGS,
+  );
+  return { ...parsed.values, heartbeatIntervalMs: timing.heartbeatIntervalMs };
 }
 
 function startSink(values: AnalyzerValues, host: string): AnalyzerSink {
@@ -193,12 +200,12 @@ function run(
             summary.writeOrWarn({ final: false, ...counters });
           }, values.statusInterval * 1000)
         : undefined;
-    // The dashboard's per-node records and export loss, every heartbeat interval.
+    // The dashboard's per-node records and export loss, with every heartbeat.
     const reports =
       link && values.nodeId !== undefined
         ? new AnalyzerReports(link, values.nodeId, () => sink.counters())
         : undefined;
-    const reportTimer = reports ? setInterval(() => reports.send(), values.heartbeatIntervalMs) : undefined;
+    link?.on('heartbeat', () => reports?.send());
     // Also what keeps the process alive: the sink's thread is not an event-loop handle.
     const outputTimer = setInterval(() => {
       const { outputState, outputError } = sink.counters();
@@ -214,7 +221,7 @@ function run(
     const onSignal = (): void => finish(0);
     function finish(exitCode: number): void {
       if (statusTimer) clearInterval(statusTimer);
-      if (reportTimer) clearInterval(reportTimer);
+      link?.removeAllListeners('heartbeat');
       clearInterval(outputTimer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

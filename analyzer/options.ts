@@ -78,10 +78,8 @@ export const ANALYZER_OPTIONS = defineOptions({
       placeholder: 'IP',
       help: 'The IPv4 address capture nodes send batches to (default: the --listen address, which must then not be 0.0.0.0).',
     },
-    'heartbeat-interval-ms': {
-      ...CLUSTER_OPTIONS['heartbeat-interval-ms'],
-      help: "How often to heartbeat to the coordinator; the coordinator's --node-timeout-ms must be larger.",
-    },
+    timing: CLUSTER_OPTIONS.timing,
+    'heartbeat-interval-ms': CLUSTER_OPTIONS['heartbeat-interval-ms'],
     'cluster-key-file': {
       ...CLUSTER_OPTIONS['cluster-key-file'],
       help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster; it authenticates control messages. Needed with --coordinator/--discover unless --insecure.',

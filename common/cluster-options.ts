@@ -3,14 +3,26 @@
 // the agent's, analyzer's, coordinator's and `dicap owner`'s tables, so a flag means the
 // same on every box.
 import type { OptionDeclaration } from './options.js';
+import { deriveTiming, TIMING_PROFILES, type ControlTiming } from './timing.js';
 
 export const DEFAULT_SNAPLEN = 128;
 export const DEFAULT_PAYLOAD_SIZE = 1472;
 export const DEFAULT_MODE = 'flow';
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
 export const DEFAULT_DISCOVER_GROUP = { host: '239.255.68.67', port: 7401 };
 /** Static topologies carry this epoch; coordinators start theirs above it. */
 export const STATIC_EPOCH = 1;
+
+/** An interval of the control plane: unset, it comes from the --timing profile (common/timing.ts). */
+export function timingOption(key: keyof ControlTiming, min: number, max: number, help: string) {
+  const defaults = TIMING_PROFILES.map((p) => `${deriveTiming(p)[key]} with --timing ${p}`).join(', ');
+  return {
+    type: 'integer',
+    min,
+    max,
+    placeholder: 'MS',
+    help: `${help} Default: ${defaults}.`,
+  } as const satisfies OptionDeclaration;
+}
 
 function hashKeysProblem(list: readonly string[]): string | undefined {
   if (list.length !== 2) return 'must be two 32-bit words k0,k1 such as 0x1234,0x5678';
@@ -56,14 +68,18 @@ export const CLUSTER_OPTIONS = {
     default: DEFAULT_DISCOVER_GROUP,
     help: 'Multicast group where coordinators announce themselves.',
   },
-  'heartbeat-interval-ms': {
-    type: 'integer',
-    min: 50,
-    max: 600000,
-    default: DEFAULT_HEARTBEAT_INTERVAL_MS,
-    placeholder: 'MS',
-    help: "How often to heartbeat (and report the ledger) to the coordinator; the coordinator's --node-timeout-ms must be larger.",
+  timing: {
+    type: 'enum',
+    values: TIMING_PROFILES,
+    default: 'default',
+    help: "The control plane's intervals: default (DiCAP's heartbeat every 5 s, removal after 15 s) or fast (a dead node or coordinator replaced within a second). Intervals given as flags go on top; the related ones follow them, and contradictions are refused at start (protocol/SPEC.md §6.11).",
   },
+  'heartbeat-interval-ms': timingOption(
+    'heartbeatIntervalMs',
+    50,
+    600000,
+    "How often to heartbeat (and report the ledger) to the coordinators, until the coordinator's ACCEPT says the cluster's interval.",
+  ),
   insecure: {
     type: 'boolean',
     help: 'Talk to the coordinator without a cluster key (the coordinator must run --insecure too).',

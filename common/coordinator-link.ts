@@ -26,6 +26,7 @@ export interface CoordinatorLinkOptions {
   coordinators: readonly Endpoint[];
   discoverGroup?: Endpoint;
   key: Buffer | null;
+  /** Until an ACCEPT says the cluster's interval (SPEC §6.11). */
   heartbeatIntervalMs: number;
   /** Local address for the control socket (default 0.0.0.0: the routing picks the source). */
   bindIp?: string;
@@ -38,7 +39,14 @@ export interface CoordinatorLinkOptions {
 export interface CoordinatorLinkEvents {
   topology: [topology: TopologyUpdateFields];
   coordinator: [coordinator: Endpoint, term: number];
+  /** Just after every heartbeat: what else a member reports at the cluster's pace goes then. */
+  heartbeat: [];
+  /** An ACCEPT told a heartbeat interval other than ours: we heartbeat at it from now on. */
+  timing: [heartbeatIntervalMs: number];
 }
+
+/** A HEARTBEAT_INTERVAL_MS outside this range is ignored (the options' own range). */
+const HEARTBEAT_INTERVAL_RANGE_MS = [50, 600000] as const;
 
 /** JOIN is repeated this often (at most) until an ACCEPT arrives. */
 const JOIN_RETRY_MS = 1000;
@@ -56,7 +64,10 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   lastHeardMs = 0;
   /** Messages ignored because they came from a lower term than one already seen. */
   fenced = 0;
-  private readonly timers: NodeJS.Timeout[] = [];
+  /** How often we heartbeat: our option until an ACCEPT tells the cluster's. */
+  heartbeatIntervalMs: number;
+  private joinTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly options: CoordinatorLinkOptions,
@@ -64,6 +75,7 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
     private readonly discovery: ControlChannel | undefined,
   ) {
     super();
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs;
     for (const c of options.coordinators) this.known.set(key(c), c);
     if (options.coordinators.length === 1) this.coordinator = options.coordinators[0];
   }
@@ -94,10 +106,15 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   private run(): void {
     this.channel.on('message', (view, from) => this.onMessage(view, from));
     this.discovery?.on('message', (view, from) => this.onMessage(view, from));
-    const joinRetry = Math.min(JOIN_RETRY_MS, this.options.heartbeatIntervalMs);
-    this.timers.push(setInterval(() => !this.accepted && this.sendJoin(), joinRetry));
-    this.timers.push(setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs));
+    this.startTimers();
     this.sendJoin();
+  }
+
+  private startTimers(): void {
+    this.stopTimers();
+    const joinRetry = Math.min(JOIN_RETRY_MS, this.heartbeatIntervalMs);
+    this.joinTimer = setInterval(() => !this.accepted && this.sendJoin(), joinRetry);
+    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.heartbeatIntervalMs);
   }
 
   /** Sends a message to the active coordinator, if one is known. */
@@ -122,8 +139,9 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   }
 
   private stopTimers(): void {
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers.length = 0;
+    clearInterval(this.joinTimer);
+    clearInterval(this.heartbeatTimer);
+    this.joinTimer = this.heartbeatTimer = undefined;
   }
 
   private sendJoin(): void {
@@ -143,6 +161,7 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
         counters: this.options.counters?.(),
       }),
     );
+    this.emit('heartbeat');
   }
 
   /** Fencing: a lower term than the highest seen is a deposed coordinator, ignored. */
@@ -167,6 +186,16 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
     return true;
   }
 
+  /** The cluster's heartbeat interval, from the coordinator that accepted us (SPEC §6.11). */
+  private adoptHeartbeatInterval(ms: number): void {
+    const [min, max] = HEARTBEAT_INTERVAL_RANGE_MS;
+    if (ms === this.heartbeatIntervalMs || ms < min || ms > max) return;
+    this.heartbeatIntervalMs = ms;
+    // Still running unless we have left (leave() stops them for good).
+    if (this.heartbeatTimer) this.startTimers();
+    this.emit('timing', ms);
+  }
+
   private onMessage(view: ControlView, from: Endpoint): void {
     switch (view.type) {
       case 'ANNOUNCE':
@@ -180,6 +209,7 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
       case 'ACCEPT':
         if (view.nodeId !== this.options.nodeId || !this.admit(view.term, view.coordinator)) return;
         this.accepted = true;
+        if (view.heartbeatIntervalMs !== undefined) this.adoptHeartbeatInterval(view.heartbeatIntervalMs);
         return;
       case 'TOPOLOGY_UPDATE':
         if (!this.admit(view.term, from)) return;

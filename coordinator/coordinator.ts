@@ -7,6 +7,7 @@
 // pure Membership, CoverageLedger and Election.
 import type { Cancel, Clock } from '../common/clock.js';
 import type { ControlTransport } from '../common/control-channel.js';
+import type { ControlTiming } from '../common/timing.js';
 import {
   accept,
   announce,
@@ -27,7 +28,8 @@ import { EventLog, type ClusterEvent } from './event-log.js';
 import { Membership, type Member } from './membership.js';
 import { NodeReports } from './node-reports.js';
 
-export interface CoordinatorConfig {
+/** Where it listens, what it steers, and the control plane's intervals (common/timing.ts). */
+export interface CoordinatorConfig extends ControlTiming {
   listen: Endpoint;
   /** The address agents reach us at (concrete IPv4). */
   advertise: string;
@@ -36,21 +38,12 @@ export interface CoordinatorConfig {
   /** Selection hash keys; undefined: derived from the cluster key. */
   hashKeys?: [number, number];
   snaplen: number;
-  heartbeatIntervalMs: number;
-  nodeTimeoutMs: number;
-  topologyIntervalMs: number;
-  epochIntervalMs: number;
-  validityDelayMs: number;
   injectInterface?: string;
   announceGroup?: Endpoint;
-  announceIntervalMs: number;
   /** 1..255, unique among the cluster's coordinators (the low byte of its terms). */
   coordinatorId: number;
   /** The other coordinators (standbys or active), by ID. */
   peers: ReadonlyArray<{ id: number; endpoint: Endpoint }>;
-  syncIntervalMs: number;
-  electionTimeoutMs: number;
-  solitudeMs: number;
   /** Where this coordinator serves its dashboard, told to standbys in SYNC (protocol/SPEC.md §6.9). */
   dashboard?: Endpoint;
   onEvent?: (event: ClusterEvent) => void;
@@ -487,6 +480,7 @@ export class Coordinator {
         coordinator: { ip: this.config.advertise, port: this.config.listen.port },
         selection: this.config.mode,
         analyzers: this.membership.analyzers(),
+        heartbeatIntervalMs: this.config.heartbeatIntervalMs,
       }),
       to,
     );

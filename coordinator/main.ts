@@ -7,6 +7,7 @@ import { DicapError, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { serveMetrics } from '../common/metrics-server.js';
 import { formatHelp, parseOptions } from '../common/options.js';
+import { resolveTiming } from '../common/timing.js';
 import type { Coordinator, CoordinatorConfig } from './coordinator.js';
 import { Dashboard } from './dashboard/server.js';
 import { createCoordinatorMetrics } from './metrics.js';
@@ -54,6 +55,17 @@ function configOf(values: Values): CoordinatorConfig {
     );
   }
   const hashKeys = values.key ? (values.key.map(Number) as [number, number]) : undefined;
+  const timing = resolveTiming(values.timing, {
+    heartbeatIntervalMs: values.heartbeatIntervalMs,
+    nodeTimeoutMs: values.nodeTimeoutMs,
+    topologyIntervalMs: values.topologyIntervalMs,
+    epochIntervalMs: values.epochIntervalMs,
+    validityDelayMs: values.validityDelayMs,
+    announceIntervalMs: values.announceIntervalMs,
+    syncIntervalMs: values.syncIntervalMs,
+    electionTimeoutMs: values.electionTimeoutMs,
+    solitudeMs: values.solitudeMs,
+  });
   return {
     listen: { ip: values.listen.host, port: values.listen.port },
     advertise,
@@ -61,22 +73,14 @@ function configOf(values: Values): CoordinatorConfig {
     mode: values.mode,
     hashKeys,
     snaplen: values.snaplen,
-    heartbeatIntervalMs: values.heartbeatIntervalMs,
-    nodeTimeoutMs: values.nodeTimeoutMs,
-    topologyIntervalMs: values.topologyIntervalMs,
-    epochIntervalMs: values.epochIntervalMs,
-    validityDelayMs: values.validityDelayMs,
+    ...timing,
     injectInterface: values.injectInterface,
     announceGroup:
-      values.announceIntervalMs > 0
+      timing.announceIntervalMs > 0
         ? { ip: values.announceGroup.host, port: values.announceGroup.port }
         : undefined,
-    announceIntervalMs: values.announceIntervalMs,
     coordinatorId: values.coordinatorId,
     peers,
-    syncIntervalMs: values.syncIntervalMs,
-    electionTimeoutMs: values.electionTimeoutMs,
-    solitudeMs: values.solitudeMs,
     // Standbys link to the active's dashboard; on 0.0.0.0 it is reached at the advertised address.
     dashboard:
       values.http && net.isIPv4(values.http.host)

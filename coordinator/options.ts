@@ -1,22 +1,9 @@
-// Options of `dicap coordinator`: defaults as named constants (DiCAP's heartbeat timing),
-// one table, validation that names the key and the fix.
+// Options of `dicap coordinator`: one table, validation that names the key and the fix. The
+// intervals default to the --timing profile (common/timing.ts), whose rules main.ts checks.
+import { CLUSTER_OPTIONS, DEFAULT_DISCOVER_GROUP, timingOption } from '../common/cluster-options.js';
 import { defineOptions } from '../common/options.js';
-import {
-  CLUSTER_OPTIONS,
-  DEFAULT_DISCOVER_GROUP,
-  DEFAULT_HEARTBEAT_INTERVAL_MS,
-} from '../common/cluster-options.js';
 
 export const DEFAULT_CONTROL_PORT = 7400;
-/** DiCAP: heartbeat every 5 s (DEFAULT_HEARTBEAT_INTERVAL_MS), a node is removed after 15 s of silence. */
-export const DEFAULT_NODE_TIMEOUT_MS = 15000;
-export const DEFAULT_TOPOLOGY_INTERVAL_MS = 5000;
-export const DEFAULT_EPOCH_INTERVAL_MS = 10000;
-export const DEFAULT_VALIDITY_DELAY_MS = 500;
-export const DEFAULT_ANNOUNCE_INTERVAL_MS = 2000;
-export const DEFAULT_SYNC_INTERVAL_MS = 1000;
-export const DEFAULT_ELECTION_TIMEOUT_MS = 3000;
-export const DEFAULT_SOLITUDE_MS = 10000;
 
 const PEER = /^(\d{1,3})@(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;
 
@@ -67,46 +54,37 @@ export const COORDINATOR_OPTIONS = defineOptions({
       ...CLUSTER_OPTIONS.snaplen,
       help: 'Bytes every node keeps per frame, from the start of the Ethernet header (sent in the topology).',
     },
-    'heartbeat-interval-ms': {
-      type: 'integer',
-      min: 50,
-      max: 600000,
-      default: DEFAULT_HEARTBEAT_INTERVAL_MS,
-      placeholder: 'MS',
-      help: 'How often nodes heartbeat (set the same on agents and analyzers); the ledger waits this long for final reports.',
-    },
-    'node-timeout-ms': {
-      type: 'integer',
-      min: 100,
-      max: 3600000,
-      default: DEFAULT_NODE_TIMEOUT_MS,
-      placeholder: 'MS',
-      help: 'A node silent this long is removed and the topology reissued.',
-    },
-    'topology-interval-ms': {
-      type: 'integer',
-      min: 100,
-      max: 600000,
-      default: DEFAULT_TOPOLOGY_INTERVAL_MS,
-      placeholder: 'MS',
-      help: 'The current topology is resent this often (for nodes that missed it).',
-    },
-    'epoch-interval-ms': {
-      type: 'integer',
-      min: 0,
-      max: 86400000,
-      default: DEFAULT_EPOCH_INTERVAL_MS,
-      placeholder: 'MS',
-      help: 'A new epoch (same nodes) is started this often so the ledger can close and check epochs, and round-robin counters are re-synchronised (0: only on membership changes).',
-    },
-    'validity-delay-ms': {
-      type: 'integer',
-      min: 0,
-      max: 60000,
-      default: DEFAULT_VALIDITY_DELAY_MS,
-      placeholder: 'MS',
-      help: 'Hash modes: a topology takes effect this far in the future, so every node switches on the same frame.',
-    },
+    timing: CLUSTER_OPTIONS.timing,
+    'heartbeat-interval-ms': timingOption(
+      'heartbeatIntervalMs',
+      50,
+      600000,
+      'How often nodes heartbeat; agents and analyzers learn it from ACCEPT. The ledger waits this long for final reports.',
+    ),
+    'node-timeout-ms': timingOption(
+      'nodeTimeoutMs',
+      100,
+      3600000,
+      'A node silent this long is removed and the topology reissued (sooner when its peers keep reporting: SPEC §6.11).',
+    ),
+    'topology-interval-ms': timingOption(
+      'topologyIntervalMs',
+      100,
+      600000,
+      'The current topology is resent this often (for nodes that missed it).',
+    ),
+    'epoch-interval-ms': timingOption(
+      'epochIntervalMs',
+      0,
+      86400000,
+      'A new epoch (same nodes) is started this often so the ledger can close and check epochs, and round-robin counters are re-synchronised (0: only on membership changes).',
+    ),
+    'validity-delay-ms': timingOption(
+      'validityDelayMs',
+      0,
+      60000,
+      'Hash modes: a topology takes effect this far in the future, so every node switches on the same frame.',
+    ),
     'inject-interface': {
       type: 'string',
       placeholder: 'IF',
@@ -117,14 +95,12 @@ export const COORDINATOR_OPTIONS = defineOptions({
       default: DEFAULT_DISCOVER_GROUP,
       help: 'Multicast group where the coordinator announces itself (agents started with --discover listen there).',
     },
-    'announce-interval-ms': {
-      type: 'integer',
-      min: 0,
-      max: 600000,
-      default: DEFAULT_ANNOUNCE_INTERVAL_MS,
-      placeholder: 'MS',
-      help: 'How often to announce (0: never).',
-    },
+    'announce-interval-ms': timingOption(
+      'announceIntervalMs',
+      0,
+      600000,
+      'How often to announce (0: never).',
+    ),
     'coordinator-id': {
       type: 'integer',
       min: 1,
@@ -144,30 +120,24 @@ export const COORDINATOR_OPTIONS = defineOptions({
           : 'is not ID@IP:PORT with ID 1..255; give the other coordinators such as 2@198.18.0.202:7400',
       help: 'Another coordinator of the cluster (repeat for each). With peers, exactly one coordinator is active; the others stand by and take over by election.',
     },
-    'sync-interval-ms': {
-      type: 'integer',
-      min: 50,
-      max: 60000,
-      default: DEFAULT_SYNC_INTERVAL_MS,
-      placeholder: 'MS',
-      help: 'The active coordinator sends its state (SYNC) to the standbys this often.',
-    },
-    'election-timeout-ms': {
-      type: 'integer',
-      min: 100,
-      max: 600000,
-      default: DEFAULT_ELECTION_TIMEOUT_MS,
-      placeholder: 'MS',
-      help: 'A standby that hears no SYNC for 1-2× this long stands for election; an active without acks from a majority for half of it steps down.',
-    },
-    'solitude-ms': {
-      type: 'integer',
-      min: 100,
-      max: 3600000,
-      default: DEFAULT_SOLITUDE_MS,
-      placeholder: 'MS',
-      help: 'A candidate that hears no other coordinator for this long becomes active alone if a majority of the capture nodes heartbeat to it.',
-    },
+    'sync-interval-ms': timingOption(
+      'syncIntervalMs',
+      50,
+      60000,
+      'The active coordinator sends its state (SYNC) to the standbys this often.',
+    ),
+    'election-timeout-ms': timingOption(
+      'electionTimeoutMs',
+      100,
+      600000,
+      'A standby that hears no SYNC for 1-2× this long stands for election; an active without acks from a majority for half of it steps down.',
+    ),
+    'solitude-ms': timingOption(
+      'solitudeMs',
+      100,
+      3600000,
+      'A candidate that hears no other coordinator for this long becomes active alone if a majority of the capture nodes heartbeat to it.',
+    ),
     http: {
       type: 'host-port',
       help: 'Serve the live dashboard (/, for people; /dashboard.json), the status and ledger as JSON (/status, /ledger, /events) and Prometheus metrics (/metrics, listed in docs/metrics.md) at http://HOST:PORT.',

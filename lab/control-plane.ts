@@ -23,17 +23,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DicapError } from '../common/errors.js';
 import { deriveHashKeys } from '../protocol/selection.js';
-import {
-  DEFAULT_ELECTION_TIMEOUT_MS,
-  DEFAULT_EPOCH_INTERVAL_MS,
-  DEFAULT_NODE_TIMEOUT_MS,
-  DEFAULT_SOLITUDE_MS,
-  DEFAULT_SYNC_INTERVAL_MS,
-  DEFAULT_TOPOLOGY_INTERVAL_MS,
-  DEFAULT_VALIDITY_DELAY_MS,
-} from '../coordinator/options.js';
+import { deriveTiming, type ControlTiming } from '../common/timing.js';
 import type { SelectionModeName } from '../native/engine.js';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SNAPLEN } from '../common/cluster-options.js';
+import { DEFAULT_SNAPLEN } from '../common/cluster-options.js';
 import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
 import type { CoordinatorStatus } from '../coordinator/status.js';
 import type { EpochCoverage } from '../coordinator/coverage-ledger.js';
@@ -64,29 +56,14 @@ export const COORDINATOR_HTTP_PORT = 8400;
 /** Analyzer k joins with node ID FIRST_ANALYZER_NODE_ID + k. */
 export const FIRST_ANALYZER_NODE_ID = 100;
 
-/** The control plane's clocks, for every process of the cluster (milliseconds). */
-export interface ControlPlaneTiming {
-  heartbeatIntervalMs: number;
-  nodeTimeoutMs: number;
-  epochIntervalMs: number;
-  validityDelayMs: number;
-  topologyIntervalMs: number;
-  syncIntervalMs: number;
-  electionTimeoutMs: number;
-  solitudeMs: number;
-}
+/** The control plane's clocks, for every process of the cluster (milliseconds); the lab's coordinators do not announce. */
+export type ControlPlaneTiming = Omit<ControlTiming, 'announceIntervalMs'>;
 
-/** dicap's defaults: DiCAP's heartbeat every 5 s and removal after 15 s of silence. */
-export const DEFAULT_TIMING: ControlPlaneTiming = {
-  heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
-  nodeTimeoutMs: DEFAULT_NODE_TIMEOUT_MS,
-  epochIntervalMs: DEFAULT_EPOCH_INTERVAL_MS,
-  validityDelayMs: DEFAULT_VALIDITY_DELAY_MS,
-  topologyIntervalMs: DEFAULT_TOPOLOGY_INTERVAL_MS,
-  syncIntervalMs: DEFAULT_SYNC_INTERVAL_MS,
-  electionTimeoutMs: DEFAULT_ELECTION_TIMEOUT_MS,
-  solitudeMs: DEFAULT_SOLITUDE_MS,
-};
+/** dicap's defaults (--timing default): DiCAP's heartbeat every 5 s and removal after 15 s of silence. */
+export const DEFAULT_TIMING: ControlPlaneTiming = deriveTiming('default');
+
+/** --timing fast: a dead node or coordinator replaced within a second. */
+export const FAST_PROFILE: ControlPlaneTiming = deriveTiming('fast');
 
 /**
  * Sub-second heartbeats and timeouts, for tests: failures are noticed within a second,

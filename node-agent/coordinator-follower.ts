@@ -57,7 +57,6 @@ export class CoordinatorFollower {
   private readonly reported = new Map<number, string>();
   /** IPv4 frames in the last IPID_HISTOGRAM sent: an unchanged histogram is not resent. */
   private reportedIpidFrames = 0;
-  private ledgerTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly options: CoordinatorFollowerOptions,
@@ -86,10 +85,12 @@ export class CoordinatorFollower {
         }),
       ),
     );
-    follower.ledgerTimer = setInterval(() => {
+    link.on('timing', (ms) => options.log(`heartbeat every ${ms} ms, the cluster's interval`));
+    // The ledger and histogram go with every heartbeat, at the cluster's pace.
+    link.on('heartbeat', () => {
       follower.reportLedger();
       follower.reportIpidHistogram();
-    }, options.heartbeatIntervalMs);
+    });
     return follower;
   }
 
@@ -163,7 +164,7 @@ export class CoordinatorFollower {
   }
 
   async stop(): Promise<void> {
-    if (this.ledgerTimer) clearInterval(this.ledgerTimer);
+    this.link.removeAllListeners('heartbeat');
     this.reportLedger();
     await this.link.stop();
   }

@@ -5,6 +5,7 @@
 import { DicapError, errorMessage } from '../common/errors.js';
 import { clusterKeyOf, readClusterKeyFile } from '../common/cluster-key.js';
 import { formatHelp, parseOptions } from '../common/options.js';
+import { MEMBER_TIMING_FLAGS, resolveTiming, type ControlTiming } from '../common/timing.js';
 import { CaptureEngine, type CaptureEngineOptions } from '../native/engine.js';
 import { createAgentMetrics } from './metrics.js';
 import { AGENT_OPTIONS } from './options.js';
@@ -47,6 +48,7 @@ function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): Cap
 
 export async function main(argv: string[]): Promise<number> {
   let values: AgentValues;
+  let timing: ControlTiming;
   try {
     const parsed = parseOptions(AGENT_OPTIONS, argv, process.env);
     if (parsed.help) {
@@ -60,6 +62,11 @@ export async function main(argv: string[]): Promise<number> {
         'give exactly one source: --interface IF (live) or --pcap FILE',
       );
     }
+    timing = resolveTiming(
+      values.timing,
+      { heartbeatIntervalMs: values.heartbeatIntervalMs },
+      MEMBER_TIMING_FLAGS,
+    );
   } catch (error) {
     console.error(`dicap agent: ${errorMessage(error)}`);
     return 2;
@@ -110,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
           ? { ip: values.discoverGroup.host, port: values.discoverGroup.port }
           : undefined,
         key: clusterKey ?? null,
-        heartbeatIntervalMs: values.heartbeatIntervalMs,
+        heartbeatIntervalMs: timing.heartbeatIntervalMs,
         leaveTimeoutMs: LEAVE_TIMEOUT_MS,
         snaplen: values.snaplen,
         log: (line) => console.error(`dicap agent: ${line}`),

@@ -48,6 +48,7 @@ export const AGENT_OPTIONS = defineOptions({
       help: 'Find the coordinator by its multicast announcement (see --discover-group).',
     },
     'discover-group': CLUSTER_OPTIONS['discover-group'],
+    timing: CLUSTER_OPTIONS.timing,
     'heartbeat-interval-ms': CLUSTER_OPTIONS['heartbeat-interval-ms'],
     insecure: CLUSTER_OPTIONS.insecure,
     mode: CLUSTER_OPTIONS.mode,

@@ -100,6 +100,8 @@ export const AvpCode = {
   /** dicap extension (SPEC.md §6.10): the one-time token of a staged topology, its first two AVPs. */
   TOKEN_HI: 96,
   TOKEN_LO: 97,
+  /** dicap extension (SPEC.md §6.11): the cluster's heartbeat interval, in ACCEPT. */
+  HEARTBEAT_INTERVAL_MS: 112,
   TIMESTAMP: 239,
   SENDER_SEQ: 240,
   HMAC_0: 241,

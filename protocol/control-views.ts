@@ -39,6 +39,8 @@ export interface AcceptFields {
   readonly coordinator: Endpoint;
   readonly selection: SelectionMode;
   readonly analyzers: readonly Endpoint[];
+  /** Optional (HEARTBEAT_INTERVAL_MS): how often the cluster's members heartbeat (SPEC §6.11). */
+  readonly heartbeatIntervalMs?: number;
 }
 export interface TopologyUpdateFields {
   readonly term: number;
@@ -53,7 +55,7 @@ export interface TopologyUpdateFields {
   readonly k1: number;
   readonly snaplen: number;
   /**
-   * Optional (SPEC.md §6.10): the one-time token (64 bits, not 0) of a topology staged on
+   * Optional (SPEC.md §6.11): the one-time token (64 bits, not 0) of a topology staged on
    * nodes that select in the kernel; written as the first two AVPs, TOKEN_HI and TOKEN_LO.
    */
   readonly token?: bigint;
@@ -227,6 +229,7 @@ export function accept(f: AcceptFields): ControlBody {
     ...endpointAvps(C.COORDINATOR_IP, C.COORDINATOR_PORT, f.coordinator),
     avp(C.SELECTION_TYPE, SELECTION_TYPE[f.selection]),
     ...f.analyzers.flatMap((a) => endpointAvps(C.ANALYZER_IP, C.ANALYZER_PORT, a)),
+    ...(f.heartbeatIntervalMs !== undefined ? [avp(C.HEARTBEAT_INTERVAL_MS, f.heartbeatIntervalMs)] : []),
   ]);
 }
 
@@ -405,12 +408,14 @@ export function readJoin(msg: ControlBody): JoinFields {
 
 export function readAccept(msg: ControlBody): AcceptFields {
   const r = readerFor(msg, 'ACCEPT');
+  const heartbeatIntervalMs = r.optional(C.HEARTBEAT_INTERVAL_MS);
   return {
     nodeId: r.one(C.NODE_ID),
     term: r.one(C.TERM),
     coordinator: r.endpoint(C.COORDINATOR_IP, C.COORDINATOR_PORT),
     selection: selectionModeOf(r.one(C.SELECTION_TYPE))!,
     analyzers: r.endpoints(C.ANALYZER_IP),
+    ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
   };
 }
 

@@ -149,7 +149,7 @@ const BAD_CONFIGS: Array<[string, OptionsSpec, string, string]> = [
     'analyzer: unknown key',
     ANALYZER_OPTIONS,
     '{"listen": "127.0.0.1:9999", "write": "-", "output": "x"}',
-    'unknown key "output"; known: "listen", "write", "metrics", "status-interval", "receive-buffer", "flush-ms", "coordinator", "discover", "discover-group", "node-id", "advertise", "heartbeat-interval-ms", "cluster-key-file", "insecure", "summary"',
+    'unknown key "output"; known: "listen", "write", "metrics", "status-interval", "receive-buffer", "flush-ms", "coordinator", "discover", "discover-group", "node-id", "advertise", "timing", "heartbeat-interval-ms", "cluster-key-file", "insecure", "summary"',
   ],
   [
     'analyzer: wrong type',
