@@ -15,6 +15,7 @@
 // so the generator's Node start-up, the capturers' idle time and the wait for summary
 // files stay out of it. The generator runs on the lab's wire CPU, every capturer on the
 // other core (captureCpu). The lab is removed on exit and on Ctrl-C (labUp).
+import { poll } from '../lab/poll.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -111,15 +112,12 @@ const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b
 
 /** Polls until process `pid` has (want true) or no longer has (want false) its sending thread. */
 async function senderThread(pid: number, want: boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (hasThreadNamed(pid, SENDER_THREAD) !== want) {
-    if (performance.now() > deadline)
-      throw new DicapError(
-        'DICAP_ERR_LAB_TIMEOUT',
-        `dicap gen (pid ${pid}) did not ${want ? 'start' : 'stop'} sending within ${timeoutMs / 1000} s`,
-      );
-    await sleep(2);
-  }
+  await poll(
+    `dicap gen (pid ${pid}) ${want ? 'started' : 'stopped'} sending`,
+    () => (hasThreadNamed(pid, SENDER_THREAD) === want ? true : undefined),
+    timeoutMs,
+    { intervalMs: 2 },
+  );
 }
 
 /**
@@ -232,8 +230,8 @@ async function runOnce(
       ? [{ name: 'tcpdump', pid: tcpdump!.process.pid }]
       : capturer === 'dicap'
         ? [
-            ...cluster!.cluster.agents.map((a) => ({ name: `agent ${a.nodeId}`, pid: a.process.pid })),
-            ...cluster!.cluster.analyzers.map((a) => ({ name: 'analyzer', pid: a.process.pid })),
+            ...cluster!.cluster.agents.map((a) => ({ name: `agent ${a.nodeId}`, pid: a.process!.pid })),
+            ...cluster!.cluster.analyzers.map((a) => ({ name: 'analyzer', pid: a.process!.pid })),
           ]
         : [];
   const pids = capturers.map((c) => c.pid);
@@ -335,7 +333,7 @@ function captureCpu(lab: Lab): number {
 /** Pins every thread of the cluster's processes to `cpu` (threads they start later inherit it). */
 function pinCluster(cluster: Cluster, cpu: number): void {
   for (const p of [...cluster.agents, ...cluster.analyzers]) {
-    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(p.process.pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(p.process!.pid)], { stdio: 'ignore' });
   }
 }
 

@@ -20,8 +20,9 @@ import { readClusterKeyFile } from '../common/cluster-key.js';
 import { DicapError } from '../common/errors.js';
 import type { SelectionModeName } from '../native/engine.js';
 import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
-import { DICAP } from './dicap-command.js';
-import type { ExitInfo, Lab, LabProcess } from './lab.js';
+import type { Lab } from './lab.js';
+import { LabMember, stopInOrder } from './member.js';
+import { poll } from './poll.js';
 import { labDirectory } from './state.js';
 import { captureHostsOf, type LabHost } from './topology.js';
 
@@ -36,10 +37,6 @@ export const DEFAULT_READY_TIMEOUT_MS = 20_000;
 /** An agent's SIGINT stop drains its queues and flushes every batch; give it this long before SIGKILL. */
 const AGENT_STOP_GRACE_MS = 15_000;
 const ANALYZER_STOP_GRACE_MS = 10_000;
-/** After the last agent has exited, its last datagrams may still be on their way to the analyzers. */
-const IN_FLIGHT_MS = 300;
-/** How much of each process's stderr is kept for error messages. */
-const STDERR_TAIL_BYTES = 8192;
 
 /**
  * Where the analyzers run:
@@ -78,30 +75,22 @@ export interface ClusterOptions {
 export type { AgentSummary } from '../node-agent/summary.js';
 export type { AnalyzerSummary } from '../analyzer/summary.js';
 
-interface ClusterProcess {
-  /** "agent 11", "analyzer": for messages. */
-  name: string;
-  host: string;
+export type ClusterAgent = LabMember & {
   summaryFile: string;
-  process: LabProcess;
-  /** The last few KiB of what the process printed on stderr. */
-  stderrTail(): string;
-}
-
-export interface ClusterAgent extends ClusterProcess {
   nodeId: number;
   /** Position in the topology (0-based): the k-th capture host has position k−1. */
   position: number;
   /** The passive interface it captures on. */
   interface: string;
-}
+};
 
-export interface ClusterAnalyzer extends ClusterProcess {
+export type ClusterAnalyzer = LabMember & {
+  summaryFile: string;
   /** Where it receives header batches, as the agents address it. */
   endpoint: Endpoint;
   /** The pcap it writes, or null when it writes to /dev/null. */
   pcapFile: string | null;
-}
+};
 
 /** The live counters: undefined where a process has not written its summary yet. */
 export interface ClusterSnapshot {
@@ -137,8 +126,8 @@ export class Cluster {
   /** Reads every summary file now. */
   counters(): ClusterSnapshot {
     return {
-      agents: this.agents.map((a) => readSummary<AgentSummary>(a.summaryFile)),
-      analyzers: this.analyzers.map((a) => readSummary<AnalyzerSummary>(a.summaryFile)),
+      agents: this.agents.map((a) => a.summary<AgentSummary>()),
+      analyzers: this.analyzers.map((a) => a.summary<AnalyzerSummary>()),
     };
   }
 
@@ -152,18 +141,15 @@ export class Cluster {
     condition: (snapshot: ClusterSnapshot) => boolean,
     timeoutMs = 30_000,
   ): Promise<ClusterSnapshot> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      this.checkRunning();
-      const snapshot = this.counters();
-      if (condition(snapshot)) return snapshot;
-      if (Date.now() > deadline)
-        throw new DicapError(
-          'DICAP_ERR_LAB_TIMEOUT',
-          `lab ${this.lab.id}: timed out after ${timeoutMs / 1000} s waiting until ${what}`,
-        );
-      await sleep(100);
-    }
+    return poll(
+      `lab ${this.lab.id}: ${what}`,
+      () => {
+        this.checkRunning();
+        const snapshot = this.counters();
+        return condition(snapshot) ? snapshot : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Resolves once every agent has `epoch` in force (e.g. adopted from an in-band frame). */
@@ -182,30 +168,32 @@ export class Cluster {
    * or after timeoutMs.
    */
   async waitForCapture(wireFrames: readonly number[], quietMs = 3000, timeoutMs = 60_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
     let last = '';
     let quietSince = Date.now();
-    for (;;) {
-      this.checkRunning();
-      const frames = this.counters().agents.map((a) => a?.frames ?? 0);
-      if (frames.every((n, i) => n >= wireFrames[i]!)) return true;
-      const now = Date.now();
-      if (frames.join() !== last) {
-        last = frames.join();
-        quietSince = now;
-      }
-      if (now - quietSince > quietMs || now > deadline) return false;
-      await sleep(100);
-    }
+    return poll(
+      `lab ${this.lab.id}: every agent took its wire's frames`,
+      () => {
+        this.checkRunning();
+        const frames = this.counters().agents.map((a) => a?.frames ?? 0);
+        if (frames.every((n, i) => n >= wireFrames[i]!)) return true;
+        const now = Date.now();
+        if (frames.join() !== last) {
+          last = frames.join();
+          quietSince = now;
+        }
+        return now - quietSince > quietMs ? false : undefined;
+      },
+      timeoutMs,
+    ).catch(() => false);
   }
 
   /** Throws if an agent or analyzer has ended (they run until stop()). */
   checkRunning(): void {
-    const ended = [...this.analyzers, ...this.agents].filter((p) => !p.process.running);
+    const ended = [...this.analyzers, ...this.agents].filter((p) => !p.running);
     if (ended.length > 0) {
       throw new DicapError(
         'DICAP_ERR_LAB_PROCESS',
-        ended.map((p) => `${p.name} on ${p.host} ended early: ${lastLines(p.stderrTail())}`).join('; '),
+        ended.map((p) => `${p.name} on ${p.host} ended early: ${p.tail()}`).join('; '),
       );
     }
   }
@@ -222,54 +210,19 @@ export class Cluster {
 
   private async stopInOrder(): Promise<ClusterResult> {
     try {
-      const agentExits = await Promise.all(
-        this.agents.map((a) => a.process.stop('SIGINT', AGENT_STOP_GRACE_MS)),
-      );
-      await sleep(IN_FLIGHT_MS);
-      const analyzerExits = await Promise.all(
-        this.analyzers.map((a) => a.process.stop('SIGINT', ANALYZER_STOP_GRACE_MS)),
-      );
-      const problems: string[] = [];
-      const finalOf = <T extends { final: boolean }>(p: ClusterProcess, exit: ExitInfo): T | undefined => {
-        const summary = readSummary<T>(p.summaryFile);
-        if (exit.code !== 0)
-          problems.push(
-            `${p.name} on ${p.host} exited with ${exit.code ?? exit.signal}: ${lastLines(p.stderrTail())}`,
-          );
-        else if (!summary?.final)
-          problems.push(`${p.name} on ${p.host} left no final counters in ${p.summaryFile}`);
-        return summary;
-      };
-      const agents = this.agents.map((a, i) => finalOf<AgentSummary>(a, agentExits[i]!));
-      const analyzers = this.analyzers.map((a, i) => finalOf<AnalyzerSummary>(a, analyzerExits[i]!));
+      const { agents, analyzers, problems } = await stopInOrder<AgentSummary, AnalyzerSummary>({
+        agents: this.agents,
+        analyzers: this.analyzers,
+        agentGraceMs: AGENT_STOP_GRACE_MS,
+        graceMs: ANALYZER_STOP_GRACE_MS,
+      });
       if (problems.length > 0)
         throw new DicapError('DICAP_ERR_LAB_PROCESS', `lab ${this.lab.id}: ${problems.join('; ')}`);
-      return { agents: agents as AgentSummary[], analyzers: analyzers as AnalyzerSummary[] };
+      return { agents, analyzers };
     } finally {
       running.delete(this.lab.id);
     }
   }
-}
-
-/** The last `count` non-empty lines of `text`, joined with ' | ' (for one-line errors). */
-export function lastLines(text: string, count = 3): string {
-  const lines = text.trim().split('\n').filter(Boolean);
-  return lines.length === 0 ? '(nothing on stderr)' : lines.slice(-count).join(' | ');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A summary file's JSON, or undefined while it does not exist. The writers replace it whole, so it is never half-written. */
-export function readSummary<T>(file: string): T | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return JSON.parse(text) as T;
 }
 
 /** The cluster key from `file`, or a fresh random one written (hex, mode 0600) to `directory`/cluster.key. */
@@ -299,20 +252,6 @@ function checkOptions(
   for (const word of options.key)
     if (!Number.isInteger(word) || word < 0 || word > 0xffffffff)
       bad(`hash key word ${word} is not a 32-bit word`);
-}
-
-/** Starts `command args…` of dicap on `host`, keeping the end of its stderr. */
-function spawnDicap(
-  lab: Lab,
-  host: string,
-  args: readonly string[],
-): { process: LabProcess; stderrTail: () => string } {
-  const child = lab.spawn(host, process.execPath, [DICAP, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let tail = '';
-  child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    tail = (tail + chunk).slice(-STDERR_TAIL_BYTES);
-  });
-  return { process: child, stderrTail: () => tail };
 }
 
 /**
@@ -347,7 +286,7 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
     fs.rmSync(file, { force: true }); // a summary of an earlier cluster must not look like "ready"
     return file;
   };
-  const started: ClusterProcess[] = [];
+  const started: LabMember[] = [];
   try {
     const { key: clusterKey, file: keyFile } = clusterKeyFor(options.clusterKeyFile, directory);
 
@@ -369,14 +308,12 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
         '--status-interval',
         interval,
       ];
-      const analyzer = {
-        name: 'analyzer',
-        host: host.name,
+      const analyzer = Object.assign(new LabMember('analyzer', host.name, summaryFile), {
+        summaryFile,
         endpoint,
         pcapFile,
-        summaryFile,
-        ...spawnDicap(lab, host.name, args),
-      };
+      });
+      analyzer.start(lab, args);
       started.push(analyzer);
       return analyzer;
     });
@@ -427,15 +364,13 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
         interval,
         ...(options.agentArgs ?? []),
       ];
-      const agent = {
-        name: `agent ${nodeId}`,
-        host: host.name,
+      const agent = Object.assign(new LabMember(`agent ${nodeId}`, host.name, summaryFile), {
+        summaryFile,
         nodeId,
         position,
         interface: host.passive.interface,
-        summaryFile,
-        ...spawnDicap(lab, host.name, args),
-      };
+      });
+      agent.start(lab, args);
       started.push(agent);
       return agent;
     });
@@ -445,7 +380,7 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
     );
     return new Cluster(lab, options, directory, clusterKey, staticTopology, analyzers, agents);
   } catch (error) {
-    await Promise.all(started.map((p) => p.process.stop('SIGTERM')));
+    await Promise.all(started.filter((p) => p.running).map((p) => p.stop('SIGTERM', 2000)));
     running.delete(lab.id);
     throw error;
   }
@@ -453,24 +388,8 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
 
 /** Resolves when every process has written its summary; rejects if one ends first or the time is up. */
 async function waitForSummaries(
-  processes: readonly ClusterProcess[],
+  processes: readonly LabMember[],
   timeoutMs = DEFAULT_READY_TIMEOUT_MS,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ended = processes.find((p) => !p.process.running);
-    if (ended)
-      throw new DicapError(
-        'DICAP_ERR_LAB_PROCESS',
-        `${ended.name} on ${ended.host} did not start: ${lastLines(ended.stderrTail())}`,
-      );
-    if (processes.every((p) => fs.existsSync(p.summaryFile))) return;
-    const late = processes.find((p) => !fs.existsSync(p.summaryFile))!;
-    if (Date.now() > deadline)
-      throw new DicapError(
-        'DICAP_ERR_LAB_TIMEOUT',
-        `${late.name} on ${late.host} was not ready after ${timeoutMs / 1000} s: ${lastLines(late.stderrTail())}`,
-      );
-    await sleep(50);
-  }
+  await Promise.all(processes.map((p) => p.waitForSummary(timeoutMs)));
 }

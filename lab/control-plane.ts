@@ -39,14 +39,13 @@ import {
 import {
   DEFAULT_ANALYZER_PORT,
   FIRST_NODE_ID,
-  lastLines,
-  readSummary,
   type AgentSummary,
   type AnalyzerSummary,
   type ClusterResult,
 } from './cluster.js';
-import { DICAP } from './dicap-command.js';
-import type { ExitInfo, Lab, LabProcess } from './lab.js';
+import { LabMember, stopInOrder } from './member.js';
+import { poll } from './poll.js';
+import type { ExitInfo, Lab } from './lab.js';
 import { NamespaceHttpClient } from './namespace-client.js';
 import { labDirectory } from './state.js';
 import { captureHostsOf, type LabHost } from './topology.js';
@@ -98,42 +97,26 @@ export interface ControlPlaneOptions {
   onProgress?: (line: string) => void;
 }
 
-/** One line a process printed on stderr, and when it arrived (Unix ms). */
-export interface LogLine {
-  atMs: number;
-  text: string;
-}
+export type { LogLine } from './member.js';
 
-interface Member {
-  /** "coordinator 2", "agent 11", "analyzer 101": for messages. */
-  name: string;
-  host: string;
-  /** The running process, if any. */
-  process: LabProcess | undefined;
-  /** Everything every life of this member printed on stderr. */
-  log: LogLine[];
-  /** Where in `log` the current (or last) life starts. */
-  lifeStart: number;
-}
-
-export interface LabCoordinator extends Member {
+export type LabCoordinator = LabMember & {
   id: number;
   control: Endpoint;
   http: Endpoint;
-}
+};
 
-export interface LabAgent extends Member {
+export type LabAgent = LabMember & {
   nodeId: number;
   interface: string;
   summaryFile: string;
-}
+};
 
-export interface LabAnalyzer extends Member {
+export type LabAnalyzer = LabMember & {
   nodeId: number;
   endpoint: Endpoint;
   pcapFile: string | null;
   summaryFile: string;
-}
+};
 
 /** A topology an agent put in force, and when its line arrived. */
 export interface AppliedTopology extends TopologyInForce {
@@ -148,23 +131,12 @@ export type { CoordinatorStatus };
 
 const AGENT_STOP_GRACE_MS = 15_000;
 const STOP_GRACE_MS = 10_000;
-/** After the last agent has exited, its last datagrams may still be on their way to the analyzers. */
-const IN_FLIGHT_MS = 300;
-const POLL_MS = 100;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 const isSameFollowing = (a: Following | undefined, b: Following): boolean =>
   a !== undefined &&
   a.term === b.term &&
   a.coordinator.ip === b.coordinator.ip &&
   a.coordinator.port === b.coordinator.port;
-
-function tail(member: Member): string {
-  return lastLines(member.log.map((l) => l.text).join('\n'));
-}
 
 export class ControlPlane {
   private readonly http = new Map<string, NamespaceHttpClient>();
@@ -209,7 +181,7 @@ export class ControlPlane {
     const peers = this.coordinators
       .filter((p) => p.id !== id)
       .flatMap((p) => ['--peer', `${p.id}@${p.control.ip}:${p.control.port}`]);
-    this.spawn(c, [
+    c.start(this.lab, [
       'coordinator',
       '--listen',
       `${c.control.ip}:${c.control.port}`,
@@ -246,19 +218,18 @@ export class ControlPlane {
       '0',
       ...(this.options.mode === 'round-robin' ? ['--inject-interface', host.wire!.interface] : []),
     ]);
-    await this.waitForLog(c, /listening on/);
+    await c.waitForLine(/listening on/, this.readyTimeoutMs);
   }
 
   /** Stops coordinator `id` with `signal` (SIGKILL: it dies at once, as in a crash). */
   stopCoordinator(id: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
-    return this.stopMember(this.coordinator(id), signal, STOP_GRACE_MS);
+    return this.coordinator(id).stop(signal, STOP_GRACE_MS);
   }
 
   /** Starts (or restarts) the agent of node `nodeId`; resolves once it captures (its summary exists). */
   async startAgent(nodeId: number): Promise<void> {
     const a = this.agent(nodeId);
-    fs.rmSync(a.summaryFile, { force: true });
-    this.spawn(a, [
+    a.start(this.lab, [
       'agent',
       '--interface',
       a.interface,
@@ -278,19 +249,18 @@ export class ControlPlane {
       '--status-interval',
       '1',
     ]);
-    await this.waitForSummary(a);
+    await a.waitForSummary(this.readyTimeoutMs);
   }
 
   /** Stops the agent of `nodeId`: SIGTERM leaves the cluster (LEAVE, capture until others cover), SIGKILL dies at once. */
   stopAgent(nodeId: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
-    return this.stopMember(this.agent(nodeId), signal, AGENT_STOP_GRACE_MS);
+    return this.agent(nodeId).stop(signal, AGENT_STOP_GRACE_MS);
   }
 
   /** Starts (or restarts) the analyzer of node `nodeId`; resolves once it listens (its summary exists). */
   async startAnalyzer(nodeId: number): Promise<void> {
     const a = this.find(this.analyzers, (x) => x.nodeId === nodeId, `analyzer ${nodeId}`);
-    fs.rmSync(a.summaryFile, { force: true });
-    this.spawn(a, [
+    a.start(this.lab, [
       'analyzer',
       '--listen',
       `${a.endpoint.ip}:${a.endpoint.port}`,
@@ -308,64 +278,11 @@ export class ControlPlane {
       '--heartbeat-interval-ms',
       String(this.options.timing.heartbeatIntervalMs),
     ]);
-    await this.waitForSummary(a);
+    await a.waitForSummary(this.readyTimeoutMs);
   }
 
-  private spawn(member: Member, args: readonly string[]): void {
-    if (member.process?.running)
-      throw new DicapError('DICAP_ERR_LAB_BUSY', `${member.name} on ${member.host} is already running`);
-    const child = this.lab.spawn(member.host, process.execPath, [DICAP, ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let partial = '';
-    child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop()!;
-      const atMs = Date.now();
-      for (const text of lines) member.log.push({ atMs, text });
-    });
-    member.process = child;
-    member.lifeStart = member.log.length;
-  }
-
-  private async stopMember(member: Member, signal: NodeJS.Signals, graceMs: number): Promise<ExitInfo> {
-    if (!member.process) throw new DicapError('DICAP_ERR_BAD_CONFIG', `${member.name} was never started`);
-    return member.process.stop(signal, graceMs);
-  }
-
-  /** Resolves once the current life of `member` printed a line matching `pattern`. */
-  private async waitForLog(
-    member: Member,
-    pattern: RegExp,
-    timeoutMs = this.options.readyTimeoutMs ?? 20_000,
-  ): Promise<void> {
-    await this.poll(
-      `${member.name} printed ${pattern}`,
-      () => {
-        if (!member.process?.running)
-          throw new DicapError(
-            'DICAP_ERR_LAB_PROCESS',
-            `${member.name} on ${member.host} ended: ${tail(member)}`,
-          );
-        return member.log.slice(member.lifeStart).some((l) => pattern.test(l.text)) || undefined;
-      },
-      timeoutMs,
-    );
-  }
-
-  private async waitForSummary(member: LabAgent | LabAnalyzer): Promise<void> {
-    await this.poll(
-      `${member.name} wrote ${member.summaryFile}`,
-      () => {
-        if (!member.process?.running)
-          throw new DicapError(
-            'DICAP_ERR_LAB_PROCESS',
-            `${member.name} on ${member.host} did not start: ${tail(member)}`,
-          );
-        return fs.existsSync(member.summaryFile) || undefined;
-      },
-      this.options.readyTimeoutMs ?? 20_000,
-    );
+  private get readyTimeoutMs(): number {
+    return this.options.readyTimeoutMs ?? 20_000;
   }
 
   // ---- what the coordinators say ---------------------------------------------------------
@@ -476,8 +393,8 @@ export class ControlPlane {
   /** Every running or stopped agent's and analyzer's summary file now (undefined before the first). */
   counters(): { agents: Array<AgentSummary | undefined>; analyzers: Array<AnalyzerSummary | undefined> } {
     return {
-      agents: this.agents.map((a) => readSummary<AgentSummary>(a.summaryFile)),
-      analyzers: this.analyzers.map((a) => readSummary<AnalyzerSummary>(a.summaryFile)),
+      agents: this.agents.map((a) => a.summary<AgentSummary>()),
+      analyzers: this.analyzers.map((a) => a.summary<AnalyzerSummary>()),
     };
   }
 
@@ -490,26 +407,14 @@ export class ControlPlane {
   }
 
   /** Polls `probe` until it returns a value; rejects after timeoutMs naming `what`, with the end of every log. */
-  async poll<T>(
-    what: string,
-    probe: () => T | undefined | Promise<T | undefined>,
-    timeoutMs = 20_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) {
-        const logs = [...this.coordinators, ...this.analyzers, ...this.agents]
+  poll<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+    return poll(`lab ${this.lab.id}: ${what}`, probe, timeoutMs, {
+      detail: () =>
+        [...this.coordinators, ...this.analyzers, ...this.agents]
           .filter((m) => m.log.length > 0)
-          .map((m) => `${m.name}: ${tail(m)}`);
-        throw new DicapError(
-          'DICAP_ERR_LAB_TIMEOUT',
-          `lab ${this.lab.id}: timed out after ${timeoutMs / 1000} s waiting for ${what}; ${logs.join('; ')}`,
-        );
-      }
-      await sleep(POLL_MS);
-    }
+          .map((m) => `${m.name}: ${m.tail()}`)
+          .join('; '),
+    });
   }
 
   // ---- stopping -----------------------------------------------------------------------------
@@ -526,44 +431,23 @@ export class ControlPlane {
   }
 
   private async stopInOrder(): Promise<ClusterResult> {
-    const problems: string[] = [];
-    const stopAll = async <T extends Member>(
-      members: readonly T[],
-      signal: NodeJS.Signals,
-      graceMs: number,
-    ): Promise<T[]> => {
-      const running = members.filter((m) => m.process?.running);
-      const exits = await Promise.all(running.map((m) => m.process!.stop(signal, graceMs)));
-      exits.forEach((exit, i) => {
-        if (exit.code !== 0)
-          problems.push(
-            `${running[i]!.name} on ${running[i]!.host} exited with ${exit.code ?? exit.signal}: ${tail(running[i]!)}`,
-          );
-      });
-      return running;
-    };
     try {
-      const agents = await stopAll(this.agents, 'SIGINT', AGENT_STOP_GRACE_MS);
-      await sleep(IN_FLIGHT_MS);
-      const analyzers = await stopAll(this.analyzers, 'SIGINT', STOP_GRACE_MS);
-      await stopAll(this.coordinators, 'SIGTERM', STOP_GRACE_MS);
-      const finals = <T extends { final: boolean }>(members: ReadonlyArray<LabAgent | LabAnalyzer>): T[] =>
-        members.map((m) => {
-          const summary = readSummary<T>(m.summaryFile);
-          if (!summary?.final)
-            problems.push(`${m.name} on ${m.host} left no final counters in ${m.summaryFile}`);
-          return summary!;
-        });
-      const result = { agents: finals<AgentSummary>(agents), analyzers: finals<AnalyzerSummary>(analyzers) };
+      const { agents, analyzers, problems } = await stopInOrder<AgentSummary, AnalyzerSummary>({
+        agents: this.agents,
+        analyzers: this.analyzers,
+        coordinators: this.coordinators,
+        agentGraceMs: AGENT_STOP_GRACE_MS,
+        graceMs: STOP_GRACE_MS,
+      });
       if (problems.length > 0)
         throw new DicapError('DICAP_ERR_LAB_PROCESS', `lab ${this.lab.id}: ${problems.join('; ')}`);
-      return result;
+      return { agents, analyzers };
     } finally {
       await Promise.all([...this.http.values()].map((client) => client.close()));
       await Promise.all(
         [...this.coordinators, ...this.analyzers, ...this.agents]
-          .filter((m) => m.process?.running)
-          .map((m) => m.process!.stop('SIGKILL')),
+          .filter((m) => m.running)
+          .map((m) => m.stop('SIGKILL', 0)),
       );
     }
   }
@@ -616,41 +500,34 @@ export async function startControlPlane(lab: Lab, options: ControlPlaneOptions):
   const coordinators: LabCoordinator[] = coordinatorHosts.map((host) => {
     const id = Number(host.name.slice('coordinator'.length));
     const ip = managementOf(host);
-    return {
-      name: `coordinator ${id}`,
-      host: host.name,
+    return Object.assign(new LabMember(`coordinator ${id}`, host.name), {
       id,
       control: { ip, port: COORDINATOR_CONTROL_PORT },
       http: { ip, port: COORDINATOR_HTTP_PORT },
-      process: undefined,
-      log: [],
-      lifeStart: 0,
-    };
+    });
   });
-  const analyzers: LabAnalyzer[] = analyzerHosts.map((host, k) => ({
-    name: `analyzer ${FIRST_ANALYZER_NODE_ID + k + 1}`,
-    host: host.name,
-    nodeId: FIRST_ANALYZER_NODE_ID + k + 1,
-    endpoint: { ip: managementOf(host), port: DEFAULT_ANALYZER_PORT },
-    pcapFile:
-      options.pcapDirectory === null
-        ? null
-        : path.join(options.pcapDirectory ?? directory, `${host.name}.pcap`),
-    summaryFile: path.join(directory, `analyzer-${host.name}.json`),
-    process: undefined,
-    log: [],
-    lifeStart: 0,
-  }));
-  const agents: LabAgent[] = captures.map((host, k) => ({
-    name: `agent ${FIRST_NODE_ID + k}`,
-    host: host.name,
-    nodeId: FIRST_NODE_ID + k,
-    interface: host.passive.interface,
-    summaryFile: path.join(directory, `agent-${host.name}.json`),
-    process: undefined,
-    log: [],
-    lifeStart: 0,
-  }));
+  const analyzers: LabAnalyzer[] = analyzerHosts.map((host, k) => {
+    const nodeId = FIRST_ANALYZER_NODE_ID + k + 1;
+    const summaryFile = path.join(directory, `analyzer-${host.name}.json`);
+    return Object.assign(new LabMember(`analyzer ${nodeId}`, host.name, summaryFile), {
+      nodeId,
+      summaryFile,
+      endpoint: { ip: managementOf(host), port: DEFAULT_ANALYZER_PORT },
+      pcapFile:
+        options.pcapDirectory === null
+          ? null
+          : path.join(options.pcapDirectory ?? directory, `${host.name}.pcap`),
+    });
+  });
+  const agents: LabAgent[] = captures.map((host, k) => {
+    const nodeId = FIRST_NODE_ID + k;
+    const summaryFile = path.join(directory, `agent-${host.name}.json`);
+    return Object.assign(new LabMember(`agent ${nodeId}`, host.name, summaryFile), {
+      nodeId,
+      summaryFile,
+      interface: host.passive.interface,
+    });
+  });
   const cp = new ControlPlane(lab, options, directory, file, key, coordinators, analyzers, agents);
   try {
     await Promise.all(coordinators.map((c) => cp.startCoordinator(c.id)));

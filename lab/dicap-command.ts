@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { poll } from './poll.js';
 
 /** The compiled command, found from this file in the sources (lab/) or in dist/lab/. */
 export const DICAP = (() => {
@@ -41,18 +42,19 @@ export function startDicap(args: readonly string[], namespace?: string): DicapPr
     stderr: () => err,
     exited,
     async waitForStderr(pattern, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(err)) {
-        if (Date.now() > deadline)
-          throw new Error(
-            `timed out waiting for ${pattern} on stderr of dicap ${args.join(' ')}; it printed: ${err}`,
-          );
-        if (child.exitCode !== null)
-          throw new Error(
-            `dicap ${args.join(' ')} exited (${child.exitCode}) before printing ${pattern}: ${err}`,
-          );
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await poll(
+        `dicap ${args.join(' ')} printed ${pattern} on stderr`,
+        () => {
+          if (pattern.test(err)) return true;
+          if (child.exitCode !== null)
+            throw new Error(
+              `dicap ${args.join(' ')} exited (${child.exitCode}) before printing ${pattern}: ${err}`,
+            );
+          return undefined;
+        },
+        timeoutMs,
+        { intervalMs: 20, detail: () => `it printed: ${err}` },
+      );
     },
   };
 }
