@@ -70,6 +70,8 @@ export interface EpochCounters {
 export interface EngineCounters {
   frames: number;
   bytes: number;
+  /** Times the source failed: a capture file cut off, damaged or shrinking while read, a ring error (each also an 'error' event). */
+  sourceErrors: number;
   socketPackets: number;
   socketDrops: number;
   socketFreezes: number;

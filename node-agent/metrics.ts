@@ -20,6 +20,11 @@ const FRAME_COUNTERS: Array<[string, string, keyof EngineCounters]> = [
   ['source_frames_total', 'Frames the source delivered to selection', 'frames'],
   ['source_bytes_total', 'Wire bytes of the frames the source delivered (outer VLAN tag included)', 'bytes'],
   [
+    'source_errors_total',
+    'Times the source failed (a capture file cut off, damaged or shrinking while read; a ring error)',
+    'sourceErrors',
+  ],
+  [
     'socket_frames_total',
     'Frames the AF_PACKET socket received, ring drops included (tp_packets)',
     'socketPackets',

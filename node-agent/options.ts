@@ -30,7 +30,7 @@ export const AGENT_OPTIONS = defineOptions({
     pcap: {
       type: 'string',
       placeholder: 'FILE',
-      help: 'Read frames from a capture file (pcap or pcapng, Ethernet) instead of an interface; exits when the file ends.',
+      help: 'Read frames from a capture file (pcap or pcapng, Ethernet; a regular file, not a FIFO or device) instead of an interface; exits when the file ends.',
     },
     realtime: {
       type: 'boolean',

@@ -13,7 +13,7 @@ export function formatStatusLine(nodeId: number, c: EngineCounters, framesPerSec
 
 export function formatFinalCounters(nodeId: number, c: EngineCounters): string {
   return (
-    `agent ${nodeId} final: frames ${c.frames} control ${c.controlFrames} inband-rejected ${c.inbandRejected} ` +
+    `agent ${nodeId} final: frames ${c.frames} source-errors ${c.sourceErrors} control ${c.controlFrames} inband-rejected ${c.inbandRejected} ` +
     `unassigned ${c.unassigned} seen ${c.seen} owned ${c.owned} not-owned ${c.notOwned} queued ${c.queued} ` +
     `queue-drops ${c.queueFullDrops} exported ${c.recordsExported} datagrams ${c.datagramsSent} ` +
     `send-errors ${c.sendErrors} send-failed-records ${c.recordsSendFailed} no-analyzer ${c.recordsNoAnalyzer} ` +

@@ -3,7 +3,6 @@
 #include "capture_file.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,7 +35,11 @@ constexpr uint32_t kMinBlockLength = 12;            // type, length, trailing le
 constexpr uint32_t kSectionHeaderFixedLength = 16;  // byte-order magic, version, section length
 constexpr uint32_t kInterfaceFixedLength = 8;       // link type, reserved, snaplen
 constexpr uint32_t kPacketFixedLength = 20;         // EPB and obsolete PB alike
-constexpr uint32_t kSimplePacketFixedLength = 4;    // original length
+// The largest block read into memory whole. Packet blocks are at most 28 bytes plus
+// kMaxCapLen plus options; a larger block of a type dicap skips is streamed past instead,
+// and a larger section header, interface description or packet block is corruption.
+constexpr uint32_t kMaxBufferedBlock = 16u << 20;
+constexpr uint32_t kSimplePacketFixedLength = 4;  // original length
 constexpr uint16_t kOptionEnd = 0;
 constexpr uint16_t kOptionTsresol = 9;
 constexpr uint16_t kOptionTsoffset = 14;
@@ -125,9 +128,8 @@ CaptureFile::~CaptureFile() {
 }
 
 void CaptureFile::Close() {
-  if (map_ != nullptr) munmap(const_cast<uint8_t*>(map_), size_);
-  map_ = nullptr;
-  size_ = 0;
+  window_.Close();
+  opened_size_ = 0;
   format_ = Format::kClosed;
   interfaces_.clear();
 }
@@ -137,11 +139,12 @@ bool CaptureFile::Open(const std::string& path) {
   path_ = path;
   error_.clear();
   finished_ = Status::kFrame;
-  offset_ = 0;
   frames_read_ = 0;
   swapped_ = false;
 
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait, for good, for a writer,
+  // on the thread that called Open (the JavaScript thread). Regular files ignore the flag.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return FailOpen(std::string("cannot open: ") + std::strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -151,42 +154,54 @@ bool CaptureFile::Open(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return FailOpen("not a regular file; dicap reads capture files only (save a stream to a file first)");
+    // A stream has no end the agent could wait for without blocking its capture thread
+    // and its shutdown on a writer; a capture file is read as fast as the engine can.
+    const char* what = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                       : S_ISDIR(st.st_mode)  ? "a directory"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    return FailOpen(std::string("is ") + what +
+                    ", not a regular file; dicap reads capture files only (save a stream to a file "
+                    "first, e.g. `tcpdump -w FILE`, or capture live with --interface)");
   }
-  if (st.st_size < 4) {
-    ::close(fd);
-    return FailOpen("only " + std::to_string(st.st_size) +
-                    " bytes long, too short to be a pcap or pcapng file");
-  }
-  void* mapping = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-  const int saved = errno;
-  ::close(fd);  // the mapping keeps the file open
-  if (mapping == MAP_FAILED) return FailOpen(std::string("cannot map into memory: ") + std::strerror(saved));
-  map_ = static_cast<const uint8_t*>(mapping);
-  size_ = static_cast<uint64_t>(st.st_size);
-  madvise(mapping, size_, MADV_SEQUENTIAL);  // a hint for read-ahead; failure is harmless
+  opened_size_ = static_cast<uint64_t>(st.st_size);
+  window_.Reset(fd);
 
-  const uint32_t magic = RawU32(map_);
+  const size_t head = window_.Ensure(4);
+  if (head < 4) {
+    const std::string problem = ReadProblem();
+    if (!problem.empty()) return FailOpen(problem);
+    return FailOpen("only " + std::to_string(head) + " bytes long, too short to be a pcap or pcapng file");
+  }
+  const uint8_t* start = window_.data();
+  const uint32_t magic = RawU32(start);
   if (magic == kSectionHeaderBlock) return OpenPcapng();
   if (magic == kPcapMicrosecondMagic || magic == kPcapNanosecondMagic ||
       magic == __builtin_bswap32(kPcapMicrosecondMagic) || magic == __builtin_bswap32(kPcapNanosecondMagic)) {
     return OpenPcap();
   }
   char first_bytes[32];
-  std::snprintf(first_bytes, sizeof first_bytes, "%02x %02x %02x %02x", map_[0], map_[1], map_[2], map_[3]);
+  std::snprintf(first_bytes, sizeof first_bytes, "%02x %02x %02x %02x", start[0], start[1], start[2],
+                start[3]);
   return FailOpen(std::string("not a pcap or pcapng file (it starts with bytes ") + first_bytes +
                   "); if it is a capture in another format, convert it with `editcap -F pcap IN OUT`");
 }
 
 bool CaptureFile::OpenPcap() {
-  if (size_ < kPcapFileHeaderSize) {
-    return FailOpen("truncated pcap file header: the file has " + std::to_string(size_) + " of its 24 bytes");
+  const size_t have = window_.Ensure(kPcapFileHeaderSize);
+  if (have < kPcapFileHeaderSize) {
+    const std::string problem = ReadProblem();
+    if (!problem.empty()) return FailOpen(problem);
+    return FailOpen("truncated pcap file header: the file has " + std::to_string(have) + " of its 24 bytes");
   }
-  const uint32_t raw_magic = RawU32(map_);
+  const uint8_t* header = window_.data();
+  const uint32_t raw_magic = RawU32(header);
   swapped_ = raw_magic != kPcapMicrosecondMagic && raw_magic != kPcapNanosecondMagic;
-  nanosecond_ = U32(map_) == kPcapNanosecondMagic;
-  const uint16_t major = U16(map_ + 4);
-  const uint16_t minor = U16(map_ + 6);
+  nanosecond_ = U32(header) == kPcapNanosecondMagic;
+  const uint16_t major = U16(header + 4);
+  const uint16_t minor = U16(header + 6);
   if (major != 2 || minor > 4) {
     return FailOpen("pcap version " + std::to_string(major) + "." + std::to_string(minor) +
                     " is not supported (dicap reads 2.0 to 2.4); convert it with `editcap -F pcap IN OUT`");
@@ -194,11 +209,11 @@ bool CaptureFile::OpenPcap() {
   length_order_ = minor < 3    ? LengthOrder::kWireFirst
                   : minor == 3 ? LengthOrder::kGuess
                                : LengthOrder::kCapturedFirst;
-  snaplen_ = AdjustSnaplen(U32(map_ + 16));
+  snaplen_ = AdjustSnaplen(U32(header + 16));
   // The upper 16 bits of the link-type field carry FCS information, not the type.
-  const uint32_t link_type = U32(map_ + 20) & 0xffff;
+  const uint32_t link_type = U32(header + 20) & 0xffff;
   if (link_type != kLinkTypeEthernet) return FailOpen(NotEthernet(link_type));
-  offset_ = kPcapFileHeaderSize;
+  window_.Consume(kPcapFileHeaderSize);
   format_ = Format::kPcap;
   return true;
 }
@@ -237,13 +252,14 @@ CaptureFile::Status CaptureFile::Next(CapturedFrame* frame) {
 }
 
 CaptureFile::Status CaptureFile::NextPcap(CapturedFrame* frame) {
-  const uint64_t remaining = size_ - offset_;
-  if (remaining == 0) return Status::kEnd;
-  if (remaining < kPcapRecordHeaderSize) {
-    return Fail("truncated record header " + Where(offset_) + ": " + std::to_string(remaining) +
-                " of 16 bytes; the capture was cut off, the frames before it are intact");
+  const uint64_t at = window_.offset();
+  const size_t have = window_.Ensure(kPcapRecordHeaderSize);
+  if (have == 0) return Truncated("");
+  if (have < kPcapRecordHeaderSize) {
+    return Truncated("truncated record header " + Where(at) + ": " + std::to_string(have) +
+                     " of 16 bytes; the capture was cut off, the frames before it are intact");
   }
-  const uint8_t* header = map_ + offset_;
+  const uint8_t* header = window_.data();
   const uint32_t seconds = U32(header);
   const uint32_t fraction = U32(header + 4);
   uint32_t cap_len = U32(header + 8);
@@ -253,20 +269,22 @@ CaptureFile::Status CaptureFile::NextPcap(CapturedFrame* frame) {
     std::swap(cap_len, wire_len);
   }
   if (cap_len > kMaxCapLen) {
-    return Fail("record " + Where(offset_) + " claims " + std::to_string(cap_len) + " bytes, more than the " +
+    return Fail("record " + Where(at) + " claims " + std::to_string(cap_len) + " bytes, more than the " +
                 std::to_string(kMaxCapLen) + " maximum; the file is corrupt");
   }
-  if (cap_len > remaining - kPcapRecordHeaderSize) {
-    return Fail("truncated record " + Where(offset_) + ": it claims " + std::to_string(cap_len) +
-                " bytes, only " + std::to_string(remaining - kPcapRecordHeaderSize) +
-                " remain; the capture was cut off, the frames before it are intact");
+  const size_t record = kPcapRecordHeaderSize + cap_len;
+  const size_t present = window_.Ensure(record);
+  if (present < record) {
+    return Truncated("truncated record " + Where(at) + ": it claims " + std::to_string(cap_len) +
+                     " bytes, only " + std::to_string(present - kPcapRecordHeaderSize) +
+                     " remain; the capture was cut off, the frames before it are intact");
   }
-  frame->data = header + kPcapRecordHeaderSize;
+  frame->data = window_.data() + kPcapRecordHeaderSize;      // Ensure may have moved the record
   frame->cap_len = cap_len < snaplen_ ? cap_len : snaplen_;  // libpcap drops bytes past the snaplen
   frame->wire_len = wire_len;
   // Cannot overflow: at most 4294967295 s * 1e9 + 4294967295 * 1000 < 2^64.
   frame->ts_ns = uint64_t{seconds} * kNanosPerSecond + uint64_t{fraction} * (nanosecond_ ? 1 : 1000);
-  offset_ += kPcapRecordHeaderSize + cap_len;
+  window_.Consume(record);
   ++frames_read_;
   return Status::kFrame;
 }
@@ -280,8 +298,9 @@ CaptureFile::Status CaptureFile::NextPcapng(CapturedFrame* frame) {
 
 CaptureFile::Status CaptureFile::SkipToPacketBlock(Block* block) {
   for (;;) {
-    if (offset_ == size_) return Status::kEnd;
+    if (window_.Ensure(1) == 0) return Truncated("");
     if (!ReadBlock(block)) return Status::kError;
+    if (block->body == nullptr) continue;  // a large skipped block, already read past
     switch (block->type) {
       case kEnhancedPacketBlock:
       case kSimplePacketBlock:
@@ -296,18 +315,20 @@ CaptureFile::Status CaptureFile::SkipToPacketBlock(Block* block) {
       default:  // statistics, name resolution, journal, custom blocks…: no frames in them
         break;
     }
-    offset_ += block->total_length;
+    window_.Consume(block->total_length);
   }
 }
 
 bool CaptureFile::ReadBlock(Block* block) {
-  const uint64_t remaining = size_ - offset_;
-  const uint8_t* start = map_ + offset_;
-  if (remaining < kMinBlockLength) {
-    Fail("truncated block header " + Where(offset_) + ": " + std::to_string(remaining) +
-         " bytes left, a block takes at least 12; the capture was cut off, the frames before it are intact");
+  const uint64_t at = window_.offset();
+  const size_t have = window_.Ensure(kMinBlockLength);
+  if (have < kMinBlockLength) {
+    Truncated(
+        "truncated block header " + Where(at) + ": " + std::to_string(have) +
+        " bytes left, a block takes at least 12; the capture was cut off, the frames before it are intact");
     return false;
   }
+  const uint8_t* start = window_.data();
   if (RawU32(start) == kSectionHeaderBlock) {
     // Each section declares its own byte order, before its length can be read.
     const uint32_t byte_order_magic = RawU32(start + 8);
@@ -318,7 +339,7 @@ bool CaptureFile::ReadBlock(Block* block) {
     } else {
       char hex[16];
       std::snprintf(hex, sizeof hex, "0x%08x", byte_order_magic);
-      Fail("section header " + Where(offset_) + " has byte-order magic " + hex +
+      Fail("section header " + Where(at) + " has byte-order magic " + hex +
            " instead of 0x1a2b3c4d; the file is corrupt or not pcapng");
       return false;
     }
@@ -326,28 +347,55 @@ bool CaptureFile::ReadBlock(Block* block) {
   const uint32_t type = U32(start);
   const uint32_t total_length = U32(start + 4);
   if (total_length < kMinBlockLength || total_length % 4 != 0) {
-    Fail("block " + Where(offset_) + " has length " + std::to_string(total_length) +
+    Fail("block " + Where(at) + " has length " + std::to_string(total_length) +
          ", which is not a multiple of 4 of at least 12; the file is corrupt");
     return false;
   }
-  if (total_length > remaining) {
-    Fail("truncated block " + Where(offset_) + ": its length is " + std::to_string(total_length) +
-         " bytes, only " + std::to_string(remaining) +
-         " remain; the capture was cut off, the frames before it are intact");
-    return false;
-  }
-  const uint32_t trailing_length = U32(start + total_length - 4);
-  if (trailing_length != total_length) {
-    Fail("block " + Where(offset_) + " says its length is " + std::to_string(total_length) +
-         " at its start and " + std::to_string(trailing_length) + " at its end; the file is corrupt");
-    return false;
-  }
-  block->offset = offset_;
+  const bool parsed = type == kSectionHeaderBlock || type == kInterfaceDescriptionBlock ||
+                      type == kEnhancedPacketBlock || type == kSimplePacketBlock ||
+                      type == kObsoletePacketBlock;
+  block->offset = at;
   block->type = type;
   block->total_length = total_length;
+  const std::string truncated =
+      "truncated block " + Where(at) + ": its length is " + std::to_string(total_length) + " bytes, only ";
+  const char* const cut_off = " remain; the capture was cut off, the frames before it are intact";
+  if (total_length > kMaxBufferedBlock) {
+    if (parsed) {
+      Fail("block " + Where(at) + " of type " + std::to_string(type) + " has length " +
+           std::to_string(total_length) + ", more than the " + std::to_string(kMaxBufferedBlock) +
+           " bytes such a block can need; the file is corrupt");
+      return false;
+    }
+    // Too large to hold, and nothing in it is needed: read past it to its trailing length.
+    if (!window_.Skip(total_length - 4) || window_.Ensure(4) < 4) {
+      Truncated(truncated + std::to_string(window_.offset() + window_.available() - at) + cut_off);
+      return false;
+    }
+    block->body = nullptr;
+    block->body_length = 0;
+    const uint32_t trailing_length = U32(window_.data());
+    window_.Consume(4);
+    if (trailing_length != total_length) return FailLengths(*block, trailing_length);
+    return true;
+  }
+  const size_t present = window_.Ensure(total_length);
+  if (present < total_length) {
+    Truncated(truncated + std::to_string(present) + cut_off);
+    return false;
+  }
+  start = window_.data();  // Ensure may have moved the block
+  const uint32_t trailing_length = U32(start + total_length - 4);
+  if (trailing_length != total_length) return FailLengths(*block, trailing_length);
   block->body = start + 8;
   block->body_length = total_length - kMinBlockLength;
   return true;
+}
+
+bool CaptureFile::FailLengths(const Block& block, uint32_t trailing_length) {
+  Fail("block " + Where(block.offset) + " says its length is " + std::to_string(block.total_length) +
+       " at its start and " + std::to_string(trailing_length) + " at its end; the file is corrupt");
+  return false;
 }
 
 bool CaptureFile::StartSection(const Block& block) {
@@ -504,7 +552,7 @@ CaptureFile::Status CaptureFile::DecodePacketBlock(const Block& block, CapturedF
   frame->cap_len = cap_len;
   frame->wire_len = wire_len;
   frame->ts_ns = ts_ns;
-  offset_ += block.total_length;
+  window_.Consume(block.total_length);
   ++frames_read_;
   return Status::kFrame;
 }
@@ -557,6 +605,27 @@ bool CaptureFile::FailOpen(const std::string& problem) {
   error_ = path_ + ": " + problem;
   finished_ = Status::kError;
   return false;
+}
+
+std::string CaptureFile::ReadProblem() const {
+  if (window_.error_number() != 0) {
+    return "cannot read " + Where(window_.offset()) + ": " + std::strerror(window_.error_number());
+  }
+  const uint64_t end = window_.offset() + window_.available();
+  if (end < opened_size_) {
+    return "the file shrank from " + std::to_string(opened_size_) + " to " + std::to_string(end) +
+           " bytes while dicap was reading it (another process truncated or rewrote it); the frames before "
+           "byte " +
+           std::to_string(end) + " were delivered, read a copy that nothing writes to";
+  }
+  return "";
+}
+
+CaptureFile::Status CaptureFile::Truncated(const std::string& problem) {
+  const std::string read_problem = ReadProblem();
+  if (!read_problem.empty()) return Fail(read_problem);
+  if (problem.empty()) return Status::kEnd;
+  return Fail(problem);
 }
 
 CaptureFile::Status CaptureFile::Fail(const std::string& problem) {

@@ -2,9 +2,11 @@
 // file (classic pcap or pcapng) so the engine, the tests and the benchmarks can replay
 // real traffic without a network interface.
 //
-// Speed: the file is mapped into memory and frames are handed out as pointers into the
-// mapping, so reading allocates nothing per frame (pcapng allocates a little per
-// Interface Description Block, never per packet).
+// Speed: the file is read front to back with large read() calls into one buffer
+// (ReadWindow) and frames are handed out as pointers into it, so reading allocates nothing
+// per frame (pcapng allocates a little per Interface Description Block, never per packet).
+// It is not mapped: a mapped file that another process truncates kills the process with
+// SIGBUS; read() just sees the file end early, which ends reading with kError.
 //
 // What is read, and the decisions where formats or readers differ:
 // - Classic pcap in either byte order, microsecond (0xa1b2c3d4) and nanosecond
@@ -37,14 +39,22 @@
 //   stamp outside that range (for example a negative if_tsoffset pushing it before 1970)
 //   ends reading with kError rather than being wrapped silently.
 // - A damaged or truncated file ends with kError; the frames before the damage were
-//   delivered. Reading never touches memory outside the mapping, whatever the bytes.
-//   (The one thing it cannot guard against is another process truncating the file while
-//   it is mapped, which raises SIGBUS as for any mapped file.)
+//   delivered. Reading never touches memory outside what was read, whatever the bytes.
+//   A file that shrinks while it is read (another process truncates it) ends with kError
+//   saying so, even when it was cut at a record boundary.
+// - Regular files only: a FIFO, device, directory or socket is refused by Open() without
+//   waiting (a FIFO is opened non-blocking, so Open() never waits for a writer). Reading
+//   a stream would block the capture thread, and with it the agent's shutdown, on the
+//   writer; a capture file is read as fast as the engine can take it.
+// - pcapng blocks are read whole, up to 16 MiB; a larger block of a type that is skipped
+//   is read past, a larger one of a type that is parsed is corruption.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "read_window.h"
 
 namespace dicap {
 
@@ -60,12 +70,13 @@ class CaptureFile {
   // libpcap's largest accepted captured length for Ethernet (MAXIMUM_SNAPLEN).
   static constexpr uint32_t kMaxCapLen = 262144;
 
-  CaptureFile() = default;
+  // `read_chunk`: see ReadWindow (tests and fuzzers use tiny ones).
+  explicit CaptureFile(size_t read_chunk = ReadWindow::kDefaultChunk) : window_(read_chunk) {}
   ~CaptureFile();
   CaptureFile(const CaptureFile&) = delete;
   CaptureFile& operator=(const CaptureFile&) = delete;
 
-  // Maps the file and checks its header (for pcapng: everything up to the first packet
+  // Opens the file and checks its header (for pcapng: everything up to the first packet
   // block). Closes a file that was open before. false → error() says why.
   bool Open(const std::string& path);
 
@@ -74,7 +85,7 @@ class CaptureFile {
   // kError → error() names the problem, its byte offset and how many frames came before.
   Status Next(CapturedFrame* frame);
 
-  // Unmaps the file; safe to call twice. Next() after Close() returns kError.
+  // Closes the file; safe to call twice. Next() after Close() returns kError.
   void Close();
 
   // One line: the file's path, the problem, and the fix where there is one.
@@ -82,7 +93,7 @@ class CaptureFile {
   // Frames returned by Next() so far.
   uint64_t frames_read() const { return frames_read_; }
   // Offset of the next unread record or block; after kError, where the bad one starts.
-  uint64_t byte_offset() const { return offset_; }
+  uint64_t byte_offset() const { return window_.offset(); }
 
  private:
   enum class Format { kClosed, kPcap, kPcapng };
@@ -112,10 +123,19 @@ class CaptureFile {
   Status NextPcap(CapturedFrame* frame);
   Status NextPcapng(CapturedFrame* frame);
 
+  // After the file ended early: kEnd when it ended at a record boundary and has all the
+  // bytes it had when opened, else kError with `problem` (or the read error, or "the file
+  // shrank"). ReadProblem(): that error, or "" when there is none.
+  Status Truncated(const std::string& problem);
+  std::string ReadProblem() const;
+
   // pcapng: handles section headers, interface descriptions and blocks to skip until a
   // packet block, which is returned in *block but not consumed.
   Status SkipToPacketBlock(Block* block);
+  // Checks and reads the block at the current position. A block larger than
+  // 16 MiB that is skipped anyway is read past at once: body is nullptr then.
   bool ReadBlock(Block* block);
+  bool FailLengths(const Block& block, uint32_t trailing_length);
   bool StartSection(const Block& block);
   bool AddInterface(const Block& block);
   bool PacketInterface(const Block& block, uint32_t* interface_id);
@@ -128,7 +148,7 @@ class CaptureFile {
   uint64_t U64(const uint8_t* p) const;
 
   // Both record `path: problem` in error_ and make reading stop with kError.
-  bool FailOpen(const std::string& problem);  // also unmaps
+  bool FailOpen(const std::string& problem);  // also closes
   Status Fail(const std::string& problem);
   // "at byte N (after frame M)", the location every error message carries.
   std::string Where(uint64_t at) const;
@@ -137,9 +157,8 @@ class CaptureFile {
   std::string error_;
   Format format_ = Format::kClosed;
   Status finished_ = Status::kFrame;  // kEnd or kError once reading has stopped
-  const uint8_t* map_ = nullptr;
-  uint64_t size_ = 0;
-  uint64_t offset_ = 0;
+  ReadWindow window_;
+  uint64_t opened_size_ = 0;  // the file's size when it was opened
   uint64_t frames_read_ = 0;
   bool swapped_ = false;  // the file (or pcapng section) is in the other byte order
 

@@ -89,6 +89,7 @@ void Engine::RunRing() {
   try {
     ring_.Run(*this);
   } catch (const std::exception& error) {
+    source_errors_.Increment();
     Emit({EngineEvent::Kind::kError, error.what(), nullptr, false});
   }
 }
@@ -119,7 +120,10 @@ void Engine::RunFile() {
   // The whole file has been classified: drain and flush before saying it has ended, so
   // that whoever waits for kEnd can read final counters that include every export.
   StopWorkers();
-  if (status == CaptureFile::Status::kError) Emit({EngineEvent::Kind::kError, file_.error(), nullptr, false});
+  if (status == CaptureFile::Status::kError) {
+    source_errors_.Increment();
+    Emit({EngineEvent::Kind::kError, file_.error(), nullptr, false});
+  }
   Emit({EngineEvent::Kind::kEnd, "", nullptr, false});
 }
 
@@ -190,6 +194,7 @@ EngineCounters Engine::Counters() {
   EngineCounters c{};
   c.frames = frames_.Get();
   c.bytes = bytes_.Get();
+  c.source_errors = source_errors_.Get();
   c.ring = ring_.Stats();
   const InbandCounters inband = selector_.inband_counters();
   c.control_frames = control_frames_.Get();

@@ -49,6 +49,7 @@ struct EngineEvent {
 struct EngineCounters {
   // source
   uint64_t frames, bytes;  // frames the source delivered, and their wire bytes
+  uint64_t source_errors;  // times the source failed (each also an EngineEvent::kError line)
   RingStats ring;          // live source only
   // selection
   uint64_t control_frames, inband_rejected, unassigned, seen, owned, not_owned;
@@ -105,8 +106,8 @@ class Engine : private FrameSink {
   uint32_t effective_snaplen_;
 
   // Written by the capture thread only.
-  SingleWriterCounter frames_, bytes_, control_frames_, unassigned_, seen_, owned_, not_owned_, queued_,
-      queue_full_drops_;
+  SingleWriterCounter frames_, bytes_, source_errors_, control_frames_, unassigned_, seen_, owned_,
+      not_owned_, queued_, queue_full_drops_;
 };
 
 }  // namespace dicap

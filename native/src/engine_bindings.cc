@@ -58,6 +58,7 @@ Napi::Object CountersToJs(Napi::Env env, const EngineCounters& c) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("frames", number(c.frames));
   o.Set("bytes", number(c.bytes));
+  o.Set("sourceErrors", number(c.source_errors));
   o.Set("socketPackets", number(c.ring.packets));
   o.Set("socketDrops", number(c.ring.drops));
   o.Set("socketFreezes", number(c.ring.freezes));

@@ -707,7 +707,12 @@ describe('readCaptureFile arguments and unreadable files', () => {
   it('names the file and the problem when it cannot be read as a capture', () => {
     const missing = path.join(tmp, 'missing.pcap');
     expect(readCaptureFile(missing).error).toBe(`${missing}: cannot open: No such file or directory`);
-    expect(readCaptureFile(tmp).error).toMatch(/: not a regular file; dicap reads capture files only/);
+    expect(readCaptureFile(tmp).error).toMatch(
+      /: is a directory, not a regular file; dicap reads capture files only/,
+    );
+    expect(readCaptureFile('/dev/zero').error).toMatch(
+      /^\/dev\/zero: is a character device, not a regular file; dicap reads capture files only \(save a stream to a file first/,
+    );
     const empty = writeTemp('empty.pcap', Buffer.alloc(0));
     expect(readCaptureFile(empty).error).toBe(
       `${empty}: only 0 bytes long, too short to be a pcap or pcapng file`,
@@ -724,6 +729,91 @@ describe('readCaptureFile arguments and unreadable files', () => {
     expect(readCaptureFile(future).error).toMatch(
       /: pcap version 3\.0 is not supported \(dicap reads 2\.0 to 2\.4\)/,
     );
+  });
+});
+
+describe('readCaptureFile on files larger than its read buffer, and on FIFOs', () => {
+  // The reader reads 256 KiB at a time: these files make records straddle many refills.
+  it('reads a pcap of records up to the 262144-byte maximum across many buffer refills', () => {
+    const sizes = [60, 1514, 262144, 9000, 131072, 1, 0, 65535, 262144, 262144, 777, 262144, 3];
+    const records = Array.from({ length: 40 }, (_, i) => {
+      const length = sizes[i % sizes.length];
+      return { sec: 1_700_000_000 + i, frac: i, data: frameBytes(i, length) };
+    });
+    const file = writeTemp('big.pcap', pcapFile({ snaplen: 262144 }, records));
+    expect(fs.statSync(file).size).toBeGreaterThan(3 << 20);
+    const result = readCaptureFile(file);
+    expect(result.error).toBeNull();
+    expect(result.frames.map((f) => f.data.toString('hex'))).toEqual(
+      records.map((r) => r.data.toString('hex')),
+    );
+    expect(result.frames.map((f) => f.tsNs)).toEqual(
+      records.map((r) => BigInt(r.sec) * NS_PER_S + BigInt(r.frac) * 1000n),
+    );
+  });
+
+  it('reads past a pcapng block larger than 16 MiB that it skips, and refuses a packet block that large', () => {
+    const huge = pcapngBlock(false, 0x00000bad, Buffer.alloc((17 << 20) + 4, 0x5a));
+    const packet = enhancedPacket(false, 0, 5_000_000n, frameBytes(1, 100));
+    const skipped = writeTemp(
+      'huge-custom.pcapng',
+      Buffer.concat([sectionHeader(false), interfaceDescription(false, 1, 0), packet, huge, packet]),
+    );
+    const read = readCaptureFile(skipped);
+    expect(read.error).toBeNull();
+    expect(read.frames.map((f) => f.data.toString('hex'))).toEqual([
+      frameBytes(1, 100).toString('hex'),
+      frameBytes(1, 100).toString('hex'),
+    ]);
+    const cut = writeTemp(
+      'huge-custom-cut.pcapng',
+      Buffer.concat([
+        sectionHeader(false),
+        interfaceDescription(false, 1, 0),
+        packet,
+        huge.subarray(0, 5 << 20),
+      ]),
+    );
+    const cutResult = readCaptureFile(cut);
+    expect(cutResult.frames).toHaveLength(1);
+    expect(cutResult.error).toMatch(
+      /: truncated block at byte \d+ \(after frame 1\): its length is \d+ bytes, only 5242880 remain/,
+    );
+    const hugePacket = Buffer.from(huge);
+    hugePacket.writeUInt32LE(6, 0);
+    const refused = writeTemp(
+      'huge-packet.pcapng',
+      Buffer.concat([sectionHeader(false), interfaceDescription(false, 1, 0), packet, hugePacket]),
+    );
+    const refusedResult = readCaptureFile(refused);
+    expect(refusedResult.frames).toHaveLength(1);
+    expect(refusedResult.error).toMatch(
+      /: block at byte \d+ \(after frame 1\) of type 6 has length 17825808, more than the 16777216 bytes such a block can need; the file is corrupt$/,
+    );
+  });
+
+  it('refuses a FIFO at once with one line instead of waiting for a writer', () => {
+    const fifo = path.join(tmp, 'stream.pcap');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // In a child process: before the fix, open() waited for a writer for good.
+    const reader = path.resolve('dist', 'native', 'capture-file.js');
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { readCaptureFile } from ${JSON.stringify(reader)}; console.log(JSON.stringify(readCaptureFile(${JSON.stringify(fifo)})));`,
+      ],
+      { timeout: 20_000, encoding: 'utf8' },
+    );
+    expect(run.signal, 'the reader did not return within 20 s').toBeNull();
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      frames: [],
+      error:
+        `${fifo}: is a FIFO, not a regular file; dicap reads capture files only ` +
+        '(save a stream to a file first, e.g. `tcpdump -w FILE`, or capture live with --interface)',
+    });
   });
 });
 
