@@ -1,9 +1,10 @@
-// `dicap analyzer`: receives header batches over UDP in the native sink, writes pcap to a
-// file or stdout, reports a status line (and rewrites --summary FILE) every
-// --status-interval, serves metrics, and on SIGINT/SIGTERM (or when the
-// reader of its stdout goes away) stops the sink, which writes what it has, prints its
-// final counters and exits. Exit codes: 0 normal end, 1 runtime failure (port in use,
-// output cannot be opened or fails), 2 bad configuration.
+// `dicap analyzer`: receives header batches over UDP in the native sink, which writes them
+// to capture files, a FIFO, stdout or TAP interfaces; reports a status line (and rewrites
+// --summary FILE) every --status-interval, serves metrics, says once when an output changes
+// state (a FIFO reader left or came back), reopens files on SIGHUP, and on SIGINT/SIGTERM
+// (or when the reader of its stdout goes away) stops the sink, which writes what it has,
+// prints its final counters and exits. Exit codes: 0 normal end, 1 runtime failure (port in
+// use, output cannot be opened or fails), 2 bad configuration.
 import net from 'node:net';
 import tty from 'node:tty';
 import { clusterKeyOf } from '../common/cluster-key.js';
@@ -20,10 +21,15 @@ import { AnalyzerSink } from '../native/analyzer-sink.js';
 import { AnalyzerReports } from './coordinator-reports.js';
 import { createAnalyzerMetrics } from './metrics.js';
 import { ANALYZER_OPTIONS } from './options.js';
+import { outputTarget, type OutputTargetOptions } from './output-target.js';
 import { formatFinalCounters, formatStatusLine } from './status.js';
+import { describeFailed, OutputWatcher } from './output-watcher.js';
 
-/** The options, with the heartbeat interval resolved from --timing (common/timing.ts). */
-type AnalyzerValues = OptionValues<typeof ANALYZER_OPTIONS> & { heartbeatIntervalMs: number };
+/** The options, with the heartbeat interval resolved from --timing (common/timing.ts) and the outputs checked together. */
+type AnalyzerValues = OptionValues<typeof ANALYZER_OPTIONS> & {
+  heartbeatIntervalMs: number;
+  target: OutputTargetOptions;
+};
 
 /** How often the output state is checked, so a closed pipe ends the analyzer promptly. */
 const OUTPUT_CHECK_MS = 250;
@@ -48,19 +54,24 @@ function readOptions(argv: string[]): AnalyzerValues | 'help' {
     { heartbeatIntervalMs: parsed.values.heartbeatIntervalMs },
     MEMBER_TIMING_FLAGS,
   );
-  return { ...parsed.values, heartbeatIntervalMs: timing.heartbeatIntervalMs };
+  return {
+    ...parsed.values,
+    heartbeatIntervalMs: timing.heartbeatIntervalMs,
+    target: outputTarget(parsed.values),
+  };
 }
 
-function startSink(values: AnalyzerValues, host: string): AnalyzerSink {
+function startSink(values: AnalyzerValues, host: string): { sink: AnalyzerSink; notices: string[] } {
   const sink = new AnalyzerSink({
     host,
     port: values.listen.port,
-    output: values.write,
+    ...values.target,
     receiveBufferBytes: values.receiveBuffer,
     flushIntervalMs: values.flushMs,
   });
+  let notices: string[];
   try {
-    sink.start();
+    notices = sink.start().notices;
   } catch (error) {
     if (errorCode(error) === 'DICAP_ERR_ADDRESS_IN_USE') {
       throw new DicapError(
@@ -70,7 +81,15 @@ function startSink(values: AnalyzerValues, host: string): AnalyzerSink {
     }
     throw error;
   }
-  return sink;
+  return { sink, notices };
+}
+
+/** What the status lines call the outputs: the file, standard output, or the TAP(s). */
+function describeOutput(target: OutputTargetOptions, sink: AnalyzerSink): string {
+  const names = sink.counters().outputs.map((o) => o.name);
+  const what = target.outputKind === 'tap' ? 'TAP' : target.format!;
+  if (target.output === '-') return `writing ${what} to standard output`;
+  return `writing ${what} to ${names.join(', ')}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -92,7 +111,9 @@ export async function main(argv: string[]): Promise<number> {
   let sink: AnalyzerSink;
   let metrics: MetricsServer | undefined;
   try {
-    sink = startSink(values, host);
+    const started = startSink(values, host);
+    sink = started.sink;
+    for (const notice of started.notices) say(notice);
   } catch (error) {
     say(errorMessage(error));
     return 1;
@@ -133,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const granted = sink.counters().receiveBufferBytes;
   say(
-    `listening on udp ${host}:${sink.port}, writing pcap to ${values.write === '-' ? 'standard output' : values.write}` +
+    `listening on udp ${host}:${sink.port}, ${describeOutput(values.target, sink)}` +
       (metrics && values.metrics ? `, metrics at http://${formatHostPort(values.metrics)}/metrics` : ''),
   );
   if (granted < values.receiveBuffer) {
@@ -207,24 +228,33 @@ function run(
         : undefined;
     link?.on('heartbeat', () => reports?.send());
     // Also what keeps the process alive: the sink's thread is not an event-loop handle.
+    const watcher = new OutputWatcher(say);
     const outputTimer = setInterval(() => {
-      const { outputState, outputError } = sink.counters();
-      if (outputState === 'reader-closed') {
+      const counters = sink.counters();
+      watcher.look(counters);
+      if (counters.outputState === 'reader-closed') {
         say('the reader of the output closed it; stopping');
         finish(0);
-      } else if (outputState === 'failed') {
-        say(`writing ${values.write} failed (${outputError ?? 'unknown error'}); stopping`);
+      } else if (counters.outputState === 'failed') {
+        say(
+          `writing ${describeFailed(counters)} failed (${counters.outputError ?? 'unknown error'}); stopping`,
+        );
         finish(1);
       }
     }, OUTPUT_CHECK_MS);
 
     const onSignal = (): void => finish(0);
+    const onHangup = (): void => {
+      say('SIGHUP: starting new capture files (the current ones are moved aside to FILE.N)');
+      sink.reopen();
+    };
     function finish(exitCode: number): void {
       if (statusTimer) clearInterval(statusTimer);
       link?.removeAllListeners('heartbeat');
       clearInterval(outputTimer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onHangup);
       // Leave first: capture nodes stop sending here once the topology without us is in force.
       reports?.send();
       link?.leave();
@@ -242,5 +272,6 @@ function run(
     }
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onHangup);
   });
 }

@@ -3,9 +3,9 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import {
   MALFORMED_REASONS,
+  OUTPUT_STATES,
   type AnalyzerNodeCounters,
   type AnalyzerSinkCounters,
-  type OutputState,
 } from '../native/analyzer-sink.js';
 
 /** Sink-wide counters: [metric name, help, field]. */
@@ -22,6 +22,8 @@ const SINK_COUNTERS: Array<
       | 'recordsUnwritten'
       | 'bytesWritten'
       | 'writeErrors'
+      | 'filesOpened'
+      | 'reorderLateRecords'
     ),
   ]
 > = [
@@ -45,11 +47,22 @@ const SINK_COUNTERS: Array<
   ],
   ['dicap_analyzer_written_bytes_total', 'Bytes written to the pcap output', 'bytesWritten'],
   ['dicap_analyzer_write_errors_total', 'Failed writes to the pcap output', 'writeErrors'],
+  [
+    'dicap_analyzer_opened_files_total',
+    'Capture files opened (rotations and SIGHUP reopens included), FIFO readers served, TAPs opened',
+    'filesOpened',
+  ],
+  [
+    'dicap_analyzer_reorder_late_records_total',
+    'With --reorder-ms: records later than the window, written out of time order',
+    'reorderLateRecords',
+  ],
 ];
 
 type NodeField =
   | 'datagrams'
   | 'records'
+  | 'bytes'
   | 'gapDatagrams'
   | 'lateDatagrams'
   | 'duplicateDatagrams'
@@ -64,6 +77,7 @@ const NODE_COUNTERS: Array<[string, string, NodeField]> = [
     'datagrams',
   ],
   ['dicap_analyzer_node_records_total', 'Records in them', 'records'],
+  ['dicap_analyzer_node_received_bytes_total', 'UDP payload bytes of those datagrams', 'bytes'],
   [
     'dicap_analyzer_node_gap_datagrams_total',
     'Datagrams of the node found missing by sequence gaps (export loss; records lost with them are unknown)',
@@ -86,8 +100,6 @@ const NODE_COUNTERS: Array<[string, string, NodeField]> = [
     'runs',
   ],
 ];
-
-const OUTPUT_STATES: readonly OutputState[] = ['open', 'reader-closed', 'failed', 'stalled', 'closed'];
 
 export function createAnalyzerMetrics(counters: () => AnalyzerSinkCounters): Registry {
   const registry = new Registry();
@@ -151,6 +163,16 @@ export function createAnalyzerMetrics(counters: () => AnalyzerSinkCounters): Reg
     },
   });
   new Gauge({
+    name: 'dicap_analyzer_node_lost_datagrams',
+    help: "Export loss so far: the node's gap datagrams less the late ones (falls when late datagrams arrive)",
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      perNode((labels, node) => this.set(labels, node.lostDatagrams));
+    },
+  });
+  new Gauge({
     name: 'dicap_analyzer_node_streams',
     help: 'Distinct streams (export workers) seen from the node',
     labelNames: ['node'],
@@ -162,12 +184,20 @@ export function createAnalyzerMetrics(counters: () => AnalyzerSinkCounters): Reg
   });
   new Gauge({
     name: 'dicap_analyzer_output_state',
-    help: 'State of the pcap output: 1 for the current state (open, reader-closed, failed, stalled, closed)',
+    help: 'State of the outputs (the most serious when split): 1 for the current state (open, reader-closed, failed, stalled, closed, no-reader)',
     labelNames: ['state'],
     registers: [registry],
     collect() {
       const current = read().outputState;
       for (const state of OUTPUT_STATES) this.set({ state }, state === current ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'dicap_analyzer_reorder_held_records',
+    help: 'With --reorder-ms: records waiting in the window now',
+    registers: [registry],
+    collect() {
+      this.set(read().reorderHeldRecords);
     },
   });
   new Gauge({

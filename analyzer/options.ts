@@ -2,18 +2,28 @@
 // turns it into flags, DICAP_ANALYZER_* variables, config-file keys and --help).
 import { CLUSTER_OPTIONS } from '../common/cluster-options.js';
 import { defineOptions } from '../common/options.js';
-import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_RECEIVE_BUFFER_BYTES } from '../native/analyzer-sink.js';
+import {
+  CAPTURE_FORMATS,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_RECEIVE_BUFFER_BYTES,
+  MAX_SNAPLEN,
+  MAX_SPLIT,
+} from '../native/analyzer-sink.js';
 
 export const DEFAULT_STATUS_INTERVAL_S = 5;
 export const DEFAULT_RECEIVE_BUFFER = DEFAULT_RECEIVE_BUFFER_BYTES;
 export const DEFAULT_FLUSH_MS = DEFAULT_FLUSH_INTERVAL_MS;
+export const DEFAULT_FORMAT = 'pcap';
+export const DEFAULT_SNAPLEN = 0;
+/** The prefix of --output's one kind so far. */
+export const TAP_PREFIX = 'tap:';
 
 export const ANALYZER_OPTIONS = defineOptions({
   component: 'analyzer',
   summary:
-    "Receive header batches from capture agents over UDP, account every node's sequence (export loss, duplicates, restarts) and write every record as nanosecond pcap to a file or to standard output (for `| tcpdump -r -`, Zeek, Suricata).",
+    "Receive header batches from capture agents over UDP, account every node's sequence (export loss, duplicates, restarts) and write every record as nanosecond pcap or pcapng to files (rotated, never overwritten), a FIFO, standard output (for `| tcpdump -r -`), or live into TAP interfaces for Zeek, Suricata or tcpdump -i; --split K spreads whole connections over K outputs.",
   usage:
-    'dicap analyzer --listen HOST:PORT --write FILE|- [--metrics HOST:PORT] [--status-interval S] [options]',
+    'dicap analyzer --listen HOST:PORT (--write FILE|- | --output tap:NAME) [--split K] [--format pcap|pcapng] [--metrics HOST:PORT] [options]',
   options: {
     listen: {
       type: 'host-port',
@@ -22,10 +32,77 @@ export const ANALYZER_OPTIONS = defineOptions({
     },
     write: {
       type: 'string',
-      required: true,
       placeholder: 'FILE|-',
-      hint: 'a pcap file path, or - for standard output',
-      help: 'Where to write pcap: a file (created or truncated), or - for standard output, in which case every human message goes to stderr.',
+      hint: 'a capture file path, or - for standard output',
+      help: 'Write captures to FILE (created 0640; an existing capture is first renamed to FILE.N with the next free N, never overwritten), to a FIFO (a reader may come, go and come back; meanwhile records are counted unwritten), or to - (standard output; every human message goes to stderr; the analyzer ends when its reader does). SIGHUP starts a new FILE, moving the current one aside to FILE.N.',
+    },
+    output: {
+      type: 'string',
+      placeholder: 'tap:NAME',
+      hint: 'tap: and an interface name of at most 15 characters, such as tap:dicap0',
+      help: 'Instead of --write: write every frame into the TAP interface NAME (created if missing and removed on exit; needs CAP_NET_ADMIN), so Zeek -i, Suricata --af-packet or tcpdump -i read it live and restart on their own.',
+      validate: (v) =>
+        v.startsWith(TAP_PREFIX) && v.length > TAP_PREFIX.length ? undefined : 'must be tap:NAME',
+    },
+    split: {
+      type: 'integer',
+      min: 1,
+      max: MAX_SPLIT,
+      default: 1,
+      placeholder: 'K',
+      hint: 'a number of outputs such as 4',
+      help: 'Spread frames over K outputs by the symmetric flow hash, so each connection (both directions) goes to exactly one: TAPs NAME0…NAME(K-1), or files with the index before the extension (cap.pcap: cap0.pcap, cap1.pcap …). One IDS worker per output.',
+    },
+    format: {
+      type: 'enum',
+      values: CAPTURE_FORMATS,
+      default: DEFAULT_FORMAT,
+      help: 'Capture file format: pcap (nanosecond), or pcapng with one interface per capture node (named node-ID), nanosecond time stamps and the topology epoch as a packet comment whenever it changes.',
+    },
+    snaplen: {
+      type: 'integer',
+      min: 0,
+      max: MAX_SNAPLEN,
+      default: DEFAULT_SNAPLEN,
+      placeholder: 'BYTES',
+      hint: 'a number of bytes such as 128, or 0 for whole frames',
+      help: "The snaplen every file header claims; longer records are cut to it. Give the capture nodes' --snaplen so the header is true; 0 means whole frames (65535).",
+    },
+    'rotate-seconds': {
+      type: 'integer',
+      min: 0,
+      max: 1 << 30,
+      default: 0,
+      placeholder: 'S',
+      hint: 'a number of seconds such as 3600, or 0 for never',
+      help: 'Start a new file every S seconds (tcpdump -G); the finished one is renamed to FILE.N (N counting up), so FILE is always the newest.',
+    },
+    'rotate-mb': {
+      type: 'integer',
+      min: 0,
+      max: 1 << 20,
+      default: 0,
+      placeholder: 'MB',
+      hint: 'a number of megabytes (10^6 bytes) such as 1000, or 0 for no limit',
+      help: 'Start a new file when the current one reaches MB megabytes (tcpdump -C), renaming it to FILE.N.',
+    },
+    'rotate-count': {
+      type: 'integer',
+      min: 0,
+      max: 1 << 20,
+      default: 0,
+      placeholder: 'N',
+      hint: 'a number of files such as 24, or 0 for all',
+      help: 'With rotation, keep at most N files of this run (FILE and the newest FILE.N), deleting the oldest this run wrote (tcpdump -W); captures from before this run are never deleted.',
+    },
+    'reorder-ms': {
+      type: 'integer',
+      min: 0,
+      max: 60000,
+      default: 0,
+      placeholder: 'MS',
+      hint: 'a number of milliseconds such as 200, or 0 for arrival order',
+      help: "Merge the capture nodes' frames into time-stamp order within a window of MS milliseconds (memory: about MS worth of traffic). Frames later than that are written anyway, out of order, and counted (reorderLateRecords).",
     },
     metrics: {
       type: 'host-port',

@@ -67,7 +67,7 @@ export function formatFinalCounters(c: AnalyzerSinkCounters): string {
     `final: datagrams ${c.datagrams} bytes ${c.bytes} records ${c.records} written ${c.recordsWritten} ` +
       `unwritten ${c.recordsUnwritten} duplicate-records ${duplicateRecords} | nodes ${c.nodes.length} lost-datagrams ${t.lost} ` +
       `| malformed ${malformedTotal(c)}${malformedDetail(c)} socket-drops ${c.socketDrops} write-errors ${c.writeErrors} ` +
-      `| output ${output(c)} (${c.bytesWritten} bytes)`,
+      `| output ${output(c)} (${c.bytesWritten} bytes, files ${c.filesOpened}${c.reorderLateRecords > 0 ? `, late-for-order ${c.reorderLateRecords}` : ''})`,
     ...c.nodes.slice(0, MAX_NODE_LINES).map(formatNodeLine),
   ];
   const rest = c.nodes.slice(MAX_NODE_LINES);

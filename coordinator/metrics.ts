@@ -4,6 +4,11 @@ import type { Coordinator, CoordinatorCounters } from './coordinator.js';
 import type { DashboardRefusal } from './dashboard/server.js';
 import type { CoordinatorRole } from './election.js';
 import { registerRejectedMessages } from '../common/control-metrics.js';
+import { IPID_HISTOGRAM_BINS } from '../protocol/index.js';
+
+/** The IP-ID histogram's bins as metrics: 16 of 4096 IDs each (16 of the 256 reported bins), so 16 series. */
+export const IPID_METRIC_BINS = 16;
+const REPORTED_BINS_PER_METRIC_BIN = IPID_HISTOGRAM_BINS / IPID_METRIC_BINS;
 
 /** Why the control channel rejects a message: the decoder's codes, then the replay guard's. */
 
@@ -159,5 +164,21 @@ export function createCoordinatorMetrics(c: Coordinator, dashboard?: DashboardCo
       },
     });
   }
+  new Counter({
+    name: 'dicap_coordinator_ipid_frames_total',
+    help: "IPv4 frames the capture nodes owned, by IPv4 Identification: bin b holds IDs 4096*b to 4096*b+4095 (the nodes' IPID_HISTOGRAM reports summed)",
+    labelNames: ['bin'],
+    registers: [registry],
+    collect() {
+      const { bins } = c.reports.ipid.sinceStart();
+      this.reset();
+      for (let b = 0; b < IPID_METRIC_BINS; b++) {
+        let frames = 0;
+        for (let i = 0; i < REPORTED_BINS_PER_METRIC_BIN; i++)
+          frames += bins[b * REPORTED_BINS_PER_METRIC_BIN + i]!;
+        this.inc({ bin: String(b) }, frames);
+      }
+    },
+  });
   return registry;
 }

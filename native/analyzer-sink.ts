@@ -1,7 +1,9 @@
 // AnalyzerSink: the one TypeScript face of the analyzer's native receive path
 // (native/src/analyzer_sink.h). A native thread receives header-batch datagrams over UDP,
-// checks them, accounts each (node, stream) sequence and writes every record as pcap;
-// JavaScript starts it, stops it and reads its counters, never touching a packet.
+// checks them, accounts each (node, stream) sequence and writes every record to its outputs
+// (capture files, FIFOs, standard output or TAP interfaces; native/src/frame_outputs.h);
+// JavaScript starts it, stops it, asks for reopens and reads its counters, never touching a
+// packet.
 import net from 'node:net';
 import { DicapError } from '../common/errors.js';
 import { HEADER_BATCH_ERROR_CODES, type HeaderBatchErrorCode } from '../protocol/header-batch.js';
@@ -11,8 +13,18 @@ import { native } from './addon.js';
 export const DEFAULT_RECEIVE_BUFFER_BYTES = 32 * 1024 * 1024;
 /** Longest time a record waits in the pcap buffer, so a `| tcpdump -r -` reader sees frames promptly. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 100;
-/** pcap output buffer; a full buffer is written at once. */
+/** Capture file output buffer; a full buffer is written at once. */
 export const DEFAULT_OUTPUT_BUFFER_BYTES = 1024 * 1024;
+/** Largest record a capture file holds; also what "whole frames" means. */
+export const MAX_SNAPLEN = 65535;
+/** Most outputs of --split. */
+export const MAX_SPLIT = 64;
+/** Longest interface name Linux takes (IFNAMSIZ − 1). */
+export const MAX_INTERFACE_NAME = 15;
+
+export type CaptureFormat = 'pcap' | 'pcapng';
+export const CAPTURE_FORMATS: readonly CaptureFormat[] = ['pcap', 'pcapng'];
+export type OutputKind = 'file' | 'tap';
 
 /** Why a datagram was rejected: protocol/header-batch.ts's codes, plus OVERSIZED (larger than 64 KiB, truncated by the kernel). */
 export type MalformedReason = HeaderBatchErrorCode | 'OVERSIZED';
@@ -22,23 +34,61 @@ export const MALFORMED_REASONS: readonly MalformedReason[] = Object.freeze([
 ]);
 
 /**
- * open: writing. reader-closed: the pipe's reader went away (EPIPE), an orderly end.
+ * open: writing. reader-closed: standard output's reader went away (EPIPE), an orderly end.
  * failed: a write failed (outputError says why). stalled: on stop, the reader took nothing
- * for 2 s, so the rest was given up. closed: stopped after a normal run.
+ * for 2 s, so the rest was given up. closed: stopped after a normal run. no-reader: a FIFO
+ * nobody reads (yet, or any more); it is reopened as soon as a reader comes.
  * Records that can no longer be written are counted in recordsUnwritten.
  */
-export type OutputState = 'open' | 'reader-closed' | 'failed' | 'stalled' | 'closed';
+export type OutputState = 'open' | 'reader-closed' | 'failed' | 'stalled' | 'closed' | 'no-reader';
+export const OUTPUT_STATES: readonly OutputState[] = [
+  'open',
+  'reader-closed',
+  'failed',
+  'stalled',
+  'closed',
+  'no-reader',
+];
 
 export interface AnalyzerSinkOptions {
   /** IPv4 address to bind (resolve host names before). */
   host: string;
   /** UDP port; 0 lets the kernel pick one (see start()). */
   port: number;
-  /** pcap file to create (truncated if it exists), or '-' for standard output. */
+  /** 'file' (default): `output` is a path (a capture file, a FIFO, a device) or '-' for standard output. 'tap': a TAP interface name. */
+  outputKind?: OutputKind;
+  /** Capture file path (an existing capture is moved aside to PATH.N, never overwritten), '-', or a TAP name. */
   output: string;
+  /** Outputs chosen by the symmetric flow hash (default 1): names get the index (tap0…, cap0.pcap…). */
+  split?: number;
+  format?: CaptureFormat;
+  /** Records longer than this are cut to it; every file header claims it (default 65535). */
+  snaplen?: number;
+  /** Start a new file every this many seconds (0: never). */
+  rotateSeconds?: number;
+  /** Start a new file when the current one reaches this many megabytes (10^6 bytes; 0: never). */
+  rotateMegabytes?: number;
+  /** Keep at most this many files of this run, the current one included (0: all). */
+  rotateCount?: number;
   receiveBufferBytes?: number;
   flushIntervalMs?: number;
   outputBufferBytes?: number;
+  /** Merge the nodes' frames into time-stamp order within this many milliseconds (0: arrival order). */
+  reorderMs?: number;
+}
+
+/** One output (of several with split). */
+export interface AnalyzerOutputCounters {
+  /** Path, '-' or TAP name. */
+  name: string;
+  state: OutputState;
+  error: string | null;
+  recordsWritten: number;
+  recordsUnwritten: number;
+  bytesWritten: number;
+  writeErrors: number;
+  /** Files (or FIFO readers, or the TAP) opened so far: rotations and reopens count. */
+  filesOpened: number;
 }
 
 /** Sequence accounting of one sending node, summed over its streams (export workers). */
@@ -52,6 +102,8 @@ export interface AnalyzerNodeCounters {
   datagrams: number;
   /** Records in them. */
   records: number;
+  /** UDP payload bytes of those datagrams (compare dicap_agent_exported_bytes_total). */
+  bytes: number;
   /** Datagrams revealed missing by sequence gaps (monotonic). Records lost with them are unknown: a datagram holds a varying number. */
   gapDatagrams: number;
   /** Datagrams that arrived after being counted in a gap, and were written (monotonic). */
@@ -80,7 +132,7 @@ export interface AnalyzerSinkCounters {
   malformed: Record<MalformedReason, number>;
   /** Datagrams the kernel dropped because the socket buffer was full (SO_RXQ_OVFL, reported with the next datagram received). */
   socketDrops: number;
-  /** Records whose bytes all reached the output. */
+  /** Records whose bytes all reached an output (sums over the outputs from here to filesOpened). */
   recordsWritten: number;
   /** Records that will never reach it (output ended, failed or stalled). */
   recordsUnwritten: number;
@@ -88,9 +140,16 @@ export interface AnalyzerSinkCounters {
   bytesWritten: number;
   /** Failed write() calls; a reader closing the pipe is not an error (see outputState). */
   writeErrors: number;
+  /** The most serious state of the outputs (failed, stalled, reader-closed, no-reader, open, closed). */
   outputState: OutputState;
   /** strerror of the write error when outputState is 'failed'. */
   outputError: string | null;
+  filesOpened: number;
+  /** With reorderMs: records that came later than the window and were written out of order. */
+  reorderLateRecords: number;
+  /** With reorderMs: records waiting in the window now. */
+  reorderHeldRecords: number;
+  outputs: AnalyzerOutputCounters[];
   /** Receive buffer the kernel granted (bytes, same units as the request). */
   receiveBufferBytes: number;
   /** By node ID. */
@@ -98,8 +157,9 @@ export interface AnalyzerSinkCounters {
 }
 
 interface NativeAnalyzerSink {
-  start(): { port: number };
+  start(): { port: number; notices: string[] };
   stop(): void;
+  reopen(): void;
   counters(): Omit<AnalyzerSinkCounters, 'nodes'> & { nodes: Omit<AnalyzerNodeCounters, 'lostDatagrams'>[] };
 }
 
@@ -125,34 +185,62 @@ export class AnalyzerSink {
       );
     }
     if (options.output === '')
-      throw new DicapError('DICAP_ERR_ARGUMENT', 'analyzer sink: output is empty; give a file path or -');
+      throw new DicapError(
+        'DICAP_ERR_ARGUMENT',
+        'analyzer sink: output is empty; give a file path, - or a TAP name',
+      );
     const resolved = {
       host: options.host,
       port: options.port,
+      outputKind: options.outputKind ?? 'file',
       output: options.output,
+      split: options.split ?? 1,
+      format: options.format ?? 'pcap',
+      snaplen: options.snaplen ?? MAX_SNAPLEN,
+      rotateSeconds: options.rotateSeconds ?? 0,
+      rotateMegabytes: options.rotateMegabytes ?? 0,
+      rotateCount: options.rotateCount ?? 0,
       receiveBufferBytes: options.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES,
       flushIntervalMs: options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
       outputBufferBytes: options.outputBufferBytes ?? DEFAULT_OUTPUT_BUFFER_BYTES,
+      reorderMs: options.reorderMs ?? 0,
     };
     checkInteger('port', resolved.port, 0, 65535);
+    checkInteger('split', resolved.split, 1, MAX_SPLIT);
+    checkInteger('snaplen', resolved.snaplen, 1, MAX_SNAPLEN);
+    checkInteger('rotateSeconds', resolved.rotateSeconds, 0, 2 ** 30);
+    checkInteger('rotateMegabytes', resolved.rotateMegabytes, 0, 2 ** 20);
+    checkInteger('rotateCount', resolved.rotateCount, 0, 2 ** 20);
     checkInteger('receiveBufferBytes', resolved.receiveBufferBytes, 4096, 2 ** 30);
     checkInteger('flushIntervalMs', resolved.flushIntervalMs, 1, 60000);
     checkInteger('outputBufferBytes', resolved.outputBufferBytes, 4096, 2 ** 28);
+    checkInteger('reorderMs', resolved.reorderMs, 0, 60000);
+    if (!CAPTURE_FORMATS.includes(resolved.format))
+      throw new DicapError(
+        'DICAP_ERR_ARGUMENT',
+        `analyzer sink: format ${resolved.format} is not pcap or pcapng`,
+      );
     const Native = native.AnalyzerSink as new (o: typeof resolved) => NativeAnalyzerSink;
     this.handle = new Native(resolved);
   }
 
   /**
-   * Binds the socket, creates the output (after binding, so a port in use never truncates
-   * a file), writes the pcap file header and starts the receive thread. Once only.
+   * Binds the socket, opens the outputs (after binding, so a port in use never touches a
+   * file), writes the capture file headers and starts the receive thread. Once only.
    * Throws an Error with `code`: DICAP_ERR_ADDRESS_IN_USE, DICAP_ERR_SINK_OUTPUT (cannot
-   * open the output), DICAP_ERR_SINK_START (another socket call failed), DICAP_ERR_STATE.
-   * Returns the bound port.
+   * open an output), DICAP_ERR_SINK_START (another socket call failed), DICAP_ERR_STATE.
+   * Returns the bound port and lines for a person (a capture moved aside, a TAP created, a
+   * FIFO without reader).
    */
-  start(): { port: number } {
-    const { port } = this.handle.start();
+  start(): { port: number; notices: string[] } {
+    const { port, notices } = this.handle.start();
     this.boundPort = port;
-    return { port };
+    return { port, notices };
+  }
+
+  /** SIGHUP: every capture file output starts a new file, the current one moved aside to PATH.N. */
+  reopen(): void {
+    this.handle.reopen();
   }
 
   /** The bound UDP port, once started. */

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "analyzer_sink.h"
 #include "bindings.h"
@@ -37,11 +38,28 @@ AnalyzerSinkOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
   AnalyzerSinkOptions options;
   options.host = StringOption(env, o, "host");
   options.port = static_cast<uint16_t>(U32Option(env, o, "port", 0, 65535));
-  options.output = StringOption(env, o, "output");
   options.receive_buffer_bytes = U32Option(env, o, "receiveBufferBytes", 4096, 1u << 30);
-  options.flush_interval_ms = U32Option(env, o, "flushIntervalMs", 1, 60000);
-  options.output_buffer_bytes = U32Option(env, o, "outputBufferBytes", 4096, 1u << 28);
+  FrameOutputsOptions& out = options.outputs;
+  const std::string kind = StringOption(env, o, "outputKind");
+  DICAP_REQUIRE(env, kind == "file" || kind == "tap", "outputKind must be \"file\" or \"tap\"");
+  out.kind = kind == "tap" ? OutputKind::kTap : OutputKind::kFile;
+  out.target = StringOption(env, o, "output");
+  out.split = U32Option(env, o, "split", 1, 1024);
+  const std::string format = StringOption(env, o, "format");
+  DICAP_REQUIRE(env, format == "pcap" || format == "pcapng", "format must be \"pcap\" or \"pcapng\"");
+  out.format = format == "pcapng" ? CaptureFormat::kPcapng : CaptureFormat::kPcap;
+  out.snaplen = U32Option(env, o, "snaplen", 1, kPcapMaxSnaplen);
+  out.rotation.interval_ns = uint64_t{U32Option(env, o, "rotateSeconds", 0, 1u << 30)} * 1000000000u;
+  out.rotation.max_bytes = uint64_t{U32Option(env, o, "rotateMegabytes", 0, 1u << 20)} * 1000000u;
+  out.rotation.keep = U32Option(env, o, "rotateCount", 0, 1u << 20);
+  out.flush_interval_ms = U32Option(env, o, "flushIntervalMs", 1, 60000);
+  out.buffer_bytes = U32Option(env, o, "outputBufferBytes", 4096, 1u << 28);
+  out.reorder_ms = U32Option(env, o, "reorderMs", 0, 60000);
   return options;
+}
+
+Napi::Value ErrorText(Napi::Env env, int error_number) {
+  return error_number != 0 ? Napi::Value(Napi::String::New(env, std::strerror(error_number))) : env.Null();
 }
 
 Napi::Object CountersToJs(Napi::Env env, const AnalyzerSinkCounters& c) {
@@ -56,14 +74,31 @@ Napi::Object CountersToJs(Napi::Env env, const AnalyzerSinkCounters& c) {
   }
   o.Set("malformed", malformed);
   o.Set("socketDrops", number(c.socket_drops));
-  o.Set("recordsWritten", number(c.records_written));
-  o.Set("recordsUnwritten", number(c.records_unwritten));
-  o.Set("bytesWritten", number(c.bytes_written));
-  o.Set("writeErrors", number(c.write_errors));
-  o.Set("outputState", OutputStateName(c.output_state));
-  o.Set("outputError", c.output_errno != 0
-                           ? Napi::Value(Napi::String::New(env, std::strerror(c.output_errno)))
-                           : env.Null());
+  const OutputStatus& total = c.output.total;
+  o.Set("recordsWritten", number(total.records_written));
+  o.Set("recordsUnwritten", number(total.records_unwritten));
+  o.Set("bytesWritten", number(total.bytes_written));
+  o.Set("writeErrors", number(total.write_errors));
+  o.Set("outputState", OutputStateName(total.state));
+  o.Set("outputError", ErrorText(env, total.error_number));
+  o.Set("filesOpened", number(total.files));
+  o.Set("reorderLateRecords", number(c.output.reorder_late_records));
+  o.Set("reorderHeldRecords", number(c.output.reorder_held_records));
+  Napi::Array outputs = Napi::Array::New(env, c.output.outputs.size());
+  for (uint32_t i = 0; i < c.output.outputs.size(); ++i) {
+    const NamedOutputStatus& named = c.output.outputs[i];
+    Napi::Object output = Napi::Object::New(env);
+    output.Set("name", named.name);
+    output.Set("state", OutputStateName(named.status.state));
+    output.Set("error", ErrorText(env, named.status.error_number));
+    output.Set("recordsWritten", number(named.status.records_written));
+    output.Set("recordsUnwritten", number(named.status.records_unwritten));
+    output.Set("bytesWritten", number(named.status.bytes_written));
+    output.Set("writeErrors", number(named.status.write_errors));
+    output.Set("filesOpened", number(named.status.files));
+    outputs.Set(i, output);
+  }
+  o.Set("outputs", outputs);
   o.Set("receiveBufferBytes", c.receive_buffer_bytes);
   Napi::Array nodes = Napi::Array::New(env, c.nodes.size());
   for (uint32_t i = 0; i < c.nodes.size(); ++i) {
@@ -74,6 +109,7 @@ Napi::Object CountersToJs(Napi::Env env, const AnalyzerSinkCounters& c) {
     node.Set("streams", n.streams);
     node.Set("datagrams", number(n.datagrams));
     node.Set("records", number(n.records));
+    node.Set("bytes", number(n.bytes));
     node.Set("gapDatagrams", number(n.gap_datagrams));
     node.Set("lateDatagrams", number(n.late_datagrams));
     node.Set("duplicateDatagrams", number(n.duplicate_datagrams));
@@ -91,10 +127,12 @@ class AnalyzerSinkWrap : public Napi::ObjectWrap<AnalyzerSinkWrap> {
     return DefineClass(
         env, "AnalyzerSink",
         {InstanceMethod("start", &AnalyzerSinkWrap::Start), InstanceMethod("stop", &AnalyzerSinkWrap::Stop),
+         InstanceMethod("reopen", &AnalyzerSinkWrap::Reopen),
          InstanceMethod("counters", &AnalyzerSinkWrap::Counters)});
   }
 
-  // new AnalyzerSink({ host, port, output, receiveBufferBytes, flushIntervalMs, outputBufferBytes })
+  // new AnalyzerSink({ host, port, receiveBufferBytes, outputKind, output, split, format, snaplen,
+  //   rotateSeconds, rotateMegabytes, rotateCount, flushIntervalMs, outputBufferBytes, reorderMs })
   explicit AnalyzerSinkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AnalyzerSinkWrap>(info) {
     Napi::Env env = info.Env();
     DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsObject(),
@@ -109,17 +147,28 @@ class AnalyzerSinkWrap : public Napi::ObjectWrap<AnalyzerSinkWrap> {
   }
 
  private:
-  // start(): { port } — the bound UDP port (the one asked for, or the kernel's pick for 0).
+  // start(): { port, notices } — the bound UDP port (the one asked for, or the kernel's pick
+  // for 0) and lines for a person (a capture moved aside, a TAP created).
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    std::vector<std::string> notices;
     try {
-      sink_->Start();
+      notices = sink_->Start();
     } catch (const SinkError& error) {
       ThrowDicapError(env, error.code(), error.what());
     }
     Napi::Object result = Napi::Object::New(env);
     result.Set("port", sink_->bound_port());
+    Napi::Array lines = Napi::Array::New(env, notices.size());
+    for (uint32_t i = 0; i < notices.size(); ++i) lines.Set(i, notices[i]);
+    result.Set("notices", lines);
     return result;
+  }
+
+  // reopen(): SIGHUP — file outputs start a new file.
+  Napi::Value Reopen(const Napi::CallbackInfo& info) {
+    sink_->Reopen();
+    return info.Env().Undefined();
   }
 
   // stop(): joins the thread after it read what was queued; flushes and closes the output.

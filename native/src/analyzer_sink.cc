@@ -163,17 +163,18 @@ struct AnalyzerSink::Slots {
 };
 
 AnalyzerSink::AnalyzerSink(AnalyzerSinkOptions options)
-    : options_(std::move(options)), writer_(options_.output_buffer_bytes) {}
+    : options_(std::move(options)), outputs_(options_.outputs) {}
 
 AnalyzerSink::~AnalyzerSink() {
   Stop();
 }
 
-void AnalyzerSink::Start() {
+std::vector<std::string> AnalyzerSink::Start() {
   if (phase_ != Phase::kIdle) throw SinkError("DICAP_ERR_STATE", "analyzer sink: start() may be called once");
+  std::vector<std::string> notices;
   try {
     OpenSocket();
-    OpenOutput();
+    OpenOutput(&notices);
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) throw SinkError("DICAP_ERR_SINK_START", SyscallError("eventfd"));
     slots_ = std::make_unique<Slots>();
@@ -198,6 +199,7 @@ void AnalyzerSink::Start() {
   }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   phase_ = Phase::kRunning;
+  return notices;
 }
 
 void AnalyzerSink::OpenSocket() {
@@ -239,21 +241,16 @@ void AnalyzerSink::OpenSocket() {
   bound_port_ = ntohs(bound.sin_port);
 }
 
-void AnalyzerSink::OpenOutput() {
-  int fd;
-  if (options_.output == "-") {
-    // Our own descriptor for stdout, closed by the writer; fd 1 itself stays open.
-    fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0) throw SinkError("DICAP_ERR_SINK_OUTPUT", SyscallError("dup standard output"));
-  } else {
-    fd = open(options_.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw SinkError("DICAP_ERR_SINK_OUTPUT", SyscallError("open " + options_.output));
+void AnalyzerSink::OpenOutput(std::vector<std::string>* notices) {
+  try {
+    outputs_.Open(notices);
+  } catch (const OutputOpenError& error) {
+    throw SinkError("DICAP_ERR_SINK_OUTPUT", error.what());
   }
-  writer_.Open(fd);
 }
 
 void AnalyzerSink::CloseAll() {
-  writer_.Close();
+  outputs_.Close();
   if (socket_ >= 0) close(socket_);
   if (wake_fd_ >= 0) close(wake_fd_);
   socket_ = wake_fd_ = -1;
@@ -262,7 +259,7 @@ void AnalyzerSink::CloseAll() {
 void AnalyzerSink::Stop() {
   if (phase_ == Phase::kRunning) {
     stop_requested_.store(true, std::memory_order_relaxed);
-    writer_.RequestStop();
+    outputs_.RequestStop();
     const uint64_t one = 1;
     (void)!write(wake_fd_, &one, sizeof one);
     thread_.join();
@@ -271,28 +268,30 @@ void AnalyzerSink::Stop() {
   phase_ = Phase::kStopped;  // an instance runs once
 }
 
+void AnalyzerSink::Reopen() {
+  if (phase_ != Phase::kRunning) return;
+  outputs_.RequestReopen();
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+}
+
 void AnalyzerSink::Run() {
-  const uint64_t flush_interval_ns = uint64_t{options_.flush_interval_ms} * 1000000;
-  uint64_t last_flush = MonotonicNs();
   pollfd fds[2] = {{socket_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   while (!stop_requested_.load(std::memory_order_relaxed)) {
-    int timeout_ms = -1;  // nothing buffered: sleep until a datagram or Stop()
-    if (writer_.has_buffered()) {
-      const uint64_t since = MonotonicNs() - last_flush;
-      timeout_ms =
-          since >= flush_interval_ns ? 0 : static_cast<int>((flush_interval_ns - since) / 1000000) + 1;
-    }
-    if (poll(fds, 2, timeout_ms) > 0 && (fds[0].revents & POLLIN)) ReceiveQueued(kReceiveRounds);
-    if (writer_.has_buffered() && MonotonicNs() - last_flush >= flush_interval_ns) {
-      writer_.Flush();
-      last_flush = MonotonicNs();
+    // The outputs say how long we may sleep: flush timer, rotation, a FIFO without reader.
+    const int timeout_ms = outputs_.Service(MonotonicNs());
+    if (poll(fds, 2, timeout_ms) <= 0) continue;
+    if (fds[0].revents & POLLIN) ReceiveQueued(kReceiveRounds);
+    if (fds[1].revents & POLLIN) {
+      uint64_t wakes;
+      (void)!read(wake_fd_, &wakes, sizeof wakes);  // a reopen request (or stop) was posted
     }
   }
   // Write what reached the socket before the stop, within reason under a flood.
   const uint64_t drain_until = MonotonicNs() + kDrainLimitNs;
   while (MonotonicNs() < drain_until && ReceiveQueued(kReceiveRounds)) {
   }
-  writer_.Flush();
+  outputs_.Close();
 }
 
 bool AnalyzerSink::ReceiveQueued(int max_batches) {
@@ -345,6 +344,7 @@ void AnalyzerSink::HandleBatch(unsigned count) {
       const SeqVerdict verdict = stream->second.Account(header.epoch, header.seq, &gap);
       ++node.datagrams;
       node.records += header.count;
+      node.bytes += length;
       node.gap_datagrams += gap;
       switch (verdict) {
         case SeqVerdict::kNewRun:
@@ -365,15 +365,19 @@ void AnalyzerSink::HandleBatch(unsigned count) {
       slots.write[i] = true;
     }
   }
+  const uint64_t now = MonotonicNs();
   for (unsigned i = 0; i < count; ++i) {
     if (!slots.write[i]) continue;
     const uint8_t* datagram = slots.datagram(i);
     const uint16_t records = LoadBe16(datagram + 6);
+    const uint32_t node_id = LoadBe32(datagram + 8);
+    const uint32_t epoch = LoadBe32(datagram + 12);
     const uint8_t* record = datagram + kHeaderBatchHeaderSize;
     for (uint16_t r = 0; r < records; ++r) {
       const uint16_t cap_len = LoadBe16(record + 10);
-      writer_.Append(LoadBe32(record), LoadBe32(record + 4), LoadBe16(record + 8),
-                     record + kHeaderBatchRecordHeaderSize, cap_len);
+      outputs_.Write(OutputFrame{node_id, epoch, LoadBe32(record), LoadBe32(record + 4), LoadBe16(record + 8),
+                                 cap_len, record + kHeaderBatchRecordHeaderSize},
+                     now);
       record += kHeaderBatchRecordHeaderSize + cap_len;
     }
   }
@@ -386,12 +390,7 @@ AnalyzerSinkCounters AnalyzerSink::Counters() const {
   c.records = records_.Get();
   for (size_t i = 0; i < kBatchRejectCount; ++i) c.malformed[i] = malformed_[i].Get();
   c.socket_drops = socket_drops_.Get();
-  c.records_written = writer_.records_written();
-  c.records_unwritten = writer_.records_unwritten();
-  c.bytes_written = writer_.bytes_written();
-  c.write_errors = writer_.write_errors();
-  c.output_state = writer_.state();
-  c.output_errno = writer_.error_number();
+  c.output = outputs_.Counters();
   c.receive_buffer_bytes = granted_receive_buffer_;
   std::lock_guard<std::mutex> lock(accounting_mutex_);
   c.nodes.reserve(nodes_.size());

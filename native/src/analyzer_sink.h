@@ -1,7 +1,8 @@
 // The analyzer's receive path: one thread that reads SPEC.md §3 header-batch datagrams
 // from a UDP socket with recvmmsg, rejects malformed ones (counted by reason), accounts the
-// sequence of every (node, stream) and writes every record of every accepted datagram as
-// pcap. JavaScript only starts, stops and reads counters (a few times a second).
+// sequence of every (node, stream) and hands every record of every accepted datagram to
+// its outputs (frame_outputs.h: capture files, FIFOs, TAP interfaces). JavaScript only
+// starts, stops, asks for a reopen and reads counters (a few times a second).
 #pragma once
 
 #include <array>
@@ -18,7 +19,7 @@
 #include <vector>
 
 #include "counter.h"
-#include "pcap_writer.h"
+#include "frame_outputs.h"
 
 namespace dicap {
 
@@ -94,10 +95,8 @@ class StreamSequence {
 struct AnalyzerSinkOptions {
   std::string host;                           // IPv4 dotted quad to bind
   uint16_t port = 0;                          // 0: any free port (see bound_port())
-  std::string output;                         // pcap file path, or "-" for standard output
   uint32_t receive_buffer_bytes = 32u << 20;  // SO_RCVBUF(FORCE) request
-  uint32_t flush_interval_ms = 100;           // longest time a record waits in the pcap buffer
-  uint32_t output_buffer_bytes = 1u << 20;    // pcap buffer size
+  FrameOutputsOptions outputs;
 };
 
 struct NodeCounters {
@@ -106,6 +105,7 @@ struct NodeCounters {
   uint32_t streams = 0;              // distinct streams seen
   uint64_t datagrams = 0;            // valid datagrams, duplicates included
   uint64_t records = 0;              // records in them
+  uint64_t bytes = 0;                // UDP payload bytes of them
   uint64_t gap_datagrams = 0;        // seqs skipped (export loss, until they arrive late)
   uint64_t late_datagrams = 0;       // arrived after being counted in a gap (written)
   uint64_t duplicate_datagrams = 0;  // seen before or too old to tell (not written)
@@ -119,12 +119,7 @@ struct AnalyzerSinkCounters {
   uint64_t records = 0;    // records in valid datagrams
   std::array<uint64_t, kBatchRejectCount> malformed{};
   uint64_t socket_drops = 0;  // datagrams the kernel dropped (socket buffer full), from SO_RXQ_OVFL
-  uint64_t records_written = 0;
-  uint64_t records_unwritten = 0;
-  uint64_t bytes_written = 0;
-  uint64_t write_errors = 0;
-  OutputState output_state = OutputState::kOpen;
-  int output_errno = 0;
+  FrameOutputsCounters output;
   uint32_t receive_buffer_bytes = 0;  // what the kernel granted
   std::vector<NodeCounters> nodes;    // by node ID
 };
@@ -149,10 +144,13 @@ class AnalyzerSink {
   // socket → receive buffer → bind → output → thread. Binding comes before opening the
   // output so that a port already in use does not truncate an existing file. Throws
   // SinkError naming the failing call; a failed Start leaves nothing open. Once only.
-  void Start();
+  // Returns lines a person should read (an existing capture moved aside, a TAP created).
+  std::vector<std::string> Start();
   // Stops the thread after it has read what is queued on the socket, flushes and closes
   // the output. Safe to call twice; before Start it retires the instance (Start then fails).
   void Stop();
+  // SIGHUP: every file output starts a new file (the current one moved aside). Any thread.
+  void Reopen();
   // Any thread. Valid after Start.
   uint16_t bound_port() const { return bound_port_; }
   AnalyzerSinkCounters Counters() const;
@@ -161,7 +159,7 @@ class AnalyzerSink {
   struct Slots;  // recvmmsg buffers
 
   void OpenSocket();
-  void OpenOutput();
+  void OpenOutput(std::vector<std::string>* notices);
   void CloseAll();
   void Run();
   // Reads queued datagrams, at most `max_batches` recvmmsg calls; false when the queue is empty.
@@ -179,7 +177,7 @@ class AnalyzerSink {
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;
   std::unique_ptr<Slots> slots_;
-  PcapWriter writer_;
+  FrameOutputs outputs_;
 
   // Written by the sink thread only.
   SingleWriterCounter datagrams_;

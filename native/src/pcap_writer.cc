@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 namespace dicap {
@@ -16,8 +17,11 @@ namespace dicap {
 namespace {
 
 constexpr int kPollSliceMs = 200;  // how often a blocked write looks at RequestStop()
+// Room for the largest record in either format with its epoch comment and a new
+// interface's description before it.
+constexpr size_t kMaxRecordBytes = 1024 + kPcapMaxSnaplen;
 
-// The on-disk headers, in host byte order (readers detect it from the magic).
+// The pcap on-disk headers, in host byte order (readers detect it from the magic).
 struct PcapFileHeader {
   uint32_t magic;
   uint16_t version_major;
@@ -37,6 +41,28 @@ static_assert(sizeof(PcapFileHeader) == kPcapFileHeaderSize &&
                   sizeof(PcapRecordHeader) == kPcapRecordHeaderSize,
               "pcap headers must have their on-disk size");
 
+// pcapng (draft-ietf-opsawg-pcapng), host byte order (readers detect it from the byte-order magic).
+constexpr uint32_t kPcapngSectionHeader = 0x0A0D0D0A;
+constexpr uint32_t kPcapngInterfaceDescription = 1;
+constexpr uint32_t kPcapngEnhancedPacket = 6;
+constexpr uint32_t kPcapngByteOrderMagic = 0x1A2B3C4D;
+constexpr uint16_t kOptEnd = 0;
+constexpr uint16_t kOptComment = 1;
+constexpr uint16_t kShbUserAppl = 4;
+constexpr uint16_t kIfName = 2;
+constexpr uint16_t kIfTsresol = 9;
+constexpr uint8_t kNanosecondResolution = 9;  // 10^-9 s
+constexpr size_t kPcapngEnhancedPacketFixed =
+    32;  // type, length, interface, ts (2), caplen, origlen + trailing length
+
+size_t Pad4(size_t n) {
+  return (4 - n % 4) % 4;
+}
+
+size_t OptionBytes(size_t value_length) {
+  return 4 + value_length + Pad4(value_length);
+}
+
 }  // namespace
 
 const char* OutputStateName(OutputState state) {
@@ -51,21 +77,84 @@ const char* OutputStateName(OutputState state) {
       return "stalled";
     case OutputState::kClosed:
       return "closed";
+    case OutputState::kNoReader:
+      return "no-reader";
   }
   return "unknown";
 }
 
-PcapWriter::PcapWriter(size_t buffer_bytes)
-    : threshold_(std::max(buffer_bytes, kPcapRecordHeaderSize + kPcapSnaplen)),
+PcapWriter::PcapWriter(size_t buffer_bytes, CaptureFormat format, uint32_t snaplen)
+    : format_(format),
+      snaplen_(snaplen == 0 || snaplen > kPcapMaxSnaplen ? kPcapMaxSnaplen : snaplen),
+      threshold_(std::max(buffer_bytes, kMaxRecordBytes)),
       buffer_(new uint8_t[threshold_]) {}
 
 void PcapWriter::Put(const void* bytes, size_t length) {
   std::memcpy(buffer_.get() + used_, bytes, length);
   used_ += length;
+  file_bytes_ += length;
+}
+
+void PcapWriter::PutZeros(size_t length) {
+  std::memset(buffer_.get() + used_, 0, length);
+  used_ += length;
+  file_bytes_ += length;
+}
+
+// A pcapng option: code, length, value, padding to 32 bits.
+void PcapWriter::PutOption(uint16_t code, const void* value, size_t length) {
+  const uint16_t header[2] = {code, static_cast<uint16_t>(length)};
+  Put(header, sizeof header);
+  Put(value, length);
+  PutZeros(Pad4(length));
+}
+
+void PcapWriter::PutEndOfOptions() {
+  const uint16_t end[2] = {kOptEnd, 0};
+  Put(end, sizeof end);
 }
 
 PcapWriter::~PcapWriter() {
   Close();
+}
+
+void PcapWriter::PutFileHeader() {
+  if (format_ == CaptureFormat::kPcap) {
+    const PcapFileHeader header{kPcapNanosecondMagic, 2, 4, 0, 0, snaplen_, kLinktypeEthernet};
+    Put(&header, sizeof header);
+    return;
+  }
+  static const char kApplication[] = "dicap analyzer";
+  const uint32_t length = static_cast<uint32_t>(28 + OptionBytes(sizeof kApplication - 1) + 4);
+  const uint32_t fixed[3] = {kPcapngSectionHeader, length, kPcapngByteOrderMagic};
+  const uint16_t version[2] = {1, 0};
+  const int64_t section_length = -1;  // unknown: written as a stream
+  Put(fixed, sizeof fixed);
+  Put(version, sizeof version);
+  Put(&section_length, sizeof section_length);
+  PutOption(kShbUserAppl, kApplication, sizeof kApplication - 1);
+  PutEndOfOptions();
+  Put(&length, sizeof length);
+}
+
+uint32_t PcapWriter::InterfaceOf(uint32_t node_id) {
+  auto found = interfaces_.find(node_id);
+  if (found != interfaces_.end()) return found->second.id;
+  const uint32_t id = static_cast<uint32_t>(interfaces_.size());
+  interfaces_.emplace(node_id, NodeInterface{id, 0, false});
+  char name[24];
+  const size_t name_length = static_cast<size_t>(std::snprintf(name, sizeof name, "node-%u", node_id));
+  const uint32_t length = static_cast<uint32_t>(16 + OptionBytes(name_length) + OptionBytes(1) + 4 + 4);
+  const uint32_t fixed[2] = {kPcapngInterfaceDescription, length};
+  const uint16_t link[2] = {static_cast<uint16_t>(kLinktypeEthernet), 0};
+  Put(fixed, sizeof fixed);
+  Put(link, sizeof link);
+  Put(&snaplen_, sizeof snaplen_);
+  PutOption(kIfName, name, name_length);
+  PutOption(kIfTsresol, &kNanosecondResolution, 1);
+  PutEndOfOptions();
+  Put(&length, sizeof length);
+  return id;
 }
 
 void PcapWriter::Open(int fd) {
@@ -79,26 +168,57 @@ void PcapWriter::Open(int fd) {
   const int flags = fcntl(fd, F_GETFL);
   const bool non_blocking = flags >= 0 && (flags & O_NONBLOCK) != 0;
   max_write_ = regular_file_ || non_blocking ? SIZE_MAX : PIPE_BUF;
-  const PcapFileHeader header{kPcapNanosecondMagic, 2, 4, 0, 0, kPcapSnaplen, kLinktypeEthernet};
-  Put(&header, sizeof header);
+  used_ = 0;
+  buffered_records_ = 0;
+  file_bytes_ = 0;
+  interfaces_.clear();
+  End(OutputState::kOpen, 0);
+  PutFileHeader();
   Flush();
 }
 
-void PcapWriter::Append(uint32_t ts_sec, uint32_t ts_nsec, uint32_t wire_len, const uint8_t* data,
-                        uint32_t cap_len) {
+void PcapWriter::Append(const OutputFrame& frame) {
   if (state() != OutputState::kOpen) {
     records_unwritten_.Increment();
     return;
   }
-  if (used_ + kPcapRecordHeaderSize + cap_len > threshold_) Flush();
+  const uint32_t cap_len = std::min(frame.cap_len, snaplen_);
+  if (used_ + kMaxRecordBytes > threshold_) Flush();
   if (state() != OutputState::kOpen) {  // that flush ended the output
     records_unwritten_.Increment();
     return;
   }
   // orig_len is the agent's wire_len, where 65535 means "65535 or more".
-  const PcapRecordHeader header{ts_sec, ts_nsec, cap_len, wire_len};
-  Put(&header, sizeof header);
-  Put(data, cap_len);
+  if (format_ == CaptureFormat::kPcap) {
+    const PcapRecordHeader header{frame.ts_sec, frame.ts_nsec, cap_len, frame.wire_len};
+    Put(&header, sizeof header);
+    Put(frame.data, cap_len);
+  } else {
+    const uint32_t interface = InterfaceOf(frame.node_id);
+    NodeInterface& node = interfaces_[frame.node_id];
+    char comment[24];
+    size_t comment_length = 0;
+    if (!node.epoch_known || node.epoch != frame.epoch) {
+      comment_length = static_cast<size_t>(std::snprintf(comment, sizeof comment, "epoch %u", frame.epoch));
+      node.epoch = frame.epoch;
+      node.epoch_known = true;
+    }
+    const size_t options = comment_length != 0 ? OptionBytes(comment_length) + 4 : 0;
+    const uint32_t length =
+        static_cast<uint32_t>(kPcapngEnhancedPacketFixed + cap_len + Pad4(cap_len) + options);
+    const uint64_t ts = uint64_t{frame.ts_sec} * 1000000000u + frame.ts_nsec;
+    const uint32_t fixed[7] = {
+        kPcapngEnhancedPacket,     length,  interface,     static_cast<uint32_t>(ts >> 32),
+        static_cast<uint32_t>(ts), cap_len, frame.wire_len};
+    Put(fixed, sizeof fixed);
+    Put(frame.data, cap_len);
+    PutZeros(Pad4(cap_len));
+    if (comment_length != 0) {
+      PutOption(kOptComment, comment, comment_length);
+      PutEndOfOptions();
+    }
+    Put(&length, sizeof length);
+  }
   ++buffered_records_;
 }
 

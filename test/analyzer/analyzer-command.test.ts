@@ -106,7 +106,9 @@ describe('dicap analyzer', () => {
   it('explains every option with --help', async () => {
     const { code, stdout } = await runDicap(['analyzer', '--help']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^usage: dicap analyzer --listen HOST:PORT --write FILE\|- /);
+    expect(stdout).toMatch(
+      /^usage: dicap analyzer --listen HOST:PORT \(--write FILE\|- \| --output tap:NAME\) /,
+    );
     for (const flag of [
       '--listen',
       '--write',
@@ -116,6 +118,14 @@ describe('dicap analyzer', () => {
       '--flush-ms',
       '--summary',
       '--config',
+      '--output',
+      '--split',
+      '--format',
+      '--snaplen',
+      '--rotate-seconds',
+      '--rotate-mb',
+      '--rotate-count',
+      '--reorder-ms',
     ]) {
       expect(stdout).toContain(flag);
     }
@@ -127,9 +137,22 @@ describe('dicap analyzer', () => {
       ['--listen', 'nohost', '--write', 'x.pcap'],
       'dicap analyzer: --listen "nohost" has no port; give HOST:PORT such as 127.0.0.1:9999',
     ],
+    [['--listen', '127.0.0.1:9'], 'dicap analyzer: give exactly one of --write FILE|- and --output tap:NAME'],
     [
-      ['--listen', '127.0.0.1:9'],
-      'dicap analyzer: missing --write; give a pcap file path, or - for standard output (as --write, DICAP_ANALYZER_WRITE or "write" in the config file)',
+      ['--listen', '127.0.0.1:9', '--write', '-', '--split', '2'],
+      'dicap analyzer: --split needs several outputs; standard output is one: give --write FILE or --output tap:NAME',
+    ],
+    [
+      ['--listen', '127.0.0.1:9', '--output', 'tap:averyveryverylongname'],
+      "dicap analyzer: --output tap:averyveryverylongname: the TAP name must be at most 15 letters, digits, '_', '.' or '-'; give a shorter one such as tap:dicap",
+    ],
+    [
+      ['--listen', '127.0.0.1:9', '--write', 'x', '--rotate-count', '3'],
+      'dicap analyzer: --rotate-count needs --rotate-seconds or --rotate-mb (it bounds the rotated files)',
+    ],
+    [
+      ['--listen', '127.0.0.1:9', '--write', 'x', '--format', 'erf'],
+      /^dicap analyzer: --format "erf" .*pcap.*pcapng/,
     ],
     [
       ['--listen', '127.0.0.1:9', '--write', 'x', '--status-interval', 'soon'],
@@ -256,7 +279,7 @@ describe('dicap analyzer', () => {
     expect(await p.exited).toBe(0);
     expect(p.stdout()).toBe('');
     expect(p.stderr()).toMatch(
-      /dicap analyzer: final: datagrams 10 bytes \d+ records 24 written 21 unwritten 0 duplicate-records 3 \| nodes 2 lost-datagrams 1 \| malformed 2 \(SHORT 1, BAD_MAGIC 1\) socket-drops 0 write-errors 0 \| output closed \(\d+ bytes\)\n {2}node 11: datagrams 4 records 12 lost-datagrams 1 \(gaps 1, late 0\) duplicates 1 restarts 0 streams 1 epoch 5\n {2}node 22: datagrams 4 records 12 lost-datagrams 0/,
+      /dicap analyzer: final: datagrams 10 bytes \d+ records 24 written 21 unwritten 0 duplicate-records 3 \| nodes 2 lost-datagrams 1 \| malformed 2 \(SHORT 1, BAD_MAGIC 1\) socket-drops 0 write-errors 0 \| output closed \(\d+ bytes, files 1\)\n {2}node 11: datagrams 4 records 12 lost-datagrams 1 \(gaps 1, late 0\) duplicates 1 restarts 0 streams 1 epoch 5\n {2}node 22: datagrams 4 records 12 lost-datagrams 0/,
     );
     expect(readPcap(fs.readFileSync(file))).toEqual(expectedPcapRecords(written));
     expect(tcpdumpLines(file).map((l) => l.split(' ')[0])).toEqual(written.map(tcpdumpTimestamp));
@@ -383,7 +406,7 @@ describe('dicap analyzer', () => {
       clearInterval(sending);
     }
     expect(stderr).toContain('dicap analyzer: the reader of the output closed it; stopping');
-    expect(stderr).toMatch(/final: .* \| output reader-closed \(\d+ bytes\)/);
+    expect(stderr).toMatch(/final: .* \| output reader-closed \(\d+ bytes, files 1\)/);
     expect(stderr).not.toMatch(/EPIPE|Error|at .*\.js/);
   });
 });

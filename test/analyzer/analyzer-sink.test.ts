@@ -1,6 +1,7 @@
 // The native receive path in this process: real UDP on 127.0.0.1 into AnalyzerSink, the
 // pcap it writes read back frame by frame and by tcpdump, and its counters.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -538,32 +539,48 @@ describe('AnalyzerSink', () => {
     expect(c.recordsWritten).toBe(c.records);
   });
 
-  it('ends the output in order when the pipe reader goes away (EPIPE), counting what it could not write', async () => {
+  it('keeps receiving when the FIFO reader goes away, counts what it could not write, and gives the next reader a whole pcap stream', async () => {
     const { fifo } = fifoWithReader('exec head -c 100 "$0" >/dev/null');
     const { sink, sender } = startSink(fifo, { flushIntervalMs: 1 });
+    await waitUntil(() => sink.counters().outputState === 'open', 'the first reader');
     let seq = 0;
     await waitUntil(
       () => {
         void sender.send([
           batch({ nodeId: 2, epoch: 1, stream: 0, seq: seq++, records: testRecords(seq, 10) }),
         ]);
-        return sink.counters().outputState === 'reader-closed';
+        return sink.counters().outputState === 'no-reader';
       },
-      'EPIPE',
+      'the reader to go away',
       10_000,
     );
-    await sender.send([batch({ nodeId: 2, epoch: 1, stream: 0, seq: seq++, records: testRecords(seq, 10) })]);
+    await sender.send([
+      batch({ nodeId: 2, epoch: 1, stream: 0, seq: seq++, records: testRecords(1000, 10) }),
+    ]);
+    await waitForDatagrams(sink, seq);
+    expect(sink.counters().recordsUnwritten).toBeGreaterThanOrEqual(10);
+
+    // The next reader: the FIFO is opened again and the stream starts with a file header.
+    const copy = tmpFile('second-reader.pcap');
+    const second = spawn('sh', ['-c', 'exec cat "$0" > "$1"', fifo, copy], { stdio: 'ignore' });
+    children.push(second);
+    await waitUntil(() => sink.counters().outputState === 'open', 'the second reader', 5000);
+    const last = testRecords(2000, 7);
+    await sender.send([batch({ nodeId: 2, epoch: 1, stream: 0, seq: seq++, records: last })]);
     await waitForDatagrams(sink, seq);
     sink.stop();
+    await once(second, 'exit');
+    const records = readPcap(fs.readFileSync(copy));
+    expect(records.slice(-last.length)).toEqual(expectedPcapRecords(last));
     const c = sink.counters();
-    expect(c).toMatchObject({ outputState: 'reader-closed', writeErrors: 0 });
-    expect(c.recordsUnwritten).toBeGreaterThanOrEqual(10);
+    expect(c).toMatchObject({ outputState: 'closed', writeErrors: 0, filesOpened: 2 });
     expectRecordsAccountedFor(c);
   });
 
   it('gives up on a reader that stops reading, so stop() returns within seconds', async () => {
     const { fifo } = fifoWithReader('exec 3<"$0"; exec sleep 60');
     const { sink, sender } = startSink(fifo, { flushIntervalMs: 1 });
+    await waitUntil(() => sink.counters().outputState === 'open', 'the reader');
     // 200 datagrams of 20 records: far more than a pipe holds.
     await sender.send(
       Array.from({ length: 200 }, (_, seq) =>
@@ -611,7 +628,7 @@ describe('AnalyzerSink', () => {
     // The failed starts released their sockets: the port is free once its holder stops.
     holder.stop();
     const again = new AnalyzerSink({ host: '127.0.0.1', port, output: tmpFile('again.pcap') });
-    expect(again.start()).toEqual({ port });
+    expect(again.start()).toMatchObject({ port });
     running.push(again);
   });
 

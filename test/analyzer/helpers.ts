@@ -74,7 +74,7 @@ export interface PcapRecord {
 }
 
 /** Reads a nanosecond, little-endian, Ethernet pcap exactly as the analyzer must write it; throws on anything else. */
-export function readPcap(bytes: Buffer): PcapRecord[] {
+export function readPcap(bytes: Buffer, snaplen = 65535): PcapRecord[] {
   if (bytes.length < 24) throw new Error(`pcap of ${bytes.length} bytes has no file header`);
   const header = {
     magic: bytes.readUInt32LE(0),
@@ -91,7 +91,7 @@ export function readPcap(bytes: Buffer): PcapRecord[] {
     minor: 4,
     zone: 0,
     sigfigs: 0,
-    snaplen: 65535,
+    snaplen,
     linktype: 1,
   };
   if (JSON.stringify(header) !== JSON.stringify(expected))
@@ -102,6 +102,8 @@ export function readPcap(bytes: Buffer): PcapRecord[] {
     if (offset + 16 > bytes.length) throw new Error(`pcap record header cut off at ${offset}`);
     const inclLen = bytes.readUInt32LE(offset + 8);
     if (offset + 16 + inclLen > bytes.length) throw new Error(`pcap record at ${offset} cut off`);
+    if (inclLen > snaplen)
+      throw new Error(`pcap record at ${offset} has ${inclLen} bytes, more than snaplen ${snaplen}`);
     records.push({
       tsSec: bytes.readUInt32LE(offset),
       tsNsec: bytes.readUInt32LE(offset + 4),
@@ -142,4 +144,82 @@ export async function waitUntil(condition: () => boolean, what: string, timeoutM
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+export interface PcapngInterface {
+  linktype: number;
+  snaplen: number;
+  name: string;
+  tsresol: number;
+}
+
+export interface PcapngPacket extends PcapRecord {
+  interface: number;
+  comment?: string;
+}
+
+/**
+ * Reads a little-endian pcapng as the analyzer must write it: one Section Header, Interface
+ * Descriptions before their first packet, Enhanced Packets; throws on anything else.
+ */
+export function readPcapng(bytes: Buffer): { interfaces: PcapngInterface[]; packets: PcapngPacket[] } {
+  const interfaces: PcapngInterface[] = [];
+  const packets: PcapngPacket[] = [];
+  let offset = 0;
+  const options = (from: number, to: number): Map<number, Buffer> => {
+    const found = new Map<number, Buffer>();
+    let o = from;
+    while (o < to) {
+      const code = bytes.readUInt16LE(o);
+      const length = bytes.readUInt16LE(o + 2);
+      if (code === 0) break;
+      found.set(code, bytes.subarray(o + 4, o + 4 + length));
+      o += 4 + length + ((4 - (length % 4)) % 4);
+    }
+    return found;
+  };
+  while (offset < bytes.length) {
+    const type = bytes.readUInt32LE(offset);
+    const length = bytes.readUInt32LE(offset + 4);
+    if (
+      length % 4 !== 0 ||
+      offset + length > bytes.length ||
+      bytes.readUInt32LE(offset + length - 4) !== length
+    )
+      throw new Error(`pcapng block at ${offset} has a bad length ${length}`);
+    if (offset === 0) {
+      if (type !== 0x0a0d0d0a || bytes.readUInt32LE(8) !== 0x1a2b3c4d)
+        throw new Error('no pcapng section header');
+    } else if (type === 1) {
+      const o = options(offset + 16, offset + length - 4);
+      interfaces.push({
+        linktype: bytes.readUInt16LE(offset + 8),
+        snaplen: bytes.readUInt32LE(offset + 12),
+        name: o.get(2)?.toString('utf8') ?? '',
+        tsresol: o.get(9)?.[0] ?? 6,
+      });
+    } else if (type === 6) {
+      const iface = bytes.readUInt32LE(offset + 8);
+      if (iface >= interfaces.length)
+        throw new Error(`packet at ${offset} names interface ${iface} before its description`);
+      const ts = (BigInt(bytes.readUInt32LE(offset + 12)) << 32n) | BigInt(bytes.readUInt32LE(offset + 16));
+      const capLen = bytes.readUInt32LE(offset + 20);
+      if (capLen > interfaces[iface].snaplen)
+        throw new Error(`packet at ${offset} exceeds its interface's snaplen`);
+      const dataEnd = offset + 28 + capLen;
+      const comment = options(dataEnd + ((4 - (capLen % 4)) % 4), offset + length - 4).get(1);
+      packets.push({
+        interface: iface,
+        tsSec: Number(ts / 1_000_000_000n),
+        tsNsec: Number(ts % 1_000_000_000n),
+        origLen: bytes.readUInt32LE(offset + 24),
+        data: Buffer.from(bytes.subarray(offset + 28, dataEnd)),
+        ...(comment ? { comment: comment.toString('utf8') } : {}),
+      });
+    } else {
+      throw new Error(`unexpected pcapng block type ${type} at ${offset}`);
+    }
+    offset += length;
+  }
+  return { interfaces, packets };
 }

@@ -201,6 +201,9 @@ describe('metrics of real processes', () => {
     expect(z('node_datagrams_total', { node: '11' })).toBe(a('exported_datagrams_total'));
     expect(z('received_records_total')).toBe(a('exported_records_total'));
     expect(z('received_bytes_total')).toBe(a('exported_bytes_total'));
+    expect(z('node_received_bytes_total', { node: '11' })).toBe(a('exported_bytes_total'));
+    expect(z('node_lost_datagrams', { node: '11' })).toBe(0);
+    expect(z('opened_files_total')).toBe(1);
     expect(
       z('node_gap_datagrams_total', { node: '11' }) - z('node_late_datagrams_total', { node: '11' }),
     ).toBe(0);
