@@ -1,7 +1,9 @@
-// The one-screen summary of `dicap lab demo`: a pure function of the counters, so it is
-// tested without a lab. Fits an 80×24 terminal with up to 8 capture nodes.
+// The one-screen summary of `dicap lab demo`: a pure function of the counters, the
+// coordinators' /status and /ledger, so it is tested without a lab. Fits an 80×24 terminal
+// with up to 8 capture nodes.
+import type { CoordinatorRole } from '../coordinator/election.js';
+import type { EpochCoverage } from '../coordinator/coverage-ledger.js';
 import type { AgentSummary, AnalyzerSummary } from './cluster.js';
-import type { CoverageReport } from './coverage.js';
 
 export const SCREEN_WIDTH = 80;
 
@@ -23,11 +25,29 @@ export interface DemoScreenState {
   agents: ReadonlyArray<AgentSummary | undefined>;
   analyzers: ReadonlyArray<AnalyzerSummary | undefined>;
   analyzerHosts: readonly string[];
-  /** After Ctrl-C: the final verdict, once the cluster has stopped. */
-  final?: CoverageReport;
-  /** A line about what is happening (stopping, …), shown at the bottom. */
+  /** Every coordinator, by ID: its role from /status, or down (killed, or not answering). */
+  coordinators: ReadonlyArray<DemoCoordinator>;
+  /** The active coordinator's /ledger, newest epoch first (empty while none is active). */
+  ledger: readonly EpochCoverage[];
+  /** The active coordinator's newest event, one line. */
+  lastEvent?: string;
+  /** Where this machine's browser opens the active coordinator's dashboard. */
+  dashboardUrl?: string;
+  /** After the stop: the ledger's verdict is final. */
+  final?: boolean;
+  /** A line about what is happening (a key's effect, stopping, …), shown at the bottom. */
   note?: string;
 }
+
+export interface DemoCoordinator {
+  id: number;
+  role: CoordinatorRole | 'down';
+  term?: number;
+  epoch?: number;
+}
+
+/** What the keys do, the bottom line while the demo runs. */
+export const DEMO_KEYS = 'keys  n kill/restart a node · c kill the active coordinator · r restart · q quit';
 
 /** 1234567 → "1,234,567" */
 export function thousands(n: number): string {
@@ -74,29 +94,34 @@ function nodeRow(id: number, host: string, a: AgentSummary | undefined): string 
   );
 }
 
-function coverageLines(s: DemoScreenState): string[] {
-  if (s.final) {
-    const f = s.final;
-    return f.exactlyOnce
-      ? [
-          `coverage  final: Σ owned ${thousands(f.ownedSum)} = seen ${thousands(f.seen ?? 0)}: every frame exactly once`,
-        ]
-      : [
-          'coverage  final: NOT exactly once:',
-          ...f.problems.slice(0, 3).map((p) => `  ${p}`.slice(0, SCREEN_WIDTH)),
-        ];
-  }
+function coverageLine(s: DemoScreenState): string {
   const agents = s.agents.filter((a): a is AgentSummary => a !== undefined);
-  if (agents.length < s.nodeIds.length) return ['coverage  (waiting for every node)'];
+  if (agents.length < s.nodeIds.length) return 'coverage  (waiting for every node)';
   const seen = agents.map((a) => a.seen);
   const owned = agents.reduce((n, a) => n + a.owned, 0);
   const low = Math.min(...seen);
   const high = Math.max(...seen);
   const seenText = low === high ? thousands(low) : `${thousands(low)}..${thousands(high)}`;
-  return [
-    `coverage  Σ owned ${thousands(owned)} of seen ${seenText} (${percent(owned, high)})`,
-    '          live: the nodes are read a moment apart; exact after Ctrl-C',
-  ];
+  return `coverage  Σ owned ${thousands(owned)} of seen ${seenText} (${percent(owned, high)})`;
+}
+
+function coordinatorsLine(s: DemoScreenState): string {
+  const one = (c: DemoCoordinator): string =>
+    c.role === 'active' ? `${c.id} active (term ${c.term}, epoch ${c.epoch})` : `${c.id} ${c.role}`;
+  return `coordinators  ${s.coordinators.map(one).join(' · ')}`;
+}
+
+/** The ledger's verdicts so far: how many judged epochs were exactly once, and the newest anomaly. */
+export function ledgerLine(ledger: readonly EpochCoverage[], final = false): string {
+  const judged = ledger.filter((e) => e.status !== 'open');
+  if (judged.length === 0) return `ledger    ${final ? 'final: ' : ''}no epoch judged yet`;
+  const anomalies = judged.filter((e) => e.status === 'anomaly');
+  const newest = anomalies[0];
+  return `ledger    ${final ? 'final: ' : ''}${judged.length} epochs judged, ${judged.length - anomalies.length} exactly once${
+    newest
+      ? `, ${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'} (epoch ${newest.epoch}: ${newest.anomaly})`
+      : ''
+  }`;
 }
 
 function analyzerLine(host: string, a: AnalyzerSummary | undefined): string {
@@ -116,18 +141,22 @@ export function formatDemoScreen(s: DemoScreenState): string[] {
   const title = `dicap lab demo · lab ${s.labId} · ${s.nodeIds.length} capture nodes · ${s.mode} · ${thousands(s.rate)}/s`;
   const lines = [
     `${title}${right(clock(s.elapsedS), SCREEN_WIDTH - title.length)}`,
-    'traffic: dicap gen on source → wire → mirror → every capture node',
-    '',
     `wire      ${thousands(s.wireFrames)} frames sent, ${passive}`,
-    `          ${thousands(s.wireRate)} frames/s now`,
+    `          ${thousands(s.wireRate)} frames/s now (dicap gen → mirror → every capture node)`,
     '',
     row('node', 'host', 'seen', 'owned', 'share', 'exported', 'drops ring/queue/send'),
     ...s.nodeIds.map((id, i) => nodeRow(id, s.hosts[i]!, s.agents[i])),
-    '',
-    ...coverageLines(s),
+    coverageLine(s),
     ...s.analyzerHosts.map((h, i) => analyzerLine(h, s.analyzers[i])),
     '',
-    s.note ?? 'Ctrl-C stops the traffic, the cluster and the lab (nothing is left behind).',
+    coordinatorsLine(s),
+    ledgerLine(s.ledger, s.final),
+    `event     ${s.lastEvent ?? '-'}`,
+    '',
+    s.dashboardUrl
+      ? `dashboard ${s.dashboardUrl} (the active coordinator's, in your browser)`
+      : 'dashboard (starting)',
+    s.note ?? DEMO_KEYS,
   ];
   return lines.map((line) => (line.length > SCREEN_WIDTH ? line.slice(0, SCREEN_WIDTH) : line));
 }

@@ -1,22 +1,45 @@
-// `dicap lab demo` (what `npm start` runs): a whole capture cluster on this machine. It
-// builds a lab, starts an agent per capture host and an analyzer, sends synthetic traffic
-// with `dicap gen` through the mirror, and shows every node's counters and the coverage,
-// refreshed every second, until Ctrl-C; then it stops the traffic, the agents (which
-// flush), the analyzer, shows the final verdict and removes the lab. Needs nothing outside
-// the repository.
+// `dicap lab demo` (what `npm start` runs): the whole cluster on this machine. It builds a
+// lab with three coordinators (one active, two standbys), an analyzer and the capture hosts,
+// starts them all (the agents and the analyzer join the coordinators and follow the
+// active), sends synthetic traffic with `dicap gen` through the mirror, and serves the
+// active coordinator's dashboard on this machine's loopback (dashboard-forwarder.ts, which
+// follows takeovers). Every second it
+// shows every node's counters, the coordinators' roles and the coverage ledger. Keys kill
+// and restart a capture node and the active coordinator, so a failover happens in front of
+// you. Ctrl-C (or q) stops the traffic, the agents (which flush), the analyzer and the
+// coordinators, shows the ledger's final verdict and removes the lab.
 import type { SelectionModeName } from '../native/engine.js';
-import { DEFAULT_SNAPLEN } from '../common/cluster-options.js';
-import { DEFAULT_HASH_KEY, startCluster, type Cluster, type ClusterSnapshot } from './cluster.js';
-import { coverageReport, type CoverageReport } from './coverage.js';
-import { formatDemoScreen, type DemoScreenState } from './demo-screen.js';
+import type { Endpoint } from '../protocol/index.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneTiming } from './control-plane.js';
+import { DashboardForwarder } from './dashboard-forwarder.js';
+import { DEMO_KEYS, formatDemoScreen, type DemoCoordinator, type DemoScreenState } from './demo-screen.js';
 import { startGenerator, type RunningGenerator } from './generator.js';
-import { adoptInbandTopology } from './inband.js';
 import { labUp, type Lab, type PassiveCounters } from './lab.js';
 import { passiveDelta } from './report.js';
+import type { EpochCoverage } from '../coordinator/coverage-ledger.js';
 
 const REFRESH_MS = 1000;
+/** How long the bottom line says what a key did before it shows the keys again. */
+const NOTE_MS = 8000;
 /** Connections the generator keeps open at once. */
 const DEMO_FLOWS = 2000;
+export const DEMO_COORDINATORS = 3;
+
+/**
+ * Clocks a person can watch: a killed node is dropped within 2 s and a killed active
+ * coordinator replaced within 2 s, an epoch judged every 4 s. Heartbeats a few times a
+ * second cost nothing measurable on two cores.
+ */
+export const DEMO_TIMING: ControlPlaneTiming = {
+  heartbeatIntervalMs: 300,
+  nodeTimeoutMs: 1800,
+  epochIntervalMs: 4000,
+  validityDelayMs: 600,
+  topologyIntervalMs: 2000,
+  syncIntervalMs: 300,
+  electionTimeoutMs: 1800,
+  solitudeMs: 5000,
+};
 
 export interface DemoOptions {
   id: string;
@@ -24,14 +47,22 @@ export interface DemoOptions {
   /** Frames per second of the generator. */
   rate: number;
   mode: SelectionModeName;
+  /** Port of the dashboard on 127.0.0.1 (0: any free one). */
+  httpPort: number;
   /** Where the screen goes (a terminal: redrawn in place; otherwise one block per refresh). */
   output: NodeJS.WriteStream;
+  /** Where the keys come from (a terminal: read key by key, unechoed). */
+  input: NodeJS.ReadStream;
   /** Progress lines while building and tearing down. */
   say: (line: string) => void;
 }
 
-/** Resolves on the first SIGINT or SIGTERM; the demo then shuts down in order itself. */
-function stopSignal(say: (line: string) => void): { requested: Promise<void>; dispose: () => void } {
+/** Resolves on the first SIGINT/SIGTERM or stop(); the demo then shuts down in order itself. */
+function stopSignal(say: (line: string) => void): {
+  requested: Promise<void>;
+  stop: () => void;
+  dispose: () => void;
+} {
   let resolve!: () => void;
   const requested = new Promise<void>((r) => (resolve = r));
   let count = 0;
@@ -43,10 +74,27 @@ function stopSignal(say: (line: string) => void): { requested: Promise<void>; di
   process.on('SIGTERM', onSignal);
   return {
     requested,
+    stop: onSignal,
     dispose: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     },
+  };
+}
+
+/** Calls onKey for every character typed; a terminal is put in raw mode (Ctrl-C arrives as \x03). */
+function readKeys(input: NodeJS.ReadStream, onKey: (key: string) => void): () => void {
+  if (input.isTTY) input.setRawMode(true);
+  input.setEncoding('utf8');
+  const onData = (chunk: string): void => {
+    for (const key of chunk) onKey(key);
+  };
+  input.on('data', onData);
+  input.resume();
+  return () => {
+    input.off('data', onData);
+    if (input.isTTY) input.setRawMode(false);
+    input.pause();
   };
 }
 
@@ -67,131 +115,198 @@ class Screen {
   }
 }
 
-interface Baseline {
-  passive: PassiveCounters[];
-  wireFrames: number;
-}
-
 async function sourceFrames(lab: Lab): Promise<number> {
   const source = (await lab.wireCounters()).find((w) => w.host === 'source')!;
   return source.rxPackets - source.rxDropped;
 }
 
-function screenState(
-  options: DemoOptions,
-  lab: Lab,
-  cluster: Cluster,
-  live: {
-    snapshot: ClusterSnapshot;
-    passive: number[];
-    wireFrames: number;
-    wireRate: number;
-    elapsedS: number;
-  },
-  final?: CoverageReport,
-  note?: string,
-): DemoScreenState {
-  return {
-    labId: lab.id,
-    mode: options.mode,
-    rate: options.rate,
-    elapsedS: live.elapsedS,
-    wireFrames: live.wireFrames,
-    wireRate: live.wireRate,
-    passiveFrames: live.passive,
-    hosts: cluster.agents.map((a) => a.host),
-    nodeIds: cluster.agents.map((a) => a.nodeId),
-    agents: live.snapshot.agents,
-    analyzers: live.snapshot.analyzers,
-    analyzerHosts: cluster.analyzers.map((a) => a.host),
-    ...(final ? { final } : {}),
-    ...(note ? { note } : {}),
-  };
-}
+/** The running demo: the cluster, what the coordinators said last, and what the keys do. */
+class Demo {
+  private coordinators: DemoCoordinator[] = [];
+  private ledger: EpochCoverage[] = [];
+  private lastEvent: string | undefined;
+  private active: Endpoint | undefined;
+  /** What the last key did, shown for NOTE_MS instead of the keys line. */
+  private note: { text: string; atMs: number } | undefined;
+  private busy = false;
+  private readonly started = Date.now();
+  private last = { frames: 0, at: Date.now() };
 
-async function runTraffic(
-  options: DemoOptions,
-  lab: Lab,
-  cluster: Cluster,
-  stop: Promise<void>,
-): Promise<number> {
-  const screen = new Screen(options.output);
-  // Before the in-band frame: the passive counts then hold it, as the agents' frame counts do.
-  const baseline: Baseline = { passive: await lab.passiveCounters(), wireFrames: await sourceFrames(lab) };
-  if (options.mode === 'round-robin') await adoptInbandTopology(lab, cluster);
-  const started = Date.now();
-  const generator: RunningGenerator = startGenerator(lab, { rate: options.rate, flows: DEMO_FLOWS });
-  let last = { frames: 0, at: started };
-  const measure = async () => {
-    const [passive, wire] = await Promise.all([lab.passiveCounters(), sourceFrames(lab)]);
-    const now = Date.now();
-    const wireFrames = wire - baseline.wireFrames;
-    const wireRate = ((wireFrames - last.frames) * 1000) / Math.max(1, now - last.at);
-    last = { frames: wireFrames, at: now };
-    return {
-      snapshot: cluster.counters(),
-      passive: passiveDelta(baseline.passive, passive).map((p) => p.rxPackets),
-      wireFrames,
-      wireRate,
-      elapsedS: (now - started) / 1000,
-    };
-  };
+  constructor(
+    private readonly options: DemoOptions,
+    private readonly lab: Lab,
+    private readonly cp: ControlPlane,
+    private readonly baseline: { passive: PassiveCounters[]; wireFrames: number },
+  ) {}
 
-  let stopped = false;
-  void stop.then(() => (stopped = true));
-  let problem: string | undefined;
-  while (!stopped) {
-    cluster.checkRunning();
-    if (!generator.process.running) {
-      problem = 'the traffic generator ended by itself';
-      break;
-    }
-    screen.draw(formatDemoScreen(screenState(options, lab, cluster, await measure())));
-    await Promise.race([stop, new Promise((resolve) => setTimeout(resolve, REFRESH_MS))]);
+  /** The active coordinator's HTTP endpoint, for the forwarder. */
+  activeHttp(): Endpoint | undefined {
+    return this.active;
   }
 
-  const sent = await generator.stop().catch(() => undefined);
-  screen.draw(
-    formatDemoScreen(
-      screenState(
-        options,
-        lab,
-        cluster,
-        await measure(),
-        undefined,
-        'stopping: traffic stopped, waiting for the agents to flush …',
-      ),
-    ),
-  );
-  const settled = passiveDelta(baseline.passive, await lab.settledPassiveCounters());
-  await cluster.waitForCapture(settled.map((p) => p.rxPackets));
-  const live = await measure();
-  const final = await cluster.stop();
-  const report = coverageReport({
-    hosts: cluster.agents.map((a) => a.host),
-    wireFrames: settled.map((p) => p.rxPackets),
-    agents: final.agents,
-    analyzers: final.analyzers,
-    controlFramesSent: options.mode === 'round-robin' ? 1 : 0,
-    ...(sent ? { trafficSent: sent.frames } : {}),
-  });
-  const snapshot = { agents: final.agents, analyzers: final.analyzers };
-  screen.draw(
-    formatDemoScreen(
-      screenState(
-        options,
-        lab,
-        cluster,
-        { ...live, snapshot },
-        report,
-        problem ? `stopped: ${problem}` : 'stopped; removing the lab',
-      ),
-    ),
-  );
-  return problem || !report.exactlyOnce ? 1 : 0;
+  /** The capture node the n key kills and restarts: the last one. */
+  private get victim(): number {
+    return this.cp.agents.at(-1)!.nodeId;
+  }
+
+  /** Reads every coordinator's /status and the active one's /ledger and /events. */
+  async poll(): Promise<void> {
+    const statuses = await Promise.all(
+      this.cp.coordinators.map((c) => (c.process?.running ? this.cp.status(c.id) : undefined)),
+    );
+    this.coordinators = this.cp.coordinators.map((c, i) => {
+      const s = statuses[i];
+      return s ? { id: c.id, role: s.role, term: s.term, epoch: s.epoch } : { id: c.id, role: 'down' };
+    });
+    const activeId = this.coordinators.find((c) => c.role === 'active')?.id;
+    this.active = activeId !== undefined ? this.cp.coordinator(activeId).http : undefined;
+    if (activeId !== undefined) {
+      const [ledger, events] = await Promise.all([this.cp.ledger(activeId), this.cp.events(activeId)]);
+      if (ledger) this.ledger = ledger;
+      const newest = events?.at(-1);
+      if (newest)
+        this.lastEvent = `${new Date(newest.atMs).toISOString().slice(11, 19)} ${newest.kind}: ${newest.text}`;
+    }
+  }
+
+  /** What a key does; one action at a time (a second key while one runs is ignored). */
+  onKey(key: string, stop: () => void): void {
+    if (key === 'q' || key === '\x03') return stop();
+    const actions: Record<string, () => Promise<string>> = {
+      n: async () => {
+        const agent = this.cp.agent(this.victim);
+        if (agent.process?.running) {
+          await this.cp.stopAgent(this.victim, 'SIGKILL');
+          return `killed capture node ${this.victim} (SIGKILL): dropped after ${DEMO_TIMING.nodeTimeoutMs} ms of silence, its share moves`;
+        }
+        await this.cp.startAgent(this.victim);
+        return `capture node ${this.victim} started again: it joins, the next topology includes it`;
+      },
+      c: async () => {
+        const active = this.coordinators.find((c) => c.role === 'active');
+        if (!active) return 'no coordinator is active right now';
+        await this.cp.stopCoordinator(active.id, 'SIGKILL');
+        return `killed coordinator ${active.id} (SIGKILL): a standby takes over within ${DEMO_TIMING.electionTimeoutMs} ms`;
+      },
+      r: async () => {
+        const down = this.cp.coordinators.filter((c) => !c.process?.running);
+        if (down.length === 0) return 'every coordinator runs';
+        await Promise.all(down.map((c) => this.cp.startCoordinator(c.id)));
+        return `coordinator ${down.map((c) => c.id).join(', ')} started again: a standby now`;
+      },
+    };
+    const action = actions[key];
+    if (!action || this.busy) return;
+    this.busy = true;
+    const say = (text: string): void => {
+      this.note = { text, atMs: Date.now() };
+    };
+    say(`${key}: …`);
+    void action()
+      .then(say, (error: unknown) => say(`${key}: ${(error as Error).message}`))
+      .finally(() => (this.busy = false));
+  }
+
+  async screen(extra: Partial<DemoScreenState> = {}): Promise<DemoScreenState> {
+    const [passive, wire] = await Promise.all([this.lab.passiveCounters(), sourceFrames(this.lab)]);
+    const now = Date.now();
+    const wireFrames = wire - this.baseline.wireFrames;
+    const wireRate = ((wireFrames - this.last.frames) * 1000) / Math.max(1, now - this.last.at);
+    this.last = { frames: wireFrames, at: now };
+    const counters = this.cp.counters();
+    return {
+      labId: this.lab.id,
+      mode: this.options.mode,
+      rate: this.options.rate,
+      elapsedS: (now - this.started) / 1000,
+      wireFrames,
+      wireRate,
+      passiveFrames: passiveDelta(this.baseline.passive, passive).map((p) => p.rxPackets),
+      hosts: this.cp.agents.map((a) => a.host),
+      nodeIds: this.cp.agents.map((a) => a.nodeId),
+      agents: counters.agents,
+      analyzers: counters.analyzers,
+      analyzerHosts: this.cp.analyzers.map((a) => a.host),
+      coordinators: this.coordinators,
+      ledger: this.ledger,
+      ...(this.lastEvent ? { lastEvent: this.lastEvent } : {}),
+      note: this.note && now - this.note.atMs < NOTE_MS ? this.note.text : DEMO_KEYS,
+      ...extra,
+    };
+  }
 }
 
-/** Runs the demo until SIGINT/SIGTERM; resolves with the exit code (0: stopped cleanly with exactly-once coverage). */
+async function runCluster(
+  options: DemoOptions,
+  lab: Lab,
+  cp: ControlPlane,
+  stop: { requested: Promise<void>; stop: () => void },
+): Promise<number> {
+  const screen = new Screen(options.output);
+  await cp.waitForActive();
+  await cp.waitForTopology(cp.agents.map((a) => a.nodeId));
+  const demo = new Demo(options, lab, cp, {
+    passive: await lab.passiveCounters(),
+    wireFrames: await sourceFrames(lab),
+  });
+  await demo.poll();
+  // The relay runs in a lab host's namespace, which outlives any process killed in it.
+  const forwarder = await DashboardForwarder.start(
+    lab,
+    cp.analyzers[0]!.host,
+    '127.0.0.1',
+    options.httpPort,
+    () => demo.activeHttp(),
+  );
+  options.say(`dicap lab demo: dashboard at ${forwarder.url}`);
+  const generator: RunningGenerator = startGenerator(lab, { rate: options.rate, flows: DEMO_FLOWS });
+  const stopKeys = readKeys(options.input, (key) => demo.onKey(key, stop.stop));
+  let problem: string | undefined;
+  try {
+    let stopped = false;
+    void stop.requested.then(() => (stopped = true));
+    while (!stopped) {
+      if (!generator.process.running) {
+        problem = 'the traffic generator ended by itself';
+        break;
+      }
+      await demo.poll();
+      screen.draw(formatDemoScreen(await demo.screen({ dashboardUrl: forwarder.url })));
+      await Promise.race([stop.requested, new Promise((resolve) => setTimeout(resolve, REFRESH_MS))]);
+    }
+  } finally {
+    stopKeys();
+  }
+
+  await generator.stop().catch(() => undefined);
+  screen.draw(
+    formatDemoScreen(
+      await demo.screen({
+        dashboardUrl: forwarder.url,
+        note: 'stopping: traffic stopped, the agents flush …',
+      }),
+    ),
+  );
+  // The last epochs are judged once every node has reported them; then the cluster stops.
+  await new Promise((resolve) =>
+    setTimeout(resolve, DEMO_TIMING.epochIntervalMs + DEMO_TIMING.heartbeatIntervalMs),
+  );
+  await demo.poll();
+  const final = await demo.screen({
+    final: true,
+    note: problem ? `stopped: ${problem}` : 'stopped; removing the lab',
+  });
+  await forwarder.close();
+  const failed = await cp.stop().then(
+    () => undefined,
+    (error: unknown) => (error as Error).message,
+  );
+  if (failed) final.note = `stopped: ${failed}`;
+  screen.draw(formatDemoScreen(final));
+  return problem || failed ? 1 : 0;
+}
+
+/** Runs the demo until SIGINT/SIGTERM or q; resolves with the exit code (0: stopped cleanly). */
 export async function runDemo(options: DemoOptions): Promise<number> {
   // Our own handler before the lab exists: the lab leaves shutdown to us (handleSignals
   // false), so Ctrl-C stops the traffic and the cluster in order before the lab goes.
@@ -201,23 +316,21 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       id: options.id,
       captureHosts: options.nodes,
       analyzers: 1,
-      coordinators: 1,
+      coordinators: DEMO_COORDINATORS,
       handleSignals: false,
       onProgress: options.say,
     });
     try {
-      const cluster = await startCluster(lab, {
+      const cp = await startControlPlane(lab, {
         mode: options.mode,
-        key: DEFAULT_HASH_KEY,
-        snaplen: DEFAULT_SNAPLEN,
-        workers: 1,
+        timing: DEMO_TIMING,
         pcapDirectory: null,
         onProgress: options.say,
       });
       try {
-        return await runTraffic(options, lab, cluster, signal.requested);
+        return await runCluster(options, lab, cp, signal);
       } finally {
-        await cluster.stop().catch(() => {});
+        await cp.stop().catch(() => {});
       }
     } finally {
       const report = await lab.down();

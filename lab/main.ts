@@ -242,7 +242,9 @@ async function demo(argv: string[]): Promise<number> {
     nodes: values.nodes,
     rate: values.rate,
     mode: values.mode,
+    httpPort: values.httpPort,
     output: process.stdout,
+    input: process.stdin,
     say: progress,
   });
 }

@@ -36,6 +36,7 @@ export const DEFAULT_CLUSTER_MODE = 'flow';
 /** One export worker per agent: several agents share the machine's cores. */
 export const DEFAULT_CLUSTER_WORKERS = 1;
 export const DEFAULT_DEMO_RATE = 20_000;
+export const DEFAULT_DEMO_HTTP_PORT = 8400;
 export const DEFAULT_DEMO_ID = 'demo';
 
 const HASH_WORD = /^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/;
@@ -189,9 +190,12 @@ export const REPLAY_OPTIONS = defineOptions({
 export const DEMO_OPTIONS = defineOptions({
   component: 'lab',
   summary:
-    'Builds a lab, runs a capture cluster in it (an agent per capture host, an analyzer) and sends synthetic traffic (dicap gen) through the mirror; ' +
-    "shows every node's counters and the coverage, refreshed every second, until Ctrl-C, then takes everything down. What `npm start` runs.",
-  usage: 'dicap lab demo [--nodes N] [--rate PPS] [--mode M] [--id ID]',
+    'Builds a lab and runs the whole cluster in it: three coordinators (one active, two standbys), an agent per capture host and an analyzer, ' +
+    "all following the active coordinator, with synthetic traffic (dicap gen) through the mirror. Serves the active coordinator's dashboard on " +
+    "127.0.0.1 (--http-port) and shows every node's counters, the coordinators and the coverage ledger every second. Keys: n kills and restarts " +
+    'a capture node, c kills the active coordinator (watch a standby take over), r restarts it, q or Ctrl-C stops everything and removes the lab. ' +
+    'What `npm start` runs.',
+  usage: 'dicap lab demo [--nodes N] [--rate PPS] [--mode M] [--http-port PORT] [--id ID]',
   options: {
     nodes: {
       type: 'integer',
@@ -212,7 +216,15 @@ export const DEMO_OPTIONS = defineOptions({
       type: 'enum',
       values: SELECTION_MODES,
       default: DEFAULT_CLUSTER_MODE,
-      help: 'selection mode; round-robin first synchronises the nodes with an in-band topology frame',
+      help: 'selection mode; in round-robin the active coordinator synchronises the nodes with in-band topology frames',
+    },
+    'http-port': {
+      type: 'integer',
+      min: 0,
+      max: 65535,
+      default: DEFAULT_DEMO_HTTP_PORT,
+      placeholder: 'PORT',
+      help: "port on 127.0.0.1 where this machine's browser opens the active coordinator's dashboard (0: any free port; the screen shows it)",
     },
     id: {
       ...labId("id of the demo's lab, which the demo builds and removes", false),

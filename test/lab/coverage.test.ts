@@ -3,7 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentSummary, AnalyzerSummary } from '../../lab/cluster.js';
 import { coverageReport, type CoverageInput } from '../../lab/coverage.js';
-import { formatDemoScreen, thousands, SCREEN_WIDTH, type DemoScreenState } from '../../lab/demo-screen.js';
+import type { EpochCoverage } from '../../coordinator/coverage-ledger.js';
+import {
+  DEMO_KEYS,
+  formatDemoScreen,
+  thousands,
+  SCREEN_WIDTH,
+  type DemoScreenState,
+} from '../../lab/demo-screen.js';
 import { FrameMultiset } from '../../lab/frame-multiset.js';
 import { forgedKey, inbandTopologyFrame, parseMac } from '../../lab/inband.js';
 import { MALFORMED_REASONS } from '../../native/analyzer-sink.js';
@@ -257,6 +264,25 @@ describe('in-band topology frames', () => {
   });
 });
 
+/** A ledger epoch with only what the demo screen reads. */
+function epoch(n: number, status: EpochCoverage['status']): EpochCoverage {
+  return {
+    epoch: n,
+    members: [11, 12, 13],
+    status,
+    ...(status === 'anomaly' ? { anomaly: 'node-lost' as const } : {}),
+    frames: 0,
+    ownedSum: 0,
+    exportedSum: 0,
+    droppedSum: 0,
+    uncovered: 0,
+    duplicated: 0,
+    perNode: {},
+    departed: [],
+    validityStartMs: 0,
+  };
+}
+
 describe('demo screen', () => {
   const state = (nodes: number, scale: number): DemoScreenState => ({
     labId: 'demo',
@@ -280,6 +306,14 @@ describe('demo screen', () => {
     ),
     analyzers: [analyzer({ 11: 9 * scale })],
     analyzerHosts: ['analyzer1'],
+    coordinators: [
+      { id: 1, role: 'down' },
+      { id: 2, role: 'active', term: 4_294_967_295, epoch: 4_294_967_295 },
+      { id: 3, role: 'standby' },
+    ],
+    ledger: [epoch(12, 'open'), epoch(11, 'anomaly'), epoch(10, 'exactly-once'), epoch(9, 'exactly-once')],
+    lastEvent: '17:54:31 takeover: coordinator 2 is active in term 4294967295 (coordinator 1 went silent)',
+    dashboardUrl: 'http://127.0.0.1:65535/',
   });
 
   it('fits 80×24 with 8 nodes and ten-digit counts', () => {
@@ -301,15 +335,33 @@ describe('demo screen', () => {
     );
   });
 
+  it('shows the coordinators, the ledger, the newest event, the dashboard address and the keys', () => {
+    const lines = formatDemoScreen(state(3, 1000));
+    expect(lines).toContain(
+      'coordinators  1 down · 2 active (term 4294967295, epoch 4294967295) · 3 standby',
+    );
+    expect(lines).toContain('ledger    3 epochs judged, 2 exactly once, 1 anomaly (epoch 11: node-lost)');
+    expect(lines.find((l) => l.startsWith('event'))).toMatch(
+      /^event {5}17:54:31 takeover: coordinator 2 is active/,
+    );
+    expect(lines).toContain("dashboard http://127.0.0.1:65535/ (the active coordinator's, in your browser)");
+    expect(lines.at(-1)).toBe(DEMO_KEYS);
+  });
+
   it('says which processes have not reported yet, and the final verdict after the stop', () => {
-    const waiting = { ...state(2, 10), agents: [undefined, undefined], analyzers: [undefined] };
+    const waiting = { ...state(2, 10), agents: [undefined, undefined], analyzers: [undefined], ledger: [] };
     const lines = formatDemoScreen(waiting);
     expect(lines).toContain('  11  capture1  (starting)');
     expect(lines).toContain('coverage  (waiting for every node)');
-    const final = coverageReport(healthy());
-    expect(formatDemoScreen({ ...state(3, 300), final })).toContain(
-      'coverage  final: Σ owned 900 = seen 900: every frame exactly once',
-    );
+    expect(lines).toContain('ledger    no epoch judged yet');
+    const final = formatDemoScreen({
+      ...state(3, 300),
+      ledger: [epoch(2, 'exactly-once')],
+      final: true,
+      note: 'stopped',
+    });
+    expect(final).toContain('ledger    final: 1 epochs judged, 1 exactly once');
+    expect(final.at(-1)).toBe('stopped');
   });
 
   it('writes thousands with separators', () => {
