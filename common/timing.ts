@@ -21,7 +21,7 @@ export interface ControlTiming {
   announceIntervalMs: number;
   /** The active sends SYNC to the standbys this often. */
   syncIntervalMs: number;
-  /** A standby without SYNC for 1–2× this stands for election; an active's lease is half of it. */
+  /** A standby without SYNC for 1–1.5× this stands for election; an active's lease is half of it. */
   electionTimeoutMs: number;
   /** A candidate that hears no peer for this long may become active on its witnesses. */
   solitudeMs: number;
@@ -120,7 +120,7 @@ export const TIMING_RULES: readonly TimingRule[] = [
   },
   {
     rule: '--solitude-ms ≥ 2 × --election-timeout-ms',
-    why: 'a candidate must have had a whole jittered election (1–2 × the timeout) before it may steer alone',
+    why: 'a candidate must have had a whole jittered election (1–1.5 × the timeout) before it may steer alone',
     fixes: (t) =>
       fixesUnless(
         t.solitudeMs >= 2 * t.electionTimeoutMs,

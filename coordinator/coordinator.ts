@@ -27,6 +27,7 @@ import { Election, type ElectionAction } from './election.js';
 import { EventLog, type ClusterEvent } from './event-log.js';
 import { Membership, type Member } from './membership.js';
 import { NodeReports } from './node-reports.js';
+import { LedgerRounds } from './silence.js';
 
 /** Where it listens, what it steers, and the control plane's intervals (common/timing.ts). */
 export interface CoordinatorConfig extends ControlTiming {
@@ -129,6 +130,8 @@ export class Coordinator {
   private readonly clock: Clock;
   private readonly injector: InbandInjector | undefined;
   private readonly hashKeys: [number, number];
+  /** Capture nodes' ledger rounds: a node silent while its peers report is gone early. */
+  private readonly ledgerRounds: LedgerRounds;
   private readonly timers: Cancel[] = [];
   private pendingTopology: Cancel | undefined;
   private pendingReason = '';
@@ -147,6 +150,7 @@ export class Coordinator {
     this.startedMs = this.clock.now();
     this.events = new EventLog(undefined, config.onEvent);
     this.hashKeys = config.hashKeys ?? deriveHashKeys(config.key);
+    this.ledgerRounds = new LedgerRounds(config.heartbeatIntervalMs);
     this.election = new Election(
       {
         selfId: config.coordinatorId,
@@ -173,9 +177,13 @@ export class Coordinator {
     const every = (ms: number, fn: () => void): void => {
       if (ms > 0) this.timers.push(this.clock.every(ms, fn));
     };
-    every(Math.min(100, this.config.syncIntervalMs), () => this.tickElection());
+    // A tenth of the election timeout: a standby stands, and an active steps down, promptly.
+    every(Math.min(100, this.config.syncIntervalMs, this.config.electionTimeoutMs / 10), () =>
+      this.tickElection(),
+    );
+    // A quarter of a heartbeat interval: a dead node is noticed soon after its silence counts.
     every(
-      Math.max(50, Math.min(1000, this.config.nodeTimeoutMs / 4)),
+      Math.max(20, Math.min(1000, this.config.heartbeatIntervalMs / 4)),
       () => this.active && this.expireSilentNodes(),
     );
     every(this.config.topologyIntervalMs, () => this.active && this.resendTopology());
@@ -337,6 +345,8 @@ export class Coordinator {
       }
       case 'LEDGER': {
         this.counters.ledgerReports++;
+        if (this.membership.get(view.nodeId)?.role === 'capture')
+          this.ledgerRounds.reported(view.nodeId, now);
         const ok = this.ledger.record({
           nodeId: view.nodeId,
           epoch: view.epoch,
@@ -355,6 +365,7 @@ export class Coordinator {
         this.reports.departed(view.nodeId, 'left', now);
         this.channel.forgetSender(from);
         this.ledger.departed(view.nodeId);
+        this.ledgerRounds.forget(view.nodeId);
         this.events.add('leave', `${member.role} ${view.nodeId} left`);
         this.issueTopology(`${member.role} ${view.nodeId} left`);
         // The leaver keeps capturing until this topology is in force, so nothing falls between owners.
@@ -517,19 +528,35 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Removes members silent for the node timeout, and capture nodes silent while their peers
+   * keep reporting (silence.ts); the topology without them is issued at once.
+   */
   private expireSilentNodes(): void {
     const now = this.clock.now();
-    for (const member of this.membership.expire(now, this.config.nodeTimeoutMs)) {
+    const capture = this.membership.all().filter((m) => m.role === 'capture');
+    const early = this.ledgerRounds.silentWhilePeersReport(capture, now);
+    const gone = [
+      ...early.map((m) => ({ member: this.membership.remove(m.nodeId)!, peersReported: true })),
+      ...this.membership
+        .expire(now, this.config.nodeTimeoutMs)
+        .map((member) => ({ member, peersReported: false })),
+    ];
+    for (const { member, peersReported } of gone) {
       this.counters.timeouts++;
       this.reports.departed(member.nodeId, 'timeout', now);
       this.channel.forgetSender(member.control);
       this.ledger.departed(member.nodeId);
+      this.ledgerRounds.forget(member.nodeId);
       this.events.add(
         'timeout',
-        `${member.role} ${member.nodeId} silent for ${this.config.nodeTimeoutMs} ms: removed`,
+        peersReported
+          ? `${member.role} ${member.nodeId} silent for ${now - member.lastHeardMs} ms while its peers kept reporting: removed`
+          : `${member.role} ${member.nodeId} silent for ${this.config.nodeTimeoutMs} ms: removed`,
       );
-      this.scheduleTopology(`${member.role} ${member.nodeId} timed out`);
     }
+    if (gone.length > 0)
+      this.issueTopology(gone.map(({ member }) => `${member.role} ${member.nodeId} timed out`).join('; '));
   }
 
   private scheduleTopology(reason: string): void {

@@ -4,7 +4,7 @@
 //
 // - Terms are unique per coordinator: TERM = round × 256 + (coordinator ID mod 256), so two
 //   coordinators can never hold the same term, let alone both be active in it.
-// - A standby that hears no SYNC for the election timeout (jittered 1-2×) becomes a candidate.
+// - A standby that hears no SYNC for the election timeout (jittered 1-1.5×) becomes a candidate.
 //   It first asks its peers whether they would vote for it in the next round (pre-vote; no
 //   term changes), and only with a majority of yeses starts that round for real: its term
 //   then goes up and it asks for votes. A majority of the configured coordinators (itself
@@ -232,8 +232,8 @@ export class Election {
     return { kind: 'become-active', term: this.term, why };
   }
 
-  /** The election timeout with jitter (1×..2×), so standbys rarely stand at once. */
+  /** The election timeout with jitter (1×..1.5×), so standbys rarely stand at once. */
   private timeout(): number {
-    return this.config.electionTimeoutMs * (1 + this.random());
+    return this.config.electionTimeoutMs * (1 + this.random() / 2);
   }
 }

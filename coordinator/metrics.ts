@@ -26,7 +26,11 @@ const COUNTERS: Array<[string, string, keyof CoordinatorCounters]> = [
   ['resyncs_total', 'Round-robin re-synchronisations', 'resyncs'],
   ['joins_total', 'JOIN messages', 'joins'],
   ['leaves_total', 'Members that left with LEAVE', 'leaves'],
-  ['node_timeouts_total', 'Members removed after the heartbeat timeout', 'timeouts'],
+  [
+    'node_timeouts_total',
+    'Members removed for silence (the node timeout, or sooner while their peers kept reporting)',
+    'timeouts',
+  ],
   ['ledger_reports_total', 'LEDGER messages received', 'ledgerReports'],
   [
     'ledger_reports_ignored_total',

@@ -130,7 +130,7 @@ export const COORDINATOR_OPTIONS = defineOptions({
       'electionTimeoutMs',
       100,
       600000,
-      'A standby that hears no SYNC for 1-2× this long stands for election; an active without acks from a majority for half of it steps down.',
+      'A standby that hears no SYNC for 1-1.5× this long stands for election; an active without acks from a majority for half of it steps down.',
     ),
     'solitude-ms': timingOption(
       'solitudeMs',

@@ -2,6 +2,7 @@
 // (simulated-network.ts): the real Coordinator code, the real codec, no sockets and no root.
 // Peers, SYNC, takeover and the solitude rule's witnesses.
 import { describe, expect, it } from 'vitest';
+import { deriveTiming } from '../../common/timing.js';
 import { Coordinator, type CoordinatorConfig } from '../../coordinator/coordinator.js';
 import type { Endpoint } from '../../protocol/index.js';
 import { SimulatedClock, SimulatedMember, SimulatedNetwork } from './simulated-network.js';
@@ -35,9 +36,9 @@ function config(id: number, overrides: Partial<CoordinatorConfig>): CoordinatorC
   };
 }
 
-function cluster(overrides: Partial<CoordinatorConfig> = {}, nodeIds = [11, 12, 13]) {
+function cluster(overrides: Partial<CoordinatorConfig> = {}, nodeIds = [11, 12, 13], randomSeed = 7) {
   const clock = new SimulatedClock();
-  let seed = 7;
+  let seed = randomSeed;
   const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
   const net = new SimulatedNetwork(clock);
   const coordinators = new Map<number, Coordinator>();
@@ -109,6 +110,31 @@ describe('coordinators with peers (simulated network)', () => {
       const first = m.topologies.find((t) => t.term === next.term)!;
       expect(first.epoch).toBe(before.epoch); // the same topology under the new term
       expect(first.atMs - diedAt).toBeLessThan(10_000);
+    }
+  });
+
+  it('at --timing fast a standby is active within a second of the death of the active, in one round, and every node gets its topology at once', () => {
+    const fast = deriveTiming('fast');
+    for (let seed = 1; seed <= 20; seed++) {
+      const { clock, net, coordinators, members, actives, until } = cluster(fast, [11, 12, 13], seed);
+      until(() => members.every((m) => m.topologies.length > 0), 5000);
+      clock.advance(500 + seed * 7); // the death falls anywhere between two SYNCs
+      const old = actives()[0]!;
+      const oldRound = Math.floor(old.term / 256);
+      net.down.add(old.config.advertise);
+      void old.stop();
+      const diedAt = clock.now();
+      until(() => actives().length === 1, 5000);
+      const next = actives()[0]!;
+      const activeAt = clock.now();
+      expect(activeAt - diedAt, `seed ${seed}`).toBeLessThan(1000);
+      // One round: pre-vote and vote for the round after the old one, never a second try.
+      expect(Math.floor(next.term / 256), `seed ${seed}`).toBe(oldRound + 1);
+      until(() => members.every((m) => m.term === next.term), 1000);
+      for (const m of members) {
+        const first = m.topologies.find((t) => t.term === next.term)!;
+        expect(first.atMs - activeAt, `seed ${seed}`).toBeLessThanOrEqual(20);
+      }
     }
   });
 

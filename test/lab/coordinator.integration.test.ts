@@ -146,10 +146,10 @@ describe.skipIf(problem !== undefined)(
         const timedOut = (await cp.events(active))!.find(
           (e) => e.kind === 'timeout' && e.text.includes('capture 13'),
         )!;
-        expect(timedOut.text).toBe(`capture 13 silent for ${T.nodeTimeoutMs} ms: removed`);
-        // Silent for the timeout since its last heartbeat (one interval or so before the kill), noticed at the next check.
-        expect(timedOut.atMs - killedAt).toBeGreaterThan(T.nodeTimeoutMs / 2);
-        expect(timedOut.atMs - killedAt).toBeLessThan(REMOVAL_BOUND_MS);
+        // Traffic runs, so nodes 11 and 12 keep reporting their ledgers: node 13 is gone after
+        // 1.5 heartbeat intervals of silence and two rounds of their reports, before the node timeout.
+        expect(timedOut.text).toMatch(/^capture 13 silent for \d+ ms while its peers kept reporting: removed$/);
+        expect(timedOut.atMs - killedAt).toBeLessThan(T.nodeTimeoutMs);
         const inForceAt = await inForce(cp, [11, 12], '11,12', killedAt);
 
         // Node 13 back mid-traffic: it joins, and every node switches on the same frame.
