@@ -257,11 +257,12 @@ describe.skipIf(problem !== undefined)('the coordinator dashboard in a browser (
       { timeout: NODE_TIMEOUT_MS + 5000, polling: 100 },
     );
     const shownAfterMs = Date.now() - killedAt;
-    // The coordinator removes it once silent for the timeout (checked every 750 ms here); the page learns it within a second.
+    // The coordinator removes it once silent for the timeout, or sooner while its peers keep
+    // reporting their ledgers (traffic runs); the page learns it within a second.
     expect(shownAfterMs).toBeLessThanOrEqual(NODE_TIMEOUT_MS + 750 + 1000 + 500);
     expect(await rowText(active, killed)).not.toContain('capturing');
-    expect(await active.textContent('#events')).toContain(
-      `capture ${killed} silent for ${NODE_TIMEOUT_MS} ms: removed`,
+    expect(await active.textContent('#events')).toMatch(
+      new RegExp(`capture ${killed} silent for \\d+ ms( while its peers kept reporting)?: removed`),
     );
     expect(await active.textContent('#cluster')).toContain('2 capturing of 2');
     // The standby learns the membership from the active's SYNC.

@@ -148,7 +148,9 @@ describe.skipIf(problem !== undefined)(
         )!;
         // Traffic runs, so nodes 11 and 12 keep reporting their ledgers: node 13 is gone after
         // 1.5 heartbeat intervals of silence and two rounds of their reports, before the node timeout.
-        expect(timedOut.text).toMatch(/^capture 13 silent for \d+ ms while its peers kept reporting: removed$/);
+        expect(timedOut.text).toMatch(
+          /^capture 13 silent for \d+ ms while its peers kept reporting: removed$/,
+        );
         expect(timedOut.atMs - killedAt).toBeLessThan(T.nodeTimeoutMs);
         const inForceAt = await inForce(cp, [11, 12], '11,12', killedAt);
 
