@@ -114,7 +114,7 @@ describe.skipIf(process.getuid?.() !== 0)(
       // in its own directory and closes epochs faster, through the environment.
       const common = {
         DICAP_COORDINATOR_CLUSTER_KEY_FILE: keyFile,
-        DICAP_COORDINATOR_EPOCH_INTERVAL_MS: '2000',
+        DICAP_COORDINATOR_EPOCH_INTERVAL_MS: '2500',
         DICAP_COORDINATOR_STATUS_INTERVAL: '0',
       };
       for (const c of COORDINATORS) {

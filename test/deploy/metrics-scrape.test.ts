@@ -95,7 +95,7 @@ beforeAll(async () => {
     '--node-timeout-ms',
     '2000',
     '--epoch-interval-ms',
-    '1000',
+    '1700',
     '--announce-interval-ms',
     '0',
     '--status-interval',
