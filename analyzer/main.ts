@@ -7,7 +7,8 @@
 // use, output cannot be opened or fails), 2 bad configuration.
 import net from 'node:net';
 import tty from 'node:tty';
-import { clusterKeyOf } from '../common/cluster-key.js';
+import { clusterKeyOf, readClusterKeyFile } from '../common/cluster-key.js';
+import { deriveBatchKey } from '../protocol/header-batch.js';
 import { CoordinatorLink } from '../common/coordinator-link.js';
 import { SummaryFile } from '../common/summary-file.js';
 import type { AnalyzerSummary } from './summary.js';
@@ -61,14 +62,30 @@ function readOptions(argv: string[]): AnalyzerValues | 'help' {
   };
 }
 
-function startSink(values: AnalyzerValues, host: string): { sink: AnalyzerSink; notices: string[] } {
+/** The cluster key, when the analyzer has one: it authenticates control messages and header batches. */
+function clusterKey(values: AnalyzerValues): Buffer | null {
+  const following = values.coordinator.length > 0 || values.discover;
+  if (following) return clusterKeyOf(values, 'joining a coordinator');
+  return values.clusterKeyFile !== undefined ? readClusterKeyFile(values.clusterKeyFile) : null;
+}
+
+function startSink(
+  values: AnalyzerValues,
+  host: string,
+  key: Buffer | null,
+): { sink: AnalyzerSink; notices: string[] } {
   const sink = new AnalyzerSink({
     host,
     port: values.listen.port,
     ...values.target,
     receiveBufferBytes: values.receiveBuffer,
     flushIntervalMs: values.flushMs,
+    batchKey: key ? deriveBatchKey(key) : undefined,
   });
+  // Which nodes may send: the static list, or (following a coordinator) none until its
+  // first topology names them.
+  if (values.nodes !== undefined) sink.setTopologyNodes(values.nodes.map(Number));
+  else if (values.coordinator.length > 0 || values.discover) sink.setTopologyNodes([]);
   let notices: string[];
   try {
     notices = sink.start().notices;
@@ -95,6 +112,7 @@ function describeOutput(target: OutputTargetOptions, sink: AnalyzerSink): string
 export async function main(argv: string[]): Promise<number> {
   let values: AnalyzerValues;
   let host: string;
+  let key: Buffer | null;
   try {
     const read = readOptions(argv);
     if (read === 'help') {
@@ -103,6 +121,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     values = read;
     host = await resolveIpv4(values.listen.host, '--listen');
+    key = clusterKey(values);
   } catch (error) {
     say(errorMessage(error));
     return 2;
@@ -111,7 +130,7 @@ export async function main(argv: string[]): Promise<number> {
   let sink: AnalyzerSink;
   let metrics: MetricsServer | undefined;
   try {
-    const started = startSink(values, host);
+    const started = startSink(values, host, key);
     sink = started.sink;
     for (const notice of started.notices) say(notice);
   } catch (error) {
@@ -144,7 +163,8 @@ export async function main(argv: string[]): Promise<number> {
 
   let link: CoordinatorLink | undefined;
   try {
-    link = await joinCoordinator(values, host, sink.port ?? values.listen.port);
+    link = await joinCoordinator(values, host, sink.port ?? values.listen.port, key);
+    link?.on('topology', (topology) => sink.setTopologyNodes(topology.nodeIds));
   } catch (error) {
     sink.stop();
     await metrics?.close();
@@ -157,6 +177,11 @@ export async function main(argv: string[]): Promise<number> {
     `listening on udp ${host}:${sink.port}, ${describeOutput(values.target, sink)}` +
       (metrics && values.metrics ? `, metrics at http://${formatHostPort(values.metrics)}/metrics` : ''),
   );
+  if (!key) {
+    say(
+      'warning: no --cluster-key-file: header batches are not authenticated, so anyone who can reach this port can write frames into the output; give every agent and this analyzer the cluster key',
+    );
+  }
   if (granted < values.receiveBuffer) {
     say(
       `warning: receive buffer is ${granted} bytes, not the ${values.receiveBuffer} asked; run as root or raise net.core.rmem_max, or bursts will be dropped`,
@@ -170,6 +195,7 @@ async function joinCoordinator(
   values: AnalyzerValues,
   host: string,
   port: number,
+  key: Buffer | null,
 ): Promise<CoordinatorLink | undefined> {
   if (values.coordinator.length === 0 && !values.discover) return undefined;
   if (values.nodeId === undefined)
@@ -177,7 +203,6 @@ async function joinCoordinator(
       'DICAP_ERR_BAD_CONFIG',
       "joining a coordinator needs --node-id ID (distinct from every capture node's)",
     );
-  const key = clusterKeyOf(values, 'joining a coordinator');
   const advertise = values.advertise ?? host;
   if (!net.isIPv4(advertise) || advertise === '0.0.0.0') {
     throw new DicapError(

@@ -24,6 +24,9 @@ const SINK_COUNTERS: Array<
       | 'writeErrors'
       | 'filesOpened'
       | 'reorderLateRecords'
+      | 'badRecords'
+      | 'reassembledRecords'
+      | 'nodesEvicted'
     ),
   ]
 > = [
@@ -57,6 +60,21 @@ const SINK_COUNTERS: Array<
     'With --reorder-ms: records later than the window, written out of time order',
     'reorderLateRecords',
   ],
+  [
+    'dicap_analyzer_bad_records_total',
+    'Records skipped as impossible (ts_nsec >= 10^9 or cap_len > wire_len); the rest of their datagram is kept',
+    'badRecords',
+  ],
+  [
+    'dicap_analyzer_reassembled_records_total',
+    'Records larger than a datagram put back together from fragments',
+    'reassembledRecords',
+  ],
+  [
+    'dicap_analyzer_evicted_nodes_total',
+    'Silent nodes forgotten to make room in the node table (only without a topology)',
+    'nodesEvicted',
+  ],
 ];
 
 type NodeField =
@@ -67,7 +85,8 @@ type NodeField =
   | 'lateDatagrams'
   | 'duplicateDatagrams'
   | 'duplicateRecords'
-  | 'runs';
+  | 'runs'
+  | 'seqJumps';
 
 /** Per-node counters, labelled `node`: [metric name, help, field]. */
 const NODE_COUNTERS: Array<[string, string, NodeField]> = [
@@ -96,8 +115,13 @@ const NODE_COUNTERS: Array<[string, string, NodeField]> = [
   ['dicap_analyzer_node_duplicate_records_total', 'Records in duplicate datagrams', 'duplicateRecords'],
   [
     'dicap_analyzer_node_runs_total',
-    'Sequence starts per node: first datagram of each stream and every sender restart',
+    'Sequence starts per node: first datagram of each stream, every sender restart and jump',
     'runs',
+  ],
+  [
+    'dicap_analyzer_node_seq_jumps_total',
+    'Sequence numbers more than 2^20 ahead, taken as a new run rather than as loss',
+    'seqJumps',
   ],
 ];
 
@@ -131,13 +155,24 @@ export function createAnalyzerMetrics(counters: () => AnalyzerSinkCounters): Reg
   }
   new Counter({
     name: 'dicap_analyzer_malformed_datagrams_total',
-    help: 'Datagrams rejected as malformed (skipped), by reason',
+    help: 'Datagrams dropped (malformed, unauthentic, unknown node, limits), by reason',
     labelNames: ['reason'],
     registers: [registry],
     collect() {
       const malformed = read().malformed;
       this.reset();
       for (const reason of MALFORMED_REASONS) this.inc({ reason: reason.toLowerCase() }, malformed[reason]);
+    },
+  });
+  new Counter({
+    name: 'dicap_analyzer_reassembly_lost_records_total',
+    help: 'Records split over datagrams that never became whole, by reason (sequence, timeout, memory)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const lost = read().reassemblyLost;
+      this.reset();
+      for (const [reason, count] of Object.entries(lost)) this.inc({ reason }, count);
     },
   });
   for (const [name, help, field] of NODE_COUNTERS) {

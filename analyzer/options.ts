@@ -135,6 +135,10 @@ export const ANALYZER_OPTIONS = defineOptions({
       hint: 'a number of milliseconds such as 100',
       help: 'Longest time a record waits in the output buffer, so a pipe reader sees frames promptly.',
     },
+    nodes: {
+      ...CLUSTER_OPTIONS.nodes,
+      help: 'Accept header batches only from these capture node IDs (the static topology the agents run with). With --coordinator/--discover the followed topology decides; with neither, any node is accepted, at most 1024 with state at once.',
+    },
     coordinator: {
       type: 'host-port',
       repeatable: true,
@@ -159,7 +163,7 @@ export const ANALYZER_OPTIONS = defineOptions({
     'heartbeat-interval-ms': CLUSTER_OPTIONS['heartbeat-interval-ms'],
     'cluster-key-file': {
       ...CLUSTER_OPTIONS['cluster-key-file'],
-      help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster; it authenticates control messages. Needed with --coordinator/--discover unless --insecure.',
+      help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster; it authenticates control messages and header batches (only batches with a valid MAC are written). Needed with --coordinator/--discover unless --insecure.',
     },
     insecure: {
       ...CLUSTER_OPTIONS.insecure,

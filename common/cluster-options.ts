@@ -6,6 +6,8 @@ import type { OptionDeclaration } from './options.js';
 import { deriveTiming, TIMING_PROFILES, type ControlTiming } from './timing.js';
 
 export const DEFAULT_SNAPLEN = 128;
+/** The largest snaplen a header batch carries (cap_len is u16); `--snaplen 0` means it: whole frames. */
+export const WHOLE_FRAME_SNAPLEN = 65535;
 export const DEFAULT_PAYLOAD_SIZE = 1472;
 export const DEFAULT_MODE = 'flow';
 export const DEFAULT_DISCOVER_GROUP = { host: '239.255.68.67', port: 7401 };
@@ -105,10 +107,17 @@ export const CLUSTER_OPTIONS = {
   },
   snaplen: {
     type: 'integer',
-    min: 14,
-    max: DEFAULT_PAYLOAD_SIZE - 40,
+    min: 0,
+    max: WHOLE_FRAME_SNAPLEN,
     default: DEFAULT_SNAPLEN,
     placeholder: 'BYTES',
-    help: 'Bytes kept per frame, from the start of the Ethernet header.',
+    hint: 'a number of bytes 14-65535, or 0 for whole frames',
+    validate: (value: number) => (value > 0 && value < 14 ? 'cannot hold an Ethernet header' : undefined),
+    help: 'Bytes kept per frame, from the start of the Ethernet header; 0 keeps whole frames (up to 65535 bytes, as tcpdump -s 0). A record larger than a datagram travels in fragments the analyzer puts back together (SPEC §6.5).',
   },
 } as const satisfies Record<string, OptionDeclaration>;
+
+/** The snaplen a --snaplen value stands for: 0 is the whole frame (tcpdump's convention). */
+export function resolveSnaplen(value: number): number {
+  return value === 0 ? WHOLE_FRAME_SNAPLEN : value;
+}

@@ -3,6 +3,7 @@
 // SIGINT/SIGTERM.
 import net from 'node:net';
 import { clusterKeyOf } from '../common/cluster-key.js';
+import { resolveSnaplen } from '../common/cluster-options.js';
 import { DicapError, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { serveMetrics } from '../common/metrics-server.js';
@@ -72,7 +73,7 @@ function configOf(values: Values): CoordinatorConfig {
     key,
     mode: values.mode,
     hashKeys,
-    snaplen: values.snaplen,
+    snaplen: resolveSnaplen(values.snaplen),
     ...timing,
     injectInterface: values.injectInterface,
     announceGroup:

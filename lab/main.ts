@@ -2,7 +2,7 @@
 // goes through the API of lab.ts (and cluster.ts), which tests and benchmarks use as well.
 import { DicapError, errorMessage } from '../common/errors.js';
 import { formatHelp, parseOptions, type OptionsSpec } from '../common/options.js';
-import { DEFAULT_SNAPLEN } from '../common/cluster-options.js';
+import { DEFAULT_SNAPLEN, resolveSnaplen } from '../common/cluster-options.js';
 import { DEFAULT_HASH_KEY } from './cluster.js';
 import { runDemo } from './demo.js';
 import { formatExperiment, runReplayExperiment } from './experiment.js';
@@ -217,7 +217,7 @@ async function experiment(files: string[], values: ReplayValues): Promise<number
     nodes,
     mode,
     out: values.out!,
-    snaplen: values.snaplen ?? DEFAULT_SNAPLEN,
+    snaplen: resolveSnaplen(values.snaplen ?? DEFAULT_SNAPLEN),
     workers: values.workers ?? DEFAULT_CLUSTER_WORKERS,
     key: values.key ? parseHashKey(values.key) : DEFAULT_HASH_KEY,
     replay: {

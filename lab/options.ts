@@ -1,7 +1,7 @@
 // Options of `dicap lab up|status|down|replay`: one table per subcommand, defaults as the
 // named constants of topology.ts, validation that names the value and the fix.
 import { defineOptions } from '../common/options.js';
-import { DEFAULT_PAYLOAD_SIZE, DEFAULT_SNAPLEN } from '../common/cluster-options.js';
+import { CLUSTER_OPTIONS, DEFAULT_SNAPLEN } from '../common/cluster-options.js';
 import { DEFAULT_HASH_KEY } from './cluster.js';
 import {
   DEFAULT_ANALYZERS,
@@ -152,11 +152,9 @@ export const REPLAY_OPTIONS = defineOptions({
       help: `with --out: selection mode (default ${DEFAULT_CLUSTER_MODE}); round-robin first sends an in-band topology frame from coordinator1 and waits until every agent adopted it`,
     },
     snaplen: {
-      type: 'integer',
-      min: 14,
-      max: DEFAULT_PAYLOAD_SIZE - 40,
-      placeholder: 'BYTES',
-      help: `with --out: bytes kept per frame (default ${DEFAULT_SNAPLEN})`,
+      ...CLUSTER_OPTIONS.snaplen,
+      default: undefined,
+      help: `with --out: bytes kept per frame, 0 for whole frames (default ${DEFAULT_SNAPLEN})`,
     },
     workers: {
       type: 'integer',

@@ -1,9 +1,10 @@
 // AnalyzerSink: the one TypeScript face of the analyzer's native receive path
 // (native/src/analyzer_sink.h). A native thread receives header-batch datagrams over UDP,
-// checks them, accounts each (node, stream) sequence and writes every record to its outputs
-// (capture files, FIFOs, standard output or TAP interfaces; native/src/frame_outputs.h);
-// JavaScript starts it, stops it, asks for reopens and reads its counters, never touching a
-// packet.
+// checks them (and their MAC, given a batch key), admits only the topology's nodes,
+// accounts each (node, stream) sequence, reassembles records split over datagrams and
+// writes every record to its outputs (capture files, FIFOs, standard output or TAP
+// interfaces; native/src/frame_outputs.h); JavaScript starts it, stops it, asks for
+// reopens, passes it topologies and reads its counters, never touching a packet.
 import net from 'node:net';
 import { DicapError } from '../common/errors.js';
 import { HEADER_BATCH_ERROR_CODES, type HeaderBatchErrorCode } from '../protocol/header-batch.js';
@@ -26,11 +27,25 @@ export type CaptureFormat = 'pcap' | 'pcapng';
 export const CAPTURE_FORMATS: readonly CaptureFormat[] = ['pcap', 'pcapng'];
 export type OutputKind = 'file' | 'tap';
 
-/** Why a datagram was rejected: protocol/header-batch.ts's codes, plus OVERSIZED (larger than 64 KiB, truncated by the kernel). */
-export type MalformedReason = HeaderBatchErrorCode | 'OVERSIZED';
+/** Default bound on nodes with state when no topology restricts them (SPEC.md §6.5). */
+export const DEFAULT_MAX_NODES = 1024;
+/** A record split over datagrams whose pieces stop coming for this long is counted lost. */
+export const DEFAULT_REASSEMBLY_TIMEOUT_MS = 1000;
+
+/** Why a datagram was dropped, beyond the decoder's reasons (SPEC.md §6.5). */
+export const SINK_DROP_REASONS = [
+  'OVERSIZED', // larger than 64 KiB, truncated by the kernel
+  'UNAUTHENTICATED', // no MAC, while the analyzer has a cluster key
+  'BAD_MAC', // the MAC does not verify
+  'UNKNOWN_NODE', // its node is not in the topology
+  'NODE_LIMIT', // no topology, and the node table is full of recently heard nodes
+  'STREAM_LIMIT', // its node already has the most streams allowed
+] as const;
+/** Why a datagram was dropped: protocol/header-batch.ts's codes, then the sink's own. */
+export type MalformedReason = HeaderBatchErrorCode | (typeof SINK_DROP_REASONS)[number];
 export const MALFORMED_REASONS: readonly MalformedReason[] = Object.freeze([
   ...HEADER_BATCH_ERROR_CODES,
-  'OVERSIZED',
+  ...SINK_DROP_REASONS,
 ]);
 
 /**
@@ -75,6 +90,11 @@ export interface AnalyzerSinkOptions {
   outputBufferBytes?: number;
   /** Merge the nodes' frames into time-stamp order within this many milliseconds (0: arrival order). */
   reorderMs?: number;
+  /** protocol/header-batch.ts deriveBatchKey(cluster key): only datagrams with a valid MAC count. */
+  batchKey?: Buffer;
+  /** Nodes with state at once while no topology restricts them (default DEFAULT_MAX_NODES). */
+  maxNodes?: number;
+  reassemblyTimeoutMs?: number;
 }
 
 /** One output (of several with split). */
@@ -100,10 +120,14 @@ export interface AnalyzerNodeCounters {
   streams: number;
   /** Valid datagrams received, duplicates included. */
   datagrams: number;
-  /** Records in them. */
+  /** Good records in them (a record split over datagrams counts once, when whole). */
   records: number;
   /** UDP payload bytes of those datagrams (compare dicap_agent_exported_bytes_total). */
   bytes: number;
+  /** Records skipped as impossible (ts_nsec ≥ 10^9 or cap_len > wire_len); the rest of their datagram is kept. */
+  badRecords: number;
+  /** Sequence numbers more than 2^20 ahead, taken as a new run rather than as loss. */
+  seqJumps: number;
   /** Datagrams revealed missing by sequence gaps (monotonic). Records lost with them are unknown: a datagram holds a varying number. */
   gapDatagrams: number;
   /** Datagrams that arrived after being counted in a gap, and were written (monotonic). */
@@ -113,7 +137,7 @@ export interface AnalyzerNodeCounters {
   /** Datagrams seen before (or older than the 1024-datagram window): not written again. */
   duplicateDatagrams: number;
   duplicateRecords: number;
-  /** Sequence starts: the first datagram of each stream, and every sender restart (seq back to 0, or a new epoch with a lower seq). */
+  /** Sequence starts: the first datagram of each stream, every sender restart (seq back to 0, or a new epoch with a lower seq) and every jump. */
   runs: number;
 }
 
@@ -126,10 +150,20 @@ export interface AnalyzerSinkCounters {
   datagrams: number;
   /** UDP payload bytes received. */
   bytes: number;
-  /** Records in valid datagrams. */
+  /** Good records in accepted datagrams (duplicates included; a split record once, when whole). */
   records: number;
-  /** Rejected datagrams by reason (skipped; nothing of them is written). */
+  /** Records skipped as impossible, in datagrams otherwise kept. */
+  badRecords: number;
+  /** Dropped datagrams by reason (malformed, unauthentic, unknown node, limits): nothing of them is written. */
   malformed: Record<MalformedReason, number>;
+  /** Records put back together from fragments. */
+  reassembledRecords: number;
+  /** Records split over datagrams that never became whole, by why. */
+  reassemblyLost: { sequence: number; timeout: number; memory: number };
+  /** Bytes of partly received records held now. */
+  reassemblyBytes: number;
+  /** Silent nodes forgotten to make room (only without a topology). */
+  nodesEvicted: number;
   /** Datagrams the kernel dropped because the socket buffer was full (SO_RXQ_OVFL, reported with the next datagram received). */
   socketDrops: number;
   /** Records whose bytes all reached an output (sums over the outputs from here to filesOpened). */
@@ -161,6 +195,7 @@ interface NativeAnalyzerSink {
   stop(): void;
   reopen(): void;
   counters(): Omit<AnalyzerSinkCounters, 'nodes'> & { nodes: Omit<AnalyzerNodeCounters, 'lostDatagrams'>[] };
+  setTopologyNodes(nodeIds: number[]): void;
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): void {
@@ -204,6 +239,9 @@ export class AnalyzerSink {
       flushIntervalMs: options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
       outputBufferBytes: options.outputBufferBytes ?? DEFAULT_OUTPUT_BUFFER_BYTES,
       reorderMs: options.reorderMs ?? 0,
+      batchKey: options.batchKey,
+      maxNodes: options.maxNodes ?? DEFAULT_MAX_NODES,
+      reassemblyTimeoutMs: options.reassemblyTimeoutMs ?? DEFAULT_REASSEMBLY_TIMEOUT_MS,
     };
     checkInteger('port', resolved.port, 0, 65535);
     checkInteger('split', resolved.split, 1, MAX_SPLIT);
@@ -220,6 +258,10 @@ export class AnalyzerSink {
         'DICAP_ERR_ARGUMENT',
         `analyzer sink: format ${resolved.format} is not pcap or pcapng`,
       );
+    checkInteger('maxNodes', resolved.maxNodes, 1, 2 ** 20);
+    checkInteger('reassemblyTimeoutMs', resolved.reassemblyTimeoutMs, 1, 60000);
+    if (resolved.batchKey !== undefined && resolved.batchKey.length !== 32)
+      throw new DicapError('DICAP_ERR_ARGUMENT', 'analyzer sink: batchKey must be 32 bytes (deriveBatchKey)');
     const Native = native.AnalyzerSink as new (o: typeof resolved) => NativeAnalyzerSink;
     this.handle = new Native(resolved);
   }
@@ -255,6 +297,14 @@ export class AnalyzerSink {
    */
   stop(): void {
     this.handle.stop();
+  }
+
+  /**
+   * From now on accept header batches only from these capture nodes (the topology's); nodes
+   * dropped since the last call are still accepted for 10 s, for datagrams in flight.
+   */
+  setTopologyNodes(nodeIds: readonly number[]): void {
+    this.handle.setTopologyNodes([...nodeIds]);
   }
 
   counters(): AnalyzerSinkCounters {

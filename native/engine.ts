@@ -29,8 +29,10 @@ interface EngineOptionsBase {
   nodeId: number;
   /** Authenticates in-band topology frames (SPEC.md §2); absent: none is authentic. */
   clusterKey?: Buffer;
+  /** protocol/header-batch.ts deriveBatchKey(cluster key): sign every header batch (SPEC.md §6.5). */
+  batchKey?: Buffer;
   workers: number;
-  /** Bytes kept per frame from the start of the Ethernet header. */
+  /** Bytes kept per frame from the start of the Ethernet header (up to 65535: a record too large for a datagram is sent in fragments). */
   snaplen: number;
   /** UDP payload bytes per header batch (SPEC.md §3). */
   payloadSize: number;

@@ -3,6 +3,8 @@
 // --status-interval, serves metrics, and on SIGINT/SIGTERM (or the end of the file)
 // flushes every batch and prints its final counters.
 import { DicapError, errorMessage } from '../common/errors.js';
+import { resolveSnaplen } from '../common/cluster-options.js';
+import { deriveBatchKey } from '../protocol/header-batch.js';
 import { clusterKeyOf, readClusterKeyFile } from '../common/cluster-key.js';
 import { formatHelp, parseOptions } from '../common/options.js';
 import { MEMBER_TIMING_FLAGS, resolveTiming, type ControlTiming } from '../common/timing.js';
@@ -27,8 +29,10 @@ function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): Cap
   const common = {
     nodeId: values.nodeId,
     clusterKey,
+    // With a cluster key every header batch is signed, so the analyzer can tell ours from forgeries.
+    batchKey: clusterKey ? deriveBatchKey(clusterKey) : undefined,
     workers: values.workers,
-    snaplen: values.snaplen,
+    snaplen: resolveSnaplen(values.snaplen),
     payloadSize: values.payloadSize,
     flushUs: values.flushMs * 1000,
     exportMode: values.exportMode,
@@ -97,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
             mode: values.mode,
             key: values.key,
             analyzers: values.analyzer,
-            snaplen: values.snaplen,
+            snaplen: resolveSnaplen(values.snaplen),
           });
     if (topology && topology.analyzers.length === 0) {
       console.error(
@@ -119,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
         key: clusterKey ?? null,
         heartbeatIntervalMs: timing.heartbeatIntervalMs,
         leaveTimeoutMs: LEAVE_TIMEOUT_MS,
-        snaplen: values.snaplen,
+        snaplen: resolveSnaplen(values.snaplen),
         log: (line) => console.error(`dicap agent: ${line}`),
       }).catch((error: unknown) => {
         capturing.stop();

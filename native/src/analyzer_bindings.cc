@@ -55,6 +55,16 @@ AnalyzerSinkOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
   out.flush_interval_ms = U32Option(env, o, "flushIntervalMs", 1, 60000);
   out.buffer_bytes = U32Option(env, o, "outputBufferBytes", 4096, 1u << 28);
   out.reorder_ms = U32Option(env, o, "reorderMs", 0, 60000);
+  const Napi::Value key = o.Get("batchKey");
+  if (!key.IsUndefined() && !key.IsNull()) {
+    DICAP_REQUIRE(env, key.IsBuffer() && key.As<Napi::Buffer<uint8_t>>().Length() == kBatchKeySize,
+                  "batchKey must be a Buffer of " + std::to_string(kBatchKeySize) + " bytes");
+    options.batch_key.emplace();
+    std::memcpy(options.batch_key->data(), key.As<Napi::Buffer<uint8_t>>().Data(), kBatchKeySize);
+  }
+  options.limits.max_nodes = U32Option(env, o, "maxNodes", 1, 1u << 20);
+  options.limits.reassembly_timeout_ns =
+      uint64_t{U32Option(env, o, "reassemblyTimeoutMs", 1, 60000)} * 1000000;
   return options;
 }
 
@@ -67,12 +77,19 @@ Napi::Object CountersToJs(Napi::Env env, const AnalyzerSinkCounters& c) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("datagrams", number(c.datagrams));
   o.Set("bytes", number(c.bytes));
-  o.Set("records", number(c.records));
-  Napi::Object malformed = Napi::Object::New(env);
-  for (size_t i = 0; i < kBatchRejectCount; ++i) {
-    malformed.Set(BatchRejectName(static_cast<BatchReject>(i)), number(c.malformed[i]));
-  }
-  o.Set("malformed", malformed);
+  o.Set("records", number(c.accounting.records));
+  o.Set("badRecords", number(c.accounting.bad_records));
+  Napi::Object dropped = Napi::Object::New(env);
+  for (size_t i = 0; i < kDropReasonCount; ++i) dropped.Set(DropReasonName(i), number(c.dropped[i]));
+  o.Set("malformed", dropped);
+  o.Set("reassembledRecords", number(c.accounting.reassembled_records));
+  Napi::Object lost = Napi::Object::New(env);
+  lost.Set("sequence", number(c.accounting.reassembly_lost.sequence));
+  lost.Set("timeout", number(c.accounting.reassembly_lost.timeout));
+  lost.Set("memory", number(c.accounting.reassembly_lost.memory));
+  o.Set("reassemblyLost", lost);
+  o.Set("reassemblyBytes", number(c.accounting.reassembly_bytes));
+  o.Set("nodesEvicted", number(c.accounting.nodes_evicted));
   o.Set("socketDrops", number(c.socket_drops));
   const OutputStatus& total = c.output.total;
   o.Set("recordsWritten", number(total.records_written));
@@ -110,6 +127,8 @@ Napi::Object CountersToJs(Napi::Env env, const AnalyzerSinkCounters& c) {
     node.Set("datagrams", number(n.datagrams));
     node.Set("records", number(n.records));
     node.Set("bytes", number(n.bytes));
+    node.Set("badRecords", number(n.bad_records));
+    node.Set("seqJumps", number(n.seq_jumps));
     node.Set("gapDatagrams", number(n.gap_datagrams));
     node.Set("lateDatagrams", number(n.late_datagrams));
     node.Set("duplicateDatagrams", number(n.duplicate_datagrams));
@@ -128,7 +147,8 @@ class AnalyzerSinkWrap : public Napi::ObjectWrap<AnalyzerSinkWrap> {
         env, "AnalyzerSink",
         {InstanceMethod("start", &AnalyzerSinkWrap::Start), InstanceMethod("stop", &AnalyzerSinkWrap::Stop),
          InstanceMethod("reopen", &AnalyzerSinkWrap::Reopen),
-         InstanceMethod("counters", &AnalyzerSinkWrap::Counters)});
+         InstanceMethod("counters", &AnalyzerSinkWrap::Counters),
+         InstanceMethod("setTopologyNodes", &AnalyzerSinkWrap::SetTopologyNodes)});
   }
 
   // new AnalyzerSink({ host, port, receiveBufferBytes, outputKind, output, split, format, snaplen,
@@ -178,6 +198,22 @@ class AnalyzerSinkWrap : public Napi::ObjectWrap<AnalyzerSinkWrap> {
   }
 
   Napi::Value Counters(const Napi::CallbackInfo& info) { return CountersToJs(info.Env(), sink_->Counters()); }
+
+  // setTopologyNodes(ids: number[]): accept header batches only from these capture nodes.
+  Napi::Value SetTopologyNodes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsArray(), "setTopologyNodes(ids) expects an array");
+    const Napi::Array ids = info[0].As<Napi::Array>();
+    std::vector<uint32_t> nodes;
+    nodes.reserve(ids.Length());
+    for (uint32_t i = 0; i < ids.Length(); ++i) {
+      const Napi::Value id = ids.Get(i);
+      DICAP_REQUIRE(env, id.IsNumber(), "setTopologyNodes: node IDs must be numbers");
+      nodes.push_back(id.As<Napi::Number>().Uint32Value());
+    }
+    sink_->SetTopologyNodes(nodes);
+    return env.Undefined();
+  }
 
   std::unique_ptr<AnalyzerSink> sink_;
   std::unique_ptr<EnvCleanup> cleanup_;

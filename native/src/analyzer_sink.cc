@@ -10,23 +10,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <system_error>
 
 #include "byte_order.h"
-#include "header_batch_writer.h"
 #include "monotonic_clock.h"
 
 namespace dicap {
 
 namespace {
 
-constexpr uint8_t kHeaderBatchVersion = 1;
-constexpr uint8_t kHeaderBatchFlagEthernet = 0x01;
 constexpr unsigned kSlotCount = 64;   // datagrams per recvmmsg call
 constexpr size_t kSlotBytes = 65536;  // larger than any UDP payload, so MSG_TRUNC means "not UDP/IPv4-sized"
 constexpr int kReceiveRounds = 16;    // recvmmsg calls between looks at the flush timer
-constexpr uint64_t kDrainLimitNs = 1000000000;  // on stop, read what is queued for at most this long
+constexpr uint64_t kDrainLimitNs = 1000000000;         // on stop, read what is queued for at most this long
+constexpr uint64_t kMaintainIntervalNs = 100'000'000;  // how often unfinished split records are looked at
 
 std::string SyscallError(const std::string& what) {
   return what + ": " + std::strerror(errno);
@@ -34,108 +33,23 @@ std::string SyscallError(const std::string& what) {
 
 }  // namespace
 
-const char* BatchRejectName(BatchReject reason) {
-  switch (reason) {
-    case BatchReject::kShort:
-      return "SHORT";
-    case BatchReject::kBadMagic:
-      return "BAD_MAGIC";
-    case BatchReject::kBadVersion:
-      return "BAD_VERSION";
-    case BatchReject::kBadFlags:
-      return "BAD_FLAGS";
-    case BatchReject::kBadReserved:
-      return "BAD_RESERVED";
-    case BatchReject::kRecordOverrun:
-      return "RECORD_OVERRUN";
-    case BatchReject::kCountMismatch:
-      return "COUNT_MISMATCH";
-    case BatchReject::kBadRecord:
-      return "BAD_RECORD";
-    case BatchReject::kTrailingBytes:
-      return "TRAILING_BYTES";
-    case BatchReject::kOversized:
+const char* DropReasonName(size_t reason) {
+  if (reason < kBatchReaderRejectCount) return BatchRejectName(static_cast<BatchReject>(reason));
+  switch (static_cast<DropReason>(reason)) {
+    case DropReason::kOversized:
       return "OVERSIZED";
+    case DropReason::kUnauthenticated:
+      return "UNAUTHENTICATED";
+    case DropReason::kBadMac:
+      return "BAD_MAC";
+    case DropReason::kUnknownNode:
+      return "UNKNOWN_NODE";
+    case DropReason::kNodeLimit:
+      return "NODE_LIMIT";
+    case DropReason::kStreamLimit:
+      return "STREAM_LIMIT";
   }
   return "UNKNOWN";
-}
-
-// Same checks, in the same order, as decodeHeaderBatch in protocol/header-batch.ts.
-std::optional<BatchReject> ValidateHeaderBatch(const uint8_t* data, size_t length, BatchHeader* header) {
-  if (length < kHeaderBatchHeaderSize) return BatchReject::kShort;
-  if (LoadBe32(data) != kHeaderBatchMagic) return BatchReject::kBadMagic;
-  if (data[4] != kHeaderBatchVersion) return BatchReject::kBadVersion;
-  if (data[5] != kHeaderBatchFlagEthernet) return BatchReject::kBadFlags;
-  if (LoadBe16(data + 18) != 0) return BatchReject::kBadReserved;
-  const uint16_t count = LoadBe16(data + 6);
-  size_t offset = kHeaderBatchHeaderSize;
-  for (uint16_t i = 0; i < count; ++i) {
-    if (offset == length) return BatchReject::kCountMismatch;
-    if (offset + kHeaderBatchRecordHeaderSize > length) return BatchReject::kRecordOverrun;
-    const uint8_t* record = data + offset;
-    const uint16_t wire_len = LoadBe16(record + 8);
-    const uint16_t cap_len = LoadBe16(record + 10);
-    const size_t end = offset + kHeaderBatchRecordHeaderSize + cap_len;
-    if (end > length) return BatchReject::kRecordOverrun;
-    if (LoadBe32(record + 4) > 999999999u || cap_len > wire_len) return BatchReject::kBadRecord;
-    offset = end;
-  }
-  if (offset != length) return BatchReject::kTrailingBytes;
-  *header =
-      BatchHeader{LoadBe32(data + 8), LoadBe32(data + 12), LoadBe16(data + 16), count, LoadBe64(data + 20)};
-  return std::nullopt;
-}
-
-// ---- StreamSequence ----------------------------------------------------------------------
-
-void StreamSequence::SetMissing(uint64_t seq, bool missing) {
-  uint64_t& word = missing_[(seq % kWindow) / 64];
-  const uint64_t bit = uint64_t{1} << (seq % 64);
-  word = missing ? (word | bit) : (word & ~bit);
-}
-
-void StreamSequence::MarkMissing(uint64_t from, uint64_t to) {
-  // Only the newest kWindow of them fit; older ones stay counted but can no longer be told
-  // apart from duplicates if they ever arrive.
-  if (to - from > kWindow) from = to - kWindow;
-  for (uint64_t seq = from; seq < to; ++seq) SetMissing(seq, true);
-}
-
-void StreamSequence::StartRun(uint32_t epoch, uint64_t seq) {
-  started_ = true;
-  epoch_ = epoch;
-  next_ = seq + 1;
-  missing_.fill(0);
-}
-
-SeqVerdict StreamSequence::Account(uint32_t epoch, uint64_t seq, uint64_t* gap) {
-  *gap = 0;
-  if (!started_) {
-    // Whatever the sender sent before we listened is not ours to count.
-    StartRun(epoch, seq);
-    return SeqVerdict::kNewRun;
-  }
-  if (seq >= next_) {
-    *gap = seq - next_;
-    MarkMissing(next_, seq);
-    SetMissing(seq, false);
-    next_ = seq + 1;
-    epoch_ = epoch;
-    return *gap == 0 ? SeqVerdict::kInOrder : SeqVerdict::kGap;
-  }
-  if (next_ - seq <= kWindow && Missing(seq)) {
-    SetMissing(seq, false);
-    return SeqVerdict::kLate;
-  }
-  if (seq == 0 || epoch != epoch_) {
-    // The sender restarted: seq 0 again (a duplicate of a run's seq 0 cannot be told from
-    // a restart), or a new epoch with a lower seq, meaning its first datagrams were lost.
-    StartRun(epoch, seq);
-    *gap = seq;
-    MarkMissing(0, seq);
-    return SeqVerdict::kNewRun;
-  }
-  return SeqVerdict::kDuplicate;
 }
 
 // ---- AnalyzerSink ------------------------------------------------------------------------
@@ -146,7 +60,6 @@ struct AnalyzerSink::Slots {
   std::array<iovec, kSlotCount> iovecs{};
   // Room for the SO_RXQ_OVFL drop counter of each datagram.
   std::array<std::array<uint8_t, CMSG_SPACE(sizeof(uint32_t))>, kSlotCount> control{};
-  std::array<bool, kSlotCount> write{};  // accepted and not a duplicate
 
   Slots() { Reset(); }
   void Reset() {
@@ -163,7 +76,9 @@ struct AnalyzerSink::Slots {
 };
 
 AnalyzerSink::AnalyzerSink(AnalyzerSinkOptions options)
-    : options_(std::move(options)), outputs_(options_.outputs) {}
+    : options_(std::move(options)), outputs_(options_.outputs), accounting_(options_.limits) {
+  if (options_.batch_key) mac_.emplace(*options_.batch_key);
+}
 
 AnalyzerSink::~AnalyzerSink() {
   Stop();
@@ -276,15 +191,25 @@ void AnalyzerSink::Reopen() {
 }
 
 void AnalyzerSink::Run() {
+  uint64_t last_maintain = MonotonicNs();
   pollfd fds[2] = {{socket_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   while (!stop_requested_.load(std::memory_order_relaxed)) {
-    // The outputs say how long we may sleep: flush timer, rotation, a FIFO without reader.
-    const int timeout_ms = outputs_.Service(MonotonicNs());
-    if (poll(fds, 2, timeout_ms) <= 0) continue;
-    if (fds[0].revents & POLLIN) ReceiveQueued(kReceiveRounds);
-    if (fds[1].revents & POLLIN) {
-      uint64_t wakes;
-      (void)!read(wake_fd_, &wakes, sizeof wakes);  // a reopen request (or stop) was posted
+    // The outputs say how long we may sleep (flush timer, rotation, a FIFO without reader);
+    // wake at least every maintenance interval to give up split records that stopped coming.
+    const int outputs_timeout = outputs_.Service(MonotonicNs());
+    const int maintain_ms = static_cast<int>(kMaintainIntervalNs / 1000000);
+    const int timeout_ms = outputs_timeout < 0 ? maintain_ms : std::min(outputs_timeout, maintain_ms);
+    if (poll(fds, 2, timeout_ms) > 0) {
+      if (fds[0].revents & POLLIN) ReceiveQueued(kReceiveRounds);
+      if (fds[1].revents & POLLIN) {
+        uint64_t wakes;
+        (void)!read(wake_fd_, &wakes, sizeof wakes);  // a reopen request (or stop) was posted
+      }
+    }
+    const uint64_t now = MonotonicNs();
+    if (now - last_maintain >= kMaintainIntervalNs) {
+      accounting_.Maintain(now);
+      last_maintain = now;
     }
   }
   // Write what reached the socket before the stop, within reason under a flood.
@@ -311,90 +236,64 @@ void AnalyzerSink::NoteSocketDrops(uint32_t cumulative) {
 
 void AnalyzerSink::HandleBatch(unsigned count) {
   Slots& slots = *slots_;
-  {
-    std::lock_guard<std::mutex> lock(accounting_mutex_);
-    for (unsigned i = 0; i < count; ++i) {
-      msghdr& message = slots.messages[i].msg_hdr;
-      const size_t length = slots.messages[i].msg_len;
-      slots.write[i] = false;
-      datagrams_.Increment();
-      bytes_.Add(length);
-      for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-          uint32_t drops;
-          std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
-          NoteSocketDrops(drops);
-        }
+  for (unsigned i = 0; i < count; ++i) {
+    msghdr& message = slots.messages[i].msg_hdr;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+        uint32_t drops;
+        std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
+        NoteSocketDrops(drops);
       }
-      BatchHeader header;
-      const std::optional<BatchReject> reject = (message.msg_flags & MSG_TRUNC)
-                                                    ? BatchReject::kOversized
-                                                    : ValidateHeaderBatch(slots.datagram(i), length, &header);
-      if (reject) {
-        malformed_[static_cast<size_t>(*reject)].Increment();
-        continue;
-      }
-      records_.Add(header.count);
-      const uint64_t key = uint64_t{header.node_id} << 16 | header.stream;
-      auto [stream, fresh] = streams_.try_emplace(key);
-      NodeCounters& node = nodes_[header.node_id];
-      node.node_id = header.node_id;
-      if (fresh) ++node.streams;
-      uint64_t gap = 0;
-      const SeqVerdict verdict = stream->second.Account(header.epoch, header.seq, &gap);
-      ++node.datagrams;
-      node.records += header.count;
-      node.bytes += length;
-      node.gap_datagrams += gap;
-      switch (verdict) {
-        case SeqVerdict::kNewRun:
-          ++node.runs;
-          break;
-        case SeqVerdict::kLate:
-          ++node.late_datagrams;
-          break;
-        case SeqVerdict::kDuplicate:
-          ++node.duplicate_datagrams;
-          node.duplicate_records += header.count;
-          continue;  // its records were written when it first came
-        case SeqVerdict::kInOrder:
-        case SeqVerdict::kGap:
-          break;
-      }
-      if (verdict != SeqVerdict::kLate) node.last_epoch = stream->second.epoch();
-      slots.write[i] = true;
     }
+    HandleDatagram(slots.datagram(i), slots.messages[i].msg_len, message.msg_flags & MSG_TRUNC);
+  }
+}
+
+void AnalyzerSink::HandleDatagram(const uint8_t* data, size_t length, bool truncated) {
+  datagrams_.Increment();
+  bytes_.Add(length);
+  auto drop = [this](size_t reason) { dropped_[reason].Increment(); };
+  if (truncated) return drop(static_cast<size_t>(DropReason::kOversized));
+  HeaderBatchView view;
+  if (const std::optional<BatchReject> reject = ReadHeaderBatch(data, length, &view))
+    return drop(static_cast<size_t>(*reject));
+  if (mac_) {
+    // Only the MAC makes a node ID believable: check it before the node gets any state.
+    if (view.mac == nullptr) return drop(static_cast<size_t>(DropReason::kUnauthenticated));
+    if (!mac_->Verify(data, view.signed_length, view.mac))
+      return drop(static_cast<size_t>(DropReason::kBadMac));
   }
   const uint64_t now = MonotonicNs();
-  for (unsigned i = 0; i < count; ++i) {
-    if (!slots.write[i]) continue;
-    const uint8_t* datagram = slots.datagram(i);
-    const uint16_t records = LoadBe16(datagram + 6);
-    const uint32_t node_id = LoadBe32(datagram + 8);
-    const uint32_t epoch = LoadBe32(datagram + 12);
-    const uint8_t* record = datagram + kHeaderBatchHeaderSize;
-    for (uint16_t r = 0; r < records; ++r) {
-      const uint16_t cap_len = LoadBe16(record + 10);
-      outputs_.Write(OutputFrame{node_id, epoch, LoadBe32(record), LoadBe32(record + 4), LoadBe16(record + 8),
-                                 cap_len, record + kHeaderBatchRecordHeaderSize},
-                     now);
-      record += kHeaderBatchRecordHeaderSize + cap_len;
-    }
+  const BatchOutcome outcome = accounting_.Account(view, length, now);
+  if (outcome.reject) {
+    return drop(static_cast<size_t>(DropReason::kUnknownNode) + static_cast<size_t>(*outcome.reject));
   }
+  if (outcome.write_records) {
+    ForEachGoodRecord(view, [&](const BatchRecordHeader& r, const uint8_t* bytes) {
+      outputs_.Write(OutputFrame{view.node_id, view.epoch, r.ts_sec, r.ts_nsec, r.wire_len, r.cap_len, bytes}, now);
+    });
+  }
+  if (outcome.whole != nullptr) {
+    const BatchRecordHeader& r = outcome.whole_record;
+    outputs_.Write(OutputFrame{view.node_id, view.epoch, r.ts_sec, r.ts_nsec, r.wire_len, r.cap_len, outcome.whole},
+                   now);
+  }
+}
+
+void AnalyzerSink::SetTopologyNodes(const std::vector<uint32_t>& nodes) {
+  accounting_.SetTopologyNodes(nodes, MonotonicNs());
 }
 
 AnalyzerSinkCounters AnalyzerSink::Counters() const {
   AnalyzerSinkCounters c;
   c.datagrams = datagrams_.Get();
   c.bytes = bytes_.Get();
-  c.records = records_.Get();
-  for (size_t i = 0; i < kBatchRejectCount; ++i) c.malformed[i] = malformed_[i].Get();
+  for (size_t i = 0; i < kDropReasonCount; ++i) c.dropped[i] = dropped_[i].Get();
   c.socket_drops = socket_drops_.Get();
   c.output = outputs_.Counters();
   c.receive_buffer_bytes = granted_receive_buffer_;
-  std::lock_guard<std::mutex> lock(accounting_mutex_);
-  c.nodes.reserve(nodes_.size());
-  for (const auto& entry : nodes_) c.nodes.push_back(entry.second);
+  c.accounting = accounting_.Totals();
+  c.nodes = accounting_.Nodes();
   return c;
 }
 

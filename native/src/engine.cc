@@ -17,11 +17,11 @@ Engine::Engine(const EngineOptions& options, EventSink events)
       events_(std::move(events)),
       selector_(options.node_id, options.cluster_key),
       effective_snaplen_(options.snaplen) {
-  if (kHeaderBatchHeaderSize + kHeaderBatchRecordHeaderSize + options.snaplen >
-      options.export_options.payload_size) {
-    throw std::runtime_error("snaplen " + std::to_string(options.snaplen) + " does not fit a " +
-                             std::to_string(options.export_options.payload_size) +
-                             "-byte batch payload; lower the snaplen or raise the payload size");
+  // The smallest payload that still carries a fragment with one byte of a record and a MAC.
+  if (options.export_options.payload_size <
+      kHeaderBatchHeaderSize + kHeaderBatchFragmentHeaderSize + kHeaderBatchMacSize + 1) {
+    throw std::runtime_error("a " + std::to_string(options.export_options.payload_size) +
+                             "-byte batch payload is too small for a header batch; raise the payload size");
   }
   ExportOptions export_options = options.export_options;
   export_options.node_id = options.node_id;

@@ -1,6 +1,7 @@
 // JS class `Engine` over dicap::Engine. Options arrive validated by native/engine.ts; the
 // guards here only catch misuse. Engine events cross to the JS thread through one
 // thread-safe function; the capture and export threads never touch napi_env.
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +43,13 @@ EngineOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
   options.export_options.mode =
       StringOption(o, "exportMode") == "flow" ? ExportMode::kFlow : ExportMode::kRandom;
   options.export_options.queue_slots = U32Option(o, "queueSlots", 65536);
+  Napi::Value batch_key = o.Get("batchKey");
+  if (batch_key.IsBuffer()) {
+    Napi::Buffer<uint8_t> bytes = batch_key.As<Napi::Buffer<uint8_t>>();
+    DICAP_REQUIRE(env, bytes.Length() == kBatchKeySize, "batchKey must be 32 bytes");
+    options.export_options.batch_key.emplace();
+    std::memcpy(options.export_options.batch_key->data(), bytes.Data(), kBatchKeySize);
+  }
   options.ring.interface = StringOption(o, "interface");
   options.ring.block_size = U32Option(o, "blockSize", options.ring.block_size);
   options.ring.block_count = U32Option(o, "blockCount", options.ring.block_count);

@@ -22,6 +22,13 @@ constexpr size_t kSendBatch = 32;       // datagrams per sendmmsg
 constexpr size_t kDrainPerLoop = 1024;  // frames taken from the queue before timers are checked
 constexpr uint64_t kIdleWaitNs = 100'000'000;
 
+constexpr size_t kMaxQueueBytes = 64u << 20;  // whole frames make slots large: bound a worker's queue memory
+
+size_t QueueSlots(const ExportOptions& options) {
+  const size_t slot = sizeof(QueuedFrame) + options.snaplen;
+  return std::max<size_t>(64, std::min(options.queue_slots, kMaxQueueBytes / slot));
+}
+
 std::string ErrnoText(const char* what) {
   return std::string(what) + ": " + std::strerror(errno);
 }
@@ -34,7 +41,8 @@ ExportWorker::ExportWorker(uint16_t stream, const ExportOptions& options, const 
       options_(options),
       topologies_(topologies),
       ledger_(ledger),
-      queue_(options.queue_slots, options.snaplen),
+      queue_(QueueSlots(options), options.snaplen),
+      mac_(options.batch_key ? std::optional<HeaderBatchMac>(*options.batch_key) : std::nullopt),
       rng_(static_cast<unsigned>(MonotonicNs() ^ (uint64_t{stream} << 32) ^ options.node_id)) {
   buffers_.reserve(kBufferPool);
   writers_.resize(kBufferPool);
@@ -154,21 +162,56 @@ void ExportWorker::Export(const QueuedFrame& frame) {
     return;
   }
   Destination& destination = PickDestination(frame);
+  if (!HeaderBatchWriter::FitsWhole(options_.payload_size, mac_.has_value(), frame.cap_len)) {
+    ExportFragments(destination, frame);
+    return;
+  }
   if (destination.open_buffer < 0) OpenBatch(destination, MonotonicNs());
-  if (writers_[destination.open_buffer].Append(frame)) return;
+  if (writers_[destination.open_buffer].Append(frame.ts_ns, frame.wire_len, frame.data(), frame.cap_len))
+    return;
   CloseBatch(destination);
   Destination& next = PickDestination(frame);  // random mode draws a new analyzer per batch
   if (next.open_buffer < 0) OpenBatch(next, MonotonicNs());
-  // Always fits an empty batch: the engine refuses a snaplen that does not fit the payload size.
-  writers_[next.open_buffer].Append(frame);
+  // Always fits an empty batch: FitsWhole said so.
+  writers_[next.open_buffer].Append(frame.ts_ns, frame.wire_len, frame.data(), frame.cap_len);
 }
 
-void ExportWorker::OpenBatch(Destination& destination, uint64_t now_ns) {
+void ExportWorker::ExportFragments(Destination& destination, const QueuedFrame& frame) {
+  // The pieces take consecutive seqs of this destination, right after the batch it had open,
+  // so the analyzer finds them in order (SPEC.md §6.5).
+  CloseBatch(destination);
+  uint32_t offset = 0;
+  while (offset < frame.cap_len) {
+    const int index = TakeBuffer();
+    offset += static_cast<uint32_t>(
+        writers_[index].WriteFragment(buffers_[index].get(), options_.payload_size, options_.node_id, epoch_,
+                                      stream_, destination.next_seq++, mac_.has_value(), frame.ts_ns,
+                                      frame.wire_len, frame.data(), frame.cap_len, offset));
+    buffer_destination_[index] = static_cast<size_t>(&destination - destinations_.data());
+    buffer_epoch_[index] = epoch_;
+    Ready(index);
+  }
+}
+
+int ExportWorker::TakeBuffer() {
   if (free_buffers_.empty()) SendReady();
   const int index = free_buffers_.back();
   free_buffers_.pop_back();
+  return index;
+}
+
+void ExportWorker::Ready(int index) {
+  if (mac_) {
+    HeaderBatchWriter& writer = writers_[index];
+    mac_->Sign(writer.buffer(), writer.signed_length(), writer.buffer() + writer.signed_length());
+  }
+  ready_buffers_.push_back(index);
+}
+
+void ExportWorker::OpenBatch(Destination& destination, uint64_t now_ns) {
+  const int index = TakeBuffer();
   writers_[index].Begin(buffers_[index].get(), options_.payload_size, options_.node_id, epoch_, stream_,
-                        destination.next_seq++);
+                        destination.next_seq++, mac_.has_value());
   buffer_destination_[index] = static_cast<size_t>(&destination - destinations_.data());
   buffer_epoch_[index] = epoch_;
   destination.open_buffer = index;
@@ -177,7 +220,7 @@ void ExportWorker::OpenBatch(Destination& destination, uint64_t now_ns) {
 
 void ExportWorker::CloseBatch(Destination& destination) {
   if (destination.open_buffer < 0) return;
-  ready_buffers_.push_back(destination.open_buffer);
+  Ready(destination.open_buffer);
   destination.open_buffer = -1;
   if (options_.mode == ExportMode::kRandom && !epoch_destinations_.empty()) {
     random_choice_ = rng_() % epoch_destinations_.size();
@@ -227,9 +270,9 @@ void ExportWorker::SendReady() {
     const size_t delivered = sent < 0 ? 0 : static_cast<size_t>(sent);
     for (size_t i = 0; i < delivered; ++i) {
       const int index = ready_buffers_[next + i];
-      records_exported_.Add(writers_[index].count());
+      records_exported_.Add(writers_[index].records());
       bytes_sent_.Add(writers_[index].length());
-      ledger_.AddExported(buffer_epoch_[index], writers_[index].count());
+      ledger_.AddExported(buffer_epoch_[index], writers_[index].records());
     }
     datagrams_sent_.Add(delivered);
     next += delivered;
@@ -237,8 +280,8 @@ void ExportWorker::SendReady() {
       const int index = ready_buffers_[next];
       last_send_errno_.store(errno, std::memory_order_relaxed);
       send_errors_.Increment();
-      records_send_failed_.Add(writers_[index].count());
-      ledger_.AddDropped(buffer_epoch_[index], writers_[index].count());
+      records_send_failed_.Add(writers_[index].records());
+      ledger_.AddDropped(buffer_epoch_[index], writers_[index].records());
       ++next;
     }
   }

@@ -1,7 +1,9 @@
 // One export worker (one per core by default): drains its FrameQueue, packs records into
 // SPEC.md §3 datagrams, one open batch per analyzer, and sends them with sendmmsg.
 // A batch leaves when it is full, when its first record is older than the flush
-// interval (so quiet links are not held back), when the epoch changes, and on stop.
+// interval (so quiet links are not held back), when the epoch changes, and on stop. A
+// record too large for one datagram goes as consecutive fragments (SPEC.md §6.5). With a
+// batch key every datagram carries a MAC.
 #pragma once
 
 #include <netinet/in.h>
@@ -9,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -16,7 +19,8 @@
 #include "counter.h"
 #include "epoch_ledger.h"
 #include "frame_queue.h"
-#include "header_batch_writer.h"
+#include "header_batch.h"
+#include "header_batch_mac.h"
 #include "topology_registry.h"
 
 namespace dicap {
@@ -31,6 +35,7 @@ struct ExportOptions {
   size_t queue_slots = 65536;
   uint32_t snaplen = 128;
   int socket_sndbuf = 8 << 20;
+  std::optional<std::array<uint8_t, kBatchKeySize>> batch_key;  // SPEC.md §6.5: sign every datagram
 };
 
 struct ExportWorkerCounters {
@@ -66,6 +71,9 @@ class ExportWorker {
   void Run();
   void SwitchEpoch(uint32_t epoch);
   void Export(const QueuedFrame& frame);
+  void ExportFragments(Destination& destination, const QueuedFrame& frame);
+  int TakeBuffer();
+  void Ready(int index);  // signs the datagram (with a key) and queues it for sendmmsg
   Destination& PickDestination(const QueuedFrame& frame);
   void OpenBatch(Destination& destination, uint64_t now_ns);
   void CloseBatch(Destination& destination);
@@ -82,6 +90,7 @@ class ExportWorker {
   int socket_ = -1;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  const std::optional<HeaderBatchMac> mac_;
 
   // Worker-thread state.
   uint32_t epoch_ = 0;

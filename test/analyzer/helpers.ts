@@ -3,6 +3,15 @@
 import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  AnalyzerSink,
+  type AnalyzerNodeCounters,
+  type AnalyzerSinkCounters,
+  type AnalyzerSinkOptions,
+} from '../../native/analyzer-sink.js';
 import { encodeHeaderBatch, type BatchRecord } from '../../protocol/header-batch.js';
 
 /** A 64-byte IPv4/UDP frame 198.18.0.1:(1000+i) → 198.18.0.2:53 with IPv4 ID i. */
@@ -222,4 +231,59 @@ export function readPcapng(bytes: Buffer): { interfaces: PcapngInterface[]; pack
     offset += length;
   }
   return { interfaces, packets };
+}
+
+/** Sinks on 127.0.0.1 with their senders and output files, stopped and removed by the test file's hooks. */
+export class SinkHarness {
+  readonly dir: string;
+  private readonly running: AnalyzerSink[] = [];
+  private readonly senders: UdpSender[] = [];
+  private files = 0;
+
+  constructor(prefix: string) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  }
+
+  readonly tmpFile = (name: string): string => path.join(this.dir, `${++this.files}-${name}`);
+
+  readonly startSink = (
+    output: string,
+    options: Partial<AnalyzerSinkOptions> = {},
+  ): { sink: AnalyzerSink; sender: UdpSender } => {
+    const sink = new AnalyzerSink({ host: '127.0.0.1', port: 0, output, ...options });
+    const { port } = sink.start();
+    this.running.push(sink);
+    const sender = new UdpSender(port);
+    this.senders.push(sender);
+    return { sink, sender };
+  };
+
+  readonly waitForDatagrams = async (sink: AnalyzerSink, count: number): Promise<void> => {
+    await waitUntil(
+      () => sink.counters().datagrams >= count,
+      `${count} datagrams at the sink (have ${sink.counters().datagrams})`,
+    );
+  };
+
+  /** Stops `sink` with the others after the test. */
+  track(sink: AnalyzerSink): void {
+    this.running.push(sink);
+  }
+
+  /** For afterEach. */
+  async stopAll(): Promise<void> {
+    for (const sink of this.running.splice(0)) sink.stop();
+    await Promise.all(this.senders.splice(0).map((s) => s.close()));
+  }
+
+  /** For afterAll. */
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function node(counters: AnalyzerSinkCounters, nodeId: number): AnalyzerNodeCounters {
+  const found = counters.nodes.find((n) => n.nodeId === nodeId);
+  if (!found) throw new Error(`no counters for node ${nodeId}`);
+  return found;
 }

@@ -113,7 +113,7 @@ const BAD_CONFIGS: Array<[string, OptionsSpec, string, string]> = [
     'agent: wrong type',
     AGENT_OPTIONS,
     '{"node-id": 11, "snaplen": "96 bytes"}',
-    'snaplen "96 bytes" is not an integer; give a whole number such as 128',
+    'snaplen "96 bytes" is not an integer; give a number of bytes 14-65535, or 0 for whole frames',
   ],
   [
     'agent: bad enum',
@@ -130,8 +130,8 @@ const BAD_CONFIGS: Array<[string, OptionsSpec, string, string]> = [
   [
     'agent: out-of-range integer',
     AGENT_OPTIONS,
-    '{"node-id": 11, "snaplen": 9000}',
-    'snaplen 9000 is above the maximum 1432; give a whole number such as 128',
+    '{"node-id": 11, "snaplen": 70000}',
+    'snaplen 70000 is above the maximum 65535; give a number of bytes 14-65535, or 0 for whole frames',
   ],
   [
     'agent: geometry',
@@ -149,7 +149,7 @@ const BAD_CONFIGS: Array<[string, OptionsSpec, string, string]> = [
     'analyzer: unknown key',
     ANALYZER_OPTIONS,
     '{"listen": "127.0.0.1:9999", "write": "-", "output": "x"}',
-    'unknown key "output"; known: "listen", "write", "metrics", "status-interval", "receive-buffer", "flush-ms", "coordinator", "discover", "discover-group", "node-id", "advertise", "timing", "heartbeat-interval-ms", "cluster-key-file", "insecure", "summary"',
+    'unknown key "output"; known: "listen", "write", "metrics", "status-interval", "receive-buffer", "flush-ms", "nodes", "coordinator", "discover", "discover-group", "node-id", "advertise", "timing", "heartbeat-interval-ms", "cluster-key-file", "insecure", "summary"',
   ],
   [
     'analyzer: wrong type',
