@@ -62,6 +62,11 @@ function readOptions(argv: string[]): AnalyzerValues | 'help' {
   };
 }
 
+/** Whether the coordinator's topologies say which nodes may send (a static --nodes list wins). */
+function followsTopology(values: AnalyzerValues): boolean {
+  return values.nodes === undefined && (values.coordinator.length > 0 || values.discover);
+}
+
 /** The cluster key, when the analyzer has one: it authenticates control messages and header batches. */
 function clusterKey(values: AnalyzerValues): Buffer | null {
   const following = values.coordinator.length > 0 || values.discover;
@@ -82,10 +87,11 @@ function startSink(
     flushIntervalMs: values.flushMs,
     batchKey: key ? deriveBatchKey(key) : undefined,
   });
-  // Which nodes may send: the static list, or (following a coordinator) none until its
-  // first topology names them.
+  // Which nodes may send: the static list, or (following a coordinator of a keyed cluster,
+  // whose topology is authentic) none until its first topology names them. Otherwise any
+  // node, in a bounded table.
   if (values.nodes !== undefined) sink.setTopologyNodes(values.nodes.map(Number));
-  else if (values.coordinator.length > 0 || values.discover) sink.setTopologyNodes([]);
+  else if (key && followsTopology(values)) sink.setTopologyNodes([]);
   let notices: string[];
   try {
     notices = sink.start().notices;
@@ -164,7 +170,8 @@ export async function main(argv: string[]): Promise<number> {
   let link: CoordinatorLink | undefined;
   try {
     link = await joinCoordinator(values, host, sink.port ?? values.listen.port, key);
-    link?.on('topology', (topology) => sink.setTopologyNodes(topology.nodeIds));
+    if (key && followsTopology(values))
+      link?.on('topology', (topology) => sink.setTopologyNodes(topology.nodeIds));
   } catch (error) {
     sink.stop();
     await metrics?.close();

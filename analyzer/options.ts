@@ -137,7 +137,7 @@ export const ANALYZER_OPTIONS = defineOptions({
     },
     nodes: {
       ...CLUSTER_OPTIONS.nodes,
-      help: 'Accept header batches only from these capture node IDs (the static topology the agents run with). With --coordinator/--discover the followed topology decides; with neither, any node is accepted, at most 1024 with state at once.',
+      help: "Accept header batches only from these capture node IDs (the static topology the agents run with). Without it, a keyed cluster's coordinator topology decides; otherwise any node is accepted, at most 1024 with state at once.",
     },
     coordinator: {
       type: 'host-port',
