@@ -270,13 +270,15 @@ void AnalyzerSink::HandleDatagram(const uint8_t* data, size_t length, bool trunc
   }
   if (outcome.write_records) {
     ForEachGoodRecord(view, [&](const BatchRecordHeader& r, const uint8_t* bytes) {
-      outputs_.Write(OutputFrame{view.node_id, view.epoch, r.ts_sec, r.ts_nsec, r.wire_len, r.cap_len, bytes}, now);
+      outputs_.Write(OutputFrame{view.node_id, view.epoch, r.ts_sec, r.ts_nsec, r.wire_len, r.cap_len, bytes},
+                     now);
     });
   }
   if (outcome.whole != nullptr) {
     const BatchRecordHeader& r = outcome.whole_record;
-    outputs_.Write(OutputFrame{view.node_id, view.epoch, r.ts_sec, r.ts_nsec, r.wire_len, r.cap_len, outcome.whole},
-                   now);
+    outputs_.Write(
+        OutputFrame{view.node_id, view.epoch, r.ts_sec, r.ts_nsec, r.wire_len, r.cap_len, outcome.whole},
+        now);
   }
 }
 

@@ -18,9 +18,9 @@
 
 #include "batch_accounting.h"
 #include "counter.h"
+#include "frame_outputs.h"
 #include "header_batch.h"
 #include "header_batch_mac.h"
-#include "frame_outputs.h"
 
 namespace dicap {
 
