@@ -7,6 +7,7 @@ import {
   type AnalyzerNodeCounters,
   type AnalyzerSinkCounters,
 } from '../native/analyzer-sink.js';
+import { addProcessMetrics } from '../common/process-metrics.js';
 
 /** Sink-wide counters: [metric name, help, field]. */
 const SINK_COUNTERS: Array<
@@ -127,6 +128,7 @@ const NODE_COUNTERS: Array<[string, string, NodeField]> = [
 
 export function createAnalyzerMetrics(counters: () => AnalyzerSinkCounters): Registry {
   const registry = new Registry();
+  addProcessMetrics(registry);
   // One native read per scrape, shared by every collect() of that scrape.
   let snapshot: AnalyzerSinkCounters | undefined;
   let snapshotAt = 0;

@@ -3,6 +3,7 @@
 // Each command module exports `main(argv): Promise<number>` (the exit code) and reads
 // its own options, so this file stays a table.
 import { errorMessage } from '../common/errors.js';
+import { DICAP_VERSION } from '../common/version.js';
 
 type CommandMain = (argv: string[]) => Promise<number>;
 
@@ -31,9 +32,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: Co
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
-  return ['usage: dicap <command> [options]   (dicap <command> --help for its options)', '', ...lines].join(
-    '\n',
-  );
+  return [
+    'usage: dicap <command> [options]   (dicap <command> --help for its options; dicap --version)',
+    '',
+    ...lines,
+  ].join('\n');
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -41,6 +44,10 @@ async function run(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(`dicap ${DICAP_VERSION} (Node.js ${process.version})`);
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {

@@ -5,6 +5,7 @@ import type { DashboardRefusal } from './dashboard/server.js';
 import type { CoordinatorRole } from './election.js';
 import { registerRejectedMessages } from '../common/control-metrics.js';
 import { IPID_HISTOGRAM_BINS } from '../protocol/index.js';
+import { addProcessMetrics } from '../common/process-metrics.js';
 
 /** The IP-ID histogram's bins as metrics: 16 of 4096 IDs each (16 of the 256 reported bins), so 16 series. */
 export const IPID_METRIC_BINS = 16;
@@ -56,6 +57,7 @@ export interface DashboardCounts {
 
 export function createCoordinatorMetrics(c: Coordinator, dashboard?: DashboardCounts): Registry {
   const registry = new Registry();
+  addProcessMetrics(registry);
   for (const [suffix, help, field] of COUNTERS) {
     new Counter({
       name: `dicap_coordinator_${suffix}`,

@@ -5,6 +5,7 @@ import { registerRejectedMessages } from '../common/control-metrics.js';
 import type { RejectionCounts } from '../common/control-channel.js';
 import type { EngineCounters } from '../native/engine.js';
 import { readInterfaceCounters } from './interface-stats.js';
+import { addProcessMetrics } from '../common/process-metrics.js';
 
 export interface AgentMetricsSource {
   nodeId: number;
@@ -66,6 +67,7 @@ const DROP_LAYERS: Array<[string, keyof EngineCounters]> = [
 export function createAgentMetrics(source: AgentMetricsSource): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: String(source.nodeId) });
+  addProcessMetrics(registry);
   // One counters() read per scrape, shared by every metric's collect().
   let snapshot: EngineCounters | undefined;
   let snapshotAt = 0;

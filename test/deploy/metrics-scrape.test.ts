@@ -50,16 +50,22 @@ function expectDocumented(
   component: DocumentedMetric['component'],
   except: readonly string[] = [],
 ): void {
-  for (const metric of documented.filter((m) => m.component === component && !except.includes(m.name))) {
+  const mine = documented.filter((m) => m.component === component || m.component === 'every');
+  for (const metric of mine.filter((m) => !except.includes(m.name))) {
     expect(e.types.get(metric.name), `# TYPE of ${metric.name}`).toBe(metric.type);
     const series = e.samples.filter((s) => s.name === metric.name);
     expect(series.length, `series of ${metric.name}`).toBeGreaterThan(0);
+    // The agent's registry adds its node label to every metric, the shared ones too.
+    const labels =
+      metric.component === 'every' && component === 'agent' ? [...metric.labels, 'node'] : metric.labels;
     for (const s of series)
-      expect(Object.keys(s.labels).sort(), `labels of ${metric.name}`).toEqual([...metric.labels].sort());
+      expect(Object.keys(s.labels).sort(), `labels of ${metric.name}`).toEqual([...labels].sort());
   }
+  // The process metrics every component serves.
+  expect(e.types.get('process_resident_memory_bytes'), 'process_resident_memory_bytes').toBe('gauge');
   // … and nothing is served that the document does not list.
   const served = [...e.types.keys()].filter((name) => name.startsWith('dicap_'));
-  const listed = documented.filter((m) => m.component === component).map((m) => m.name);
+  const listed = mine.map((m) => m.name);
   expect(
     served.filter((name) => !listed.includes(name)),
     'metrics missing from docs/metrics.md',

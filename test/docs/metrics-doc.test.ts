@@ -10,7 +10,7 @@ import { readDocumentedMetrics } from './metrics-doc.js';
 const documented = readDocumentedMetrics();
 const DASHBOARD = path.resolve('docker', 'grafana', 'dicap.json');
 
-const LABELS = ['node', 'layer', 'reason', 'role', 'state', 'bin'];
+const LABELS = ['node', 'layer', 'reason', 'role', 'state', 'bin', 'version', 'nodejs'];
 const LAYERS = [
   'wire',
   'socket',
@@ -22,6 +22,7 @@ const LAYERS = [
   'written',
   'ledger',
   'control',
+  'process',
 ];
 
 interface Target {
@@ -55,7 +56,8 @@ describe('docs/metrics.md', () => {
     const names = documented.map((m) => m.name);
     expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
     for (const m of documented) {
-      expect(m.name, 'prefix').toMatch(new RegExp(`^dicap_${m.component}_[a-z][a-z0-9_]*[a-z0-9]$`));
+      if (m.component !== 'every')
+        expect(m.name, 'prefix').toMatch(new RegExp(`^dicap_${m.component}_[a-z][a-z0-9_]*[a-z0-9]$`));
       if (m.type === 'counter') expect(m.name, 'a counter ends in _total').toMatch(/_total$/);
       else expect(m.name, 'only counters end in _total').not.toMatch(/_total$/);
       for (const label of m.labels) expect(LABELS, `label of ${m.name}`).toContain(label);

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export interface DocumentedMetric {
-  readonly component: 'agent' | 'analyzer' | 'coordinator';
+  /** 'every': served by every component (dicap_build_info). */
+  readonly component: 'agent' | 'analyzer' | 'coordinator' | 'every';
   readonly name: string;
   readonly type: 'counter' | 'gauge';
   /** Label names, without the ones Prometheus adds (instance, job). */
@@ -39,13 +40,13 @@ function cells(row: string): string[] {
 export function readDocumentedMetrics(file = METRICS_DOC): DocumentedMetric[] {
   const metrics: DocumentedMetric[] = [];
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const row = /^\| `(dicap_(agent|analyzer|coordinator)_[a-z0-9_]+)` \|/.exec(line);
+    const row = /^\| `(dicap_(?:(agent|analyzer|coordinator)_[a-z0-9_]+|build_info))` \|/.exec(line);
     if (!row) continue;
     const [, type, labels, , layer, alert, panel] = cells(line);
     if (type !== 'counter' && type !== 'gauge')
       throw new Error(`docs/metrics.md: ${row[1]} has type "${type}"`);
     metrics.push({
-      component: row[2] as DocumentedMetric['component'],
+      component: (row[2] ?? 'every') as DocumentedMetric['component'],
       name: row[1]!,
       type,
       labels: labels === '—' ? [] : labels!.split(',').map((l) => l.trim()),
