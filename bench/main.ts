@@ -19,7 +19,7 @@ const BENCHMARKS: Record<
     run: async () => [await benchEngine(CAPTURES)],
   },
   analyzer: {
-    summary: 'analyzer records/s per core, fed over loopback',
+    summary: 'analyzer records/s per core, fed over loopback: pcap, pcapng, TAP (as root)',
     run: async () => [await benchAnalyzer()],
   },
   lab: {
