@@ -1,19 +1,23 @@
 // One UDP socket that speaks dicap control messages (SPEC.md §1): every message it sends
 // gets TIMESTAMP, SENDER_SEQ and the HMAC; every datagram it receives is verified, checked
-// for freshness and replay, and only then handed on as a typed view. Anything rejected is
-// counted by reason and changes nothing. Used by the coordinator, agents and analyzers.
+// for freshness and replay (by the sender's identity, SPEC.md §6.4), and only then handed on
+// as a typed view. Anything rejected is counted by reason and changes nothing. Used by the
+// coordinator, agents and analyzers.
 import dgram from 'node:dgram';
 import { EventEmitter, once } from 'node:events';
 import {
   encodeControlMessage,
   readControlMessage,
+  nextSenderSeq,
   ReplayGuard,
+  senderIdentity,
   verifyControlMessage,
   type ControlBody,
   type ControlView,
   type Endpoint,
 } from '../protocol/index.js';
 import { DicapError } from './errors.js';
+import { guarded } from './fault-guard.js';
 
 export interface ControlChannelOptions {
   /** Where to bind (port 0: any free port). */
@@ -24,30 +28,29 @@ export interface ControlChannelOptions {
   multicastGroup?: string;
   /** Multicast sends leave through this local address (default: the bound address). */
   multicastInterface?: string;
+  /** Replay state shared with another channel of the same process (a member's discovery socket). */
+  guard?: ReplayGuard;
 }
 
 export interface ControlChannelEvents {
   message: [view: ControlView, from: Endpoint];
 }
 
-/** Rejected datagrams by reason: the decoder's codes plus STALE and REPLAYED. */
+/** Rejected datagrams by reason: the decoder's codes, NO_SENDER_ID, then the replay guard's (STALE, REPLAYED, TOO_MANY_SENDERS). */
 export type RejectionCounts = Record<string, number>;
 
 /** What a control-plane state machine needs of a channel: a ControlChannel, or a simulated network in tests. */
 export type ControlTransport = Pick<
   ControlChannel,
-  'send' | 'forgetSender' | 'close' | 'received' | 'sent' | 'rejected'
+  'send' | 'encode' | 'sendEncoded' | 'close' | 'received' | 'sent' | 'rejected'
 >;
 
 /** How long close() waits for queued messages to leave. */
 const CLOSE_DRAIN_MS = 1000;
 
-/**
- * SENDER_SEQ starts at the sender's start time in milliseconds (mod 2^32), so a restarted
- * process continues above what receivers remember of its previous life.
- */
-function initialSenderSeq(): number {
-  return Date.now() % 0x1_0000_0000;
+/** The clock SENDER_SEQ follows (SPEC.md §6.7): Unix time in microseconds. */
+function nowUs(): number {
+  return (performance.timeOrigin + performance.now()) * 1000;
 }
 
 export class ControlChannel extends EventEmitter<ControlChannelEvents> {
@@ -55,17 +58,24 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   received = 0;
   sent = 0;
   sendErrors = 0;
-  private readonly guard = new ReplayGuard('sender-seq');
+  /** Messages that could not be encoded (a value that does not fit the wire): counted, never thrown from a timer. */
+  encodeErrors = 0;
   private inFlight = 0;
   private drained: (() => void) | undefined;
-  private senderSeq = initialSenderSeq();
+  private senderSeq: number | undefined;
 
   private constructor(
     private readonly socket: dgram.Socket,
     private readonly key: Buffer | null,
+    readonly guard: ReplayGuard,
   ) {
     super();
-    socket.on('message', (bytes, rinfo) => this.receive(bytes, { ip: rinfo.address, port: rinfo.port }));
+    socket.on(
+      'message',
+      guarded('control message handler', (bytes: Buffer, rinfo: dgram.RemoteInfo) =>
+        this.receive(bytes, { ip: rinfo.address, port: rinfo.port }),
+      ),
+    );
     // A send to an unreachable peer surfaces here on Linux; it is counted, not fatal.
     socket.on('error', () => this.sendErrors++);
   }
@@ -104,7 +114,7 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
     }
     if (options.multicastInterface) socket.setMulticastInterface(options.multicastInterface);
     socket.setMulticastTTL(1);
-    return new ControlChannel(socket, options.key);
+    return new ControlChannel(socket, options.key, options.guard ?? new ReplayGuard());
   }
 
   get address(): Endpoint {
@@ -112,28 +122,41 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
     return { ip: a.address, port: a.port };
   }
 
-  /** The authenticated bytes of `body`, stamped with the time and this sender's next SENDER_SEQ. */
+  /**
+   * The authenticated bytes of `body`, stamped with the time and this sender's next
+   * SENDER_SEQ. Throws RangeError for a body that does not fit the wire (see send()).
+   */
   encode(body: ControlBody): Buffer {
-    this.senderSeq = (this.senderSeq + 1) % 0x1_0000_0000;
-    return encodeControlMessage(
-      { ...body, timestamp: Math.floor(Date.now() / 1000), senderSeq: this.senderSeq },
+    const senderSeq = nextSenderSeq(this.senderSeq, nowUs());
+    const bytes = encodeControlMessage(
+      { ...body, timestamp: Math.floor(Date.now() / 1000), senderSeq },
       this.key,
     );
+    this.senderSeq = senderSeq;
+    return bytes;
   }
 
-  send(body: ControlBody, to: Endpoint): void {
-    const bytes = this.encode(body);
+  /** Encodes and sends `body`; false (counted in encodeErrors) when it does not fit the wire. */
+  send(body: ControlBody, to: Endpoint): boolean {
+    let bytes: Buffer;
+    try {
+      bytes = this.encode(body);
+    } catch {
+      this.encodeErrors++;
+      return false;
+    }
+    this.sendEncoded(bytes, to);
+    return true;
+  }
+
+  /** Sends bytes from encode(): one message to many receivers is encoded once. */
+  sendEncoded(bytes: Buffer, to: Endpoint): void {
     this.sent++;
     this.inFlight++;
     this.socket.send(bytes, to.port, to.ip, (error) => {
       if (error) this.sendErrors++;
       if (--this.inFlight === 0) this.drained?.();
     });
-  }
-
-  /** Forget what was remembered of a sender that has gone (a new life will use a new port). */
-  forgetSender(from: Endpoint): void {
-    this.guard.forget(`${from.ip}:${from.port}`);
   }
 
   /** Closes once the messages already sent have left (a goodbye must not be cut off). */
@@ -154,7 +177,9 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   private receive(bytes: Buffer, from: Endpoint): void {
     const decoded = verifyControlMessage(bytes, this.key);
     if (!decoded.ok) return this.reject(decoded.error.code);
-    const fresh = this.guard.check(`${from.ip}:${from.port}`, decoded.message, Date.now());
+    const sender = senderIdentity(decoded.message);
+    if (sender === undefined) return this.reject('NO_SENDER_ID');
+    const fresh = this.guard.check(sender, decoded.message, Date.now());
     if (!fresh.ok) return this.reject(fresh.error.code);
     this.received++;
     this.emit('message', readControlMessage(decoded.message), from);

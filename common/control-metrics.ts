@@ -6,7 +6,13 @@ import { Counter, type Registry } from 'prom-client';
 import { CONTROL_ERROR_CODES } from '../protocol/index.js';
 import type { RejectionCounts } from './control-channel.js';
 
-const REJECTION_REASONS: readonly string[] = [...CONTROL_ERROR_CODES, 'STALE', 'REPLAYED'];
+const REJECTION_REASONS: readonly string[] = [
+  ...CONTROL_ERROR_CODES,
+  'NO_SENDER_ID',
+  'STALE',
+  'REPLAYED',
+  'TOO_MANY_SENDERS',
+];
 
 export function registerRejectedMessages(
   registry: Registry,
@@ -15,7 +21,7 @@ export function registerRejectedMessages(
 ): void {
   new Counter({
     name,
-    help: 'Control messages rejected, by reason (decoder codes, stale, replayed)',
+    help: 'Control messages rejected, by reason (decoder codes, no_sender_id, stale, replayed, too_many_senders)',
     labelNames: ['reason'],
     registers: [registry],
     collect() {

@@ -3,6 +3,11 @@
 // (so a standby knows who is alive and can take over with the members it needs), follow the
 // active one of the highest TERM only (fencing), pass its topologies on, and LEAVE when
 // asked. When the coordinators are silent nothing changes: the member keeps what it has.
+//
+// Where a coordinator is comes from configuration or from authenticated content (the
+// COORDINATOR_IP/PORT of ACCEPT, ANNOUNCE and TOPOLOGY_UPDATE), never from a datagram's source
+// address; coordinators learnt that way are few (MAX_LEARNT_COORDINATORS) and forgotten when
+// silent (LEARNT_COORDINATOR_TIMEOUT_MS), so nobody can make a member heartbeat to crowds.
 import { EventEmitter } from 'node:events';
 import {
   heartbeat,
@@ -15,7 +20,9 @@ import {
   type Role,
   type TopologyUpdateFields,
 } from '../protocol/index.js';
+import { ReplayGuard } from '../protocol/index.js';
 import { ControlChannel } from './control-channel.js';
+import { guarded } from './fault-guard.js';
 
 export interface CoordinatorLinkOptions {
   nodeId: number;
@@ -50,14 +57,24 @@ const HEARTBEAT_INTERVAL_RANGE_MS = [50, 600000] as const;
 
 /** JOIN is repeated this often (at most) until an ACCEPT arrives. */
 const JOIN_RETRY_MS = 1000;
+/** Coordinators learnt from messages (beyond the configured ones) at once; more are refused. */
+export const MAX_LEARNT_COORDINATORS = 8;
+/** A learnt coordinator silent this long is forgotten (configured ones are kept). */
+export const LEARNT_COORDINATOR_TIMEOUT_MS = 30_000;
+
+interface KnownCoordinator {
+  readonly endpoint: Endpoint;
+  readonly configured: boolean;
+  lastHeardMs: number;
+}
 
 const key = (e: Endpoint): string => `${e.ip}:${e.port}`;
 
 export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   /** The active coordinator we follow (the one of the highest term). */
   coordinator: Endpoint | undefined;
-  /** Every coordinator we know of, by "ip:port". */
-  readonly known = new Map<string, Endpoint>();
+  /** Every coordinator we heartbeat to, by "ip:port": the configured ones and those learnt. */
+  readonly known = new Map<string, KnownCoordinator>();
   /** The highest TERM seen: messages of lower terms are ignored. */
   term = 0;
   accepted = false;
@@ -68,6 +85,8 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   heartbeatIntervalMs: number;
   private joinTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Coordinators not learnt because MAX_LEARNT_COORDINATORS were known already. */
+  coordinatorsRefused = 0;
 
   private constructor(
     private readonly options: CoordinatorLinkOptions,
@@ -76,14 +95,18 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   ) {
     super();
     this.heartbeatIntervalMs = options.heartbeatIntervalMs;
-    for (const c of options.coordinators) this.known.set(key(c), c);
+    for (const c of options.coordinators)
+      this.known.set(key(c), { endpoint: c, configured: true, lastHeardMs: 0 });
     if (options.coordinators.length === 1) this.coordinator = options.coordinators[0];
   }
 
   static async start(options: CoordinatorLinkOptions): Promise<CoordinatorLink> {
+    // One replay state for both sockets: a message heard on one is a replay on the other.
+    const guard = new ReplayGuard();
     const channel = await ControlChannel.open({
       bind: { ip: options.bindIp ?? '0.0.0.0', port: 0 },
       key: options.key,
+      guard,
     });
     let discovery: ControlChannel | undefined;
     if (options.discoverGroup) {
@@ -92,6 +115,7 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
           bind: { ip: '0.0.0.0', port: options.discoverGroup.port },
           key: options.key,
           multicastGroup: options.discoverGroup.ip,
+          guard,
         });
       } catch (error) {
         await channel.close();
@@ -113,8 +137,17 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   private startTimers(): void {
     this.stopTimers();
     const joinRetry = Math.min(JOIN_RETRY_MS, this.heartbeatIntervalMs);
-    this.joinTimer = setInterval(() => !this.accepted && this.sendJoin(), joinRetry);
-    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.heartbeatIntervalMs);
+    this.joinTimer = setInterval(
+      guarded('JOIN retry', () => !this.accepted && this.sendJoin()),
+      joinRetry,
+    );
+    this.heartbeatTimer = setInterval(
+      guarded('heartbeat', () => {
+        this.forgetSilentCoordinators(Date.now());
+        this.sendHeartbeat();
+      }),
+      this.heartbeatIntervalMs,
+    );
   }
 
   /** Sends a message to the active coordinator, if one is known. */
@@ -124,7 +157,14 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
 
   /** Sends a message to every coordinator we know (active and standbys): heartbeats and reports. */
   sendToAll(body: ControlBody): void {
-    for (const c of this.known.values()) this.channel.send(body, c);
+    let bytes: Buffer;
+    try {
+      bytes = this.channel.encode(body);
+    } catch {
+      this.channel.encodeErrors++;
+      return;
+    }
+    for (const c of this.known.values()) this.channel.sendEncoded(bytes, c.endpoint);
   }
 
   /** Says goodbye and stops heartbeating (which would make us a member again); topologies still arrive. */
@@ -164,12 +204,49 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
     this.emit('heartbeat');
   }
 
-  /** Fencing: a lower term than the highest seen is a deposed coordinator, ignored. */
-  private admit(term: number, coordinator: Endpoint): boolean {
-    if (!this.known.has(key(coordinator))) this.known.set(key(coordinator), coordinator);
+  /**
+   * Knows `endpoint` (an address from authenticated content) as a coordinator heard now.
+   * False when it is new and MAX_LEARNT_COORDINATORS are learnt already.
+   */
+  private learn(endpoint: Endpoint, nowMs: number): boolean {
+    const known = this.known.get(key(endpoint));
+    if (known) {
+      known.lastHeardMs = nowMs;
+      return true;
+    }
+    const learnt = [...this.known.values()].filter((c) => !c.configured).length;
+    if (learnt >= MAX_LEARNT_COORDINATORS) {
+      this.coordinatorsRefused++;
+      return false;
+    }
+    this.known.set(key(endpoint), { endpoint, configured: false, lastHeardMs: nowMs });
+    return true;
+  }
+
+  /** Learnt coordinators silent for LEARNT_COORDINATOR_TIMEOUT_MS are forgotten (not the one followed). */
+  private forgetSilentCoordinators(nowMs: number): void {
+    for (const [name, c] of this.known) {
+      const followed = this.coordinator !== undefined && key(this.coordinator) === name;
+      if (!c.configured && !followed && nowMs - c.lastHeardMs > LEARNT_COORDINATOR_TIMEOUT_MS)
+        this.known.delete(name);
+    }
+  }
+
+  /**
+   * Fencing: a lower term than the highest seen is a deposed coordinator, ignored. The
+   * coordinator of a higher (or the same) term is followed, at the address it names.
+   */
+  private admit(term: number, coordinator: Endpoint | undefined): boolean {
+    const now = Date.now();
     if (term < this.term) {
       this.fenced++;
       return false;
+    }
+    this.lastHeardMs = now;
+    if (!coordinator || !this.learn(coordinator, now)) {
+      // Authentic and current, but naming no address we may follow: taken, followed nowhere new.
+      this.term = Math.max(this.term, term);
+      return true;
     }
     const moved =
       !this.coordinator ||
@@ -182,7 +259,6 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
       // A new coordinator hears from us at once, rather than at the next heartbeat.
       if (moved) this.sendHeartbeat();
     }
-    this.lastHeardMs = Date.now();
     return true;
   }
 
@@ -196,15 +272,18 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
     this.emit('timing', ms);
   }
 
+  /** Where the sender of a TOPOLOGY_UPDATE listens: as it says, or its source when that is a configured coordinator. */
+  private topologySender(view: TopologyUpdateFields, from: Endpoint): Endpoint | undefined {
+    if (view.coordinator) return view.coordinator;
+    return this.known.get(key(from))?.configured ? from : undefined;
+  }
+
   private onMessage(view: ControlView, from: Endpoint): void {
     switch (view.type) {
       case 'ANNOUNCE':
         // Standbys are heartbeated, not followed.
-        if (view.state === 'standby') {
-          if (!this.known.has(key(view.coordinator))) this.known.set(key(view.coordinator), view.coordinator);
-        } else {
-          this.admit(view.term, view.coordinator);
-        }
+        if (view.state === 'standby') this.learn(view.coordinator, Date.now());
+        else this.admit(view.term, view.coordinator);
         return;
       case 'ACCEPT':
         if (view.nodeId !== this.options.nodeId || !this.admit(view.term, view.coordinator)) return;
@@ -212,7 +291,7 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
         if (view.heartbeatIntervalMs !== undefined) this.adoptHeartbeatInterval(view.heartbeatIntervalMs);
         return;
       case 'TOPOLOGY_UPDATE':
-        if (!this.admit(view.term, from)) return;
+        if (!this.admit(view.term, this.topologySender(view, from))) return;
         this.accepted = true;
         this.emit('topology', view);
         return;

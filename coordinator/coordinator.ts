@@ -8,8 +8,11 @@
 import type { Cancel, Clock } from '../common/clock.js';
 import type { ControlTransport } from '../common/control-channel.js';
 import type { ControlTiming } from '../common/timing.js';
+import { guarded } from '../common/fault-guard.js';
 import {
   accept,
+  EPOCH_TERM_CEILING,
+  inEpochTermSpace,
   announce,
   deriveHashKeys,
   sync,
@@ -25,9 +28,10 @@ import {
 import { CoverageLedger, type EpochCoverage } from './coverage-ledger.js';
 import { Election, type ElectionAction } from './election.js';
 import { EventLog, type ClusterEvent } from './event-log.js';
-import { Membership, type Member } from './membership.js';
+import { Membership, type Member, type MemberAnnouncement } from './membership.js';
 import { NodeReports } from './node-reports.js';
 import { LedgerRounds } from './silence.js';
+import { DEFAULT_MAX_MEMBERS } from './options.js';
 
 /** Where it listens, what it steers, and the control plane's intervals (common/timing.ts). */
 export interface CoordinatorConfig extends ControlTiming {
@@ -47,6 +51,8 @@ export interface CoordinatorConfig extends ControlTiming {
   peers: ReadonlyArray<{ id: number; endpoint: Endpoint }>;
   /** Where this coordinator serves its dashboard, told to standbys in SYNC (protocol/SPEC.md §6.9). */
   dashboard?: Endpoint;
+  /** Members at most (capture nodes and analyzers, 1..MAX_SYNC_MEMBERS; default DEFAULT_MAX_MEMBERS); JOINs beyond are refused and counted. */
+  maxMembers?: number;
   onEvent?: (event: ClusterEvent) => void;
 }
 
@@ -56,6 +62,8 @@ const FIRST_EPOCH = 2;
 const MIN_RESYNC_INTERVAL_MS = 1000;
 /** Joins and timeouts arriving together become one topology. */
 const COALESCE_MS = 50;
+/** A topology goes to this many members per turn of the event loop, so SIGTERM and HTTP are served between. */
+const SENDS_PER_TURN = 256;
 
 /** Puts a topology onto the monitored link as an in-band frame (round-robin); false or a throw when it failed. */
 export interface InbandInjector {
@@ -88,10 +96,25 @@ export interface CoordinatorCounters {
   syncsApplied: number;
   elections: number;
   failovers: number;
+  /** New members refused because --max-members were known already (JOIN or a heartbeat of an unknown node). */
+  joinsRefused: number;
+  /** Reports (IPID_HISTOGRAM, ANALYZER_REPORT) from IDs that are no members, not kept. */
+  reportsIgnored: number;
+  /** Messages whose EPOCH or TERM lies in the reserve (SPEC.md §6.7): the numbers are not taken. */
+  reservedValuesIgnored: number;
+  /** New epochs not issued because the epoch space is exhausted (SPEC.md §6.7). */
+  epochsRefused: number;
+}
+
+/** Whether a message carries an EPOCH, TERM or SEEN_TERM in the reserve (SPEC.md §6.7). */
+function carriesReservedValue(view: ControlView): boolean {
+  const epoch = 'epoch' in view ? view.epoch : undefined;
+  const term = 'term' in view ? view.term : undefined;
+  return (epoch !== undefined && !inEpochTermSpace(epoch)) || (term !== undefined && !inEpochTermSpace(term));
 }
 
 export class Coordinator {
-  readonly membership = new Membership();
+  readonly membership: Membership;
   readonly ledger = new CoverageLedger();
   /** Counters, histograms and analyzer reports for the dashboard (protocol/SPEC.md §6.9). */
   readonly reports = new NodeReports();
@@ -112,6 +135,10 @@ export class Coordinator {
     syncsApplied: 0,
     elections: 0,
     failovers: 0,
+    joinsRefused: 0,
+    reportsIgnored: 0,
+    reservedValuesIgnored: 0,
+    epochsRefused: 0,
   };
   epoch = FIRST_EPOCH - 1;
   current: TopologyUpdateFields | undefined;
@@ -134,6 +161,8 @@ export class Coordinator {
   private readonly ledgerRounds: LedgerRounds;
   private readonly timers: Cancel[] = [];
   private pendingTopology: Cancel | undefined;
+  /** The topology still being sent to the members, a slice per turn (a newer one cancels it). */
+  private distribution: Cancel | undefined;
   private pendingReason = '';
   private lastResyncMs = 0;
   private lastEpochMs = 0;
@@ -146,6 +175,7 @@ export class Coordinator {
   ) {
     this.clock = io.clock;
     this.channel = io.transport;
+    this.membership = new Membership(config.maxMembers ?? DEFAULT_MAX_MEMBERS);
     this.injector = io.injector;
     this.startedMs = this.clock.now();
     this.events = new EventLog(undefined, config.onEvent);
@@ -174,8 +204,9 @@ export class Coordinator {
 
   /** Starts the timers; messages come in through receive(). */
   start(): void {
+    // A throw in a timer is counted and logged, never the end of the coordinator.
     const every = (ms: number, fn: () => void): void => {
-      if (ms > 0) this.timers.push(this.clock.every(ms, fn));
+      if (ms > 0) this.timers.push(this.clock.every(ms, guarded('coordinator timer', fn)));
     };
     // A tenth of the election timeout: a standby stands, and an active steps down, promptly.
     every(Math.min(100, this.config.syncIntervalMs, this.config.electionTimeoutMs / 10), () =>
@@ -186,7 +217,7 @@ export class Coordinator {
       Math.max(20, Math.min(1000, this.config.heartbeatIntervalMs / 4)),
       () => this.active && this.expireSilentNodes(),
     );
-    every(this.config.topologyIntervalMs, () => this.active && this.resendTopology());
+    every(this.config.topologyIntervalMs, () => this.active && this.distributeTopology());
     every(Math.min(500, this.config.heartbeatIntervalMs), () => this.active && this.checkEpochs());
     every(this.config.syncIntervalMs, () => this.active && this.sendSync());
     if (this.config.announceGroup) every(this.config.announceIntervalMs, () => this.announce());
@@ -196,6 +227,8 @@ export class Coordinator {
     for (const cancel of this.timers.splice(0)) cancel();
     this.pendingTopology?.();
     this.pendingTopology = undefined;
+    this.distribution?.();
+    this.distribution = undefined;
     this.injector?.close();
     await this.channel.close();
   }
@@ -274,17 +307,34 @@ export class Coordinator {
       // A failover keeps the epoch and so the owners: the same topology, under our term.
       this.current = { ...this.current, term: this.term };
       this.ledger.open(this.current.epoch, [...this.current.nodeIds], this.current.validityStartMs);
-      this.resendTopology();
+      this.distributeTopology();
     } else if (this.membership.captureNodeIds().length > 0) {
       this.issueTopology('start');
     }
   }
 
   /** One authenticated control message from `from`. */
-  receive(view: ControlView, from: Endpoint): void {
+  receive(received: ControlView, from: Endpoint): void {
     const now = this.clock.now();
+    let view = received;
+    if (carriesReservedValue(view)) {
+      this.counters.reservedValuesIgnored++;
+      // A member past the reserve (an agent that took a forged in-band epoch) stays a member
+      // and is sent the current topology; its numbers are not taken. Anything else is dropped.
+      if (view.type !== 'HEARTBEAT') return;
+      view = { ...view, epoch: 0, term: undefined };
+    }
     if (this.onPeerMessage(view, now)) return;
-    if (this.reports.observe(view, now)) return; // reports only feed the dashboard
+    if (view.type === 'IPID_HISTOGRAM' || view.type === 'ANALYZER_REPORT') {
+      // Kept only about members (and capture nodes that departed lately): no state for strangers.
+      const about = view.type === 'ANALYZER_REPORT' ? view.sourceNodeId : view.nodeId;
+      const known =
+        this.membership.get(view.nodeId) !== undefined &&
+        (this.membership.get(about) !== undefined || this.reports.capture.has(about));
+      if (known) this.reports.observe(view, now);
+      else this.counters.reportsIgnored++;
+      return;
+    }
     if (view.type === 'HEARTBEAT') {
       this.maxTermHeard = Math.max(this.maxTermHeard, view.term ?? 0);
       this.maxEpochHeard = Math.max(this.maxEpochHeard, view.epoch);
@@ -294,8 +344,8 @@ export class Coordinator {
     if (!this.active) {
       // Standbys only keep track of who is there (witnesses, and the members a first active
       // starts with); the active answers. A JOIN heard now is accepted when we become active.
-      if (view.type === 'HEARTBEAT')
-        this.membership.heard(
+      if (view.type === 'HEARTBEAT') {
+        const heard = this.admit(
           {
             nodeId: view.nodeId,
             role: view.role ?? 'capture',
@@ -305,41 +355,48 @@ export class Coordinator {
           },
           now,
         );
+        if (heard) this.reports.observe(view, now);
+      }
       if (view.type === 'JOIN') {
-        const { isNew } = this.membership.heard(
+        const heard = this.admit(
           { nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint },
           now,
         );
-        if (isNew) this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
+        if (heard?.isNew)
+          this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
         this.counters.joins++;
       }
       return;
     }
     switch (view.type) {
       case 'JOIN': {
-        const { isNew, topologyChanged } = this.membership.heard(
+        this.counters.joins++;
+        const heard = this.admit(
           { nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint },
           now,
         );
-        this.counters.joins++;
-        if (isNew) this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
+        if (!heard) return;
+        if (heard.isNew)
+          this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
         this.sendAccept(view.nodeId, from);
-        if (topologyChanged) this.scheduleTopology(`${view.role} ${view.nodeId} joined`);
+        if (heard.topologyChanged) this.scheduleTopology(`${view.role} ${view.nodeId} joined`);
         else if (this.current && view.role === 'capture') this.sendTopology(from); // a restarted agent
         return;
       }
       case 'HEARTBEAT': {
         const role = view.role ?? 'capture';
-        const { isNew, topologyChanged } = this.membership.heard(
+        const heard = this.admit(
           { nodeId: view.nodeId, role, control: from, data: view.endpoint, appliedEpoch: view.epoch },
           now,
         );
-        if (isNew)
+        if (!heard) return;
+        this.reports.observe(view, now);
+        if (heard.isNew)
           this.events.add(
             'join',
             `${role} ${view.nodeId} rejoined by heartbeat from ${from.ip}:${from.port}`,
           );
-        if (topologyChanged) this.scheduleTopology(`${role} ${view.nodeId} is back`);
+        if (heard.topologyChanged) this.scheduleTopology(`${role} ${view.nodeId} is back`);
         else if (role === 'capture') this.checkApplied(view.nodeId, view.epoch, from, now);
         return;
       }
@@ -363,7 +420,6 @@ export class Coordinator {
         if (!member) return;
         this.counters.leaves++;
         this.reports.departed(view.nodeId, 'left', now);
-        this.channel.forgetSender(from);
         this.ledger.departed(view.nodeId);
         this.ledgerRounds.forget(view.nodeId);
         this.events.add('leave', `${member.role} ${view.nodeId} left`);
@@ -441,6 +497,21 @@ export class Coordinator {
     }
   }
 
+  /**
+   * A JOIN or HEARTBEAT into the membership; undefined (counted, and said in an event now and
+   * then) when the member is new and --max-members are known already.
+   */
+  private admit(m: MemberAnnouncement, now: number): ReturnType<Membership['heard']> | undefined {
+    const heard = this.membership.heard(m, now);
+    if (!heard.refused) return heard;
+    if (this.counters.joinsRefused++ % 1000 === 0)
+      this.events.add(
+        'anomaly',
+        `${m.role} ${m.nodeId} refused: the membership is full (${this.membership.maxMembers}, --max-members); ${this.counters.joinsRefused} refused so far`,
+      );
+    return undefined;
+  }
+
   private unexpected(): true {
     this.counters.unexpectedMessages++;
     return true;
@@ -454,11 +525,11 @@ export class Coordinator {
   ): void {
     this.counters.syncsApplied++;
     this.lastSyncMs = now;
-    for (const m of this.membership.all())
-      if (!members.some((x) => x.nodeId === m.nodeId)) this.membership.remove(m.nodeId);
+    const listed = new Set(members.map((m) => m.nodeId));
+    for (const m of this.membership.all()) if (!listed.has(m.nodeId)) this.membership.remove(m.nodeId);
     for (const m of members) {
       const known = this.membership.get(m.nodeId);
-      this.membership.heard(
+      this.admit(
         m.role === 'analyzer'
           ? { nodeId: m.nodeId, role: m.role, control: known?.control ?? m.endpoint, data: m.endpoint }
           : { nodeId: m.nodeId, role: m.role, control: m.endpoint },
@@ -492,6 +563,7 @@ export class Coordinator {
         selection: this.config.mode,
         analyzers: this.membership.analyzers(),
         heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+        coordinatorId: this.config.coordinatorId,
       }),
       to,
     );
@@ -545,7 +617,6 @@ export class Coordinator {
     for (const { member, peersReported } of gone) {
       this.counters.timeouts++;
       this.reports.departed(member.nodeId, 'timeout', now);
-      this.channel.forgetSender(member.control);
       this.ledger.departed(member.nodeId);
       this.ledgerRounds.forget(member.nodeId);
       this.events.add(
@@ -562,12 +633,15 @@ export class Coordinator {
   private scheduleTopology(reason: string): void {
     this.pendingReason = this.pendingReason ? `${this.pendingReason}; ${reason}` : reason;
     if (!this.active || this.pendingTopology) return;
-    this.pendingTopology = this.clock.after(COALESCE_MS, () => {
-      this.pendingTopology = undefined;
-      const why = this.pendingReason;
-      this.pendingReason = '';
-      this.issueTopology(why);
-    });
+    this.pendingTopology = this.clock.after(
+      COALESCE_MS,
+      guarded('coordinator topology', () => {
+        this.pendingTopology = undefined;
+        const why = this.pendingReason;
+        this.pendingReason = '';
+        this.issueTopology(why);
+      }),
+    );
   }
 
   /** A new epoch for the current membership, sent to every capture node (and in-band for round-robin). */
@@ -583,7 +657,16 @@ export class Coordinator {
       return;
     }
     const now = this.clock.now();
-    this.epoch = Math.max(this.epoch, this.maxEpochHeard) + 1;
+    const epoch = Math.max(this.epoch, this.maxEpochHeard) + 1;
+    if (epoch >= EPOCH_TERM_CEILING) {
+      if (this.counters.epochsRefused++ === 0)
+        this.events.add(
+          'anomaly',
+          `no new epoch (${reason}): epoch ${epoch} would enter the reserve above ${EPOCH_TERM_CEILING - 1} (SPEC §6.7); the cluster keeps epoch ${this.epoch}`,
+        );
+      return;
+    }
+    this.epoch = epoch;
     const roundRobin = this.config.mode === 'round-robin';
     this.current = {
       term: this.term,
@@ -602,8 +685,7 @@ export class Coordinator {
     this.sendSync(); // standbys learn the new epoch at once
     this.ledger.open(this.epoch, nodeIds, this.current.validityStartMs);
     if (roundRobin) this.inject();
-    for (const member of this.membership.all())
-      if (member.role === 'capture') this.sendTopology(member.control);
+    this.distributeTopology();
     this.events.add(
       'topology',
       `epoch ${this.epoch}: ${nodeIds.length} capture nodes [${nodeIds.join(', ')}], ${this.current.analyzers.length} analyzers (${reason})`,
@@ -613,13 +695,22 @@ export class Coordinator {
   private sendTopology(to: Endpoint): void {
     if (!this.current) return;
     this.counters.topologiesSent++;
-    this.channel.send(topologyUpdate(this.current), to);
+    this.channel.send(topologyUpdate(this.asSent(this.current)), to);
+  }
+
+  /** A topology as this coordinator sends it: naming itself and where it listens (SPEC.md §6.4, §6.7). */
+  private asSent(topology: TopologyUpdateFields): TopologyUpdateFields {
+    return {
+      ...topology,
+      coordinatorId: this.config.coordinatorId,
+      coordinator: { ip: this.config.advertise, port: this.config.listen.port },
+    };
   }
 
   private inject(): void {
     if (!this.injector || !this.current) return;
     try {
-      if (this.injector.inject(this.current)) this.counters.inbandInjected++;
+      if (this.injector.inject(this.asSent(this.current))) this.counters.inbandInjected++;
       else this.counters.inbandInjectFailures++;
     } catch (error) {
       this.counters.inbandInjectFailures++;
@@ -639,9 +730,43 @@ export class Coordinator {
     this.issueTopology('resync');
   }
 
-  private resendTopology(): void {
-    for (const member of this.membership.all())
-      if (member.role === 'capture') this.sendTopology(member.control);
+  /**
+   * The current topology to every capture node: encoded once (one SENDER_SEQ, the same bytes
+   * for all), sent SENDS_PER_TURN members per turn of the event loop, so the work grows
+   * linearly with the membership and the process stays responsive. A newer distribution
+   * replaces one still under way.
+   */
+  private distributeTopology(): void {
+    this.distribution?.();
+    this.distribution = undefined;
+    if (!this.current) return;
+    let bytes: Buffer;
+    try {
+      bytes = this.channel.encode(topologyUpdate(this.asSent(this.current)));
+    } catch (error) {
+      this.events.add(
+        'anomaly',
+        `topology of epoch ${this.current.epoch} not sent: ${(error as Error).message}`,
+      );
+      return;
+    }
+    const targets = this.membership
+      .all()
+      .filter((m) => m.role === 'capture')
+      .map((m) => m.control);
+    const sendFrom = (first: number): void => {
+      this.distribution = undefined;
+      for (const to of targets.slice(first, first + SENDS_PER_TURN)) {
+        this.counters.topologiesSent++;
+        this.channel.sendEncoded(bytes, to);
+      }
+      if (first + SENDS_PER_TURN < targets.length)
+        this.distribution = this.clock.after(
+          0,
+          guarded('coordinator topology', () => sendFrom(first + SENDS_PER_TURN)),
+        );
+    };
+    sendFrom(0);
   }
 
   /** Closes settled epochs in the ledger, acts on anomalies, and starts periodic epochs. */

@@ -26,6 +26,8 @@
 //   highest term they have seen, and report it in SEEN_TERM, which makes the lower one step
 //   down.
 // - Anyone who sees a higher term adopts it and becomes a standby.
+import { inEpochTermSpace } from '../protocol/index.js';
+
 export type CoordinatorRole = 'standby' | 'candidate' | 'active';
 
 export interface ElectionConfig {
@@ -84,9 +86,11 @@ export class Election {
     return this.config.electionTimeoutMs / 2;
   }
 
-  /** Any term seen anywhere (a peer's message, a member's SEEN_TERM). */
+  /** Any term seen anywhere (a peer's message, a member's SEEN_TERM); terms in the reserve are not taken. */
   observeTerm(term: number, nowMs: number): ElectionAction | undefined {
-    if (term <= this.term) return undefined;
+    if (term <= this.term || !inEpochTermSpace(term)) return undefined;
+    // Only this term's vote matters from here on: older ones are forgotten (a bounded table).
+    for (const old of this.votedFor.keys()) if (old < term) this.votedFor.delete(old);
     const wasActive = this.role === 'active';
     this.term = term;
     this.role = 'standby';
@@ -171,8 +175,11 @@ export class Election {
         why: `no SYNC_ACK from a majority within ${this.leaseMs} ms`,
       };
     }
+    // A next term in the reserve (SPEC.md §6.7) is never taken: we stay what we are.
+    const next = nextTerm(Math.max(this.term, this.proposedTerm, termsSeen), this.config.selfId);
+    if (!inEpochTermSpace(next)) return undefined;
     if (this.role === 'candidate' && witnessed && nowMs - this.lastPeerHeardMs >= this.config.solitudeMs) {
-      this.term = nextTerm(Math.max(this.term, this.proposedTerm, termsSeen), this.config.selfId);
+      this.term = next;
       return this.becomeActive(
         nowMs,
         `no peer heard for ${this.config.solitudeMs} ms, a majority of capture nodes heartbeat here (solitude rule)`,

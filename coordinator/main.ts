@@ -75,6 +75,7 @@ function configOf(values: Values): CoordinatorConfig {
     hashKeys,
     snaplen: resolveSnaplen(values.snaplen),
     ...timing,
+    maxMembers: values.maxMembers,
     injectInterface: values.injectInterface,
     announceGroup:
       timing.announceIntervalMs > 0

@@ -1,6 +1,8 @@
 // Who is in the cluster: capture nodes and analyzers, with where to reach them and when
 // they were last heard from. Pure state (the caller passes the clock); the coordinator
-// turns its changes into topologies.
+// turns its changes into topologies. Bounded: at most `maxMembers`; a new member beyond that
+// is refused (the coordinator counts it), so a join storm cannot grow the table or the
+// topology without limit.
 import type { Endpoint, Role } from '../protocol/index.js';
 
 export interface Member {
@@ -28,16 +30,28 @@ function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean
   return a?.ip === b?.ip && a?.port === b?.port;
 }
 
+export interface Heard {
+  isNew: boolean;
+  topologyChanged: boolean;
+  /** Set when `m` was new and the membership is full: nothing was recorded. */
+  refused?: true;
+}
+
 export class Membership {
   private readonly byId = new Map<number, Member>();
+
+  constructor(readonly maxMembers = Infinity) {}
 
   /**
    * A JOIN or HEARTBEAT from `m`. Returns whether the topology changes: a new member, or an
    * analyzer that moved its data endpoint. A capture node's control address may change (a
-   * restarted agent with the same node ID) without changing the topology.
+   * restarted agent with the same node ID) without changing the topology. A new member when
+   * `maxMembers` are known already is refused.
    */
-  heard(m: MemberAnnouncement, nowMs: number): { isNew: boolean; topologyChanged: boolean } {
+  heard(m: MemberAnnouncement, nowMs: number): Heard {
     const known = this.byId.get(m.nodeId);
+    if (!known && this.byId.size >= this.maxMembers)
+      return { isNew: false, topologyChanged: false, refused: true };
     if (!known) {
       this.byId.set(m.nodeId, {
         ...m,
@@ -96,5 +110,9 @@ export class Membership {
 
   all(): Member[] {
     return [...this.byId.values()];
+  }
+
+  get size(): number {
+    return this.byId.size;
   }
 }

@@ -10,6 +10,7 @@ import { addProcessMetrics } from '../common/process-metrics.js';
 /** The IP-ID histogram's bins as metrics: 16 of 4096 IDs each (16 of the 256 reported bins), so 16 series. */
 export const IPID_METRIC_BINS = 16;
 const REPORTED_BINS_PER_METRIC_BIN = IPID_HISTOGRAM_BINS / IPID_METRIC_BINS;
+import { handlerFaults } from '../common/fault-guard.js';
 
 /** Why the control channel rejects a message: the decoder's codes, then the replay guard's. */
 
@@ -47,6 +48,18 @@ const COUNTERS: Array<[string, string, keyof CoordinatorCounters]> = [
   ['syncs_applied_total', 'SYNC messages applied (as standby)', 'syncsApplied'],
   ['elections_total', 'Elections this coordinator stood in', 'elections'],
   ['failovers_total', 'Times this coordinator took over from another active', 'failovers'],
+  ['joins_refused_total', 'New members refused because --max-members were known already', 'joinsRefused'],
+  [
+    'reports_ignored_total',
+    'IPID_HISTOGRAM and ANALYZER_REPORT messages about IDs that are no members',
+    'reportsIgnored',
+  ],
+  [
+    'reserved_values_ignored_total',
+    'Messages whose EPOCH or TERM lies in the reserve of SPEC §6.7 (numbers not taken)',
+    'reservedValuesIgnored',
+  ],
+  ['epochs_refused_total', 'New epochs not issued because the epoch space is exhausted', 'epochsRefused'],
 ];
 
 /** What the dashboard (on --http) counts about its WebSocket pages. */
@@ -70,6 +83,15 @@ export function createCoordinatorMetrics(c: Coordinator, dashboard?: DashboardCo
     });
   }
   registerRejectedMessages(registry, 'dicap_coordinator_rejected_messages_total', () => c.channel.rejected);
+  new Counter({
+    name: 'dicap_coordinator_handler_faults_total',
+    help: 'Timer and socket handlers that threw (counted and logged; the coordinator carries on)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(handlerFaults.count);
+    },
+  });
   new Gauge({
     name: 'dicap_coordinator_members',
     help: 'Members by role',

@@ -14,6 +14,8 @@ export type DepartureKind = 'timeout' | 'left';
 
 /** Departed nodes (and silent analyzers' reports) stay on the dashboard this long, marked as gone. */
 export const DEPARTED_KEEP_MS = 10 * 60_000;
+/** At most this many departed nodes are kept for the dashboard. */
+export const MAX_DEPARTED_KEPT = 256;
 
 export interface CaptureNodeReports {
   readonly nodeId: number;
@@ -68,10 +70,24 @@ export class NodeReports {
     }
   }
 
-  /** A member was removed (timed out) or left: its reports stay, marked, for DEPARTED_KEEP_MS. */
+  /**
+   * A member was removed (timed out) or left: its reports stay, marked, for DEPARTED_KEEP_MS;
+   * beyond MAX_DEPARTED_KEPT departed nodes the one gone longest is forgotten at once (churn
+   * must not grow this table).
+   */
   departed(nodeId: number, kind: DepartureKind, atMs: number): void {
     const node = this.capture.get(nodeId);
-    if (node) node.departure = { kind, atMs };
+    if (!node) return;
+    node.departure = { kind, atMs };
+    const departed = [...this.capture.values()].filter((n) => n.departure);
+    if (departed.length <= MAX_DEPARTED_KEPT) return;
+    const oldest = departed.reduce((a, b) => (a.departure!.atMs <= b.departure!.atMs ? a : b));
+    this.forget(oldest.nodeId);
+  }
+
+  private forget(nodeId: number): void {
+    this.capture.delete(nodeId);
+    for (const bySource of this.analyzers.values()) bySource.delete(nodeId);
   }
 
   /** Analyzer reports about `sourceNodeId`, from every analyzer. */

@@ -2,8 +2,11 @@
 // intervals default to the --timing profile (common/timing.ts), whose rules main.ts checks.
 import { CLUSTER_OPTIONS, DEFAULT_DISCOVER_GROUP, timingOption } from '../common/cluster-options.js';
 import { defineOptions } from '../common/options.js';
+import { MAX_SYNC_MEMBERS } from '../protocol/index.js';
 
 export const DEFAULT_CONTROL_PORT = 7400;
+/** Members (capture nodes and analyzers) at most, unless --max-members says otherwise. */
+export const DEFAULT_MAX_MEMBERS = 1024;
 
 const PEER = /^(\d{1,3})@(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;
 
@@ -61,6 +64,14 @@ export const COORDINATOR_OPTIONS = defineOptions({
       600000,
       'How often nodes heartbeat; agents and analyzers learn it from ACCEPT. The ledger waits this long for final reports.',
     ),
+    'max-members': {
+      type: 'integer',
+      min: 1,
+      max: MAX_SYNC_MEMBERS,
+      default: DEFAULT_MAX_MEMBERS,
+      placeholder: 'N',
+      help: `Capture nodes and analyzers at most; a JOIN (or heartbeat) of a new member beyond this is refused and counted (dicap_coordinator_joins_refused_total). At most ${MAX_SYNC_MEMBERS}, the members one SYNC can list.`,
+    },
     'node-timeout-ms': timingOption(
       'nodeTimeoutMs',
       100,

@@ -5,8 +5,10 @@
 // Constructors throw RangeError on values that do not fit the wire; readers throw only
 // on a body the decoder would have rejected (one built by hand).
 import {
+  AUTH_TRAILER_AVPS,
   AvpCode,
   IPID_HISTOGRAM_BINS,
+  MAX_AVPS,
   MessageType,
   ROLE,
   SELECTION_TYPE,
@@ -41,6 +43,8 @@ export interface AcceptFields {
   readonly analyzers: readonly Endpoint[];
   /** Optional (HEARTBEAT_INTERVAL_MS): how often the cluster's members heartbeat (SPEC §6.11). */
   readonly heartbeatIntervalMs?: number;
+  /** Optional (SPEC.md §6.4): the sending coordinator's ID, which names it for replay protection. */
+  readonly coordinatorId?: number;
 }
 export interface TopologyUpdateFields {
   readonly term: number;
@@ -59,6 +63,10 @@ export interface TopologyUpdateFields {
    * nodes that select in the kernel; written as the first two AVPs, TOKEN_HI and TOKEN_LO.
    */
   readonly token?: bigint;
+  /** Optional (SPEC.md §6.4): the sending coordinator's ID, which names it for replay protection. */
+  readonly coordinatorId?: number;
+  /** Optional (SPEC.md §6.7): where the sending coordinator listens (COORDINATOR_IP/PORT). */
+  readonly coordinator?: Endpoint;
 }
 export interface HeartbeatFields {
   readonly nodeId: number;
@@ -213,6 +221,9 @@ const ENGINE_TOTALS: ReadonlyArray<[keyof EngineTotals, number]> = [
   ['noAnalyzer', C.NO_ANALYZER_HI],
 ];
 
+const coordinatorIdAvps = (id: number | undefined): Avp[] =>
+  id !== undefined ? [avp(C.COORDINATOR_ID, id)] : [];
+
 function body(type: MessageType, avps: Avp[]): ControlBody {
   return { type, avps };
 }
@@ -230,6 +241,7 @@ export function accept(f: AcceptFields): ControlBody {
     avp(C.SELECTION_TYPE, SELECTION_TYPE[f.selection]),
     ...f.analyzers.flatMap((a) => endpointAvps(C.ANALYZER_IP, C.ANALYZER_PORT, a)),
     ...(f.heartbeatIntervalMs !== undefined ? [avp(C.HEARTBEAT_INTERVAL_MS, f.heartbeatIntervalMs)] : []),
+    ...coordinatorIdAvps(f.coordinatorId),
   ]);
 }
 
@@ -255,6 +267,8 @@ export function topologyUpdate(f: TopologyUpdateFields): ControlBody {
     avp(C.SNAPLEN, f.snaplen),
     ...f.nodeIds.map((id) => avp(C.NODE_ID, id)),
     ...f.analyzers.flatMap((a) => endpointAvps(C.ANALYZER_IP, C.ANALYZER_PORT, a)),
+    ...coordinatorIdAvps(f.coordinatorId),
+    ...(f.coordinator ? endpointAvps(C.COORDINATOR_IP, C.COORDINATOR_PORT, f.coordinator) : []),
   ]);
 }
 
@@ -318,7 +332,7 @@ export function announce(f: AnnounceFields): ControlBody {
     avp(C.TERM, f.term),
     ...endpointAvps(C.COORDINATOR_IP, C.COORDINATOR_PORT, f.coordinator),
     ...(f.state !== undefined ? [avp(C.COORDINATOR_STATE, COORDINATOR_STATE[f.state])] : []),
-    ...(f.coordinatorId !== undefined ? [avp(C.COORDINATOR_ID, f.coordinatorId)] : []),
+    ...coordinatorIdAvps(f.coordinatorId),
   ]);
 }
 
@@ -345,11 +359,18 @@ export function syncAck(f: CoordinatorTermFields): ControlBody {
   return body(MessageType.SYNC_ACK, [avp(C.TERM, f.term), avp(C.COORDINATOR_ID, f.coordinatorId)]);
 }
 
+/**
+ * The most members a SYNC can list: its fixed AVPs (TERM, EPOCH, COORDINATOR_ID, DASHBOARD_IP,
+ * DASHBOARD_PORT), four per member and the trailer within MAX_AVPS. A coordinator's membership
+ * limit stays at or below it, so every SYNC and TOPOLOGY_UPDATE it builds can be encoded.
+ */
+export const MAX_SYNC_MEMBERS = Math.floor((MAX_AVPS - AUTH_TRAILER_AVPS - 5) / 4);
+
 export function sync(f: SyncFields): ControlBody {
   return body(MessageType.SYNC, [
     avp(C.TERM, f.term),
     avp(C.EPOCH, f.epoch),
-    ...(f.coordinatorId !== undefined ? [avp(C.COORDINATOR_ID, f.coordinatorId)] : []),
+    ...coordinatorIdAvps(f.coordinatorId),
     ...(f.dashboard ? endpointAvps(C.DASHBOARD_IP, C.DASHBOARD_PORT, f.dashboard) : []),
     ...f.members.flatMap((m) => [
       avp(C.NODE_ID, m.nodeId),
@@ -388,6 +409,11 @@ class BodyReader {
   role(value: number): Role {
     return roleOf(value)!;
   }
+  /** `{ coordinatorId }` when COORDINATOR_ID is present, else nothing. */
+  coordinatorId(): { coordinatorId?: number } {
+    const id = this.optional(C.COORDINATOR_ID);
+    return id !== undefined ? { coordinatorId: id } : {};
+  }
 }
 
 function readerFor(msg: ControlBody, expected: MessageTypeName): BodyReader {
@@ -416,6 +442,7 @@ export function readAccept(msg: ControlBody): AcceptFields {
     selection: selectionModeOf(r.one(C.SELECTION_TYPE))!,
     analyzers: r.endpoints(C.ANALYZER_IP),
     ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
+    ...r.coordinatorId(),
   };
 }
 
@@ -434,6 +461,10 @@ export function readTopologyUpdate(msg: ControlBody): TopologyUpdateFields {
     k1: r.one(C.HASH_KEY_1),
     snaplen: r.one(C.SNAPLEN),
     ...(token !== undefined ? { token } : {}),
+    ...r.coordinatorId(),
+    ...(r.optional(C.COORDINATOR_IP) !== undefined && r.optional(C.COORDINATOR_PORT) !== undefined
+      ? { coordinator: r.endpoint(C.COORDINATOR_IP, C.COORDINATOR_PORT) }
+      : {}),
   };
 }
 
@@ -494,14 +525,13 @@ export function readLeave(msg: ControlBody): LeaveFields {
 export function readAnnounce(msg: ControlBody): AnnounceFields {
   const r = readerFor(msg, 'ANNOUNCE');
   const state = r.optional(C.COORDINATOR_STATE);
-  const coordinatorId = r.optional(C.COORDINATOR_ID);
   return {
     term: r.one(C.TERM),
     coordinator: r.endpoint(C.COORDINATOR_IP, C.COORDINATOR_PORT),
     ...(state !== undefined
       ? { state: state === COORDINATOR_STATE.standby ? ('standby' as const) : ('active' as const) }
       : {}),
-    ...(coordinatorId !== undefined ? { coordinatorId } : {}),
+    ...r.coordinatorId(),
   };
 }
 
@@ -519,13 +549,12 @@ export function readSync(msg: ControlBody): SyncFields {
         ]
       : [],
   );
-  const coordinatorId = r.optional(C.COORDINATOR_ID);
   const hasDashboard = r.optional(C.DASHBOARD_IP) !== undefined;
   return {
     term: r.one(C.TERM),
     epoch: r.one(C.EPOCH),
     members,
-    ...(coordinatorId !== undefined ? { coordinatorId } : {}),
+    ...r.coordinatorId(),
     ...(hasDashboard ? { dashboard: r.endpoint(C.DASHBOARD_IP, C.DASHBOARD_PORT) } : {}),
   };
 }

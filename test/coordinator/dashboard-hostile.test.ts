@@ -11,6 +11,7 @@ import { serveMetrics } from '../../common/metrics-server.js';
 import { startCoordinator } from '../../coordinator/runtime.js';
 import { DEFAULT_MAX_PAGES, Dashboard } from '../../coordinator/dashboard/server.js';
 import { createCoordinatorMetrics } from '../../coordinator/metrics.js';
+import { fastCoordinatorConfig } from '../helpers/coordinator-config.js';
 import { freePort } from '../helpers/free-port.js';
 
 const open: Array<() => unknown> = [];
@@ -19,24 +20,7 @@ afterEach(async () => {
 });
 
 async function dashboardServer(): Promise<{ dashboard: Dashboard; port: number }> {
-  const coordinator = await startCoordinator({
-    listen: { ip: '127.0.0.1', port: await freePort('udp') },
-    advertise: '127.0.0.1',
-    key: Buffer.from('00112233445566778899aabbccddeeff', 'hex'),
-    mode: 'flow',
-    snaplen: 128,
-    heartbeatIntervalMs: 100,
-    nodeTimeoutMs: 600,
-    topologyIntervalMs: 10_000,
-    epochIntervalMs: 0,
-    validityDelayMs: 50,
-    announceIntervalMs: 0,
-    coordinatorId: 1,
-    peers: [],
-    syncIntervalMs: 100,
-    electionTimeoutMs: 300,
-    solitudeMs: 1000,
-  });
+  const coordinator = await startCoordinator(fastCoordinatorConfig(await freePort('udp')));
   open.push(() => coordinator.stop());
   const dashboard = new Dashboard(coordinator, { pushIntervalMs: 50 });
   const server = await serveMetrics(

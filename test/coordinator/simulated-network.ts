@@ -97,14 +97,15 @@ export class SimulatedNetwork {
       received: 0,
       sent: 0,
       rejected: {},
-      send: (body: ControlBody, to: Endpoint) => {
-        transport.sent++;
-        if (!this.reachable(at.ip, to.ip)) return;
-        // Through the real codec, as a datagram would go.
-        const bytes = encodeControlMessage(
+      // Through the real codec, as a datagram would go.
+      encode: (body: ControlBody) =>
+        encodeControlMessage(
           { ...body, timestamp: Math.floor(this.clock.now() / 1000), senderSeq: ++this.senderSeq },
           KEY,
-        );
+        ),
+      sendEncoded: (bytes: Buffer, to: Endpoint) => {
+        transport.sent++;
+        if (!this.reachable(at.ip, to.ip)) return;
         this.clock.after(LATENCY_MS, () => {
           const handler = this.handlers.get(keyOf(to));
           const decoded = verifyControlMessage(bytes, KEY);
@@ -112,7 +113,10 @@ export class SimulatedNetwork {
             handler(readControlMessage(decoded.message), at);
         });
       },
-      forgetSender: () => undefined,
+      send: (body: ControlBody, to: Endpoint) => {
+        transport.sendEncoded(transport.encode(body), to);
+        return true;
+      },
       close: async () => {
         this.handlers.delete(keyOf(at));
       },

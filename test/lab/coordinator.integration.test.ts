@@ -523,13 +523,22 @@ async function attack(
     sign(leave({ nodeId: 11 }), 102, key, now - 120), // stale
     harmless,
     harmless, // replayed copy
-    sign(leave({ nodeId: 11 }), 150), // replayed: older than the harmless one
+    sign(leave({ nodeId: 999 }), 150), // replayed: older than the harmless one of the same sender
     ...garbage(),
   ]);
   const higherTerm = status.term + 256;
-  const deposing = topologyUpdate({ ...status.topology!, term: higherTerm, nodeIds: [999] });
+  // Messages of a coordinator ID the cluster does not use, so its replay state starts with them.
+  const stranger = 99;
+  const deposing = topologyUpdate({
+    ...status.topology!,
+    k0: 1,
+    k1: 2,
+    term: higherTerm,
+    nodeIds: [999],
+    coordinatorId: stranger,
+  });
   for (const member of status.members) {
-    // Newer means (TERM, SENDER_SEQ) greater: the replays carry the same term, a lower sequence.
+    // Newer means a later SENDER_SEQ of the same sender: the replays carry a lower sequence.
     const acceptOther = sign(
       accept({
         nodeId: 999,
@@ -537,6 +546,7 @@ async function attack(
         coordinator: status.control,
         selection: status.mode,
         analyzers: [],
+        coordinatorId: stranger,
       }),
       200,
     );
