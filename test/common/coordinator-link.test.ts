@@ -26,6 +26,7 @@ async function fakeCoordinator(heartbeatIntervalMs: number) {
           selection: 'flow',
           analyzers: [],
           heartbeatIntervalMs,
+          coordinatorId: 1,
         }),
         from,
       );
