@@ -378,6 +378,7 @@ function readFlags(spec: OptionsSpec, argv: readonly string[]): RawFlags {
 function readEnvironment(
   spec: OptionsSpec,
   env: Readonly<Record<string, string | undefined>>,
+  warn: (line: string) => void,
 ): { values: Map<string, string>; config?: string } {
   const prefix = environmentName(spec.component, '');
   const values = new Map<string, string>();
@@ -392,7 +393,10 @@ function readEnvironment(
         known.map((n) => environmentName(spec.component, n)),
         (v) => v,
       );
-      throw new DicapError('DICAP_ERR_BAD_CONFIG', `unknown environment variable ${variable}; ${hint}`);
+      // A warning, not an error: an environment file shared by a mixed-version rollout may
+      // name options this version does not have (yet, or any more).
+      warn(`unknown environment variable ${variable} is ignored; ${hint}`);
+      continue;
     }
     if (name === 'config') config = text;
     else values.set(name, text);
@@ -436,16 +440,19 @@ function readConfigFile(spec: OptionsSpec, file: string): Map<string, unknown> {
  * Parses a component's options. `argv` holds the arguments after the command name;
  * `env` is usually `process.env`. Returns `{ help: true }` when --help/-h is present
  * (nothing else is checked then). Throws DicapError('DICAP_ERR_BAD_CONFIG') with a
- * one-line message for any bad, unknown, repeated or missing value.
+ * one-line message for any bad, unknown, repeated or missing value, except unknown
+ * environment variables, which are warned about and ignored.
  */
 export function parseOptions<const S extends OptionsSpec>(
   spec: S,
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
+  /** Receives one line per warning (an unknown DICAP_<COMPONENT>_ variable); default: stderr. */
+  warn: (line: string) => void = (line) => console.error(`dicap ${spec.component}: warning: ${line}`),
 ): ParseResult<S> {
   const flags = readFlags(spec, argv);
   if (flags.help) return { help: true };
-  const environment = readEnvironment(spec, env);
+  const environment = readEnvironment(spec, env, warn);
   const configPath = flags.config ?? environment.config;
   const file = configPath !== undefined ? readConfigFile(spec, configPath) : new Map<string, unknown>();
   const envName = (name: string): string => environmentName(spec.component, name);

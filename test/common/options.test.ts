@@ -205,13 +205,18 @@ describe('parseOptions', () => {
     expect(failure(argv)).toBe(message);
   });
 
-  it('names the environment variable of a bad value, and rejects unknown ones', () => {
+  it('names the environment variable of a bad value, and warns about unknown ones (a mixed-version rollout shares its environment file)', () => {
     expect(failure(['--listen', 'h:1'], { DICAP_AGENT_SNAPLEN: 'abc' })).toBe(
       'DICAP_AGENT_SNAPLEN="abc" is not an integer; give a number of bytes such as 128',
     );
-    expect(failure(['--listen', 'h:1'], { DICAP_AGENT_SNAPLN: '1' })).toBe(
-      'unknown environment variable DICAP_AGENT_SNAPLN; did you mean DICAP_AGENT_SNAPLEN?',
+    const warnings: string[] = [];
+    const parsed = parseOptions(SPEC, ['--listen', 'h:1'], { DICAP_AGENT_SNAPLN: '1' }, (w) =>
+      warnings.push(w),
     );
+    expect(parsed.help === false && parsed.values.snaplen).toBe(128);
+    expect(warnings).toEqual([
+      'unknown environment variable DICAP_AGENT_SNAPLN is ignored; did you mean DICAP_AGENT_SNAPLEN?',
+    ]);
     // Other components' variables are none of this component's business.
     expect(values(['--listen', 'h:1'], { DICAP_ANALYZER_WHATEVER: 'x' }).snaplen).toBe(128);
   });

@@ -86,6 +86,25 @@ describe.skipIf(!hasYaml)('docker/compose.yaml', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it("gives every dicap service a HEALTHZ_URL at its own /healthz, which the image's HEALTHCHECK polls", () => {
+    const dockerfile = fs.readFileSync(path.join(DOCKER, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\\\n +CMD \["node", "-e", .*process\.env\.HEALTHZ_URL/m);
+    const examples = path.resolve('docs', 'examples');
+    for (const [name, s] of dicap) {
+      const role = s.command[0] as string;
+      const config = JSON.parse(fs.readFileSync(path.join(examples, `${role}.json`), 'utf8')) as Record<
+        string,
+        string
+      >;
+      const listen =
+        role === 'coordinator'
+          ? (s.environment?.DICAP_COORDINATOR_HTTP ?? config.http)
+          : (s.environment?.[`DICAP_${role.toUpperCase()}_METRICS`] ?? config.metrics);
+      const port = listen!.split(':').at(-1);
+      expect(s.environment?.HEALTHZ_URL, name).toMatch(new RegExp(`^http://[\\d.]+:${port}/healthz$`));
+    }
+  });
+
   /** SOURCE:TARGET[:MODE], where SOURCE may be ${VARIABLE:?message with colons}. */
   const splitVolume = (volume: string): [string, string] => {
     const source = volume.startsWith('${') ? volume.slice(0, volume.indexOf('}') + 1) : volume.split(':')[0]!;
