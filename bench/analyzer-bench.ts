@@ -1,33 +1,41 @@
 // `npm run bench -- analyzer`: how many records per second a real `dicap analyzer` process
 // receives and writes, fed over loopback by the engine (offline source, every frame owned,
 // two workers), per output: pcap and pcapng to /dev/null, and (as root) a TAP interface,
-// whose frames the kernel takes in like received ones. Reports records per CPU-second of the
-// analyzer process (from /proc/<pid>/stat), so the sender's CPU does not count, and each
-// output's CPU per record against pcap's, measured in the same run.
+// whose frames the kernel takes in like received ones; with and without the batch MAC
+// (SPEC.md §6.5); and with whole frames too large for one datagram, which travel in
+// fragments the analyzer puts back together. Reports records per CPU-second of the analyzer
+// process (from /proc/<pid>/stat), so the sender's CPU does not count, and each case's CPU
+// per record against a baseline measured in the same run.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import { WHOLE_FRAME_SNAPLEN } from '../common/cluster-options.js';
 import { CaptureEngine } from '../native/engine.js';
+import { deriveBatchKey } from '../protocol/header-batch.js';
 import { writeSyntheticPcap } from './synthetic-pcap.js';
 import { processCpuSeconds } from './process-cpu.js';
 import type { ReportTable } from './report.js';
 import { startDicap } from '../lab/dicap-command.js';
 
-const FRAMES = 2_000_000;
 const PORT = 19950;
+const PAYLOAD = 1472;
+/** Frames per input: fewer large ones, so each case sends a few hundred MB at most. */
+const FRAMES: Record<number, number> = { 60: 2_000_000, 1514: 400_000, 9000: 80_000 };
 
-async function feed(file: string, snaplen: number): Promise<number> {
+async function feed(file: string, snaplen: number, batchKey: Buffer | undefined): Promise<number> {
   const engine = new CaptureEngine({
     nodeId: 1,
     workers: 2,
     snaplen,
-    payloadSize: 1472,
+    payloadSize: PAYLOAD,
     flushUs: 10_000,
     exportMode: 'random',
     queueSlots: 65536,
     file,
     realtime: false,
+    ...(batchKey ? { batchKey } : {}),
   });
   engine.offerTopology({
     term: 0,
@@ -47,72 +55,103 @@ async function feed(file: string, snaplen: number): Promise<number> {
   return engine.counters().recordsExported;
 }
 
-interface OutputCase {
-  label: string;
-  snaplen: number;
+interface Case {
+  /** Names the case for `versus`. */
+  id: string;
+  output: string;
   args: string[];
-  /** The case the others' CPU per record is compared with. */
-  baseline?: boolean;
+  /** Frame length in the input file (bytes, without FCS). */
+  frameBytes: number;
+  snaplen: number;
+  mac: boolean;
+  /** The case whose CPU per record this one is compared with (itself for a baseline). */
+  versus: string;
 }
 
-function outputCases(): OutputCase[] {
-  const cases: OutputCase[] = [
-    { label: 'pcap to /dev/null', snaplen: 64, args: ['--write', '/dev/null'] },
-    { label: 'pcap to /dev/null', snaplen: 128, args: ['--write', '/dev/null'], baseline: true },
-    { label: 'pcapng to /dev/null', snaplen: 128, args: ['--write', '/dev/null', '--format', 'pcapng'] },
+function cases(): Case[] {
+  const pcap = { output: 'pcap to /dev/null', args: ['--write', '/dev/null'] };
+  const list: Case[] = [
+    { id: 'p64', ...pcap, frameBytes: 60, snaplen: 64, mac: false, versus: 'p128' },
+    { id: 'p128', ...pcap, frameBytes: 60, snaplen: 128, mac: false, versus: 'p128' },
+    {
+      id: 'ng128',
+      output: 'pcapng to /dev/null',
+      args: ['--write', '/dev/null', '--format', 'pcapng'],
+      frameBytes: 60,
+      snaplen: 128,
+      mac: false,
+      versus: 'p128',
+    },
+    { id: 'p128mac', ...pcap, frameBytes: 60, snaplen: 128, mac: true, versus: 'p128' },
+    // Whole frames: a 1514-byte frame needs 2 datagrams of 1472 bytes, a 9000-byte one 7.
+    { id: 'w1514', ...pcap, frameBytes: 1514, snaplen: WHOLE_FRAME_SNAPLEN, mac: false, versus: 'w1514' },
+    { id: 'w1514mac', ...pcap, frameBytes: 1514, snaplen: WHOLE_FRAME_SNAPLEN, mac: true, versus: 'w1514' },
+    { id: 'w9000', ...pcap, frameBytes: 9000, snaplen: WHOLE_FRAME_SNAPLEN, mac: false, versus: 'w9000' },
+    { id: 'w9000mac', ...pcap, frameBytes: 9000, snaplen: WHOLE_FRAME_SNAPLEN, mac: true, versus: 'w9000' },
   ];
   // A TAP needs CAP_NET_ADMIN; it has no address and no IPv6, so the kernel drops what it takes in.
   if (process.getuid?.() === 0)
-    cases.push({
-      label: 'TAP interface',
-      snaplen: 128,
+    list.splice(3, 0, {
+      id: 'tap128',
+      output: 'TAP interface',
       args: ['--output', `tap:dbench${process.pid % 10000}`],
+      frameBytes: 60,
+      snaplen: 128,
+      mac: false,
+      versus: 'p128',
     });
-  return cases;
+  return list;
 }
 
 export async function benchAnalyzer(): Promise<ReportTable> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-bench-analyzer-'));
-  const input = path.join(dir, 'synthetic-64.pcap');
-  writeSyntheticPcap(input, FRAMES);
+  const keyFile = path.join(dir, 'cluster.key');
+  const clusterKey = crypto.randomBytes(32);
+  fs.writeFileSync(keyFile, clusterKey.toString('hex') + '\n', { mode: 0o600 });
   const rows: string[][] = [];
-  let baselineCpuPerRecord: number | undefined;
+  const cpuPerRecord = new Map<string, number>();
   try {
-    for (const { label, snaplen, args, baseline } of outputCases()) {
+    for (const c of cases()) {
+      const input = path.join(dir, `synthetic-${c.frameBytes}.pcap`);
+      if (!fs.existsSync(input)) writeSyntheticPcap(input, FRAMES[c.frameBytes]!, 4096, c.frameBytes);
       const summary = path.join(dir, 'analyzer.json');
       const analyzer = startDicap([
         'analyzer',
         '--listen',
         `127.0.0.1:${PORT}`,
-        ...args,
+        ...c.args,
         '--status-interval',
         '0',
         '--summary',
         summary,
+        ...(c.mac ? ['--cluster-key-file', keyFile] : []),
       ]);
       await analyzer.waitForStderr(/listening/i);
       const cpu0 = processCpuSeconds(analyzer.child.pid!);
       const t0 = process.hrtime.bigint();
-      const sent = await feed(input, snaplen);
+      const sent = await feed(input, c.snaplen, c.mac ? deriveBatchKey(clusterKey) : undefined);
       await new Promise((r) => setTimeout(r, 300));
       const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
       const cpuS = processCpuSeconds(analyzer.child.pid!) - cpu0;
       analyzer.child.kill('SIGTERM');
       await analyzer.exited;
-      const c = JSON.parse(fs.readFileSync(summary, 'utf8'));
-      const cpuPerRecord = cpuS / c.records;
-      if (baseline) baselineCpuPerRecord = cpuPerRecord;
+      const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
+      const perRecord = cpuS / s.records;
+      cpuPerRecord.set(c.id, perRecord);
+      const versus = cpuPerRecord.get(c.versus);
       const row = [
-        label,
-        String(snaplen),
+        c.output,
+        String(c.frameBytes),
+        c.snaplen === WHOLE_FRAME_SNAPLEN ? '0 (whole)' : String(c.snaplen),
+        c.mac ? 'HMAC-SHA256/128' : 'none',
         String(sent),
-        String(c.records),
-        String(c.recordsWritten),
-        String(c.socketDrops ?? 0),
-        (c.records / wallS / 1e6).toFixed(2),
-        (c.records / cpuS / 1e6).toFixed(2),
-        (cpuPerRecord * 1e6).toFixed(3),
-        baselineCpuPerRecord ? (cpuPerRecord / baselineCpuPerRecord).toFixed(2) : '—',
+        String(s.records),
+        String(s.reassembledRecords ?? 0),
+        String(s.socketDrops ?? 0),
+        (s.records / wallS / 1e6).toFixed(3),
+        (s.records / cpuS / 1e6).toFixed(3),
+        (perRecord * 1e6).toFixed(3),
+        versus ? `${(perRecord / versus).toFixed(2)} (vs ${c.versus})` : '—',
       ];
       console.error(row.join(' | '));
       rows.push(row);
@@ -121,19 +160,21 @@ export async function benchAnalyzer(): Promise<ReportTable> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return {
-    title: 'Analyzer: records received and written, by output',
-    note: `${FRAMES} 64-byte frames sent by the engine over loopback. Wall rate is bounded by the sender; "per core" = records / analyzer process CPU seconds; "CPU vs pcap" = CPU per record against pcap at snaplen 128 in the same run. The TAP row runs as root only.`,
+    title: 'Analyzer: records received and written, by output, MAC and frame size',
+    note: `Synthetic IPv4/UDP frames sent by the engine over loopback in ${PAYLOAD}-byte datagrams (60-byte frames: ${FRAMES[60]}; whole 1514-byte: ${FRAMES[1514]}; whole 9000-byte: ${FRAMES[9000]}). Snaplen 0 keeps whole frames: a frame larger than a datagram travels in fragments the analyzer reassembles. Wall rate is bounded by the sender; "per core" = records / analyzer process CPU seconds; the last column is CPU per record against the named case of the same run (p128: pcap at snaplen 128 without MAC; w1514/w9000: the same whole frames without MAC). The TAP row runs as root only.`,
     columns: [
       'output',
+      'frame bytes',
       'snaplen',
+      'MAC',
       'records sent',
       'received',
-      'written',
+      'reassembled',
       'socket drops',
       'M records/s (wall)',
       'M records/s per core',
-      'CPU s per M records',
-      'CPU vs pcap',
+      'CPU µs per record',
+      'CPU ratio',
     ],
     rows,
   };

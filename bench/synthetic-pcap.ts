@@ -6,14 +6,17 @@ import path from 'node:path';
 import { PcapFileWriter } from '../common/pcap-file-writer.js';
 import { readCaptureFile } from '../native/capture-file.js';
 
-/** `count` 64-byte IPv4/UDP frames over `flows` flows (both directions), 1 µs apart. */
-export function writeSyntheticPcap(file: string, count: number, flows = 4096): void {
+/**
+ * `count` IPv4/UDP frames over `flows` flows (both directions), 1 µs apart: 60 bytes each by
+ * default (64 on the wire with the FCS), or `frameBytes`.
+ */
+export function writeSyntheticPcap(file: string, count: number, flows = 4096, frameBytes = 60): void {
   const writer = new PcapFileWriter(file);
-  const frame = Buffer.alloc(60); // 64 on the wire with the FCS
+  const frame = Buffer.alloc(frameBytes);
   frame.write('020000000002020000000001', 0, 'hex');
   frame.writeUInt16BE(0x0800, 12);
   frame.writeUInt8(0x45, 14);
-  frame.writeUInt16BE(46, 16);
+  frame.writeUInt16BE(frameBytes - 14, 16);
   frame.writeUInt8(64, 22);
   frame.writeUInt8(17, 23);
   const start = 1_795_000_000_000_000_000n;
