@@ -8,7 +8,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
-      "libraries": ["-lpthread", "-lbpf"],
+      "libraries": ["-lpthread", "-lbpf", "-lpcap"],
       "actions": [
         {
           "action_name": "selection_bpf",

@@ -4,7 +4,7 @@
 // Plain JavaScript with no imports of ours: it runs before `npm install` has built anything
 // (package.json: preinstall runs `build`, start runs `demo`).
 //
-//   node bin/prerequisites.mjs build   # python3, make, g++ for node-gyp
+//   node bin/prerequisites.mjs build   # python3, make, g++ and libpcap's header for node-gyp
 //   node bin/prerequisites.mjs demo    # what `dicap lab demo` runs: ip, tc, sysctl, taskset
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,12 +18,14 @@ const PACKAGE = {
   tc: 'iproute2',
   sysctl: 'procps',
   taskset: 'util-linux',
+  'pcap/pcap.h': 'libpcap-dev',
 };
 
 /** What each step runs. The lab sets offloads through the ethtool ioctl and sends its
  * traffic with `dicap gen`: neither ethtool nor tcpreplay is needed for the demo. */
 const STEPS = {
-  build: ['python3', 'make', 'g++'],
+  // pcap/pcap.h: a header, not a program (the addon links libpcap's filter compiler).
+  build: ['python3', 'make', 'g++', 'pcap/pcap.h'],
   demo: ['ip', 'tc', 'sysctl', 'taskset'],
 };
 
@@ -33,6 +35,7 @@ const MINIMUM_NODE_MAJOR = 20;
 const SEARCH = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin'].filter(Boolean);
 
 function installed(program) {
+  if (program.endsWith('.h')) return fs.existsSync(path.join('/usr/include', program));
   return SEARCH.some((dir) => {
     try {
       fs.accessSync(path.join(dir, program), fs.constants.X_OK);

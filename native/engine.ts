@@ -41,6 +41,16 @@ interface EngineOptionsBase {
   exportMode: ExportModeName;
   /** Frames each worker queue holds (rounded up to a power of two). */
   queueSlots: number;
+  /**
+   * tcpdump-style capture filter (libpcap syntax) applied to each frame before selection;
+   * rejected frames are counted (`filtered`). In-band topology frames always pass.
+   */
+  filter?: string;
+  /**
+   * Pin capture thread k to cpus[k % n] and export worker w to cpus[(K + w) % n], K being
+   * the number of capture threads; absent or empty: no pinning.
+   */
+  cpus?: number[];
 }
 
 export interface LiveSourceOptions {
@@ -50,6 +60,13 @@ export interface LiveSourceOptions {
   blockCount: number;
   /** The kernel hands over a partly filled block after this many ms. */
   retireMs: number;
+  /**
+   * Rings (one capture thread each) joined by PACKET_FANOUT (flow hash); default 1. Export
+   * workers are split among them (raised to one per capture thread if fewer).
+   */
+  captureThreads?: number;
+  /** A frame whose ring is full goes to another ring of the group (counted: socketRollovers). */
+  fanoutRollover?: boolean;
 }
 
 export interface FileSourceOptions {
@@ -68,23 +85,31 @@ export interface EpochCounters {
   dropped: number;
 }
 
-/** Every layer of docs/DESIGN.md "Counters" that the engine sees, cumulative since start. */
-export interface EngineCounters {
+/** What each capture thread counts; the engine's totals carry the same fields, summed. */
+export interface CaptureThreadCounters {
   frames: number;
   bytes: number;
-  /** Times the source failed: a capture file cut off, damaged or shrinking while read, a ring error (each also an 'error' event). */
-  sourceErrors: number;
+  /** Rejected by the capture filter before selection. */
+  filtered: number;
   socketPackets: number;
   socketDrops: number;
   socketFreezes: number;
+  /** Frames this thread's ring was full for and passed on to another ring (--fanout-rollover). */
+  socketRollovers: number;
   controlFrames: number;
-  inbandRejected: number;
   unassigned: number;
   seen: number;
   owned: number;
   notOwned: number;
   queued: number;
   queueFullDrops: number;
+}
+
+/** Every layer of docs/DESIGN.md "Counters" that the engine sees, cumulative since start. */
+export interface EngineCounters extends CaptureThreadCounters {
+  /** Times the source failed: a capture file cut off, damaged or shrinking while read, a ring error (each also an 'error' event). */
+  sourceErrors: number;
+  inbandRejected: number;
   recordsExported: number;
   datagramsSent: number;
   bytesSent: number;
@@ -92,6 +117,8 @@ export interface EngineCounters {
   recordsSendFailed: number;
   recordsNoAnalyzer: number;
   lastSendErrno: number;
+  /** One entry per capture thread, in thread order (a file source has one). */
+  captureThreads: CaptureThreadCounters[];
   workers: Array<{ recordsExported: number; datagramsSent: number; sendErrors: number }>;
   epochs: EpochCounters[];
   position: number;

@@ -37,6 +37,8 @@ function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): Cap
     flushUs: values.flushMs * 1000,
     exportMode: values.exportMode,
     queueSlots: values.queueSlots,
+    ...(values.filter !== undefined ? { filter: values.filter } : {}),
+    ...(values.cpus !== undefined ? { cpus: values.cpus.map(Number) } : {}),
   };
   if (values.interface !== undefined) {
     return {
@@ -45,6 +47,8 @@ function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): Cap
       blockSize: values.ringBlockSize,
       blockCount: values.ringBlocks,
       retireMs: values.ringRetireMs,
+      captureThreads: values.captureThreads,
+      fanoutRollover: values.fanoutRollover,
     };
   }
   return { ...common, file: values.pcap as string, realtime: values.realtime };
@@ -64,6 +68,18 @@ export async function main(argv: string[]): Promise<number> {
       throw new DicapError(
         'DICAP_ERR_BAD_CONFIG',
         'give exactly one source: --interface IF (live) or --pcap FILE',
+      );
+    }
+    if (values.captureThreads > 1 && values.interface === undefined) {
+      throw new DicapError(
+        'DICAP_ERR_BAD_CONFIG',
+        '--capture-threads applies to live capture (--interface); a file is read by one thread',
+      );
+    }
+    if (values.captureThreads > 1 && values.nodes !== undefined && values.mode === 'round-robin') {
+      throw new DicapError(
+        'DICAP_ERR_BAD_CONFIG',
+        'round-robin counts frames in wire order, which --capture-threads splits between rings; use --capture-threads 1 with round-robin',
       );
     }
     timing = resolveTiming(
@@ -134,7 +150,18 @@ export async function main(argv: string[]): Promise<number> {
     const plan = topology
       ? `${values.mode}, position ${topology.nodeIds.indexOf(values.nodeId)} of ${topology.nodeIds.length}`
       : `topology from the coordinator${values.coordinator.length > 0 ? ` ${values.coordinator.map((c) => `${c.host}:${c.port}`).join(', ')}` : ' (discovering)'}`;
-    capturing = `dicap agent: node ${values.nodeId} capturing from ${source} (${plan}, ${values.workers} workers)`;
+    const threads =
+      values.captureThreads > 1
+        ? `${values.captureThreads} capture threads${values.fanoutRollover ? ' with rollover' : ''}, `
+        : '';
+    capturing = `dicap agent: node ${values.nodeId} capturing from ${source} (${plan}, ${threads}${Math.max(values.workers, values.captureThreads)} workers)`;
+    if (values.filter !== undefined) {
+      // Each node counts what it filters, but the cluster's ledger compares what nodes saw:
+      // it holds only when every node has the same filter.
+      console.error(
+        `dicap agent: capture filter "${values.filter}": frames it rejects are counted (filtered) and left out of the cluster's exactly-once accounting; every node must use the same filter`,
+      );
+    }
   } catch (error) {
     console.error(`dicap agent: ${errorMessage(error)}`);
     return 2;

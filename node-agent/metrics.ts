@@ -3,7 +3,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { registerRejectedMessages } from '../common/control-metrics.js';
 import type { RejectionCounts } from '../common/control-channel.js';
-import type { EngineCounters } from '../native/engine.js';
+import type { CaptureThreadCounters, EngineCounters } from '../native/engine.js';
 import { readInterfaceCounters } from './interface-stats.js';
 import { addProcessMetrics } from '../common/process-metrics.js';
 
@@ -45,6 +45,11 @@ const FRAME_COUNTERS: Array<[string, string, keyof EngineCounters]> = [
     'EtherType 0x88B5 frames that were not authentic, fresh and newer (exported as traffic)',
     'inbandRejected',
   ],
+  [
+    'filtered_frames_total',
+    'Frames the capture filter (--filter) rejected before selection (by choice, not a loss)',
+    'filtered',
+  ],
   ['unassigned_frames_total', 'Frames read before any topology was in force', 'unassigned'],
   ['seen_frames_total', 'Traffic frames classified by selection', 'seen'],
   ['owned_frames_total', 'Frames this node owns', 'owned'],
@@ -54,6 +59,22 @@ const FRAME_COUNTERS: Array<[string, string, keyof EngineCounters]> = [
   ['exported_datagrams_total', 'Header-batch datagrams sent', 'datagramsSent'],
   ['exported_bytes_total', 'UDP payload bytes sent', 'bytesSent'],
   ['send_errors_total', 'Datagrams the kernel refused to send', 'sendErrors'],
+];
+
+/** Per capture thread (label thread="k"): [metric suffix, help, counter field]. */
+const THREAD_COUNTERS: Array<[string, string, keyof CaptureThreadCounters]> = [
+  ['thread_source_frames_total', 'Frames the capture thread read from its ring', 'frames'],
+  ['thread_owned_frames_total', 'Frames the capture thread found this node owns', 'owned'],
+  [
+    'thread_ring_dropped_frames_total',
+    "Frames the kernel could not put in the thread's ring (tp_drops)",
+    'socketDrops',
+  ],
+  [
+    'thread_rollover_frames_total',
+    "Frames the thread's ring was full for, passed to another ring (--fanout-rollover)",
+    'socketRollovers',
+  ],
 ];
 
 /** Drops by layer: [layer label, counter field]. */
@@ -88,6 +109,19 @@ export function createAgentMetrics(source: AgentMetricsSource): Registry {
       collect() {
         this.reset();
         this.inc(read()[field] as number);
+      },
+    });
+  }
+  for (const [suffix, help, field] of THREAD_COUNTERS) {
+    new Counter({
+      name: `dicap_agent_${suffix}`,
+      help,
+      labelNames: ['thread'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [thread, counters] of read().captureThreads.entries())
+          this.inc({ thread: String(thread) }, counters[field]);
       },
     });
   }

@@ -15,6 +15,14 @@ export const DEFAULT_EXPORT_MODE = 'random';
 
 const PAGE_SIZE = 4096;
 
+function cpuListProblem(list: readonly string[]): string | undefined {
+  for (const word of list) {
+    if (!/^[0-9]{1,4}$/.test(word))
+      return `has "${word}", which is not a CPU number; write CPU numbers such as 0,1`;
+  }
+  return undefined;
+}
+
 export const AGENT_OPTIONS = defineOptions({
   component: 'agent',
   summary:
@@ -66,6 +74,30 @@ export const AGENT_OPTIONS = defineOptions({
       help: 'With several analyzers: a random analyzer per batch (DiCAP), or each connection always to the same analyzer.',
     },
     snaplen: CLUSTER_OPTIONS.snaplen,
+    'capture-threads': {
+      type: 'integer',
+      min: 1,
+      max: 64,
+      default: 1,
+      placeholder: 'K',
+      help: "With --interface: K capture rings joined by PACKET_FANOUT, one capture thread each. The kernel hashes each frame's connection to one ring, so a connection stays on one thread; export workers are split among the threads (at least one each). Round-robin needs the whole wire order on one thread: a round-robin topology with K > 1 is refused (its frames count as unassigned).",
+    },
+    'fanout-rollover': {
+      type: 'boolean',
+      help: 'With --capture-threads K > 1: a frame whose ring is full goes to another ring instead of being dropped (PACKET_FANOUT_FLAG_ROLLOVER); counted in thread_rollover_frames_total. Such a connection then runs on two threads and may reach the analyzer out of order.',
+    },
+    cpus: {
+      type: 'list',
+      placeholder: 'CPU,CPU,…',
+      hint: 'CPU numbers such as 0,1',
+      validate: cpuListProblem,
+      help: 'Pin the threads: capture thread k to the k-th CPU of the list, then the export workers in turn after the capture threads (worker w to CPU number K + w of the list), wrapping around the list.',
+    },
+    filter: {
+      type: 'string',
+      placeholder: 'EXPR',
+      help: "tcpdump-style capture filter (libpcap syntax, man pcap-filter) run on each frame before selection, on the first --snaplen bytes as the kernel hands them over (outer VLAN tag already taken out); rejected frames are counted (filtered_frames_total). In-band topology frames always pass. Every node of a cluster must use the same filter, or the cluster's exactly-once accounting no longer holds.",
+    },
     workers: {
       type: 'integer',
       min: 1,

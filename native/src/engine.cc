@@ -4,97 +4,179 @@
 #include <time.h>
 
 #include <algorithm>
-#include <cstring>
+#include <map>
 #include <stdexcept>
 #include <utility>
 
 #include "monotonic_clock.h"
+#include "thread_affinity.h"
 
 namespace dicap {
 
+namespace {
+
+void AddTo(CaptureThreadCounters& sum, const CaptureThreadCounters& c) {
+  sum.frames += c.frames;
+  sum.bytes += c.bytes;
+  sum.filtered += c.filtered;
+  sum.ring.packets += c.ring.packets;
+  sum.ring.drops += c.ring.drops;
+  sum.ring.freezes += c.ring.freezes;
+  sum.ring.rollovers += c.ring.rollovers;
+  sum.control_frames += c.control_frames;
+  sum.unassigned += c.unassigned;
+  sum.seen += c.seen;
+  sum.owned += c.owned;
+  sum.not_owned += c.not_owned;
+  sum.queued += c.queued;
+  sum.queue_full_drops += c.queue_full_drops;
+}
+
+int CpuAt(const std::vector<int>& cpus, size_t index) {
+  return cpus.empty() ? -1 : cpus[index % cpus.size()];
+}
+
+}  // namespace
+
 Engine::Engine(const EngineOptions& options, EventSink events)
-    : options_(options),
-      events_(std::move(events)),
-      selector_(options.node_id, options.cluster_key),
-      effective_snaplen_(options.snaplen) {
+    : options_(options), events_(std::move(events)) {
   // The smallest payload that still carries a fragment with one byte of a record and a MAC.
   if (options.export_options.payload_size <
       kHeaderBatchHeaderSize + kHeaderBatchFragmentHeaderSize + kHeaderBatchMacSize + 1) {
     throw std::runtime_error("a " + std::to_string(options.export_options.payload_size) +
                              "-byte batch payload is too small for a header batch; raise the payload size");
   }
-  ExportOptions export_options = options.export_options;
-  export_options.node_id = options.node_id;
-  export_options.snaplen = options.snaplen;
-  for (uint32_t w = 0; w < std::max(1u, options.workers); ++w) {
-    workers_.push_back(
-        std::make_unique<ExportWorker>(static_cast<uint16_t>(w), export_options, topologies_, ledger_));
+  if (!options.filter.empty()) filter_ = std::make_unique<CaptureFilter>(options.filter, options.snaplen);
+  const bool live = !options.ring.interface.empty();
+  const uint32_t lanes = live ? std::max(1u, options.capture_threads) : 1;
+  const uint32_t workers = std::max(lanes, options.workers);
+  // Worker w belongs to lane w % K, so each lane has at least one and they differ by one at most.
+  for (uint32_t k = 0; k < lanes; ++k) {
+    LaneOptions lane;
+    lane.index = k;
+    lane.node_id = options.node_id;
+    lane.cluster_key = options.cluster_key;
+    lane.snaplen = options.snaplen;
+    lane.live = live;
+    lane.several_lanes = lanes > 1;
+    lane.filter = filter_.get();
+    lane.export_options = options.export_options;
+    lane.export_options.node_id = options.node_id;
+    lane.export_options.snaplen = options.snaplen;
+    for (uint32_t w = k; w < workers; w += lanes) {
+      lane.streams.push_back(static_cast<uint16_t>(w));
+      lane.worker_cpus.push_back(CpuAt(options.cpus, lanes + w));
+    }
+    CaptureLane::Hooks hooks;
+    hooks.adopted = [this, k](const TopologyPtr& topology, bool inband) { Adopted(k, topology, inband); };
+    hooks.round_robin_refused = [this, lanes] {
+      if (round_robin_reported_.exchange(true)) return;
+      Emit({EngineEvent::Kind::kError,
+            "round-robin counts frames in wire order, which " + std::to_string(lanes) +
+                " capture threads split between their rings; its frames are counted as unassigned: "
+                "restart with --capture-threads 1",
+            nullptr, false});
+    };
+    lanes_.push_back(std::make_unique<CaptureLane>(lane, topologies_, std::move(hooks)));
   }
-  // Runs on the capture thread, before the first frame of the new epoch is classified.
-  selector_.OnAdopt([this](const TopologyPtr& topology, bool inband) {
-    topologies_.Add(topology);
-    ledger_.Open(topology->epoch);
-    effective_snaplen_ =
-        topology->snaplen != 0 ? std::min(topology->snaplen, options_.snaplen) : options_.snaplen;
-    Emit({EngineEvent::Kind::kTopology, "", topology, inband});
-  });
 }
 
 Engine::~Engine() {
   Stop();
 }
 
+void Engine::Offer(const TopologyPtr& topology) {
+  for (auto& lane : lanes_) lane->Offer(topology);
+}
+
+// Runs on lane `lane`'s thread when a topology comes into force there.
+void Engine::Adopted(uint32_t lane, const TopologyPtr& topology, bool inband) {
+  std::lock_guard<std::mutex> lock(adopted_mutex_);
+  const std::tuple<uint32_t, uint32_t> version{topology->term, topology->epoch};
+  if (emitted_any_ && version <= last_emitted_) return;  // another lane has announced it
+  emitted_any_ = true;
+  last_emitted_ = version;
+  topologies_.Add(topology);
+  if (inband) {
+    // The frame reached this lane only; the others take it from the frame's time on.
+    for (uint32_t k = 0; k < lanes_.size(); ++k)
+      if (k != lane) lanes_[k]->Offer(topology);
+  }
+  Emit({EngineEvent::Kind::kTopology, "", topology, inband});
+}
+
+void Engine::OpenRings() {
+  RingOptions ring = options_.ring;
+  ring.snaplen = options_.snaplen;
+  if (lanes_.size() > 1) ring.fanout = RingOptions::Fanout::kCreate;
+  for (auto& lane : lanes_) {
+    lane->ring().Open(ring);
+    if (ring.fanout == RingOptions::Fanout::kCreate) {
+      ring.fanout = RingOptions::Fanout::kJoin;
+      ring.fanout_group = lane->ring().fanout_group();
+    }
+  }
+}
+
 void Engine::Start() {
   const bool live = !options_.ring.interface.empty();
-  if (live) {
-    RingOptions ring = options_.ring;
-    ring.snaplen = options_.snaplen;
-    ring_.Open(ring);
-  } else if (!file_.Open(options_.file_path)) {
-    throw std::runtime_error(file_.error());
-  }
   try {
-    for (auto& worker : workers_) worker->Start();
+    if (live) {
+      OpenRings();
+    } else if (!file_.Open(options_.file_path)) {
+      throw std::runtime_error(file_.error());
+    }
+    for (auto& lane : lanes_) lane->StartWorkers();
+    for (uint32_t k = 0; k < lanes_.size(); ++k) {
+      CaptureLane* lane = lanes_[k].get();
+      capture_threads_.emplace_back([this, lane, live] {
+        if (!live) return RunFile();
+        try {
+          lane->ring().Run(*lane);
+        } catch (const std::exception& error) {
+          source_errors_.Add(1);
+          Emit({EngineEvent::Kind::kError, error.what(), nullptr, false});
+        }
+      });
+      // Named, so top, perf and the lab benchmark can tell capture from export.
+      const std::string name = lanes_.size() == 1 ? "dicap-capture" : "dicap-capture-" + std::to_string(k);
+      pthread_setname_np(capture_threads_.back().native_handle(), name.substr(0, 15).c_str());
+      if (!PinThread(capture_threads_.back(), CpuAt(options_.cpus, k))) {
+        throw std::runtime_error("--cpus: cannot pin capture thread " + std::to_string(k) + " to CPU " +
+                                 std::to_string(CpuAt(options_.cpus, k)) +
+                                 "; list CPUs this process may use (taskset -p)");
+      }
+    }
   } catch (...) {
-    StopWorkers();
-    ring_.Close();
-    file_.Close();
+    Stop();
     throw;
   }
-  capture_thread_ = std::thread([this, live] { live ? RunRing() : RunFile(); });
-  // Named, so top, perf and the lab benchmark can tell capture from export.
-  pthread_setname_np(capture_thread_.native_handle(), "dicap-capture");
 }
 
 void Engine::Stop() {
   stop_requested_.store(true, std::memory_order_release);
-  ring_.Interrupt();
-  if (capture_thread_.joinable()) capture_thread_.join();
+  for (auto& lane : lanes_) lane->ring().Interrupt();
+  for (auto& thread : capture_threads_)
+    if (thread.joinable()) thread.join();
   StopWorkers();
-  ring_.Close();
-  file_.Close();
+  CloseSources();
 }
 
 void Engine::StopWorkers() {
-  if (workers_stopped_) return;
-  for (auto& worker : workers_) worker->Stop();
-  workers_stopped_ = true;
+  for (auto& lane : lanes_) lane->StopWorkers();
+}
+
+void Engine::CloseSources() {
+  for (auto& lane : lanes_) lane->ring().Close();
+  file_.Close();
 }
 
 void Engine::Emit(EngineEvent event) {
   if (events_) events_(std::move(event));
 }
 
-void Engine::RunRing() {
-  try {
-    ring_.Run(*this);
-  } catch (const std::exception& error) {
-    source_errors_.Increment();
-    Emit({EngineEvent::Kind::kError, error.what(), nullptr, false});
-  }
-}
-
 void Engine::RunFile() {
+  CaptureLane& lane = *lanes_.front();
   CapturedFrame captured;
   uint64_t first_ts = 0, started = 0;
   CaptureFile::Status status = CaptureFile::Status::kEnd;
@@ -114,110 +196,49 @@ void Engine::RunFile() {
         nanosleep(&pause, nullptr);
       }
     }
-    OnFrame({captured.data, captured.cap_len, captured.wire_len, captured.ts_ns, false, 0, 0});
+    lane.OnFrame({captured.data, captured.cap_len, captured.wire_len, captured.ts_ns, false, 0, 0});
   }
   if (stop_requested_.load(std::memory_order_relaxed)) return;
   // The whole file has been classified: drain and flush before saying it has ended, so
   // that whoever waits for kEnd can read final counters that include every export.
   StopWorkers();
   if (status == CaptureFile::Status::kError) {
-    source_errors_.Increment();
+    source_errors_.Add(1);
     Emit({EngineEvent::Kind::kError, file_.error(), nullptr, false});
   }
   Emit({EngineEvent::Kind::kEnd, "", nullptr, false});
 }
 
-void Engine::OnFrame(const SourceFrame& frame) {
-  frames_.Increment();
-  bytes_.Add(frame.wire_len + (frame.has_vlan ? 4 : 0));
-  const Classification decision = selector_.Classify(frame.data, frame.cap_len, frame.ts_ns, frame.has_vlan);
-  if (decision.control) {
-    control_frames_.Increment();
-    return;
-  }
-  if (decision.position < 0) {
-    unassigned_.Increment();  // no topology in force yet
-    return;
-  }
-  const uint32_t epoch = selector_.current()->epoch;
-  seen_.Increment();
-  ledger_.AddSeen(epoch, 1);
-  if (decision.position != selector_.own_position()) {
-    not_owned_.Increment();
-    return;
-  }
-  owned_.Increment();
-  ledger_.AddOwned(epoch, 1);
-
-  const uint32_t flow_hash =
-      decision.has_flow_hash ? decision.flow_hash : selector_.FlowHashOf(frame.data, frame.cap_len);
-  // Bits 16+ pick the worker: the low 12 bits (the bucket) already chose this node.
-  ExportWorker& worker = *workers_[(flow_hash >> 16) % workers_.size()];
-  FrameQueue& queue = worker.queue();
-  QueuedFrame* slot = queue.BeginPush();
-  if (slot == nullptr) {
-    if (!options_.ring.interface.empty()) {
-      // Live: waiting would only move the loss into the kernel ring; count it here.
-      queue_full_drops_.Increment();
-      ledger_.AddDropped(epoch, 1);
-      return;
-    }
-    // A file waits for its worker: offline runs lose nothing.
-    while ((slot = queue.BeginPush()) == nullptr) std::this_thread::yield();
-  }
-  slot->ts_ns = frame.ts_ns;
-  slot->epoch = epoch;
-  slot->flow_hash = flow_hash;
-  slot->wire_len = frame.wire_len;
-  const uint32_t snaplen = effective_snaplen_;
-  uint8_t* out = slot->data();
-  if (frame.has_vlan && frame.cap_len >= 12) {
-    // AF_PACKET hands the 802.1Q tag over beside the frame; put it back where it was on the wire.
-    std::memcpy(out, frame.data, 12);
-    const uint8_t tag[4] = {static_cast<uint8_t>(frame.vlan_tpid >> 8), static_cast<uint8_t>(frame.vlan_tpid),
-                            static_cast<uint8_t>(frame.vlan_tci >> 8), static_cast<uint8_t>(frame.vlan_tci)};
-    const uint32_t tag_len = std::min<uint32_t>(4, snaplen > 12 ? snaplen - 12 : 0);
-    std::memcpy(out + 12, tag, tag_len);
-    const uint32_t rest = std::min(frame.cap_len - 12, snaplen > 16 ? snaplen - 16 : 0);
-    std::memcpy(out + 16, frame.data + 12, rest);
-    slot->cap_len = std::min(snaplen, 12 + tag_len + rest);
-    slot->wire_len += 4;
-  } else {
-    slot->cap_len = std::min(frame.cap_len, snaplen);
-    std::memcpy(out, frame.data, slot->cap_len);
-  }
-  queue.CommitPush();
-  queued_.Increment();
-}
-
 EngineCounters Engine::Counters() {
   EngineCounters c{};
-  c.frames = frames_.Get();
-  c.bytes = bytes_.Get();
   c.source_errors = source_errors_.Get();
-  c.ring = ring_.Stats();
-  const InbandCounters inband = selector_.inband_counters();
-  c.control_frames = control_frames_.Get();
-  c.inband_rejected = inband.rejected;
-  c.unassigned = unassigned_.Get();
-  c.seen = seen_.Get();
-  c.owned = owned_.Get();
-  c.not_owned = not_owned_.Get();
-  c.queued = queued_.Get();
-  c.queue_full_drops = queue_full_drops_.Get();
-  for (const auto& worker : workers_) {
-    const ExportWorkerCounters w = worker->counters();
-    c.records_exported += w.records_exported;
-    c.datagrams_sent += w.datagrams_sent;
-    c.bytes_sent += w.bytes_sent;
-    c.send_errors += w.send_errors;
-    c.records_send_failed += w.records_send_failed;
-    c.records_no_analyzer += w.records_no_analyzer;
-    if (w.last_send_errno != 0) c.last_send_errno = w.last_send_errno;
-    c.per_worker.push_back(w);
+  std::map<uint32_t, EpochCounts> epochs;
+  for (auto& lane : lanes_) {
+    const CaptureThreadCounters t = lane->Counters();
+    AddTo(c.total, t);
+    c.per_thread.push_back(t);
+    c.inband_rejected += lane->inband_rejected();
+    for (const ExportWorkerCounters& w : lane->WorkerCounters()) {
+      c.records_exported += w.records_exported;
+      c.datagrams_sent += w.datagrams_sent;
+      c.bytes_sent += w.bytes_sent;
+      c.send_errors += w.send_errors;
+      c.records_send_failed += w.records_send_failed;
+      c.records_no_analyzer += w.records_no_analyzer;
+      if (w.last_send_errno != 0) c.last_send_errno = w.last_send_errno;
+      c.per_worker.push_back(w);
+    }
+    for (const EpochCounts& e : lane->Ledger()) {
+      EpochCounts& sum = epochs.try_emplace(e.epoch, EpochCounts{e.epoch, 0, 0, 0, 0}).first->second;
+      sum.seen += e.seen;
+      sum.owned += e.owned;
+      sum.exported += e.exported;
+      sum.dropped += e.dropped;
+    }
+    const IpidHistogram bins = lane->ipid_histogram();
+    for (size_t i = 0; i < kIpidBins; ++i) c.ipid_owned[i] += bins[i];
   }
-  c.epochs = ledger_.Snapshot();
-  c.ipid_owned = selector_.ipid_histogram();
+  for (const auto& entry : epochs) c.epochs.push_back(entry.second);
   const TopologyPtr latest = topologies_.Latest();
   c.has_topology = latest != nullptr;
   c.epoch = latest ? latest->epoch : 0;

@@ -1,8 +1,17 @@
-// The capture engine: one capture thread reads a source (live ring or capture file) in
-// wire order and runs selection; owned frames are copied (headers only) into the queue of
-// one of W export workers, chosen by flow hash so a connection stays on one worker.
+// The capture engine: K capture threads (lanes, capture_lane.h) each read one source — a
+// ring of one PACKET_FANOUT group, or the capture file (always one lane) — and run
+// selection; owned frames are copied (headers only) into the queue of one of the lane's
+// export workers, chosen by flow hash so a connection stays on one worker.
 //
-//   source ──► Selector ──► FrameQueue[w] ──► ExportWorker[w] ──sendmmsg──► analyzers
+//   ring 0 ──► Selector ──► FrameQueue[w] ──► ExportWorker[w] ──sendmmsg──► analyzers
+//   ring 1 ──► Selector ──► …                 (workers split among the lanes)
+//
+// Topologies are offered to every lane and each comes into force, lane by lane, at the first
+// frame stamped at or after its validity start (frame time), so every frame gets the same
+// topology whichever lane reads it. An in-band topology frame reaches one lane only: that
+// lane adopts it and offers it to the others with the frame's time as validity start.
+// Round-robin needs one thread that sees the whole wire order: with K > 1 a round-robin
+// topology is refused (one error event; its frames are counted as unassigned).
 //
 // Pure C++: no napi here. engine_bindings.cc wraps it for JavaScript, and events reach JS
 // through the EventSink callback, a few times per run, never per frame.
@@ -12,15 +21,17 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "capture_file.h"
-#include "counter.h"
+#include "capture_filter.h"
+#include "capture_lane.h"
 #include "epoch_ledger.h"
 #include "export_worker.h"
-#include "frame_sink.h"
 #include "ring_source.h"
 #include "selector.h"
 #include "topology_registry.h"
@@ -30,13 +41,17 @@ namespace dicap {
 struct EngineOptions {
   uint32_t node_id = 0;
   std::vector<uint8_t> cluster_key;  // authenticates in-band topology frames
-  uint32_t workers = 1;
+  uint32_t workers = 1;              // raised to capture_threads: every lane needs one
   uint32_t snaplen = 128;
   ExportOptions export_options;  // node_id and snaplen are filled in from above
   // Exactly one source: a live interface (ring.interface non-empty) or a capture file.
   RingOptions ring;
   std::string file_path;
-  bool realtime = false;  // file source: pace frames by their timestamps
+  bool realtime = false;         // file source: pace frames by their timestamps
+  uint32_t capture_threads = 1;  // live source: rings in one PACKET_FANOUT group (a file has one)
+  // Capture thread k runs on cpus[k % n], export worker w on cpus[(K + w) % n]; empty: no pinning.
+  std::vector<int> cpus;
+  std::string filter;  // tcpdump-style capture filter (capture_filter.h); empty: none
 };
 
 struct EngineEvent {
@@ -47,32 +62,28 @@ struct EngineEvent {
 };
 
 struct EngineCounters {
-  // source
-  uint64_t frames, bytes;  // frames the source delivered, and their wire bytes
-  uint64_t source_errors;  // times the source failed (each also an EngineEvent::kError line)
-  RingStats ring;          // live source only
-  // selection
-  uint64_t control_frames, inband_rejected, unassigned, seen, owned, not_owned;
-  // hand-off to workers
-  uint64_t queued, queue_full_drops;
+  CaptureThreadCounters total;  // the sum over capture threads
+  std::vector<CaptureThreadCounters> per_thread;
+  uint64_t source_errors;  // times a source failed (each also an EngineEvent::kError line)
+  uint64_t inband_rejected;
   // export (summed over workers)
   uint64_t records_exported, datagrams_sent, bytes_sent, send_errors, records_send_failed,
       records_no_analyzer;
   int last_send_errno;
   std::vector<ExportWorkerCounters> per_worker;
-  std::vector<EpochCounts> epochs;
-  IpidHistogram ipid_owned;  // owned IPv4 frames by Identification >> 8 (selector.h)
+  std::vector<EpochCounts> epochs;  // summed over capture threads
+  IpidHistogram ipid_owned;         // owned IPv4 frames by Identification >> 8 (selector.h)
   int32_t position;
   uint32_t epoch;
   bool has_topology;
 };
 
-class Engine : private FrameSink {
+class Engine {
  public:
   using EventSink = std::function<void(EngineEvent)>;
 
   Engine(const EngineOptions& options, EventSink events);
-  ~Engine() override;
+  ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -80,34 +91,32 @@ class Engine : private FrameSink {
   // message (interface missing, not Ethernet, permission, ...); nothing keeps running then.
   void Start();
   // Any thread; see Selector::Offer.
-  void Offer(TopologyPtr topology) { selector_.Offer(std::move(topology)); }
+  void Offer(const TopologyPtr& topology);
   // Stops reading, drains the queues, sends every open batch, joins. Safe to call twice.
   void Stop();
   EngineCounters Counters();
 
  private:
-  void OnFrame(const SourceFrame& frame) override;
+  void Adopted(uint32_t lane, const TopologyPtr& topology, bool inband);
+  void OpenRings();
   void RunFile();
-  void RunRing();
   void StopWorkers();
+  void CloseSources();
   void Emit(EngineEvent event);
 
   const EngineOptions options_;
   const EventSink events_;
-  Selector selector_;
+  std::unique_ptr<CaptureFilter> filter_;
   TopologyRegistry topologies_;
-  EpochLedger ledger_;
-  std::vector<std::unique_ptr<ExportWorker>> workers_;
-  RingSource ring_;
+  std::vector<std::unique_ptr<CaptureLane>> lanes_;
   CaptureFile file_;
-  std::thread capture_thread_;
+  std::vector<std::thread> capture_threads_;
   std::atomic<bool> stop_requested_{false};
-  bool workers_stopped_ = false;
-  uint32_t effective_snaplen_;
-
-  // Written by the capture thread only.
-  SingleWriterCounter frames_, bytes_, source_errors_, control_frames_, unassigned_, seen_, owned_,
-      not_owned_, queued_, queue_full_drops_;
+  std::mutex adopted_mutex_;
+  std::tuple<uint32_t, uint32_t> last_emitted_{0, 0};  // (term, epoch) of the last topology event
+  bool emitted_any_ = false;
+  std::atomic<bool> round_robin_reported_{false};
+  SharedCounter source_errors_;  // any capture thread
 };
 
 }  // namespace dicap

@@ -54,6 +54,19 @@ EngineOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
   options.ring.block_size = U32Option(o, "blockSize", options.ring.block_size);
   options.ring.block_count = U32Option(o, "blockCount", options.ring.block_count);
   options.ring.retire_ms = U32Option(o, "retireMs", options.ring.retire_ms);
+  options.ring.fanout_rollover = o.Get("fanoutRollover").ToBoolean();
+  options.capture_threads = U32Option(o, "captureThreads", 1);
+  DICAP_REQUIRE(env, options.capture_threads >= 1 && options.capture_threads <= 64,
+                "captureThreads must be 1..64");
+  Napi::Value cpus = o.Get("cpus");
+  if (cpus.IsArray()) {
+    Napi::Array list = cpus.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      DICAP_REQUIRE(env, list.Get(i).IsNumber(), "cpus must be an array of CPU numbers");
+      options.cpus.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+    }
+  }
+  options.filter = StringOption(o, "filter");
   options.file_path = StringOption(o, "file");
   options.realtime = o.Get("realtime").ToBoolean();
   DICAP_REQUIRE(env, options.ring.interface.empty() != options.file_path.empty(),
@@ -61,23 +74,31 @@ EngineOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
   return options;
 }
 
-Napi::Object CountersToJs(Napi::Env env, const EngineCounters& c) {
+// The counters every capture thread has, under the names of the engine's totals.
+void SetThreadCounters(Napi::Object o, const CaptureThreadCounters& c) {
   auto number = [](uint64_t v) { return static_cast<double>(v); };
-  Napi::Object o = Napi::Object::New(env);
   o.Set("frames", number(c.frames));
   o.Set("bytes", number(c.bytes));
-  o.Set("sourceErrors", number(c.source_errors));
+  o.Set("filtered", number(c.filtered));
   o.Set("socketPackets", number(c.ring.packets));
   o.Set("socketDrops", number(c.ring.drops));
   o.Set("socketFreezes", number(c.ring.freezes));
+  o.Set("socketRollovers", number(c.ring.rollovers));
   o.Set("controlFrames", number(c.control_frames));
-  o.Set("inbandRejected", number(c.inband_rejected));
   o.Set("unassigned", number(c.unassigned));
   o.Set("seen", number(c.seen));
   o.Set("owned", number(c.owned));
   o.Set("notOwned", number(c.not_owned));
   o.Set("queued", number(c.queued));
   o.Set("queueFullDrops", number(c.queue_full_drops));
+}
+
+Napi::Object CountersToJs(Napi::Env env, const EngineCounters& c) {
+  auto number = [](uint64_t v) { return static_cast<double>(v); };
+  Napi::Object o = Napi::Object::New(env);
+  SetThreadCounters(o, c.total);
+  o.Set("sourceErrors", number(c.source_errors));
+  o.Set("inbandRejected", number(c.inband_rejected));
   o.Set("recordsExported", number(c.records_exported));
   o.Set("datagramsSent", number(c.datagrams_sent));
   o.Set("bytesSent", number(c.bytes_sent));
@@ -85,6 +106,13 @@ Napi::Object CountersToJs(Napi::Env env, const EngineCounters& c) {
   o.Set("recordsSendFailed", number(c.records_send_failed));
   o.Set("recordsNoAnalyzer", number(c.records_no_analyzer));
   o.Set("lastSendErrno", c.last_send_errno);
+  Napi::Array threads = Napi::Array::New(env, c.per_thread.size());
+  for (uint32_t i = 0; i < c.per_thread.size(); ++i) {
+    Napi::Object t = Napi::Object::New(env);
+    SetThreadCounters(t, c.per_thread[i]);
+    threads.Set(i, t);
+  }
+  o.Set("captureThreads", threads);
   Napi::Array workers = Napi::Array::New(env, c.per_worker.size());
   for (uint32_t i = 0; i < c.per_worker.size(); ++i) {
     Napi::Object w = Napi::Object::New(env);

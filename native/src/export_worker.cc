@@ -12,6 +12,7 @@
 #include <string>
 
 #include "monotonic_clock.h"
+#include "thread_affinity.h"
 
 namespace dicap {
 
@@ -69,6 +70,10 @@ void ExportWorker::Start() {
   thread_ = std::thread([this] { Run(); });
   const std::string name = "dicap-export-" + std::to_string(stream_);  // at most 15 characters
   pthread_setname_np(thread_.native_handle(), name.substr(0, 15).c_str());
+  if (!PinThread(thread_, options_.cpu)) {
+    throw std::runtime_error("--cpus: cannot pin export worker " + std::to_string(stream_) + " to CPU " +
+                             std::to_string(options_.cpu) + "; list CPUs this process may use (taskset -p)");
+  }
 }
 
 void ExportWorker::Stop() {

@@ -36,6 +36,7 @@ struct ExportOptions {
   uint32_t snaplen = 128;
   int socket_sndbuf = 8 << 20;
   std::optional<std::array<uint8_t, kBatchKeySize>> batch_key;  // SPEC.md §6.5: sign every datagram
+  int cpu = -1;  // pin the worker thread to this CPU (-1: do not pin)
 };
 
 struct ExportWorkerCounters {

@@ -90,17 +90,9 @@ void RingSource::Open(const RingOptions& options) {
     SetOption(socket_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &ignore_outgoing, sizeof ignore_outgoing,
               "PACKET_IGNORE_OUTGOING");
 
-    // Keep the first snaplen bytes of every frame, but in-band topology frames (EtherType
-    // 0x88B5, SPEC.md §2) whole: their HMAC covers all of their bytes.
-    sock_filter keep_snaplen[] = {
-        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kInbandEthertype, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, options.snaplen),
-        BPF_STMT(BPF_RET | BPF_K, 0xFFFF),
-    };
-    sock_fprog program{static_cast<unsigned short>(sizeof keep_snaplen / sizeof keep_snaplen[0]),
-                       keep_snaplen};
-    SetOption(socket_, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program, "SO_ATTACH_FILTER (snaplen)");
+    // Nothing is taken until the ring is in its group (see Open in ring_source.h).
+    sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+    AttachFilter(drop_all, sizeof drop_all / sizeof drop_all[0], "SO_ATTACH_FILTER (drop all)");
 
     sockaddr_ll address{};
     address.sll_family = AF_PACKET;
@@ -110,12 +102,45 @@ void RingSource::Open(const RingOptions& options) {
       Fail("bind AF_PACKET to " + options.interface);
     }
 
+    if (options.fanout != RingOptions::Fanout::kNone) JoinFanout(options);
+
+    // The capture filter. Keep the first snaplen bytes of every frame, but in-band topology
+    // frames (EtherType 0x88B5, SPEC.md §2) whole: their HMAC covers all of their bytes.
+    sock_filter keep_snaplen[] = {
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kInbandEthertype, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, options.snaplen),
+        BPF_STMT(BPF_RET | BPF_K, 0xFFFF),
+    };
+    AttachFilter(keep_snaplen, sizeof keep_snaplen / sizeof keep_snaplen[0], "SO_ATTACH_FILTER (snaplen)");
+
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) Fail("eventfd");
   } catch (...) {
     Close();
     throw;
   }
+}
+
+void RingSource::AttachFilter(sock_filter* program, size_t length, const char* label) {
+  sock_fprog fprog{static_cast<unsigned short>(length), program};
+  SetOption(socket_, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog, label);
+}
+
+void RingSource::JoinFanout(const RingOptions& options) {
+  const bool create = options.fanout == RingOptions::Fanout::kCreate;
+  // Hash: the kernel's symmetric flow hash, so both directions of a connection share a ring.
+  // No PACKET_FANOUT_FLAG_DEFRAG: it would hand over reassembled packets instead of the
+  // fragments that were on the wire.
+  uint32_t flags = (options.fanout_rollover ? PACKET_FANOUT_FLAG_ROLLOVER : 0) |
+                   (create ? PACKET_FANOUT_FLAG_UNIQUEID : 0);
+  const uint32_t argument = (create ? 0u : options.fanout_group) | ((PACKET_FANOUT_HASH | flags) << 16);
+  SetOption(socket_, SOL_PACKET, PACKET_FANOUT, &argument, sizeof argument, "PACKET_FANOUT (hash)");
+  uint32_t joined = 0;
+  socklen_t size = sizeof joined;
+  if (getsockopt(socket_, SOL_PACKET, PACKET_FANOUT, &joined, &size) != 0) Fail("getsockopt PACKET_FANOUT");
+  fanout_group_ = static_cast<uint16_t>(joined & 0xFFFF);
+  rollover_ = options.fanout_rollover;
 }
 
 void RingSource::Run(FrameSink& sink) {
@@ -172,6 +197,12 @@ RingStats RingSource::Stats() {
       stats_.packets += kernel.tp_packets;
       stats_.drops += kernel.tp_drops;
       stats_.freezes += kernel.tp_freeze_q_cnt;
+    }
+    // Not reset by reading: the kernel's running totals.
+    tpacket_rollover_stats rollover{};
+    size = sizeof rollover;
+    if (rollover_ && getsockopt(socket_, SOL_PACKET, PACKET_ROLLOVER_STATS, &rollover, &size) == 0) {
+      stats_.rollovers = rollover.tp_all;
     }
   }
   return stats_;

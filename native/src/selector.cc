@@ -76,10 +76,12 @@ bool Selector::TryInband(const uint8_t* frame, uint32_t len, uint64_t ts_ns) {
     return false;
   }
   std::vector<AnalyzerAddress> analyzers;
+  // In force from this frame on: the frame's time is its validity start, which the other
+  // capture threads of the engine adopt it by (engine.h).
   for (const auto& analyzer : update.analyzers) analyzers.push_back({analyzer.first, analyzer.second});
   Adopt(std::make_shared<const Topology>(
             update.term, update.epoch, ModeOfSelectionType(update.selection_type), std::move(update.node_ids),
-            update.k0, update.k1, 0, std::move(analyzers), update.snaplen),
+            update.k0, update.k1, ts_ns, std::move(analyzers), update.snaplen),
         true);
   inband_accepted_.fetch_add(1, std::memory_order_relaxed);
   return true;

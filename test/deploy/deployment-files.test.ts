@@ -225,14 +225,19 @@ describe('docker/Dockerfile', () => {
   const stages = readStages();
   const stage = (name: string): Stage => stages.find((s) => s.name === name)!;
 
-  it('builds in node:20 with python3, make and g++, and runs in a slim node:20 with production modules only', () => {
+  it('builds in node:20 with python3, make, g++ and libpcap-dev, and runs in a slim node:20 with production modules and libpcap only', () => {
     expect(stages.map((s) => s.name)).toEqual(['build', 'deps', 'runtime']);
     expect(stage('build').from).toMatch(/^node:20(-|$)/);
-    expect(stage('build').lines.join('\n')).toMatch(/apt-get install .*python3 make g\+\+/);
+    expect(stage('build').lines.join('\n')).toMatch(/apt-get install .*python3 make g\+\+ libpcap-dev/);
     expect(stage('build').lines).toContain('RUN npm run build');
     expect(stage('deps').lines.join('\n')).toContain('npm ci --omit=dev');
     expect(stage('runtime').from).toMatch(/^node:20-.*slim$/);
-    expect(stage('runtime').lines.join('\n')).not.toMatch(/apt-get|npm (ci|install)|g\+\+/);
+    const runtime = stage('runtime').lines.join('\n');
+    expect(runtime).not.toMatch(/npm (ci|install)|g\+\+|-dev\b/);
+    // The one system package: the shared libpcap the addon links (its filter compiler).
+    expect([...runtime.matchAll(/apt-get install (.*?)(&&|$)/gm)].map((m) => m[1]!.trim())).toEqual([
+      '-y --no-install-recommends libpcap0.8',
+    ]);
   });
 
   it('copies from the build context only what exists and what the ignore file lets through', () => {

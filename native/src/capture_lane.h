@@ -1,0 +1,97 @@
+// One capture thread's share of the engine (`--capture-threads K` makes K lanes): a frame
+// source (one ring of the PACKET_FANOUT group, or the capture file), its own Selector, the
+// per-epoch ledger of what it classified, and the export workers it alone feeds. Lanes share
+// nothing on the per-frame path (each counter and queue has one writer), so K lanes use K
+// cores; the engine sums their counters and ledgers.
+//
+//   ring k ──► [filter] ──► Selector ──► FrameQueue[w] ──► ExportWorker[w], w of lane k
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capture_filter.h"
+#include "counter.h"
+#include "epoch_ledger.h"
+#include "export_worker.h"
+#include "frame_sink.h"
+#include "ring_source.h"
+#include "selector.h"
+#include "topology_registry.h"
+
+namespace dicap {
+
+// Per capture thread; the engine's totals are their sums.
+struct CaptureThreadCounters {
+  uint64_t frames, bytes;  // frames the source delivered, and their wire bytes
+  uint64_t filtered;       // rejected by --filter before selection
+  RingStats ring;          // live source only
+  uint64_t control_frames, unassigned, seen, owned, not_owned, queued, queue_full_drops;
+};
+
+struct LaneOptions {
+  uint32_t index = 0;  // 0 … K-1
+  uint32_t node_id = 0;
+  std::vector<uint8_t> cluster_key;
+  uint32_t snaplen = 128;
+  bool live = false;  // live: a full worker queue drops (counted); a file waits
+  // Round-robin counts frames in wire order, which fanout splits over the lanes: with more
+  // than one lane a round-robin topology classifies nothing (its frames count as unassigned).
+  bool several_lanes = false;
+  const CaptureFilter* filter = nullptr;  // shared, read only; null: every frame passes
+  ExportOptions export_options;           // node_id and snaplen filled in
+  std::vector<uint16_t> streams;          // header-batch stream ID of each of this lane's workers
+  std::vector<int> worker_cpus;           // per worker, -1: not pinned
+};
+
+class CaptureLane : public FrameSink {
+ public:
+  struct Hooks {
+    // On this lane's thread, before the first frame of the new epoch is classified.
+    std::function<void(const TopologyPtr&, bool inband)> adopted;
+    // On this lane's thread, once: a round-robin topology came into force with several lanes.
+    std::function<void()> round_robin_refused;
+  };
+
+  CaptureLane(const LaneOptions& options, TopologyRegistry& topologies, Hooks hooks);
+  CaptureLane(const CaptureLane&) = delete;
+  CaptureLane& operator=(const CaptureLane&) = delete;
+
+  // Any thread; see Selector::Offer.
+  void Offer(TopologyPtr topology) { selector_.Offer(std::move(topology)); }
+  RingSource& ring() { return ring_; }
+  // Throws std::runtime_error naming the failing syscall.
+  void StartWorkers();
+  // Drains the queues, sends every open batch, joins. Safe to call twice.
+  void StopWorkers();
+  // The source's thread, for every frame in the order the source delivers them.
+  void OnFrame(const SourceFrame& frame) override;
+
+  CaptureThreadCounters Counters();
+  std::vector<ExportWorkerCounters> WorkerCounters() const;
+  std::vector<EpochCounts> Ledger() const { return ledger_.Snapshot(); }
+  IpidHistogram ipid_histogram() const { return selector_.ipid_histogram(); }
+  uint64_t inband_rejected() const { return selector_.inband_counters().rejected; }
+
+ private:
+  void Queue(const SourceFrame& frame, uint32_t epoch, uint32_t flow_hash);
+
+  const LaneOptions options_;
+  const Hooks hooks_;
+  Selector selector_;
+  EpochLedger ledger_;
+  std::vector<std::unique_ptr<ExportWorker>> workers_;
+  RingSource ring_;
+  bool workers_stopped_ = false;
+  uint32_t effective_snaplen_;
+  bool round_robin_refused_ = false;  // the topology in force is round-robin and lanes > 1
+
+  // Written by this lane's thread only.
+  SingleWriterCounter frames_, bytes_, filtered_, control_frames_, unassigned_, seen_, owned_, not_owned_,
+      queued_, queue_full_drops_;
+};
+
+}  // namespace dicap
