@@ -6,6 +6,18 @@ import type { EpochCoverage } from './coverage-ledger.js';
 import type { Member } from './membership.js';
 import type { CoordinatorRole } from './election.js';
 
+/**
+ * A topology as /status publishes it: without the selection hash keys k0, k1 and the staging
+ * token, which /status (served without authentication) must not give away — whoever knows the
+ * keys can steer traffic around a node (issue 11 case 9).
+ */
+export type PublishedTopology = Omit<TopologyUpdateFields, 'k0' | 'k1' | 'token'>;
+
+export function publishedTopology(t: TopologyUpdateFields): PublishedTopology {
+  const { k0: _k0, k1: _k1, token: _token, ...published } = t;
+  return published;
+}
+
 /** The body of GET /status. */
 export interface CoordinatorStatus {
   role: CoordinatorRole;
@@ -17,7 +29,7 @@ export interface CoordinatorStatus {
   epoch: number;
   mode: TopologyUpdateFields['selection'];
   control: Endpoint;
-  topology: TopologyUpdateFields | null;
+  topology: PublishedTopology | null;
   members: Array<Member & { position: number | null }>;
   /** The newest epoch with a verdict. */
   coverage:
@@ -47,7 +59,7 @@ export function coordinatorStatus(c: Coordinator): CoordinatorStatus {
     epoch: c.epoch,
     mode: c.config.mode,
     control: { ip: c.config.advertise, port: c.config.listen.port },
-    topology: c.current ?? null,
+    topology: c.current ? publishedTopology(c.current) : null,
     members: c.membership.all().map((m) => ({ ...m, position: positions.get(m.nodeId) ?? null })),
     coverage: latest
       ? {

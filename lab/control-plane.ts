@@ -26,8 +26,8 @@ import { deriveHashKeys } from '../protocol/selection.js';
 import { deriveTiming, type ControlTiming } from '../common/timing.js';
 import type { SelectionModeName } from '../native/engine.js';
 import { DEFAULT_SNAPLEN } from '../common/cluster-options.js';
-import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
-import type { CoordinatorStatus } from '../coordinator/status.js';
+import type { Endpoint } from '../protocol/index.js';
+import type { CoordinatorStatus, PublishedTopology } from '../coordinator/status.js';
 import type { EpochCoverage } from '../coordinator/coverage-ledger.js';
 import type { ClusterEvent } from '../coordinator/event-log.js';
 import {
@@ -349,7 +349,7 @@ export class ControlPlane {
   async waitForTopology(
     nodeIds: readonly number[],
     timeoutMs = 20_000,
-  ): Promise<{ active: number; topology: TopologyUpdateFields }> {
+  ): Promise<{ active: number; topology: PublishedTopology }> {
     const analyzers = this.analyzers
       .filter((a) => a.process?.running)
       .map((a) => `${a.endpoint.ip}:${a.endpoint.port}`)
