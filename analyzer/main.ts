@@ -222,6 +222,7 @@ async function joinCoordinator(
     role: 'analyzer',
     dataEndpoint: { ip: advertise, port },
     coordinators: await Promise.all(values.coordinator.map((c) => resolveEndpoint(c, '--coordinator'))),
+    bindIp: values.controlAddress,
     discoverGroup: values.discover
       ? { ip: values.discoverGroup.host, port: values.discoverGroup.port }
       : undefined,

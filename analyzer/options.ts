@@ -149,6 +149,7 @@ export const ANALYZER_OPTIONS = defineOptions({
       help: 'Find the coordinator by its multicast announcement (see --discover-group).',
     },
     'discover-group': CLUSTER_OPTIONS['discover-group'],
+    'control-address': CLUSTER_OPTIONS['control-address'],
     'node-id': {
       ...CLUSTER_OPTIONS['node-id'],
       required: false,

@@ -2,6 +2,7 @@
 // cluster key, the control plane's discovery and heartbeat), declared once and spread into
 // the agent's, analyzer's, coordinator's and `dicap owner`'s tables, so a flag means the
 // same on every box.
+import net from 'node:net';
 import type { OptionDeclaration } from './options.js';
 import { deriveTiming, TIMING_PROFILES, type ControlTiming } from './timing.js';
 
@@ -69,6 +70,13 @@ export const CLUSTER_OPTIONS = {
     type: 'host-port',
     default: DEFAULT_DISCOVER_GROUP,
     help: 'Multicast group where coordinators announce themselves.',
+  },
+  'control-address': {
+    type: 'string',
+    placeholder: 'IP',
+    hint: 'an IPv4 address of this host such as 198.18.0.11',
+    validate: (ip) => (net.isIPv4(ip) ? undefined : 'must be an IPv4 address of this host'),
+    help: 'Local IPv4 address of the control socket (JOIN, heartbeats, topologies). Default: the address this host sends from towards the first --coordinator; with --discover alone it must be given (0.0.0.0 listens on every address).',
   },
   timing: {
     type: 'enum',

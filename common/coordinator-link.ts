@@ -22,6 +22,8 @@ import {
 } from '../protocol/index.js';
 import { ReplayGuard } from '../protocol/index.js';
 import { ControlChannel } from './control-channel.js';
+import { sourceAddressTowards } from './endpoint.js';
+import { DicapError } from './errors.js';
 import { guarded } from './fault-guard.js';
 
 export interface CoordinatorLinkOptions {
@@ -35,7 +37,7 @@ export interface CoordinatorLinkOptions {
   key: Buffer | null;
   /** Until an ACCEPT says the cluster's interval (SPEC §6.11). */
   heartbeatIntervalMs: number;
-  /** Local address for the control socket (default 0.0.0.0: the routing picks the source). */
+  /** Local address for the control socket (default: the source address towards the first coordinator; required without one). */
   bindIp?: string;
   /** The epoch this member applies, for its heartbeats. */
   appliedEpoch: () => number;
@@ -69,6 +71,17 @@ interface KnownCoordinator {
 }
 
 const key = (e: Endpoint): string => `${e.ip}:${e.port}`;
+
+/** Where the control socket binds: as configured, else where this host talks to its first coordinator, never every address by default. */
+async function controlAddress(options: CoordinatorLinkOptions): Promise<string> {
+  if (options.bindIp !== undefined) return options.bindIp;
+  const first = options.coordinators[0];
+  if (first) return sourceAddressTowards(first);
+  throw new DicapError(
+    'DICAP_ERR_BAD_CONFIG',
+    "with --discover and no --coordinator, give --control-address IP (this host's management address; 0.0.0.0 listens on every address)",
+  );
+}
 
 export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
   /** The active coordinator we follow (the one of the highest term). */
@@ -104,7 +117,7 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
     // One replay state for both sockets: a message heard on one is a replay on the other.
     const guard = new ReplayGuard();
     const channel = await ControlChannel.open({
-      bind: { ip: options.bindIp ?? '0.0.0.0', port: 0 },
+      bind: { ip: await controlAddress(options), port: 0 },
       key: options.key,
       guard,
     });

@@ -133,6 +133,7 @@ export async function main(argv: string[]): Promise<number> {
         engine,
         nodeId: values.nodeId,
         coordinators: await Promise.all(values.coordinator.map((c) => resolveEndpoint(c, '--coordinator'))),
+        bindIp: values.controlAddress,
         discoverGroup: values.discover
           ? { ip: values.discoverGroup.host, port: values.discoverGroup.port }
           : undefined,

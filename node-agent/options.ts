@@ -56,6 +56,7 @@ export const AGENT_OPTIONS = defineOptions({
       help: 'Find the coordinator by its multicast announcement (see --discover-group).',
     },
     'discover-group': CLUSTER_OPTIONS['discover-group'],
+    'control-address': CLUSTER_OPTIONS['control-address'],
     timing: CLUSTER_OPTIONS.timing,
     'heartbeat-interval-ms': CLUSTER_OPTIONS['heartbeat-interval-ms'],
     insecure: CLUSTER_OPTIONS.insecure,
