@@ -180,15 +180,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const granted = sink.counters().receiveBufferBytes;
-  say(
-    `listening on udp ${host}:${sink.port}, ${describeOutput(values.target, sink)}` +
-      (metrics && values.metrics ? `, metrics at http://${formatHostPort(values.metrics)}/metrics` : ''),
-  );
+  // Before "listening", which readers take as ready.
   if (!key) {
     say(
       'warning: no --cluster-key-file: header batches are not authenticated, so anyone who can reach this port can write frames into the output; give every agent and this analyzer the cluster key',
     );
   }
+  say(
+    `listening on udp ${host}:${sink.port}, ${describeOutput(values.target, sink)}` +
+      (metrics && values.metrics ? `, metrics at http://${formatHostPort(values.metrics)}/metrics` : ''),
+  );
   if (granted < values.receiveBuffer) {
     say(
       `warning: receive buffer is ${granted} bytes, not the ${values.receiveBuffer} asked; run as root or raise net.core.rmem_max, or bursts will be dropped`,
