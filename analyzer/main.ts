@@ -88,10 +88,9 @@ function startSink(
     batchKey: key ? deriveBatchKey(key) : undefined,
   });
   // Which nodes may send: the static list, or (following a coordinator of a keyed cluster,
-  // whose topology is authentic) none until its first topology names them. Otherwise any
-  // node, in a bounded table.
+  // whose topology is authentic) the nodes of the last topology it sent us. Until then, and
+  // otherwise, any node, in a bounded table.
   if (values.nodes !== undefined) sink.setTopologyNodes(values.nodes.map(Number));
-  else if (key && followsTopology(values)) sink.setTopologyNodes([]);
   let notices: string[];
   try {
     notices = sink.start().notices;
