@@ -28,6 +28,7 @@ import {
 import { CoverageLedger, type EpochCoverage } from './coverage-ledger.js';
 import { Election, type ElectionAction } from './election.js';
 import { EventLog, type ClusterEvent } from './event-log.js';
+import type { HistorySnapshot } from './history.js';
 import { Membership, type Member, type MemberAnnouncement } from './membership.js';
 import { NodeReports } from './node-reports.js';
 import { LedgerRounds } from './silence.js';
@@ -54,6 +55,8 @@ export interface CoordinatorConfig extends ControlTiming {
   /** Members at most (capture nodes and analyzers, 1..MAX_SYNC_MEMBERS; default DEFAULT_MAX_MEMBERS); JOINs beyond are refused and counted. */
   maxMembers?: number;
   onEvent?: (event: ClusterEvent) => void;
+  /** The previous active's history (a standby's HistoryFollower): taken over on becoming active. */
+  history?: () => HistorySnapshot | undefined;
 }
 
 /** Static topologies (agents without a coordinator) use epoch 1; ours start above. */
@@ -202,6 +205,22 @@ export class Coordinator {
     return this.election.role === 'active';
   }
 
+  /** The ledger and events a standby takes over when it becomes active (GET /history). */
+  history(): HistorySnapshot {
+    return {
+      coordinatorId: this.config.coordinatorId,
+      term: this.term,
+      atMs: this.clock.now(),
+      ledger: this.ledger.recent(),
+      ledgerTotals: {
+        uncovered: this.ledger.uncoveredTotal,
+        duplicated: this.ledger.duplicatedTotal,
+        anomalies: this.ledger.anomaliesTotal,
+      },
+      events: [...this.events.list()],
+    };
+  }
+
   /** Starts the timers; messages come in through receive(). */
   start(): void {
     // A throw in a timer is counted and logged, never the end of the coordinator.
@@ -290,6 +309,12 @@ export class Coordinator {
     const now = this.clock.now();
     const takeover = this.current !== undefined;
     if (takeover) this.counters.failovers++;
+    // The old active's ledger and events first: our own epochs and events join them.
+    const history = this.config.history?.();
+    if (history) {
+      this.ledger.restore(history.ledger, history.ledgerTotals);
+      this.events.restore(history.events);
+    }
     this.events.add(
       'role',
       `active as coordinator, term ${this.term} (${why}), ${this.membership.all().length} members known`,

@@ -129,6 +129,24 @@ export class CoverageLedger {
     return closed;
   }
 
+  /**
+   * Takes over the epochs and totals of the previous active (coordinator/history.ts): epochs
+   * this ledger does not hold are added as they were there, the totals are added to ours.
+   */
+  restore(
+    epochs: readonly EpochCoverage[],
+    totals: { uncovered: number; duplicated: number; anomalies: number },
+  ): void {
+    for (const coverage of epochs) {
+      if (!this.epochs.has(coverage.epoch)) this.epochs.set(coverage.epoch, structuredClone(coverage));
+    }
+    const old = [...this.epochs.keys()].sort((a, b) => a - b);
+    while (old.length > this.keep) this.epochs.delete(old.shift()!);
+    this.uncoveredTotal += totals.uncovered;
+    this.duplicatedTotal += totals.duplicated;
+    this.anomaliesTotal += totals.anomalies;
+  }
+
   /** Newest first. */
   recent(): EpochCoverage[] {
     return [...this.epochs.values()].sort((a, b) => b.epoch - a.epoch);

@@ -26,6 +26,12 @@ export class EventLog {
     this.echo?.(event);
   }
 
+  /** Merges the previous active's events (coordinator/history.ts) with ours, in time order, within the bound. */
+  restore(theirs: readonly ClusterEvent[]): void {
+    const merged = [...theirs, ...this.events.splice(0)].sort((a, b) => a.atMs - b.atMs);
+    this.events.push(...merged.slice(-this.size));
+  }
+
   list(): readonly ClusterEvent[] {
     return this.events;
   }

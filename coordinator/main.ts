@@ -11,6 +11,7 @@ import { formatHelp, parseOptions } from '../common/options.js';
 import { resolveTiming } from '../common/timing.js';
 import type { Coordinator, CoordinatorConfig } from './coordinator.js';
 import { Dashboard } from './dashboard/server.js';
+import { HistoryFollower } from './history.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { COORDINATOR_OPTIONS, parsePeer } from './options.js';
 import { coordinatorStatus, formatCoordinatorLine } from './status.js';
@@ -113,6 +114,15 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   let coordinator: Coordinator;
+  // A standby keeps a copy of the active's ledger and events, to go on from on takeover.
+  const follower =
+    config.peers.length > 0
+      ? new HistoryFollower(() => {
+          const leader = coordinator?.active ? undefined : coordinator?.election.leaderId;
+          return leader === undefined ? undefined : coordinator.peerDashboards.get(leader);
+        })
+      : undefined;
+  config.history = () => follower?.latest;
   try {
     coordinator = await startCoordinator(config);
   } catch (error) {
@@ -130,6 +140,7 @@ export async function main(argv: string[]): Promise<number> {
             '/status': () => coordinatorStatus(coordinator),
             '/ledger': () => coordinator.ledger.recent(),
             '/events': () => coordinator.events.list(),
+            '/history': () => coordinator.history(),
           },
           '--http',
           dashboard,
@@ -155,6 +166,7 @@ export async function main(argv: string[]): Promise<number> {
       process.off('SIGINT', finish);
       process.off('SIGTERM', finish);
       console.error(formatCoordinatorLine(coordinator));
+      follower?.stop();
       void Promise.all([coordinator.stop(), http?.close()]).then(() => resolve(0));
     };
     process.on('SIGINT', finish);
