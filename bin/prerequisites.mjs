@@ -4,7 +4,7 @@
 // Plain JavaScript with no imports of ours: it runs before `npm install` has built anything
 // (package.json: preinstall runs `build`, start runs `demo`).
 //
-//   node bin/prerequisites.mjs build   # python3, make, g++ and libpcap's header for node-gyp
+//   node bin/prerequisites.mjs build   # python3, make, g++, clang, libpcap's and libbpf's headers for node-gyp
 //   node bin/prerequisites.mjs demo    # what `dicap lab demo` runs: ip, tc, sysctl, taskset
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,13 +19,16 @@ const PACKAGE = {
   sysctl: 'procps',
   taskset: 'util-linux',
   'pcap/pcap.h': 'libpcap-dev',
+  clang: 'clang',
+  'bpf/libbpf.h': 'libbpf-dev',
 };
 
 /** What each step runs. The lab sets offloads through the ethtool ioctl and sends its
  * traffic with `dicap gen`: neither ethtool nor tcpreplay is needed for the demo. */
 const STEPS = {
-  // pcap/pcap.h: a header, not a program (the addon links libpcap's filter compiler).
-  build: ['python3', 'make', 'g++', 'pcap/pcap.h'],
+  // Headers, not programs: the addon links libpcap's filter compiler and libbpf; clang
+  // compiles the selection's BPF program (binding.gyp).
+  build: ['python3', 'make', 'g++', 'pcap/pcap.h', 'clang', 'bpf/libbpf.h'],
   demo: ['ip', 'tc', 'sysctl', 'taskset'],
 };
 
