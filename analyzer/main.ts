@@ -15,6 +15,7 @@ import type { AnalyzerSummary } from './summary.js';
 import { resolveEndpoint, resolveIpv4 } from '../common/endpoint.js';
 import { DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
+import { runAsUser } from '../common/drop-privileges.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
 import { formatHelp, parseOptions, type OptionValues } from '../common/options.js';
 import { MEMBER_TIMING_FLAGS, resolveTiming } from '../common/timing.js';
@@ -176,6 +177,16 @@ export async function main(argv: string[]): Promise<number> {
     await metrics?.close();
     say(errorMessage(error));
     return errorCode(error) === 'DICAP_ERR_BAD_CONFIG' ? 2 : 1;
+  }
+  // Sockets, files and TAPs are open. TAPs are removed at exit, which needs CAP_NET_ADMIN.
+  try {
+    const dropped = runAsUser(values.user, values.output !== undefined ? ['NET_ADMIN'] : []);
+    if (dropped) say(dropped);
+  } catch (error) {
+    sink.stop();
+    await Promise.all([link?.stop(), metrics?.close()]);
+    say(errorMessage(error));
+    return 2;
   }
 
   const granted = sink.counters().receiveBufferBytes;

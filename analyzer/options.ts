@@ -150,6 +150,7 @@ export const ANALYZER_OPTIONS = defineOptions({
     },
     'discover-group': CLUSTER_OPTIONS['discover-group'],
     'control-address': CLUSTER_OPTIONS['control-address'],
+    user: CLUSTER_OPTIONS.user,
     'node-id': {
       ...CLUSTER_OPTIONS['node-id'],
       required: false,

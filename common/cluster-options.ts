@@ -71,6 +71,12 @@ export const CLUSTER_OPTIONS = {
     default: DEFAULT_DISCOVER_GROUP,
     help: 'Multicast group where coordinators announce themselves.',
   },
+  user: {
+    type: 'string',
+    placeholder: 'NAME',
+    hint: 'an unprivileged user such as dicap',
+    help: 'Started as root: once its sockets are open, run as this user (its uid and primary group) with only the capabilities the component still needs (its README says which). Without it a root process stays root.',
+  },
   'control-address': {
     type: 'string',
     placeholder: 'IP',

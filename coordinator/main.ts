@@ -6,6 +6,7 @@ import { clusterKeyOf } from '../common/cluster-key.js';
 import { resolveSnaplen } from '../common/cluster-options.js';
 import { DicapError, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
+import { runAsUser } from '../common/drop-privileges.js';
 import { serveMetrics } from '../common/metrics-server.js';
 import { formatHelp, parseOptions } from '../common/options.js';
 import { resolveTiming } from '../common/timing.js';
@@ -146,7 +147,11 @@ export async function main(argv: string[]): Promise<number> {
           dashboard,
         )
       : undefined;
+    // Every socket is open (the in-band injector's too): nothing privileged is left to do.
+    const dropped = runAsUser(values.user, []);
+    if (dropped) console.error(`dicap coordinator: ${dropped}`);
   } catch (error) {
+    await http?.close();
     dashboard?.close();
     await coordinator.stop();
     console.error(`dicap coordinator: ${errorMessage(error)}`);

@@ -40,6 +40,7 @@ export const COORDINATOR_OPTIONS = defineOptions({
       ...CLUSTER_OPTIONS['cluster-key-file'],
       help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster. It authenticates every control message and in-band topology frame, and derives the selection hash keys. Give it or --insecure.',
     },
+    user: CLUSTER_OPTIONS.user,
     insecure: {
       type: 'boolean',
       help: 'Run without a cluster key (every process of the cluster must say so too). Anyone on the management network can then steer the cluster.',

@@ -17,6 +17,7 @@ import { CoordinatorFollower } from './coordinator-follower.js';
 import { SummaryFile } from '../common/summary-file.js';
 import type { AgentSummary } from './summary.js';
 import { formatFinalCounters, formatStatusLine } from './status-line.js';
+import { runAsUser } from '../common/drop-privileges.js';
 import { serveMetrics } from '../common/metrics-server.js';
 
 /** A graceful stop waits at most this long for the topology without this node. */
@@ -203,6 +204,16 @@ export async function main(argv: string[]): Promise<number> {
         throw error;
       })
     : undefined;
+  // The ring (or file), the control socket and the metrics port are open: keep no privilege.
+  try {
+    const dropped = runAsUser(values.user, []);
+    if (dropped) console.error(`dicap agent: ${dropped}`);
+  } catch (error) {
+    engine.stop();
+    await Promise.all([follower?.stop(), metrics?.close()]);
+    console.error(`dicap agent: ${errorMessage(error)}`);
+    return 2;
+  }
 
   return new Promise<number>((resolve) => {
     let exitCode = 0;

@@ -57,6 +57,7 @@ export const AGENT_OPTIONS = defineOptions({
     },
     'discover-group': CLUSTER_OPTIONS['discover-group'],
     'control-address': CLUSTER_OPTIONS['control-address'],
+    user: CLUSTER_OPTIONS.user,
     timing: CLUSTER_OPTIONS.timing,
     'heartbeat-interval-ms': CLUSTER_OPTIONS['heartbeat-interval-ms'],
     insecure: CLUSTER_OPTIONS.insecure,

@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dicap::RegisterGenBindings(env, exports);
   dicap::RegisterKernelSelectionBindings(env, exports);
   dicap::RegisterOffloadBindings(env, exports);
+  dicap::RegisterPrivilegesBindings(env, exports);
   return exports;
 }
 

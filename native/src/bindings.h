@@ -13,5 +13,6 @@ void RegisterCaptureFileBindings(Napi::Env env, Napi::Object exports);
 void RegisterAnalyzerBindings(Napi::Env env, Napi::Object exports);
 void RegisterGenBindings(Napi::Env env, Napi::Object exports);
 void RegisterOffloadBindings(Napi::Env env, Napi::Object exports);
+void RegisterPrivilegesBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace dicap
