@@ -51,6 +51,12 @@ interface EngineOptionsBase {
    * the number of capture threads; absent or empty: no pinning.
    */
   cpus?: number[];
+  /**
+   * Send runs of equal-length header batches to one analyzer as one UDP GSO write
+   * (UDP_SEGMENT); default true. Where the kernel refuses, the engine goes back to single
+   * sends by itself (counted: gsoFallbacks, and one 'warning' event).
+   */
+  gso?: boolean;
 }
 
 export interface LiveSourceOptions {
@@ -116,6 +122,10 @@ export interface EngineCounters extends CaptureThreadCounters {
   sendErrors: number;
   recordsSendFailed: number;
   recordsNoAnalyzer: number;
+  /** UDP GSO writes that left, each carrying several header-batch datagrams. */
+  gsoWrites: number;
+  /** Times an export worker found GSO refused by the kernel and went back to single sends. */
+  gsoFallbacks: number;
   lastSendErrno: number;
   /** One entry per capture thread, in thread order (a file source has one). */
   captureThreads: CaptureThreadCounters[];
@@ -129,7 +139,8 @@ export interface EngineCounters extends CaptureThreadCounters {
 type NativeEvent =
   | { type: 'topology'; topology: EngineTopology; inband: boolean }
   | { type: 'end' }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'warning'; message: string };
 
 export interface CaptureEngineEvents {
   /** A topology came into force (offered, or from an in-band frame). */
@@ -138,6 +149,8 @@ export interface CaptureEngineEvents {
   end: [];
   /** The source failed (e.g. a corrupt file); `end` follows for files. */
   error: [error: Error];
+  /** Something the operator should know that does not stop capture (one line). */
+  warning: [message: string];
 }
 
 interface NativeEngine {
@@ -195,6 +208,9 @@ export class CaptureEngine extends EventEmitter<CaptureEngineEvents> {
         break;
       case 'error':
         this.emit('error', Object.assign(new Error(event.message), { code: 'DICAP_ERR_SOURCE' }));
+        break;
+      case 'warning':
+        this.emit('warning', event.message);
         break;
     }
   }

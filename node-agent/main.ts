@@ -38,6 +38,7 @@ function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): Cap
     flushUs: values.flushMs * 1000,
     exportMode: values.exportMode,
     queueSlots: values.queueSlots,
+    gso: values.exportGso,
     ...(values.filter !== undefined ? { filter: values.filter } : {}),
     ...(values.cpus !== undefined ? { cpus: values.cpus.map(Number) } : {}),
   };
@@ -251,6 +252,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       void (metrics ? metrics.close() : Promise.resolve()).then(() => resolve(exitCode));
     };
+    engine.on('warning', (line) => console.error(`dicap agent: warning: ${line}`));
     engine.on('error', (error) => {
       console.error(`dicap agent: ${error.message}`);
       exitCode = 1;

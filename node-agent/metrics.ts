@@ -59,6 +59,12 @@ const FRAME_COUNTERS: Array<[string, string, keyof EngineCounters]> = [
   ['exported_datagrams_total', 'Header-batch datagrams sent', 'datagramsSent'],
   ['exported_bytes_total', 'UDP payload bytes sent', 'bytesSent'],
   ['send_errors_total', 'Datagrams the kernel refused to send', 'sendErrors'],
+  ['export_gso_writes_total', 'UDP GSO writes that left, each several header-batch datagrams', 'gsoWrites'],
+  [
+    'export_gso_fallbacks_total',
+    'Times an export worker found UDP GSO refused by the kernel and went back to single datagrams',
+    'gsoFallbacks',
+  ],
 ];
 
 /** Per capture thread (label thread="k"): [metric suffix, help, counter field]. */

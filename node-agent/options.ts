@@ -76,6 +76,11 @@ export const AGENT_OPTIONS = defineOptions({
       help: 'With several analyzers: a random analyzer per batch (DiCAP), or each connection always to the same analyzer.',
     },
     snaplen: CLUSTER_OPTIONS.snaplen,
+    'export-gso': {
+      type: 'boolean',
+      default: true,
+      help: 'Send header batches of equal length bound for one analyzer as one UDP GSO write (UDP_SEGMENT), which the kernel cuts into the same datagrams: less CPU per exported record. Where the kernel or NIC refuses, the agent goes back to single datagrams by itself (logged once, counted in export_gso_fallbacks_total); --no-export-gso never tries.',
+    },
     'capture-threads': {
       type: 'integer',
       min: 1,

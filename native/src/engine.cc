@@ -63,6 +63,9 @@ Engine::Engine(const EngineOptions& options, EventSink events)
     lane.export_options = options.export_options;
     lane.export_options.node_id = options.node_id;
     lane.export_options.snaplen = options.snaplen;
+    lane.export_options.warn = [this](const std::string& line) {
+      Emit({EngineEvent::Kind::kWarning, line, nullptr, false});
+    };
     for (uint32_t w = k; w < workers; w += lanes) {
       lane.streams.push_back(static_cast<uint16_t>(w));
       lane.worker_cpus.push_back(CpuAt(options.cpus, lanes + w));
@@ -225,6 +228,8 @@ EngineCounters Engine::Counters() {
       c.send_errors += w.send_errors;
       c.records_send_failed += w.records_send_failed;
       c.records_no_analyzer += w.records_no_analyzer;
+      c.gso_writes += w.gso_writes;
+      c.gso_fallbacks += w.gso_fallbacks;
       if (w.last_send_errno != 0) c.last_send_errno = w.last_send_errno;
       c.per_worker.push_back(w);
     }

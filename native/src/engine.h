@@ -55,8 +55,8 @@ struct EngineOptions {
 };
 
 struct EngineEvent {
-  enum class Kind { kTopology, kEnd, kError } kind;
-  std::string message;   // kError: one line
+  enum class Kind { kTopology, kEnd, kError, kWarning } kind;
+  std::string message;   // kError, kWarning: one line
   TopologyPtr topology;  // kTopology
   bool inband = false;   // kTopology: adopted from an in-band frame
 };
@@ -68,7 +68,7 @@ struct EngineCounters {
   uint64_t inband_rejected;
   // export (summed over workers)
   uint64_t records_exported, datagrams_sent, bytes_sent, send_errors, records_send_failed,
-      records_no_analyzer;
+      records_no_analyzer, gso_writes, gso_fallbacks;
   int last_send_errno;
   std::vector<ExportWorkerCounters> per_worker;
   std::vector<EpochCounts> epochs;  // summed over capture threads

@@ -67,6 +67,7 @@ EngineOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
     }
   }
   options.filter = StringOption(o, "filter");
+  options.export_options.gso = !o.Get("gso").IsBoolean() || o.Get("gso").As<Napi::Boolean>().Value();
   options.file_path = StringOption(o, "file");
   options.realtime = o.Get("realtime").ToBoolean();
   DICAP_REQUIRE(env, options.ring.interface.empty() != options.file_path.empty(),
@@ -105,6 +106,8 @@ Napi::Object CountersToJs(Napi::Env env, const EngineCounters& c) {
   o.Set("sendErrors", number(c.send_errors));
   o.Set("recordsSendFailed", number(c.records_send_failed));
   o.Set("recordsNoAnalyzer", number(c.records_no_analyzer));
+  o.Set("gsoWrites", number(c.gso_writes));
+  o.Set("gsoFallbacks", number(c.gso_fallbacks));
   o.Set("lastSendErrno", c.last_send_errno);
   Napi::Array threads = Napi::Array::New(env, c.per_thread.size());
   for (uint32_t i = 0; i < c.per_thread.size(); ++i) {
@@ -152,6 +155,10 @@ Napi::Object EventToJs(Napi::Env env, const EngineEvent& e) {
       break;
     case EngineEvent::Kind::kError:
       js.Set("type", "error");
+      js.Set("message", e.message);
+      break;
+    case EngineEvent::Kind::kWarning:
+      js.Set("type", "warning");
       js.Set("message", e.message);
       break;
   }

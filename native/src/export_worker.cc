@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/udp.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,9 +20,13 @@ namespace dicap {
 
 namespace {
 
-constexpr size_t kBufferPool = 64;      // datagrams a worker may hold: open batches + ready ones
-constexpr size_t kSendBatch = 32;       // datagrams per sendmmsg
-constexpr size_t kDrainPerLoop = 1024;  // frames taken from the queue before timers are checked
+constexpr size_t kBufferPool = 64;  // datagrams a worker may hold: open batches + ready ones
+constexpr size_t kSendBatch = 32;   // datagrams per sendmmsg
+constexpr size_t kDrainPerLoop = 1024;
+// One GSO write: at most this many datagrams (the kernel's UDP_MAX_SEGMENTS is 64 or 128)
+// and bytes (a UDP length field holds 65535 with the 8-byte header).
+constexpr size_t kGsoMaxSegments = 64;
+constexpr size_t kGsoMaxBytes = 65507;  // frames taken from the queue before timers are checked
 constexpr uint64_t kIdleWaitNs = 100'000'000;
 
 constexpr size_t kMaxQueueBytes = 64u << 20;  // whole frames make slots large: bound a worker's queue memory
@@ -45,6 +51,7 @@ ExportWorker::ExportWorker(uint16_t stream, const ExportOptions& options, const 
       queue_(QueueSlots(options), options.snaplen),
       mac_(options.batch_key ? std::optional<HeaderBatchMac>(*options.batch_key) : std::nullopt),
       rng_(static_cast<unsigned>(MonotonicNs() ^ (uint64_t{stream} << 32) ^ options.node_id)) {
+  gso_ = options.gso;
   buffers_.reserve(kBufferPool);
   writers_.resize(kBufferPool);
   buffer_destination_.resize(kBufferPool);
@@ -95,7 +102,9 @@ ExportWorkerCounters ExportWorker::counters() const {
           send_errors_.Get(),
           records_send_failed_.Get(),
           records_no_analyzer_.Get(),
-          last_send_errno_.load(std::memory_order_relaxed)};
+          last_send_errno_.load(std::memory_order_relaxed),
+          gso_writes_.Get(),
+          gso_fallbacks_.Get()};
 }
 
 void ExportWorker::Run() {
@@ -253,45 +262,109 @@ uint64_t ExportWorker::NextDeadlineNs() const {
   return deadline;
 }
 
+// Runs of ready batches for one analyzer with the same length (the last may be shorter) leave
+// as one UDP GSO write: the kernel cuts it into the same datagrams at the segment size, so the
+// analyzer receives exactly what single sends would give, for one pass through the socket
+// layer. Full batches of fixed-size records (frames longer than the snaplen) all have one
+// length, so that is the common case; any other batch is a run of one, sent plainly.
 void ExportWorker::SendReady() {
   size_t next = 0;
   while (next < ready_buffers_.size()) {
     mmsghdr messages[kSendBatch];
-    iovec vectors[kSendBatch];
-    const size_t count = std::min(kSendBatch, ready_buffers_.size() - next);
-    for (size_t i = 0; i < count; ++i) {
-      const int index = ready_buffers_[next + i];
-      vectors[i] = {buffers_[index].get(), writers_[index].length()};
-      std::memset(&messages[i], 0, sizeof messages[i]);
-      messages[i].msg_hdr.msg_name = &destinations_[buffer_destination_[index]].address;
-      messages[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-      messages[i].msg_hdr.msg_iov = &vectors[i];
-      messages[i].msg_hdr.msg_iovlen = 1;
+    iovec vectors[kBufferPool];
+    GsoControl controls[kSendBatch];
+    size_t first[kSendBatch + 1];  // message m covers ready_buffers_[first[m] .. first[m + 1])
+    size_t messages_used = 0, buffer = next;
+    while (messages_used < kSendBatch && buffer < ready_buffers_.size()) {
+      const size_t run = gso_ ? GsoRun(buffer) : 1;
+      mmsghdr& message = messages[messages_used];
+      std::memset(&message, 0, sizeof message);
+      message.msg_hdr.msg_name = &destinations_[buffer_destination_[ready_buffers_[buffer]]].address;
+      message.msg_hdr.msg_namelen = sizeof(sockaddr_in);
+      message.msg_hdr.msg_iov = &vectors[buffer - next];
+      message.msg_hdr.msg_iovlen = run;
+      for (size_t i = 0; i < run; ++i) {
+        const int index = ready_buffers_[buffer + i];
+        vectors[buffer - next + i] = {buffers_[index].get(), writers_[index].length()};
+      }
+      if (run > 1) {
+        GsoControl& control = controls[messages_used];
+        std::memset(&control, 0, sizeof control);
+        cmsghdr* header = &control.header;
+        header->cmsg_level = IPPROTO_UDP;
+        header->cmsg_type = UDP_SEGMENT;
+        header->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        const uint16_t segment = static_cast<uint16_t>(writers_[ready_buffers_[buffer]].length());
+        std::memcpy(CMSG_DATA(header), &segment, sizeof segment);
+        message.msg_hdr.msg_control = &control;
+        message.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+      }
+      first[messages_used++] = buffer;
+      buffer += run;
     }
-    const int sent = sendmmsg(socket_, messages, static_cast<unsigned>(count), 0);
+    first[messages_used] = buffer;
+
+    const int sent = sendmmsg(socket_, messages, static_cast<unsigned>(messages_used), 0);
     if (sent < 0 && errno == EINTR) continue;
-    // sendmmsg stops at the first datagram the kernel refuses: count that one as lost
-    // (the analyzer sees its seq as a gap) and go on with the rest.
+    // sendmmsg stops at the first message the kernel refuses.
     const size_t delivered = sent < 0 ? 0 : static_cast<size_t>(sent);
-    for (size_t i = 0; i < delivered; ++i) {
-      const int index = ready_buffers_[next + i];
-      records_exported_.Add(writers_[index].records());
-      bytes_sent_.Add(writers_[index].length());
-      ledger_.AddExported(buffer_epoch_[index], writers_[index].records());
+    for (size_t m = 0; m < delivered; ++m) {
+      for (size_t b = first[m]; b < first[m + 1]; ++b) CountSent(ready_buffers_[b]);
+      if (first[m + 1] - first[m] > 1) gso_writes_.Increment();
     }
-    datagrams_sent_.Add(delivered);
-    next += delivered;
-    if (delivered < count) {
-      const int index = ready_buffers_[next];
-      last_send_errno_.store(errno, std::memory_order_relaxed);
+    next = first[delivered];
+    if (delivered == messages_used) continue;
+    const int error = errno;
+    const bool gso_refused =
+        first[delivered + 1] - first[delivered] > 1 &&
+        (error == EIO || error == EINVAL || error == EMSGSIZE || error == EOPNOTSUPP || error == ENOPROTOOPT);
+    if (gso_refused) {
+      // The kernel or the NIC cannot segment (no checksum offload, a segment over the path
+      // MTU, an old kernel): send every datagram on its own from now on, these included.
+      gso_ = false;
+      gso_fallbacks_.Increment();
+      if (options_.warn) {
+        options_.warn("export worker " + std::to_string(stream_) + ": the kernel refused UDP GSO (" +
+                      std::strerror(error) + "); sending each header batch on its own from now on");
+      }
+      continue;
+    }
+    // Every datagram of the refused message is lost: the analyzer sees their seqs as a gap.
+    last_send_errno_.store(error, std::memory_order_relaxed);
+    for (size_t b = first[delivered]; b < first[delivered + 1]; ++b) {
+      const int index = ready_buffers_[b];
       send_errors_.Increment();
       records_send_failed_.Add(writers_[index].records());
       ledger_.AddDropped(buffer_epoch_[index], writers_[index].records());
-      ++next;
     }
+    next = first[delivered + 1];
   }
   for (int index : ready_buffers_) free_buffers_.push_back(index);
   ready_buffers_.clear();
+}
+
+size_t ExportWorker::GsoRun(size_t from) const {
+  const int head = ready_buffers_[from];
+  const size_t segment = writers_[head].length();
+  size_t run = 1, total = segment;
+  while (from + run < ready_buffers_.size() && run < kGsoMaxSegments) {
+    const int index = ready_buffers_[from + run];
+    const size_t length = writers_[index].length();
+    if (buffer_destination_[index] != buffer_destination_[head] || length > segment ||
+        total + length > kGsoMaxBytes)
+      break;
+    total += length;
+    ++run;
+    if (length < segment) break;  // only the last segment may be shorter
+  }
+  return run;
+}
+
+void ExportWorker::CountSent(int index) {
+  records_exported_.Add(writers_[index].records());
+  bytes_sent_.Add(writers_[index].length());
+  datagrams_sent_.Increment();
+  ledger_.AddExported(buffer_epoch_[index], writers_[index].records());
 }
 
 }  // namespace dicap

@@ -7,12 +7,15 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -36,7 +39,10 @@ struct ExportOptions {
   uint32_t snaplen = 128;
   int socket_sndbuf = 8 << 20;
   std::optional<std::array<uint8_t, kBatchKeySize>> batch_key;  // SPEC.md §6.5: sign every datagram
-  int cpu = -1;  // pin the worker thread to this CPU (-1: do not pin)
+  int cpu = -1;     // pin the worker thread to this CPU (-1: do not pin)
+  bool gso = true;  // send runs of equal-length batches as one UDP GSO write (UDP_SEGMENT)
+  // Any thread, rarely (at most once per worker): a line for the operator's log.
+  std::function<void(const std::string&)> warn;
 };
 
 struct ExportWorkerCounters {
@@ -44,6 +50,8 @@ struct ExportWorkerCounters {
   uint64_t send_errors, records_send_failed;  // datagrams the kernel refused, and the records in them
   uint64_t records_no_analyzer;               // owned, but the topology lists no analyzer
   int last_send_errno;
+  uint64_t gso_writes;     // UDP GSO writes that left (each several datagrams)
+  uint64_t gso_fallbacks;  // times the kernel refused GSO and the worker went back to single sends
 };
 
 class ExportWorker {
@@ -81,6 +89,9 @@ class ExportWorker {
   void CloseExpiredBatches(uint64_t now_ns);
   void CloseAllBatches();
   void SendReady();
+  // The number of ready batches from ready_buffers_[from] that can share one GSO write.
+  size_t GsoRun(size_t from) const;
+  void CountSent(int buffer);
   uint64_t NextDeadlineNs() const;
 
   const uint16_t stream_;
@@ -110,6 +121,13 @@ class ExportWorker {
   SingleWriterCounter records_exported_, datagrams_sent_, bytes_sent_, send_errors_, records_send_failed_,
       records_no_analyzer_;
   std::atomic<int> last_send_errno_{0};
+  bool gso_;  // worker thread only; cleared for good when the kernel refuses GSO
+  SingleWriterCounter gso_writes_, gso_fallbacks_;
+  // One UDP_SEGMENT control message.
+  union GsoControl {
+    cmsghdr header;
+    char space[CMSG_SPACE(sizeof(uint16_t))];
+  };
 };
 
 }  // namespace dicap
