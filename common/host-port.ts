@@ -1,6 +1,9 @@
 // `HOST:PORT` addresses as operators type them (`--listen 0.0.0.0:9999`, `--analyzer box7:9999`).
-// HOST is an IPv4 address or a host name (resolved later, by whoever opens the socket);
-// IPv6 is not supported yet, and saying so beats a confusing parse error.
+// HOST is an IPv4 address or a host name (resolved later, by whoever opens the socket). The
+// TCP listeners (--metrics, --http) also take `[IPv6]:PORT` (tryParseListenAddress):
+// `[::]:9401` listens on every IPv6 and, dual-stack, every IPv4 address. The packet path and
+// the control plane are IPv4 (SPEC), and say so instead of failing later.
+import net from 'node:net';
 import { DicapError } from './errors.js';
 
 export interface HostPort {
@@ -26,7 +29,7 @@ function fail(problem: string): HostPortParse {
 export function hostProblem(host: string): string | undefined {
   if (host === '') return `has no host; give an IPv4 address or host name before the colon, ${EXAMPLE}`;
   if (host.includes(':') || host.startsWith('[')) {
-    return `looks like an IPv6 address, which is not supported; give an IPv4 address or host name, ${EXAMPLE}`;
+    return `looks like an IPv6 address, which only the HTTP listeners (--metrics, --http) take, as [ADDRESS]:PORT; give an IPv4 address or host name, ${EXAMPLE}`;
   }
   if (/^[0-9.]+$/.test(host)) {
     // All digits and dots: the operator meant an IPv4 address, so hold it to that.
@@ -48,15 +51,28 @@ export function tryParseHostPort(text: string): HostPortParse {
   const colon = text.lastIndexOf(':');
   if (colon < 0) return fail(`has no port; give HOST:PORT ${EXAMPLE}`);
   const host = text.slice(0, colon);
-  const portText = text.slice(colon + 1);
   const problem = hostProblem(host);
   if (problem) return fail(problem);
+  return withPort(host, text.slice(colon + 1));
+}
+
+function withPort(host: string, portText: string): HostPortParse {
   if (!/^[0-9]+$/.test(portText))
     return fail(`has port "${portText}", which is not a number; give a port 1..65535, ${EXAMPLE}`);
   const port = Number(portText);
   if (port < 1 || port > 65535)
     return fail(`has port ${portText}, outside 1..65535; give a port 1..65535, ${EXAMPLE}`);
   return { ok: true, value: { host, port } };
+}
+
+/** tryParseHostPort, and also `[IPv6]:PORT` (host without the brackets): for TCP listeners. */
+export function tryParseListenAddress(text: string): HostPortParse {
+  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(text);
+  if (!bracketed) return tryParseHostPort(text);
+  const [, host, portText] = bracketed;
+  if (!net.isIPv6(host!))
+    return fail(`has host "[${host}]", which is not an IPv6 address; give one such as [::]:9401`);
+  return withPort(host!, portText!);
 }
 
 /** Parses `HOST:PORT`; throws DicapError('DICAP_ERR_BAD_ADDRESS', '"x" has no port; …'). */
@@ -67,5 +83,5 @@ export function parseHostPort(text: string): HostPort {
 }
 
 export function formatHostPort(address: HostPort): string {
-  return `${address.host}:${address.port}`;
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }

@@ -13,7 +13,7 @@
 // (in a flag, the environment or a config string); a config file may also give an array.
 // The highest source that sets an option supplies all of its values (no merging of lists).
 import { DicapError } from './errors.js';
-import { formatHostPort, tryParseHostPort, type HostPort } from './host-port.js';
+import { formatHostPort, tryParseHostPort, tryParseListenAddress, type HostPort } from './host-port.js';
 import { readSmallFile } from './small-file.js';
 
 /** What the validator of an option returns: undefined when fine, else the problem and fix ("must be a power of two such as 4096"). */
@@ -41,7 +41,10 @@ interface TypedOption<T extends string, V> extends OptionCommon {
 
 export type StringOption = TypedOption<'string', string>;
 export type BooleanOption = TypedOption<'boolean', boolean>;
-export type HostPortOption = TypedOption<'host-port', HostPort>;
+export interface HostPortOption extends TypedOption<'host-port', HostPort> {
+  /** Also `[IPv6]:PORT` (TCP listeners: `[::]:PORT` is dual-stack). */
+  readonly ipv6?: boolean;
+}
 /** A comma-separated list of non-empty strings (`a,b,c`), or a JSON array in the config file. */
 export type ListOption = TypedOption<'list', readonly string[]>;
 export interface IntegerOption extends TypedOption<'integer', number> {
@@ -156,7 +159,9 @@ function hintOf(d: OptionDeclaration): string {
     case 'boolean':
       return 'true or false';
     case 'host-port':
-      return 'HOST:PORT such as 127.0.0.1:9999';
+      return d.ipv6
+        ? 'HOST:PORT such as 127.0.0.1:9999, or [IPv6]:PORT such as [::]:9999'
+        : 'HOST:PORT such as 127.0.0.1:9999';
     case 'list':
       return `comma-separated values${example}`;
     case 'enum':
@@ -199,7 +204,7 @@ function convertOne(d: OptionDeclaration, raw: unknown): Converted {
       break;
     case 'host-port': {
       if (typeof raw !== 'string') return bad(`is not a string; give ${hintOf(d)}`);
-      const parsed = tryParseHostPort(raw);
+      const parsed = d.ipv6 ? tryParseListenAddress(raw) : tryParseHostPort(raw);
       if (!parsed.ok) return bad(parsed.problem);
       value = parsed.value;
       break;

@@ -85,10 +85,14 @@ function configOf(values: Values): CoordinatorConfig {
         : undefined,
     coordinatorId: values.coordinatorId,
     peers,
-    // Standbys link to the active's dashboard; on 0.0.0.0 it is reached at the advertised address.
+    // Standbys link to the active's dashboard; on a wildcard (0.0.0.0, or :: dual-stack) it
+    // is reached at the advertised address.
     dashboard:
-      values.http && net.isIPv4(values.http.host)
-        ? { ip: values.http.host === '0.0.0.0' ? advertise : values.http.host, port: values.http.port }
+      values.http && (net.isIPv4(values.http.host) || values.http.host === '::')
+        ? {
+            ip: values.http.host === '0.0.0.0' || values.http.host === '::' ? advertise : values.http.host,
+            port: values.http.port,
+          }
         : undefined,
     onEvent: (event) => console.error(`dicap coordinator: ${event.kind}: ${event.text}`),
   };

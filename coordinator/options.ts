@@ -152,7 +152,8 @@ export const COORDINATOR_OPTIONS = defineOptions({
     ),
     http: {
       type: 'host-port',
-      help: 'Serve the live dashboard (/, for people; /dashboard.json), the status and ledger as JSON (/status, /ledger, /events) and Prometheus metrics (/metrics, listed in docs/metrics.md) at http://HOST:PORT.',
+      ipv6: true,
+      help: 'Serve the live dashboard (/, for people; /dashboard.json), the status and ledger as JSON (/status, /ledger, /events) and Prometheus metrics (/metrics, listed in docs/metrics.md) at http://HOST:PORT. [IPv6]:PORT too; [::]:PORT listens on IPv6 and IPv4.',
     },
     'status-interval': {
       type: 'integer',

@@ -164,7 +164,8 @@ export const AGENT_OPTIONS = defineOptions({
     },
     metrics: {
       type: 'host-port',
-      help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz); docs/metrics.md lists them.',
+      ipv6: true,
+      help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz); docs/metrics.md lists them. [IPv6]:PORT too; [::]:PORT listens on IPv6 and IPv4.',
     },
     summary: {
       type: 'string',

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { errorCode } from '../../common/errors.js';
-import { formatHostPort, parseHostPort, tryParseHostPort } from '../../common/host-port.js';
+import {
+  formatHostPort,
+  parseHostPort,
+  tryParseHostPort,
+  tryParseListenAddress,
+} from '../../common/host-port.js';
 
 describe('host-port', () => {
   it.each([
@@ -36,11 +41,11 @@ describe('host-port', () => {
     ],
     [
       '[::1]:5',
-      'looks like an IPv6 address, which is not supported; give an IPv4 address or host name, such as 127.0.0.1:9999',
+      'looks like an IPv6 address, which only the HTTP listeners (--metrics, --http) take, as [ADDRESS]:PORT; give an IPv4 address or host name, such as 127.0.0.1:9999',
     ],
     [
       '::1:5',
-      'looks like an IPv6 address, which is not supported; give an IPv4 address or host name, such as 127.0.0.1:9999',
+      'looks like an IPv6 address, which only the HTTP listeners (--metrics, --http) take, as [ADDRESS]:PORT; give an IPv4 address or host name, such as 127.0.0.1:9999',
     ],
   ])('rejects %s: %s', (text, problem) => {
     expect(tryParseHostPort(text)).toEqual({ ok: false, problem });
@@ -51,5 +56,26 @@ describe('host-port', () => {
       expect(errorCode(error)).toBe('DICAP_ERR_BAD_ADDRESS');
       expect((error as Error).message).toBe(`"${text}" ${problem}`);
     }
+  });
+
+  it('takes [IPv6]:PORT for listeners only, and writes it back in brackets', () => {
+    for (const [text, host, port] of [
+      ['[::]:9401', '::', 9401],
+      ['[::1]:80', '::1', 80],
+      ['[2001:db8::7]:8400', '2001:db8::7', 8400],
+    ] as const) {
+      expect(tryParseListenAddress(text)).toEqual({ ok: true, value: { host, port } });
+      expect(formatHostPort({ host, port })).toBe(text);
+      expect(tryParseHostPort(text).ok).toBe(false);
+    }
+    expect(tryParseListenAddress('127.0.0.1:9')).toEqual({ ok: true, value: { host: '127.0.0.1', port: 9 } });
+    expect(tryParseListenAddress('[1.2.3.4]:9')).toEqual({
+      ok: false,
+      problem: 'has host "[1.2.3.4]", which is not an IPv6 address; give one such as [::]:9401',
+    });
+    expect(tryParseListenAddress('[::]:0')).toEqual({
+      ok: false,
+      problem: 'has port 0, outside 1..65535; give a port 1..65535, such as 127.0.0.1:9999',
+    });
   });
 });

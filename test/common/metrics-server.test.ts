@@ -44,6 +44,16 @@ describe('MetricsServer', () => {
     expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
   });
 
+  it('on [::] serves IPv6 and, dual-stack, IPv4 clients', async () => {
+    const server = await serveMetrics(
+      { host: '::', port: 0 },
+      registryWithCounter(() => 3),
+    );
+    servers.push(server);
+    for (const base of [`http://[::1]:${server.port}`, `http://127.0.0.1:${server.port}`])
+      expect(await (await fetch(`${base}/metrics`)).text()).toContain('dicap_test_frames_total{node="7"} 3');
+  });
+
   it('answers 500 and keeps serving when a collect() throws', async () => {
     let fail = true;
     const server = await serveMetrics(
