@@ -181,7 +181,7 @@ export class Coordinator {
     this.membership = new Membership(config.maxMembers ?? DEFAULT_MAX_MEMBERS);
     this.injector = io.injector;
     this.startedMs = this.clock.now();
-    this.events = new EventLog(undefined, config.onEvent);
+    this.events = new EventLog(undefined, config.onEvent, () => this.clock.now());
     this.hashKeys = config.hashKeys ?? deriveHashKeys(config.key);
     this.ledgerRounds = new LedgerRounds(config.heartbeatIntervalMs);
     this.election = new Election(

@@ -17,9 +17,11 @@ export class EventLog {
   constructor(
     private readonly size = DEFAULT_EVENT_LOG_SIZE,
     private readonly echo?: (event: ClusterEvent) => void,
+    /** The owner's clock (the coordinator's may be simulated). */
+    private readonly now: () => number = Date.now,
   ) {}
 
-  add(kind: ClusterEventKind, text: string, atMs = Date.now()): void {
+  add(kind: ClusterEventKind, text: string, atMs = this.now()): void {
     const event = { atMs, kind, text };
     this.events.push(event);
     if (this.events.length > this.size) this.events.shift();
