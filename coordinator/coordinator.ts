@@ -775,9 +775,10 @@ export class Coordinator {
       );
       return;
     }
+    // Analyzers too: in a keyed cluster they take batches only from the topology's nodes.
     const targets = this.membership
       .all()
-      .filter((m) => m.role === 'capture')
+      .filter((m) => m.role === 'capture' || m.role === 'analyzer')
       .map((m) => m.control);
     const sendFrom = (first: number): void => {
       this.distribution = undefined;
