@@ -2,6 +2,7 @@
 // report to bench/reports/<name>.md.
 import path from 'node:path';
 import { benchAnalyzer } from './analyzer-bench.js';
+import { benchControl } from './control-bench.js';
 import { benchEngine } from './engine-bench.js';
 import { benchLab } from './lab-bench.js';
 import { benchSoak } from './soak-bench.js';
@@ -21,6 +22,12 @@ const BENCHMARKS: Record<
   analyzer: {
     summary: 'analyzer records/s per core, fed over loopback: pcap, pcapng, TAP (as root)',
     run: async () => [await benchAnalyzer()],
+  },
+  control: {
+    summary:
+      'node death and failover in the lab at --timing default and fast, the coordinator at 10/100/1000 members (root, ~10 min)',
+    run: () => benchControl(),
+    needsRoot: true,
   },
   lab: {
     summary: 'live cluster in the lab vs tcpdump: loss by layer, CPU per frame (root, ~10 min)',
