@@ -43,6 +43,7 @@ async function runEngine(
   mode: SelectionModeName,
   owned: boolean,
   sinkPort: number,
+  gso: boolean,
 ): Promise<EngineRun> {
   const engine = new CaptureEngine({
     nodeId: owned ? 1 : 99,
@@ -54,6 +55,7 @@ async function runEngine(
     queueSlots: 65536,
     file,
     realtime: false,
+    gso,
   });
   engine.offerTopology({
     term: 0,
@@ -97,19 +99,21 @@ export async function benchEngine(corpusDir: string): Promise<ReportTable> {
     }
     const rows: string[][] = [];
     for (const [label, file] of inputs) {
-      for (const [mode, owned] of [
-        ['flow', false],
-        ['round-robin', false],
-        ['flow', true],
-        ['ipid', true],
+      for (const [mode, owned, gso] of [
+        ['flow', false, true],
+        ['round-robin', false, true],
+        ['flow', true, true],
+        ['flow', true, false],
+        ['ipid', true, true],
+        ['ipid', true, false],
       ] as const) {
         const runs: EngineRun[] = [];
-        for (let i = 0; i < REPEATS; ++i) runs.push(await runEngine(file, mode, owned, sink.port));
+        for (let i = 0; i < REPEATS; ++i) runs.push(await runEngine(file, mode, owned, sink.port, gso));
         const r = best(runs);
         const row = [
           label,
           mode,
-          owned ? 'owned, exported' : 'not owned (dropped)',
+          owned ? `owned, exported (${gso ? 'UDP GSO' : 'one datagram per send'})` : 'not owned (dropped)',
           String(r.frames),
           String(r.exported),
           (r.frames / r.wallS / 1e6).toFixed(2),
@@ -122,7 +126,7 @@ export async function benchEngine(corpusDir: string): Promise<ReportTable> {
     }
     return {
       title: 'Engine, offline source (1 capture thread + 1 export worker)',
-      note: `${FRAMES} frames per run, best CPU of ${REPEATS} runs. "M frames/s per core" = frames / process CPU seconds (capture + worker threads). Owned frames go over loopback UDP to a socket that never reads.`,
+      note: `${FRAMES} frames per run, best CPU of ${REPEATS} runs. "M frames/s per core" = frames / process CPU seconds (capture + worker threads). Owned frames go over loopback UDP to a socket that never reads, with UDP GSO (runs of equal-length batches in one UDP_SEGMENT write, the default) and with one datagram per send (--no-export-gso): the difference is the export cost per record.`,
       columns: [
         'input',
         'mode',

@@ -2,6 +2,7 @@
 // report to bench/reports/<name>.md.
 import path from 'node:path';
 import { benchAnalyzer } from './analyzer-bench.js';
+import { benchCaptureThreads } from './capture-threads-bench.js';
 import { benchControl } from './control-bench.js';
 import { benchEngine } from './engine-bench.js';
 import { benchLab } from './lab-bench.js';
@@ -16,8 +17,9 @@ const BENCHMARKS: Record<
   { summary: string; run: () => Promise<ReportTable[]>; needsRoot?: boolean; onlyByName?: boolean }
 > = {
   engine: {
-    summary: 'engine frames/s per core from the offline source (dropped and exported)',
-    run: async () => [await benchEngine(CAPTURES)],
+    summary:
+      'engine frames/s per core from the offline source (dropped; exported with and without UDP GSO), and live with 1 and 2 capture threads (root)',
+    run: async () => [await benchEngine(CAPTURES), await benchCaptureThreads()],
   },
   analyzer: {
     summary: 'analyzer records/s per core, fed over loopback: pcap, pcapng, TAP (as root)',
