@@ -116,6 +116,19 @@ describe('the coordinator', () => {
     expect(coordinator.counters.topologiesIssued).toBe(1);
   });
 
+  it('sends the topology to analyzers too, which admit header batches only from its nodes', async () => {
+    const { members, at } = await cluster([11, 22]);
+    await until(() => members.every((m) => m.topologies().length > 0));
+    const analyzer = await FakeMember.open(at);
+    open.push(analyzer);
+    analyzer.send(join({ nodeId: 100, role: 'analyzer', endpoint: { ip: '127.0.0.1', port: 9999 } }));
+    await until(() => analyzer.topologies().length > 0);
+    expect(analyzer.topologies().at(-1)).toMatchObject({
+      nodeIds: [11, 22],
+      analyzers: [{ ip: '127.0.0.1', port: 9999 }],
+    });
+  });
+
   it('removes a silent node after the timeout and issues a new epoch without it', async () => {
     const { coordinator, members } = await cluster([11, 12]);
     await until(() => coordinator.epoch === 2);
