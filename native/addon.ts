@@ -27,8 +27,10 @@ export function buildOutput(name: string): string {
   return path.join(findRepositoryRoot(), 'build', 'Release', name);
 }
 
+// DICAP_NATIVE_ADDON names another build of the addon to load instead, e.g. the ASan and
+// UBSan build that test/native/sanitizers.test.ts runs the native unit tests against.
 export const native: NativeModule = (() => {
-  const file = buildOutput('dicap_native.node');
+  const file = process.env.DICAP_NATIVE_ADDON || buildOutput('dicap_native.node');
   if (!fs.existsSync(file)) {
     throw new Error(
       `dicap: native addon ${file} is missing; run \`npm install\` (or \`npm run build\`) in the repository`,
