@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PcapFileWriter } from '../../common/pcap-file-writer.js';
-import { encodeHeaderBatch } from '../../protocol/header-batch.js';
+import { encodeHeaderBatch, encodeRecordFragments } from '../../protocol/header-batch.js';
 import { encodeInbandFrame } from '../../protocol/inband-frame.js';
 import { readCaptureFile } from '../capture-file.js';
 
@@ -103,6 +103,13 @@ function inbandRecord(flags: number, frame: Buffer): Buffer {
   return Buffer.concat([head, frame]);
 }
 
+/** A datagram of the header-batch target's input format (header_batch_fuzzer.cc), 1 ms after the last. */
+function batchRecord(flags: number, datagram: Buffer): Buffer {
+  const head = Buffer.from([flags, 1, 0, 0]);
+  head.writeUInt16BE(datagram.length, 2);
+  return Buffer.concat([head, datagram]);
+}
+
 /**
  * Writes every target's seeds under `seedsRoot/<target>` and returns how many each got.
  * `sharedCorpus`: the team's capture corpus, or undefined when it is absent.
@@ -169,22 +176,35 @@ export function writeSeeds(
     Buffer.concat([Buffer.from([1]), inbandRecord(0, encodeInbandFrame(mac, topologyUpdate))]),
   );
 
-  // header_batch: datagrams of the spec's frames; and the two arrivals seq 0, seq 2^64-1.
-  for (const [seq, count] of [
-    [0n, 1],
-    [7n, specFrames.length],
-    [0xffffffffffffffffn, 2],
-  ] as const) {
-    const records = specFrames
-      .slice(0, count)
-      .map((data, i) => ({ tsSec: 1_795_000_000, tsNsec: i, wireLen: data.length, data }));
-    dirs.header_batch.add(encodeHeaderBatch({ nodeId: 11, epoch: 42, stream: 0, seq, records }));
+  // header_batch (header_batch_fuzzer.cc's format): runs of datagrams of the spec's frames,
+  // with and without a MAC (flag 1: the target signs it), a record split into fragments,
+  // and seq 0 followed by 2^64-1.
+  const records = specFrames.map((data, i) => ({
+    tsSec: 1_795_000_000,
+    tsNsec: i,
+    wireLen: data.length,
+    data,
+  }));
+  const someKey = Buffer.alloc(32, 7); // the target re-signs under its own key
+  const header = { nodeId: 11, epoch: 42, stream: 0 };
+  const run = (signed: boolean, datagrams: Buffer[]) =>
+    Buffer.concat([Buffer.from([0]), ...datagrams.map((d) => batchRecord(signed ? 1 : 0, d))]);
+  for (const key of [undefined, someKey]) {
+    const batches = [0n, 1n, 3n, 2n, 3n].map((seq) => encodeHeaderBatch({ ...header, seq, records }, key));
+    dirs.header_batch.add(run(key !== undefined, batches));
+    const big = { tsSec: 1_795_000_000, tsNsec: 0, wireLen: 3000, data: Buffer.alloc(3000, 0x42) };
+    dirs.header_batch.add(
+      run(key !== undefined, encodeRecordFragments({ ...header, seq: 5n }, big, 1472, key)),
+    );
   }
-  const arrivals = Buffer.alloc(24);
-  arrivals.writeUInt32BE(1, 0);
-  arrivals.writeUInt32BE(1, 12);
-  arrivals.writeBigUInt64BE(0xffffffffffffffffn, 16);
-  dirs.header_batch.add(arrivals);
+  dirs.header_batch.add(
+    run(
+      false,
+      [0n, 0xffffffffffffffffn].map((seq) =>
+        encodeHeaderBatch({ ...header, seq, records: records.slice(0, 1) }),
+      ),
+    ),
+  );
 
   return Object.fromEntries(Object.entries(dirs).map(([target, dir]) => [target, dir.count]));
 }

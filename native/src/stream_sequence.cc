@@ -9,9 +9,11 @@ void StreamSequence::SetMissing(uint64_t seq, bool missing) {
 }
 
 void StreamSequence::MarkMissing(uint64_t from, uint64_t to) {
-  // Only the newest kWindow of them fit; older ones stay counted but can no longer be told
-  // apart from duplicates if they ever arrive.
-  if (to - from > kWindow) from = to - kWindow;
+  // Only the newest of them fit: the window is (to - kWindow, to], and `to` (the seq that
+  // revealed them) shares its bit with to - kWindow, which must stay clear or a duplicate of
+  // `to` would read as late. Older ones stay counted but can no longer be told apart from
+  // duplicates if they ever arrive.
+  if (to - from > kWindow - 1) from = to - (kWindow - 1);
   for (uint64_t seq = from; seq < to; ++seq) SetMissing(seq, true);
 }
 
