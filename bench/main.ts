@@ -5,6 +5,7 @@ import { benchAnalyzer } from './analyzer-bench.js';
 import { benchCaptureThreads } from './capture-threads-bench.js';
 import { benchControl } from './control-bench.js';
 import { benchEngine } from './engine-bench.js';
+import { benchHostile } from './hostile-bench.js';
 import { benchLab } from './lab-bench.js';
 import { benchSoak } from './soak-bench.js';
 import { writeReport, type ReportTable } from './report.js';
@@ -30,6 +31,11 @@ const BENCHMARKS: Record<
       'node death and failover in the lab at --timing default and fast, the coordinator at 10/100/1000 members (root, ~10 min)',
     run: () => benchControl(),
     needsRoot: true,
+  },
+  hostile: {
+    summary:
+      'coordinator memory and event-loop blocking under 10,000 JOINs and 500 WebSocket clients (DICAP_BENCH_BASELINE: another build too)',
+    run: async () => [await benchHostile()],
   },
   lab: {
     summary: 'live cluster in the lab vs tcpdump: loss by layer, CPU per frame (root, ~10 min)',
