@@ -96,48 +96,58 @@ export interface TimingRule {
 const fixesUnless = (holds: boolean, ...fixes: Array<TimingFix | undefined>): TimingFix[] =>
   holds ? [] : fixes.filter((f): f is TimingFix => f !== undefined && f[1] > 0);
 
+type TimingFlag = readonly [flag: string, key: keyof ControlTiming];
+const HEARTBEAT: TimingFlag = ['--heartbeat-interval-ms', 'heartbeatIntervalMs'];
+const ELECTION: TimingFlag = ['--election-timeout-ms', 'electionTimeoutMs'];
+const SOLITUDE: TimingFlag = ['--solitude-ms', 'solitudeMs'];
+
+/** `long` ≥ `times` × `short`; the fixes offered keep `fixTimes` (≥ times) between them. */
+function atLeastTimes(
+  long: TimingFlag,
+  times: number,
+  short: TimingFlag,
+  why: string,
+  fixTimes = times,
+): TimingRule {
+  return {
+    rule: `${long[0]} ≥ ${times} × ${short[0]}`,
+    why,
+    fixes: (t) =>
+      fixesUnless(
+        t[long[1]] >= times * t[short[1]],
+        [short[0], Math.floor(t[long[1]] / fixTimes)],
+        [long[0], fixTimes * t[short[1]]],
+      ),
+  };
+}
+
 /** Every relation between the intervals. Each has a test (test/common/timing.test.ts). */
 export const TIMING_RULES: readonly TimingRule[] = [
-  {
-    rule: '--node-timeout-ms ≥ 2 × --heartbeat-interval-ms',
-    why: 'one late or lost heartbeat must not remove a live node',
-    fixes: (t) =>
-      fixesUnless(
-        t.nodeTimeoutMs >= 2 * t.heartbeatIntervalMs,
-        ['--node-timeout-ms', NODE_TIMEOUT_HEARTBEATS * t.heartbeatIntervalMs],
-        ['--heartbeat-interval-ms', Math.floor(t.nodeTimeoutMs / NODE_TIMEOUT_HEARTBEATS)],
-      ),
-  },
-  {
-    rule: '--election-timeout-ms ≥ 3 × --sync-interval-ms',
-    why: "an active's lease (half the election timeout) must span more than one SYNC, or the coordinators depose each other in a loop",
-    fixes: (t) =>
-      fixesUnless(
-        t.electionTimeoutMs >= SYNCS_PER_ELECTION_TIMEOUT * t.syncIntervalMs,
-        ['--sync-interval-ms', Math.floor(t.electionTimeoutMs / SYNCS_PER_ELECTION_TIMEOUT)],
-        ['--election-timeout-ms', SYNCS_PER_ELECTION_TIMEOUT * t.syncIntervalMs],
-      ),
-  },
-  {
-    rule: '--solitude-ms ≥ 2 × --election-timeout-ms',
-    why: 'a candidate must have had a whole jittered election (1–1.5 × the timeout) before it may steer alone',
-    fixes: (t) =>
-      fixesUnless(
-        t.solitudeMs >= 2 * t.electionTimeoutMs,
-        ['--solitude-ms', 2 * t.electionTimeoutMs],
-        ['--election-timeout-ms', Math.floor(t.solitudeMs / 2)],
-      ),
-  },
-  {
-    rule: '--solitude-ms ≥ 2 × --heartbeat-interval-ms',
-    why: 'witnesses are heartbeats heard after the peers fell silent plus one heartbeat interval: the solitude timeout must leave room for them',
-    fixes: (t) =>
-      fixesUnless(
-        t.solitudeMs >= 2 * t.heartbeatIntervalMs,
-        ['--solitude-ms', 2 * t.heartbeatIntervalMs],
-        ['--heartbeat-interval-ms', Math.floor(t.solitudeMs / 2)],
-      ),
-  },
+  atLeastTimes(
+    ['--node-timeout-ms', 'nodeTimeoutMs'],
+    2,
+    HEARTBEAT,
+    'one late or lost heartbeat must not remove a live node',
+    NODE_TIMEOUT_HEARTBEATS,
+  ),
+  atLeastTimes(
+    ELECTION,
+    SYNCS_PER_ELECTION_TIMEOUT,
+    ['--sync-interval-ms', 'syncIntervalMs'],
+    "an active's lease (half the election timeout) must span more than one SYNC, or the coordinators depose each other in a loop",
+  ),
+  atLeastTimes(
+    SOLITUDE,
+    2,
+    ELECTION,
+    'a candidate must have had a whole jittered election (1–1.5 × the timeout) before it may steer alone',
+  ),
+  atLeastTimes(
+    SOLITUDE,
+    2,
+    HEARTBEAT,
+    'witnesses are heartbeats heard after the peers fell silent plus one heartbeat interval: the solitude timeout must leave room for them',
+  ),
   {
     rule: `--validity-delay-ms ≥ ${MIN_VALIDITY_DELAY_MS}`,
     why: 'a hash-mode topology must reach every node before it takes effect, or nodes switch on different frames',
