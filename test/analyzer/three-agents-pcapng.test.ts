@@ -1,7 +1,8 @@
 // Three real offline agents (`dicap agent --pcap`, flow mode, nodes 1,2,3) export one capture
-// into one real `dicap analyzer --format pcapng --write F`: tshark reads F, capinfos counts
-// one interface per node, and F holds every frame of the capture exactly once, each on the
-// interface of the node that owned it. A second analyzer started on F keeps the first
+// into one real `dicap analyzer --format pcapng --write F`, whole frames (--snaplen 0, frames
+// of up to 16 kB): tshark reads F, capinfos counts one interface per node, and F holds every
+// frame of the capture exactly once, byte for byte, each on the interface of the node that
+// owned it. A second analyzer started on F keeps the first
 // capture on disk (moved aside to F.1).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,7 +17,9 @@ import { freePort } from '../helpers/free-port.js';
 import { readPcapng } from './helpers.js';
 
 const CAPTURE = testCapture('zeek__smb__smb3_multichannel.pcap');
-const SNAPLEN = 1432;
+/** Whole frames, as tcpdump -s 0. */
+const SNAPLEN = 0;
+const WHOLE = 65535;
 const NODES = [1, 2, 3];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-three-agents-'));
 const processes: DicapProcess[] = [];
@@ -86,13 +89,14 @@ describe('three offline agents into one pcapng', () => {
     expect(first.summary.recordsWritten).toBe(input.length);
 
     const output = readCaptureFile(file).frames;
-    expect(compareMultisets(frameMultiset(input, SNAPLEN), frameMultiset(output, SNAPLEN))).toEqual({
+    expect(compareMultisets(frameMultiset(input, WHOLE), frameMultiset(output, WHOLE))).toEqual({
       missing: 0,
       extra: 0,
     });
     const { interfaces, packets } = readPcapng(fs.readFileSync(file));
     expect(interfaces.map((i) => i.name).sort()).toEqual(['node-1', 'node-2', 'node-3']);
-    for (const i of interfaces) expect(i).toMatchObject({ snaplen: SNAPLEN, tsresol: 9 });
+    for (const i of interfaces) expect(i).toMatchObject({ snaplen: WHOLE, tsresol: 9 });
+    expect(Math.max(...output.map((f) => f.data.length))).toBe(16162); // whole, not cut
     expect(packets.filter((p) => p.comment === 'epoch 1').length).toBe(3); // each node's first frame
     expect(execFileSync('capinfos', ['-I', file], { encoding: 'utf8' })).toMatch(
       /Number of interfaces in file: 3/,
