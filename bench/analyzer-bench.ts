@@ -70,13 +70,14 @@ interface Case {
 
 function cases(): Case[] {
   const pcap = { output: 'pcap to /dev/null', args: ['--write', '/dev/null'] };
+  const pcapng = { output: 'pcapng to /dev/null', args: ['--write', '/dev/null', '--format', 'pcapng'] };
+  const tap = { output: 'TAP interface', args: ['--output', `tap:dbench${process.pid % 10000}`] };
   const list: Case[] = [
     { id: 'p64', ...pcap, frameBytes: 60, snaplen: 64, mac: false, versus: 'p128' },
     { id: 'p128', ...pcap, frameBytes: 60, snaplen: 128, mac: false, versus: 'p128' },
     {
       id: 'ng128',
-      output: 'pcapng to /dev/null',
-      args: ['--write', '/dev/null', '--format', 'pcapng'],
+      ...pcapng,
       frameBytes: 60,
       snaplen: 128,
       mac: false,
@@ -86,20 +87,29 @@ function cases(): Case[] {
     // Whole frames: a 1514-byte frame needs 2 datagrams of 1472 bytes, a 9000-byte one 7.
     { id: 'w1514', ...pcap, frameBytes: 1514, snaplen: WHOLE_FRAME_SNAPLEN, mac: false, versus: 'w1514' },
     { id: 'w1514mac', ...pcap, frameBytes: 1514, snaplen: WHOLE_FRAME_SNAPLEN, mac: true, versus: 'w1514' },
+    {
+      id: 'ng1514',
+      ...pcapng,
+      frameBytes: 1514,
+      snaplen: WHOLE_FRAME_SNAPLEN,
+      mac: false,
+      versus: 'w1514',
+    },
     { id: 'w9000', ...pcap, frameBytes: 9000, snaplen: WHOLE_FRAME_SNAPLEN, mac: false, versus: 'w9000' },
     { id: 'w9000mac', ...pcap, frameBytes: 9000, snaplen: WHOLE_FRAME_SNAPLEN, mac: true, versus: 'w9000' },
   ];
   // A TAP needs CAP_NET_ADMIN; it has no address and no IPv6, so the kernel drops what it takes in.
-  if (process.getuid?.() === 0)
-    list.splice(3, 0, {
-      id: 'tap128',
-      output: 'TAP interface',
-      args: ['--output', `tap:dbench${process.pid % 10000}`],
-      frameBytes: 60,
-      snaplen: 128,
+  if (process.getuid?.() === 0) {
+    list.splice(3, 0, { id: 'tap128', ...tap, frameBytes: 60, snaplen: 128, mac: false, versus: 'p128' });
+    list.splice(list.findIndex((c) => c.id === 'ng1514') + 1, 0, {
+      id: 'tap1514',
+      ...tap,
+      frameBytes: 1514,
+      snaplen: WHOLE_FRAME_SNAPLEN,
       mac: false,
-      versus: 'p128',
+      versus: 'w1514',
     });
+  }
   return list;
 }
 
@@ -161,7 +171,7 @@ export async function benchAnalyzer(): Promise<ReportTable> {
   }
   return {
     title: 'Analyzer: records received and written, by output, MAC and frame size',
-    note: `Synthetic IPv4/UDP frames sent by the engine over loopback in ${PAYLOAD}-byte datagrams (60-byte frames: ${FRAMES[60]}; whole 1514-byte: ${FRAMES[1514]}; whole 9000-byte: ${FRAMES[9000]}). Snaplen 0 keeps whole frames: a frame larger than a datagram travels in fragments the analyzer reassembles. Wall rate is bounded by the sender; "per core" = records / analyzer process CPU seconds; the last column is CPU per record against the named case of the same run (p128: pcap at snaplen 128 without MAC; w1514/w9000: the same whole frames without MAC). The TAP row runs as root only.`,
+    note: `Synthetic IPv4/UDP frames sent by the engine over loopback in ${PAYLOAD}-byte datagrams (60-byte frames: ${FRAMES[60]}; whole 1514-byte: ${FRAMES[1514]}; whole 9000-byte: ${FRAMES[9000]}). Snaplen 0 keeps whole frames: a frame larger than a datagram travels in fragments the analyzer reassembles. Wall rate is bounded by the sender; "per core" = records / analyzer process CPU seconds; the last column is CPU per record against the named case of the same run (p128: pcap at snaplen 128 without MAC; w1514/w9000: the same whole frames without MAC). The TAP rows run as root only.`,
     columns: [
       'output',
       'frame bytes',
