@@ -111,11 +111,16 @@ describe('analyzer metrics', () => {
     ]) {
       expect(lines.has(line), line).toBe(true);
     }
-    // Counters end in _total and are typed as counters; everything is dicap_analyzer_*.
-    for (const type of text.split('\n').filter((l) => l.startsWith('# TYPE '))) {
+    // Counters end in _total and are typed as counters; everything is dicap_analyzer_*, but
+    // for what every component serves (common/process-metrics.ts).
+    const types = text.split('\n').filter((l) => l.startsWith('# TYPE '));
+    for (const type of types) {
       const [, , name, kind] = type.split(' ');
-      expect(name).toMatch(/^dicap_analyzer_/);
-      expect(kind === 'counter').toBe(name!.endsWith('_total'));
+      expect(name).toMatch(/^(dicap_analyzer_|dicap_build_info$|process_|nodejs_)/);
+      // (prom-client's own nodejs_active_handles_total is a gauge: its names are not ours.)
+      if (name!.startsWith('dicap_')) expect(kind === 'counter', name).toBe(name!.endsWith('_total'));
     }
+    expect(types).toContain('# TYPE process_resident_memory_bytes gauge');
+    expect(types).toContain('# TYPE dicap_build_info gauge');
   });
 });
