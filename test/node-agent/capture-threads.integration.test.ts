@@ -156,3 +156,51 @@ describe.skipIf(problem !== undefined)('round-robin with several capture threads
     );
   });
 });
+
+describe.skipIf(problem !== undefined || os.availableParallelism() < 2)(
+  '--cpus (needs root and 2 CPUs)',
+  () => {
+    /** CPUs each named thread of this process may run on, from /proc/self/task. */
+    function threadCpus(): Map<string, string> {
+      const out = new Map<string, string>();
+      for (const task of fs.readdirSync('/proc/self/task')) {
+        const name = fs.readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim();
+        const status = fs.readFileSync(`/proc/self/task/${task}/status`, 'utf8');
+        if (name.startsWith('dicap-')) out.set(name, /Cpus_allowed_list:\s*(\S+)/.exec(status)![1]!);
+      }
+      return out;
+    }
+
+    it('pins capture thread k to the k-th CPU and export worker w to CPU number K + w of the list', () => {
+      const engine = new CaptureEngine({
+        nodeId: 1,
+        workers: 2,
+        snaplen: SNAPLEN,
+        payloadSize: 1472,
+        flushUs: 5000,
+        exportMode: 'random',
+        queueSlots: 1024,
+        interface: 'lo',
+        blockSize: 1 << 16,
+        blockCount: 4,
+        retireMs: 5,
+        captureThreads: 2,
+        cpus: [1, 0],
+      });
+      engine.start();
+      try {
+        const cpus = threadCpus();
+        expect(
+          Object.fromEntries([...cpus].filter(([name]) => /^dicap-(capture|export)-\d$/.test(name))),
+        ).toEqual({
+          'dicap-capture-0': '1',
+          'dicap-capture-1': '0',
+          'dicap-export-0': '1',
+          'dicap-export-1': '0',
+        });
+      } finally {
+        engine.stop();
+      }
+    });
+  },
+);
