@@ -1,6 +1,6 @@
 // The real `dicap analyzer` process (dist/, built by `npm test`'s pretest step): options,
 // pcap to a file and to `| tcpdump -r -`, status line, metrics, signals, a closed pipe.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -408,5 +408,61 @@ describe('dicap analyzer', () => {
     expect(stderr).toContain('dicap analyzer: the reader of the output closed it; stopping');
     expect(stderr).toMatch(/final: .* \| output reader-closed \(\d+ bytes, files 1\)/);
     expect(stderr).not.toMatch(/EPIPE|Error|at .*\.js/);
+  });
+
+  it('on SIGHUP moves the capture aside to FILE.1 and writes a new FILE, and keeps running', async () => {
+    const udpPort = await freePort('udp');
+    const file = path.join(tmp, 'hup.pcap');
+    const p = analyzer(['--listen', `127.0.0.1:${udpPort}`, '--write', file, '--status-interval', '0']);
+    await p.waitForStderr(/listening on udp/);
+    const before = testRecords(0, 5);
+    await sender(udpPort).send([batch({ nodeId: 1, epoch: 1, stream: 0, seq: 0, records: before })]);
+    await waitUntil(() => fs.statSync(file).size > 24, 'the first records on disk');
+    p.child.kill('SIGHUP');
+    await p.waitForStderr(/SIGHUP: starting new capture files/);
+    await waitUntil(() => fs.existsSync(`${file}.1`), `${file}.1`);
+    const after = testRecords(100, 3);
+    await sender(udpPort).send([batch({ nodeId: 1, epoch: 1, stream: 0, seq: 1, records: after })]);
+    await waitUntil(() => fs.existsSync(file) && fs.statSync(file).size > 24, 'records in the new file');
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(readPcap(fs.readFileSync(`${file}.1`))).toEqual(expectedPcapRecords(before));
+    expect(readPcap(fs.readFileSync(file))).toEqual(expectedPcapRecords(after));
+    expect(p.stderr()).toMatch(/files 2\)/);
+  });
+
+  it('serves metrics and says so once while its FIFO has no reader', async () => {
+    const udpPort = await freePort('udp');
+    const metricsPort = await freeTcpPort();
+    const fifo = path.join(tmp, 'lonely.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const p = analyzer([
+      '--listen',
+      `127.0.0.1:${udpPort}`,
+      '--write',
+      fifo,
+      '--metrics',
+      `127.0.0.1:${metricsPort}`,
+      '--status-interval',
+      '0',
+    ]);
+    await p.waitForStderr(/listening on udp/);
+    expect(p.stderr()).toContain(
+      `the FIFO ${fifo} has no reader yet; records are counted unwritten until one opens it`,
+    );
+    await sender(udpPort).send([
+      batch({ nodeId: 1, epoch: 1, stream: 0, seq: 0, records: testRecords(0, 4) }),
+    ]);
+    const scrape = async (): Promise<string> =>
+      (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    let scraped = await scrape();
+    for (let i = 0; i < 100 && metricValue(scraped, 'dicap_analyzer_unwritten_records_total') < 4; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      scraped = await scrape();
+    }
+    expect(metricValue(scraped, 'dicap_analyzer_unwritten_records_total')).toBe(4);
+    expect(scraped).toContain('dicap_analyzer_output_state{state="no-reader"} 1');
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
   });
 });
