@@ -382,9 +382,12 @@ describe.skipIf(problem !== undefined)(
 
         // A forged in-band frame (another key), newer than anything: traffic, not a topology.
         const status = (await cp.status(active))!;
+        const [k0, k1] = cp.hashKeys; // /status publishes no keys; the lab knows the cluster key
         const forged = inbandTopologyFrame({
           topology: {
             ...topology,
+            k0,
+            k1,
             term: status.term + 256,
             epoch: status.epoch + 100,
             nodeIds: [11],
