@@ -5,6 +5,7 @@
 // (coordinator/runtime.ts gives it the wall clock, a UDP ControlChannel and an AF_PACKET
 // injector; test/coordinator/ a simulated clock and network), and the state it acts on is the
 // pure Membership, CoverageLedger and Election.
+import { randomBytes } from 'node:crypto';
 import type { Cancel, Clock } from '../common/clock.js';
 import type { ControlTransport } from '../common/control-channel.js';
 import type { ControlTiming } from '../common/timing.js';
@@ -33,6 +34,17 @@ import { Membership, type Member, type MemberAnnouncement } from './membership.j
 import { NodeReports } from './node-reports.js';
 import { LedgerRounds } from './silence.js';
 import { DEFAULT_MAX_MEMBERS } from './options.js';
+
+/** Between the UDP copies of a round-robin topology (nodes stage it) and its in-band copy (they switch). */
+export const INBAND_AFTER_STAGING_MS = 100;
+
+/** A one-time token (SPEC §6.10): 64 random bits, never 0. */
+function randomToken(): bigint {
+  for (;;) {
+    const token = randomBytes(8).readBigUInt64BE();
+    if (token !== 0n) return token;
+  }
+}
 
 /** Where it listens, what it steers, and the control plane's intervals (common/timing.ts). */
 export interface CoordinatorConfig extends ControlTiming {
@@ -704,13 +716,23 @@ export class Coordinator {
       k0: this.hashKeys[0],
       k1: this.hashKeys[1],
       snaplen: this.config.snaplen,
+      // Round-robin: the nodes stage it from UDP, and the in-band copy carrying this
+      // one-time token switches them, in the kernel too (SPEC §6.10).
+      ...(roundRobin ? { token: randomToken() } : {}),
     };
     this.lastEpochMs = now;
     this.counters.topologiesIssued++;
     this.sendSync(); // standbys learn the new epoch at once
     this.ledger.open(this.epoch, nodeIds, this.current.validityStartMs);
-    if (roundRobin) this.inject();
     this.distributeTopology();
+    // Staged first (the UDP copies), switched after: a node that has not staged the token
+    // when the in-band copy passes cannot switch in the kernel.
+    if (roundRobin) {
+      const staged = this.current;
+      this.clock.after(INBAND_AFTER_STAGING_MS, () => {
+        if (this.active && this.current === staged) this.inject();
+      });
+    }
     this.events.add(
       'topology',
       `epoch ${this.epoch}: ${nodeIds.length} capture nodes [${nodeIds.join(', ')}], ${this.current.analyzers.length} analyzers (${reason})`,

@@ -23,6 +23,7 @@ import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
 import type { Lab } from './lab.js';
 import { LabMember, stopInOrder } from './member.js';
 import { poll } from './poll.js';
+import { framesAccounted } from './coverage.js';
 import { labDirectory } from './state.js';
 import { captureHostsOf, type LabHost } from './topology.js';
 
@@ -174,7 +175,7 @@ export class Cluster {
       `lab ${this.lab.id}: every agent took its wire's frames`,
       () => {
         this.checkRunning();
-        const frames = this.counters().agents.map((a) => a?.frames ?? 0);
+        const frames = this.counters().agents.map((a) => (a ? framesAccounted(a) : 0));
         if (frames.every((n, i) => n >= wireFrames[i]!)) return true;
         const now = Date.now();
         if (frames.join() !== last) {

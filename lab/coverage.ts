@@ -4,6 +4,7 @@
 //
 //   wire (passive interface) → engine (frames taken off the ring) → seen by selection →
 //   owned (Σ over nodes = seen) → exported → received at the analyzers → written
+import type { EngineCounters } from '../native/engine.js';
 import type { AgentSummary, AnalyzerSummary } from './cluster.js';
 
 export interface CoverageInput {
@@ -37,7 +38,7 @@ export interface NodeCoverage {
   position: number;
   epoch: number;
   wireFrames: number;
-  /** Frames the engine took off the ring (traffic and control). */
+  /** Frames the engine took off the ring (traffic and control), plus those the selection in the kernel dropped before it. */
   frames: number;
   controlFrames: number;
   inbandRejected: number;
@@ -93,6 +94,11 @@ function analyzerCoverage(a: AnalyzerSummary): AnalyzerCoverage {
   };
 }
 
+/** Frames a node accounts for: taken off its ring, or dropped as another node's by the selection in the kernel before any copy. */
+export function framesAccounted(a: Pick<EngineCounters, 'frames' | 'kernelNotOwned'>): number {
+  return a.frames + a.kernelNotOwned;
+}
+
 export function coverageReport(input: CoverageInput): CoverageReport {
   const problems: string[] = [];
   const nodes: NodeCoverage[] = input.agents.map((a, i) => ({
@@ -101,7 +107,7 @@ export function coverageReport(input: CoverageInput): CoverageReport {
     position: a.position,
     epoch: a.epoch,
     wireFrames: input.wireFrames[i] ?? 0,
-    frames: a.frames,
+    frames: framesAccounted(a),
     controlFrames: a.controlFrames,
     inbandRejected: a.inbandRejected,
     unassigned: a.unassigned,

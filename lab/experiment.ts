@@ -11,7 +11,10 @@ import type { SelectionModeName } from '../native/engine.js';
 import { startCluster, type Cluster } from './cluster.js';
 import { coverageReport, type CoverageReport } from './coverage.js';
 import { FrameMultiset, type MultisetDifference } from './frame-multiset.js';
-import { adoptInbandTopology, type Injected } from './inband.js';
+import type { TopologyUpdateFields } from '../protocol/index.js';
+import type { SelectionChoice } from '../node-agent/selection-stage.js';
+import { adoptInbandTopology, INBAND_SYNC_FRAMES, LAB_COORDINATOR_TERM, type Injected } from './inband.js';
+import { startTcpdumpFile } from './tcpdump-file.js';
 import { labUp, type Lab, type PassiveCounters } from './lab.js';
 import type { RefusedFrame, ReplayOptions, ReplayResult } from './replay.js';
 import { passiveDelta } from './report.js';
@@ -32,6 +35,19 @@ export interface ReplayExperimentOptions {
   workers: number;
   key: readonly [number, number];
   replay: Pick<ReplayOptions, 'pps' | 'mbps' | 'topspeed' | 'loop' | 'pinToWireCpu'>;
+  /** Where the agents drop another node's frames (`dicap agent --selection`); default the agent's (auto). */
+  selection?: SelectionChoice;
+  /**
+   * Distribution mode (`dicap agent --distribute`): each capture host also runs tcpdump on
+   * its passive interface into DIR/local-<node id>.pcap, and the union of those files must
+   * be the wire, every frame once and whole.
+   */
+  distribute?: boolean;
+  /**
+   * Halfway through the replay, bring a new topology into force with in-band frames (epoch
+   * 3, the hash key words reversed, so owners move): coverage must stay exactly once.
+   */
+  changeTopology?: boolean;
   /** Lab id; default a fresh one (r…), so that no lab in use is touched. */
   id?: string;
   onProgress?: (line: string) => void;
@@ -63,6 +79,10 @@ export interface ReplayExperimentSummary {
   coverage: CoverageReport;
   /** The analyzers' output compared frame by frame with what was sent (first snaplen bytes), or why not. */
   content: ContentCheck | { skipped: string };
+  /** Passive interfaces ("host interface") that kept an XDP program after their agent stopped. */
+  leftovers: string[];
+  /** --distribute: the union of the capture hosts' local tcpdump files against what was sent, whole frames. */
+  local: (ContentCheck & { files: string[] }) | { skipped: string } | null;
   outputs: string[];
   exactlyOnce: boolean;
   problems: string[];
@@ -101,6 +121,7 @@ async function checkContent(
   options: ReplayExperimentOptions,
   replay: ReplayResult,
   outputs: readonly string[],
+  keep: (frame: Buffer) => boolean = () => true,
 ): Promise<ContentCheck | { skipped: string }> {
   const loop = options.replay.loop ?? 1;
   if (replay.attempted > MAX_COMPARED_FRAMES)
@@ -116,8 +137,34 @@ async function checkContent(
     };
   }
   const written = new FrameMultiset(options.snaplen);
-  for (const file of outputs) for (const frame of readFrames(file)) written.add(frame);
+  for (const file of outputs) for (const frame of readFrames(file)) if (keep(frame)) written.add(frame);
   return { expected: expected.size, written: written.size, difference: expected.compare(written) };
+}
+
+/**
+ * --distribute: the union of what tcpdump captured on every capture host against what was
+ * sent, whole frames. In-band frames (EtherType 0x88B5) reach every host by design (§6.10)
+ * and are left out.
+ */
+async function checkLocal(
+  options: ReplayExperimentOptions,
+  replay: ReplayResult,
+  files: readonly string[],
+): Promise<(ContentCheck & { files: string[] }) | { skipped: string }> {
+  const checked = await checkContent(
+    { ...options, snaplen: WHOLE_FRAME },
+    replay,
+    files,
+    (f) => !isInband(f),
+  );
+  return 'difference' in checked ? { ...checked, files: [...files] } : checked;
+}
+
+/** Longer than any frame: FrameMultiset compares whole frames. */
+const WHOLE_FRAME = 262_144;
+
+function isInband(frame: Buffer): boolean {
+  return frame.length >= 14 && frame.readUInt16BE(12) === 0x88b5;
 }
 
 async function captureReplay(lab: Lab, options: ReplayExperimentOptions, say: (line: string) => void) {
@@ -127,8 +174,19 @@ async function captureReplay(lab: Lab, options: ReplayExperimentOptions, say: (l
     snaplen: options.snaplen,
     workers: options.workers,
     pcapDirectory: options.out,
+    agentArgs: [
+      ...(options.selection ? ['--selection', options.selection] : []),
+      ...(options.distribute ? ['--distribute'] : []),
+    ],
     onProgress: say,
   });
+  const local = options.distribute
+    ? await Promise.all(
+        cluster.agents.map((a) =>
+          startTcpdumpFile(lab, a.host, path.join(options.out, `local-${a.nodeId}.pcap`)),
+        ),
+      )
+    : [];
   try {
     const before = await lab.passiveCounters();
     let inband: Injected | undefined;
@@ -138,6 +196,8 @@ async function captureReplay(lab: Lab, options: ReplayExperimentOptions, say: (l
         `lab ${lab.id}: every agent reset its round-robin counter at the in-band frame of epoch ${inband.topology.epoch}`,
       );
     }
+    let changed: Promise<Injected> | undefined;
+    const total = await framesToSend(options);
     const replay = await lab.replay(options.files, {
       ...options.replay,
       onProgress: (p) => {
@@ -145,8 +205,21 @@ async function captureReplay(lab: Lab, options: ReplayExperimentOptions, say: (l
         say(
           `replay: ${p.sent} frames sent in ${p.seconds.toFixed(1)} s (${Math.round(p.seconds > 0 ? p.sent / p.seconds : 0)} frames/s); seen by the nodes ${seen.join(' / ')}`,
         );
+        if (options.changeTopology && !changed && p.sent >= total / 2) {
+          changed = adoptInbandTopology(lab, cluster, { topology: changedTopology(cluster) });
+          void changed.then(
+            (t) => say(`lab ${lab.id}: every agent switched to epoch ${t.topology.epoch} mid-traffic`),
+            () => {},
+          );
+        }
       },
     });
+    if (options.changeTopology && !changed)
+      throw new DicapError(
+        'DICAP_ERR_LAB_REPLAY',
+        'the replay ended before its midpoint was reported; give more frames (--loop) or a lower --pps to change the topology mid-traffic',
+      );
+    const change = changed ? await changed : undefined;
     const wire = passiveDelta(before, await lab.settledPassiveCounters());
     const complete = await cluster.waitForCapture(wire.map((w) => w.rxPackets));
     if (!complete)
@@ -154,10 +227,37 @@ async function captureReplay(lab: Lab, options: ReplayExperimentOptions, say: (l
         `lab ${lab.id}: not every frame on the wire reached the agents; the summary says where they stopped`,
       );
     const final = await cluster.stop();
-    return { cluster, replay, wire, inband, final };
+    const leftovers = await xdpLeftovers(lab, cluster);
+    const localFiles = [];
+    for (const dump of local) localFiles.push((await dump.stop()).file);
+    return { cluster, replay, wire, inband, change, final, localFiles, leftovers };
   } finally {
     await cluster.stop().catch(() => {});
+    for (const dump of local) await dump.stop().catch(() => {});
   }
+}
+
+/** Passive interfaces that still carry an XDP program after every agent stopped (each must detach its own). */
+async function xdpLeftovers(lab: Lab, cluster: Cluster): Promise<string[]> {
+  const left: string[] = [];
+  for (const a of cluster.agents) {
+    const link = await lab.exec(a.host, ['ip', '-d', 'link', 'show', 'dev', a.interface]);
+    if (/\bxdp/.test(link)) left.push(`${a.host} ${a.interface}`);
+  }
+  return left;
+}
+
+/** Frames the replay sends: the files' frames times the loop. */
+async function framesToSend(options: ReplayExperimentOptions): Promise<number> {
+  const { readCaptureFile } = await import('../native/capture-file.js');
+  const perLoop = options.files.reduce((n, f) => n + readCaptureFile(f).frames.length, 0);
+  return perLoop * (options.replay.loop ?? 1);
+}
+
+/** The cluster's topology at epoch 3 with the hash key words swapped: most owners move. */
+function changedTopology(cluster: Cluster): TopologyUpdateFields {
+  const t = cluster.staticTopology;
+  return { ...t, term: LAB_COORDINATOR_TERM, epoch: 3, k0: t.k1, k1: t.k0, validityStartMs: Date.now() };
 }
 
 /** Runs the experiment (see the file comment) and resolves with what it wrote to DIR/summary.json. */
@@ -193,7 +293,7 @@ export async function runReplayExperiment(
   } finally {
     await lab.down();
   }
-  const { cluster, replay, wire, inband, final } = run;
+  const { cluster, replay, wire, inband, change, final, localFiles, leftovers } = run;
   const loop = options.replay.loop ?? 1;
   const coverage = coverageReport({
     hosts: cluster.agents.map((a) => a.host),
@@ -201,11 +301,20 @@ export async function runReplayExperiment(
     agents: final.agents,
     analyzers: final.analyzers,
     trafficSent: replay.sent,
-    controlFramesSent: inband ? 1 : 0,
+    controlFramesSent: (inband ? INBAND_SYNC_FRAMES : 0) + (change ? INBAND_SYNC_FRAMES : 0),
   });
   const outputs = cluster.analyzers.map((a) => a.pcapFile!);
   const content = await checkContent({ ...options, out }, replay, outputs);
-  const problems = [...coverage.problems];
+  const local = options.distribute ? await checkLocal({ ...options, out }, replay, localFiles) : null;
+  const problems = [
+    ...coverage.problems,
+    ...leftovers.map((l) => `an XDP program was left on ${l} after its agent stopped`),
+  ];
+  if (local && 'difference' in local && (local.difference.missing > 0 || local.difference.extra > 0)) {
+    problems.push(
+      `the capture hosts' local files (tcpdump) lack ${local.difference.missing} of the ${local.expected} frames sent and have ${local.difference.extra} frames too many`,
+    );
+  }
   if ('difference' in content && (content.difference.missing > 0 || content.difference.extra > 0)) {
     problems.push(
       `the analyzers' output lacks ${content.difference.missing} of the ${content.expected} frames sent and has ${content.difference.extra} frames too many`,
@@ -244,6 +353,8 @@ export async function runReplayExperiment(
     })),
     coverage,
     content,
+    local,
+    leftovers,
     outputs,
     exactlyOnce: problems.length === 0,
     problems,
@@ -258,7 +369,7 @@ export function formatExperiment(s: ReplayExperimentSummary, out: string): strin
   const lines = [
     `lab ${s.lab.id}: ${s.lab.captureHosts} capture nodes, ${s.mode}, snaplen ${s.snaplen}, ${s.workers} worker${s.workers === 1 ? '' : 's'} per agent`,
     `replay: sent ${r.sent} of ${r.attempted} frames${r.failed > 0 ? ` (${r.failed} refused by the kernel)` : ''} in ${r.seconds.toFixed(2)} s, ${Math.round(r.pps)} frames/s`,
-    `wire: ${s.wire.map((w) => `${w.host} ${w.rxPackets}`).join(', ')} frames${s.inband ? ` (one of them the in-band frame of epoch ${s.inband.epoch})` : ''}`,
+    `wire: ${s.wire.map((w) => `${w.host} ${w.rxPackets}`).join(', ')} frames${s.inband ? ` (${INBAND_SYNC_FRAMES} of them the in-band frames of epoch ${s.inband.epoch}: announced, then switched)` : ''}`,
   ];
   for (const n of s.coverage.nodes) {
     const d = n.dropped;
@@ -275,6 +386,12 @@ export function formatExperiment(s: ReplayExperimentSummary, out: string): strin
       ? `the output holds ${s.content.written} frames for ${s.content.expected} sent (missing ${s.content.difference.missing}, extra ${s.content.difference.extra}; first ${s.snaplen} bytes compared)`
       : `output not compared frame by frame: ${s.content.skipped}`;
   lines.push(`  ${compared}`);
+  if (s.local)
+    lines.push(
+      'difference' in s.local
+        ? `  local tcpdump files (--distribute): ${s.local.written} frames for ${s.local.expected} sent (missing ${s.local.difference.missing}, extra ${s.local.difference.extra}; whole frames compared)`
+        : `  local tcpdump files not compared: ${s.local.skipped}`,
+    );
   if (s.exactlyOnce)
     lines.push(
       `coverage: exactly once — Σ owned ${s.coverage.ownedSum} = seen ${s.coverage.seen}, every frame sent is in the output once`,

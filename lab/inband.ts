@@ -159,9 +159,27 @@ export async function injectTopology(
 }
 
 /**
- * Injects an authentic in-band frame (see injectTopology) and resolves once every agent has
- * its topology in force. If they do not adopt it, the error says what the agents made of
- * the frame (counted as rejected, or never seen).
+ * In-band frames adoptInbandTopology puts on the wire: the topology announced (every agent
+ * stages it) and the same frame again as its switch frame (SPEC §6.10). Both are control
+ * frames, not traffic.
+ */
+export const INBAND_SYNC_FRAMES = 2;
+
+/** A one-time token for a staged topology (SPEC §6.10): 64 random bits, never 0. */
+export function randomToken(): bigint {
+  for (;;) {
+    const token = randomBytes(8).readBigUInt64BE();
+    if (token !== 0n) return token;
+  }
+}
+
+/**
+ * Brings a newer topology into force on every agent at one frame, the way a coordinator
+ * does (SPEC §6.10), so that it works whether the agents select in user space or in the
+ * kernel: an authentic in-band frame carrying the topology and a one-time token, which every
+ * agent authenticates and stages (in the kernel too), then, once each has, the same frame
+ * again: the switch frame, where all of them switch. Resolves once every agent has the
+ * topology in force; if they do not take it, the error says what they made of the frame.
  */
 export async function adoptInbandTopology(
   lab: Lab,
@@ -169,18 +187,33 @@ export async function adoptInbandTopology(
   options: Omit<InjectOptions, 'forged'> = {},
   timeoutMs = 10_000,
 ): Promise<Injected> {
-  const before = cluster.counters().agents.map((a) => a?.inbandRejected ?? 0);
-  const injected = await injectTopology(lab, cluster, options);
+  const before = cluster.counters().agents.map((a) => ({
+    rejected: a?.inbandRejected ?? 0,
+    control: a?.controlFrames ?? 0,
+  }));
+  const topology = { ...(options.topology ?? newerTopology(cluster)), token: randomToken() };
+  const announced = await injectTopology(lab, cluster, { ...options, topology });
   try {
-    await cluster.waitForEpoch(injected.topology.epoch, timeoutMs);
+    await cluster.waitUntil(
+      `every agent staged the topology of epoch ${topology.epoch}`,
+      (s) => s.agents.every((a, i) => (a?.controlFrames ?? 0) > before[i]!.control),
+      timeoutMs,
+    );
+    await injectFrame(
+      lab,
+      options.host ?? 'coordinator1',
+      announced.frame,
+      path.join(cluster.directory, `inband-term${topology.term}-epoch${topology.epoch}-switch.pcap`),
+    );
+    await cluster.waitForEpoch(topology.epoch, timeoutMs);
   } catch (error) {
     const agents = cluster.counters().agents;
-    const rejected = agents.filter((a, i) => (a?.inbandRejected ?? 0) > before[i]!).length;
+    const rejected = agents.filter((a, i) => (a?.inbandRejected ?? 0) > before[i]!.rejected).length;
     if (rejected === 0) throw error;
     throw new DicapError(
       'DICAP_ERR_LAB_INBAND',
-      `${rejected} of ${agents.length} agents rejected the in-band frame of epoch ${injected.topology.epoch} (${injected.frame.length} bytes) as inauthentic, stale or not newer`,
+      `${rejected} of ${agents.length} agents rejected the in-band frame of epoch ${topology.epoch} (${announced.frame.length} bytes) as inauthentic, stale or not newer`,
     );
   }
-  return injected;
+  return announced;
 }

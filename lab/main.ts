@@ -180,13 +180,13 @@ async function replay(argv: string[]): Promise<number> {
       'no capture file given; usage: dicap lab replay FILE… [--pps R | --topspeed]',
     );
   if (values.out !== undefined) return experiment(files, values);
-  const experimentOnly = (['nodes', 'mode', 'snaplen', 'workers', 'key'] as const).filter(
-    (name) => values[name] !== undefined,
-  );
+  const experimentOnly = (
+    ['nodes', 'mode', 'snaplen', 'workers', 'key', 'selection', 'distribute', 'changeTopology'] as const
+  ).filter((name) => values[name] !== undefined && values[name] !== false);
   if (experimentOnly.length > 0) {
     throw new DicapError(
       'DICAP_ERR_BAD_CONFIG',
-      `--${experimentOnly[0]} needs --out DIR (a whole experiment in a fresh lab); without --out, replay sends into a lab that is up`,
+      `--${experimentOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --out DIR (a whole experiment in a fresh lab); without --out, replay sends into a lab that is up`,
     );
   }
   const lab = openLab(values.id);
@@ -228,6 +228,9 @@ async function experiment(files: string[], values: ReplayValues): Promise<number
       pinToWireCpu: values.pin,
     },
     ...(values.id !== undefined ? { id: values.id } : {}),
+    ...(values.selection !== undefined ? { selection: values.selection } : {}),
+    distribute: values.distribute,
+    changeTopology: values.changeTopology,
     onProgress: progress,
   });
   console.log(formatExperiment(summary, values.out!).join('\n'));

@@ -133,7 +133,7 @@ export const REPLAY_OPTIONS = defineOptions({
     'With --out DIR it is a whole experiment instead: it builds a fresh lab, runs a capture cluster in it (an agent per capture host, an analyzer), replays the files, ' +
     "takes the lab down and writes the analyzer's pcap and summary.json (per layer counts and the coverage verdict) to DIR; it exits 1 when coverage is not exactly once.",
   usage:
-    'dicap lab replay FILE… [--pps R | --mbps M | --topspeed] [--loop N] [--no-pin] [--id ID] [--out DIR [--nodes N] [--mode M] [--snaplen B] [--workers W] [--key K0,K1]]',
+    'dicap lab replay FILE… [--pps R | --mbps M | --topspeed] [--loop N] [--no-pin] [--id ID] [--out DIR [--nodes N] [--mode M] [--snaplen B] [--workers W] [--key K0,K1] [--selection S] [--distribute] [--change-topology]]',
   options: {
     out: {
       type: 'string',
@@ -168,6 +168,19 @@ export const REPLAY_OPTIONS = defineOptions({
       hint: 'two 32-bit words such as 0x1234,0x5678',
       validate: hashKeyProblem,
       help: `with --out: selection hash key words (default ${hexKey(DEFAULT_HASH_KEY)})`,
+    },
+    selection: {
+      type: 'enum',
+      values: ['auto', 'xdp', 'socket', 'user'],
+      help: "with --out: where the agents drop another node's frames (dicap agent --selection; default auto)",
+    },
+    distribute: {
+      type: 'boolean',
+      help: 'with --out: distribution mode (dicap agent --distribute); every capture host also runs tcpdump into DIR/local-<node id>.pcap, and their union must be the wire, every frame once and whole',
+    },
+    'change-topology': {
+      type: 'boolean',
+      help: 'with --out: halfway through the replay, switch every agent to a new topology (epoch 3, hash key words swapped) with in-band frames; coverage must stay exactly once',
     },
     pps: { type: 'integer', help: 'frames per second', min: 1 },
     mbps: { type: 'integer', help: 'megabits per second', min: 1 },

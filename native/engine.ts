@@ -3,6 +3,7 @@
 // engine's thread-safe events into EventEmitter events, and owns the native handle.
 import { EventEmitter } from 'node:events';
 import { native } from './addon.js';
+import type { KernelSelection } from './kernel-selection.js';
 
 /** Bins of CaptureEngine.ipidHistogram(): 256 bins of 256 IPv4 Identification values. */
 export const IPID_BINS = 256;
@@ -57,6 +58,13 @@ interface EngineOptionsBase {
    * sends by itself (counted: gsoFallbacks, and one 'warning' event).
    */
   gso?: boolean;
+  /**
+   * The selection in the kernel in front of the engine (at XDP on the interface, or as the
+   * ring's socket filter with kernelSocketFilter): the engine follows its in-band switches,
+   * lets it count round-robin, and counts the frames it dropped as seen and not owned.
+   */
+  kernelSelection?: KernelSelection;
+  kernelSocketFilter?: boolean;
 }
 
 export interface LiveSourceOptions {
@@ -134,6 +142,10 @@ export interface EngineCounters extends CaptureThreadCounters {
   position: number;
   epoch: number;
   hasTopology: boolean;
+  /** Frames the selection in the kernel dropped as another node's (included in seen and notOwned); 0 without one. */
+  kernelNotOwned: number;
+  /** Frames the selection in the kernel passed up undecided (a timed switch's guard window, no topology yet). */
+  kernelUndecided: number;
 }
 
 type NativeEvent =
@@ -157,6 +169,7 @@ interface NativeEngine {
   start(): void;
   stop(): void;
   offerTopology(topology: EngineTopology): void;
+  stageTopology(topology: EngineTopology, token: bigint): void;
   counters(): EngineCounters;
   ipidHistogram(): number[];
 }
@@ -166,7 +179,11 @@ export class CaptureEngine extends EventEmitter<CaptureEngineEvents> {
 
   constructor(options: CaptureEngineOptions) {
     super();
-    this.handle = new native.Engine(options, (event: NativeEvent) => this.dispatch(event)) as NativeEngine;
+    const { kernelSelection, ...rest } = options;
+    this.handle = new native.Engine(
+      kernelSelection ? { ...rest, kernelSelection: kernelSelection.handle } : rest,
+      (event: NativeEvent) => this.dispatch(event),
+    ) as NativeEngine;
   }
 
   /** Opens the source and starts the threads; throws a one-line error (code DICAP_ERR_SOURCE). */
@@ -177,6 +194,14 @@ export class CaptureEngine extends EventEmitter<CaptureEngineEvents> {
   /** The topology takes effect at its validity start (frame time). */
   offerTopology(topology: EngineTopology): void {
     this.handle.offerTopology(topology);
+  }
+
+  /**
+   * A topology from an authenticated message that comes into force at the in-band frame
+   * carrying `token` (SPEC §6.10), here and in the selection in the kernel behind it.
+   */
+  stageTopology(topology: EngineTopology, token: bigint): void {
+    this.handle.stageTopology(topology, token);
   }
 
   /** Drains, flushes every batch and joins the threads; counters stay readable. Idempotent. */

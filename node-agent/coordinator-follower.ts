@@ -8,6 +8,7 @@ import type { AgentControlCounts } from './summary.js';
 import { formatFollowing, formatTopologyInForce } from './follower-log.js';
 import { CoordinatorLink, type CoordinatorLinkOptions } from '../common/coordinator-link.js';
 import type { CaptureEngine, EngineCounters, EngineTopology } from '../native/engine.js';
+import type { KernelSelection } from '../native/kernel-selection.js';
 import { ipidHistogram, ledger, type EngineTotals, type TopologyUpdateFields } from '../protocol/index.js';
 
 export interface CoordinatorFollowerOptions extends Omit<
@@ -15,6 +16,8 @@ export interface CoordinatorFollowerOptions extends Omit<
   'role' | 'appliedEpoch' | 'dataEndpoint'
 > {
   engine: CaptureEngine;
+  /** The selection in the kernel in front of the engine: topologies are staged there too. */
+  kernel?: KernelSelection;
   /** How long a graceful stop waits for the topology without this node to come into force. */
   leaveTimeoutMs: number;
   /** The engine's snaplen (the kernel keeps this many bytes of each frame). */
@@ -102,12 +105,21 @@ export class CoordinatorFollower {
       );
       this.warnedSnaplen = true;
     }
-    // Round-robin topologies take effect at their in-band frame, never from UDP.
-    if (t.selection === 'round-robin') return;
     // Periodic resends repeat a topology: offer each (term, epoch) once. A coordinator that
     // takes over resends the same epoch under its term; the engine keeps that epoch's counts.
     if (t.term < this.offered.term || (t.term === this.offered.term && t.epoch <= this.offered.epoch)) return;
+    // A topology with a token is staged: it comes into force at the in-band frame carrying
+    // the token (SPEC §6.10), here and in the kernel. Other round-robin topologies take
+    // effect at their in-band frame, never from UDP.
+    if (t.token !== undefined) {
+      this.offered = { term: t.term, epoch: t.epoch };
+      this.options.engine.stageTopology(engineTopology(t), t.token);
+      return;
+    }
+    if (t.selection === 'round-robin') return;
     this.offered = { term: t.term, epoch: t.epoch };
+    // The kernel first: it must hold the topology before the first frame user space switches on.
+    this.options.kernel?.stage(engineTopology(t));
     this.options.engine.offerTopology(engineTopology(t));
   }
 

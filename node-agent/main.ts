@@ -19,6 +19,8 @@ import type { AgentSummary } from './summary.js';
 import { formatFinalCounters, formatStatusLine } from './status-line.js';
 import { runAsUser } from '../common/drop-privileges.js';
 import { serveMetrics } from '../common/metrics-server.js';
+import { KernelSelection } from '../native/kernel-selection.js';
+import { chooseSelectionStage, type ChosenStage } from './selection-stage.js';
 
 /** A graceful stop waits at most this long for the topology without this node. */
 const LEAVE_TIMEOUT_MS = 3000;
@@ -26,8 +28,14 @@ const LEAVE_TIMEOUT_MS = 3000;
 type AgentValues = Extract<ReturnType<typeof parseOptions<typeof AGENT_OPTIONS>>, { help: false }>['values'];
 
 /** The engine's options from the agent's flags: the common part, then the live or file source. */
-function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): CaptureEngineOptions {
+function engineOptions(
+  values: AgentValues,
+  clusterKey: Buffer | undefined,
+  selection: ChosenStage,
+): CaptureEngineOptions {
   const common = {
+    kernelSelection: selection.kernel,
+    kernelSocketFilter: selection.stage === 'socket',
     nodeId: values.nodeId,
     clusterKey,
     // With a cluster key every header batch is signed, so the analyzer can tell ours from forgeries.
@@ -54,6 +62,16 @@ function engineOptions(values: AgentValues, clusterKey: Buffer | undefined): Cap
     };
   }
   return { ...common, file: values.pcap as string, realtime: values.realtime };
+}
+
+/** A dicap XDP program a killed agent left on `iface` would go on dropping frames: remove it (needs root; silent without). */
+function removeStaleProgram(iface: string): void {
+  try {
+    if (KernelSelection.removeStaleXdp(iface))
+      console.error(`dicap agent: removed the dicap XDP program an earlier run left on ${iface}`);
+  } catch {
+    // No BPF here (not root, or no such interface: the engine names that problem).
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -97,6 +115,7 @@ export async function main(argv: string[]): Promise<number> {
   let engine: CaptureEngine;
   let follower: CoordinatorFollower | undefined;
   let capturing: string;
+  let selection: ChosenStage | undefined;
   try {
     const following = values.coordinator.length > 0 || values.discover;
     if (!following && values.nodes === undefined) {
@@ -126,13 +145,28 @@ export async function main(argv: string[]): Promise<number> {
         'dicap agent: warning: no --analyzer given; owned frames are counted as no-analyzer drops',
       );
     }
-    engine = new CaptureEngine(engineOptions(values, clusterKey));
-    if (topology) engine.offerTopology(topology);
+    if (values.interface !== undefined) removeStaleProgram(values.interface);
+    selection = chooseSelectionStage({
+      choice: values.selection,
+      distribute: values.distribute,
+      interface: values.interface,
+      nodeId: values.nodeId,
+      snaplen: values.snaplen,
+    });
+    // A file has one stage only: nothing to say.
+    if (values.interface !== undefined) console.error(`dicap agent: ${selection.reason}`);
+    engine = new CaptureEngine(engineOptions(values, clusterKey, selection));
+    if (topology) {
+      // The kernel first: it must hold the topology before the first frame arrives.
+      selection.kernel?.stage(topology);
+      engine.offerTopology(topology);
+    }
     engine.start();
     if (following) {
       const capturing = engine;
       follower = await CoordinatorFollower.start({
         engine,
+        kernel: selection.kernel,
         nodeId: values.nodeId,
         coordinators: await Promise.all(values.coordinator.map((c) => resolveEndpoint(c, '--coordinator'))),
         bindIp: values.controlAddress,
@@ -166,9 +200,11 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
   } catch (error) {
+    selection?.kernel?.close();
     console.error(`dicap agent: ${errorMessage(error)}`);
     return 2;
   }
+  const stage = selection.stage;
 
   // The summary exists as soon as the agent captures (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
@@ -178,6 +214,7 @@ export async function main(argv: string[]): Promise<number> {
   const summaryOf = (final: boolean): AgentSummary => ({
     nodeId: values.nodeId,
     final,
+    selectionStage: stage,
     ...engine.counters(),
     ...(follower ? { control: follower.controlCounters() } : {}),
   });
@@ -185,6 +222,7 @@ export async function main(argv: string[]): Promise<number> {
     summary.write(summaryOf(false));
   } catch (error) {
     engine.stop();
+    selection.kernel?.close();
     console.error(`dicap agent: ${errorMessage(error)}`);
     return 2;
   }
@@ -198,10 +236,12 @@ export async function main(argv: string[]): Promise<number> {
           nodeId: values.nodeId,
           interface: values.interface,
           counters: () => engine.counters(),
+          selectionStage: stage,
           controlRejections: follower ? () => follower!.link.channel.rejected : undefined,
         }),
       ).catch((error: unknown) => {
         engine.stop();
+        selection?.kernel?.close();
         throw error;
       })
     : undefined;
@@ -241,6 +281,8 @@ export async function main(argv: string[]): Promise<number> {
       // Leave the cluster first: capture goes on until the others cover our share.
       if (follower && values.interface !== undefined) await follower.leave();
       engine.stop();
+      // Detach from XDP: local consumers see the whole link again.
+      selection?.kernel?.close();
       await follower?.stop();
       const counters = engine.counters();
       console.error(formatFinalCounters(values.nodeId, counters));

@@ -6,12 +6,15 @@ import type { RejectionCounts } from '../common/control-channel.js';
 import type { CaptureThreadCounters, EngineCounters } from '../native/engine.js';
 import { readInterfaceCounters } from './interface-stats.js';
 import { addProcessMetrics } from '../common/process-metrics.js';
+import { STAGES_IN_USE, type SelectionStage } from './selection-stage.js';
 
 export interface AgentMetricsSource {
   nodeId: number;
   /** Live capture interface, for the wire layer; absent for a file source. */
   interface?: string;
   counters(): EngineCounters;
+  /** Where another node's frames are dropped (--selection). */
+  selectionStage: SelectionStage;
   /** Following a coordinator: its control channel's rejections by reason. */
   controlRejections?: () => RejectionCounts;
 }
@@ -64,6 +67,16 @@ const FRAME_COUNTERS: Array<[string, string, keyof EngineCounters]> = [
     'export_gso_fallbacks_total',
     'Times an export worker found UDP GSO refused by the kernel and went back to single datagrams',
     'gsoFallbacks',
+  ],
+  [
+    'kernel_not_owned_frames_total',
+    "Frames the selection in the kernel (xdp, socket) dropped as another node's; included in not_owned",
+    'kernelNotOwned',
+  ],
+  [
+    'kernel_undecided_frames_total',
+    'Frames the selection in the kernel passed up for user space to decide (a timed switch, no topology yet)',
+    'kernelUndecided',
   ],
 ];
 
@@ -140,6 +153,15 @@ export function createAgentMetrics(source: AgentMetricsSource): Registry {
       const c = read();
       this.reset();
       for (const [layer, field] of DROP_LAYERS) this.inc({ layer }, c[field] as number);
+    },
+  });
+  new Gauge({
+    name: 'dicap_agent_selection_stage',
+    help: "Where this agent drops another node's frames: 1 for the stage in use (xdp, socket or user), 0 for the others",
+    labelNames: ['stage'],
+    registers: [registry],
+    collect() {
+      for (const stage of STAGES_IN_USE) this.set({ stage }, stage === source.selectionStage ? 1 : 0);
     },
   });
   new Gauge({

@@ -3,6 +3,7 @@
 import os from 'node:os';
 import { CLUSTER_OPTIONS, DEFAULT_PAYLOAD_SIZE } from '../common/cluster-options.js';
 import { defineOptions } from '../common/options.js';
+import { SELECTION_STAGES } from './selection-stage.js';
 
 export const DEFAULT_FLUSH_MS = 10;
 export const DEFAULT_WORKERS = Math.max(1, os.availableParallelism());
@@ -104,6 +105,15 @@ export const AGENT_OPTIONS = defineOptions({
       type: 'string',
       placeholder: 'EXPR',
       help: "tcpdump-style capture filter (libpcap syntax, man pcap-filter) run on each frame before selection, on the first --snaplen bytes as the kernel hands them over (outer VLAN tag already taken out); rejected frames are counted (filtered_frames_total). In-band topology frames always pass. Every node of a cluster must use the same filter, or the cluster's exactly-once accounting no longer holds.",
+    selection: {
+      type: 'enum',
+      values: [...SELECTION_STAGES],
+      default: 'auto',
+      help: "Where another node's frames are dropped: xdp (an XDP program on --interface: they never reach any socket, also not other local capture tools), socket (the capture socket's BPF filter: they are never copied into the ring), user (the capture thread; the only stage for --pcap). auto takes the first that works and logs which and why. Needs root (BPF) for xdp and socket.",
+    },
+    distribute: {
+      type: 'boolean',
+      help: "Distribution mode: the selection runs at XDP on --interface, so every local consumer (tcpdump, Zeek, Suricata on AF_PACKET) sees exactly this node's frames, whole. Export goes on to the --analyzer(s), if any. The program is removed on exit; one left by a killed agent is replaced at the next start, or remove it by hand: `ip link set dev IF xdpgeneric off` (`xdpdrv off` if it ran in the driver; `ip link show dev IF` shows which).",
     },
     workers: {
       type: 'integer',

@@ -181,8 +181,15 @@ export function ownerPosition(
 /**
  * Round-robin's counter C: reset to 0 where the in-band topology frame passes; every
  * later frame on the wire, runts included (they belong to position 0), takes C and
- * advances it, so C stays the frame's index since the reset on every node.
+ * advances it, so C stays the frame's index since the reset on every node. In-band frames
+ * (EtherType 0x88B5, untagged) are outside C (SPEC §6.10): one that is traffic (forged,
+ * stale) belongs to position 0, like a runt, and does not advance C.
  */
+/** An untagged frame of the in-band EtherType 0x88B5 (SPEC §2), whatever its payload. */
+function isInbandFrame(frame: Uint8Array): boolean {
+  return frame.length >= MIN_SELECTABLE_FRAME && frame[12] === 0x88 && frame[13] === 0xb5;
+}
+
 export class RoundRobinOwner {
   #counter = 0;
 
@@ -198,6 +205,7 @@ export class RoundRobinOwner {
   /** The owner position of the next frame on the wire, among `nodeCount` nodes. */
   next(frame: Uint8Array, nodeCount: number): number {
     if (nodeCount < 1) throw new RangeError('round-robin selection needs at least one node');
+    if (isInbandFrame(frame)) return 0;
     const position = frame.length < MIN_SELECTABLE_FRAME ? 0 : this.#counter % nodeCount;
     this.#counter++;
     return position;

@@ -62,6 +62,10 @@ class CaptureLane : public FrameSink {
 
   // Any thread; see Selector::Offer.
   void Offer(TopologyPtr topology) { selector_.Offer(std::move(topology)); }
+  // Any thread; see Selector::Stage.
+  void Stage(TopologyPtr topology, uint64_t token) { selector_.Stage(std::move(topology), token); }
+  // Before the first frame; see Selector::FollowKernel.
+  void FollowKernel(KernelSwitches* kernel) { selector_.FollowKernel(kernel); }
   RingSource& ring() { return ring_; }
   // Throws std::runtime_error naming the failing syscall.
   void StartWorkers();

@@ -160,6 +160,12 @@ void ReadTopology(const Avps& body, TopologyUpdate* out) {
       case kAvpAnalyzerIp:  // CheckGroups has seen its ANALYZER_PORT right after it
         out->analyzers.emplace_back(value, static_cast<uint16_t>(body[++i].second));
         break;
+      case kAvpTokenHi:
+        out->token = (out->token & 0xFFFFFFFFull) | (uint64_t{value} << 32);
+        break;
+      case kAvpTokenLo:
+        out->token = (out->token & ~0xFFFFFFFFull) | value;
+        break;
       default:
         break;  // optional and extension AVPs
     }
@@ -294,6 +300,14 @@ ControlError DecodeInbandTopology(const uint8_t* bytes, size_t len, const uint8_
   out->timestamp = LoadBe32(trailer + 1);
   out->sender_seq = LoadBe32(trailer + kControlAvpLen + 1);
   return ControlError::kNone;
+}
+
+uint64_t InbandToken(const uint8_t* message, size_t len) {
+  if (len < 16 || LoadBe16(message) != kControlMagic || message[2] != kControlVersion ||
+      message[3] != kMsgTopologyUpdate || message[6] != kAvpTokenHi || message[11] != kAvpTokenLo) {
+    return 0;
+  }
+  return (uint64_t{LoadBe32(message + 7)} << 32) | LoadBe32(message + 12);
 }
 
 }  // namespace dicap

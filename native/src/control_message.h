@@ -45,6 +45,8 @@ constexpr uint8_t kAvpHashKey0 = 20;
 constexpr uint8_t kAvpHashKey1 = 21;
 constexpr uint8_t kAvpNodePort = 25;
 constexpr uint8_t kAvpDashboardPort = 95;
+constexpr uint8_t kAvpTokenHi = 96;
+constexpr uint8_t kAvpTokenLo = 97;
 constexpr uint8_t kAvpTimestamp = 239;
 constexpr uint8_t kAvpSenderSeq = 240;
 constexpr uint8_t kAvpHmac0 = 241;  // 241..248
@@ -106,7 +108,12 @@ struct TopologyUpdate {
   uint32_t k0 = 0, k1 = 0;                               // HASH_KEY_0, HASH_KEY_1
   uint32_t snaplen = 0;
   uint32_t timestamp = 0, sender_seq = 0;
+  uint64_t token = 0;  // TOKEN_HI/TOKEN_LO (SPEC §6.10), 0 when absent
 };
+
+// The token an in-band frame's message carries where SPEC §6.10 puts it (its first two
+// AVPs), read without authenticating anything, as the kernel's program reads it; 0 if none.
+uint64_t InbandToken(const uint8_t* message, size_t len);
 
 // Decodes and authenticates one in-band TOPOLOGY_UPDATE (protocol/SPEC.md §2): the header,
 // the length, the HMAC trailer and its MAC under `key`/`key_len` (the cluster key as bytes;

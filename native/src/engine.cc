@@ -81,6 +81,7 @@ Engine::Engine(const EngineOptions& options, EventSink events)
             nullptr, false});
     };
     lanes_.push_back(std::make_unique<CaptureLane>(lane, topologies_, std::move(hooks)));
+    if (options.kernel) lanes_.back()->FollowKernel(options.kernel.get());
   }
 }
 
@@ -90,6 +91,13 @@ Engine::~Engine() {
 
 void Engine::Offer(const TopologyPtr& topology) {
   for (auto& lane : lanes_) lane->Offer(topology);
+}
+
+void Engine::Stage(const TopologyPtr& topology, uint64_t token) {
+  // Behind the kernel every lane's Stage lands in the one program (once per epoch); without
+  // it, each lane stages its own copy, and the lane the switch frame reaches hands the
+  // topology to the others (Adopted).
+  for (auto& lane : lanes_) lane->Stage(topology, token);
 }
 
 // Runs on lane `lane`'s thread when a topology comes into force there.
@@ -111,6 +119,7 @@ void Engine::Adopted(uint32_t lane, const TopologyPtr& topology, bool inband) {
 void Engine::OpenRings() {
   RingOptions ring = options_.ring;
   ring.snaplen = options_.snaplen;
+  if (options_.kernel && options_.kernel_socket_filter) ring.bpf_filter_fd = options_.kernel->socket_filter_fd();
   if (lanes_.size() > 1) ring.fanout = RingOptions::Fanout::kCreate;
   for (auto& lane : lanes_) {
     lane->ring().Open(ring);
@@ -244,6 +253,19 @@ EngineCounters Engine::Counters() {
     for (size_t i = 0; i < kIpidBins; ++i) c.ipid_owned[i] += bins[i];
   }
   for (const auto& entry : epochs) c.epochs.push_back(entry.second);
+  if (options_.kernel) {
+    // The kernel's drops are frames this node saw and did not own: the ledger must count them.
+    const KernelCounters kernel = options_.kernel->Counters();
+    c.kernel_undecided = kernel.undecided;
+    for (const KernelEpochCounts& e : kernel.epochs) {
+      c.kernel_not_owned += e.not_owned;
+      auto epoch = std::find_if(c.epochs.begin(), c.epochs.end(),
+                                [&](const EpochCounts& held) { return held.epoch == e.epoch; });
+      if (epoch != c.epochs.end()) epoch->seen += e.not_owned;
+    }
+    c.seen += c.kernel_not_owned;
+    c.not_owned += c.kernel_not_owned;
+  }
   const TopologyPtr latest = topologies_.Latest();
   c.has_topology = latest != nullptr;
   c.epoch = latest ? latest->epoch : 0;

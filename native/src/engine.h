@@ -32,6 +32,7 @@
 #include "capture_lane.h"
 #include "epoch_ledger.h"
 #include "export_worker.h"
+#include "kernel_selection.h"
 #include "ring_source.h"
 #include "selector.h"
 #include "topology_registry.h"
@@ -52,6 +53,11 @@ struct EngineOptions {
   // Capture thread k runs on cpus[k % n], export worker w on cpus[(K + w) % n]; empty: no pinning.
   std::vector<int> cpus;
   std::string filter;  // tcpdump-style capture filter (capture_filter.h); empty: none
+  // The selection in the kernel in front of this engine (XDP on the interface, or the rings'
+  // socket filter when kernel_socket_filter): the engine follows its in-band switches, lets
+  // it count round-robin, and adds the frames it dropped to seen/not owned. Null: none.
+  std::shared_ptr<KernelSelection> kernel;
+  bool kernel_socket_filter = false;
 };
 
 struct EngineEvent {
@@ -73,6 +79,9 @@ struct EngineCounters {
   std::vector<ExportWorkerCounters> per_worker;
   std::vector<EpochCounts> epochs;  // summed over capture threads
   IpidHistogram ipid_owned;         // owned IPv4 frames by Identification >> 8 (selector.h)
+  // The selection in the kernel (zero without one): frames it dropped as another node's
+  // (already added to seen and not_owned, and to each epoch's seen), and passed up undecided.
+  uint64_t kernel_not_owned, kernel_undecided;
   int32_t position;
   uint32_t epoch;
   bool has_topology;
@@ -92,6 +101,8 @@ class Engine {
   void Start();
   // Any thread; see Selector::Offer.
   void Offer(const TopologyPtr& topology);
+  // Any thread; see Selector::Stage (a topology that comes into force at its switch frame).
+  void Stage(const TopologyPtr& topology, uint64_t token);
   // Stops reading, drains the queues, sends every open batch, joins. Safe to call twice.
   void Stop();
   EngineCounters Counters();

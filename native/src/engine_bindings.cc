@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "errors.h"
 #include "js_lifecycle.h"
+#include "kernel_selection_bindings.h"
 #include "topology_js.h"
 
 namespace dicap {
@@ -70,6 +71,10 @@ EngineOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
   options.export_options.gso = !o.Get("gso").IsBoolean() || o.Get("gso").As<Napi::Boolean>().Value();
   options.file_path = StringOption(o, "file");
   options.realtime = o.Get("realtime").ToBoolean();
+  if (!o.Get("kernelSelection").IsUndefined()) {
+    options.kernel = KernelSelectionOf(env, o.Get("kernelSelection"));
+    options.kernel_socket_filter = o.Get("kernelSocketFilter").ToBoolean();
+  }
   DICAP_REQUIRE(env, options.ring.interface.empty() != options.file_path.empty(),
                 "exactly one of `interface` and `file` must be given");
   return options;
@@ -139,6 +144,8 @@ Napi::Object CountersToJs(Napi::Env env, const EngineCounters& c) {
   o.Set("position", c.position);
   o.Set("epoch", c.epoch);
   o.Set("hasTopology", c.has_topology);
+  o.Set("kernelNotOwned", number(c.kernel_not_owned));
+  o.Set("kernelUndecided", number(c.kernel_undecided));
   return o;
 }
 
@@ -172,6 +179,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         env, "Engine",
         {InstanceMethod("start", &EngineWrap::Start), InstanceMethod("stop", &EngineWrap::Stop),
          InstanceMethod("offerTopology", &EngineWrap::OfferTopology),
+         InstanceMethod("stageTopology", &EngineWrap::StageTopology),
          InstanceMethod("counters", &EngineWrap::Counters),
          InstanceMethod("ipidHistogram", &EngineWrap::IpidHistogramOf)});
   }
@@ -206,6 +214,19 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsObject(), "offerTopology(topology) expects an object");
     DICAP_REQUIRE(env, engine_->running() != nullptr, "engine is stopped");
     engine_->running()->Offer(TopologyFromJs(env, info[0].As<Napi::Object>()));
+    return env.Undefined();
+  }
+
+  // stageTopology(topology, token: bigint)
+  Napi::Value StageTopology(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsBigInt(),
+                  "stageTopology(topology, token) expects a topology and a bigint");
+    DICAP_REQUIRE(env, engine_->running() != nullptr, "engine is stopped");
+    bool lossless = true;
+    const uint64_t token = info[1].As<Napi::BigInt>().Uint64Value(&lossless);
+    DICAP_REQUIRE(env, token != 0 && lossless, "a token is a 64-bit value other than 0");
+    engine_->running()->Stage(TopologyFromJs(env, info[0].As<Napi::Object>()), token);
     return env.Undefined();
   }
 

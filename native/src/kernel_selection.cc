@@ -101,7 +101,7 @@ const char* XdpModeName(XdpMode mode) {
 
 KernelSelection::KernelSelection(const std::string& object_path, uint32_t node_id, uint32_t snaplen,
                                  uint64_t guard_ns)
-    : node_id_(node_id), slot_epoch_(DICAP_SLOTS, 0), slot_used_(DICAP_SLOTS, false) {
+    : node_id_(node_id), slot_topology_(DICAP_SLOTS), slot_reported_(DICAP_SLOTS, false) {
   libbpf_set_print(KeepLastLine);
   last_libbpf_line.clear();
   object_ = bpf_object__open_file(object_path.c_str(), nullptr);
@@ -149,17 +149,19 @@ KernelSelection::~KernelSelection() {
   if (object_ != nullptr) bpf_object__close(object_);
 }
 
-void KernelSelection::Stage(const Topology& topology, uint64_t token) {
+void KernelSelection::Stage(TopologyPtr staged, uint64_t token) {
   std::lock_guard<std::mutex> lock(mutex_);
+  const Topology& topology = *staged;
   const uint32_t index = topology.epoch % DICAP_SLOTS;
-  if (slot_used_[index] && slot_epoch_[index] == topology.epoch) return;
+  const TopologyPtr& held = slot_topology_[index];
+  if (held != nullptr && held->epoch == topology.epoch) return;
   dicap_slot* slot = &slots_[index];
   // The slot's epoch is DICAP_SLOTS epochs old, long out of force: keep its counts, then reuse it.
   __atomic_store_n(&slot->state, DICAP_SLOT_EMPTY, __ATOMIC_RELEASE);
-  if (slot_used_[index]) {
+  if (held != nullptr) {
     const SlotCounts counts = ReadCounters(index);
-    KernelEpochCounts& retired = retired_[slot_epoch_[index]];
-    retired.epoch = slot_epoch_[index];
+    KernelEpochCounts& retired = retired_[held->epoch];
+    retired.epoch = held->epoch;
     retired.seen += counts.seen;
     retired.owned += counts.owned;
     retired.not_owned += counts.not_owned;
@@ -186,8 +188,19 @@ void KernelSelection::Stage(const Topology& topology, uint64_t token) {
   slot->token = token;
   slot->round_robin = 0;
   __atomic_store_n(&slot->state, token != 0 ? DICAP_SLOT_AWAITING : DICAP_SLOT_TIMED, __ATOMIC_RELEASE);
-  slot_used_[index] = true;
-  slot_epoch_[index] = topology.epoch;
+  slot_topology_[index] = std::move(staged);
+  slot_reported_[index] = false;
+}
+
+TopologyPtr KernelSelection::TakeSwitched() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (uint32_t index = 0; index < DICAP_SLOTS; ++index) {
+    if (slot_topology_[index] == nullptr || slot_reported_[index]) continue;
+    if (__atomic_load_n(&slots_[index].state, __ATOMIC_ACQUIRE) != DICAP_SLOT_SWITCHED) continue;
+    slot_reported_[index] = true;
+    return slot_topology_[index];
+  }
+  return nullptr;
 }
 
 XdpMode KernelSelection::AttachXdp(const std::string& interface, XdpMode wanted) {
@@ -263,10 +276,11 @@ KernelCounters KernelSelection::Counters() {
   std::lock_guard<std::mutex> lock(mutex_);
   std::map<uint32_t, KernelEpochCounts> epochs = retired_;
   for (uint32_t index = 0; index < DICAP_SLOTS; ++index) {
-    if (!slot_used_[index]) continue;
+    if (slot_topology_[index] == nullptr) continue;
+    const uint32_t epoch = slot_topology_[index]->epoch;
     const SlotCounts counts = ReadCounters(index);
-    KernelEpochCounts& e = epochs[slot_epoch_[index]];
-    e.epoch = slot_epoch_[index];
+    KernelEpochCounts& e = epochs[epoch];
+    e.epoch = epoch;
     e.seen += counts.seen;
     e.owned += counts.owned;
     e.not_owned += counts.not_owned;

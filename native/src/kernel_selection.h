@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "selector.h"
 #include "topology.h"
 
 struct bpf_object;
@@ -38,19 +39,22 @@ struct KernelCounters {
   uint64_t switches;                      // switch frames that brought a staged topology into force
 };
 
-class KernelSelection {
+class KernelSelection : public KernelSwitches {
  public:
   // Opens and loads `object_path` (selection.bpf.o). Throws std::runtime_error with one line
   // (file missing, the kernel refused the program: EPERM, verifier, ...).
   KernelSelection(const std::string& object_path, uint32_t node_id, uint32_t snaplen, uint64_t guard_ns);
-  ~KernelSelection();
+  ~KernelSelection() override;
   KernelSelection(const KernelSelection&) = delete;
   KernelSelection& operator=(const KernelSelection&) = delete;
 
   // Stages `topology` (validity start in Unix ns, 0 = at once). `token` != 0: it comes into
   // force at the in-band switch frame carrying that token instead. Staging the epoch a slot
   // already holds changes nothing (a resent topology keeps its counts and round-robin C).
-  void Stage(const Topology& topology, uint64_t token);
+  void Stage(TopologyPtr topology, uint64_t token);
+
+  // The topology whose switch frame the program has passed since the last call, or null.
+  TopologyPtr TakeSwitched() override;
 
   // Attaches the XDP program to `interface`: native where the driver has it, else generic
   // (or only `wanted`). A dicap program left there by an earlier run is replaced; any other
@@ -86,8 +90,8 @@ class KernelSelection {
   size_t slots_bytes_ = 0;
 
   std::mutex mutex_;
-  std::vector<uint32_t> slot_epoch_;  // epoch per slot (valid when slot_used_)
-  std::vector<bool> slot_used_;
+  std::vector<TopologyPtr> slot_topology_;         // what each slot holds, null while empty
+  std::vector<bool> slot_reported_;                // its switch has been taken by TakeSwitched
   std::map<uint32_t, KernelEpochCounts> retired_;  // counts of epochs whose slot was reused
   int xdp_ifindex_ = 0;
   uint32_t xdp_flags_ = 0;

@@ -75,7 +75,7 @@ class KernelSelectionWrap : public Napi::ObjectWrap<KernelSelectionWrap> {
     const uint64_t token = info[1].As<Napi::BigInt>().Uint64Value(&lossless);
     const TopologyPtr topology = TopologyFromJs(env, info[0].As<Napi::Object>());
     try {
-      Open(env).Stage(*topology, token);
+      Open(env).Stage(topology, token);
     } catch (const std::exception& error) {
       ThrowDicapError(env, "DICAP_ERR_BPF", error.what());
     }

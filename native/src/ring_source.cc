@@ -112,7 +112,13 @@ void RingSource::Open(const RingOptions& options) {
         BPF_STMT(BPF_RET | BPF_K, options.snaplen),
         BPF_STMT(BPF_RET | BPF_K, 0xFFFF),
     };
-    AttachFilter(keep_snaplen, sizeof keep_snaplen / sizeof keep_snaplen[0], "SO_ATTACH_FILTER (snaplen)");
+    if (options.bpf_filter_fd >= 0) {
+      // The selection in the kernel: it keeps snaplen bytes of this node's frames itself.
+      SetOption(socket_, SOL_SOCKET, SO_ATTACH_BPF, &options.bpf_filter_fd, sizeof options.bpf_filter_fd,
+                "SO_ATTACH_BPF (selection)");
+    } else {
+      AttachFilter(keep_snaplen, sizeof keep_snaplen / sizeof keep_snaplen[0], "SO_ATTACH_FILTER (snaplen)");
+    }
 
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) Fail("eventfd");

@@ -31,6 +31,9 @@ struct RingOptions {
   // A frame whose ring is full goes to another ring of the group instead of being dropped
   // (PACKET_FANOUT_FLAG_ROLLOVER); such frames are counted (RingStats::rollovers).
   bool fanout_rollover = false;
+  // A BPF socket filter (the selection in the kernel) to attach instead of the snaplen
+  // filter; it returns the bytes to keep itself. -1: none.
+  int bpf_filter_fd = -1;
 };
 
 struct RingStats {

@@ -36,6 +36,18 @@ struct InbandCounters {
   uint64_t rejected;  // EtherType 0x88B5 frames that were not (treated as ordinary traffic)
 };
 
+// Where the selection in the kernel (kernel_selection.h) meets this one, when the engine
+// captures behind it: topologies with a token are staged there and the kernel brings them
+// into force at their switch frame (SPEC §6.10); in round-robin only the kernel sees every
+// frame, so it alone counts C.
+class KernelSwitches {
+ public:
+  virtual ~KernelSwitches() = default;
+  virtual void Stage(TopologyPtr topology, uint64_t token) = 0;
+  // The topology the kernel brought into force at the in-band frame just classified, or null.
+  virtual TopologyPtr TakeSwitched() = 0;
+};
+
 class Selector {
  public:
   // `node_id` places this node in in-band topologies; `cluster_key` authenticates them.
@@ -45,6 +57,15 @@ class Selector {
   void OnAdopt(std::function<void(const TopologyPtr&, bool inband)> callback) {
     on_adopt_ = std::move(callback);
   }
+
+  // Before the first frame: in-band topologies come into force only where `kernel` switched,
+  // and in round-robin every traffic frame that reaches user space is owned (the kernel
+  // dropped the others). Not owned by the Selector; must outlive it.
+  void FollowKernel(KernelSwitches* kernel) { kernel_ = kernel; }
+
+  // Any thread: a topology (from an authenticated message) that comes into force at the
+  // in-band frame carrying `token` (SPEC §6.10), on this node and, behind the kernel, there.
+  void Stage(TopologyPtr topology, uint64_t token);
 
   // Any thread: the topology takes effect with the first frame stamped at or after its
   // validity start (frame time, so all nodes switch on the same frame). Offers wait in
@@ -68,11 +89,14 @@ class Selector {
 
  private:
   bool TryInband(const uint8_t* frame, uint32_t len, uint64_t ts_ns);
+  // The staged topology the switch frame with `token` brings into force, or null.
+  TopologyPtr TakeStaged(uint64_t token);
   void Adopt(TopologyPtr topology, bool inband);
   void AdoptPendingIfDue(uint64_t ts_ns);
 
   const uint32_t node_id_;
   const std::vector<uint8_t> cluster_key_;
+  KernelSwitches* kernel_ = nullptr;
   std::function<void(const TopologyPtr&, bool)> on_adopt_;
 
   TopologyPtr current_;
@@ -82,6 +106,11 @@ class Selector {
   std::atomic<bool> has_pending_{false};
   std::mutex pending_mutex_;
   std::vector<TopologyPtr> pending_;  // by (term, epoch)
+
+  // Without a kernel: topologies staged by token, oldest first, at most kMaxStaged.
+  static constexpr size_t kMaxStaged = 4;
+  std::mutex staged_mutex_;
+  std::vector<std::pair<uint64_t, TopologyPtr>> staged_;
 
   std::array<SingleWriterCounter, kIpidBins> ipid_owned_;  // one increment per owned IPv4 frame
 

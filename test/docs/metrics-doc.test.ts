@@ -10,7 +10,7 @@ import { readDocumentedMetrics } from './metrics-doc.js';
 const documented = readDocumentedMetrics();
 const DASHBOARD = path.resolve('docker', 'grafana', 'dicap.json');
 
-const LABELS = ['node', 'layer', 'reason', 'role', 'state', 'bin', 'version', 'nodejs', 'thread'];
+const LABELS = ['node', 'layer', 'reason', 'role', 'state', 'bin', 'version', 'nodejs', 'thread', 'stage'];
 const LAYERS = [
   'wire',
   'socket',

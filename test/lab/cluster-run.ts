@@ -4,7 +4,8 @@
 import { expect } from 'vitest';
 import { startCluster, type Cluster, type ClusterOptions, type ClusterResult } from '../../lab/cluster.js';
 import { coverageReport } from '../../lab/coverage.js';
-import { adoptInbandTopology } from '../../lab/inband.js';
+import { framesAccounted } from '../../lab/coverage.js';
+import { adoptInbandTopology, INBAND_SYNC_FRAMES } from '../../lab/inband.js';
 import type { Lab } from '../../lab/lab.js';
 import { passiveDelta } from '../../lab/report.js';
 import { capturedBytes } from '../../lab/traffic-phases.js';
@@ -92,7 +93,7 @@ export function expectExactlyOnce(
   const { cluster, final, wire } = run;
   const snaplen = cluster.options.snaplen;
   const nodeIds = cluster.agents.map((a) => a.nodeId);
-  const control = run.inband ? 1 : 0;
+  const control = run.inband ? INBAND_SYNC_FRAMES : 0;
   expect(wire, `${label}: frames on each passive interface`).toEqual(
     nodeIds.map(() => traffic.length + control),
   );
@@ -103,7 +104,7 @@ export function expectExactlyOnce(
     const who = `${label}: node ${a.nodeId}`;
     expect(
       {
-        frames: a.frames,
+        frames: framesAccounted(a),
         control: a.controlFrames,
         unassigned: a.unassigned,
         seen: a.seen,

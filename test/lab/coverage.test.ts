@@ -46,6 +46,8 @@ function agent(nodeId: number, position: number, counts: Partial<AgentSummary>):
     position,
     epoch: 1,
     hasTopology: true,
+    kernelNotOwned: 0,
+    kernelUndecided: 0,
     ...counts,
   };
 }

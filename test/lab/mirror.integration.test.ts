@@ -10,7 +10,7 @@ import { labUp, type Lab } from '../../lab/lab.js';
 import { privilegeProblem } from '../../lab/netns.js';
 import type { ReplayResult } from '../../lab/replay.js';
 import { captureHostsOf } from '../../lab/topology.js';
-import { startTcpdump } from './tcpdump.js';
+import { startTcpdumpFile } from '../../lab/tcpdump-file.js';
 import { testCapture } from '../helpers/captures.js';
 
 const problem = privilegeProblem();
@@ -73,7 +73,7 @@ describe.skipIf(problem !== undefined)('lab mirror (needs root)', () => {
 
   it('delivers every frame tcpreplay sent to every capture host, byte for byte and in order', async () => {
     const hosts = captureHostsOf(lab.topology).map((h) => h.name);
-    const dumps = await Promise.all(hosts.map((h) => startTcpdump(lab, h, dir)));
+    const dumps = await Promise.all(hosts.map((h) => startTcpdumpFile(lab, h, path.join(dir, `${h}.pcap`))));
     const before = await lab.passiveCounters();
     const result = await lab.replay(FILES, { pps: 20_000 });
     const after = await lab.settledPassiveCounters();
@@ -122,7 +122,7 @@ describe.skipIf(problem !== undefined)('lab mirror (needs root)', () => {
     const hosts = captureHostsOf(lab.topology).map((h) => h.name);
     const source = testCapture('zeek__modbus__modbusBig.pcap');
     const injected = testCapture('tcpdump__arp-oobr.pcap');
-    const dumps = await Promise.all(hosts.map((h) => startTcpdump(lab, h, dir)));
+    const dumps = await Promise.all(hosts.map((h) => startTcpdumpFile(lab, h, path.join(dir, `${h}.pcap`))));
     const before = await lab.passiveCounters();
     const [fromSource, fromCoordinator] = await Promise.all([
       lab.replay([source], { topspeed: true, loop: 20 }),

@@ -228,7 +228,10 @@ describe('in-band topology frames (round-robin)', () => {
   it('a forged frame (wrong key) changes nothing: it is counted as rejected and exported as traffic', async () => {
     const { file } = inbandFile('forged.pcap', Buffer.alloc(16, 7), traffic, 40);
     const positions = native.ownersOfFile(file, topology('round-robin'), CLUSTER_KEY).positions as Int32Array;
-    expect(Array.from(positions)).toEqual(Array.from({ length: 101 }, (_, i) => i % 3));
+    // The forged frame (at 40) is traffic of position 0, outside C (SPEC §6.10).
+    expect(Array.from(positions)).toEqual(
+      Array.from({ length: 101 }, (_, i) => (i < 40 ? i % 3 : i === 40 ? 0 : (i - 1) % 3)),
+    );
     const engine = engineFor(file, 22, CLUSTER_KEY);
     engine.offerTopology(topology('round-robin'));
     await runToEnd(engine);

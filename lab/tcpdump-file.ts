@@ -1,6 +1,8 @@
-// Test helper: real tcpdump on a capture host's passive interface, writing a pcap file.
-import path from 'node:path';
-import type { Lab, LabProcess } from '../../lab/lab.js';
+// tcpdump on a capture host's passive interface, writing every frame whole to a pcap file:
+// what a local consumer sees (the mirror test; `lab replay --distribute`, where each capture
+// host keeps the frames its XDP program passes).
+import { DicapError } from '../common/errors.js';
+import type { Lab, LabProcess } from './lab.js';
 
 /** tcpdump's packet-buffer timeout, after which the kernel hands over a partly filled ring block. */
 const BLOCK_TIMEOUT_MS = 1000;
@@ -19,10 +21,9 @@ export interface Tcpdump {
   stop(): Promise<TcpdumpResult>;
 }
 
-/** Starts tcpdump on `host`'s passive interface, writing to dir/<host>.pcap; resolves once it listens. */
-export async function startTcpdump(lab: Lab, host: string, dir: string): Promise<Tcpdump> {
+/** Starts tcpdump on `host`'s passive interface, writing to `file`; resolves once it listens. */
+export async function startTcpdumpFile(lab: Lab, host: string, file: string): Promise<Tcpdump> {
   const passive = lab.host(host).passive!.interface;
-  const file = path.join(dir, `${host}.pcap`);
   // -B 65536: a 64 MiB ring, so bursts wait there while tcpdump writes. No --immediate-mode:
   // libpcap would then use TPACKET_V2 with one 256 KiB slot per frame (a few hundred
   // frames in all); TPACKET_V3 packs frames into blocks, which the kernel hands over when
@@ -46,7 +47,7 @@ export async function startTcpdump(lab: Lab, host: string, dir: string): Promise
   const deadline = Date.now() + 10_000;
   while (!/listening on/.test(stderr)) {
     if (!process.running || Date.now() > deadline)
-      throw new Error(`tcpdump on ${host} did not start: ${stderr}`);
+      throw new DicapError('DICAP_ERR_LAB_COMMAND', `tcpdump on ${host} did not start: ${stderr.trim()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return {
@@ -56,7 +57,11 @@ export async function startTcpdump(lab: Lab, host: string, dir: string): Promise
       await process.stop('SIGINT');
       const number = (label: string): number => {
         const m = stderr.match(new RegExp(`(\\d+) packets? ${label}`));
-        if (!m) throw new Error(`tcpdump on ${host} printed no "${label}" line: ${stderr}`);
+        if (!m)
+          throw new DicapError(
+            'DICAP_ERR_LAB_COMMAND',
+            `tcpdump on ${host} printed no "${label}" line: ${stderr.trim()}`,
+          );
         return Number(m[1]);
       };
       return { file, captured: number('captured'), droppedByKernel: number('dropped by kernel') };
