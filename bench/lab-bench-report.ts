@@ -5,7 +5,14 @@ import type { ReportTable } from './report.js';
 
 export type Rate = number | 'max';
 /** What captured during a run: nothing (the generator alone), tcpdump on capture1, or the dicap cluster. */
-export type Capturer = 'none' | 'tcpdump' | 'dicap';
+/**
+ * none: the generator alone; tcpdump: on capture1, the whole link; tcpdump-share: on every
+ * capture host with the share filter `ip[4:2] % N = P` (what an admin would run instead of
+ * dicap); dicap: the cluster with the agents' default selection (auto); dicap-xdp,
+ * dicap-socket, dicap-user: the cluster with that --selection.
+ */
+export type Capturer =
+  'none' | 'tcpdump' | 'tcpdump-share' | 'dicap' | 'dicap-xdp' | 'dicap-socket' | 'dicap-user';
 
 /** Frames lost on the way from the passive interface to the capture's end, one run. null: the layer does not exist for this capturer. */
 export interface CaptureLoss {
@@ -65,6 +72,8 @@ export interface LabBenchResult {
   settings: LabBenchSettings;
   tcpdumpVersion: string;
   perNodeCount: Array<{ nodes: number; calibratedMax: number; rates: Rate[]; runs: LabRun[] }>;
+  /** The selection stages against tcpdump, 3 capture hosts at one rate (lab-selection-bench.ts). */
+  selection?: { nodes: number; rate: number; runs: LabRun[] };
   totalMinutes?: number;
 }
 
@@ -380,5 +389,80 @@ function cpuTable(result: LabBenchResult): ReportTable {
 
 /** The report's tables. `cpuModel` names the machine in the methods paragraph. */
 export function labBenchTables(result: LabBenchResult, cpuModel: string): ReportTable[] {
-  return [generatorTable(result, cpuModel), lossTable(result), cpuTable(result)];
+  return [
+    generatorTable(result, cpuModel),
+    lossTable(result),
+    cpuTable(result),
+    ...(result.selection ? [selectionTable(result.selection)] : []),
+  ];
+}
+
+/** The selection section alone (`npm run bench -- lab-selection`). */
+export function labSelectionTables(selection: NonNullable<LabBenchResult['selection']>): ReportTable[] {
+  return [selectionTable(selection)];
+}
+
+const SELECTION_CAPTURERS: readonly Capturer[] = [
+  'tcpdump',
+  'tcpdump-share',
+  'dicap-user',
+  'dicap-socket',
+  'dicap-xdp',
+];
+
+/** The busiest capturing process of a run (the analyzer left out: it is not on a capture host), CPU s per million wire frames. */
+function busiestCapturer(run: LabRun): number {
+  const capture = run.processCpuS.filter((p) => p.name !== 'analyzer');
+  return Math.max(...capture.map((p) => perMillion(p.seconds, run)));
+}
+
+function selectionTable(selection: NonNullable<LabBenchResult['selection']>): ReportTable {
+  const { nodes, rate, runs } = selection;
+  const alone = runsOf(runs, rate, 'none');
+  const busiest = (c: Capturer): number => {
+    const rs = runsOf(runs, rate, c);
+    return rs.length ? median(rs.map(busiestCapturer)) : NaN;
+  };
+  const whole = busiest('tcpdump');
+  const share = busiest('tcpdump-share');
+  const rows = SELECTION_CAPTURERS.map((c) => {
+    const rs = runsOf(runs, rate, c);
+    if (rs.length === 0) return [c, '–', '–', '–', '–', '–', '–'];
+    const b = busiest(c);
+    const extra = machineExtra(rs, alone);
+    return [
+      c,
+      b.toFixed(3),
+      (b / whole).toFixed(2),
+      (b / share).toFixed(2),
+      rs.some((r) => r.processCpuS.some((p) => p.name === 'analyzer'))
+        ? median(rs.map((r) => perMillion(processCpu(r, 'analyzer'), r))).toFixed(3)
+        : '–',
+      extra.length ? median(extra).toFixed(3) : '–',
+      perRepeat(
+        rs.map((r) => (r.capture ? r.capture.ring + (r.capture.queue ?? 0) + (r.capture.send ?? 0) : null)),
+        rs.map((r) => r.sent),
+      ),
+    ];
+  });
+  return {
+    title: `Selection stages against tcpdump (${nodes} capture hosts, ${kfps(rate)} frames/s, ipid)`,
+    note:
+      `CPU seconds per million wire frames, median of ${Math.max(...runs.map((r) => r.repeat))} repeats. ` +
+      'Busiest: the busiest capturing process on a capture host (one agent: capture and export threads; one tcpdump). ' +
+      'tcpdump: on capture1, the whole link. tcpdump-share: on every host with `ip[4:2] % N = P`, the kernel share filter an admin would use instead of dicap (it exports nothing). ' +
+      'dicap-STAGE: agents with --selection STAGE, exporting to one analyzer. ' +
+      "Kernel filters (XDP, socket filters, tcpdump's filter) run in the wire CPU's softirq, not in the capturing process: " +
+      'the machine column (busy CPU of the whole machine minus the generator alone, same repeat) includes them.',
+    columns: [
+      'capturer',
+      'busiest process s/M',
+      '÷ tcpdump whole link',
+      '÷ tcpdump share filter',
+      'analyzer s/M',
+      'machine s/M over generator',
+      'lost (ring+queue+send)',
+    ],
+    rows,
+  };
 }

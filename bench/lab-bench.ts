@@ -52,6 +52,7 @@ import {
   type Rate,
 } from './lab-bench-report.js';
 import type { ReportTable } from './report.js';
+import { benchSelectionStages } from './lab-selection-bench.js';
 import { startTcpdump, TCPDUMP_BLOCK_TIMEOUT_MS } from './tcpdump-capture.js';
 
 /** The lab this benchmark builds (and removes). */
@@ -86,7 +87,7 @@ const QUIET_GATE_MS = 2000;
 const QUIET_SAMPLE_MS = 250;
 const QUIET_BACKGROUND_CPUS = 0.2;
 /** Frames sent at --rate max after a cluster starts, before it is measured (first-touch of rings and queues). */
-const WARM_UP_FRAMES = 200_000;
+export const WARM_UP_FRAMES = 200_000;
 
 interface Mark {
   /** Date.now(), to compare with summary files' mtimes. */
@@ -150,7 +151,7 @@ async function quietMachine(): Promise<number> {
 }
 
 /** The cluster's counters from summary files all written after `sinceWall` (they are rewritten every second). */
-async function countersWrittenAfter(cluster: Cluster, sinceWall: number): Promise<ClusterSnapshot> {
+export async function countersWrittenAfter(cluster: Cluster, sinceWall: number): Promise<ClusterSnapshot> {
   const files = [...cluster.agents, ...cluster.analyzers].map((p) => p.summaryFile);
   const rewritten = (): boolean =>
     files.every((f) => (fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0) > sinceWall);
@@ -198,7 +199,7 @@ function dicapLoss(before: ClusterSnapshot, after: ClusterSnapshot): CaptureLoss
   };
 }
 
-interface RunContext {
+export interface RunContext {
   lab: Lab;
   /** Inodes of the lab's network namespaces: processes in them are the experiment. */
   labNamespaces: ReadonlySet<number>;
@@ -209,7 +210,7 @@ interface RunContext {
 }
 
 /** One run: the generator at `rate` for durationS, with `capturer` capturing (the cluster for dicap). */
-async function runOnce(
+export async function runOnce(
   ctx: RunContext,
   capturer: Capturer,
   cluster?: { cluster: Cluster; before: ClusterSnapshot },
@@ -217,18 +218,29 @@ async function runOnce(
   const { lab, rate } = ctx;
   const settings = LAB_BENCH_SETTINGS;
   const passive0 = await lab.passiveCounters();
-  const tcpdump =
+  const tcpdumpOn = (host: string, filter?: string) =>
+    startTcpdump(lab, host, {
+      snaplen: settings.snaplen,
+      bufferKiB: settings.tcpdumpBufferKiB,
+      cpu: captureCpu(lab),
+      ...(filter ? { filter } : {}),
+    });
+  const hosts = lab.topology.hosts.filter((h) => h.role === 'capture').map((h) => h.name);
+  // The share filter: each host keeps the frames whose IPv4 ID is its residue (non-IPv4 frames go nowhere).
+  const tcpdumps =
     capturer === 'tcpdump'
-      ? await startTcpdump(lab, 'capture1', {
-          snaplen: settings.snaplen,
-          bufferKiB: settings.tcpdumpBufferKiB,
-          cpu: captureCpu(lab),
-        })
-      : undefined;
+      ? [await tcpdumpOn('capture1')]
+      : capturer === 'tcpdump-share'
+        ? await Promise.all(hosts.map((h, p) => tcpdumpOn(h, `ip[4:2] % ${hosts.length} = ${p}`)))
+        : [];
+  const tcpdump = tcpdumps[0];
   const capturers: Array<{ name: string; pid: number }> =
-    capturer === 'tcpdump'
-      ? [{ name: 'tcpdump', pid: tcpdump!.process.pid }]
-      : capturer === 'dicap'
+    tcpdumps.length > 0
+      ? tcpdumps.map((t, i) => ({
+          name: capturer === 'tcpdump' ? 'tcpdump' : `tcpdump ${hosts[i]}`,
+          pid: t.process.pid,
+        }))
+      : capturer.startsWith('dicap')
         ? [
             ...cluster!.cluster.agents.map((a) => ({ name: `agent ${a.nodeId}`, pid: a.process!.pid })),
             ...cluster!.cluster.analyzers.map((a) => ({ name: 'analyzer', pid: a.process!.pid })),
@@ -260,10 +272,11 @@ async function runOnce(
     let datagramsSent: number | undefined;
     if (tcpdump) {
       await sleep(Math.max(0, TCPDUMP_BLOCK_TIMEOUT_MS + QUIET_MS - (performance.now() - sentAt)));
-      const t = await tcpdump.stop();
+      const reports = [];
+      for (const t of tcpdumps) reports.push(await t.stop());
       capture = {
-        captured: t.captured,
-        ring: t.droppedByKernel,
+        captured: sum(reports.map((t) => t.captured)),
+        ring: sum(reports.map((t) => t.droppedByKernel)),
         queue: null,
         send: null,
         exportRecords: null,
@@ -299,7 +312,7 @@ async function runOnce(
     ctx.say(describeRun(run));
     return { run, ...(after ? { after } : {}) };
   } finally {
-    if (tcpdump?.process.running) await tcpdump.process.stop('SIGKILL');
+    for (const t of tcpdumps) if (t.process.running) await t.process.stop('SIGKILL');
   }
 }
 
@@ -326,12 +339,12 @@ function describeRun(r: LabRun): string {
  * instead of losing frames, hiding its loss. So every capturer gets the other core, as a
  * capture box has its own.
  */
-function captureCpu(lab: Lab): number {
+export function captureCpu(lab: Lab): number {
   return (lab.topology.wire.cpu + 1) % os.availableParallelism();
 }
 
 /** Pins every thread of the cluster's processes to `cpu` (threads they start later inherit it). */
-function pinCluster(cluster: Cluster, cpu: number): void {
+export function pinCluster(cluster: Cluster, cpu: number): void {
   for (const p of [...cluster.agents, ...cluster.analyzers]) {
     execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(p.process!.pid)], { stdio: 'ignore' });
   }
@@ -430,6 +443,7 @@ export async function benchLab(
       `lab bench: ${nodes} capture host${nodes === 1 ? '' : 's'} done after ${((performance.now() - t0) / 60_000).toFixed(1)} min`,
     );
   }
+  result.selection = await benchSelectionStages(say);
   result.totalMinutes = (performance.now() - t0) / 60_000;
   return labBenchTables(
     result,

@@ -42,6 +42,17 @@ const BENCHMARKS: Record<
     run: () => benchLab(),
     needsRoot: true,
   },
+  'lab-selection': {
+    summary:
+      'the selection stages (user, socket, xdp) against tcpdump whole-link and share-filter, 3 capture hosts (root, ~4 min; also the end of lab)',
+    run: async () => {
+      const { benchSelectionStages } = await import('./lab-selection-bench.js');
+      const { labSelectionTables } = await import('./lab-bench-report.js');
+      return labSelectionTables(await benchSelectionStages((line) => console.error(line)));
+    },
+    needsRoot: true,
+    onlyByName: true,
+  },
   soak: {
     summary:
       'the whole cluster for 30 min (DICAP_SOAK_MINUTES) with nodes and the active coordinator killed: memory, loss, crashes (root)',

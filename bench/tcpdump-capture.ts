@@ -53,6 +53,8 @@ export interface TcpdumpOptions {
   bufferKiB: number;
   /** Run on this CPU only (taskset). */
   cpu?: number;
+  /** A capture filter expression (libpcap's, compiled into the socket's classic BPF filter). */
+  filter?: string;
 }
 
 /** Starts tcpdump on `host`'s passive interface and resolves once it is listening. */
@@ -73,6 +75,7 @@ export async function startTcpdump(lab: Lab, host: string, options: TcpdumpOptio
     '/dev/null',
     '-B',
     String(options.bufferKiB),
+    ...(options.filter ? [options.filter] : []),
   ];
   // taskset execs tcpdump: the pid stays tcpdump's.
   const argv = options.cpu === undefined ? tcpdump : ['taskset', '-c', String(options.cpu), ...tcpdump];

@@ -2,6 +2,7 @@
 // are final, and (following a coordinator) its control channel's counts. The lab and scripts
 // read the file; they import this type rather than describing the file again.
 import type { EngineCounters } from '../native/engine.js';
+import type { SelectionStage } from './selection-stage.js';
 
 export interface AgentControlCounts {
   received: number;
@@ -12,5 +13,7 @@ export interface AgentControlCounts {
 export type AgentSummary = EngineCounters & {
   nodeId: number;
   final: boolean;
+  /** Where this agent drops another node's frames (--selection). */
+  selectionStage: SelectionStage;
   control?: AgentControlCounts;
 };

@@ -91,7 +91,12 @@ describe.skipIf(problem)('selection in the kernel, end to end (needs root and BP
   describe('an agent killed with SIGKILL', () => {
     let lab: Lab;
     beforeAll(async () => {
-      lab = await labUp({ id: `ks${process.pid % 1000}`, captureHosts: 1, analyzers: 0, coordinators: 0 });
+      lab = await labUp({
+        id: `k${(process.pid % 46656).toString(36)}`,
+        captureHosts: 1,
+        analyzers: 0,
+        coordinators: 0,
+      });
     }, 60_000);
     afterAll(async () => lab?.down());
 

@@ -1,0 +1,67 @@
+// The selection stages of `dicap agent --selection` against tcpdump, measured in one run on
+// one lab (3 capture hosts, one rate): tcpdump on the whole link, tcpdump with the share
+// filter `ip[4:2] % N = P` on every host (what an admin would do instead of dicap), and the
+// cluster in ipid mode with --selection user, socket and xdp. Part of `npm run bench -- lab`
+// (lab-bench.ts runs it after its ladder); each run is lab-bench.ts's runOnce.
+import { DEFAULT_HASH_KEY, startCluster } from '../lab/cluster.js';
+import { runGenerator } from '../lab/generator.js';
+import { labUp } from '../lab/lab.js';
+import { netNamespaceInode } from './cpu-time.js';
+import type { LabRun } from './lab-bench-report.js';
+import {
+  captureCpu,
+  countersWrittenAfter,
+  LAB_BENCH_SETTINGS,
+  pinCluster,
+  runOnce,
+  WARM_UP_FRAMES,
+} from './lab-bench.js';
+
+const NODES = 3;
+/** The rate of every run, unless the generator alone cannot reach 85 % more. */
+const RATE = 300_000;
+const REPEATS = 2;
+const STAGES = ['user', 'socket', 'xdp'] as const;
+
+export async function benchSelectionStages(
+  say: (line: string) => void,
+): Promise<{ nodes: number; rate: number; runs: LabRun[] }> {
+  const settings = LAB_BENCH_SETTINGS;
+  const lab = await labUp({ id: 'bnsl', captureHosts: NODES, analyzers: 1, coordinators: 0 });
+  try {
+    const max = (await runGenerator(lab, { rate: 'max', durationS: 2, flows: settings.flows }))
+      .framesPerSecond;
+    const rate = Math.min(RATE, Math.floor((settings.maxRateShare * max) / 10_000) * 10_000);
+    say(
+      `lab bench: selection stages at ${rate} frames/s on ${NODES} capture hosts (the generator alone: ${Math.round(max)})`,
+    );
+    const labNamespaces = new Set(lab.topology.namespaces.map(netNamespaceInode));
+    const runs: LabRun[] = [];
+    for (let repeat = 1; repeat <= REPEATS; ++repeat) {
+      const ctx = { lab, labNamespaces, nodes: NODES, rate, repeat, say };
+      for (const capturer of ['none', 'tcpdump', 'tcpdump-share'] as const)
+        runs.push((await runOnce(ctx, capturer)).run);
+      for (const stage of STAGES) {
+        const cluster = await startCluster(lab, {
+          mode: 'ipid',
+          key: DEFAULT_HASH_KEY,
+          snaplen: settings.snaplen,
+          workers: 1,
+          pcapDirectory: null,
+          agentArgs: ['--selection', stage],
+        });
+        try {
+          pinCluster(cluster, captureCpu(lab));
+          await runGenerator(lab, { rate: 'max', count: WARM_UP_FRAMES, flows: settings.flows });
+          const before = await countersWrittenAfter(cluster, Date.now() + 200);
+          runs.push((await runOnce(ctx, `dicap-${stage}`, { cluster, before })).run);
+        } finally {
+          await cluster.stop();
+        }
+      }
+    }
+    return { nodes: NODES, rate, runs };
+  } finally {
+    await lab.down();
+  }
+}
