@@ -119,7 +119,8 @@ void Engine::Adopted(uint32_t lane, const TopologyPtr& topology, bool inband) {
 void Engine::OpenRings() {
   RingOptions ring = options_.ring;
   ring.snaplen = options_.snaplen;
-  if (options_.kernel && options_.kernel_socket_filter) ring.bpf_filter_fd = options_.kernel->socket_filter_fd();
+  if (options_.kernel && options_.kernel_socket_filter)
+    ring.bpf_filter_fd = options_.kernel->socket_filter_fd();
   if (lanes_.size() > 1) ring.fanout = RingOptions::Fanout::kCreate;
   for (auto& lane : lanes_) {
     lane->ring().Open(ring);
@@ -263,8 +264,8 @@ EngineCounters Engine::Counters() {
                                 [&](const EpochCounts& held) { return held.epoch == e.epoch; });
       if (epoch != c.epochs.end()) epoch->seen += e.not_owned;
     }
-    c.seen += c.kernel_not_owned;
-    c.not_owned += c.kernel_not_owned;
+    c.total.seen += c.kernel_not_owned;
+    c.total.not_owned += c.kernel_not_owned;
   }
   const TopologyPtr latest = topologies_.Latest();
   c.has_topology = latest != nullptr;
