@@ -30,6 +30,9 @@ import { inEpochTermSpace } from '../protocol/index.js';
 
 export type CoordinatorRole = 'standby' | 'candidate' | 'active';
 
+/** A standby stands after 1 to this many election timeouts without SYNC (the jitter). */
+export const ELECTION_JITTER_MAX = 1.5;
+
 export interface ElectionConfig {
   /** 1..255: it is also the low byte of every term this coordinator starts. */
   selfId: number;
@@ -239,8 +242,8 @@ export class Election {
     return { kind: 'become-active', term: this.term, why };
   }
 
-  /** The election timeout with jitter (1×..1.5×), so standbys rarely stand at once. */
+  /** The election timeout with jitter (1×..ELECTION_JITTER_MAX×), so standbys rarely stand at once. */
   private timeout(): number {
-    return this.config.electionTimeoutMs * (1 + this.random() / 2);
+    return this.config.electionTimeoutMs * (1 + this.random() * (ELECTION_JITTER_MAX - 1));
   }
 }

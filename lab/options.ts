@@ -203,7 +203,8 @@ export const DEMO_OPTIONS = defineOptions({
   summary:
     'Builds a lab and runs the whole cluster in it: three coordinators (one active, two standbys), an agent per capture host and an analyzer, ' +
     "all following the active coordinator, with synthetic traffic (dicap gen) through the mirror. Serves the active coordinator's dashboard on " +
-    "127.0.0.1 (--http-port) and shows every node's counters, the coordinators and the coverage ledger every second. Keys: n kills and restarts " +
+    "127.0.0.1 (--http-port) and shows every node's counters, the coordinators and the coverage ledger every second. Runs at the fast timing profile (--timing fast: a dead " +
+    'node or active coordinator replaced within about half a second). Keys: n kills and restarts ' +
     'a capture node, c kills the active coordinator (watch a standby take over), r restarts it, q or Ctrl-C stops everything and removes the lab. ' +
     'What `npm start` runs.',
   usage: 'dicap lab demo [--nodes N] [--rate PPS] [--mode M] [--http-port PORT] [--id ID]',
