@@ -251,11 +251,17 @@ describe.skipIf(problem !== undefined)('the coordinator dashboard in a browser (
     const killed = NODE_IDS[2]!;
     const killedAt = Date.now();
     await agents.get(killed)!.process.stop('SIGKILL');
-    await active.waitForFunction(
-      (id) => document.querySelector(`#nodes tr[data-node="${id}"]`)?.textContent?.includes('timed out'),
-      killed,
-      { timeout: NODE_TIMEOUT_MS + 5000, polling: 100 },
-    );
+    await active
+      .waitForFunction(
+        (id) => document.querySelector(`#nodes tr[data-node="${id}"]`)?.textContent?.includes('timed out'),
+        killed,
+        { timeout: NODE_TIMEOUT_MS + 5000, polling: 100 },
+      )
+      .catch(async (error: unknown) => {
+        throw new Error(
+          `${String(error)}\nrow: ${await rowText(active, killed)}\nrole: ${await active.evaluate(() => document.body.dataset.role)}\nevents: ${await active.textContent('#events')}\n${logs()}`,
+        );
+      });
     const shownAfterMs = Date.now() - killedAt;
     // The coordinator removes it once silent for the timeout, or sooner while its peers keep
     // reporting their ledgers (traffic runs); the page learns it within a second.
