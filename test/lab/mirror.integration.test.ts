@@ -142,12 +142,17 @@ describe.skipIf(problem !== undefined)('lab mirror (needs root)', () => {
       const at = firstDifference(recordings[0]!, recordings[i]!);
       expect(at, `${hosts[0]} and ${hosts[i]} disagree from frame ${at} on`).toBe(-1);
     }
-    // The two senders really interleaved, and each one's frames kept their own order.
+    // The two senders really interleaved (the order was contested, not one sender after the
+    // other), and each one's frames kept their own order. How finely they interleave depends
+    // on how the two CPUs were scheduled (from dozens to thousands of runs), so only a few
+    // runs of injected frames with source frames on both sides are required.
     const injectedFrames = readCaptureFile(injected).frames.map((f) => f.data);
     const isInjected = new Set(injectedFrames.map((f) => f.toString('hex')));
     const origin = recordings[0]!.map((f) => isInjected.has(f.toString('hex')));
-    const switches = origin.filter((o, i) => i > 0 && o !== origin[i - 1]).length;
-    expect(switches).toBeGreaterThan(1000);
+    // A run of injected frames that ends before a source frame and did not start the recording.
+    const runEnds = origin.filter((o, i) => i > 0 && origin[i - 1] && !o).length;
+    const runsBetweenSource = runEnds - (origin[0] ? 1 : 0);
+    expect(runsBetweenSource, 'runs of injected frames between source frames').toBeGreaterThanOrEqual(3);
     const sourceFrames = readCaptureFile(source).frames.map((f) => f.data);
     const expectSource = Array.from({ length: 20 }, () => sourceFrames).flat();
     expect(
