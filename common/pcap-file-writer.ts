@@ -5,6 +5,7 @@ import fs from 'node:fs';
 
 const PCAP_NS_MAGIC = 0xa1b23c4d;
 const LINKTYPE_ETHERNET = 1;
+const PCAP_END_NS = 2n ** 32n * 1_000_000_000n;
 
 /** Writes a classic nanosecond pcap (LINKTYPE_ETHERNET), buffered. */
 export class PcapFileWriter {
@@ -23,7 +24,16 @@ export class PcapFileWriter {
     fs.writeSync(this.fd, header);
   }
 
+  /** Classic pcap keeps u32 seconds: frames stamped after 2106-02-07 cannot be written. */
+  static fits(tsNs: bigint): boolean {
+    return tsNs >= 0n && tsNs < PCAP_END_NS;
+  }
+
   write(tsNs: bigint, frame: Buffer): void {
+    if (!PcapFileWriter.fits(tsNs))
+      throw new RangeError(
+        `timestamp ${tsNs} ns does not fit classic pcap's 32-bit seconds; leave the frame out`,
+      );
     if (this.used + 16 + frame.length > this.chunk.length) this.flush();
     const c = this.chunk;
     c.writeUInt32LE(Number(tsNs / 1_000_000_000n), this.used);

@@ -29,7 +29,8 @@ function combinedCorpus(file: string): { frames: CapturedFrame[]; files: number 
   const writer = new PcapFileWriter(file);
   const frames: CapturedFrame[] = [];
   for (const name of names) {
-    for (const frame of readCaptureFile(name).frames) {
+    // Captures of timestamp edge cases (the year 2106 and later) have frames classic pcap cannot hold.
+    for (const frame of readCaptureFile(name).frames.filter((f) => PcapFileWriter.fits(f.tsNs))) {
       // The writer stores wire length = captured length; keep both equal in the expectation.
       writer.write(frame.tsNs, frame.data);
       frames.push({ ...frame, wireLen: frame.data.length });
