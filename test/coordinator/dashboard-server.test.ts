@@ -13,32 +13,15 @@ import { startCoordinator } from '../../coordinator/runtime.js';
 import { DEFAULT_PUSH_INTERVAL_MS, Dashboard } from '../../coordinator/dashboard/server.js';
 import type { DashboardSnapshot } from '../../coordinator/dashboard/snapshot.js';
 import { createCoordinatorMetrics } from '../../coordinator/metrics.js';
+import { fastCoordinatorConfig, TEST_CLUSTER_KEY } from '../helpers/coordinator-config.js';
 import { analyzerReport, heartbeat, ipidHistogram, join, type EngineTotals } from '../../protocol/index.js';
 
-const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+const KEY = TEST_CLUSTER_KEY;
 let port = 18400 + (process.pid % 500);
 
 function config(overrides: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
   port += 1;
-  return {
-    listen: { ip: '127.0.0.1', port },
-    advertise: '127.0.0.1',
-    key: KEY,
-    mode: 'ipid',
-    snaplen: 128,
-    heartbeatIntervalMs: 100,
-    nodeTimeoutMs: 600,
-    topologyIntervalMs: 10_000,
-    epochIntervalMs: 0,
-    validityDelayMs: 50,
-    announceIntervalMs: 0,
-    coordinatorId: 1,
-    peers: [],
-    syncIntervalMs: 100,
-    electionTimeoutMs: 300,
-    solitudeMs: 1000,
-    ...overrides,
-  };
+  return fastCoordinatorConfig(port, { mode: 'ipid', ...overrides });
 }
 
 const open: Array<{ stop?(): unknown; close?(): unknown }> = [];
