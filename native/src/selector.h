@@ -32,7 +32,8 @@ constexpr size_t kIpidBins = 256;
 using IpidHistogram = std::array<uint64_t, kIpidBins>;
 
 struct InbandCounters {
-  uint64_t accepted;  // authentic, fresh, newer in-band frames that reset the counter
+  uint64_t
+      accepted;  // control frames: authentic, fresh, newer topologies (staged or in force) and switch frames
   uint64_t rejected;  // EtherType 0x88B5 frames that were not (treated as ordinary traffic)
 };
 
