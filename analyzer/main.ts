@@ -18,13 +18,15 @@ import { formatHostPort } from '../common/host-port.js';
 import { runAsUser } from '../common/drop-privileges.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
 import { formatHelp, parseOptions, type OptionValues } from '../common/options.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { handlerFaults } from '../common/fault-guard.js';
 import { MEMBER_TIMING_FLAGS, resolveTiming } from '../common/timing.js';
 import { AnalyzerSink } from '../native/analyzer-sink.js';
 import { AnalyzerReports } from './coordinator-reports.js';
 import { createAnalyzerMetrics } from './metrics.js';
 import { ANALYZER_OPTIONS } from './options.js';
 import { outputTarget, type OutputTargetOptions } from './output-target.js';
-import { formatFinalCounters, formatStatusLine } from './status.js';
+import { finalFields, formatFinalCounters, formatStatusLine, statusFields } from './status.js';
 import { describeFailed, OutputWatcher } from './output-watcher.js';
 
 /** The options, with the heartbeat interval resolved from --timing (common/timing.ts) and the outputs checked together. */
@@ -36,10 +38,7 @@ type AnalyzerValues = OptionValues<typeof ANALYZER_OPTIONS> & {
 /** How often the output state is checked, so a closed pipe ends the analyzer promptly. */
 const OUTPUT_CHECK_MS = 250;
 
-// Every human message goes to stderr: with `--write -`, stdout is the pcap stream.
-function say(message: string): void {
-  process.stderr.write(`dicap analyzer: ${message}\n`);
-}
+// Every message goes to stderr (the log too): with `--write -`, stdout is the pcap stream.
 
 /** The parsed options, or 'help'; refuses pcap on a terminal. */
 function readOptions(argv: string[]): AnalyzerValues | 'help' {
@@ -129,18 +128,20 @@ export async function main(argv: string[]): Promise<number> {
     host = await resolveIpv4(values.listen.host, '--listen');
     key = clusterKey(values);
   } catch (error) {
-    say(errorMessage(error));
+    process.stderr.write(`dicap analyzer: ${errorMessage(error)}\n`);
     return 2;
   }
+  const log = createLogger('analyzer', values.logFormat);
+  handlerFaults.log = (line) => log.error(line);
 
   let sink: AnalyzerSink;
   let metrics: MetricsServer | undefined;
   try {
     const started = startSink(values, host, key);
     sink = started.sink;
-    for (const notice of started.notices) say(notice);
+    for (const notice of started.notices) log.info(notice);
   } catch (error) {
-    say(errorMessage(error));
+    log.error(errorMessage(error));
     return 1;
   }
   try {
@@ -151,19 +152,19 @@ export async function main(argv: string[]): Promise<number> {
       );
   } catch (error) {
     sink.stop();
-    say(errorMessage(error));
+    log.error(errorMessage(error));
     return 1;
   }
 
   // The summary exists as soon as the analyzer listens (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
-  const summary = new SummaryFile<AnalyzerSummary>(values.summary, say);
+  const summary = new SummaryFile<AnalyzerSummary>(values.summary, (line) => log.warn(line));
   try {
     summary.write({ final: false, ...sink.counters() });
   } catch (error) {
     sink.stop();
     await metrics?.close();
-    say(errorMessage(error));
+    log.error(errorMessage(error));
     return 1;
   }
 
@@ -175,37 +176,37 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     sink.stop();
     await metrics?.close();
-    say(errorMessage(error));
+    log.error(errorMessage(error));
     return errorCode(error) === 'DICAP_ERR_BAD_CONFIG' ? 2 : 1;
   }
   // Sockets, files and TAPs are open. TAPs are removed at exit, which needs CAP_NET_ADMIN.
   try {
     const dropped = runAsUser(values.user, values.output !== undefined ? ['NET_ADMIN'] : []);
-    if (dropped) say(dropped);
+    if (dropped) log.info(dropped);
   } catch (error) {
     sink.stop();
     await Promise.all([link?.stop(), metrics?.close()]);
-    say(errorMessage(error));
+    log.error(errorMessage(error));
     return 2;
   }
 
   const granted = sink.counters().receiveBufferBytes;
   // Before "listening", which readers take as ready.
   if (!key) {
-    say(
-      'warning: no --cluster-key-file: header batches are not authenticated, so anyone who can reach this port can write frames into the output; give every agent and this analyzer the cluster key',
+    log.warn(
+      'no --cluster-key-file: header batches are not authenticated, so anyone who can reach this port can write frames into the output; give every agent and this analyzer the cluster key',
     );
   }
-  say(
+  log.info(
     `listening on udp ${host}:${sink.port}, ${describeOutput(values.target, sink)}` +
       (metrics && values.metrics ? `, metrics at http://${formatHostPort(values.metrics)}/metrics` : ''),
   );
   if (granted < values.receiveBuffer) {
-    say(
-      `warning: receive buffer is ${granted} bytes, not the ${values.receiveBuffer} asked; run as root or raise net.core.rmem_max, or bursts will be dropped`,
+    log.warn(
+      `receive buffer is ${granted} bytes, not the ${values.receiveBuffer} asked; run as root or raise net.core.rmem_max, or bursts will be dropped`,
     );
   }
-  return run(values, sink, metrics, link, summary);
+  return run(values, log, sink, metrics, link, summary);
 }
 
 /** With --coordinator or --discover: join as an analyzer (ROLE 2) at the address batches should come to. */
@@ -245,6 +246,7 @@ async function joinCoordinator(
 
 function run(
   values: AnalyzerValues,
+  log: Logger,
   sink: AnalyzerSink,
   metrics: MetricsServer | undefined,
   link: CoordinatorLink | undefined,
@@ -261,7 +263,7 @@ function run(
             const rate = ((counters.datagrams - lastDatagrams) * 1000) / Math.max(1, now - lastTime);
             lastDatagrams = counters.datagrams;
             lastTime = now;
-            say(formatStatusLine(counters, rate));
+            log.info(statusFields(counters, rate), formatStatusLine(counters, rate));
             summary.writeOrWarn({ final: false, ...counters });
           }, values.statusInterval * 1000)
         : undefined;
@@ -272,15 +274,15 @@ function run(
         : undefined;
     link?.on('heartbeat', () => reports?.send());
     // Also what keeps the process alive: the sink's thread is not an event-loop handle.
-    const watcher = new OutputWatcher(say);
+    const watcher = new OutputWatcher(log);
     const outputTimer = setInterval(() => {
       const counters = sink.counters();
       watcher.look(counters);
       if (counters.outputState === 'reader-closed') {
-        say('the reader of the output closed it; stopping');
+        log.info('the reader of the output closed it; stopping');
         finish(0);
       } else if (counters.outputState === 'failed') {
-        say(
+        log.error(
           `writing ${describeFailed(counters)} failed (${counters.outputError ?? 'unknown error'}); stopping`,
         );
         finish(1);
@@ -289,7 +291,7 @@ function run(
 
     const onSignal = (): void => finish(0);
     const onHangup = (): void => {
-      say('SIGHUP: starting new capture files (the current ones are moved aside to FILE.N)');
+      log.info('SIGHUP: starting new capture files (the current ones are moved aside to FILE.N)');
       sink.reopen();
     };
     function finish(exitCode: number): void {
@@ -305,11 +307,11 @@ function run(
       const linkClosed = link?.stop();
       sink.stop();
       const counters = sink.counters();
-      say(formatFinalCounters(counters));
+      log.info({ final: finalFields(counters) }, formatFinalCounters(counters));
       try {
         summary.write({ final: true, ...counters });
       } catch (error) {
-        say(errorMessage(error));
+        log.error(errorMessage(error));
         exitCode = 1;
       }
       void Promise.all([linkClosed, metrics?.close()]).then(() => resolve(exitCode));

@@ -118,6 +118,7 @@ export const ANALYZER_OPTIONS = defineOptions({
       hint: 'a number of seconds such as 5, or 0 for none',
       help: 'Seconds between one-line status reports on stderr and rewrites of --summary FILE (0: neither; the summary is then written at start and exit only).',
     },
+    'log-format': CLUSTER_OPTIONS['log-format'],
     'receive-buffer': {
       type: 'integer',
       min: 4096,

@@ -1,5 +1,6 @@
 // The analyzer's one-line status and its final counters, for people reading a terminal or
-// a log (always stderr: stdout may carry the pcap stream).
+// a log (always stderr: stdout may carry the pcap stream); the same numbers go as fields
+// into a json log (common/logger.ts).
 import {
   MALFORMED_REASONS,
   type AnalyzerNodeCounters,
@@ -42,12 +43,28 @@ function output(c: AnalyzerSinkCounters): string {
   return c.outputError ? `${c.outputState}: ${c.outputError}` : c.outputState;
 }
 
+/** The numbers of the status line. */
+export function statusFields(c: AnalyzerSinkCounters, datagramsPerSecond: number) {
+  return {
+    datagrams: c.datagrams,
+    datagramsPerSecond: Math.round(datagramsPerSecond),
+    records: c.records,
+    written: c.recordsWritten,
+    nodes: c.nodes.length,
+    ...nodeTotals(c.nodes),
+    malformed: malformedTotal(c),
+    socketDrops: c.socketDrops,
+    unwritten: c.recordsUnwritten,
+    output: output(c),
+  };
+}
+
 export function formatStatusLine(c: AnalyzerSinkCounters, datagramsPerSecond: number): string {
-  const t = nodeTotals(c.nodes);
+  const f = statusFields(c, datagramsPerSecond);
   return (
-    `datagrams ${c.datagrams} (${datagramsPerSecond.toFixed(0)}/s) records ${c.records} written ${c.recordsWritten} ` +
-    `| nodes ${c.nodes.length} lost-datagrams ${t.lost} late ${t.late} duplicates ${t.duplicates} restarts ${t.restarts} ` +
-    `| malformed ${malformedTotal(c)} socket-drops ${c.socketDrops} unwritten ${c.recordsUnwritten} | output ${output(c)}`
+    `datagrams ${f.datagrams} (${f.datagramsPerSecond}/s) records ${f.records} written ${f.written} ` +
+    `| nodes ${f.nodes} lost-datagrams ${f.lost} late ${f.late} duplicates ${f.duplicates} restarts ${f.restarts} ` +
+    `| malformed ${f.malformed} socket-drops ${f.socketDrops} unwritten ${f.unwritten} | output ${f.output}`
   );
 }
 
@@ -59,15 +76,35 @@ function formatNodeLine(n: AnalyzerNodeCounters): string {
   );
 }
 
+/** The totals of the final summary line (the per-node lines are in the message and the summary file). */
+export function finalFields(c: AnalyzerSinkCounters) {
+  return {
+    datagrams: c.datagrams,
+    bytes: c.bytes,
+    records: c.records,
+    written: c.recordsWritten,
+    unwritten: c.recordsUnwritten,
+    duplicateRecords: c.nodes.reduce((sum, n) => sum + n.duplicateRecords, 0),
+    nodes: c.nodes.length,
+    lost: nodeTotals(c.nodes).lost,
+    malformed: malformedTotal(c),
+    socketDrops: c.socketDrops,
+    writeErrors: c.writeErrors,
+    output: output(c),
+    bytesWritten: c.bytesWritten,
+    filesOpened: c.filesOpened,
+    lateForOrder: c.reorderLateRecords,
+  };
+}
+
 /** A summary line, then one line per node (at most MAX_NODE_LINES, then one line for the rest). */
 export function formatFinalCounters(c: AnalyzerSinkCounters): string {
-  const t = nodeTotals(c.nodes);
-  const duplicateRecords = c.nodes.reduce((sum, n) => sum + n.duplicateRecords, 0);
+  const f = finalFields(c);
   const lines = [
-    `final: datagrams ${c.datagrams} bytes ${c.bytes} records ${c.records} written ${c.recordsWritten} ` +
-      `unwritten ${c.recordsUnwritten} duplicate-records ${duplicateRecords} | nodes ${c.nodes.length} lost-datagrams ${t.lost} ` +
-      `| malformed ${malformedTotal(c)}${malformedDetail(c)} socket-drops ${c.socketDrops} write-errors ${c.writeErrors} ` +
-      `| output ${output(c)} (${c.bytesWritten} bytes, files ${c.filesOpened}${c.reorderLateRecords > 0 ? `, late-for-order ${c.reorderLateRecords}` : ''})`,
+    `final: datagrams ${f.datagrams} bytes ${f.bytes} records ${f.records} written ${f.written} ` +
+      `unwritten ${f.unwritten} duplicate-records ${f.duplicateRecords} | nodes ${f.nodes} lost-datagrams ${f.lost} ` +
+      `| malformed ${f.malformed}${malformedDetail(c)} socket-drops ${f.socketDrops} write-errors ${f.writeErrors} ` +
+      `| output ${f.output} (${f.bytesWritten} bytes, files ${f.filesOpened}${f.lateForOrder > 0 ? `, late-for-order ${f.lateForOrder}` : ''})`,
     ...c.nodes.slice(0, MAX_NODE_LINES).map(formatNodeLine),
   ];
   const rest = c.nodes.slice(MAX_NODE_LINES);

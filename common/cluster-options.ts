@@ -1,8 +1,9 @@
 // Options and defaults that every component of a cluster shares (the selection, the
-// cluster key, the control plane's discovery and heartbeat), declared once and spread into
+// cluster key, the control plane's discovery and heartbeat, the log format), declared once and spread into
 // the agent's, analyzer's, coordinator's and `dicap owner`'s tables, so a flag means the
 // same on every box.
 import net from 'node:net';
+import { DEFAULT_LOG_FORMAT, LOG_FORMATS } from './logger.js';
 import type { OptionDeclaration } from './options.js';
 import { deriveTiming, TIMING_PROFILES, type ControlTiming } from './timing.js';
 
@@ -118,6 +119,12 @@ export const CLUSTER_OPTIONS = {
     type: 'string',
     placeholder: 'FILE',
     help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster. It authenticates control messages and in-band topology frames; without it no in-band frame is trusted.',
+  },
+  'log-format': {
+    type: 'enum',
+    values: LOG_FORMATS,
+    default: DEFAULT_LOG_FORMAT,
+    help: 'How the log on stderr is written: text (one line per record with an ISO 8601 time, the level and the message, for people) or json (NDJSON, one object per line with level, time, msg, component and structured fields, for journald/Loki pipelines).',
   },
   snaplen: {
     type: 'integer',

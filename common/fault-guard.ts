@@ -8,7 +8,7 @@ import { errorMessage } from './errors.js';
 export const handlerFaults = {
   /** Handler calls that threw, since the process started. */
   count: 0,
-  /** Where the one-line report goes (a component sets its own prefix). */
+  /** Where the one-line report goes: each component routes it to its log (common/logger.ts) as an error. */
   log: (line: string): void => console.error(line),
 };
 

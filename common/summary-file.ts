@@ -12,8 +12,8 @@ export class SummaryFile<T> {
   /** `path` undefined: no summary was asked for, and writes do nothing. */
   constructor(
     readonly path: string | undefined,
-    /** Says a line on stderr, prefixed with the component's name. */
-    private readonly say: (line: string) => void,
+    /** Logs a warning (a periodic rewrite failed). */
+    private readonly warn: (line: string) => void,
   ) {}
 
   /** Throws DicapError('DICAP_ERR_SUMMARY') with one line naming the file and the fix. */
@@ -37,7 +37,7 @@ export class SummaryFile<T> {
       this.write(value);
       this.failing = false;
     } catch (error) {
-      if (!this.failing) this.say(`warning: ${errorMessage(error)}`);
+      if (!this.failing) this.warn(errorMessage(error));
       this.failing = true;
     }
   }

@@ -9,18 +9,21 @@ import { formatHostPort } from '../common/host-port.js';
 import { runAsUser } from '../common/drop-privileges.js';
 import { serveMetrics } from '../common/metrics-server.js';
 import { formatHelp, parseOptions } from '../common/options.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { handlerFaults } from '../common/fault-guard.js';
 import { resolveTiming } from '../common/timing.js';
 import type { Coordinator, CoordinatorConfig } from './coordinator.js';
+import type { ClusterEvent } from './event-log.js';
 import { Dashboard } from './dashboard/server.js';
 import { HistoryFollower } from './history.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { COORDINATOR_OPTIONS, parsePeer } from './options.js';
-import { coordinatorStatus, formatCoordinatorLine } from './status.js';
+import { coordinatorStatus, formatCoordinatorLine, statusFields } from './status.js';
 import { startCoordinator } from './runtime.js';
 
 type Values = Extract<ReturnType<typeof parseOptions<typeof COORDINATOR_OPTIONS>>, { help: false }>['values'];
 
-function configOf(values: Values): CoordinatorConfig {
+function configOf(values: Values, onEvent: (event: ClusterEvent) => void): CoordinatorConfig {
   const key = clusterKeyOf(values, 'dicap coordinator');
   if (!net.isIPv4(values.listen.host)) {
     throw new DicapError(
@@ -94,13 +97,22 @@ function configOf(values: Values): CoordinatorConfig {
             port: values.http.port,
           }
         : undefined,
-    onEvent: (event) => console.error(`dicap coordinator: ${event.kind}: ${event.text}`),
+    onEvent,
   };
+}
+
+/** An event of the cluster as a log record: an anomaly is a warning, the rest information. */
+function logEvent(log: Logger, event: ClusterEvent): void {
+  const fields = { event: event.kind, eventAt: new Date(event.atMs).toISOString() };
+  const line = `${event.kind}: ${event.text}`;
+  if (event.kind === 'anomaly') log.warn(fields, line);
+  else log.info(fields, line);
 }
 
 export async function main(argv: string[]): Promise<number> {
   let config: CoordinatorConfig;
   let values: Values;
+  let log: Logger;
   try {
     const parsed = parseOptions(COORDINATOR_OPTIONS, argv, process.env);
     if (parsed.help) {
@@ -108,14 +120,17 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     values = parsed.values;
-    config = configOf(values);
+    const logger = createLogger('coordinator', values.logFormat);
+    config = configOf(values, (event) => logEvent(logger, event));
+    log = logger;
   } catch (error) {
     console.error(`dicap coordinator: ${errorMessage(error)}`);
     return 2;
   }
+  handlerFaults.log = (line) => log.error(line);
   if (!config.key)
-    console.error(
-      'dicap coordinator: WARNING: running --insecure: control messages are not authenticated; anyone on the management network can steer this cluster',
+    log.warn(
+      'running --insecure: control messages are not authenticated; anyone on the management network can steer this cluster',
     );
 
   let coordinator: Coordinator;
@@ -131,7 +146,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     coordinator = await startCoordinator(config);
   } catch (error) {
-    console.error(`dicap coordinator: ${errorMessage(error)}`);
+    log.error(errorMessage(error));
     return 1;
   }
   let http;
@@ -153,28 +168,29 @@ export async function main(argv: string[]): Promise<number> {
       : undefined;
     // Every socket is open (the in-band injector's too): nothing privileged is left to do.
     const dropped = runAsUser(values.user, []);
-    if (dropped) console.error(`dicap coordinator: ${dropped}`);
+    if (dropped) log.info(dropped);
   } catch (error) {
     await http?.close();
     dashboard?.close();
     await coordinator.stop();
-    console.error(`dicap coordinator: ${errorMessage(error)}`);
+    log.error(errorMessage(error));
     return 1;
   }
-  console.error(
-    `dicap coordinator: listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, ${config.peers.length > 0 ? `standby among ${config.peers.length + 1} coordinators (ID ${config.coordinatorId})` : `active after ${config.heartbeatIntervalMs + 500} ms of listening`}${values.http ? `, dashboard at http://${formatHostPort(values.http)}/` : ''}`,
+  log.info(
+    `listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, ${config.peers.length > 0 ? `standby among ${config.peers.length + 1} coordinators (ID ${config.coordinatorId})` : `active after ${config.heartbeatIntervalMs + 500} ms of listening`}${values.http ? `, dashboard at http://${formatHostPort(values.http)}/` : ''}`,
   );
 
+  const logStatus = (): void => {
+    log.info(statusFields(coordinator), formatCoordinatorLine(coordinator));
+  };
   return new Promise<number>((resolve) => {
     const status =
-      values.statusInterval > 0
-        ? setInterval(() => console.error(formatCoordinatorLine(coordinator)), values.statusInterval * 1000)
-        : undefined;
+      values.statusInterval > 0 ? setInterval(logStatus, values.statusInterval * 1000) : undefined;
     const finish = (): void => {
       if (status) clearInterval(status);
       process.off('SIGINT', finish);
       process.off('SIGTERM', finish);
-      console.error(formatCoordinatorLine(coordinator));
+      logStatus();
       follower?.stop();
       void Promise.all([coordinator.stop(), http?.close()]).then(() => resolve(0));
     };

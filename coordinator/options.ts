@@ -163,5 +163,6 @@ export const COORDINATOR_OPTIONS = defineOptions({
       placeholder: 'S',
       help: 'Seconds between one-line status reports on stderr (0: none).',
     },
+    'log-format': CLUSTER_OPTIONS['log-format'],
   },
 });

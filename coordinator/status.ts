@@ -81,15 +81,28 @@ export function coordinatorStatus(c: Coordinator): CoordinatorStatus {
   };
 }
 
-export function formatCoordinatorLine(c: Coordinator): string {
-  const capture = c.membership.all().filter((m) => m.role === 'capture').length;
-  const analyzers = c.membership.all().filter((m) => m.role === 'analyzer').length;
+/** What the status line says, as fields of a json log (common/logger.ts). */
+export function statusFields(c: Coordinator) {
   const latest = c.ledger.latestVerdict();
-  const coverage = latest
-    ? latest.status === 'exactly-once'
-      ? `epoch ${latest.epoch} exactly-once`
-      : `ANOMALY ${latest.reason}`
+  return {
+    coordinatorId: c.config.coordinatorId,
+    role: c.election.role,
+    term: c.term,
+    epoch: c.epoch,
+    mode: c.config.mode,
+    capture: c.membership.all().filter((m) => m.role === 'capture').length,
+    analyzers: c.membership.all().filter((m) => m.role === 'analyzer').length,
+    coverage: latest ? { epoch: latest.epoch, status: latest.status, reason: latest.reason } : null,
+    rejected: Object.values(c.channel.rejected).reduce((a, b) => a + b, 0),
+  };
+}
+
+export function formatCoordinatorLine(c: Coordinator): string {
+  const f = statusFields(c);
+  const coverage = f.coverage
+    ? f.coverage.status === 'exactly-once'
+      ? `epoch ${f.coverage.epoch} exactly-once`
+      : `ANOMALY ${f.coverage.reason}`
     : 'no closed epoch yet';
-  const rejected = Object.values(c.channel.rejected).reduce((a, b) => a + b, 0);
-  return `coordinator ${c.config.coordinatorId} ${c.election.role} term ${c.term} epoch ${c.epoch} ${c.config.mode} | ${capture} capture, ${analyzers} analyzers | coverage: ${coverage} | rejected ${rejected}`;
+  return `coordinator ${f.coordinatorId} ${f.role} term ${f.term} epoch ${f.epoch} ${f.mode} | ${f.capture} capture, ${f.analyzers} analyzers | coverage: ${coverage} | rejected ${f.rejected}`;
 }

@@ -41,7 +41,9 @@ export class LabMember {
     if (this.running)
       throw new DicapError('DICAP_ERR_LAB_BUSY', `${this.name} on ${this.host} is already running`);
     if (this.summaryFile !== undefined) fs.rmSync(this.summaryFile, { force: true });
-    const child = lab.spawn(this.host, process.execPath, [DICAP, ...args], {
+    // The lab reads these lines (waitForLine, the follower's lines in control-plane.ts) as
+    // text, whatever DICAP_*_LOG_FORMAT its environment holds.
+    const child = lab.spawn(this.host, process.execPath, [DICAP, ...args, '--log-format', 'text'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let partial = '';

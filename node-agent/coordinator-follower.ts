@@ -5,6 +5,7 @@
 // histogram goes to every coordinator (the dashboard, protocol/SPEC.md §6.9), and a graceful
 // stop leaves the cluster without losing this node's share.
 import type { AgentControlCounts } from './summary.js';
+import type { Logger } from '../common/logger.js';
 import { formatFollowing, formatTopologyInForce } from './follower-log.js';
 import { CoordinatorLink, type CoordinatorLinkOptions } from '../common/coordinator-link.js';
 import type { CaptureEngine, EngineCounters, EngineTopology } from '../native/engine.js';
@@ -22,7 +23,8 @@ export interface CoordinatorFollowerOptions extends Omit<
   leaveTimeoutMs: number;
   /** The engine's snaplen (the kernel keeps this many bytes of each frame). */
   snaplen: number;
-  log: (line: string) => void;
+  /** The agent's log: which coordinator it follows, each topology in force, warnings. */
+  log: Pick<Logger, 'info' | 'warn'>;
 }
 
 function engineTopology(t: TopologyUpdateFields): EngineTopology {
@@ -75,20 +77,24 @@ export class CoordinatorFollower {
     });
     const follower = new CoordinatorFollower(options, link);
     link.on('topology', (t) => follower.onTopology(t));
-    link.on('coordinator', (coordinator, term) => options.log(formatFollowing({ coordinator, term })));
+    link.on('coordinator', (coordinator, term) => {
+      const following = { coordinator, term };
+      options.log.info({ following }, formatFollowing(following));
+    });
     // When each topology came into force says who steered the node when (failovers, resyncs).
-    options.engine.on('topology', (t, inband) =>
-      options.log(
-        formatTopologyInForce({
-          term: t.term,
-          epoch: t.epoch,
-          nodeIds: [...t.nodeIds],
-          position: t.nodeIds.indexOf(options.nodeId),
-          inband,
-        }),
-      ),
+    options.engine.on('topology', (t, inband) => {
+      const topology = {
+        term: t.term,
+        epoch: t.epoch,
+        nodeIds: [...t.nodeIds],
+        position: t.nodeIds.indexOf(options.nodeId),
+        inband,
+      };
+      options.log.info({ topology }, formatTopologyInForce(topology));
+    });
+    link.on('timing', (ms) =>
+      options.log.info({ heartbeatIntervalMs: ms }, `heartbeat every ${ms} ms, the cluster's interval`),
     );
-    link.on('timing', (ms) => options.log(`heartbeat every ${ms} ms, the cluster's interval`));
     // The ledger and histogram go with every heartbeat, at the cluster's pace.
     link.on('heartbeat', () => {
       follower.reportLedger();
@@ -100,8 +106,8 @@ export class CoordinatorFollower {
   private onTopology(t: TopologyUpdateFields): void {
     if (t.snaplen !== this.options.snaplen && !this.warnedSnaplen) {
       // Selection reads the captured bytes only (SPEC §6.6): a different snaplen can mean a different owner.
-      this.options.log(
-        `warning: the topology's SNAPLEN ${t.snaplen} differs from this agent's --snaplen ${this.options.snaplen}; give every agent the coordinator's snaplen`,
+      this.options.log.warn(
+        `the topology's SNAPLEN ${t.snaplen} differs from this agent's --snaplen ${this.options.snaplen}; give every agent the coordinator's snaplen`,
       );
       this.warnedSnaplen = true;
     }

@@ -7,6 +7,8 @@ import { resolveSnaplen } from '../common/cluster-options.js';
 import { deriveBatchKey } from '../protocol/header-batch.js';
 import { clusterKeyOf, readClusterKeyFile } from '../common/cluster-key.js';
 import { formatHelp, parseOptions } from '../common/options.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { handlerFaults } from '../common/fault-guard.js';
 import { MEMBER_TIMING_FLAGS, resolveTiming, type ControlTiming } from '../common/timing.js';
 import { CaptureEngine, type CaptureEngineOptions } from '../native/engine.js';
 import { createAgentMetrics } from './metrics.js';
@@ -16,7 +18,7 @@ import { staticTopology } from './static-topology.js';
 import { CoordinatorFollower } from './coordinator-follower.js';
 import { SummaryFile } from '../common/summary-file.js';
 import type { AgentSummary } from './summary.js';
-import { formatFinalCounters, formatStatusLine } from './status-line.js';
+import { finalFields, formatFinalCounters, formatStatusLine, statusFields } from './status-line.js';
 import { runAsUser } from '../common/drop-privileges.js';
 import { serveMetrics } from '../common/metrics-server.js';
 import { KernelSelection } from '../native/kernel-selection.js';
@@ -65,10 +67,10 @@ function engineOptions(
 }
 
 /** A dicap XDP program a killed agent left on `iface` would go on dropping frames: remove it (needs root; silent without). */
-function removeStaleProgram(iface: string): void {
+function removeStaleProgram(iface: string, log: Logger): void {
   try {
     if (KernelSelection.removeStaleXdp(iface))
-      console.error(`dicap agent: removed the dicap XDP program an earlier run left on ${iface}`);
+      log.warn(`removed the dicap XDP program an earlier run left on ${iface}`);
   } catch {
     // No BPF here (not root, or no such interface: the engine names that problem).
   }
@@ -111,6 +113,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`dicap agent: ${errorMessage(error)}`);
     return 2;
   }
+  const log = createLogger('agent', values.logFormat);
+  handlerFaults.log = (line) => log.error(line);
 
   let engine: CaptureEngine;
   let follower: CoordinatorFollower | undefined;
@@ -141,11 +145,9 @@ export async function main(argv: string[]): Promise<number> {
             snaplen: resolveSnaplen(values.snaplen),
           });
     if (topology && topology.analyzers.length === 0) {
-      console.error(
-        'dicap agent: warning: no --analyzer given; owned frames are counted as no-analyzer drops',
-      );
+      log.warn('no --analyzer given; owned frames are counted as no-analyzer drops');
     }
-    if (values.interface !== undefined) removeStaleProgram(values.interface);
+    if (values.interface !== undefined) removeStaleProgram(values.interface, log);
     selection = chooseSelectionStage({
       choice: values.selection,
       distribute: values.distribute,
@@ -154,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
       snaplen: values.snaplen,
     });
     // A file has one stage only: nothing to say.
-    if (values.interface !== undefined) console.error(`dicap agent: ${selection.reason}`);
+    if (values.interface !== undefined) log.info({ selectionStage: selection.stage }, selection.reason);
     engine = new CaptureEngine(engineOptions(values, clusterKey, selection));
     if (topology) {
       // The kernel first: it must hold the topology before the first frame arrives.
@@ -177,7 +179,7 @@ export async function main(argv: string[]): Promise<number> {
         heartbeatIntervalMs: timing.heartbeatIntervalMs,
         leaveTimeoutMs: LEAVE_TIMEOUT_MS,
         snaplen: resolveSnaplen(values.snaplen),
-        log: (line) => console.error(`dicap agent: ${line}`),
+        log,
       }).catch((error: unknown) => {
         capturing.stop();
         throw error;
@@ -191,26 +193,24 @@ export async function main(argv: string[]): Promise<number> {
       values.captureThreads > 1
         ? `${values.captureThreads} capture threads${values.fanoutRollover ? ' with rollover' : ''}, `
         : '';
-    capturing = `dicap agent: node ${values.nodeId} capturing from ${source} (${plan}, ${threads}${Math.max(values.workers, values.captureThreads)} workers)`;
+    capturing = `node ${values.nodeId} capturing from ${source} (${plan}, ${threads}${Math.max(values.workers, values.captureThreads)} workers)`;
     if (values.filter !== undefined) {
       // Each node counts what it filters, but the cluster's ledger compares what nodes saw:
       // it holds only when every node has the same filter.
-      console.error(
-        `dicap agent: capture filter "${values.filter}": frames it rejects are counted (filtered) and left out of the cluster's exactly-once accounting; every node must use the same filter`,
+      log.warn(
+        `capture filter "${values.filter}": frames it rejects are counted (filtered) and left out of the cluster's exactly-once accounting; every node must use the same filter`,
       );
     }
   } catch (error) {
     selection?.kernel?.close();
-    console.error(`dicap agent: ${errorMessage(error)}`);
+    log.error(errorMessage(error));
     return 2;
   }
   const stage = selection.stage;
 
   // The summary exists as soon as the agent captures (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
-  const summary = new SummaryFile<AgentSummary>(values.summary, (line) =>
-    console.error(`dicap agent: ${line}`),
-  );
+  const summary = new SummaryFile<AgentSummary>(values.summary, (line) => log.warn(line));
   const summaryOf = (final: boolean): AgentSummary => ({
     nodeId: values.nodeId,
     final,
@@ -223,11 +223,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     engine.stop();
     selection.kernel?.close();
-    console.error(`dicap agent: ${errorMessage(error)}`);
+    log.error(errorMessage(error));
     return 2;
   }
   // Said once the summary exists: whoever waits for this line finds the file.
-  console.error(capturing);
+  log.info(capturing);
 
   const metrics = values.metrics
     ? await serveMetrics(
@@ -248,11 +248,11 @@ export async function main(argv: string[]): Promise<number> {
   // The ring (or file), the control socket and the metrics port are open: keep no privilege.
   try {
     const dropped = runAsUser(values.user, []);
-    if (dropped) console.error(`dicap agent: ${dropped}`);
+    if (dropped) log.info(dropped);
   } catch (error) {
     engine.stop();
     await Promise.all([follower?.stop(), metrics?.close()]);
-    console.error(`dicap agent: ${errorMessage(error)}`);
+    log.error(errorMessage(error));
     return 2;
   }
 
@@ -268,7 +268,7 @@ export async function main(argv: string[]): Promise<number> {
             const rate = ((counters.seen - lastSeen) * 1000) / Math.max(1, now - lastTime);
             lastSeen = counters.seen;
             lastTime = now;
-            console.error(formatStatusLine(values.nodeId, counters, rate));
+            log.info(statusFields(counters, rate), formatStatusLine(values.nodeId, counters, rate));
             summary.writeOrWarn(summaryOf(false));
           }, values.statusInterval * 1000)
         : undefined;
@@ -285,18 +285,18 @@ export async function main(argv: string[]): Promise<number> {
       selection?.kernel?.close();
       await follower?.stop();
       const counters = engine.counters();
-      console.error(formatFinalCounters(values.nodeId, counters));
+      log.info({ final: finalFields(counters) }, formatFinalCounters(values.nodeId, counters));
       try {
         summary.write(summaryOf(true));
       } catch (error) {
-        console.error(`dicap agent: ${errorMessage(error)}`);
+        log.error(errorMessage(error));
         exitCode = 1;
       }
       void (metrics ? metrics.close() : Promise.resolve()).then(() => resolve(exitCode));
     };
-    engine.on('warning', (line) => console.error(`dicap agent: warning: ${line}`));
+    engine.on('warning', (line) => log.warn(line));
     engine.on('error', (error) => {
-      console.error(`dicap agent: ${error.message}`);
+      log.error(error.message);
       exitCode = 1;
       if (values.interface !== undefined) void finish();
     });

@@ -191,5 +191,6 @@ export const AGENT_OPTIONS = defineOptions({
       placeholder: 'S',
       help: 'Seconds between one-line status reports on stderr and rewrites of --summary FILE (0: neither; the summary is then written at start and exit only).',
     },
+    'log-format': CLUSTER_OPTIONS['log-format'],
   },
 });

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DICAP, runDicap, startDicap, type DicapProcess } from '../../lab/dicap-command.js';
+import { parseLogLine } from '../../common/logger.js';
 import type { BatchRecord } from '../../protocol/header-batch.js';
 import {
   batch,
@@ -204,9 +205,14 @@ describe('dicap analyzer', () => {
       path.join(tmp, 'second.pcap'),
     ]);
     expect(second.code).toBe(1);
-    expect(second.stderr.trimEnd()).toBe(
-      `dicap analyzer: --listen 127.0.0.1:${udpPort} is already in use; choose another port or stop the process holding it`,
-    );
+    // The options were fine: the failure to start is the log's one record, an error.
+    expect(second.stderr.trimEnd().split('\n').map(parseLogLine)).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        component: 'analyzer',
+        msg: `--listen 127.0.0.1:${udpPort} is already in use; choose another port or stop the process holding it`,
+      }),
+    ]);
 
     const tcp = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => tcp.once('listening', r));
@@ -222,9 +228,12 @@ describe('dicap analyzer', () => {
     ]);
     tcp.close();
     expect(third.code).toBe(1);
-    expect(third.stderr.trimEnd()).toBe(
-      `dicap analyzer: metrics 127.0.0.1:${metricsPort} is already in use; choose another --metrics port`,
-    );
+    expect(third.stderr.trimEnd().split('\n').map(parseLogLine)).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: `metrics 127.0.0.1:${metricsPort} is already in use; choose another --metrics port`,
+      }),
+    ]);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
   });

@@ -149,7 +149,7 @@ const BAD_CONFIGS: Array<[string, OptionsSpec, string, string]> = [
     'analyzer: unknown key',
     ANALYZER_OPTIONS,
     '{"listen": "127.0.0.1:9999", "write": "-", "colour": "x"}',
-    'unknown key "colour"; known: "listen", "write", "output", "split", "format", "snaplen", "rotate-seconds", "rotate-mb", "rotate-count", "reorder-ms", "metrics", "status-interval", "receive-buffer", "flush-ms", "nodes", "coordinator", "discover", "discover-group", "control-address", "user", "node-id", "advertise", "timing", "heartbeat-interval-ms", "cluster-key-file", "insecure", "summary"',
+    'unknown key "colour"; known: "listen", "write", "output", "split", "format", "snaplen", "rotate-seconds", "rotate-mb", "rotate-count", "reorder-ms", "metrics", "status-interval", "log-format", "receive-buffer", "flush-ms", "nodes", "coordinator", "discover", "discover-group", "control-address", "user", "node-id", "advertise", "timing", "heartbeat-interval-ms", "cluster-key-file", "insecure", "summary"',
   ],
   [
     'analyzer: wrong type',

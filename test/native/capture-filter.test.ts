@@ -8,6 +8,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDicap } from '../../lab/dicap-command.js';
+import { parseLogLine } from '../../common/logger.js';
 import { CaptureEngine } from '../../native/engine.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { BatchCollector } from '../helpers/batch-collector.js';
@@ -165,7 +166,11 @@ describe('dicap agent refuses in one line', () => {
       'tcp port http2x',
     ]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^dicap agent: --filter "tcp port http2x": .*man pcap-filter\)/);
+    expect(r.stderr.trim().split('\n').map(parseLogLine)).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: expect.stringMatching(/^--filter "tcp port http2x": .*man pcap-filter\)/),
+      }),
+    ]);
   });
 });

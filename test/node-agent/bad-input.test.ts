@@ -5,6 +5,7 @@
 // sample of each folder (spawning ~1800 processes would only measure Node's start-up).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseLogLine } from '../../common/logger.js';
 import { native } from '../../native/addon.js';
 import { CaptureEngine } from '../../native/engine.js';
 import { runDicap } from '../../lab/dicap-command.js';
@@ -111,7 +112,8 @@ describe.skipIf(!HAVE_CORPUS)('bad input from the whole corpus (needs ../shared/
           const errorLines = run.stderr
             .trim()
             .split('\n')
-            .filter((l) => !l.includes('warning') && !l.includes('final:') && !l.includes('capturing from'));
+            // Plain refusals and error records; not the agent's information and warnings.
+            .filter((l) => (parseLogLine(l)?.level ?? 'error') === 'error');
           expect(errorLines, `${name}: ${run.stderr}`).toHaveLength(1);
           expect(errorLines[0]).toContain(name);
         }

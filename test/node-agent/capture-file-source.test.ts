@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PcapFileWriter } from '../../common/pcap-file-writer.js';
+import { parseLogLine } from '../../common/logger.js';
 import { startDicap } from '../../lab/dicap-command.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-agent-file-'));
@@ -62,10 +63,15 @@ describe('dicap agent --pcap on files that are not what they were', () => {
       .stderr()
       .split('\n')
       .filter((l) => /shrank/.test(l));
-    expect(lines).toEqual([
-      `dicap agent: ${file}: the file shrank from ${size} to ${4 << 20} bytes while dicap was reading it ` +
-        '(another process truncated or rewrote it); the frames before byte 4194304 were delivered, ' +
-        'read a copy that nothing writes to',
+    expect(lines.map(parseLogLine)).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        component: 'agent',
+        msg:
+          `${file}: the file shrank from ${size} to ${4 << 20} bytes while dicap was reading it ` +
+          '(another process truncated or rewrote it); the frames before byte 4194304 were delivered, ' +
+          'read a copy that nothing writes to',
+      }),
     ]);
     const counters = JSON.parse(fs.readFileSync(summary, 'utf8'));
     expect(counters).toMatchObject({ final: true, sourceErrors: 1 });
@@ -82,9 +88,13 @@ describe('dicap agent --pcap on files that are not what they were', () => {
     const exit = await agent.exited;
     clearTimeout(timer);
     expect(exit, agent.stderr()).toBe(2);
-    expect(agent.stderr().trim().split('\n')).toEqual([
-      `dicap agent: ${fifo}: is a FIFO, not a regular file; dicap reads capture files only ` +
-        '(save a stream to a file first, e.g. `tcpdump -w FILE`, or capture live with --interface)',
+    expect(agent.stderr().trim().split('\n').map(parseLogLine)).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg:
+          `${fifo}: is a FIFO, not a regular file; dicap reads capture files only ` +
+          '(save a stream to a file first, e.g. `tcpdump -w FILE`, or capture live with --interface)',
+      }),
     ]);
   }, 30_000);
 });

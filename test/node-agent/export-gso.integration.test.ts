@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticPcap } from '../../bench/synthetic-pcap.js';
+import { parseLogLine } from '../../common/logger.js';
 import { startDicap } from '../../lab/dicap-command.js';
 import {
   addAddress,
@@ -89,10 +90,14 @@ describe.skipIf(problem !== undefined)('UDP GSO refused by the kernel (needs roo
         .stderr()
         .split('\n')
         .filter((l) => l.includes('refused UDP GSO'));
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(
-        /^dicap agent: warning: export worker 0: the kernel refused UDP GSO \(.+\); sending each header batch on its own from now on$/,
-      );
+      expect(warnings.map(parseLogLine)).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          msg: expect.stringMatching(
+            /^export worker 0: the kernel refused UDP GSO \(.+\); sending each header batch on its own from now on$/,
+          ),
+        }),
+      ]);
 
       await new Promise((r) => setTimeout(r, 300));
       analyzer.child.kill('SIGTERM');
