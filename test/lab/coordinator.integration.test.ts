@@ -147,7 +147,7 @@ describe.skipIf(problem !== undefined)(
           (e) => e.kind === 'timeout' && e.text.includes('capture 13'),
         )!;
         // Traffic runs, so nodes 11 and 12 keep reporting their ledgers: node 13 is gone after
-        // 1.5 heartbeat intervals of silence and two rounds of their reports, before the node timeout.
+        // 2.5 heartbeat intervals of silence and two rounds of their reports, before the node timeout.
         expect(timedOut.text).toMatch(
           /^capture 13 silent for \d+ ms while its peers kept reporting: removed$/,
         );
