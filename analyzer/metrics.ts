@@ -1,6 +1,6 @@
 // Prometheus metrics of an analyzer. Every value lives in the native sink; collect()
 // callbacks read it at scrape time (one counters() call per scrape), so JS counts nothing.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import {
   MALFORMED_REASONS,
   OUTPUT_STATES,
@@ -8,6 +8,14 @@ import {
   type AnalyzerSinkCounters,
 } from '../native/analyzer-sink.js';
 import { addProcessMetrics } from '../common/process-metrics.js';
+import {
+  oncePerScrape,
+  scrapedCounter,
+  scrapedGauge,
+  scrapedLabelled,
+  stateGauge,
+  type LabelledValues,
+} from '../common/scraped-metrics.js';
 
 /** Sink-wide counters: [metric name, help, field]. */
 const SINK_COUNTERS: Array<
@@ -126,124 +134,67 @@ const NODE_COUNTERS: Array<[string, string, NodeField]> = [
   ],
 ];
 
+/** Per-node gauges, labelled `node`: [metric name, help, field]. */
+const NODE_GAUGES: Array<[string, string, 'lastEpoch' | 'lostDatagrams' | 'streams']> = [
+  ['dicap_analyzer_node_epoch', "Epoch of the node's most recent in-sequence datagram", 'lastEpoch'],
+  [
+    'dicap_analyzer_node_lost_datagrams',
+    "Export loss so far: the node's gap datagrams less the late ones (falls when late datagrams arrive)",
+    'lostDatagrams',
+  ],
+  ['dicap_analyzer_node_streams', 'Distinct streams (export workers) seen from the node', 'streams'],
+];
+
 export function createAnalyzerMetrics(counters: () => AnalyzerSinkCounters): Registry {
   const registry = new Registry();
   addProcessMetrics(registry);
-  // One native read per scrape, shared by every collect() of that scrape.
-  let snapshot: AnalyzerSinkCounters | undefined;
-  let snapshotAt = 0;
-  const read = (): AnalyzerSinkCounters => {
-    const now = Date.now();
-    if (!snapshot || now - snapshotAt > 100) {
-      snapshot = counters();
-      snapshotAt = now;
-    }
-    return snapshot;
-  };
-  const perNode = (set: (labels: { node: string }, node: AnalyzerNodeCounters) => void): void => {
-    for (const node of read().nodes) set({ node: String(node.nodeId) }, node);
-  };
+  const read = oncePerScrape(counters);
+  const perNode = (field: keyof Omit<AnalyzerNodeCounters, 'nodeId'>) => (): LabelledValues =>
+    read().nodes.map((node) => [String(node.nodeId), node[field]] as const);
 
-  for (const [name, help, field] of SINK_COUNTERS) {
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read()[field]);
-      },
-    });
-  }
-  new Counter({
-    name: 'dicap_analyzer_malformed_datagrams_total',
-    help: 'Datagrams dropped (malformed, unauthentic, unknown node, limits), by reason',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
+  for (const [name, help, field] of SINK_COUNTERS) scrapedCounter(registry, name, help, () => read()[field]);
+  scrapedLabelled(
+    registry,
+    'counter',
+    'dicap_analyzer_malformed_datagrams_total',
+    'Datagrams dropped (malformed, unauthentic, unknown node, limits), by reason',
+    'reason',
+    () => {
       const malformed = read().malformed;
-      this.reset();
-      for (const reason of MALFORMED_REASONS) this.inc({ reason: reason.toLowerCase() }, malformed[reason]);
+      return MALFORMED_REASONS.map((reason) => [reason.toLowerCase(), malformed[reason]] as const);
     },
-  });
-  new Counter({
-    name: 'dicap_analyzer_reassembly_lost_records_total',
-    help: 'Records split over datagrams that never became whole, by reason (sequence, timeout, memory)',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
-      const lost = read().reassemblyLost;
-      this.reset();
-      for (const [reason, count] of Object.entries(lost)) this.inc({ reason }, count);
-    },
-  });
-  for (const [name, help, field] of NODE_COUNTERS) {
-    new Counter({
-      name,
-      help,
-      labelNames: ['node'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        perNode((labels, node) => this.inc(labels, node[field]));
-      },
-    });
-  }
-  new Gauge({
-    name: 'dicap_analyzer_node_epoch',
-    help: "Epoch of the node's most recent in-sequence datagram",
-    labelNames: ['node'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      perNode((labels, node) => this.set(labels, node.lastEpoch));
-    },
-  });
-  new Gauge({
-    name: 'dicap_analyzer_node_lost_datagrams',
-    help: "Export loss so far: the node's gap datagrams less the late ones (falls when late datagrams arrive)",
-    labelNames: ['node'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      perNode((labels, node) => this.set(labels, node.lostDatagrams));
-    },
-  });
-  new Gauge({
-    name: 'dicap_analyzer_node_streams',
-    help: 'Distinct streams (export workers) seen from the node',
-    labelNames: ['node'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      perNode((labels, node) => this.set(labels, node.streams));
-    },
-  });
-  new Gauge({
-    name: 'dicap_analyzer_output_state',
-    help: 'State of the outputs (the most serious when split): 1 for the current state (open, reader-closed, failed, stalled, closed, no-reader)',
-    labelNames: ['state'],
-    registers: [registry],
-    collect() {
-      const current = read().outputState;
-      for (const state of OUTPUT_STATES) this.set({ state }, state === current ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'dicap_analyzer_reorder_held_records',
-    help: 'With --reorder-ms: records waiting in the window now',
-    registers: [registry],
-    collect() {
-      this.set(read().reorderHeldRecords);
-    },
-  });
-  new Gauge({
-    name: 'dicap_analyzer_receive_buffer_bytes',
-    help: 'UDP receive buffer the kernel granted',
-    registers: [registry],
-    collect() {
-      this.set(read().receiveBufferBytes);
-    },
-  });
+  );
+  scrapedLabelled(
+    registry,
+    'counter',
+    'dicap_analyzer_reassembly_lost_records_total',
+    'Records split over datagrams that never became whole, by reason (sequence, timeout, memory)',
+    'reason',
+    () => Object.entries(read().reassemblyLost),
+  );
+  for (const [name, help, field] of NODE_COUNTERS)
+    scrapedLabelled(registry, 'counter', name, help, 'node', perNode(field));
+  for (const [name, help, field] of NODE_GAUGES)
+    scrapedLabelled(registry, 'gauge', name, help, 'node', perNode(field));
+  stateGauge(
+    registry,
+    'dicap_analyzer_output_state',
+    'State of the outputs (the most serious when split): 1 for the current state (open, reader-closed, failed, stalled, closed, no-reader)',
+    'state',
+    OUTPUT_STATES,
+    () => read().outputState,
+  );
+  scrapedGauge(
+    registry,
+    'dicap_analyzer_reorder_held_records',
+    'With --reorder-ms: records waiting in the window now',
+    () => read().reorderHeldRecords,
+  );
+  scrapedGauge(
+    registry,
+    'dicap_analyzer_receive_buffer_bytes',
+    'UDP receive buffer the kernel granted',
+    () => read().receiveBufferBytes,
+  );
   return registry;
 }

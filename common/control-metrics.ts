@@ -2,7 +2,8 @@
 // ControlChannel (coordinator, agents). Every known reason is served from the start, at 0,
 // so an alert on increase() sees the first rejection; reasons are lower case like the
 // analyzer's.
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapedLabelled } from './scraped-metrics.js';
 import { CONTROL_ERROR_CODES } from '../protocol/index.js';
 import type { RejectionCounts } from './control-channel.js';
 
@@ -19,16 +20,17 @@ export function registerRejectedMessages(
   name: string,
   read: () => RejectionCounts,
 ): void {
-  new Counter({
+  scrapedLabelled(
+    registry,
+    'counter',
     name,
-    help: 'Control messages rejected, by reason (decoder codes, no_sender_id, stale, replayed, too_many_senders)',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
+    'Control messages rejected, by reason (decoder codes, no_sender_id, stale, replayed, too_many_senders)',
+    'reason',
+    () => {
       const rejected = read();
-      for (const code of new Set([...REJECTION_REASONS, ...Object.keys(rejected)]))
-        this.inc({ reason: code.toLowerCase() }, rejected[code] ?? 0);
+      return [...new Set([...REJECTION_REASONS, ...Object.keys(rejected)])].map(
+        (code) => [code.toLowerCase(), rejected[code] ?? 0] as const,
+      );
     },
-  });
+  );
 }

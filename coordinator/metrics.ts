@@ -1,18 +1,17 @@
 // Prometheus metrics of the coordinator, read from its state at scrape time.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Coordinator, CoordinatorCounters } from './coordinator.js';
 import type { DashboardRefusal } from './dashboard/server.js';
 import type { CoordinatorRole } from './election.js';
 import { registerRejectedMessages } from '../common/control-metrics.js';
+import { handlerFaults } from '../common/fault-guard.js';
 import { IPID_HISTOGRAM_BINS } from '../protocol/index.js';
 import { addProcessMetrics } from '../common/process-metrics.js';
+import { scrapedCounter, scrapedGauge, scrapedLabelled, stateGauge } from '../common/scraped-metrics.js';
 
 /** The IP-ID histogram's bins as metrics: 16 of 4096 IDs each (16 of the 256 reported bins), so 16 series. */
 export const IPID_METRIC_BINS = 16;
 const REPORTED_BINS_PER_METRIC_BIN = IPID_HISTOGRAM_BINS / IPID_METRIC_BINS;
-import { handlerFaults } from '../common/fault-guard.js';
-
-/** Why the control channel rejects a message: the decoder's codes, then the replay guard's. */
 
 const COORDINATOR_ROLES: readonly CoordinatorRole[] = ['active', 'candidate', 'standby'];
 
@@ -71,142 +70,94 @@ export interface DashboardCounts {
 export function createCoordinatorMetrics(c: Coordinator, dashboard?: DashboardCounts): Registry {
   const registry = new Registry();
   addProcessMetrics(registry);
-  for (const [suffix, help, field] of COUNTERS) {
-    new Counter({
-      name: `dicap_coordinator_${suffix}`,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(c.counters[field]);
-      },
-    });
-  }
+  for (const [suffix, help, field] of COUNTERS)
+    scrapedCounter(registry, `dicap_coordinator_${suffix}`, help, () => c.counters[field]);
   registerRejectedMessages(registry, 'dicap_coordinator_rejected_messages_total', () => c.channel.rejected);
-  new Counter({
-    name: 'dicap_coordinator_handler_faults_total',
-    help: 'Timer and socket handlers that threw (counted and logged; the coordinator carries on)',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(handlerFaults.count);
-    },
-  });
-  new Gauge({
-    name: 'dicap_coordinator_members',
-    help: 'Members by role',
-    labelNames: ['role'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const role of ['capture', 'analyzer'])
-        this.set({ role }, c.membership.all().filter((m) => m.role === role).length);
-    },
-  });
-  new Gauge({
-    name: 'dicap_coordinator_epoch',
-    help: 'Epoch of the current topology',
-    registers: [registry],
-    collect() {
-      this.set(c.epoch);
-    },
-  });
-  new Gauge({
-    name: 'dicap_coordinator_active',
-    help: '1 when this coordinator is the active one, 0 when standby or candidate',
-    registers: [registry],
-    collect() {
-      this.set(c.active ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'dicap_coordinator_role',
-    help: 'Election role: 1 for the current one (active, candidate, standby)',
-    labelNames: ['role'],
-    registers: [registry],
-    collect() {
-      for (const role of COORDINATOR_ROLES) this.set({ role }, c.election.role === role ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'dicap_coordinator_term',
-    help: 'Coordinator term',
-    registers: [registry],
-    collect() {
-      this.set(c.term);
-    },
-  });
-  new Counter({
-    name: 'dicap_coordinator_uncovered_frames_total',
-    help: 'Frames no node captured, over closed epochs (ledger)',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(c.ledger.uncoveredTotal);
-    },
-  });
-  new Counter({
-    name: 'dicap_coordinator_duplicated_frames_total',
-    help: 'Frames captured twice, over closed epochs (ledger)',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(c.ledger.duplicatedTotal);
-    },
-  });
-  new Counter({
-    name: 'dicap_coordinator_coverage_anomalies_total',
-    help: 'Closed epochs whose coverage was not exactly-once',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(c.ledger.anomaliesTotal);
-    },
-  });
-  new Gauge({
-    name: 'dicap_coordinator_coverage_exactly_once',
-    help: '1 when the newest closed epoch was covered exactly once, 0 when not, -1 before any epoch closed',
-    registers: [registry],
-    collect() {
+  scrapedCounter(
+    registry,
+    'dicap_coordinator_handler_faults_total',
+    'Timer and socket handlers that threw (counted and logged; the coordinator carries on)',
+    () => handlerFaults.count,
+  );
+  scrapedLabelled(registry, 'gauge', 'dicap_coordinator_members', 'Members by role', 'role', () =>
+    ['capture', 'analyzer'].map(
+      (role) => [role, c.membership.all().filter((m) => m.role === role).length] as const,
+    ),
+  );
+  scrapedGauge(registry, 'dicap_coordinator_epoch', 'Epoch of the current topology', () => c.epoch);
+  scrapedGauge(
+    registry,
+    'dicap_coordinator_active',
+    '1 when this coordinator is the active one, 0 when standby or candidate',
+    () => (c.active ? 1 : 0),
+  );
+  stateGauge(
+    registry,
+    'dicap_coordinator_role',
+    'Election role: 1 for the current one (active, candidate, standby)',
+    'role',
+    COORDINATOR_ROLES,
+    () => c.election.role,
+  );
+  scrapedGauge(registry, 'dicap_coordinator_term', 'Coordinator term', () => c.term);
+  scrapedCounter(
+    registry,
+    'dicap_coordinator_uncovered_frames_total',
+    'Frames no node captured, over closed epochs (ledger)',
+    () => c.ledger.uncoveredTotal,
+  );
+  scrapedCounter(
+    registry,
+    'dicap_coordinator_duplicated_frames_total',
+    'Frames captured twice, over closed epochs (ledger)',
+    () => c.ledger.duplicatedTotal,
+  );
+  scrapedCounter(
+    registry,
+    'dicap_coordinator_coverage_anomalies_total',
+    'Closed epochs whose coverage was not exactly-once',
+    () => c.ledger.anomaliesTotal,
+  );
+  scrapedGauge(
+    registry,
+    'dicap_coordinator_coverage_exactly_once',
+    '1 when the newest closed epoch was covered exactly once, 0 when not, -1 before any epoch closed',
+    () => {
       const latest = c.ledger.latestVerdict();
-      this.set(latest ? (latest.status === 'exactly-once' ? 1 : 0) : -1);
+      return latest ? (latest.status === 'exactly-once' ? 1 : 0) : -1;
     },
-  });
+  );
   if (dashboard) {
-    new Gauge({
-      name: 'dicap_coordinator_dashboard_pages',
-      help: 'Dashboard pages connected to /live now',
-      registers: [registry],
-      collect() {
-        this.set(dashboard.connections);
-      },
-    });
-    new Counter({
-      name: 'dicap_coordinator_dashboard_refused_total',
-      help: 'Dashboard WebSocket connections refused or ended: limit (too many pages), protocol (bad WebSocket bytes), socket (TCP errors)',
-      labelNames: ['reason'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [reason, n] of Object.entries(dashboard.refused)) this.inc({ reason }, n);
-      },
-    });
+    scrapedGauge(
+      registry,
+      'dicap_coordinator_dashboard_pages',
+      'Dashboard pages connected to /live now',
+      () => dashboard.connections,
+    );
+    scrapedLabelled(
+      registry,
+      'counter',
+      'dicap_coordinator_dashboard_refused_total',
+      'Dashboard WebSocket connections refused or ended: limit (too many pages), protocol (bad WebSocket bytes), socket (TCP errors)',
+      'reason',
+      () => Object.entries(dashboard.refused),
+    );
   }
-  new Counter({
-    name: 'dicap_coordinator_ipid_frames_total',
-    help: "IPv4 frames the capture nodes owned, by IPv4 Identification: bin b holds IDs 4096*b to 4096*b+4095 (the nodes' IPID_HISTOGRAM reports summed)",
-    labelNames: ['bin'],
-    registers: [registry],
-    collect() {
+  scrapedLabelled(
+    registry,
+    'counter',
+    'dicap_coordinator_ipid_frames_total',
+    "IPv4 frames the capture nodes owned, by IPv4 Identification: bin b holds IDs 4096*b to 4096*b+4095 (the nodes' IPID_HISTOGRAM reports summed)",
+    'bin',
+    () => {
       const { bins } = c.reports.ipid.sinceStart();
-      this.reset();
-      for (let b = 0; b < IPID_METRIC_BINS; b++) {
+      return Array.from({ length: IPID_METRIC_BINS }, (_, b) => {
         let frames = 0;
         for (let i = 0; i < REPORTED_BINS_PER_METRIC_BIN; i++)
           frames += bins[b * REPORTED_BINS_PER_METRIC_BIN + i]!;
-        this.inc({ bin: String(b) }, frames);
-      }
+        return [String(b), frames] as const;
+      });
     },
-  });
+  );
   return registry;
 }

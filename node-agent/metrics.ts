@@ -1,11 +1,18 @@
 // Prometheus metrics of an agent: the engine's counters at every layer, read from the
 // native side at scrape time (collect callbacks), so nothing is counted twice or in JS.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { registerRejectedMessages } from '../common/control-metrics.js';
 import type { RejectionCounts } from '../common/control-channel.js';
 import type { CaptureThreadCounters, EngineCounters } from '../native/engine.js';
 import { readInterfaceCounters } from './interface-stats.js';
 import { addProcessMetrics } from '../common/process-metrics.js';
+import {
+  oncePerScrape,
+  scrapedCounter,
+  scrapedGauge,
+  scrapedLabelled,
+  stateGauge,
+} from '../common/scraped-metrics.js';
 import { STAGES_IN_USE, type SelectionStage } from './selection-stage.js';
 
 export interface AgentMetricsSource {
@@ -108,98 +115,54 @@ export function createAgentMetrics(source: AgentMetricsSource): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: String(source.nodeId) });
   addProcessMetrics(registry);
-  // One counters() read per scrape, shared by every metric's collect().
-  let snapshot: EngineCounters | undefined;
-  let snapshotAt = 0;
-  const read = (): EngineCounters => {
-    const now = Date.now();
-    if (!snapshot || now - snapshotAt > 100) {
-      snapshot = source.counters();
-      snapshotAt = now;
-    }
-    return snapshot;
-  };
+  const read = oncePerScrape(() => source.counters());
 
-  for (const [suffix, help, field] of FRAME_COUNTERS) {
-    new Counter({
-      name: `dicap_agent_${suffix}`,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read()[field] as number);
-      },
-    });
-  }
-  for (const [suffix, help, field] of THREAD_COUNTERS) {
-    new Counter({
-      name: `dicap_agent_${suffix}`,
-      help,
-      labelNames: ['thread'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [thread, counters] of read().captureThreads.entries())
-          this.inc({ thread: String(thread) }, counters[field]);
-      },
-    });
-  }
-  new Counter({
-    name: 'dicap_agent_dropped_frames_total',
-    help: 'Frames lost at this node, by layer (ring: kernel ring full; queue: worker queue full; send: datagram refused; no_analyzer: no analyzer in the topology)',
-    labelNames: ['layer'],
-    registers: [registry],
-    collect() {
+  for (const [suffix, help, field] of FRAME_COUNTERS)
+    scrapedCounter(registry, `dicap_agent_${suffix}`, help, () => read()[field] as number);
+  for (const [suffix, help, field] of THREAD_COUNTERS)
+    scrapedLabelled(registry, 'counter', `dicap_agent_${suffix}`, help, 'thread', () =>
+      read().captureThreads.map((counters, thread) => [String(thread), counters[field]] as const),
+    );
+  scrapedLabelled(
+    registry,
+    'counter',
+    'dicap_agent_dropped_frames_total',
+    'Frames lost at this node, by layer (ring: kernel ring full; queue: worker queue full; send: datagram refused; no_analyzer: no analyzer in the topology)',
+    'layer',
+    () => {
       const c = read();
-      this.reset();
-      for (const [layer, field] of DROP_LAYERS) this.inc({ layer }, c[field] as number);
+      return DROP_LAYERS.map(([layer, field]) => [layer, c[field] as number] as const);
     },
-  });
-  new Gauge({
-    name: 'dicap_agent_selection_stage',
-    help: "Where this agent drops another node's frames: 1 for the stage in use (xdp, socket or user), 0 for the others",
-    labelNames: ['stage'],
-    registers: [registry],
-    collect() {
-      for (const stage of STAGES_IN_USE) this.set({ stage }, stage === source.selectionStage ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'dicap_agent_epoch',
-    help: 'Topology epoch in force',
-    registers: [registry],
-    collect() {
-      this.set(read().epoch);
-    },
-  });
-  new Gauge({
-    name: 'dicap_agent_position',
-    help: "This node's position in the topology (-1: none)",
-    registers: [registry],
-    collect() {
-      this.set(read().position);
-    },
-  });
+  );
+  stateGauge(
+    registry,
+    'dicap_agent_selection_stage',
+    "Where this agent drops another node's frames: 1 for the stage in use (xdp, socket or user), 0 for the others",
+    'stage',
+    STAGES_IN_USE,
+    () => source.selectionStage,
+  );
+  scrapedGauge(registry, 'dicap_agent_epoch', 'Topology epoch in force', () => read().epoch);
+  scrapedGauge(
+    registry,
+    'dicap_agent_position',
+    "This node's position in the topology (-1: none)",
+    () => read().position,
+  );
   const iface = source.interface;
   if (iface) {
-    new Counter({
-      name: 'dicap_agent_interface_received_frames_total',
-      help: 'Frames the passive interface received (wire layer, from sysfs rx_packets)',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(readInterfaceCounters(iface).rxPackets);
-      },
-    });
-    new Counter({
-      name: 'dicap_agent_interface_dropped_frames_total',
-      help: 'Frames the passive interface dropped (wire layer, from sysfs rx_dropped)',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(readInterfaceCounters(iface).rxDropped);
-      },
-    });
+    scrapedCounter(
+      registry,
+      'dicap_agent_interface_received_frames_total',
+      'Frames the passive interface received (wire layer, from sysfs rx_packets)',
+      () => readInterfaceCounters(iface).rxPackets,
+    );
+    scrapedCounter(
+      registry,
+      'dicap_agent_interface_dropped_frames_total',
+      'Frames the passive interface dropped (wire layer, from sysfs rx_dropped)',
+      () => readInterfaceCounters(iface).rxDropped,
+    );
   }
   const rejections = source.controlRejections;
   if (rejections)
