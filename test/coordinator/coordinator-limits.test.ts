@@ -24,6 +24,7 @@ import {
   type Endpoint,
 } from '../../protocol/index.js';
 import { SimulatedClock } from './simulated-network.js';
+import { fastCoordinatorConfig } from '../helpers/coordinator-config.js';
 
 const HEARTBEAT_MS = 100;
 
@@ -60,25 +61,15 @@ function loneCoordinator(overrides: Partial<CoordinatorConfig> = {}) {
   const clock = new SimulatedClock();
   const { transport, encoded, sends } = recordingTransport(clock);
   const coordinator = new Coordinator(
-    {
+    fastCoordinatorConfig(7400, {
       listen: { ip: '198.18.1.1', port: 7400 },
       advertise: '198.18.1.1',
       key: null,
-      mode: 'flow',
-      snaplen: 128,
       heartbeatIntervalMs: HEARTBEAT_MS,
       nodeTimeoutMs: 60_000,
       topologyIntervalMs: 60_000,
-      epochIntervalMs: 0,
-      validityDelayMs: 50,
-      announceIntervalMs: 0,
-      coordinatorId: 1,
-      peers: [],
-      syncIntervalMs: 100,
-      electionTimeoutMs: 300,
-      solitudeMs: 1000,
       ...overrides,
-    },
+    }),
     { clock, transport },
   );
   coordinator.start();

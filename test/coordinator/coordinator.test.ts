@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ControlChannel } from '../../common/control-channel.js';
 import type { CoordinatorConfig } from '../../coordinator/coordinator.js';
 import { startCoordinator } from '../../coordinator/runtime.js';
+import { fastCoordinatorConfig, TEST_CLUSTER_KEY } from '../helpers/coordinator-config.js';
 import {
   encodeControlMessage,
   heartbeat,
@@ -14,30 +15,12 @@ import {
   type Endpoint,
 } from '../../protocol/index.js';
 
-const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 let port = 17400 + (process.pid % 500);
 
+/** A fresh port each time; members time out after 400 ms so the silence tests stay short. */
 function config(overrides: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
   port += 1;
-  return {
-    listen: { ip: '127.0.0.1', port },
-    advertise: '127.0.0.1',
-    key: KEY,
-    mode: 'flow',
-    snaplen: 128,
-    heartbeatIntervalMs: 100,
-    nodeTimeoutMs: 400,
-    topologyIntervalMs: 10_000,
-    epochIntervalMs: 0,
-    validityDelayMs: 50,
-    announceIntervalMs: 0,
-    coordinatorId: 1,
-    peers: [],
-    syncIntervalMs: 100,
-    electionTimeoutMs: 300,
-    solitudeMs: 1000,
-    ...overrides,
-  };
+  return fastCoordinatorConfig(port, { nodeTimeoutMs: 400, ...overrides });
 }
 
 class FakeMember {
@@ -63,7 +46,7 @@ class FakeMember {
     this.stopHeartbeat();
     await this.channel.close();
   }
-  static async open(coordinator: Endpoint, key = KEY): Promise<FakeMember> {
+  static async open(coordinator: Endpoint, key = TEST_CLUSTER_KEY): Promise<FakeMember> {
     return new FakeMember(
       await ControlChannel.open({ bind: { ip: '127.0.0.1', port: 0 }, key }),
       coordinator,
@@ -202,8 +185,8 @@ describe('the coordinator', () => {
       const joinOf = (nodeId: number, timestamp: number, seq: number, key: Buffer) =>
         encodeControlMessage({ ...join({ nodeId, role: 'capture' }), timestamp, senderSeq: seq }, key);
       await sendRaw(joinOf(90, now, 1, Buffer.alloc(16, 9))); // forged: wrong key
-      await sendRaw(joinOf(91, now - 120, 1, KEY)); // stale
-      const once = joinOf(92, now, 5, KEY);
+      await sendRaw(joinOf(91, now - 120, 1, TEST_CLUSTER_KEY)); // stale
+      const once = joinOf(92, now, 5, TEST_CLUSTER_KEY);
       await sendRaw(once);
       await sendRaw(once); // replayed
       for (let i = 0; i < 50; i++)
