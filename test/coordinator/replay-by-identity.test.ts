@@ -8,7 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ControlChannel } from '../../common/control-channel.js';
 import { CoordinatorLink } from '../../common/coordinator-link.js';
 import { startCoordinator } from '../../coordinator/runtime.js';
-import { heartbeat, join, leave, topologyUpdate, type Endpoint } from '../../protocol/index.js';
+import {
+  heartbeat,
+  join,
+  leave,
+  topologyUpdate,
+  type ControlBody,
+  type Endpoint,
+} from '../../protocol/index.js';
 import { fastCoordinatorConfig, TEST_CLUSTER_KEY } from '../helpers/coordinator-config.js';
 import { freePort } from '../helpers/free-port.js';
 
@@ -56,10 +63,46 @@ async function activeCoordinator(): Promise<{
   return { coordinator, at: { ip: '127.0.0.1', port } };
 }
 
-async function member(): Promise<ControlChannel> {
-  const channel = await ControlChannel.open({ bind: { ip: '127.0.0.1', port: 0 }, key: TEST_CLUSTER_KEY });
+/** A control channel with the cluster key, on `bind` (any loopback port by default). */
+async function member(bind: Endpoint = { ip: '127.0.0.1', port: 0 }): Promise<ControlChannel> {
+  const channel = await ControlChannel.open({ bind, key: TEST_CLUSTER_KEY });
   open.push(() => channel.close());
   return channel;
+}
+
+/** Capture node 11's link to the coordinators it is configured with. */
+async function node11Link(coordinators: Endpoint[]): Promise<CoordinatorLink> {
+  const link = await CoordinatorLink.start({
+    nodeId: 11,
+    role: 'capture',
+    coordinators,
+    key: TEST_CLUSTER_KEY,
+    heartbeatIntervalMs: 100,
+    bindIp: '127.0.0.1',
+    appliedEpoch: () => 0,
+  });
+  open.push(() => link.stop());
+  return link;
+}
+
+/** A flow topology of node 11 alone, valid now; the sender named by `from` unless left out. */
+function topologyOfNode11(
+  term: number,
+  epoch: number,
+  from?: { coordinatorId: number; coordinator: Endpoint },
+): ControlBody {
+  return topologyUpdate({
+    term,
+    epoch,
+    selection: 'flow',
+    validityStartMs: Date.now(),
+    nodeIds: [11],
+    analyzers: [],
+    k0: 1,
+    k1: 2,
+    snaplen: 128,
+    ...from,
+  });
 }
 
 describe('the coordinator keys replay state by NODE_ID', () => {
@@ -100,36 +143,14 @@ describe('a member keys replay state by COORDINATOR_ID and learns coordinators o
   it('one TOPOLOGY_UPDATE replayed from 500 ports is taken once; nobody new is followed or heartbeated', async () => {
     const coordinatorPort = await freePort('udp');
     const coordinatorAt = { ip: '127.0.0.1', port: coordinatorPort };
-    const coordinator = await ControlChannel.open({ bind: coordinatorAt, key: TEST_CLUSTER_KEY });
-    open.push(() => coordinator.close());
-    const link = await CoordinatorLink.start({
-      nodeId: 11,
-      role: 'capture',
-      coordinators: [coordinatorAt],
-      key: TEST_CLUSTER_KEY,
-      heartbeatIntervalMs: 100,
-      bindIp: '127.0.0.1',
-      appliedEpoch: () => 0,
-    });
-    open.push(() => link.stop());
+    const coordinator = await member(coordinatorAt);
+    const link = await node11Link([coordinatorAt]);
     let topologies = 0;
     link.on('topology', () => topologies++);
     let heartbeats = 0;
     coordinator.on('message', (view) => view.type === 'HEARTBEAT' && heartbeats++);
     const sniffed = coordinator.encode(
-      topologyUpdate({
-        term: 257,
-        epoch: 2,
-        selection: 'flow',
-        validityStartMs: Date.now(),
-        nodeIds: [11],
-        analyzers: [],
-        k0: 1,
-        k1: 2,
-        snaplen: 128,
-        coordinatorId: 1,
-        coordinator: coordinatorAt,
-      }),
+      topologyOfNode11(257, 2, { coordinatorId: 1, coordinator: coordinatorAt }),
     );
     await replayFrom(500, sniffed, link.channel.address);
     await until(
@@ -147,35 +168,10 @@ describe('a member keys replay state by COORDINATOR_ID and learns coordinators o
   });
 
   it('a message from an unknown coordinator naming itself at a new address is followed there, not at its source', async () => {
-    const real = await ControlChannel.open({ bind: { ip: '127.0.0.1', port: 0 }, key: TEST_CLUSTER_KEY });
-    open.push(() => real.close());
+    const real = await member();
     const named = { ip: '127.0.0.1', port: await freePort('udp') };
-    const link = await CoordinatorLink.start({
-      nodeId: 11,
-      role: 'capture',
-      coordinators: [],
-      key: TEST_CLUSTER_KEY,
-      heartbeatIntervalMs: 100,
-      bindIp: '127.0.0.1',
-      appliedEpoch: () => 0,
-    });
-    open.push(() => link.stop());
-    real.send(
-      topologyUpdate({
-        term: 513,
-        epoch: 3,
-        selection: 'flow',
-        validityStartMs: Date.now(),
-        nodeIds: [11],
-        analyzers: [],
-        k0: 1,
-        k1: 2,
-        snaplen: 128,
-        coordinatorId: 2,
-        coordinator: named,
-      }),
-      link.channel.address,
-    );
+    const link = await node11Link([]);
+    real.send(topologyOfNode11(513, 3, { coordinatorId: 2, coordinator: named }), link.channel.address);
     await until('the topology arrived', () => link.channel.received === 1);
     expect(link.coordinator).toEqual(named);
     expect([...link.known.keys()]).toEqual([`127.0.0.1:${named.port}`]);
@@ -183,30 +179,8 @@ describe('a member keys replay state by COORDINATOR_ID and learns coordinators o
 
   it('a coordinator message without COORDINATOR_ID is refused as NO_SENDER_ID', async () => {
     const anonymous = await member();
-    const link = await CoordinatorLink.start({
-      nodeId: 11,
-      role: 'capture',
-      coordinators: [anonymous.address],
-      key: TEST_CLUSTER_KEY,
-      heartbeatIntervalMs: 100,
-      bindIp: '127.0.0.1',
-      appliedEpoch: () => 0,
-    });
-    open.push(() => link.stop());
-    anonymous.send(
-      topologyUpdate({
-        term: 1,
-        epoch: 2,
-        selection: 'flow',
-        validityStartMs: Date.now(),
-        nodeIds: [11],
-        analyzers: [],
-        k0: 1,
-        k1: 2,
-        snaplen: 128,
-      }),
-      link.channel.address,
-    );
+    const link = await node11Link([anonymous.address]);
+    anonymous.send(topologyOfNode11(1, 2), link.channel.address);
     await until('refused', () => link.channel.rejected.NO_SENDER_ID === 1);
     expect(link.channel.received).toBe(0);
   });
