@@ -6,20 +6,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDicap } from '../../lab/dicap-command.js';
-import { runGenerator } from '../../lab/generator.js';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { labUp, type Lab } from '../../lab/lab.js';
 import { privilegeProblem } from '../../lab/netns.js';
-import { readCaptureFile } from '../../native/capture-file.js';
 import { expectExactlyOnce, KEY, MODES, runCluster, SNAPLEN } from './cluster-run.js';
+import { sendGenerated, writeGenerated } from '../helpers/generated-traffic.js';
 
 const problem = privilegeProblem();
 const COUNT = 30_000;
+const TRAFFIC = { count: COUNT, seed: 11, flows: 500 };
 /** Frames per second: the measured lossless rate on two cores is far above it (see the lab README). */
 const RATE = 20_000;
-const SEED = 11;
-const FLOWS = 500;
 
 describe.skipIf(problem !== undefined)('exactly-once capture of generated traffic (needs root)', () => {
   let dir: string;
@@ -27,24 +24,7 @@ describe.skipIf(problem !== undefined)('exactly-once capture of generated traffi
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-gen-once-'));
-    const file = path.join(dir, 'expected.pcap');
-    const written = await runDicap([
-      'gen',
-      '--write',
-      file,
-      '--count',
-      String(COUNT),
-      '--seed',
-      String(SEED),
-      '--flows',
-      String(FLOWS),
-      '--no-progress',
-    ]);
-    expect(written.code, written.stderr).toBe(0);
-    const read = readCaptureFile(file);
-    expect(read.error).toBeNull();
-    generated = read.frames.map((f) => f.data);
-    expect(generated.length).toBe(COUNT);
+    generated = await writeGenerated(path.join(dir, 'expected.pcap'), TRAFFIC);
   });
 
   afterAll(() => {
@@ -68,14 +48,7 @@ describe.skipIf(problem !== undefined)('exactly-once capture of generated traffi
           const run = await runCluster(
             lab,
             { mode, key: KEY, snaplen: SNAPLEN, workers: 1, pcapDirectory: out },
-            async () => {
-              const report = await runGenerator(lab, { rate: RATE, count: COUNT, seed: SEED, flows: FLOWS });
-              expect({ frames: report.frames, failed: report.framesFailed, error: report.error }).toEqual({
-                frames: COUNT,
-                failed: 0,
-                error: null,
-              });
-            },
+            () => sendGenerated(lab, TRAFFIC, RATE),
           );
           expectExactlyOnce(run, mode, generated, `${nodes} nodes, ${mode}, ${COUNT} generated frames`);
         });

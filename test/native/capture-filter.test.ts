@@ -5,14 +5,15 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDicap } from '../../lab/dicap-command.js';
 import { parseLogLine } from '../../common/logger.js';
-import { CaptureEngine } from '../../native/engine.js';
+import type { CaptureEngine } from '../../native/engine.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { BatchCollector } from '../helpers/batch-collector.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
+import { fileEngine, loneNodeTopology, runToEnd } from '../helpers/test-engine.js';
+import { writeGenerated } from '../helpers/generated-traffic.js';
 
 const SNAPLEN = 128;
 const COUNT = 4000;
@@ -26,17 +27,7 @@ let port: number;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-filter-test-'));
   generated = path.join(dir, 'gen.pcap');
-  const written = await runDicap([
-    'gen',
-    '--write',
-    generated,
-    '--count',
-    String(COUNT),
-    '--seed',
-    '3',
-    '--no-progress',
-  ]);
-  expect(written.code, written.stderr).toBe(0);
+  await writeGenerated(generated, { count: COUNT, seed: 3 });
   collector = new BatchCollector();
   port = await collector.listen();
 });
@@ -46,18 +37,7 @@ afterAll(() => {
 });
 
 function engine(filter: string, snaplen = SNAPLEN): CaptureEngine {
-  return new CaptureEngine({
-    nodeId: 1,
-    workers: 1,
-    snaplen,
-    payloadSize: 1472,
-    flushUs: 5000,
-    exportMode: 'random',
-    queueSlots: 1024,
-    filter,
-    file: generated,
-    realtime: false,
-  });
+  return fileEngine(generated, { snaplen, filter });
 }
 
 describe('--filter', () => {
@@ -69,22 +49,8 @@ describe('--filter', () => {
     expect(expected.length).toBeLessThan(COUNT);
 
     const e = engine(FILTER);
-    e.offerTopology({
-      term: 0,
-      epoch: 1,
-      mode: 'flow',
-      nodeIds: [1],
-      k0: 1,
-      k1: 2,
-      validityStartNs: 0n,
-      analyzers: [{ ip: '127.0.0.1', port }],
-      snaplen: 0,
-    });
-    const ended = once(e, 'end');
-    e.start();
-    await ended;
-    e.stop();
-    const c = e.counters();
+    e.offerTopology(loneNodeTopology([{ ip: '127.0.0.1', port }]));
+    const c = await runToEnd(e);
     expect({ frames: c.frames, filtered: c.filtered, seen: c.seen, exported: c.recordsExported }).toEqual({
       frames: COUNT,
       filtered: COUNT - expected.length,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureEngine, type EngineTopology, type SelectionModeName } from '../../native/engine.js';
+import { type CaptureEngine, type EngineTopology, type SelectionModeName } from '../../native/engine.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { native } from '../../native/addon.js';
 import { PcapFileWriter } from '../../common/pcap-file-writer.js';
@@ -17,6 +17,7 @@ import {
 import { BatchCollector } from '../helpers/batch-collector.js';
 import { compareMultisets, frameKey, frameMultiset } from '../helpers/frames.js';
 import { testCapture } from '../helpers/captures.js';
+import { fileEngine, runToEnd } from '../helpers/test-engine.js';
 
 const NODES = [11, 22, 33];
 const K0 = 0x1234;
@@ -54,25 +55,7 @@ function topology(mode: SelectionModeName, overrides: Partial<EngineTopology> = 
 }
 
 function engineFor(file: string, nodeId: number, clusterKey?: Buffer): CaptureEngine {
-  return new CaptureEngine({
-    nodeId,
-    clusterKey,
-    workers: 2,
-    snaplen: SNAPLEN,
-    payloadSize: 1472,
-    flushUs: 5000,
-    exportMode: 'random',
-    queueSlots: 1024,
-    file,
-    realtime: false,
-  });
-}
-
-async function runToEnd(engine: CaptureEngine): Promise<void> {
-  const ended = once(engine, 'end');
-  engine.start();
-  await ended;
-  engine.stop();
+  return fileEngine(file, { nodeId, clusterKey, workers: 2, snaplen: SNAPLEN });
 }
 
 describe('the capture engine from a file', () => {

@@ -4,11 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticPcap } from '../../bench/synthetic-pcap.js';
-import { CaptureEngine } from '../../native/engine.js';
 import { BatchCollector } from '../helpers/batch-collector.js';
+import { fileEngine, loneNodeTopology, runToEnd } from '../helpers/test-engine.js';
 
 const FRAMES = 20_000;
 
@@ -28,34 +27,9 @@ async function exportAll(gso: boolean) {
   const collector = new BatchCollector();
   const port = await collector.listen();
   try {
-    const engine = new CaptureEngine({
-      nodeId: 1,
-      workers: 1,
-      snaplen: 128,
-      payloadSize: 1472,
-      flushUs: 5000,
-      exportMode: 'random',
-      queueSlots: 4096,
-      gso,
-      file,
-      realtime: false,
-    });
-    engine.offerTopology({
-      term: 0,
-      epoch: 1,
-      mode: 'flow',
-      nodeIds: [1],
-      k0: 1,
-      k1: 2,
-      validityStartNs: 0n,
-      analyzers: [{ ip: '127.0.0.1', port }],
-      snaplen: 0,
-    });
-    const ended = once(engine, 'end');
-    engine.start();
-    await ended;
-    engine.stop();
-    const c = engine.counters();
+    const engine = fileEngine(file, { queueSlots: 4096, gso });
+    engine.offerTopology(loneNodeTopology([{ ip: '127.0.0.1', port }]));
+    const c = await runToEnd(engine);
     await collector.waitForRecords(FRAMES);
     const seqs = collector.batches.map((b) => b.seq).sort((a, b) => Number(a - b));
     return {

@@ -4,13 +4,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { readCaptureFile } from '../../native/capture-file.js';
-import { CaptureEngine, IPID_BINS, type SelectionModeName } from '../../native/engine.js';
+import { IPID_BINS, type SelectionModeName } from '../../native/engine.js';
 import { ownerPosition, parseFrame } from '../../protocol/index.js';
 import { ethernetCaptures } from '../helpers/captures.js';
+import { fileEngine, runToEnd } from '../helpers/test-engine.js';
 
 const NODES = [11, 22, 33];
 const K0 = 0x1234;
@@ -37,17 +37,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function histogramOf(nodeId: number, mode: SelectionModeName): Promise<number[]> {
-  const engine = new CaptureEngine({
-    nodeId,
-    workers: 1,
-    snaplen: 128,
-    payloadSize: 1472,
-    flushUs: 1000,
-    exportMode: 'random',
-    queueSlots: 1024,
-    file: pcap,
-    realtime: false,
-  });
+  const engine = fileEngine(pcap, { nodeId, flushUs: 1000 });
   engine.offerTopology({
     term: 0,
     epoch: 1,
@@ -59,10 +49,7 @@ async function histogramOf(nodeId: number, mode: SelectionModeName): Promise<num
     analyzers: [],
     snaplen: 0,
   });
-  const ended = once(engine, 'end');
-  engine.start();
-  await ended;
-  engine.stop();
+  await runToEnd(engine);
   return engine.ipidHistogram(); // readable after stop()
 }
 

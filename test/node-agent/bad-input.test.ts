@@ -7,9 +7,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseLogLine } from '../../common/logger.js';
 import { native } from '../../native/addon.js';
-import { CaptureEngine } from '../../native/engine.js';
 import { runDicap } from '../../lab/dicap-command.js';
 import { corpusFiles, HAVE_CORPUS } from '../helpers/captures.js';
+import { fileEngine, loneNodeTopology } from '../helpers/test-engine.js';
 
 const FOLDERS = ['ether', 'other-linktypes', 'unusual-or-corrupt'];
 const files = FOLDERS.flatMap((folder) =>
@@ -56,18 +56,8 @@ describe.skipIf(!HAVE_CORPUS)('bad input from the whole corpus (needs ../shared/
 
   it('the engine file source runs every file to its end or refuses it, never hangs', async () => {
     for (const { name, file } of files) {
-      const engine = new CaptureEngine({
-        nodeId: 1,
-        workers: 1,
-        snaplen: 128,
-        payloadSize: 1472,
-        flushUs: 1000,
-        exportMode: 'random',
-        queueSlots: 256,
-        file,
-        realtime: false,
-      });
-      engine.offerTopology({ ...TOPOLOGY, mode: 'flow', nodeIds: [1] } as never);
+      const engine = fileEngine(file, { flushUs: 1000, queueSlots: 256 });
+      engine.offerTopology(loneNodeTopology());
       const errors: string[] = [];
       engine.on('error', (e) => errors.push(e.message));
       const ended = new Promise<void>((resolve) => engine.on('end', resolve));

@@ -7,20 +7,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDicap } from '../../lab/dicap-command.js';
-import { runGenerator } from '../../lab/generator.js';
 import { labUp, type Lab } from '../../lab/lab.js';
 import { privilegeProblem } from '../../lab/netns.js';
 import dgram from 'node:dgram';
-import { readCaptureFile } from '../../native/capture-file.js';
-import { CaptureEngine, type CaptureThreadCounters } from '../../native/engine.js';
+import type { CaptureThreadCounters } from '../../native/engine.js';
+import { liveEngine, loneNodeTopology } from '../helpers/test-engine.js';
+import { sendGenerated, writeGenerated } from '../helpers/generated-traffic.js';
 import { expectExactlyOnce, KEY, runCluster, SNAPLEN, type Mode } from '../lab/cluster-run.js';
 
 const problem = privilegeProblem();
 const COUNT = 20_000;
+const TRAFFIC = { count: COUNT, seed: 5, flows: 400 };
 const RATE = 20_000;
-const SEED = 5;
-const FLOWS = 400;
 const THREADS = 2;
 
 const SUMMED: Array<keyof CaptureThreadCounters> = [
@@ -43,22 +41,7 @@ describe.skipIf(problem !== undefined)(`--capture-threads ${THREADS} (needs root
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-threads-'));
-    const file = path.join(dir, 'expected.pcap');
-    const written = await runDicap([
-      'gen',
-      '--write',
-      file,
-      '--count',
-      String(COUNT),
-      '--seed',
-      String(SEED),
-      '--flows',
-      String(FLOWS),
-      '--no-progress',
-    ]);
-    expect(written.code, written.stderr).toBe(0);
-    generated = readCaptureFile(file).frames.map((f) => f.data);
-    expect(generated.length).toBe(COUNT);
+    generated = await writeGenerated(path.join(dir, 'expected.pcap'), TRAFFIC);
     lab = await labUp({ id: 'ct2', captureHosts: 2, analyzers: 1, coordinators: 1 });
   });
 
@@ -81,13 +64,7 @@ describe.skipIf(problem !== undefined)(`--capture-threads ${THREADS} (needs root
           pcapDirectory: out,
           agentArgs: ['--capture-threads', String(THREADS)],
         },
-        async () => {
-          const report = await runGenerator(lab, { rate: RATE, count: COUNT, seed: SEED, flows: FLOWS });
-          expect({ frames: report.frames, failed: report.framesFailed }).toEqual({
-            frames: COUNT,
-            failed: 0,
-          });
-        },
+        () => sendGenerated(lab, TRAFFIC, RATE),
       );
       expectExactlyOnce(run, mode, generated, `2 nodes, ${THREADS} capture threads each, ${mode}`);
       for (const agent of run.final.agents) {
@@ -111,33 +88,10 @@ describe.skipIf(problem !== undefined)(`--capture-threads ${THREADS} (needs root
 
 describe.skipIf(problem !== undefined)('round-robin with several capture threads (needs root)', () => {
   it('is refused with one error line, its frames counted as unassigned, none owned', async () => {
-    const engine = new CaptureEngine({
-      nodeId: 1,
-      workers: 2,
-      snaplen: SNAPLEN,
-      payloadSize: 1472,
-      flushUs: 5000,
-      exportMode: 'random',
-      queueSlots: 1024,
-      interface: 'lo',
-      blockSize: 1 << 16,
-      blockCount: 4,
-      retireMs: 5,
-      captureThreads: 2,
-    });
+    const engine = liveEngine('lo', { workers: 2, snaplen: SNAPLEN, captureThreads: 2 });
     const errors: string[] = [];
     engine.on('error', (e) => errors.push(e.message));
-    engine.offerTopology({
-      term: 0,
-      epoch: 1,
-      mode: 'round-robin',
-      nodeIds: [1, 2],
-      k0: 0,
-      k1: 0,
-      validityStartNs: 0n,
-      analyzers: [],
-      snaplen: 0,
-    });
+    engine.offerTopology({ ...loneNodeTopology(), mode: 'round-robin', nodeIds: [1, 2] });
     engine.start();
     const socket = dgram.createSocket('udp4');
     try {
@@ -175,21 +129,7 @@ describe.skipIf(problem !== undefined || os.availableParallelism() < 2)(
     }
 
     it('pins capture thread k to the k-th CPU and export worker w to CPU number K + w of the list', () => {
-      const engine = new CaptureEngine({
-        nodeId: 1,
-        workers: 2,
-        snaplen: SNAPLEN,
-        payloadSize: 1472,
-        flushUs: 5000,
-        exportMode: 'random',
-        queueSlots: 1024,
-        interface: 'lo',
-        blockSize: 1 << 16,
-        blockCount: 4,
-        retireMs: 5,
-        captureThreads: 2,
-        cpus: [1, 0],
-      });
+      const engine = liveEngine('lo', { workers: 2, snaplen: SNAPLEN, captureThreads: 2, cpus: [1, 0] });
       engine.start();
       try {
         const cpus = threadCpus();
