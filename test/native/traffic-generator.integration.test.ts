@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { startDicap } from '../../lab/dicap-command.js';
@@ -21,50 +22,25 @@ import {
   type LinkEnd,
 } from '../../lab/netns.js';
 import type { GenReport } from '../../bin/gen.js';
+import { tcpdumpToFile, type Tcpdump } from '../../lab/tcpdump-file.js';
 
 const problem = privilegeProblem();
 const id = `dgn${process.pid % 100000}`;
 const tx: LinkEnd = { name: `${id}t`, namespace: `${id}-tx` };
 const rx: LinkEnd = { name: `${id}r`, namespace: `${id}-rx` };
-/** tcpdump hands over a partly filled ring block after this long. */
-const TCPDUMP_BLOCK_TIMEOUT_MS = 1000;
-
-interface Capture {
-  stop(): Promise<{ captured: number; droppedByKernel: number }>;
-}
-
-async function startTcpdump(file: string): Promise<Capture> {
-  const child = spawnInNamespace(rx.namespace, 'tcpdump', [
-    '-i',
-    rx.name,
-    '-w',
-    file,
-    '-s',
-    '0',
-    '-B',
-    '65536',
-    '-n',
-    '-Z',
-    'root',
-  ]);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
-  while (!/listening on/.test(stderr)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`tcpdump did not start: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return {
-    async stop() {
-      await new Promise((resolve) => setTimeout(resolve, TCPDUMP_BLOCK_TIMEOUT_MS + 300));
-      child.kill('SIGINT');
-      await exited;
-      const number = (label: string): number =>
-        Number(new RegExp(`(\\d+) packets? ${label}`).exec(stderr)?.[1] ?? NaN);
-      return { captured: number('captured'), droppedByKernel: number('dropped by kernel') };
-    },
-  };
+/** tcpdump on the receiving end of the veth. */
+function startTcpdump(file: string): Promise<Tcpdump> {
+  return tcpdumpToFile(`in ${rx.namespace}`, rx.name, file, (args) => {
+    const child = spawnInNamespace(rx.namespace, 'tcpdump', args);
+    const exited = once(child, 'exit');
+    return {
+      child,
+      stop: async (signal) => {
+        child.kill(signal);
+        await exited;
+      },
+    };
+  });
 }
 
 async function gen(args: string[], namespace?: string): Promise<GenReport> {
@@ -125,7 +101,7 @@ describe.skipIf(problem !== undefined)('dicap gen on a veth (needs root)', () =>
     expect(after.packets - before.packets).toBe(report.frames);
     expect(after.bytes - before.bytes).toBe(report.bytes);
 
-    expect(stats).toEqual({ captured: frames, droppedByKernel: 0 });
+    expect(stats).toMatchObject({ captured: frames, droppedByKernel: 0 });
     const received = readCaptureFile(file);
     expect(received.error).toBeNull();
     expect(received.frames).toHaveLength(frames);
