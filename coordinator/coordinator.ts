@@ -224,11 +224,7 @@ export class Coordinator {
       term: this.term,
       atMs: this.clock.now(),
       ledger: this.ledger.recent(),
-      ledgerTotals: {
-        uncovered: this.ledger.uncoveredTotal,
-        duplicated: this.ledger.duplicatedTotal,
-        anomalies: this.ledger.anomaliesTotal,
-      },
+      ledgerTotals: this.ledger.totals(),
       events: [...this.events.list()],
     };
   }

@@ -41,6 +41,22 @@ export interface EpochCoverage {
   closedAtMs?: number;
 }
 
+/** Counts over every closed epoch, as /status, /history and the dashboard publish them. */
+export interface LedgerTotals {
+  uncovered: number;
+  duplicated: number;
+  anomalies: number;
+}
+
+/** The newest verdict as /status and the dashboard publish it. */
+export type VerdictSummary = Pick<
+  EpochCoverage,
+  'epoch' | 'status' | 'frames' | 'uncovered' | 'duplicated'
+> & {
+  anomaly: AnomalyKind | null;
+  reason: string | null;
+};
+
 /** Epochs kept for the dashboard and the JSON endpoint. */
 export const DEFAULT_LEDGER_EPOCHS = 64;
 
@@ -133,10 +149,7 @@ export class CoverageLedger {
    * Takes over the epochs and totals of the previous active (coordinator/history.ts): epochs
    * this ledger does not hold are added as they were there, the totals are added to ours.
    */
-  restore(
-    epochs: readonly EpochCoverage[],
-    totals: { uncovered: number; duplicated: number; anomalies: number },
-  ): void {
+  restore(epochs: readonly EpochCoverage[], totals: LedgerTotals): void {
     for (const coverage of epochs) {
       if (!this.epochs.has(coverage.epoch)) this.epochs.set(coverage.epoch, structuredClone(coverage));
     }
@@ -155,6 +168,30 @@ export class CoverageLedger {
   /** The newest epoch with a verdict, if any. */
   latestVerdict(): EpochCoverage | undefined {
     return this.recent().find((e) => e.status !== 'open');
+  }
+
+  /** latestVerdict() without its per-node counts; null before any epoch closed. */
+  latestSummary(): VerdictSummary | null {
+    const latest = this.latestVerdict();
+    if (!latest) return null;
+    const { epoch, status, frames, uncovered, duplicated } = latest;
+    return {
+      epoch,
+      status,
+      anomaly: latest.anomaly ?? null,
+      reason: latest.reason ?? null,
+      frames,
+      uncovered,
+      duplicated,
+    };
+  }
+
+  totals(): LedgerTotals {
+    return {
+      uncovered: this.uncoveredTotal,
+      duplicated: this.duplicatedTotal,
+      anomalies: this.anomaliesTotal,
+    };
   }
 }
 

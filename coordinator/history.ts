@@ -6,7 +6,7 @@
 // §6.11). JSON over the HTTP server that is already there: the snapshot is at most a few
 // hundred kilobytes, once a second or so, on the management network.
 import type { Endpoint } from '../protocol/index.js';
-import { DEFAULT_LEDGER_EPOCHS, type EpochCoverage } from './coverage-ledger.js';
+import { DEFAULT_LEDGER_EPOCHS, type EpochCoverage, type LedgerTotals } from './coverage-ledger.js';
 import { DEFAULT_EVENT_LOG_SIZE, type ClusterEvent } from './event-log.js';
 
 /** What GET /history answers (the writer's type; the standby's reader checks it). */
@@ -17,7 +17,7 @@ export interface HistorySnapshot {
   atMs: number;
   /** Newest epoch first, at most DEFAULT_LEDGER_EPOCHS. */
   ledger: EpochCoverage[];
-  ledgerTotals: { uncovered: number; duplicated: number; anomalies: number };
+  ledgerTotals: LedgerTotals;
   /** Oldest first, at most DEFAULT_EVENT_LOG_SIZE. */
   events: ClusterEvent[];
 }

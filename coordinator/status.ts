@@ -2,7 +2,7 @@
 // CoordinatorStatus is the /status contract: readers (the lab, tests) import this type.
 import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
 import type { Coordinator, CoordinatorCounters } from './coordinator.js';
-import type { EpochCoverage } from './coverage-ledger.js';
+import type { LedgerTotals, VerdictSummary } from './coverage-ledger.js';
 import type { Member } from './membership.js';
 import type { CoordinatorRole } from './election.js';
 
@@ -32,19 +32,14 @@ export interface CoordinatorStatus {
   topology: PublishedTopology | null;
   members: Array<Member & { position: number | null }>;
   /** The newest epoch with a verdict. */
-  coverage:
-    | (Pick<EpochCoverage, 'epoch' | 'status' | 'frames' | 'uncovered' | 'duplicated'> & {
-        reason: string | null;
-      })
-    | null;
-  ledgerTotals: { uncovered: number; duplicated: number; anomalies: number };
+  coverage: VerdictSummary | null;
+  ledgerTotals: LedgerTotals;
   counters: CoordinatorCounters;
   control_messages: { received: number; sent: number; rejected: Record<string, number> };
 }
 
 export function coordinatorStatus(c: Coordinator): CoordinatorStatus {
   const positions = new Map((c.current?.nodeIds ?? []).map((id, i) => [id, i]));
-  const latest = c.ledger.latestVerdict();
   return {
     role: c.election.role,
     coordinatorId: c.config.coordinatorId,
@@ -61,21 +56,8 @@ export function coordinatorStatus(c: Coordinator): CoordinatorStatus {
     control: { ip: c.config.advertise, port: c.config.listen.port },
     topology: c.current ? publishedTopology(c.current) : null,
     members: c.membership.all().map((m) => ({ ...m, position: positions.get(m.nodeId) ?? null })),
-    coverage: latest
-      ? {
-          epoch: latest.epoch,
-          status: latest.status,
-          reason: latest.reason ?? null,
-          frames: latest.frames,
-          uncovered: latest.uncovered,
-          duplicated: latest.duplicated,
-        }
-      : null,
-    ledgerTotals: {
-      uncovered: c.ledger.uncoveredTotal,
-      duplicated: c.ledger.duplicatedTotal,
-      anomalies: c.ledger.anomaliesTotal,
-    },
+    coverage: c.ledger.latestSummary(),
+    ledgerTotals: c.ledger.totals(),
     counters: c.counters,
     control_messages: { received: c.channel.received, sent: c.channel.sent, rejected: c.channel.rejected },
   };

@@ -4,7 +4,7 @@
 // coordinator/dashboard/public/ (see README.md there).
 import type { Endpoint, SelectionMode } from '../../protocol/index.js';
 import type { Coordinator, CoordinatorCounters } from '../coordinator.js';
-import type { EpochCoverage } from '../coverage-ledger.js';
+import type { EpochCoverage, LedgerTotals, VerdictSummary } from '../coverage-ledger.js';
 import type { CoordinatorRole } from '../election.js';
 import type { ClusterEvent } from '../event-log.js';
 import type { IpidHistogramView } from '../ipid-histogram.js';
@@ -77,16 +77,8 @@ export interface DashboardSnapshot {
     controlMessages: { received: number; sent: number; rejected: Record<string, number> };
   };
   /** The newest closed epoch's verdict; null before any epoch closed. */
-  coverage: {
-    epoch: number;
-    status: EpochCoverage['status'];
-    anomaly: string | null;
-    reason: string | null;
-    frames: number;
-    uncovered: number;
-    duplicated: number;
-  } | null;
-  ledgerTotals: { uncovered: number; duplicated: number; anomalies: number };
+  coverage: VerdictSummary | null;
+  ledgerTotals: LedgerTotals;
   /** Newest first. */
   epochs: Array<{
     epoch: number;
@@ -238,7 +230,6 @@ export function dashboardSnapshot(c: Coordinator, nowMs: number): DashboardSnaps
   c.reports.prune(nowMs);
   const nodes = captureNodes(c, nowMs);
   const analyzerViews = analyzers(c, nowMs);
-  const latest = c.ledger.latestVerdict();
   const leaderId = c.election.leaderId;
   const self = c.active;
   const leaderPeer = c.config.peers.find((p) => p.id === leaderId);
@@ -278,22 +269,8 @@ export function dashboardSnapshot(c: Coordinator, nowMs: number): DashboardSnaps
         rejected: { ...c.channel.rejected },
       },
     },
-    coverage: latest
-      ? {
-          epoch: latest.epoch,
-          status: latest.status,
-          anomaly: latest.anomaly ?? null,
-          reason: latest.reason ?? null,
-          frames: latest.frames,
-          uncovered: latest.uncovered,
-          duplicated: latest.duplicated,
-        }
-      : null,
-    ledgerTotals: {
-      uncovered: c.ledger.uncoveredTotal,
-      duplicated: c.ledger.duplicatedTotal,
-      anomalies: c.ledger.anomaliesTotal,
-    },
+    coverage: c.ledger.latestSummary(),
+    ledgerTotals: c.ledger.totals(),
     epochs: c.ledger
       .recent()
       .slice(0, EPOCHS_SHOWN)
