@@ -65,7 +65,6 @@ export function coordinatorStatus(c: Coordinator): CoordinatorStatus {
 
 /** What the status line says, as fields of a json log (common/logger.ts). */
 export function statusFields(c: Coordinator) {
-  const latest = c.ledger.latestVerdict();
   return {
     coordinatorId: c.config.coordinatorId,
     role: c.election.role,
@@ -74,7 +73,7 @@ export function statusFields(c: Coordinator) {
     mode: c.config.mode,
     capture: c.membership.all().filter((m) => m.role === 'capture').length,
     analyzers: c.membership.all().filter((m) => m.role === 'analyzer').length,
-    coverage: latest ? { epoch: latest.epoch, status: latest.status, reason: latest.reason } : null,
+    coverage: c.ledger.latestSummary(),
     rejected: Object.values(c.channel.rejected).reduce((a, b) => a + b, 0),
   };
 }
