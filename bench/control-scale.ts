@@ -5,19 +5,27 @@
 //   - the coordinator's CPU per member while members only heartbeat, and its memory per member;
 //   - membership changes (a member joins, a member leaves): the time until every member holds
 //     the new epoch, until it is in force everywhere (its validity start passed, or the last
-//     arrival when later), and the coordinator's CPU per change.
+//     arrival when later), and what the coordinator says one change cost it on /metrics
+//     (dicap_coordinator_topology_change_cpu_seconds: CPU of building, encoding and sending
+//     it to every member; ..._sent_seconds: from the change until the last copy was sent).
 import fs from 'node:fs';
 import { CoordinatorLink } from '../common/coordinator-link.js';
 import { deriveTiming } from '../common/timing.js';
 import { startDicap, type DicapProcess } from '../lab/dicap-command.js';
 import { poll, sleep } from '../lab/poll.js';
-import type { ClusterEvent } from '../coordinator/event-log.js';
-import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
+import {
+  encodeControlMessage,
+  readControlMessage,
+  topologyUpdate,
+  verifyControlMessage,
+  type Endpoint,
+  type TopologyUpdateFields,
+} from '../protocol/index.js';
 import { processCpuSeconds } from './process-cpu.js';
 
 export const SCALE_SIZES = [10, 100, 1000];
 /** Membership changes per size (alternately a join and a leave). */
-const CHANGES = 6;
+export const SCALE_CHANGES = 12;
 /** Seconds of heartbeats only, for the CPU per member. */
 const STEADY_S = 4;
 /**
@@ -39,12 +47,69 @@ export interface ScaleResult {
   members: number;
   cpuMsPerMemberPerS: number;
   rssKiBPerMember: number;
-  /** Per change: ms until the coordinator had sent the new epoch to every member (its event). */
+  /** Per change, the coordinator's own measure: ms from the change until its copy to the last member was sent. */
   sentMs: number[];
-  /** Per change: ms until every member held the new epoch / had it in force; coordinator CPU ms. */
+  /** Per change: ms until every member held the new epoch / had it in force. */
   deliveredMs: number[];
   inForceMs: number[];
+  /** Per change, the coordinator's own measure: CPU ms of building, encoding and sending it. */
   cpuMsPerChange: number[];
+  /** ms one member takes to authenticate and decode the TOPOLOGY_UPDATE of this many nodes (here, in JS). */
+  memberDecodeMs: number;
+}
+
+/** What receiving one topology of `nodes` capture nodes costs a member: verify and read it, ms (best of 10 runs of 50, past the JIT's warm-up). */
+function memberDecodeMs(nodes: number): number {
+  const topology: TopologyUpdateFields = {
+    term: 257,
+    epoch: 5,
+    selection: 'flow',
+    validityStartMs: Date.now(),
+    nodeIds: Array.from({ length: nodes }, (_, k) => 1000 + k),
+    analyzers: [],
+    k0: 1,
+    k1: 2,
+    snaplen: 128,
+    coordinatorId: 1,
+    coordinator: { ip: '127.0.0.1', port: PORT },
+  };
+  const bytes = encodeControlMessage(
+    { ...topologyUpdate(topology), timestamp: Math.floor(Date.now() / 1000), senderSeq: 1 },
+    null,
+  );
+  let best = Infinity;
+  for (let run = 0; run < 10; run++) {
+    const start = performance.now();
+    for (let k = 0; k < 50; k++) {
+      const verified = verifyControlMessage(bytes, null);
+      if (!verified.ok)
+        throw new Error(`a topology of ${nodes} nodes does not decode: ${verified.error.code}`);
+      readControlMessage(verified.message);
+    }
+    best = Math.min(best, (performance.now() - start) / 50);
+  }
+  return best;
+}
+
+/** The coordinator's histograms of topology changes (coordinator/coordinator.ts), as sums and counts. */
+interface ChangeTotals {
+  changes: number;
+  cpuSeconds: number;
+  sentSeconds: number;
+}
+
+async function changeTotals(http: Endpoint): Promise<ChangeTotals> {
+  const text = await (await fetch(`http://${http.ip}:${http.port}/metrics`)).text();
+  const value = (name: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    if (line === undefined) throw new Error(`the coordinator's /metrics has no ${name}`);
+    return Number(line.slice(name.length + 1));
+  };
+  return {
+    changes: value('dicap_coordinator_topology_change_cpu_seconds_count'),
+    cpuSeconds: value('dicap_coordinator_topology_change_cpu_seconds_sum'),
+    sentSeconds: value('dicap_coordinator_topology_change_sent_seconds_sum'),
+  };
 }
 
 interface Member {
@@ -143,10 +208,11 @@ async function measureSize(size: number): Promise<ScaleResult> {
       deliveredMs: [],
       inForceMs: [],
       cpuMsPerChange: [],
+      memberDecodeMs: memberDecodeMs(size + 1),
     };
     let extra: Member | undefined;
-    for (let change = 0; change < CHANGES; change++) {
-      const cpuBefore = processCpuSeconds(pid);
+    for (let change = 0; change < SCALE_CHANGES; change++) {
+      const before = await changeTotals(http);
       const at = Date.now();
       let holders: Member[];
       let nodeCount: number;
@@ -178,16 +244,17 @@ async function measureSize(size: number): Promise<ScaleResult> {
         20_000,
         { intervalMs: 2, detail: () => process_.stderr().split('\n').slice(-6).join(' | ') },
       );
-      const events = (await (await fetch(`http://${http.ip}:${http.port}/events`)).json()) as ClusterEvent[];
-      const issued = events.find((e) => e.kind === 'topology' && e.atMs >= at);
-      result.sentMs.push(issued ? issued.atMs - at : NaN);
       result.deliveredMs.push(held.last - at);
       result.inForceMs.push(Math.max(held.last, held.validity) - at);
+      // Every member holds it, so the coordinator has sent it to all: one change more (a join
+      // and its coalesced neighbours are one).
+      const after = await changeTotals(http);
+      const changes = after.changes - before.changes;
+      if (changes < 1)
+        throw new Error(`change ${change} at ${size} members: the coordinator counted no topology change`);
+      result.cpuMsPerChange.push((1000 * (after.cpuSeconds - before.cpuSeconds)) / changes);
+      result.sentMs.push((1000 * (after.sentSeconds - before.sentSeconds)) / changes);
       await sleep(Math.max(0, held.validity - Date.now()) + 200);
-      const elapsedS = (Date.now() - at) / 1000;
-      result.cpuMsPerChange.push(
-        1000 * Math.max(0, processCpuSeconds(pid) - cpuBefore - steadyCpuPerS * elapsedS),
-      );
       if (extra && holders === members) {
         await extra.link.stop();
         extra = undefined;

@@ -6,6 +6,7 @@
 // injector; test/coordinator/ a simulated clock and network), and the state it acts on is the
 // pure Membership, CoverageLedger and Election.
 import { randomBytes } from 'node:crypto';
+import { Histogram } from 'prom-client';
 import type { Cancel, Clock } from '../common/clock.js';
 import type { ControlTransport } from '../common/control-channel.js';
 import type { ControlTiming } from '../common/timing.js';
@@ -79,6 +80,12 @@ const MIN_RESYNC_INTERVAL_MS = 1000;
 const COALESCE_MS = 50;
 /** A topology goes to this many members per turn of the event loop, so SIGTERM and HTTP are served between. */
 const SENDS_PER_TURN = 256;
+
+/** CPU seconds of the main thread's work since `since` (process.cpuUsage(), user and system). */
+function cpuSecondsSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+}
 
 /** Puts a topology onto the monitored link as an in-band frame (round-robin); false or a throw when it failed. */
 export interface InbandInjector {
@@ -155,6 +162,24 @@ export class Coordinator {
     reservedValuesIgnored: 0,
     epochsRefused: 0,
   };
+  /**
+   * What one topology change costs this coordinator, for operators sizing a cluster
+   * (registered by metrics.ts): the CPU of building the new epoch, encoding it once and
+   * handing it to every member's socket (summed over the turns it is sent in), and the
+   * time from the change until the last member's copy was sent.
+   */
+  readonly topologyChangeCpu = new Histogram({
+    name: 'dicap_coordinator_topology_change_cpu_seconds',
+    help: 'CPU time of one topology change: building the new epoch, encoding it and sending it to every member',
+    buckets: [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1],
+    registers: [],
+  });
+  readonly topologyChangeSent = new Histogram({
+    name: 'dicap_coordinator_topology_change_sent_seconds',
+    help: 'Time from a topology change until its copy to the last member was sent',
+    buckets: [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1, 3],
+    registers: [],
+  });
   epoch = FIRST_EPOCH - 1;
   current: TopologyUpdateFields | undefined;
   /** Who steers. A coordinator starts as a standby and only listens: before it acts it learns
@@ -684,6 +709,7 @@ export class Coordinator {
     this.pendingTopology?.();
     this.pendingTopology = undefined;
     this.pendingReason = '';
+    const change = { cpuSince: process.cpuUsage(), startedMs: performance.now() };
     const nodeIds = this.membership.captureNodeIds();
     if (nodeIds.length === 0) {
       this.events.add('topology', `no capture nodes left (${reason}); nodes keep their last topology`);
@@ -720,7 +746,7 @@ export class Coordinator {
     this.counters.topologiesIssued++;
     this.sendSync(); // standbys learn the new epoch at once
     this.ledger.open(this.epoch, nodeIds, this.current.validityStartMs);
-    this.distributeTopology();
+    this.distributeTopology(change);
     // Staged first (the UDP copies), switched after: a node that has not staged the token
     // when the in-band copy passes cannot switch in the kernel.
     if (roundRobin) {
@@ -777,9 +803,10 @@ export class Coordinator {
    * The current topology to every capture node: encoded once (one SENDER_SEQ, the same bytes
    * for all), sent SENDS_PER_TURN members per turn of the event loop, so the work grows
    * linearly with the membership and the process stays responsive. A newer distribution
-   * replaces one still under way.
+   * replaces one still under way. For a `change` (a new epoch) its cost is observed once the
+   * last member's copy is sent: the CPU of every turn (the first from the change's start).
    */
-  private distributeTopology(): void {
+  private distributeTopology(change?: { cpuSince: NodeJS.CpuUsage; startedMs: number }): void {
     this.distribution?.();
     this.distribution = undefined;
     if (!this.current) return;
@@ -798,19 +825,25 @@ export class Coordinator {
       .all()
       .filter((m) => m.role === 'capture' || m.role === 'analyzer')
       .map((m) => m.control);
-    const sendFrom = (first: number): void => {
+    let cpuSeconds = 0;
+    const sendFrom = (first: number, turnSince: NodeJS.CpuUsage): void => {
       this.distribution = undefined;
       for (const to of targets.slice(first, first + SENDS_PER_TURN)) {
         this.counters.topologiesSent++;
         this.channel.sendEncoded(bytes, to);
       }
-      if (first + SENDS_PER_TURN < targets.length)
+      cpuSeconds += cpuSecondsSince(turnSince);
+      if (first + SENDS_PER_TURN < targets.length) {
         this.distribution = this.clock.after(
           0,
-          guarded('coordinator topology', () => sendFrom(first + SENDS_PER_TURN)),
+          guarded('coordinator topology', () => sendFrom(first + SENDS_PER_TURN, process.cpuUsage())),
         );
+      } else if (change) {
+        this.topologyChangeCpu.observe(cpuSeconds);
+        this.topologyChangeSent.observe((performance.now() - change.startedMs) / 1000);
+      }
     };
-    sendFrom(0);
+    sendFrom(0, change?.cpuSince ?? process.cpuUsage());
   }
 
   /** Closes settled epochs in the ledger, acts on anomalies, and starts periodic epochs. */

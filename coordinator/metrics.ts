@@ -73,6 +73,8 @@ export function createCoordinatorMetrics(c: Coordinator, dashboard?: DashboardCo
   for (const [suffix, help, field] of COUNTERS)
     scrapedCounter(registry, `dicap_coordinator_${suffix}`, help, () => c.counters[field]);
   registerRejectedMessages(registry, 'dicap_coordinator_rejected_messages_total', () => c.channel.rejected);
+  registry.registerMetric(c.topologyChangeCpu);
+  registry.registerMetric(c.topologyChangeSent);
   scrapedCounter(
     registry,
     'dicap_coordinator_handler_faults_total',
