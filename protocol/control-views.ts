@@ -209,8 +209,15 @@ function counterAvps(hiCode: number, name: string, count: bigint): Avp[] {
   return [avp(hiCode, Number(count >> 32n)), avp(hiCode + 1, Number(count & 0xffffffffn))];
 }
 
-/** The engine counters of a HEARTBEAT, in wire order: [field, its _HI code]. */
-const ENGINE_TOTALS: ReadonlyArray<[keyof EngineTotals, number]> = [
+/** A message's 64-bit counters, in wire order: [field, its _HI code] (the _LO code follows it). */
+type CounterCodes<K extends string> = ReadonlyArray<readonly [K, number]>;
+
+function countersAvps<K extends string>(codes: CounterCodes<K>, values: Readonly<Record<K, bigint>>): Avp[] {
+  return codes.flatMap(([name, hiCode]) => counterAvps(hiCode, name, values[name]));
+}
+
+/** The engine counters of a HEARTBEAT. */
+const ENGINE_TOTALS: CounterCodes<keyof EngineTotals> = [
   ['ringPackets', C.RING_PACKETS_HI],
   ['ringDrops', C.RING_DROPS_HI],
   ['seen', C.TOTAL_SEEN_HI],
@@ -219,6 +226,19 @@ const ENGINE_TOTALS: ReadonlyArray<[keyof EngineTotals, number]> = [
   ['queueDrops', C.QUEUE_DROPS_HI],
   ['sendFailed', C.SEND_FAILED_HI],
   ['noAnalyzer', C.NO_ANALYZER_HI],
+];
+
+const ANALYZER_REPORT_COUNTERS: CounterCodes<'records' | 'datagrams' | 'lostDatagrams'> = [
+  ['records', C.RECORDS_RECEIVED_HI],
+  ['datagrams', C.DATAGRAMS_RECEIVED_HI],
+  ['lostDatagrams', C.LOST_DATAGRAMS_HI],
+];
+
+const LEDGER_COUNTERS: CounterCodes<'seen' | 'owned' | 'exported' | 'dropped'> = [
+  ['seen', C.SEEN_HI],
+  ['owned', C.OWNED_HI],
+  ['exported', C.EXPORTED_HI],
+  ['dropped', C.DROPPED_HI],
 ];
 
 const coordinatorIdAvps = (id: number | undefined): Avp[] =>
@@ -279,9 +299,7 @@ export function heartbeat(f: HeartbeatFields): ControlBody {
     ...(f.role !== undefined ? [avp(C.ROLE, ROLE[f.role])] : []),
     ...(f.term !== undefined ? [avp(C.SEEN_TERM, f.term)] : []),
     ...(f.endpoint ? endpointAvps(C.NODE_IP, C.NODE_PORT, f.endpoint) : []),
-    ...(f.counters
-      ? ENGINE_TOTALS.flatMap(([name, hiCode]) => counterAvps(hiCode, name, f.counters![name]))
-      : []),
+    ...(f.counters ? countersAvps(ENGINE_TOTALS, f.counters) : []),
   ]);
 }
 
@@ -304,9 +322,7 @@ export function analyzerReport(f: AnalyzerReportFields): ControlBody {
   return body(MessageType.ANALYZER_REPORT, [
     avp(C.NODE_ID, f.nodeId),
     avp(C.SOURCE_NODE_ID, f.sourceNodeId),
-    ...counterAvps(C.RECORDS_RECEIVED_HI, 'records', f.records),
-    ...counterAvps(C.DATAGRAMS_RECEIVED_HI, 'datagrams', f.datagrams),
-    ...counterAvps(C.LOST_DATAGRAMS_HI, 'lostDatagrams', f.lostDatagrams),
+    ...countersAvps(ANALYZER_REPORT_COUNTERS, f),
   ]);
 }
 
@@ -314,10 +330,7 @@ export function ledger(f: LedgerFields): ControlBody {
   return body(MessageType.LEDGER, [
     avp(C.NODE_ID, f.nodeId),
     avp(C.EPOCH, f.epoch),
-    ...counterAvps(C.SEEN_HI, 'seen', f.seen),
-    ...counterAvps(C.OWNED_HI, 'owned', f.owned),
-    ...counterAvps(C.EXPORTED_HI, 'exported', f.exported),
-    ...counterAvps(C.DROPPED_HI, 'dropped', f.dropped),
+    ...countersAvps(LEDGER_COUNTERS, f),
   ]);
 }
 
@@ -406,6 +419,12 @@ class BodyReader {
   counter(hiCode: number): bigint {
     return (BigInt(this.one(hiCode)) << 32n) | BigInt(this.one(hiCode + 1));
   }
+  counters<K extends string>(codes: CounterCodes<K>): Record<K, bigint> {
+    return Object.fromEntries(codes.map(([name, hiCode]) => [name, this.counter(hiCode)])) as Record<
+      K,
+      bigint
+    >;
+  }
   role(value: number): Role {
     return roleOf(value)!;
   }
@@ -480,13 +499,7 @@ export function readHeartbeat(msg: ControlBody): HeartbeatFields {
     ...(term !== undefined ? { term } : {}),
     ...(hasEndpoint ? { endpoint: r.endpoint(C.NODE_IP, C.NODE_PORT) } : {}),
     // The structure check lets the set through whole or not at all.
-    ...(r.optional(C.RING_PACKETS_HI) !== undefined
-      ? {
-          counters: Object.fromEntries(
-            ENGINE_TOTALS.map(([name, hiCode]) => [name, r.counter(hiCode)]),
-          ) as unknown as EngineTotals,
-        }
-      : {}),
+    ...(r.optional(C.RING_PACKETS_HI) !== undefined ? { counters: r.counters(ENGINE_TOTALS) } : {}),
   };
 }
 
@@ -500,9 +513,7 @@ export function readAnalyzerReport(msg: ControlBody): AnalyzerReportFields {
   return {
     nodeId: r.one(C.NODE_ID),
     sourceNodeId: r.one(C.SOURCE_NODE_ID),
-    records: r.counter(C.RECORDS_RECEIVED_HI),
-    datagrams: r.counter(C.DATAGRAMS_RECEIVED_HI),
-    lostDatagrams: r.counter(C.LOST_DATAGRAMS_HI),
+    ...r.counters(ANALYZER_REPORT_COUNTERS),
   };
 }
 
@@ -511,10 +522,7 @@ export function readLedger(msg: ControlBody): LedgerFields {
   return {
     nodeId: r.one(C.NODE_ID),
     epoch: r.one(C.EPOCH),
-    seen: r.counter(C.SEEN_HI),
-    owned: r.counter(C.OWNED_HI),
-    exported: r.counter(C.EXPORTED_HI),
-    dropped: r.counter(C.DROPPED_HI),
+    ...r.counters(LEDGER_COUNTERS),
   };
 }
 
