@@ -34,20 +34,26 @@ const healthz = (port: number): Promise<number> =>
       .on('error', reject),
   );
 
+/** An insecure coordinator on free loopback ports (UDP control, HTTP on `tcp`) with --user `user`; stopped after the test. */
+async function coordinatorAsUser(user: string): Promise<{ coordinator: DicapProcess; tcp: number }> {
+  const [udp, tcp] = [await freePort('udp'), await freePort('tcp')];
+  const coordinator = startDicap([
+    'coordinator',
+    '--insecure',
+    '--listen',
+    `127.0.0.1:${udp}`,
+    '--http',
+    `127.0.0.1:${tcp}`,
+    '--user',
+    user,
+  ]);
+  running.push(coordinator);
+  return { coordinator, tcp };
+}
+
 describe.skipIf(!asRoot)('dicap coordinator --user (needs root)', () => {
   it('runs as the user on every thread, with no capability, and still serves', async () => {
-    const [udp, tcp] = [await freePort('udp'), await freePort('tcp')];
-    const coordinator = startDicap([
-      'coordinator',
-      '--insecure',
-      '--listen',
-      `127.0.0.1:${udp}`,
-      '--http',
-      `127.0.0.1:${tcp}`,
-      '--user',
-      'nobody',
-    ]);
-    running.push(coordinator);
+    const { coordinator, tcp } = await coordinatorAsUser('nobody');
     await coordinator.waitForStderr(/running as nobody \(uid 65534, gid \d+\), keeping no capabilities/);
     const all = threads(coordinator.child.pid!);
     expect(all.length).toBeGreaterThan(1);
@@ -59,17 +65,7 @@ describe.skipIf(!asRoot)('dicap coordinator --user (needs root)', () => {
   });
 
   it('refuses a user that does not exist in one line', async () => {
-    const [udp, tcp] = [await freePort('udp'), await freePort('tcp')];
-    const coordinator = startDicap([
-      'coordinator',
-      '--insecure',
-      '--listen',
-      `127.0.0.1:${udp}`,
-      '--http',
-      `127.0.0.1:${tcp}`,
-      '--user',
-      'no-such-dicap-user',
-    ]);
+    const { coordinator } = await coordinatorAsUser('no-such-dicap-user');
     expect(await coordinator.exited).toBe(1);
     expect(coordinator.stderr()).toMatch(/--user no-such-dicap-user: no such user; create it/);
   });
