@@ -22,6 +22,16 @@ const nodeCounters = (nodeId: number, records: number, lostDatagrams = 0): Analy
   runs: 1,
 });
 
+/** The ANALYZER_REPORT analyzer 100 sends about `sourceNodeId`, as the coordinator reads it. */
+const reportOf = (sourceNodeId: number, records: bigint, datagrams: bigint, lostDatagrams: bigint) => ({
+  type: 'ANALYZER_REPORT',
+  nodeId: 100,
+  sourceNodeId,
+  records,
+  datagrams,
+  lostDatagrams,
+});
+
 describe('analyzer reports to the coordinators', () => {
   it('sends one report per node whose counts changed, to every coordinator', () => {
     const sent: ControlBody[] = [];
@@ -29,45 +39,14 @@ describe('analyzer reports to the coordinators', () => {
     let nodes = [nodeCounters(11, 220), nodeCounters(12, 44, 1)];
     const reports = new AnalyzerReports(link, 100, () => ({ nodes }) as AnalyzerSinkCounters);
     reports.send();
-    expect(sent.map(readControlMessage)).toEqual([
-      {
-        type: 'ANALYZER_REPORT',
-        nodeId: 100,
-        sourceNodeId: 11,
-        records: 220n,
-        datagrams: 10n,
-        lostDatagrams: 0n,
-      },
-      {
-        type: 'ANALYZER_REPORT',
-        nodeId: 100,
-        sourceNodeId: 12,
-        records: 44n,
-        datagrams: 2n,
-        lostDatagrams: 1n,
-      },
-    ]);
+    expect(sent.map(readControlMessage)).toEqual([reportOf(11, 220n, 10n, 0n), reportOf(12, 44n, 2n, 1n)]);
     reports.send();
     expect(sent).toHaveLength(2); // nothing changed
     nodes = [nodeCounters(11, 242), nodeCounters(12, 44, -1)]; // late datagrams can make the loss negative for a moment
     reports.send();
     expect(sent.slice(2).map(readControlMessage)).toEqual([
-      {
-        type: 'ANALYZER_REPORT',
-        nodeId: 100,
-        sourceNodeId: 11,
-        records: 242n,
-        datagrams: 11n,
-        lostDatagrams: 0n,
-      },
-      {
-        type: 'ANALYZER_REPORT',
-        nodeId: 100,
-        sourceNodeId: 12,
-        records: 44n,
-        datagrams: 2n,
-        lostDatagrams: 0n,
-      },
+      reportOf(11, 242n, 11n, 0n),
+      reportOf(12, 44n, 2n, 0n),
     ]);
   });
 });
