@@ -82,50 +82,26 @@ describe('--filter', () => {
   });
 });
 
+/** `dicap agent` as node 1 of a static one-node topology, with `args`. */
+const loneAgent = (args: string[]) => runDicap(['agent', '--node-id', '1', '--nodes', '1', ...args]);
+
 describe('dicap agent refuses in one line', () => {
   it('--capture-threads with a file, and with a static round-robin topology', async () => {
-    const file = await runDicap([
-      'agent',
-      '--pcap',
-      generated,
-      '--node-id',
-      '1',
-      '--nodes',
-      '1',
-      '--capture-threads',
-      '2',
-    ]);
+    const file = await loneAgent(['--pcap', generated, '--capture-threads', '2']);
     expect(file.code).toBe(2);
     expect(file.stderr.trim()).toBe(
       'dicap agent: --capture-threads applies to live capture (--interface); a file is read by one thread',
     );
-    const rr = await runDicap([
-      'agent',
-      '--interface',
-      'lo',
-      '--node-id',
-      '1',
-      '--nodes',
-      '1',
-      '--mode',
-      'round-robin',
-      '--capture-threads',
-      '2',
-    ]);
+    const rr = await loneAgent(['--interface', 'lo', '--mode', 'round-robin', '--capture-threads', '2']);
     expect(rr.code).toBe(2);
     expect(rr.stderr.trim().split('\n')).toHaveLength(1);
     expect(rr.stderr).toMatch(/round-robin counts frames in wire order.*use --capture-threads 1/);
   });
 
   it('a bad --filter', async () => {
-    const r = await runDicap([
-      'agent',
+    const r = await loneAgent([
       '--pcap',
       generated,
-      '--node-id',
-      '1',
-      '--nodes',
-      '1',
       '--analyzer',
       '127.0.0.1:9',
       '--filter',
