@@ -40,6 +40,35 @@ function start(name: string, args: string[], env: Record<string, string> = {}): 
   children.set(name, { child, log: () => log });
 }
 
+/**
+ * The analyzer or agent from its example config, with the test's cluster key file (the
+ * example names /etc/dicap/cluster.key) and no periodic status line.
+ */
+function startFromExample(component: 'analyzer' | 'agent', args: string[]): void {
+  start(
+    component,
+    [component, '--config', path.join(EXAMPLES, `${component}.json`), ...args, '--status-interval', '0'],
+    { [`DICAP_${component.toUpperCase()}_CLUSTER_KEY_FILE`]: keyFile },
+  );
+}
+
+/** `count` generated frames into the mirror port (wire0) at `rate` per second; returns when sent. */
+function sendOnWire(rate: number, count: number, args: string[] = []): void {
+  inNamespace([
+    process.execPath,
+    DICAP,
+    'gen',
+    '--interface',
+    'wire0',
+    '--rate',
+    String(rate),
+    '--count',
+    String(count),
+    ...args,
+    '--no-progress',
+  ]);
+}
+
 async function stop(name: string, signal: NodeJS.Signals): Promise<void> {
   const { child } = children.get(name)!;
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -135,32 +164,8 @@ describe.skipIf(process.getuid?.() !== 0)(
               },
         );
       }
-      start(
-        'analyzer',
-        [
-          'analyzer',
-          '--config',
-          path.join(EXAMPLES, 'analyzer.json'),
-          '--write',
-          path.join(tmp, 'capture.pcap'),
-          '--status-interval',
-          '0',
-        ],
-        { DICAP_ANALYZER_CLUSTER_KEY_FILE: keyFile },
-      );
-      start(
-        'agent',
-        [
-          'agent',
-          '--config',
-          path.join(EXAMPLES, 'agent.json'),
-          '--summary',
-          path.join(tmp, 'agent.json'),
-          '--status-interval',
-          '0',
-        ],
-        { DICAP_AGENT_CLUSTER_KEY_FILE: keyFile },
-      );
+      startFromExample('analyzer', ['--write', path.join(tmp, 'capture.pcap')]);
+      startFromExample('agent', ['--summary', path.join(tmp, 'agent.json')]);
     });
 
     afterAll(async () => {
@@ -199,18 +204,7 @@ describe.skipIf(process.getuid?.() !== 0)(
       );
       await new Promise((r) => setTimeout(r, 1500));
       const sent = 3000;
-      inNamespace([
-        process.execPath,
-        DICAP,
-        'gen',
-        '--interface',
-        'wire0',
-        '--rate',
-        '2000',
-        '--count',
-        String(sent),
-        '--no-progress',
-      ]);
+      sendOnWire(2000, sent);
       let last: Exposition | undefined;
       const agent = await waitFor('the agent to export every frame', () => {
         last = metrics(agentUrl) ?? last;
@@ -263,20 +257,7 @@ describe.skipIf(process.getuid?.() !== 0)(
         parseExposition(get('http://127.0.0.1:9402/metrics')),
         'dicap_agent_seen_frames_total',
       );
-      inNamespace([
-        process.execPath,
-        DICAP,
-        'gen',
-        '--interface',
-        'wire0',
-        '--rate',
-        '5000',
-        '--count',
-        '1000',
-        '--seed',
-        '2',
-        '--no-progress',
-      ]);
+      sendOnWire(5000, 1000, ['--seed', '2']);
       await waitFor('the agent to see the new frames', () => {
         const now = metrics('http://127.0.0.1:9402/metrics');
         return now && valueOf(now, 'dicap_agent_exported_records_total') === before + 1000 ? true : undefined;
