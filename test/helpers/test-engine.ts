@@ -9,6 +9,7 @@ import {
   type EngineCounters,
   type EngineTopology,
   type LiveSourceOptions,
+  type SelectionModeName,
 } from '../../native/engine.js';
 import type { Endpoint } from '../../protocol/index.js';
 
@@ -44,19 +45,22 @@ export function liveEngine(
   });
 }
 
+/** The selection hash keys of testTopology(), for the owners a test computes in TypeScript. */
+export const K0 = 0x1234;
+export const K1 = 0x5678;
+
+/** Epoch 1 of `nodeIds` in `mode`, in force from the first frame, exporting to `analyzers`. */
+export function testTopology(
+  mode: SelectionModeName,
+  nodeIds: number[],
+  analyzers: Endpoint[] = [],
+): EngineTopology {
+  return { term: 0, epoch: 1, mode, nodeIds, k0: K0, k1: K1, validityStartNs: 0n, analyzers, snaplen: 0 };
+}
+
 /** Node 1 alone in flow mode (it owns every frame), exporting to `analyzers`. */
 export function loneNodeTopology(analyzers: Endpoint[] = []): EngineTopology {
-  return {
-    term: 0,
-    epoch: 1,
-    mode: 'flow',
-    nodeIds: [1],
-    k0: 1,
-    k1: 2,
-    validityStartNs: 0n,
-    analyzers,
-    snaplen: 0,
-  };
+  return testTopology('flow', [1], analyzers);
 }
 
 /** Runs a file engine to the end of its file and returns its final counters. */

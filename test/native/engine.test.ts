@@ -17,11 +17,9 @@ import {
 import { BatchCollector } from '../helpers/batch-collector.js';
 import { compareMultisets, frameKey, frameMultiset } from '../helpers/frames.js';
 import { testCapture } from '../helpers/captures.js';
-import { fileEngine, runToEnd } from '../helpers/test-engine.js';
+import { fileEngine, K0, K1, runToEnd, testTopology } from '../helpers/test-engine.js';
 
 const NODES = [11, 22, 33];
-const K0 = 0x1234;
-const K1 = 0x5678;
 const SNAPLEN = 96;
 const CLUSTER_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
 
@@ -40,18 +38,7 @@ afterAll(() => {
 });
 
 function topology(mode: SelectionModeName, overrides: Partial<EngineTopology> = {}): EngineTopology {
-  return {
-    term: 0,
-    epoch: 1,
-    mode,
-    nodeIds: NODES,
-    k0: K0,
-    k1: K1,
-    validityStartNs: 0n,
-    analyzers: [{ ip: '127.0.0.1', port }],
-    snaplen: 0,
-    ...overrides,
-  };
+  return { ...testTopology(mode, NODES, [{ ip: '127.0.0.1', port }]), ...overrides };
 }
 
 function engineFor(file: string, nodeId: number, clusterKey?: Buffer): CaptureEngine {

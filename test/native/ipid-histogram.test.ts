@@ -10,11 +10,9 @@ import { readCaptureFile } from '../../native/capture-file.js';
 import { IPID_BINS, type SelectionModeName } from '../../native/engine.js';
 import { ownerPosition, parseFrame } from '../../protocol/index.js';
 import { ethernetCaptures } from '../helpers/captures.js';
-import { fileEngine, runToEnd } from '../helpers/test-engine.js';
+import { fileEngine, K0, K1, runToEnd, testTopology } from '../helpers/test-engine.js';
 
 const NODES = [11, 22, 33];
-const K0 = 0x1234;
-const K1 = 0x5678;
 
 let dir: string;
 let pcap: string;
@@ -38,17 +36,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function histogramOf(nodeId: number, mode: SelectionModeName): Promise<number[]> {
   const engine = fileEngine(pcap, { nodeId, flushUs: 1000 });
-  engine.offerTopology({
-    term: 0,
-    epoch: 1,
-    mode,
-    nodeIds: NODES,
-    k0: K0,
-    k1: K1,
-    validityStartNs: 0n,
-    analyzers: [],
-    snaplen: 0,
-  });
+  engine.offerTopology(testTopology(mode, NODES));
   await runToEnd(engine);
   return engine.ipidHistogram(); // readable after stop()
 }

@@ -11,7 +11,7 @@ import { labUp, type Lab } from '../../lab/lab.js';
 import { privilegeProblem } from '../../lab/netns.js';
 import dgram from 'node:dgram';
 import type { CaptureThreadCounters } from '../../native/engine.js';
-import { liveEngine, loneNodeTopology } from '../helpers/test-engine.js';
+import { liveEngine, testTopology } from '../helpers/test-engine.js';
 import { sendGenerated, writeGenerated } from '../helpers/generated-traffic.js';
 import { expectExactlyOnce, KEY, runCluster, SNAPLEN, type Mode } from '../lab/cluster-run.js';
 
@@ -91,7 +91,7 @@ describe.skipIf(problem !== undefined)('round-robin with several capture threads
     const engine = liveEngine('lo', { workers: 2, snaplen: SNAPLEN, captureThreads: 2 });
     const errors: string[] = [];
     engine.on('error', (e) => errors.push(e.message));
-    engine.offerTopology({ ...loneNodeTopology(), mode: 'round-robin', nodeIds: [1, 2] });
+    engine.offerTopology(testTopology('round-robin', [1, 2]));
     engine.start();
     const socket = dgram.createSocket('udp4');
     try {
