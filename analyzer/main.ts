@@ -5,6 +5,7 @@
 // (or when the reader of its stdout goes away) stops the sink, which writes what it has,
 // prints its final counters and exits. Exit codes: 0 normal end, 1 runtime failure (port in
 // use, output cannot be opened or fails), 2 bad configuration.
+import { snaplenMismatchWarning } from '../common/cluster-options.js';
 import net from 'node:net';
 import tty from 'node:tty';
 import { clusterKeyOf, readClusterKeyFile } from '../common/cluster-key.js';
@@ -173,6 +174,15 @@ export async function main(argv: string[]): Promise<number> {
     link = await joinCoordinator(values, host, sink.port ?? values.listen.port, key);
     if (key && followsTopology(values))
       link?.on('topology', (topology) => sink.setTopologyNodes(topology.nodeIds));
+    link?.on(
+      'topology',
+      snaplenMismatchWarning(
+        'analyzer',
+        values.snaplen,
+        "every file header claims the analyzer's and longer records are cut to it",
+        (line) => log.warn(line),
+      ),
+    );
   } catch (error) {
     sink.stop();
     await metrics?.close();

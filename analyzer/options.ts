@@ -6,7 +6,6 @@ import {
   CAPTURE_FORMATS,
   DEFAULT_FLUSH_INTERVAL_MS,
   DEFAULT_RECEIVE_BUFFER_BYTES,
-  MAX_SNAPLEN,
   MAX_SPLIT,
 } from '../native/analyzer-sink.js';
 
@@ -14,7 +13,6 @@ export const DEFAULT_STATUS_INTERVAL_S = 5;
 export const DEFAULT_RECEIVE_BUFFER = DEFAULT_RECEIVE_BUFFER_BYTES;
 export const DEFAULT_FLUSH_MS = DEFAULT_FLUSH_INTERVAL_MS;
 export const DEFAULT_FORMAT = 'pcap';
-export const DEFAULT_SNAPLEN = 0;
 /** The prefix of --output's one kind so far. */
 export const TAP_PREFIX = 'tap:';
 
@@ -60,13 +58,8 @@ export const ANALYZER_OPTIONS = defineOptions({
       help: 'Capture file format: pcap (nanosecond), or pcapng with one interface per capture node (named node-ID), nanosecond time stamps and the topology epoch as a packet comment whenever it changes.',
     },
     snaplen: {
-      type: 'integer',
-      min: 0,
-      max: MAX_SNAPLEN,
-      default: DEFAULT_SNAPLEN,
-      placeholder: 'BYTES',
-      hint: 'a number of bytes such as 128, or 0 for whole frames',
-      help: "The snaplen every file header claims; longer records are cut to it. Give the capture nodes' --snaplen so the header is true; 0 means whole frames (65535).",
+      ...CLUSTER_OPTIONS.snaplen,
+      help: "The snaplen every file header claims (default: the capture nodes' default); longer records are cut to it. Give the capture nodes' --snaplen, so the header is true and nothing is cut: 0 for whole frames (65535). Following a coordinator, a topology with another SNAPLEN is named in a warning.",
     },
     'rotate-seconds': {
       type: 'integer',

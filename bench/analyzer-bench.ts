@@ -130,6 +130,8 @@ export async function benchAnalyzer(): Promise<ReportTable> {
         '--listen',
         `127.0.0.1:${PORT}`,
         ...c.args,
+        '--snaplen',
+        String(c.snaplen),
         '--status-interval',
         '0',
         '--summary',

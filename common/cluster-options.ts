@@ -142,3 +142,24 @@ export const CLUSTER_OPTIONS = {
 export function resolveSnaplen(value: number): number {
   return value === 0 ? WHOLE_FRAME_SNAPLEN : value;
 }
+
+/**
+ * A listener for a coordinator's topologies that warns once when the cluster's SNAPLEN is not
+ * this component's --snaplen (`own`, as given: 0 for whole frames); `consequence` says what
+ * that breaks here.
+ */
+export function snaplenMismatchWarning(
+  component: string,
+  own: number,
+  consequence: string,
+  warn: (line: string) => void,
+): (topology: { snaplen: number }) => void {
+  let warned = false;
+  return ({ snaplen }) => {
+    if (warned || resolveSnaplen(snaplen) === resolveSnaplen(own)) return;
+    warned = true;
+    warn(
+      `the topology's SNAPLEN ${snaplen} differs from this ${component}'s --snaplen ${own}: ${consequence}; give --snaplen ${snaplen} as the coordinator has it`,
+    );
+  };
+}

@@ -306,6 +306,8 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
         pcapFile ?? '/dev/null',
         '--summary',
         summaryFile,
+        '--snaplen',
+        String(options.snaplen),
         '--status-interval',
         interval,
       ];

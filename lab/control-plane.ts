@@ -268,6 +268,8 @@ export class ControlPlane {
       a.pcapFile ?? '/dev/null',
       '--summary',
       a.summaryFile,
+      '--snaplen',
+      String(this.snaplen),
       '--status-interval',
       '1',
       '--node-id',

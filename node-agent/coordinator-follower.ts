@@ -7,6 +7,7 @@
 import type { AgentControlCounts } from './summary.js';
 import type { Logger } from '../common/logger.js';
 import { formatFollowing, formatTopologyInForce } from './follower-log.js';
+import { snaplenMismatchWarning } from '../common/cluster-options.js';
 import { CoordinatorLink, type CoordinatorLinkOptions } from '../common/coordinator-link.js';
 import type { CaptureEngine, EngineCounters, EngineTopology } from '../native/engine.js';
 import type { KernelSelection } from '../native/kernel-selection.js';
@@ -57,7 +58,7 @@ export function engineTotals(c: EngineCounters): EngineTotals {
 
 export class CoordinatorFollower {
   private offered = { term: -1, epoch: -1 };
-  private warnedSnaplen = false;
+  private readonly warnOnSnaplen: (t: TopologyUpdateFields) => void;
   /** Per epoch, the counts last reported, so unchanged epochs are not resent. */
   private readonly reported = new Map<number, string>();
   /** IPv4 frames in the last IPID_HISTOGRAM sent: an unchanged histogram is not resent. */
@@ -66,7 +67,15 @@ export class CoordinatorFollower {
   private constructor(
     private readonly options: CoordinatorFollowerOptions,
     readonly link: CoordinatorLink,
-  ) {}
+  ) {
+    // Selection reads the captured bytes only (SPEC §6.6): a different snaplen can mean a different owner.
+    this.warnOnSnaplen = snaplenMismatchWarning(
+      'agent',
+      options.snaplen,
+      'selection reads only the captured bytes, so owners can differ between nodes',
+      (line) => options.log.warn(line),
+    );
+  }
 
   static async start(options: CoordinatorFollowerOptions): Promise<CoordinatorFollower> {
     const link = await CoordinatorLink.start({
@@ -104,13 +113,7 @@ export class CoordinatorFollower {
   }
 
   private onTopology(t: TopologyUpdateFields): void {
-    if (t.snaplen !== this.options.snaplen && !this.warnedSnaplen) {
-      // Selection reads the captured bytes only (SPEC §6.6): a different snaplen can mean a different owner.
-      this.options.log.warn(
-        `the topology's SNAPLEN ${t.snaplen} differs from this agent's --snaplen ${this.options.snaplen}; give every agent the coordinator's snaplen`,
-      );
-      this.warnedSnaplen = true;
-    }
+    this.warnOnSnaplen(t);
     // Periodic resends repeat a topology: offer each (term, epoch) once. A coordinator that
     // takes over resends the same epoch under its term; the engine keeps that epoch's counts.
     if (t.term < this.offered.term || (t.term === this.offered.term && t.epoch <= this.offered.epoch)) return;

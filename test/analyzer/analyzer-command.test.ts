@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DICAP, runDicap, startDicap, type DicapProcess } from '../../lab/dicap-command.js';
 import { parseLogLine } from '../../common/logger.js';
+import { DEFAULT_SNAPLEN } from '../../common/cluster-options.js';
 import type { BatchRecord } from '../../protocol/header-batch.js';
 import {
   batch,
@@ -290,7 +291,7 @@ describe('dicap analyzer', () => {
     expect(p.stderr()).toMatch(
       /dicap analyzer: final: datagrams 10 bytes \d+ records 24 written 21 unwritten 0 duplicate-records 3 \| nodes 2 lost-datagrams 1 \| malformed 2 \(SHORT 1, BAD_MAGIC 1\) socket-drops 0 write-errors 0 \| output closed \(\d+ bytes, files 1\)\n {2}node 11: datagrams 4 records 12 lost-datagrams 1 \(gaps 1, late 0\) duplicates 1 restarts 0 streams 1 epoch 5\n {2}node 22: datagrams 4 records 12 lost-datagrams 0/,
     );
-    expect(readPcap(fs.readFileSync(file))).toEqual(expectedPcapRecords(written));
+    expect(readPcap(fs.readFileSync(file), DEFAULT_SNAPLEN)).toEqual(expectedPcapRecords(written));
     expect(tcpdumpLines(file).map((l) => l.split(' ')[0])).toEqual(written.map(tcpdumpTimestamp));
     const counters = JSON.parse(fs.readFileSync(summary, 'utf8'));
     expect(counters).toMatchObject({ datagrams: 10, records: 24, recordsWritten: 21, outputState: 'closed' });
@@ -327,10 +328,10 @@ describe('dicap analyzer', () => {
     const deadline = Date.now() + 5000;
     while ((await received()) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     // Received but still buffered: the file holds the header only (the first flush goes out at once, so allow 10 records).
-    expect(readPcap(fs.readFileSync(file)).length).toBeLessThanOrEqual(10);
+    expect(readPcap(fs.readFileSync(file), DEFAULT_SNAPLEN).length).toBeLessThanOrEqual(10);
     p.child.kill('SIGINT');
     expect(await p.exited).toBe(0);
-    expect(readPcap(fs.readFileSync(file))).toEqual(expectedPcapRecords(records));
+    expect(readPcap(fs.readFileSync(file), DEFAULT_SNAPLEN)).toEqual(expectedPcapRecords(records));
   });
 
   it('streams pcap to stdout for `| tcpdump -r -`, frames arriving before it stops, and only pcap on stdout', async () => {
@@ -373,7 +374,9 @@ describe('dicap analyzer', () => {
     child.kill('SIGTERM');
     expect(await analyzerExit).toBe(0);
     expect(await tcpdumpExit).toBe(0);
-    expect(tcpdumpErr).toContain('reading from file -, link-type EN10MB (Ethernet), snapshot length 65535');
+    expect(tcpdumpErr).toContain(
+      `reading from file -, link-type EN10MB (Ethernet), snapshot length ${DEFAULT_SNAPLEN}`,
+    );
     expect(
       lines
         .trim()
@@ -435,8 +438,8 @@ describe('dicap analyzer', () => {
     await waitUntil(() => fs.existsSync(file) && fs.statSync(file).size > 24, 'records in the new file');
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
-    expect(readPcap(fs.readFileSync(`${file}.1`))).toEqual(expectedPcapRecords(before));
-    expect(readPcap(fs.readFileSync(file))).toEqual(expectedPcapRecords(after));
+    expect(readPcap(fs.readFileSync(`${file}.1`), DEFAULT_SNAPLEN)).toEqual(expectedPcapRecords(before));
+    expect(readPcap(fs.readFileSync(file), DEFAULT_SNAPLEN)).toEqual(expectedPcapRecords(after));
     expect(p.stderr()).toMatch(/files 2\)/);
   });
 

@@ -40,6 +40,8 @@ describe('authenticated header batches between real processes', () => {
       out,
       '--nodes',
       '11,22',
+      '--snaplen',
+      '0',
       '--cluster-key-file',
       key,
       '--status-interval',
