@@ -8,15 +8,20 @@ import { readCaptureFile } from '../native/capture-file.js';
 
 /**
  * `count` IPv4/UDP frames over `flows` flows (both directions), 1 µs apart: 60 bytes each by
- * default (64 on the wire with the FCS), or `frameBytes`.
+ * default (64 on the wire with the FCS), or `frameBytes` (a list: frame i has size i mod its length).
  */
-export function writeSyntheticPcap(file: string, count: number, flows = 4096, frameBytes = 60): void {
+export function writeSyntheticPcap(
+  file: string,
+  count: number,
+  flows = 4096,
+  frameBytes: number | readonly number[] = 60,
+): void {
   const writer = new PcapFileWriter(file);
-  const frame = Buffer.alloc(frameBytes);
+  const sizes = typeof frameBytes === 'number' ? [frameBytes] : frameBytes;
+  const frame = Buffer.alloc(Math.max(...sizes));
   frame.write('020000000002020000000001', 0, 'hex');
   frame.writeUInt16BE(0x0800, 12);
   frame.writeUInt8(0x45, 14);
-  frame.writeUInt16BE(frameBytes - 14, 16);
   frame.writeUInt8(64, 22);
   frame.writeUInt8(17, 23);
   const start = 1_795_000_000_000_000_000n;
@@ -30,7 +35,9 @@ export function writeSyntheticPcap(file: string, count: number, flows = 4096, fr
     frame.writeUInt32BE(reverse ? a : b, 30);
     frame.writeUInt16BE(reverse ? 53 : 1024 + flow, 34);
     frame.writeUInt16BE(reverse ? 1024 + flow : 53, 36);
-    writer.write(start + BigInt(i) * 1000n, frame);
+    const size = sizes[i % sizes.length]!;
+    frame.writeUInt16BE(size - 14, 16); // IP total length
+    writer.write(start + BigInt(i) * 1000n, frame.subarray(0, size));
   }
   writer.close();
 }

@@ -12,7 +12,10 @@ export const HEADER_BATCH_FLAG_ETHERNET = 0x01;
 export const HEADER_BATCH_FLAG_FRAGMENT = 0x02;
 /** Flag bit 2: a MAC_SIZE-byte MAC ends the datagram (SPEC.md §6.5). */
 export const HEADER_BATCH_FLAG_MAC = 0x04;
-const KNOWN_FLAGS = HEADER_BATCH_FLAG_ETHERNET | HEADER_BATCH_FLAG_FRAGMENT | HEADER_BATCH_FLAG_MAC;
+/** Flag bit 3: zero bytes follow the last record, up to the MAC or the end (SPEC.md §6.5); whole records only. */
+export const HEADER_BATCH_FLAG_PADDED = 0x08;
+const KNOWN_FLAGS =
+  HEADER_BATCH_FLAG_ETHERNET | HEADER_BATCH_FLAG_FRAGMENT | HEADER_BATCH_FLAG_MAC | HEADER_BATCH_FLAG_PADDED;
 export const HEADER_BATCH_HEADER_SIZE = 28;
 export const RECORD_HEADER_SIZE = 12;
 /** A fragment's record header plus its u32 offset. */
@@ -62,11 +65,11 @@ export const HEADER_BATCH_ERROR_CODES = [
   'SHORT', // shorter than the 28-byte header (plus the MAC when flagged)
   'BAD_MAGIC',
   'BAD_VERSION',
-  'BAD_FLAGS', // bit 0 clear, or an undefined bit set
+  'BAD_FLAGS', // bit 0 clear, an undefined bit set, or PADDED on a fragment
   'BAD_RESERVED', // reserved field not 0
   'RECORD_OVERRUN', // a record header or its bytes run past the end of the datagram
   'COUNT_MISMATCH', // the datagram ends before `record count` records
-  'TRAILING_BYTES', // bytes left after the last counted record
+  'TRAILING_BYTES', // bytes left after the last counted record (not zero padding of a PADDED datagram)
   'BAD_FRAGMENT', // a fragment whose count is not 1, that carries no byte, or runs past its record
 ] as const;
 export type HeaderBatchErrorCode = (typeof HEADER_BATCH_ERROR_CODES)[number];
@@ -242,7 +245,9 @@ export function decodeHeaderBatch(bytes: Uint8Array): HeaderBatchDecodeResult {
     return reject('BAD_VERSION', `version ${version} is not ${HEADER_BATCH_VERSION}`);
   const flags = buf.readUInt8(5);
   if (!(flags & HEADER_BATCH_FLAG_ETHERNET) || flags & ~KNOWN_FLAGS)
-    return reject('BAD_FLAGS', `flags 0x${flags.toString(16)}: bit 0 must be set, bits 3-7 clear`);
+    return reject('BAD_FLAGS', `flags 0x${flags.toString(16)}: bit 0 must be set, bits 4-7 clear`);
+  if (flags & HEADER_BATCH_FLAG_FRAGMENT && flags & HEADER_BATCH_FLAG_PADDED)
+    return reject('BAD_FLAGS', `flags 0x${flags.toString(16)}: a fragment (bit 1) is never padded (bit 3)`);
   const reserved = buf.readUInt16BE(18);
   if (reserved !== 0) return reject('BAD_RESERVED', `reserved field is ${reserved}, not 0`);
   const macSize = flags & HEADER_BATCH_FLAG_MAC ? BATCH_MAC_SIZE : 0;
@@ -315,7 +320,13 @@ export function decodeHeaderBatch(bytes: Uint8Array): HeaderBatchDecodeResult {
     offset = next;
   }
   if (offset !== end) {
-    return reject('TRAILING_BYTES', `${end - offset} bytes follow the last of the ${count} records`);
+    const padding = flags & HEADER_BATCH_FLAG_PADDED ? buf.subarray(offset, end) : null;
+    if (padding === null || padding.some((byte) => byte !== 0)) {
+      return reject(
+        'TRAILING_BYTES',
+        `${end - offset} bytes follow the last of the ${count} records${padding ? ', not all zero padding' : ''}`,
+      );
+    }
   }
   return { ok: true, batch: { ...header, records }, fragment: null, badRecords, mac, signedLength: end };
 }

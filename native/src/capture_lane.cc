@@ -76,6 +76,10 @@ void CaptureLane::OnFrame(const SourceFrame& frame) {
         decision.has_flow_hash ? decision.flow_hash : selector_.FlowHashOf(frame.data, frame.cap_len));
 }
 
+void CaptureLane::EndOfBurst() {
+  for (auto& worker : workers_) worker->queue().Flush();
+}
+
 void CaptureLane::Queue(const SourceFrame& frame, uint32_t epoch, uint32_t flow_hash) {
   // Bits 16+ pick the worker: the low 12 bits (the bucket) already chose this node.
   ExportWorker& worker = *workers_[(flow_hash >> 16) % workers_.size()];

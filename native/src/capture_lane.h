@@ -73,6 +73,8 @@ class CaptureLane : public FrameSink {
   void StopWorkers();
   // The source's thread, for every frame in the order the source delivers them.
   void OnFrame(const SourceFrame& frame) override;
+  // The source's thread: wakes the workers for what this burst queued.
+  void EndOfBurst() override;
 
   CaptureThreadCounters Counters();
   std::vector<ExportWorkerCounters> WorkerCounters() const;

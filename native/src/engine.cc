@@ -204,6 +204,7 @@ void Engine::RunFile() {
       const uint64_t due = started + offset;
       const uint64_t now = MonotonicNs();
       if (due > now) {
+        lane.EndOfBurst();  // the frames read so far go out before the pause
         const uint64_t wait = due - now;
         timespec pause{static_cast<time_t>(wait / 1000000000ull), static_cast<long>(wait % 1000000000ull)};
         nanosleep(&pause, nullptr);

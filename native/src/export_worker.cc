@@ -181,8 +181,13 @@ void ExportWorker::Export(const QueuedFrame& frame) {
     return;
   }
   if (destination.open_buffer < 0) OpenBatch(destination, MonotonicNs());
-  if (writers_[destination.open_buffer].Append(frame.ts_ns, frame.wire_len, frame.data(), frame.cap_len))
-    return;
+  HeaderBatchWriter& open = writers_[destination.open_buffer];
+  if (open.Append(frame.ts_ns, frame.wire_len, frame.data(), frame.cap_len)) return;
+  // Full: with GSO, pad it to the payload size, so that consecutive full batches, whatever
+  // their records, have one length and leave in one write (GsoRun). Without padding, frames
+  // of mixed sizes left ~3 datagrams per GSO write; padded, ~30, for at most one record's
+  // worth of zero bytes per datagram.
+  if (gso_) open.Pad();
   CloseBatch(destination);
   Destination& next = PickDestination(frame);  // random mode draws a new analyzer per batch
   if (next.open_buffer < 0) OpenBatch(next, MonotonicNs());

@@ -2,9 +2,14 @@
 // single-producer/single-consumer ring of fixed-size slots, each holding a frame's
 // metadata and its first `max_cap_len` bytes (the header copy is the only copy a frame gets).
 // The consumer sleeps on a condition variable only when the ring is empty; the producer
-// pays for a wake-up only when the consumer is actually asleep.
+// wakes it only when it is actually asleep, and then not for every frame: once a wake
+// batch of frames waits, or when its source has no more frames for now (Flush). A wake-up
+// is a futex call and, with both threads on one core, two context switches; and a worker
+// woken for a few frames sends their datagram before the next ones arrive, so fewer
+// datagrams share a sendmmsg call or a UDP GSO write.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -34,6 +39,7 @@ class FrameQueue {
       : slot_size_(RoundUp(sizeof(QueuedFrame) + max_cap_len, 64)),
         mask_(RoundUpPow2(slots) - 1),
         max_cap_len_(max_cap_len),
+        wake_batch_(std::min<uint64_t>(kWakeBatch, (mask_ + 1) / 4)),
         storage_(new uint8_t[slot_size_ * (mask_ + 1)]) {}
 
   uint32_t max_cap_len() const { return max_cap_len_; }
@@ -49,16 +55,18 @@ class FrameQueue {
     return SlotAt(tail);
   }
 
-  // Producer: publishes the slot from BeginPush and wakes the consumer if it sleeps.
+  // Producer: publishes the slot from BeginPush; wakes a sleeping consumer once a wake
+  // batch of frames has been published since the last wake-up.
   void CommitPush() {
     tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    // The fence pairs with the one in WaitForFrames: either the consumer sees the new
-    // tail, or we see that it is (about to be) asleep.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (consumer_sleeping_.load(std::memory_order_relaxed)) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      wake_.notify_one();
-    }
+    if (++unsignalled_ >= wake_batch_) Signal();
+  }
+
+  // Producer: wakes a sleeping consumer for the frames published since the last wake-up.
+  // A source calls it whenever it runs out of frames for now (the end of each ring block),
+  // so no frame waits in the queue for more than that.
+  void Flush() {
+    if (unsignalled_ > 0) Signal();
   }
 
   // Consumer: the oldest frame, or nullptr when empty.
@@ -101,6 +109,21 @@ class FrameQueue {
     while (p < n) p <<= 1;
     return p;
   }
+  // Frames published before a sleeping consumer is woken (unless Flush comes first): dozens
+  // of datagrams for one sendmmsg and GSO write, little next to the queue's capacity.
+  static constexpr uint64_t kWakeBatch = 512;
+
+  void Signal() {
+    unsignalled_ = 0;
+    // The fence pairs with the one in WaitForFrames: either the consumer sees the new
+    // tail, or we see that it is (about to be) asleep.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (consumer_sleeping_.load(std::memory_order_relaxed)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      wake_.notify_one();
+    }
+  }
+
   QueuedFrame* SlotAt(uint64_t index) {
     return reinterpret_cast<QueuedFrame*>(storage_.get() + (index & mask_) * slot_size_);
   }
@@ -108,12 +131,14 @@ class FrameQueue {
   const size_t slot_size_;
   const uint64_t mask_;
   const uint32_t max_cap_len_;
+  const uint64_t wake_batch_;
   std::unique_ptr<uint8_t[]> storage_;
 
   alignas(kCacheLine) std::atomic<uint64_t> head_{0};  // written by the consumer
   uint64_t cached_tail_ = 0;                           // consumer's private copy
   alignas(kCacheLine) std::atomic<uint64_t> tail_{0};  // written by the producer
   uint64_t cached_head_ = 0;                           // producer's private copy
+  uint64_t unsignalled_ = 0;                           // producer: frames published since the last Signal
   alignas(kCacheLine) std::atomic<bool> consumer_sleeping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

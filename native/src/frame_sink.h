@@ -20,6 +20,9 @@ class FrameSink {
  public:
   virtual ~FrameSink() = default;
   virtual void OnFrame(const SourceFrame& frame) = 0;
+  // The source has no more frames for now (a ring block is done, or a paced file waits):
+  // hand what is queued over to the export workers (FrameQueue::Flush).
+  virtual void EndOfBurst() = 0;
 };
 
 }  // namespace dicap

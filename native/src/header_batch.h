@@ -19,8 +19,9 @@ constexpr uint8_t kHeaderBatchVersion = 1;
 constexpr uint8_t kHeaderBatchFlagEthernet = 0x01;  // record bytes start at the Ethernet header (always set)
 constexpr uint8_t kHeaderBatchFlagFragment = 0x02;  // one piece of one record too large for a datagram
 constexpr uint8_t kHeaderBatchFlagMac = 0x04;       // a 16-byte MAC ends the datagram
+constexpr uint8_t kHeaderBatchFlagPadded = 0x08;    // zero bytes follow the last record (whole records only)
 constexpr uint8_t kHeaderBatchKnownFlags =
-    kHeaderBatchFlagEthernet | kHeaderBatchFlagFragment | kHeaderBatchFlagMac;
+    kHeaderBatchFlagEthernet | kHeaderBatchFlagFragment | kHeaderBatchFlagMac | kHeaderBatchFlagPadded;
 constexpr size_t kHeaderBatchHeaderSize = 28;
 constexpr size_t kHeaderBatchRecordHeaderSize = 12;
 constexpr size_t kHeaderBatchFragmentHeaderSize = kHeaderBatchRecordHeaderSize + 4;  // + fragment offset u32
@@ -122,7 +123,9 @@ inline std::optional<BatchReject> ReadHeaderBatch(const uint8_t* data, size_t le
   if (LoadBe32(data) != kHeaderBatchMagic) return BatchReject::kBadMagic;
   if (data[4] != kHeaderBatchVersion) return BatchReject::kBadVersion;
   const uint8_t flags = data[5];
-  if (!(flags & kHeaderBatchFlagEthernet) || (flags & ~kHeaderBatchKnownFlags)) return BatchReject::kBadFlags;
+  if (!(flags & kHeaderBatchFlagEthernet) || (flags & ~kHeaderBatchKnownFlags) ||
+      ((flags & kHeaderBatchFlagFragment) && (flags & kHeaderBatchFlagPadded)))
+    return BatchReject::kBadFlags;
   if (LoadBe16(data + 18) != 0) return BatchReject::kBadReserved;
   const size_t mac_size = (flags & kHeaderBatchFlagMac) ? kHeaderBatchMacSize : 0;
   if (length < kHeaderBatchHeaderSize + mac_size) return BatchReject::kShort;
@@ -148,7 +151,11 @@ inline std::optional<BatchReject> ReadHeaderBatch(const uint8_t* data, size_t le
       if (RecordIsBad(record)) ++bad;
       offset = next;
     }
-    if (offset != end) return BatchReject::kTrailingBytes;
+    if (offset != end) {
+      if (!(flags & kHeaderBatchFlagPadded)) return BatchReject::kTrailingBytes;
+      for (size_t i = offset; i < end; ++i)
+        if (data[i] != 0) return BatchReject::kTrailingBytes;
+    }
   }
   *view = HeaderBatchView{flags,
                           count,
@@ -225,6 +232,15 @@ class HeaderBatchWriter {
     // Only the last piece completes a record, so only it counts as one.
     records_ = offset + n == cap_len ? 1 : 0;
     return n;
+  }
+
+  // Fills the datagram of whole records up to its capacity with zero bytes (flag bit 3), so
+  // that full datagrams of different records all have the one length a UDP GSO write needs.
+  void Pad() {
+    if (length_ == limit_) return;
+    std::memset(buffer_ + length_, 0, limit_ - length_);
+    buffer_[5] |= kHeaderBatchFlagPadded;
+    length_ = limit_;
   }
 
   // Whole records that fit in an empty datagram of `capacity` bytes are never fragmented.

@@ -183,6 +183,9 @@ void RingSource::Run(FrameSink& sink) {
     // Every frame we keep has been copied by the sink: hand the block back at once.
     status->store(TP_STATUS_KERNEL, std::memory_order_release);
     current = (current + 1) % block_count_;
+    // A block is a burst: the kernel fills it for up to retire_ms, and the workers are
+    // woken once for what it held instead of once per frame.
+    sink.EndOfBurst();
   }
 }
 

@@ -410,7 +410,7 @@ describe('AnalyzerSink', () => {
     bad.push(mutate((b) => b.writeUInt8(2, 4))); // version
     bad.push(
       mutate((b) => b.writeUInt8(0, 5)),
-      mutate((b) => b.writeUInt8(9, 5)),
+      mutate((b) => b.writeUInt8(0x11, 5)),
       mutate((b) => b.writeUInt8(3, 5)),
     ); // flags: none, an undefined bit, a fragment flag on whole records
     bad.push(mutate((b) => b.writeUInt16BE(1, 18))); // reserved

@@ -13,21 +13,25 @@ const FRAMES = 20_000;
 
 let dir: string;
 let file: string;
+/** Frames of four sizes: full batches of them differ in length unless padded. */
+let mixedFile: string;
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-gso-test-'));
   file = path.join(dir, 'synthetic.pcap');
   writeSyntheticPcap(file, FRAMES);
+  mixedFile = path.join(dir, 'mixed.pcap');
+  writeSyntheticPcap(mixedFile, FRAMES, 4096, [60, 97, 128, 128, 74]);
 });
 afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function exportAll(gso: boolean) {
+async function exportAll(gso: boolean, source = file) {
   const collector = new BatchCollector();
   const port = await collector.listen();
   try {
-    const engine = fileEngine(file, { queueSlots: 4096, gso });
+    const engine = fileEngine(source, { queueSlots: 4096, gso });
     engine.offerTopology(loneNodeTopology([{ ip: '127.0.0.1', port }]));
     const c = await runToEnd(engine);
     await collector.waitForRecords(FRAMES);
@@ -59,6 +63,18 @@ describe('UDP GSO export', () => {
     // 64-byte frames make equal full batches: far fewer writes than datagrams.
     expect(r.counters.gsoWrites).toBeGreaterThan(0);
     expect(r.counters.gsoWrites).toBeLessThan(r.counters.datagramsSent / 4);
+  });
+
+  it('pads full batches of mixed-size frames to one length, so they still share GSO writes', async () => {
+    const r = await exportAll(true, mixedFile);
+    expect({ records: r.records, datagrams: r.datagrams, rejected: r.rejected }).toEqual({
+      records: FRAMES,
+      datagrams: r.counters.datagramsSent,
+      rejected: 0,
+    });
+    expect(r.seqs).toEqual(r.seqs.map((_, i) => BigInt(i)));
+    // Unpadded, full batches of these frames differ in length and a write held ~3 of them.
+    expect(r.counters.gsoWrites).toBeLessThan(r.counters.datagramsSent / 8);
   });
 
   it('sends the same datagrams one by one with gso off', async () => {

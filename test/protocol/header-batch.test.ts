@@ -132,7 +132,18 @@ describe('header batch', () => {
     ['another magic', patched(0, '44434843'), 'BAD_MAGIC'],
     ['version 2', patched(4, '02'), 'BAD_VERSION'],
     ['flags 0', patched(5, '00'), 'BAD_FLAGS'],
-    ['an undefined flag bit', patched(5, '09'), 'BAD_FLAGS'],
+    ['an undefined flag bit', patched(5, '11'), 'BAD_FLAGS'],
+    ['the padded flag on a fragment', patched(5, '0b'), 'BAD_FLAGS'],
+    [
+      'zero bytes after the records without the padded flag',
+      Buffer.concat([valid, Buffer.alloc(5)]),
+      'TRAILING_BYTES',
+    ],
+    [
+      'a non-zero byte in the padding',
+      Buffer.concat([patched(5, '09'), Buffer.from([0, 0, 7])]),
+      'TRAILING_BYTES',
+    ],
     [
       'the MAC flag without room for a MAC',
       encodeHeaderBatch({ ...BATCH, records: [] }).fill(5, 5, 6),
@@ -148,6 +159,13 @@ describe('header batch', () => {
   for (const [what, bytes, code] of cases) {
     it(`rejects ${what} as ${code}`, () => expect(codeOf(bytes)).toBe(code));
   }
+
+  it('accepts zero padding after the records when the padded flag is set (SPEC.md §6.5)', () => {
+    const padded = Buffer.concat([valid, Buffer.alloc(40)]);
+    padded.writeUInt8(0x09, 5);
+    const result = decodeHeaderBatch(padded);
+    expect(result.ok && result.batch.records).toEqual(BATCH.records);
+  });
 
   it('returns record data as views into the datagram (no copy)', () => {
     const result = decodeHeaderBatch(valid);
