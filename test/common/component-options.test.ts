@@ -15,6 +15,7 @@ import { COORDINATOR_OPTIONS, parsePeer } from '../../coordinator/options.js';
 import { runDicap } from '../../lab/dicap-command.js';
 import { DEMO_OPTIONS, DOWN_OPTIONS, REPLAY_OPTIONS, STATUS_OPTIONS, UP_OPTIONS } from '../../lab/options.js';
 import { AGENT_OPTIONS } from '../../node-agent/options.js';
+import { thrownBy } from '../helpers/thrown.js';
 
 const EXAMPLES = path.resolve('docs', 'examples');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-component-options-'));
@@ -241,12 +242,7 @@ describe('a bad config file', () => {
   it.each(BAD_CONFIGS)('%s: one line naming the key and the fix', (_, spec, content, message) => {
     const file = path.join(tmp, `${spec.component}-${Math.random().toString(36).slice(2)}.json`);
     fs.writeFileSync(file, content);
-    let thrown: unknown;
-    try {
-      parseOptions(spec, ['--config', file], {});
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => parseOptions(spec, ['--config', file], {}));
     expect(errorCode(thrown)).toBe('DICAP_ERR_BAD_CONFIG');
     expect((thrown as Error).message).toBe(`config file ${file}: ${message}`);
   });

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { errorCode } from '../../common/errors.js';
 import { readCaptureFile, type CaptureFileContents } from '../../native/capture-file.js';
 import { testCapture, corpusFiles, HAVE_CORPUS } from '../helpers/captures.js';
+import { thrownBy } from '../helpers/thrown.js';
 
 const NS_PER_S = 1_000_000_000n;
 const PCAP_SECONDS_WRAP = 2n ** 32n; // a classic pcap record holds seconds in 32 bits
@@ -694,13 +695,7 @@ describe('readCaptureFile arguments and unreadable files', () => {
       () => readCaptureFile(file, -1),
       () => readCaptureFile(file, 1.5),
     ]) {
-      let thrown: unknown;
-      try {
-        call();
-      } catch (error) {
-        thrown = error;
-      }
-      expect(errorCode(thrown)).toBe('DICAP_ERR_ARGUMENT');
+      expect(errorCode(thrownBy(call))).toBe('DICAP_ERR_ARGUMENT');
     }
   });
 

@@ -12,6 +12,7 @@ import { native } from '../../native/addon.js';
 import { SELECTION_TYPE } from '../../protocol/avp.js';
 import { INSECURE_KEY, encodeControlMessage, verifyControlMessage } from '../../protocol/control-message.js';
 import * as views from '../../protocol/control-views.js';
+import { thrownBy } from '../helpers/thrown.js';
 
 interface NativeTopology {
   term: number;
@@ -640,12 +641,6 @@ describe('control-message bindings reject misuse with DICAP_ERR_ARGUMENT', () =>
     ['a negative timestamp', () => native.isControlTimestampFresh(-1, 0)],
     ['a fractional clock', () => native.isControlTimestampFresh(1, 0.5)],
   ])('%s', (_name, call) => {
-    let thrown: unknown;
-    try {
-      call();
-    } catch (error) {
-      thrown = error;
-    }
-    expect(errorCode(thrown)).toBe('DICAP_ERR_ARGUMENT');
+    expect(errorCode(thrownBy(call))).toBe('DICAP_ERR_ARGUMENT');
   });
 });

@@ -9,6 +9,7 @@ import { native } from '../../native/addon.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { flowHash, flowOwner, ipidHash, parseFrame } from '../../protocol/selection.js';
 import { testCapture, corpusFiles, HAVE_CORPUS } from '../helpers/captures.js';
+import { thrownBy } from '../helpers/thrown.js';
 
 interface NativeFrameKey {
   a: number;
@@ -498,13 +499,7 @@ describe('selection bindings reject misuse with DICAP_ERR_ARGUMENT', () => {
     ['flowOwnerPosition with no nodes', () => native.flowOwnerPosition(0, [], 0)],
     ['flowOwnerPosition with a negative node ID', () => native.flowOwnerPosition(0, [1, -1], 0)],
   ])('%s', (_name, call) => {
-    let thrown: unknown;
-    try {
-      call();
-    } catch (error) {
-      thrown = error;
-    }
-    expect(errorCode(thrown)).toBe('DICAP_ERR_ARGUMENT');
+    expect(errorCode(thrownBy(call))).toBe('DICAP_ERR_ARGUMENT');
   });
 });
 
