@@ -10,6 +10,7 @@ import { readCaptureFile } from '../../native/capture-file.js';
 import { flowHash, flowOwner, ipidHash, parseFrame } from '../../protocol/selection.js';
 import { testCapture, corpusFiles, HAVE_CORPUS } from '../helpers/captures.js';
 import { thrownBy } from '../helpers/thrown.js';
+import { FRAME_VECTORS, K0, K1, NODE_IDS } from '../protocol/vectors.js';
 
 interface NativeFrameKey {
   a: number;
@@ -31,81 +32,11 @@ const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex
 
 // ---- §5 test vectors ----
 
-const NODES = [11, 22, 33];
-const K0 = 0x1234;
-const K1 = 0x5678;
-
-const VECTORS: {
-  name: string;
-  frame: string;
-  flowHash: number;
-  bucket: number;
-  flowOwner: number;
-  ipidHash?: number;
-  ipidOwner: number;
-}[] = [
-  {
-    name: 'ipv4-tcp',
-    frame:
-      '0200000000020200000000010800450000281c46400040060000c6120001c61300079c4001bb00000000000000000000000000000000',
-    flowHash: 0x24e9b9a2,
-    bucket: 2466,
-    flowOwner: 0,
-    ipidHash: 0x8b948ce9,
-    ipidOwner: 0,
-  },
-  {
-    name: 'ipv4-tcp-reverse',
-    frame:
-      '0200000000010200000000020800450000280000400040060000c6130007c612000101bb9c4000000000000000000000000000000000',
-    flowHash: 0x24e9b9a2,
-    bucket: 2466,
-    flowOwner: 0,
-    ipidHash: 0xb4c81a85,
-    ipidOwner: 2,
-  },
-  {
-    name: 'ipv4-udp-frag',
-    frame:
-      '020000000002020000000001080045000028beef200040110000c6120001c613000714e9003500000000000000000000000000000000',
-    flowHash: 0x6f8b99ba,
-    bucket: 2490,
-    flowOwner: 2,
-    ipidHash: 0xe64d3780,
-    ipidOwner: 1,
-  },
-  {
-    name: 'vlan-ipv4-udp',
-    frame:
-      '020000000002020000000001810000640800450000280102400040110000c6120002c613000904d2003500000000000000000000000000000000',
-    flowHash: 0xbb5980c3,
-    bucket: 195,
-    flowOwner: 0,
-    ipidHash: 0x8bb69545,
-    ipidOwner: 2,
-  },
-  {
-    name: 'ipv6-udp',
-    frame:
-      '02000000000202000000000186dd600000000018114020010db800000000000000000000000120010db8000000000000000000000002138800350000000000000000000000000000000000000000',
-    flowHash: 0xf9e228e4,
-    bucket: 2276,
-    flowOwner: 0,
-    ipidOwner: 2,
-  },
-  {
-    name: 'arp',
-    frame: 'ffffffffffff020000000001080600000000000000000000000000000000000000000000000000000000',
-    flowHash: 0xf9621600,
-    bucket: 1536,
-    flowOwner: 1,
-    ipidOwner: 0,
-  },
-];
+const NODES = [...NODE_IDS];
 
 describe('SPEC.md §5 vectors through the C++ selection', () => {
-  it.each(VECTORS)('$name: flow hash, bucket, flow owner, ipid hash and ipid owner', (v) => {
-    const frame = hex(v.frame);
+  it.each(FRAME_VECTORS)('$name: flow hash, bucket, flow owner, ipid hash and ipid owner', (v) => {
+    const frame = hex(v.hex);
     const hash = nativeFlowHash(frame, K0);
     expect(hash).toBe(v.flowHash);
     const bucket = hash & 4095;
@@ -121,7 +52,7 @@ describe('SPEC.md §5 vectors through the C++ selection', () => {
   });
 
   it('parses the ipv4-tcp vector into the §4 fields', () => {
-    expect(parseFrameKey(hex(VECTORS[0]!.frame))).toEqual({
+    expect(parseFrameKey(hex(FRAME_VECTORS[0]!.hex))).toEqual({
       a: (0xc6120001 ^ 0xc6130007) >>> 0,
       p: 0x9c40 ^ 0x01bb,
       proto: 6,
@@ -212,7 +143,7 @@ function nonIpKey(frame: Buffer, etherType: number, l3Offset: number): NativeFra
 
 describe('ParseFrameKey rules (SPEC.md §4)', () => {
   it('gives every frame shorter than 14 bytes an all-zero key (position 0 is the caller’s rule)', () => {
-    const full = hex(VECTORS[0]!.frame);
+    const full = hex(FRAME_VECTORS[0]!.hex);
     for (let len = 0; len < 14; len++) {
       expect(parseFrameKey(full.subarray(0, len))).toEqual({
         a: 0,
