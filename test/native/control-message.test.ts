@@ -13,6 +13,12 @@ import { SELECTION_TYPE } from '../../protocol/avp.js';
 import { INSECURE_KEY, encodeControlMessage, verifyControlMessage } from '../../protocol/control-message.js';
 import * as views from '../../protocol/control-views.js';
 import { thrownBy } from '../helpers/thrown.js';
+import {
+  CLUSTER_KEY,
+  TOPOLOGY_UPDATE_FIELDS,
+  TOPOLOGY_UPDATE_HEX,
+  TOPOLOGY_UPDATE_TIMESTAMP_S,
+} from '../protocol/vectors.js';
 
 interface NativeTopology {
   term: number;
@@ -57,31 +63,23 @@ const hex = (text: string): Buffer => Buffer.from(text, 'hex');
 
 // ---- §5: the authenticated TOPOLOGY_UPDATE ----
 
-const VECTOR_KEY = hex('000102030405060708090a0b0c0d0e0f');
-const VECTOR = hex(
-  '4443010300171000000007110000002a0600000003076afd86c008000000fa140000123415000056781300000080010000000b0100000016010000002104c6120064050000270fef6afd86c0f000000001f1d0e24155f234305734f36f362724f4b62bc9eaf5d1bb939cf612b26515f7c34d37e2f8549029c0',
-);
+const VECTOR_KEY = CLUSTER_KEY;
+const VECTOR = hex(TOPOLOGY_UPDATE_HEX);
+
+/** What the native decoder gives for a TOPOLOGY_UPDATE of `fields`: the mode as its SELECTION_TYPE number, and the header's timestamp and sequence. */
+function nativeTopologyOf(fields: views.TopologyUpdateFields, timestamp: number, senderSeq: number) {
+  const { selection, ...sameNames } = fields;
+  return { ...sameNames, selectionType: SELECTION_TYPE[selection], timestamp, senderSeq };
+}
 
 describe('SPEC.md §5 authenticated TOPOLOGY_UPDATE', () => {
   it('decodes with a valid MAC and the right fields', () => {
     const result = decode(VECTOR, VECTOR_KEY);
     expect(result).toEqual({
       ok: true,
-      timestamp: 1795000000,
+      timestamp: TOPOLOGY_UPDATE_TIMESTAMP_S,
       senderSeq: 1,
-      topology: {
-        term: 7,
-        epoch: 42,
-        selectionType: 3,
-        validityStartMs: 1795000000250,
-        nodeIds: [11, 22, 33],
-        analyzers: [{ ip: '198.18.0.100', port: 9999 }],
-        k0: 0x1234,
-        k1: 0x5678,
-        snaplen: 128,
-        timestamp: 1795000000,
-        senderSeq: 1,
-      },
+      topology: nativeTopologyOf(TOPOLOGY_UPDATE_FIELDS, TOPOLOGY_UPDATE_TIMESTAMP_S, 1),
     });
   });
 
@@ -540,13 +538,7 @@ describe('messages of every type', () => {
       null,
     );
     const result = decode(bytes, INSECURE_KEY);
-    const { selection, ...sameNames } = fields;
-    expect(result.ok && result.topology).toEqual({
-      ...sameNames,
-      selectionType: SELECTION_TYPE[selection],
-      timestamp: now,
-      senderSeq: 5,
-    });
+    expect(result.ok && result.topology).toEqual(nativeTopologyOf(fields, now, 5));
     expect(codeOf(decode(bytes, VECTOR_KEY))).toBe('BAD_HMAC');
   });
 
