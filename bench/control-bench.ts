@@ -6,7 +6,7 @@ import { benchControlLab, type ControlLabRun } from './control-lab.js';
 import { benchControlScale, SCALE_CHANGES, type ScaleResult } from './control-scale.js';
 import type { ReportTable } from './report.js';
 
-const REPEATS = 3;
+const REPEATS = 5;
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -25,6 +25,10 @@ function labTable(runs: readonly ControlLabRun[]): ReportTable {
     note: [
       `Three capture nodes, one analyzer, three coordinators (flow mode), \`dicap gen\` at 10,000 frames/s through the mirror; ${REPEATS} repeats each, every repeat its own traffic phase matched frame by frame against the analyzer's output.`,
       "Node death: agent 13 SIGKILLed; until the topology of nodes 11,12 is in force on both (the frames lost are node 13's share until then). Failover: the active coordinator SIGKILLed; until a standby is active (its event), and until every agent put the new term's topology in force; capture never waits for the coordinators, so nothing may be lost or doubled.",
+      'Live nodes removed: capture nodes (other than a killed one) that the active removed for silence during the run, from its timeout events; a live node removed and re-admitted costs frames (lost or doubled) across the two topologies.',
+      ...runs
+        .filter((r) => r.liveRemoved.length > 0)
+        .map((r) => `${r.profile} ${r.kind}, after the kill: ${r.liveRemoved.join('; ')}.`),
       `Profiles (SPEC §6.11): default = heartbeat ${DEFAULT_TIMING.heartbeatIntervalMs} ms, node timeout ${DEFAULT_TIMING.nodeTimeoutMs} ms, validity delay ${DEFAULT_TIMING.validityDelayMs} ms, election timeout ${DEFAULT_TIMING.electionTimeoutMs} ms, SYNC every ${DEFAULT_TIMING.syncIntervalMs} ms; fast = ${FAST_PROFILE.heartbeatIntervalMs}, ${FAST_PROFILE.nodeTimeoutMs}, ${FAST_PROFILE.validityDelayMs}, ${FAST_PROFILE.electionTimeoutMs}, ${FAST_PROFILE.syncIntervalMs} ms.`,
     ].join(' '),
     columns: [
@@ -34,6 +38,7 @@ function labTable(runs: readonly ControlLabRun[]): ReportTable {
       'in force on every node, median ms (range)',
       'frames lost per run',
       'frames doubled per run',
+      'live nodes removed for silence per run',
     ],
     rows: [...groups.values()].map((g) => {
       const active = g.map((r) => r.activeMs).filter((x): x is number => x !== undefined);
@@ -44,6 +49,7 @@ function labTable(runs: readonly ControlLabRun[]): ReportTable {
         `${ms(g.map((r) => r.inForceMs))} (${range(g.map((r) => r.inForceMs))})`,
         g.map((r) => r.missing).join(', '),
         g.map((r) => r.doubled).join(', '),
+        g.map((r) => r.liveRemoved.length).join(', '),
       ];
     }),
   };

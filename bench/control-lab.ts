@@ -29,6 +29,16 @@ export interface ControlLabRun {
   activeMs?: number;
   missing: number;
   doubled: number;
+  /** Live capture nodes the active removed for silence during the run (its timeout events): each costs frames. */
+  liveRemoved: string[];
+}
+
+/** The active's removals for silence since `sinceMs`, other than of `killedNode`. */
+async function liveRemovals(cp: ControlPlane, active: number, sinceMs: number, killedNode?: number) {
+  const events = (await cp.events(active)) ?? [];
+  return events
+    .filter((e) => e.kind === 'timeout' && e.atMs >= sinceMs && !e.text.startsWith(`capture ${killedNode} `))
+    .map((e) => `${e.atMs - sinceMs} ms: ${e.text}`);
 }
 
 /** When every node of `nodeIds` put a topology matching `match` in force after `sinceMs`. */
@@ -58,9 +68,10 @@ async function nodeDeath(cp: ControlPlane, phase: Phase, timing: ControlPlaneTim
   await cp.stopAgent(13, 'SIGKILL');
   const at = await inForceAt(cp, [11, 12], killedAt, (a) => a.nodeIds.join() === '11,12');
   await generator.finished;
+  const liveRemoved = await liveRemovals(cp, await cp.waitForActive(), killedAt, 13);
   await cp.startAgent(13); // back for the next repeat
   await sleep(2 * timing.heartbeatIntervalMs);
-  return { inForceMs: at - killedAt };
+  return { inForceMs: at - killedAt, liveRemoved };
 }
 
 async function failover(cp: ControlPlane, phase: Phase, timing: ControlPlaneTiming) {
@@ -79,9 +90,10 @@ async function failover(cp: ControlPlane, phase: Phase, timing: ControlPlaneTimi
   const term = (await cp.status(next))!.term;
   const at = await inForceAt(cp, ALL, killedAt, (a) => a.term === term && a.term > oldTerm);
   await generator.finished;
+  const liveRemoved = await liveRemovals(cp, next, killedAt);
   await cp.startCoordinator(old); // back as a standby for the next repeat
   await sleep(2 * timing.syncIntervalMs + timing.electionTimeoutMs);
-  return { inForceMs: at - killedAt, activeMs: became ? became.atMs - killedAt : NaN };
+  return { inForceMs: at - killedAt, activeMs: became ? became.atMs - killedAt : NaN, liveRemoved };
 }
 
 export async function benchControlLab(
@@ -103,7 +115,7 @@ export async function benchControlLab(
         for (let r = 0; r < repeats; r++)
           phases.push(await plannedPhase(dir, `${name}-${kind.replace(' ', '-')}-${r}`, seed++, seconds));
         const cp = await startControlPlane(lab, { mode: 'flow', timing, pcapDirectory: dir });
-        const measured: Array<{ inForceMs: number; activeMs?: number }> = [];
+        const measured: Array<{ inForceMs: number; activeMs?: number; liveRemoved: string[] }> = [];
         try {
           for (const phase of phases) {
             measured.push(await (kind === 'node death' ? nodeDeath : failover)(cp, phase, timing));
