@@ -56,9 +56,36 @@ export function engineTotals(c: EngineCounters): EngineTotals {
   };
 }
 
+/**
+ * How late (ms past its validity start, by this agent's clock) a hash-mode topology arrived
+ * that gives frames other owners than `previous` (other nodes or keys): the frames this node
+ * selected between the validity start and now went by the old owners while nodes that got it
+ * in time used the new ones, so some of them may be lost or doubled. Undefined when it came
+ * in time or moves no frame (a takeover's same epoch under a new term, a periodic epoch).
+ */
+export function lateOwnerChange(
+  previous: TopologyUpdateFields | undefined,
+  t: TopologyUpdateFields,
+  nowMs: number,
+): number | undefined {
+  const late = nowMs - t.validityStartMs;
+  if (late <= 0 || previous === undefined) return undefined;
+  const same =
+    previous.k0 === t.k0 &&
+    previous.k1 === t.k1 &&
+    previous.selection === t.selection &&
+    previous.nodeIds.length === t.nodeIds.length &&
+    previous.nodeIds.every((id, k) => t.nodeIds[k] === id);
+  return same ? undefined : late;
+}
+
 export class CoordinatorFollower {
   private offered = { term: -1, epoch: -1 };
   private readonly warnOnSnaplen: (t: TopologyUpdateFields) => void;
+  /** The last hash-mode topology offered to the engine. */
+  private lastOffered: TopologyUpdateFields | undefined;
+  /** Topologies that moved frames to other owners and arrived after their validity start. */
+  private lateTopologies = 0;
   /** Per epoch, the counts last reported, so unchanged epochs are not resent. */
   private readonly reported = new Map<number, string>();
   /** IPv4 frames in the last IPID_HISTOGRAM sent: an unchanged histogram is not resent. */
@@ -127,6 +154,14 @@ export class CoordinatorFollower {
     }
     if (t.selection === 'round-robin') return;
     this.offered = { term: t.term, epoch: t.epoch };
+    const late = lateOwnerChange(this.lastOffered, t, Date.now());
+    this.lastOffered = t;
+    if (late !== undefined) {
+      this.lateTopologies++;
+      this.options.log.warn(
+        `the topology of epoch ${t.epoch} (nodes ${t.nodeIds.join(',')}) arrived ${late} ms after its validity start: frames of those ${late} ms may be lost or doubled; raise --validity-delay-ms on the coordinator, or find what delays this agent (${this.lateTopologies} late so far)`,
+      );
+    }
     // The kernel first: it must hold the topology before the first frame user space switches on.
     this.options.kernel?.stage(engineTopology(t));
     this.options.engine.offerTopology(engineTopology(t));
@@ -138,6 +173,7 @@ export class CoordinatorFollower {
       received: this.link.channel.received,
       rejected: { ...this.link.channel.rejected },
       fenced: this.link.fenced,
+      lateTopologies: this.lateTopologies,
     };
   }
 

@@ -238,6 +238,7 @@ export async function main(argv: string[]): Promise<number> {
           counters: () => engine.counters(),
           selectionStage: stage,
           controlRejections: follower ? () => follower!.link.channel.rejected : undefined,
+          lateTopologies: follower ? () => follower!.controlCounters().lateTopologies : undefined,
         }),
       ).catch((error: unknown) => {
         engine.stop();

@@ -24,6 +24,8 @@ export interface AgentMetricsSource {
   selectionStage: SelectionStage;
   /** Following a coordinator: its control channel's rejections by reason. */
   controlRejections?: () => RejectionCounts;
+  /** Following a coordinator: topologies that moved frames and arrived after their validity start. */
+  lateTopologies?: () => number;
 }
 
 /** Per-layer frame counters: [metric suffix, help, counter field]. */
@@ -167,5 +169,12 @@ export function createAgentMetrics(source: AgentMetricsSource): Registry {
   const rejections = source.controlRejections;
   if (rejections)
     registerRejectedMessages(registry, 'dicap_agent_rejected_control_messages_total', rejections);
+  if (source.lateTopologies)
+    scrapedCounter(
+      registry,
+      'dicap_agent_late_topologies_total',
+      'Topologies giving frames other owners that arrived after their validity start (frames between may be lost or doubled)',
+      source.lateTopologies,
+    );
   return registry;
 }

@@ -8,6 +8,8 @@ export interface AgentControlCounts {
   received: number;
   rejected: Record<string, number>;
   fenced: number;
+  /** Topologies that moved frames to other owners and arrived after their validity start (coordinator-follower.ts). */
+  lateTopologies: number;
 }
 
 export type AgentSummary = EngineCounters & {
