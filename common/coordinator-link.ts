@@ -18,6 +18,7 @@ import {
   type EngineTotals,
   type Endpoint,
   type Role,
+  type SelectionStageReport,
   type TopologyUpdateFields,
 } from '../protocol/index.js';
 import { ReplayGuard } from '../protocol/index.js';
@@ -43,6 +44,8 @@ export interface CoordinatorLinkOptions {
   appliedEpoch: () => number;
   /** Capture nodes: the engine's counters, sent with every heartbeat (SPEC.md §6.9). */
   counters?: () => EngineTotals;
+  /** Capture nodes: where they select and why, in JOIN and every HEARTBEAT (SPEC.md §6.10). */
+  selection?: SelectionStageReport;
 }
 
 export interface CoordinatorLinkEvents {
@@ -199,7 +202,12 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
 
   private sendJoin(): void {
     this.sendToAll(
-      join({ nodeId: this.options.nodeId, role: this.options.role, endpoint: this.options.dataEndpoint }),
+      join({
+        nodeId: this.options.nodeId,
+        role: this.options.role,
+        endpoint: this.options.dataEndpoint,
+        selection: this.options.selection,
+      }),
     );
   }
 
@@ -212,6 +220,7 @@ export class CoordinatorLink extends EventEmitter<CoordinatorLinkEvents> {
         term: this.term,
         endpoint: this.options.dataEndpoint,
         counters: this.options.counters?.(),
+        selection: this.options.selection,
       }),
     );
     this.emit('heartbeat');

@@ -410,6 +410,7 @@ export class Coordinator {
             control: from,
             data: view.endpoint,
             appliedEpoch: view.epoch,
+            selection: view.selection,
           },
           now,
         );
@@ -417,7 +418,13 @@ export class Coordinator {
       }
       if (view.type === 'JOIN') {
         const heard = this.admit(
-          { nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint },
+          {
+            nodeId: view.nodeId,
+            role: view.role,
+            control: from,
+            data: view.endpoint,
+            selection: view.selection,
+          },
           now,
         );
         if (heard?.isNew)
@@ -430,7 +437,13 @@ export class Coordinator {
       case 'JOIN': {
         this.counters.joins++;
         const heard = this.admit(
-          { nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint },
+          {
+            nodeId: view.nodeId,
+            role: view.role,
+            control: from,
+            data: view.endpoint,
+            selection: view.selection,
+          },
           now,
         );
         if (!heard) return;
@@ -444,7 +457,14 @@ export class Coordinator {
       case 'HEARTBEAT': {
         const role = view.role ?? 'capture';
         const heard = this.admit(
-          { nodeId: view.nodeId, role, control: from, data: view.endpoint, appliedEpoch: view.epoch },
+          {
+            nodeId: view.nodeId,
+            role,
+            control: from,
+            data: view.endpoint,
+            appliedEpoch: view.epoch,
+            selection: view.selection,
+          },
           now,
         );
         if (!heard) return;

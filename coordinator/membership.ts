@@ -3,7 +3,7 @@
 // turns its changes into topologies. Bounded: at most `maxMembers`; a new member beyond that
 // is refused (the coordinator counts it), so a join storm cannot grow the table or the
 // topology without limit.
-import type { Endpoint, Role } from '../protocol/index.js';
+import type { Endpoint, Role, SelectionStageReport } from '../protocol/index.js';
 
 export interface Member {
   nodeId: number;
@@ -16,6 +16,8 @@ export interface Member {
   lastHeardMs: number;
   /** The epoch it last said it applies (heartbeats). */
   appliedEpoch: number;
+  /** Capture nodes: where they select and why, as their last JOIN or HEARTBEAT said (absent from older agents). */
+  selection?: SelectionStageReport;
 }
 
 export interface MemberAnnouncement {
@@ -24,6 +26,7 @@ export interface MemberAnnouncement {
   control: Endpoint;
   data?: Endpoint;
   appliedEpoch?: number;
+  selection?: SelectionStageReport;
 }
 
 function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
@@ -68,6 +71,7 @@ export class Membership {
     if (m.data) known.data = m.data;
     known.lastHeardMs = nowMs;
     if (m.appliedEpoch !== undefined) known.appliedEpoch = m.appliedEpoch;
+    if (m.selection) known.selection = m.selection;
     return { isNew: false, topologyChanged };
   }
 

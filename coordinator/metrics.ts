@@ -5,7 +5,7 @@ import type { DashboardRefusal } from './dashboard/server.js';
 import type { CoordinatorRole } from './election.js';
 import { registerRejectedMessages } from '../common/control-metrics.js';
 import { handlerFaults } from '../common/fault-guard.js';
-import { IPID_HISTOGRAM_BINS } from '../protocol/index.js';
+import { IPID_HISTOGRAM_BINS, REPORTED_STAGES } from '../protocol/index.js';
 import { addProcessMetrics } from '../common/process-metrics.js';
 import { scrapedCounter, scrapedGauge, scrapedLabelled, stateGauge } from '../common/scraped-metrics.js';
 
@@ -85,6 +85,20 @@ export function createCoordinatorMetrics(c: Coordinator, dashboard?: DashboardCo
     ['capture', 'analyzer'].map(
       (role) => [role, c.membership.all().filter((m) => m.role === role).length] as const,
     ),
+  );
+  scrapedLabelled(
+    registry,
+    'gauge',
+    'dicap_coordinator_capture_nodes_by_stage',
+    'Capture nodes by where they select (SELECTION_STAGE of their JOIN/HEARTBEAT; unknown: the agent does not say)',
+    'stage',
+    () => {
+      const capture = c.membership.all().filter((m) => m.role === 'capture');
+      return [...REPORTED_STAGES, 'unknown'].map(
+        (stage) =>
+          [stage, capture.filter((m) => (m.selection?.stage ?? 'unknown') === stage).length] as const,
+      );
+    },
   );
   scrapedGauge(registry, 'dicap_coordinator_epoch', 'Epoch of the current topology', () => c.epoch);
   scrapedGauge(

@@ -169,6 +169,7 @@ export async function main(argv: string[]): Promise<number> {
       follower = await CoordinatorFollower.start({
         engine,
         kernel: selection.kernel,
+        selection: selection.report,
         nodeId: values.nodeId,
         coordinators: await Promise.all(values.coordinator.map((c) => resolveEndpoint(c, '--coordinator'))),
         bindIp: values.controlAddress,

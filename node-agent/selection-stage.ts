@@ -4,6 +4,7 @@
 // fallback. `auto` takes the first that works, in that order, and says why in one line.
 import { DicapError, errorMessage } from '../common/errors.js';
 import { KernelSelection, type XdpAttachMode } from '../native/kernel-selection.js';
+import type { SelectionReason, SelectionStageReport } from '../protocol/index.js';
 
 export const SELECTION_STAGES = ['auto', 'xdp', 'socket', 'user'] as const;
 export type SelectionChoice = (typeof SELECTION_STAGES)[number];
@@ -35,6 +36,8 @@ export interface ChosenStage {
   xdpMode?: XdpAttachMode;
   /** One line: the stage and why. */
   reason: string;
+  /** The same for the coordinator (JOIN, HEARTBEAT: SPEC.md §6.10). */
+  report: SelectionStageReport;
 }
 
 /** Loads (and for xdp attaches) the program as asked; throws a one-line DicapError when a stage that was asked for explicitly cannot run. */
@@ -47,14 +50,22 @@ export function chooseSelectionStage(request: SelectionStageRequest): ChosenStag
         'DICAP_ERR_BAD_CONFIG',
         '--distribute and --selection xdp|socket need a live --interface',
       );
-    return { stage: 'user', reason: 'selection in user space (a capture file has no kernel stage)' };
+    return {
+      stage: 'user',
+      reason: 'selection in user space (a capture file has no kernel stage)',
+      report: { stage: 'user', reason: 'capture-file' },
+    };
   }
   if (choice === 'user' && !distribute)
-    return { stage: 'user', reason: 'selection in user space (--selection user)' };
+    return {
+      stage: 'user',
+      reason: 'selection in user space (--selection user)',
+      report: { stage: 'user', reason: 'asked' },
+    };
 
   const load = (guardNs: bigint): KernelSelection =>
     new KernelSelection({ nodeId: request.nodeId, snaplen: request.snaplen, guardNs });
-  const atXdp = (why: string): ChosenStage => {
+  const atXdp = (why: string, because: SelectionReason): ChosenStage => {
     // Distribution: local consumers get the program's verdict and nothing else, so no guard.
     const kernel = load(distribute ? 0n : GUARD_NS);
     try {
@@ -64,16 +75,18 @@ export function chooseSelectionStage(request: SelectionStageRequest): ChosenStag
         kernel,
         xdpMode,
         reason: `selection in the kernel at XDP on ${iface} (${xdpMode}${xdpMode === 'generic' ? ': the driver has no native XDP' : ''}; ${why})`,
+        report: { stage: `xdp-${xdpMode}`, reason: because },
       };
     } catch (error) {
       kernel.close();
       throw error;
     }
   };
-  const asSocketFilter = (why: string): ChosenStage => ({
+  const asSocketFilter = (why: string, because: SelectionReason): ChosenStage => ({
     stage: 'socket',
     kernel: load(GUARD_NS),
     reason: `selection in the kernel as the capture socket's filter (${why})`,
+    report: { stage: 'socket', reason: because },
   });
 
   if (distribute) {
@@ -82,22 +95,23 @@ export function chooseSelectionStage(request: SelectionStageRequest): ChosenStag
         'DICAP_ERR_BAD_CONFIG',
         `--distribute runs the selection at XDP; drop --selection ${choice}`,
       );
-    return atXdp('--distribute: every local consumer sees exactly this node’s frames');
+    return atXdp('--distribute: every local consumer sees exactly this node’s frames', 'distribute');
   }
-  if (choice === 'xdp') return atXdp('--selection xdp');
-  if (choice === 'socket') return asSocketFilter('--selection socket');
+  if (choice === 'xdp') return atXdp('--selection xdp', 'asked');
+  if (choice === 'socket') return asSocketFilter('--selection socket', 'asked');
   let xdpProblem: string;
   try {
-    return atXdp('--selection auto: the best that works');
+    return atXdp('--selection auto: the best that works', 'auto');
   } catch (error) {
     xdpProblem = errorMessage(error);
   }
   try {
-    return asSocketFilter(`--selection auto: XDP did not work: ${xdpProblem}`);
+    return asSocketFilter(`--selection auto: XDP did not work: ${xdpProblem}`, 'auto-no-xdp');
   } catch (error) {
     return {
       stage: 'user',
       reason: `selection in user space (--selection auto: the kernel refused the program: ${errorMessage(error)})`,
+      report: { stage: 'user', reason: 'auto-no-kernel' },
     };
   }
 }

@@ -102,6 +102,9 @@ export const AvpCode = {
   TOKEN_LO: 97,
   /** dicap extension (SPEC.md §6.11): the cluster's heartbeat interval, in ACCEPT. */
   HEARTBEAT_INTERVAL_MS: 112,
+  /** dicap extensions (SPEC.md §6.10): where a capture node selects and why, in JOIN and HEARTBEAT. */
+  SELECTION_STAGE: 113,
+  SELECTION_REASON: 114,
   TIMESTAMP: 239,
   SENDER_SEQ: 240,
   HMAC_0: 241,
@@ -119,11 +122,16 @@ export type AvpName = keyof typeof AvpCode;
  * Optional AVPs that a message type carries all together or not at all (SPEC.md §6.9): an
  * incomplete set is a MISSING_AVP, so a reader never sees half a counter or half an address.
  */
-export const OPTIONAL_AVP_SETS: Readonly<Partial<Record<MessageTypeName, readonly number[]>>> = {
-  HEARTBEAT: Array.from({ length: 16 }, (_, i) => AvpCode.RING_PACKETS_HI + i),
-  SYNC: [AvpCode.DASHBOARD_IP, AvpCode.DASHBOARD_PORT],
-  TOPOLOGY_UPDATE: [AvpCode.TOKEN_HI, AvpCode.TOKEN_LO],
-};
+export const OPTIONAL_AVP_SETS: Readonly<Partial<Record<MessageTypeName, ReadonlyArray<readonly number[]>>>> =
+  {
+    JOIN: [[AvpCode.SELECTION_STAGE, AvpCode.SELECTION_REASON]],
+    HEARTBEAT: [
+      Array.from({ length: 16 }, (_, i) => AvpCode.RING_PACKETS_HI + i),
+      [AvpCode.SELECTION_STAGE, AvpCode.SELECTION_REASON],
+    ],
+    SYNC: [[AvpCode.DASHBOARD_IP, AvpCode.DASHBOARD_PORT]],
+    TOPOLOGY_UPDATE: [[AvpCode.TOKEN_HI, AvpCode.TOKEN_LO]],
+  };
 
 /** IPID_HISTOGRAM carries exactly this many IPID_BIN AVPs: bin i counts IDs 256·i … 256·i+255. */
 export const IPID_HISTOGRAM_BINS = 256;
@@ -166,6 +174,39 @@ export const SELECTION_MODES = Object.keys(SELECTION_TYPE) as readonly Selection
 
 export function selectionModeOf(value: number): SelectionMode | undefined {
   return SELECTION_MODES.find((mode) => SELECTION_TYPE[mode] === value);
+}
+
+/**
+ * SELECTION_STAGE values (SPEC.md §6.10): where a capture node drops the other nodes' frames.
+ * XDP says how it is attached: natively in the driver, or generic (after the socket buffer).
+ */
+export const SELECTION_STAGE = { 'xdp-native': 1, 'xdp-generic': 2, socket: 3, user: 4 } as const;
+export type ReportedStage = keyof typeof SELECTION_STAGE;
+export const REPORTED_STAGES = Object.keys(SELECTION_STAGE) as readonly ReportedStage[];
+
+/**
+ * SELECTION_REASON values: why the node selects there.
+ * `asked`: --selection named the stage; `distribute`: --distribute needs XDP; `auto`: the best
+ * stage worked; `auto-no-xdp`: auto fell back to the socket filter because XDP failed;
+ * `auto-no-kernel`: auto fell back to user space because the kernel refused the program;
+ * `capture-file`: a capture file has no kernel stage.
+ */
+export const SELECTION_REASON = {
+  asked: 1,
+  distribute: 2,
+  auto: 3,
+  'auto-no-xdp': 4,
+  'auto-no-kernel': 5,
+  'capture-file': 6,
+} as const;
+export type SelectionReason = keyof typeof SELECTION_REASON;
+export const SELECTION_REASONS = Object.keys(SELECTION_REASON) as readonly SelectionReason[];
+export function reportedStageOf(value: number): ReportedStage | undefined {
+  return REPORTED_STAGES.find((stage) => SELECTION_STAGE[stage] === value);
+}
+
+export function selectionReasonOf(value: number): SelectionReason | undefined {
+  return SELECTION_REASONS.find((reason) => SELECTION_REASON[reason] === value);
 }
 
 /** ROLE values. */

@@ -12,8 +12,10 @@ import {
   isAuthAvp,
   isKnownAvp,
   messageTypeName,
+  reportedStageOf,
   roleOf,
   selectionModeOf,
+  selectionReasonOf,
   type MessageTypeName,
 } from './avp.js';
 import type { ControlError } from './control-errors.js';
@@ -40,7 +42,7 @@ export function checkControlBody(body: ControlBody): ControlError | null {
   return (
     checkPlacementAndCounts(name, body.avps) ??
     checkValues(body.avps) ??
-    checkOptionalSet(name, body.avps) ??
+    checkOptionalSets(name, body.avps) ??
     checkTypeRules(name, body.avps)
   );
 }
@@ -77,20 +79,27 @@ function checkValues(avps: readonly Avp[]): ControlError | null {
     if (code === C.ROLE && !roleOf(value)) return bad('1 (capture), 2 (analyzer) or 3 (coordinator)');
     if (code === C.VALIDITY_START_MS && value > 999) return bad('0-999 (milliseconds within the second)');
     if (code === C.SNAPLEN && (value < 1 || value > 0xffff)) return bad('1-65535 bytes');
+    if (code === C.SELECTION_STAGE && !reportedStageOf(value))
+      return bad('1 (xdp-native), 2 (xdp-generic), 3 (socket) or 4 (user)');
+    if (code === C.SELECTION_REASON && !selectionReasonOf(value))
+      return bad(
+        '1 (asked), 2 (distribute), 3 (auto), 4 (auto-no-xdp), 5 (auto-no-kernel) or 6 (capture-file)',
+      );
   }
   return null;
 }
 
-/** The type's optional AVP set (SPEC.md §6.9) is there whole or not at all. */
-function checkOptionalSet(name: MessageTypeName, avps: readonly Avp[]): ControlError | null {
-  const set = OPTIONAL_AVP_SETS[name];
-  if (!set) return null;
-  const lacking = set.filter((code) => !avps.some((avp) => avp.code === code));
-  if (lacking.length === 0 || lacking.length === set.length) return null;
-  return fail(
-    'MISSING_AVP',
-    `${name} carries part of the optional set ${set.map(avpName).join(', ')} but lacks ${lacking.map(avpName).join(', ')}`,
-  );
+/** Each of the type's optional AVP sets (SPEC.md §6.9) is there whole or not at all. */
+function checkOptionalSets(name: MessageTypeName, avps: readonly Avp[]): ControlError | null {
+  for (const set of OPTIONAL_AVP_SETS[name] ?? []) {
+    const lacking = set.filter((code) => !avps.some((avp) => avp.code === code));
+    if (lacking.length === 0 || lacking.length === set.length) continue;
+    return fail(
+      'MISSING_AVP',
+      `${name} carries part of the optional set ${set.map(avpName).join(', ')} but lacks ${lacking.map(avpName).join(', ')}`,
+    );
+  }
+  return null;
 }
 
 function checkTypeRules(name: MessageTypeName, avps: readonly Avp[]): ControlError | null {

@@ -11,12 +11,16 @@ import {
   MAX_AVPS,
   MessageType,
   ROLE,
+  SELECTION_REASON,
+  SELECTION_STAGE,
   SELECTION_TYPE,
   messageTypeName,
+  reportedStageOf,
   roleOf,
   selectionModeOf,
+  selectionReasonOf,
 } from './avp.js';
-import type { MessageTypeName, Role, SelectionMode } from './avp.js';
+import type { MessageTypeName, ReportedStage, Role, SelectionMode, SelectionReason } from './avp.js';
 import type { Avp, ControlBody } from './control-message.js';
 import { checkControlBody } from './control-structure.js';
 import { ipv4ToU32, u32ToIpv4 } from './ipv4-address.js';
@@ -29,11 +33,18 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/** Where a capture node selects and why (SELECTION_STAGE, SELECTION_REASON; SPEC.md §6.10). */
+export interface SelectionStageReport {
+  readonly stage: ReportedStage;
+  readonly reason: SelectionReason;
+}
 export interface JoinFields {
   readonly nodeId: number;
   readonly role: Role;
   /** NODE_IP/NODE_PORT: where an analyzer receives header batches (required for analyzers). */
   readonly endpoint?: Endpoint;
+  /** Optional (capture nodes): where it selects and why. */
+  readonly selection?: SelectionStageReport;
 }
 export interface AcceptFields {
   readonly nodeId: number;
@@ -81,6 +92,8 @@ export interface HeartbeatFields {
   readonly endpoint?: Endpoint;
   /** Optional (SPEC.md §6.9): a capture node's engine counters, for the dashboard's rates and drops. */
   readonly counters?: EngineTotals;
+  /** Optional (capture nodes): where it selects and why, so a coordinator that did not see its JOIN knows. */
+  readonly selection?: SelectionStageReport;
 }
 /**
  * A capture node's engine counters at every layer, cumulative since the agent started
@@ -244,13 +257,23 @@ const LEDGER_COUNTERS: CounterCodes<'seen' | 'owned' | 'exported' | 'dropped'> =
 const coordinatorIdAvps = (id: number | undefined): Avp[] =>
   id !== undefined ? [avp(C.COORDINATOR_ID, id)] : [];
 
+const selectionStageAvps = (s: SelectionStageReport | undefined): Avp[] =>
+  s
+    ? [avp(C.SELECTION_STAGE, SELECTION_STAGE[s.stage]), avp(C.SELECTION_REASON, SELECTION_REASON[s.reason])]
+    : [];
+
 function body(type: MessageType, avps: Avp[]): ControlBody {
   return { type, avps };
 }
 
 export function join(f: JoinFields): ControlBody {
   const endpoint = f.endpoint ? endpointAvps(C.NODE_IP, C.NODE_PORT, f.endpoint) : [];
-  return body(MessageType.JOIN, [avp(C.NODE_ID, f.nodeId), avp(C.ROLE, ROLE[f.role]), ...endpoint]);
+  return body(MessageType.JOIN, [
+    avp(C.NODE_ID, f.nodeId),
+    avp(C.ROLE, ROLE[f.role]),
+    ...endpoint,
+    ...selectionStageAvps(f.selection),
+  ]);
 }
 
 export function accept(f: AcceptFields): ControlBody {
@@ -300,6 +323,7 @@ export function heartbeat(f: HeartbeatFields): ControlBody {
     ...(f.term !== undefined ? [avp(C.SEEN_TERM, f.term)] : []),
     ...(f.endpoint ? endpointAvps(C.NODE_IP, C.NODE_PORT, f.endpoint) : []),
     ...(f.counters ? countersAvps(ENGINE_TOTALS, f.counters) : []),
+    ...selectionStageAvps(f.selection),
   ]);
 }
 
@@ -428,6 +452,14 @@ class BodyReader {
   role(value: number): Role {
     return roleOf(value)!;
   }
+  /** `{ selection }` when SELECTION_STAGE (and so SELECTION_REASON) is present, else nothing. */
+  selection(): { selection?: SelectionStageReport } {
+    const stage = this.optional(C.SELECTION_STAGE);
+    if (stage === undefined) return {};
+    return {
+      selection: { stage: reportedStageOf(stage)!, reason: selectionReasonOf(this.one(C.SELECTION_REASON))! },
+    };
+  }
   /** `{ coordinatorId }` when COORDINATOR_ID is present, else nothing. */
   coordinatorId(): { coordinatorId?: number } {
     const id = this.optional(C.COORDINATOR_ID);
@@ -446,9 +478,12 @@ export function readJoin(msg: ControlBody): JoinFields {
   const r = readerFor(msg, 'JOIN');
   const role = r.role(r.one(C.ROLE));
   const nodeId = r.one(C.NODE_ID);
-  return r.optional(C.NODE_IP) === undefined
-    ? { nodeId, role }
-    : { nodeId, role, endpoint: r.endpoint(C.NODE_IP, C.NODE_PORT) };
+  return {
+    nodeId,
+    role,
+    ...(r.optional(C.NODE_IP) !== undefined ? { endpoint: r.endpoint(C.NODE_IP, C.NODE_PORT) } : {}),
+    ...r.selection(),
+  };
 }
 
 export function readAccept(msg: ControlBody): AcceptFields {
@@ -500,6 +535,7 @@ export function readHeartbeat(msg: ControlBody): HeartbeatFields {
     ...(hasEndpoint ? { endpoint: r.endpoint(C.NODE_IP, C.NODE_PORT) } : {}),
     // The structure check lets the set through whole or not at all.
     ...(r.optional(C.RING_PACKETS_HI) !== undefined ? { counters: r.counters(ENGINE_TOTALS) } : {}),
+    ...r.selection(),
   };
 }
 

@@ -2,7 +2,7 @@
 // state (membership, election, ledger, events, and the members' reports). The page renders
 // it as it comes; it is also served as /dashboard.json. Field names are the contract with
 // coordinator/dashboard/public/ (see README.md there).
-import type { Endpoint, SelectionMode } from '../../protocol/index.js';
+import type { Endpoint, SelectionMode, SelectionStageReport } from '../../protocol/index.js';
 import type { Coordinator, CoordinatorCounters } from '../coordinator.js';
 import type { EpochCoverage, LedgerTotals, VerdictSummary } from '../coverage-ledger.js';
 import type { CoordinatorRole } from '../election.js';
@@ -31,6 +31,8 @@ export interface CaptureNodeView {
   lastHeardMs: number | null;
   /** The epoch it said it applies. */
   appliedEpoch: number | null;
+  /** Where it selects and why (null for agents that do not say, and once it is gone). */
+  selection: SelectionStageReport | null;
   /** It still applies an older epoch well after the current one came into force (it missed it). */
   behind: boolean;
   /** When it timed out or left. */
@@ -154,6 +156,7 @@ function captureNodes(c: Coordinator, nowMs: number): CaptureNodeView[] {
       state,
       lastHeardMs: member?.lastHeardMs ?? counters?.lastReportMs ?? null,
       appliedEpoch: member?.appliedEpoch ?? null,
+      selection: member?.selection ?? null,
       // The coordinator's own rule for a node that missed a topology (Coordinator.checkApplied).
       behind:
         !!member &&

@@ -44,7 +44,8 @@ size_t ListLen(const std::array<uint8_t, N>& list) {
 // single-valued code may not repeat in any body; other codes are carried along without rules.
 bool IsDefinedAvp(uint8_t code) {
   return (code >= 1 && code <= 8) || (code >= 16 && code <= 21) || code == 24 || code == 25 ||
-         (code >= 32 && code <= 39) || (code >= 64 && code <= 95) || IsAuthAvp(code);
+         (code >= 32 && code <= 39) || (code >= 64 && code <= 95) ||
+         (code >= kAvpHeartbeatIntervalMs && code <= kAvpSelectionReason) || IsAuthAvp(code);
 }
 
 using Avps = std::vector<std::pair<uint8_t, uint32_t>>;
@@ -63,6 +64,10 @@ bool IsValueInRange(uint8_t code, uint32_t value) {
       return value >= kRoleCapture && value <= kRoleCoordinator;
     case kAvpValidityStartMs:
       return value <= 999;
+    case kAvpSelectionStage:
+      return value >= 1 && value <= 4;
+    case kAvpSelectionReason:
+      return value >= 1 && value <= 6;
     default:
       return true;
   }

@@ -3,7 +3,9 @@ import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlChannel } from '../../common/control-channel.js';
 import type { CoordinatorConfig } from '../../coordinator/coordinator.js';
+import { createCoordinatorMetrics } from '../../coordinator/metrics.js';
 import { startCoordinator } from '../../coordinator/runtime.js';
+import { coordinatorStatus } from '../../coordinator/status.js';
 import { fastCoordinatorConfig, TEST_CLUSTER_KEY } from '../helpers/coordinator-config.js';
 import {
   encodeControlMessage,
@@ -143,6 +145,39 @@ describe('the coordinator', () => {
     open.push({ stop: () => clearInterval(beat) });
     await until(() => coordinator.epoch === 3);
     expect(coordinator.current!.nodeIds).toEqual([11, 77]);
+  });
+
+  it('keeps each capture node’s selection stage from its JOIN and HEARTBEAT, in /status and /metrics', async () => {
+    const coordinator = await startCoordinator(config());
+    open.push(coordinator);
+    const member = await FakeMember.open({ ip: '127.0.0.1', port: coordinator.config.listen.port });
+    open.push(member);
+    const stageOf = (nodeId: number) =>
+      coordinatorStatus(coordinator).members.find((m) => m.nodeId === nodeId)?.selection;
+    member.send(join({ nodeId: 11, role: 'capture', selection: { stage: 'xdp-native', reason: 'auto' } }));
+    // Node 12's JOIN was lost (or went to another coordinator): its heartbeats say it too.
+    member.send(heartbeat({ nodeId: 12, epoch: 0, selection: { stage: 'user', reason: 'auto-no-kernel' } }));
+    member.send(heartbeat({ nodeId: 13, epoch: 0 })); // an agent that does not say
+    await until(() => coordinator.membership.size === 3);
+    expect(stageOf(11)).toEqual({ stage: 'xdp-native', reason: 'auto' });
+    expect(stageOf(12)).toEqual({ stage: 'user', reason: 'auto-no-kernel' });
+    expect(stageOf(13)).toBeUndefined();
+    const gauge = async () =>
+      (await createCoordinatorMetrics(coordinator).metrics())
+        .split('\n')
+        .filter((l) => l.startsWith('dicap_coordinator_capture_nodes_by_stage{'));
+    expect(await gauge()).toEqual([
+      'dicap_coordinator_capture_nodes_by_stage{stage="xdp-native"} 1',
+      'dicap_coordinator_capture_nodes_by_stage{stage="xdp-generic"} 0',
+      'dicap_coordinator_capture_nodes_by_stage{stage="socket"} 0',
+      'dicap_coordinator_capture_nodes_by_stage{stage="user"} 1',
+      'dicap_coordinator_capture_nodes_by_stage{stage="unknown"} 1',
+    ]);
+    // Node 11 restarted and selects elsewhere now; a heartbeat without the AVPs changes nothing.
+    member.send(heartbeat({ nodeId: 11, epoch: 0, selection: { stage: 'socket', reason: 'auto-no-xdp' } }));
+    member.send(heartbeat({ nodeId: 12, epoch: 0 }));
+    await until(() => stageOf(11)?.stage === 'socket');
+    expect(stageOf(12)).toEqual({ stage: 'user', reason: 'auto-no-kernel' });
   });
 
   it('starts above the term and epoch its members report', async () => {

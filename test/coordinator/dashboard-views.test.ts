@@ -44,6 +44,7 @@ function node(nodeId: number, over: Partial<CaptureNodeView> = {}): CaptureNodeV
     state: 'capturing',
     lastHeardMs: NOW - 300,
     appliedEpoch: 5,
+    selection: { stage: 'xdp-native', reason: 'auto' },
     behind: false,
     departedMs: null,
     totals: counts({ seen: 1e6, owned: 5e5, exported: 5e5 }),
@@ -185,6 +186,26 @@ describe('sections', () => {
     expect(row).toContain('timed out');
     expect(row).not.toContain('capturing');
     expect(html.match(/<tr class="" data-node="11">.*?<\/tr>/)?.[0]).toContain('capturing');
+  });
+
+  it('say where each node selects and why, in amber when auto fell back', () => {
+    const html = nodesView(
+      snapshot({
+        nodes: [
+          node(11),
+          node(12, { selection: { stage: 'user', reason: 'auto-no-kernel' } }),
+          node(13, { selection: null }),
+        ],
+      }),
+      [],
+      NOW,
+    );
+    const row = (id: number) => html.match(new RegExp(`data-node="${id}">.*?</tr>`))?.[0] ?? '';
+    expect(row(11)).toContain('>xdp (native) <span class="dim">auto</span></td>');
+    expect(row(12)).toMatch(
+      /<td class="warn" title="[^"]*kernel refused[^"]*">user space <span class="dim">auto: kernel refused<\/span><\/td>/,
+    );
+    expect(row(13)).toContain('title="the agent does not report its stage">—</td>');
   });
 
   it('make drops stand out: a rate in red, an old total in amber, the total on hover', () => {

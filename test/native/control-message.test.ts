@@ -451,6 +451,7 @@ const VALID_BODIES = [
     snaplen: 1,
   }),
   views.heartbeat({ nodeId: 5, epoch: 9 }),
+  views.heartbeat({ nodeId: 5, epoch: 9, selection: { stage: 'xdp-native', reason: 'distribute' } }),
   views.ledger({ nodeId: 5, epoch: 9, seen: 2n ** 40n + 7n, owned: 3n, exported: 3n, dropped: 0n }),
   views.leave({ nodeId: 5 }),
   views.announce({ term: 2, coordinator: { ip: '198.18.0.1', port: 7000 } }),
@@ -558,7 +559,7 @@ describe('agreement with the TypeScript decoder on random messages', () => {
   // swap) to break one rule at a time, and sometimes a wrong key, a damaged byte or a cut.
   const codes = [
     1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 18, 19, 20, 21, 24, 25, 32, 33, 39, 64, 66, 68, 75, 83, 84, 86, 87, 93,
-    94, 95, 127, 200, 239, 240, 241, 248,
+    94, 95, 112, 113, 114, 127, 200, 239, 240, 241, 248,
   ];
   const value = fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 999, 1000, 65535, 65536, 0xffffffff), fc.nat());
   const edit = fc.oneof(

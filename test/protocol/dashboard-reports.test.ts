@@ -1,5 +1,6 @@
 // The report messages of SPEC.md §6.9: engine counters in HEARTBEAT, IPID_HISTOGRAM,
-// ANALYZER_REPORT and the dashboard address in SYNC — round trips, 64-bit values, the
+// ANALYZER_REPORT, the dashboard address in SYNC and the selection stage in JOIN and
+// HEARTBEAT (§6.10) — round trips, 64-bit values, the
 // all-or-none sets, the bin count, and what the constructors refuse.
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +11,7 @@ import {
   encodeControlMessage,
   heartbeat,
   ipidHistogram,
+  join,
   readControlMessage,
   sync,
   verifyControlMessage,
@@ -185,5 +187,42 @@ describe('the dashboard address in SYNC', () => {
         avps: body.avps.map((a) => (a.code === AvpCode.DASHBOARD_PORT ? { ...a, value: 0 } : a)),
       }),
     ).toBe('BAD_VALUE');
+  });
+});
+
+describe('SELECTION_STAGE and SELECTION_REASON in JOIN and HEARTBEAT', () => {
+  const selection = { stage: 'xdp-generic', reason: 'auto' } as const;
+
+  it('round-trips in both, and is absent when not given', () => {
+    expect(roundTrip(join({ nodeId: 4, role: 'capture', selection }))).toEqual({
+      type: 'JOIN',
+      nodeId: 4,
+      role: 'capture',
+      selection,
+    });
+    const fallback = { stage: 'user', reason: 'auto-no-kernel' } as const;
+    expect(roundTrip(heartbeat({ nodeId: 4, epoch: 2, selection: fallback }))).toMatchObject({
+      type: 'HEARTBEAT',
+      selection: fallback,
+    });
+    expect(roundTrip(heartbeat({ nodeId: 4, epoch: 2 }))).not.toHaveProperty('selection');
+  });
+
+  it('is both AVPs or neither, each within its values', () => {
+    const body = join({ nodeId: 4, role: 'capture', selection });
+    const without = (code: number) => ({ ...body, avps: body.avps.filter((a) => a.code !== code) });
+    const valued = (code: number, value: number) => ({
+      ...body,
+      avps: body.avps.map((a) => (a.code === code ? { ...a, value } : a)),
+    });
+    expect(codeOf(body)).toBe('OK');
+    expect(codeOf(without(AvpCode.SELECTION_REASON))).toBe('MISSING_AVP');
+    expect(codeOf(without(AvpCode.SELECTION_STAGE))).toBe('MISSING_AVP');
+    expect(codeOf(valued(AvpCode.SELECTION_STAGE, 0))).toBe('BAD_VALUE');
+    expect(codeOf(valued(AvpCode.SELECTION_STAGE, 5))).toBe('BAD_VALUE');
+    expect(codeOf(valued(AvpCode.SELECTION_REASON, 7))).toBe('BAD_VALUE');
+    expect(codeOf(valued(AvpCode.SELECTION_REASON, 6))).toBe('OK');
+    const twice = { ...body, avps: [...body.avps, { code: AvpCode.SELECTION_STAGE, value: 1 }] };
+    expect(codeOf(twice)).toBe('REPEATED_AVP');
   });
 });

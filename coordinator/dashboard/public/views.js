@@ -43,6 +43,33 @@ const EVENT_CLASS = {
   role: 'accent',
 };
 
+/** A node's selection stage (SELECTION_STAGE) and why (SELECTION_REASON), as the nodes table says them. */
+const STAGE_TEXT = {
+  'xdp-native': 'xdp (native)',
+  'xdp-generic': 'xdp (generic)',
+  socket: 'socket filter',
+  user: 'user space',
+};
+const REASON_TEXT = {
+  asked: ['--selection', 'asked for with --selection'],
+  distribute: ['--distribute', '--distribute runs the selection at XDP'],
+  auto: ['auto', '--selection auto: the best stage worked'],
+  'auto-no-xdp': ['auto: XDP failed', '--selection auto: XDP did not work (the agent’s log says why)'],
+  'auto-no-kernel': [
+    'auto: kernel refused',
+    '--selection auto: the kernel refused the program (the agent’s log says why); every frame is copied to user space',
+  ],
+  'capture-file': ['capture file', 'a capture file has no kernel stage'],
+};
+
+/** The stage cell: amber when auto had to fall back from the stage it wanted. */
+function stageCell(selection) {
+  if (!selection) return '<td class="dim" title="the agent does not report its stage">—</td>';
+  const [short, long] = REASON_TEXT[selection.reason] ?? [selection.reason, ''];
+  const fellBack = selection.reason === 'auto-no-xdp' || selection.reason === 'auto-no-kernel';
+  return `<td class="${fellBack ? 'warn' : ''}" title="${h(long)}">${h(STAGE_TEXT[selection.stage] ?? selection.stage)} <span class="dim">${h(short)}</span></td>`;
+}
+
 const LIVE_TEXT = { connecting: 'connecting…', disconnected: 'disconnected — retrying', stale: 'no update' };
 
 const pill = (text, cls) => `<span class="pill ${cls}">${h(text)}</span>`;
@@ -194,7 +221,7 @@ export function nodesView(s, timeline, nowMs) {
       return (
         `<tr class="${gone ? 'gone' : ''}" data-node="${h(n.nodeId)}">` +
         `<td class="id">${h(n.nodeId)}</td><td class="dim">${h(endpoint(n.control))}</td><td class="num">${h(n.position ?? '—')}</td>` +
-        `<td>${pill(n.state, STATE_CLASS[n.state] ?? 'muted')}</td><td class="dim">${h(heartbeat)}</td>` +
+        `<td>${pill(n.state, STATE_CLASS[n.state] ?? 'muted')}</td>${stageCell(n.selection)}<td class="dim">${h(heartbeat)}</td>` +
         `<td class="num ${n.behind ? 'warn' : ''}" title="${n.behind ? 'still applies an older epoch: it missed the current topology' : ''}">${h(n.appliedEpoch ?? '—')}</td>` +
         rateCell(n.rates, n.totals, 'seen') +
         rateCell(n.rates, n.totals, 'owned') +
@@ -213,7 +240,7 @@ export function nodesView(s, timeline, nowMs) {
     : '<span class="dim">no drops at any layer</span>';
   return (
     `<h2>Capture nodes <span class="dim">rates per second; hover for totals</span> ${dropNote}</h2>` +
-    `<table class="nodes"><thead><tr><th>node</th><th>address</th><th>pos</th><th>state</th><th>heartbeat</th><th>epoch</th>` +
+    `<table class="nodes"><thead><tr><th>node</th><th>address</th><th>pos</th><th>state</th><th title="where the node drops the other nodes’ frames, and why there">selects in</th><th>heartbeat</th><th>epoch</th>` +
     `<th class="num">seen</th><th class="num">owned</th><th class="num">exported</th>` +
     `<th class="num" title="kernel ring full">ring drop</th><th class="num" title="export worker queue full">queue drop</th><th class="num" title="datagrams the kernel refused">send fail</th><th class="num" title="no analyzer in the topology">no analyzer</th>` +
     `<th class="num" title="records the analyzers received">received</th><th class="num" title="datagrams lost between node and analyzers">export loss</th><th>seen, last ${span(sparkPoints)}</th></tr></thead><tbody>${rows}</tbody></table>`
