@@ -8,7 +8,7 @@ export interface DocumentedMetric {
   /** 'every': served by every component (dicap_build_info). */
   readonly component: 'agent' | 'analyzer' | 'coordinator' | 'every';
   readonly name: string;
-  readonly type: 'counter' | 'gauge';
+  readonly type: 'counter' | 'gauge' | 'histogram';
   /** Label names, without the ones Prometheus adds (instance, job). */
   readonly labels: readonly string[];
   readonly layer: string;
@@ -43,7 +43,7 @@ export function readDocumentedMetrics(file = METRICS_DOC): DocumentedMetric[] {
     const row = /^\| `(dicap_(?:(agent|analyzer|coordinator)_[a-z0-9_]+|build_info))` \|/.exec(line);
     if (!row) continue;
     const [, type, labels, , layer, alert, panel] = cells(line);
-    if (type !== 'counter' && type !== 'gauge')
+    if (type !== 'counter' && type !== 'gauge' && type !== 'histogram')
       throw new Error(`docs/metrics.md: ${row[1]} has type "${type}"`);
     metrics.push({
       component: (row[2] ?? 'every') as DocumentedMetric['component'],
