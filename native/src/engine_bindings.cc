@@ -40,7 +40,8 @@ EngineOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
   options.snaplen = U32Option(o, "snaplen", 128);
   DICAP_REQUIRE(env, options.snaplen >= 14 && options.snaplen <= 65535, "snaplen must be 14..65535");
   options.export_options.payload_size = U32Option(o, "payloadSize", kDefaultBatchPayload);
-  options.export_options.flush_ns = uint64_t{U32Option(o, "flushUs", 10000)} * 1000;
+  options.export_options.flush_ns =
+      uint64_t{U32Option(o, "flushUs", static_cast<uint32_t>(options.export_options.flush_ns / 1000))} * 1000;
   options.export_options.mode =
       StringOption(o, "exportMode") == "flow" ? ExportMode::kFlow : ExportMode::kRandom;
   options.export_options.queue_slots = U32Option(o, "queueSlots", 65536);

@@ -22,8 +22,9 @@ struct RingOptions {
   std::string interface;
   uint32_t block_size = 1u << 20;  // bytes, a multiple of the page size
   uint32_t block_count = 64;
-  uint32_t retire_ms = 10;  // the kernel hands over a partly filled block after this long
-  uint32_t snaplen = 128;   // bytes kept per frame (the kernel truncates)
+  uint32_t retire_ms =
+      50;  // the kernel hands over a partly filled block after this long (the agent's default)
+  uint32_t snaplen = 128;  // bytes kept per frame (the kernel truncates)
   // PACKET_FANOUT: kNone for a lone ring; kCreate makes a new group with a kernel-chosen
   // unique ID (read it with fanout_group()); kJoin joins `fanout_group`.
   enum class Fanout { kNone, kCreate, kJoin } fanout = Fanout::kNone;
