@@ -4,7 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { errorCode } from '../../common/errors.js';
 import { AnalyzerSink, MALFORMED_REASONS, type AnalyzerSinkCounters } from '../../native/analyzer-sink.js';
 import { decodeHeaderBatch, type BatchRecord } from '../../protocol/header-batch.js';
@@ -17,19 +17,18 @@ import {
   testRecords,
   waitUntil,
   node,
-  SinkHarness,
+  sinkHarnessForFile,
   type BatchSpec,
 } from './helpers.js';
 
-const harness = new SinkHarness('dicap-sink-');
+const harness = sinkHarnessForFile('dicap-sink-');
 const { tmpFile, startSink, waitForDatagrams } = harness;
 const children: ChildProcess[] = [];
 
-afterEach(async () => {
+// The readers (tcpdump) a test starts are killed after it, as the harness stops its sinks.
+afterEach(() => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
-  await harness.stopAll();
 });
-afterAll(() => harness.remove());
 
 function totalMalformed(counters: AnalyzerSinkCounters): number {
   return MALFORMED_REASONS.reduce((sum, reason) => sum + counters.malformed[reason], 0);

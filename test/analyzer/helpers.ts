@@ -1,6 +1,7 @@
 // Test helpers for the analyzer: frames and header batches (built with the protocol's own
 // encoder), a UDP sender, a strict pcap reader, and tcpdump as an independent reader.
 import dgram from 'node:dgram';
+import { afterAll, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -280,6 +281,14 @@ export class SinkHarness {
   remove(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A SinkHarness for a whole test file: its sinks and senders stopped after each test, its folder removed after the file. */
+export function sinkHarnessForFile(prefix: string): SinkHarness {
+  const harness = new SinkHarness(prefix);
+  afterEach(() => harness.stopAll());
+  afterAll(() => harness.remove());
+  return harness;
 }
 
 export function node(counters: AnalyzerSinkCounters, nodeId: number): AnalyzerNodeCounters {

@@ -2,7 +2,7 @@
 // batch half of 8) and the batch MAC (SPEC.md §6.5): real UDP on 127.0.0.1 into the native
 // sink, its counters and the pcap it writes.
 import fs from 'node:fs';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AnalyzerReports } from '../../analyzer/coordinator-reports.js';
 import { createAnalyzerMetrics } from '../../analyzer/metrics.js';
 import type { CoordinatorLink } from '../../common/coordinator-link.js';
@@ -14,12 +14,9 @@ import {
   type BatchRecord,
 } from '../../protocol/header-batch.js';
 import { readControlMessage, type ControlBody } from '../../protocol/index.js';
-import { batch, expectedPcapRecords, node, readPcap, SinkHarness, testRecords } from './helpers.js';
+import { batch, expectedPcapRecords, node, readPcap, sinkHarnessForFile, testRecords } from './helpers.js';
 
-const harness = new SinkHarness('dicap-hostile-');
-const { tmpFile, startSink, waitForDatagrams } = harness;
-afterEach(() => harness.stopAll());
-afterAll(() => harness.remove());
+const { tmpFile, startSink, waitForDatagrams } = sinkHarnessForFile('dicap-hostile-');
 
 const U64_MAX = 2n ** 64n - 1n;
 

@@ -2,7 +2,7 @@
 // native sink puts back together byte for byte, or counts as lost exactly once. Real UDP on
 // 127.0.0.1, the protocol's own encoder on the sending side.
 import fs from 'node:fs';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_BATCH_PAYLOAD,
   deriveBatchKey,
@@ -10,12 +10,16 @@ import {
   encodeRecordFragments,
   type BatchRecord,
 } from '../../protocol/header-batch.js';
-import { expectedPcapRecords, node, readPcap, SinkHarness, testRecords, waitUntil } from './helpers.js';
+import {
+  expectedPcapRecords,
+  node,
+  readPcap,
+  sinkHarnessForFile,
+  testRecords,
+  waitUntil,
+} from './helpers.js';
 
-const harness = new SinkHarness('dicap-reassembly-');
-const { tmpFile, startSink, waitForDatagrams } = harness;
-afterEach(() => harness.stopAll());
-afterAll(() => harness.remove());
+const { tmpFile, startSink, waitForDatagrams } = sinkHarnessForFile('dicap-reassembly-');
 
 /** A frame of `length` bytes whose every byte depends on its position and `seed`. */
 function bigRecord(length: number, seed: number): BatchRecord {
