@@ -9,7 +9,6 @@ import {
   MAX_SPLIT,
 } from '../native/analyzer-sink.js';
 
-export const DEFAULT_STATUS_INTERVAL_S = 5;
 export const DEFAULT_RECEIVE_BUFFER = DEFAULT_RECEIVE_BUFFER_BYTES;
 export const DEFAULT_FLUSH_MS = DEFAULT_FLUSH_INTERVAL_MS;
 export const DEFAULT_FORMAT = 'pcap';
@@ -102,15 +101,7 @@ export const ANALYZER_OPTIONS = defineOptions({
       ipv6: true,
       help: 'Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz); docs/metrics.md lists them. [IPv6]:PORT too; [::]:PORT listens on IPv6 and IPv4.',
     },
-    'status-interval': {
-      type: 'integer',
-      min: 0,
-      max: 3600,
-      default: DEFAULT_STATUS_INTERVAL_S,
-      placeholder: 'S',
-      hint: 'a number of seconds such as 5, or 0 for none',
-      help: 'Seconds between one-line status reports on stderr and rewrites of --summary FILE (0: neither; the summary is then written at start and exit only).',
-    },
+    'status-interval': CLUSTER_OPTIONS['status-interval'],
     'log-format': CLUSTER_OPTIONS['log-format'],
     'receive-buffer': {
       type: 'integer',
@@ -139,10 +130,7 @@ export const ANALYZER_OPTIONS = defineOptions({
       repeatable: true,
       help: 'A coordinator to join as an analyzer, so capture nodes learn from the topology to send here; repeat for each coordinator of the cluster.',
     },
-    discover: {
-      type: 'boolean',
-      help: 'Find the coordinator by its multicast announcement (see --discover-group).',
-    },
+    discover: CLUSTER_OPTIONS.discover,
     'discover-group': CLUSTER_OPTIONS['discover-group'],
     'control-address': CLUSTER_OPTIONS['control-address'],
     user: CLUSTER_OPTIONS.user,

@@ -12,6 +12,7 @@ export const DEFAULT_SNAPLEN = 128;
 export const WHOLE_FRAME_SNAPLEN = 65535;
 export const DEFAULT_PAYLOAD_SIZE = 1472;
 export const DEFAULT_MODE = 'flow';
+export const DEFAULT_STATUS_INTERVAL_S = 5;
 export const DEFAULT_DISCOVER_GROUP = { host: '239.255.68.67', port: 7401 };
 /** Static topologies carry this epoch; coordinators start theirs above it. */
 export const STATIC_EPOCH = 1;
@@ -67,6 +68,10 @@ export const CLUSTER_OPTIONS = {
     validate: nodeIdsProblem,
     help: 'Static topology: the ordered IDs of all capture nodes (the k-th has position k). Not needed with --coordinator/--discover.',
   },
+  discover: {
+    type: 'boolean',
+    help: 'Find the coordinator by its multicast announcement (see --discover-group).',
+  },
   'discover-group': {
     type: 'host-port',
     default: DEFAULT_DISCOVER_GROUP,
@@ -119,6 +124,17 @@ export const CLUSTER_OPTIONS = {
     type: 'string',
     placeholder: 'FILE',
     help: 'File holding the cluster key as hex on one line (`openssl rand -hex 32 > FILE`, mode 0600), the same file on every process of the cluster. It authenticates control messages and in-band topology frames; without it no in-band frame is trusted.',
+  },
+  // The agent and the analyzer rewrite their --summary FILE at this pace; the coordinator has
+  // no summary file and gives its own help.
+  'status-interval': {
+    type: 'integer',
+    min: 0,
+    max: 3600,
+    default: DEFAULT_STATUS_INTERVAL_S,
+    placeholder: 'S',
+    hint: 'a number of seconds such as 5, or 0 for none',
+    help: 'Seconds between one-line status reports on stderr and rewrites of --summary FILE (0: neither; the summary is then written at start and exit only).',
   },
   'log-format': {
     type: 'enum',

@@ -156,11 +156,7 @@ export const COORDINATOR_OPTIONS = defineOptions({
       help: 'Serve the live dashboard (/, for people; /dashboard.json), the status and ledger as JSON (/status, /ledger, /events) and Prometheus metrics (/metrics, listed in docs/metrics.md) at http://HOST:PORT. [IPv6]:PORT too; [::]:PORT listens on IPv6 and IPv4.',
     },
     'status-interval': {
-      type: 'integer',
-      min: 0,
-      max: 3600,
-      default: 5,
-      placeholder: 'S',
+      ...CLUSTER_OPTIONS['status-interval'],
       help: 'Seconds between one-line status reports on stderr (0: none).',
     },
     'log-format': CLUSTER_OPTIONS['log-format'],

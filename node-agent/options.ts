@@ -15,7 +15,6 @@ export const DEFAULT_RING_BLOCK_SIZE = 1 << 20;
 export const DEFAULT_RING_BLOCKS = 64;
 export const DEFAULT_RING_RETIRE_MS = 50; // see DEFAULT_FLUSH_MS
 export const DEFAULT_QUEUE_SLOTS = 65536;
-export const DEFAULT_STATUS_INTERVAL_S = 5;
 export const DEFAULT_EXPORT_MODE = 'random';
 
 const PAGE_SIZE = 4096;
@@ -56,10 +55,7 @@ export const AGENT_OPTIONS = defineOptions({
       repeatable: true,
       help: 'A coordinator to follow (JOIN, heartbeats, topologies, ledger) instead of a static --nodes topology; repeat for each coordinator of the cluster (the active one and its standbys).',
     },
-    discover: {
-      type: 'boolean',
-      help: 'Find the coordinator by its multicast announcement (see --discover-group).',
-    },
+    discover: CLUSTER_OPTIONS.discover,
     'discover-group': CLUSTER_OPTIONS['discover-group'],
     'control-address': CLUSTER_OPTIONS['control-address'],
     user: CLUSTER_OPTIONS.user,
@@ -187,14 +183,7 @@ export const AGENT_OPTIONS = defineOptions({
       placeholder: 'FILE',
       help: 'Write the counters as JSON to FILE (for scripts and the lab): once capture starts, every --status-interval while running ("final": false), and the final counters on exit ("final": true). Each write replaces the file whole (temporary file and rename), so a reader never sees half of one.',
     },
-    'status-interval': {
-      type: 'integer',
-      min: 0,
-      max: 3600,
-      default: DEFAULT_STATUS_INTERVAL_S,
-      placeholder: 'S',
-      help: 'Seconds between one-line status reports on stderr and rewrites of --summary FILE (0: neither; the summary is then written at start and exit only).',
-    },
+    'status-interval': CLUSTER_OPTIONS['status-interval'],
     'log-format': CLUSTER_OPTIONS['log-format'],
   },
 });
