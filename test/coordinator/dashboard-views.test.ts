@@ -201,11 +201,13 @@ describe('sections', () => {
       NOW,
     );
     const row = (id: number) => html.match(new RegExp(`data-node="${id}">.*?</tr>`))?.[0] ?? '';
-    expect(row(11)).toContain('>xdp (native) <span class="dim">auto</span></td>');
-    expect(row(12)).toMatch(
-      /<td class="warn" title="[^"]*kernel refused[^"]*">user space <span class="dim">auto: kernel refused<\/span><\/td>/,
+    expect(row(11)).toContain(
+      '<td class="stage" title="--selection auto: the best stage worked">xdp (native)<span class="why">auto</span></td>',
     );
-    expect(row(13)).toContain('title="the agent does not report its stage">—</td>');
+    expect(row(12)).toMatch(
+      /<td class="stage warn" title="[^"]*kernel refused[^"]*">user space<span class="why">auto: kernel refused<\/span><\/td>/,
+    );
+    expect(row(13)).toContain('<td class="stage dim" title="the agent does not report its stage">—</td>');
   });
 
   it('make drops stand out: a rate in red, an old total in amber, the total on hover', () => {

@@ -227,6 +227,34 @@ describe.skipIf(problem !== undefined)('the coordinator dashboard in a browser (
         throw new Error(`${String(error)}\n${logs()}`);
       });
     expect(await active.textContent('#cluster')).toContain('3 capturing of 3');
+    // Each agent says where it selects (--selection auto) in its JOIN and heartbeats; the page
+    // says what the agent's own log line says. The standby hears the heartbeats too.
+    for (const id of NODE_IDS) {
+      const log = agents.get(id)!.stderr();
+      const expected = /at XDP on \S+ \(native/.test(log)
+        ? 'xdp (native)auto'
+        : /at XDP on \S+ \(generic/.test(log)
+          ? 'xdp (generic)auto'
+          : /socket's filter/.test(log)
+            ? 'socket filterauto: XDP failed'
+            : 'user spaceauto: kernel refused';
+      for (const page of [active, standby])
+        await page
+          .waitForFunction(
+            ([node, text]) =>
+              document
+                .querySelector(`#nodes tr[data-node="${node}"]`)
+                ?.textContent?.replace(/\s+/g, '')
+                .includes(text),
+            [id, expected.replace(/\s+/g, '')] as const,
+            { timeout: 10_000, polling: 200 },
+          )
+          .catch(async () => {
+            throw new Error(
+              `node ${id}: row "${await rowText(page, id)}", expected "${expected}"; its log:\n${log}`,
+            );
+          });
+    }
     expect(await active.textContent('#share')).toMatch(/node 11[\s\S]*node 12[\s\S]*node 13/);
     expect(await active.textContent('#analyzers')).toContain(`analyzer ${ANALYZER_ID}`);
 

@@ -62,12 +62,12 @@ const REASON_TEXT = {
   'capture-file': ['capture file', 'a capture file has no kernel stage'],
 };
 
-/** The stage cell: amber when auto had to fall back from the stage it wanted. */
+/** The stage cell, the reason under the stage (the table is wide already): amber when auto had to fall back. */
 function stageCell(selection) {
-  if (!selection) return '<td class="dim" title="the agent does not report its stage">—</td>';
+  if (!selection) return '<td class="stage dim" title="the agent does not report its stage">—</td>';
   const [short, long] = REASON_TEXT[selection.reason] ?? [selection.reason, ''];
   const fellBack = selection.reason === 'auto-no-xdp' || selection.reason === 'auto-no-kernel';
-  return `<td class="${fellBack ? 'warn' : ''}" title="${h(long)}">${h(STAGE_TEXT[selection.stage] ?? selection.stage)} <span class="dim">${h(short)}</span></td>`;
+  return `<td class="stage${fellBack ? ' warn' : ''}" title="${h(long)}">${h(STAGE_TEXT[selection.stage] ?? selection.stage)}<span class="why">${h(short)}</span></td>`;
 }
 
 const LIVE_TEXT = { connecting: 'connecting…', disconnected: 'disconnected — retrying', stale: 'no update' };
