@@ -416,39 +416,13 @@ export class Coordinator {
         );
         if (heard) this.reports.observe(view, now);
       }
-      if (view.type === 'JOIN') {
-        const heard = this.admit(
-          {
-            nodeId: view.nodeId,
-            role: view.role,
-            control: from,
-            data: view.endpoint,
-            selection: view.selection,
-          },
-          now,
-        );
-        if (heard?.isNew)
-          this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
-        this.counters.joins++;
-      }
+      if (view.type === 'JOIN') this.join(view, from, now);
       return;
     }
     switch (view.type) {
       case 'JOIN': {
-        this.counters.joins++;
-        const heard = this.admit(
-          {
-            nodeId: view.nodeId,
-            role: view.role,
-            control: from,
-            data: view.endpoint,
-            selection: view.selection,
-          },
-          now,
-        );
+        const heard = this.join(view, from, now);
         if (!heard) return;
-        if (heard.isNew)
-          this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
         this.sendAccept(view.nodeId, from);
         if (heard.topologyChanged) this.scheduleTopology(`${view.role} ${view.nodeId} joined`);
         else if (this.current && view.role === 'capture') this.sendTopology(from); // a restarted agent
@@ -573,6 +547,22 @@ export class Coordinator {
       default:
         return false;
     }
+  }
+
+  /** A JOIN, in every role: counted, the member admitted (or refreshed), a new one logged; undefined when refused. */
+  private join(
+    view: Extract<ControlView, { type: 'JOIN' }>,
+    from: Endpoint,
+    now: number,
+  ): ReturnType<Membership['heard']> | undefined {
+    this.counters.joins++;
+    const heard = this.admit(
+      { nodeId: view.nodeId, role: view.role, control: from, data: view.endpoint, selection: view.selection },
+      now,
+    );
+    if (heard?.isNew)
+      this.events.add('join', `${view.role} ${view.nodeId} joined from ${from.ip}:${from.port}`);
+    return heard;
   }
 
   /**
