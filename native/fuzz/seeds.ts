@@ -159,6 +159,16 @@ export function writeSeeds(
     message[3] = type;
     dirs.control_message.add(Buffer.concat([Buffer.from([1]), message]));
   }
+  // The same with SELECTION_STAGE and SELECTION_REASON (113, 114: value ranges in any body)
+  // before the trailer, as a capture node's JOIN and HEARTBEAT carry them.
+  const trailerStart = topologyUpdate.length - 10 * 5;
+  const withStage = Buffer.concat([
+    topologyUpdate.subarray(0, trailerStart),
+    Buffer.from('71000000017200000003', 'hex'),
+    topologyUpdate.subarray(trailerStart),
+  ]);
+  withStage.writeUInt16BE(topologyUpdate.readUInt16BE(4) + 2, 4);
+  dirs.control_message.add(Buffer.concat([Buffer.from([1]), withStage]));
 
   // inband_frame: the spec's in-band frame in each selection mode, then the spec's frames.
   const mac = Buffer.from('020000000009', 'hex');
