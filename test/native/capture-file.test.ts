@@ -20,6 +20,13 @@ function writeTemp(name: string, bytes: Buffer): string {
   return file;
 }
 
+/** Writes `bytes` as `name` and reads them back as a capture, which must read without error. */
+function readWritten(name: string, bytes: Buffer): CaptureFileContents {
+  const result = readCaptureFile(writeTemp(name, bytes));
+  expect(result.error).toBeNull();
+  return result;
+}
+
 // ---------------------------------------------------------------------------------------
 // Writers for hand-made captures, in either byte order.
 
@@ -347,12 +354,10 @@ describe('readCaptureFile on hand-made classic pcap files', () => {
   });
 
   it('passes a captured length above the wire length through, as libpcap does', () => {
-    const file = writeTemp(
+    const result = readWritten(
       'cap-over-wire.pcap',
       pcapFile({}, [{ sec: 1, frac: 0, data: frameBytes(7, 64), wireLen: 60 }]),
     );
-    const result = readCaptureFile(file);
-    expect(result.error).toBeNull();
     expect(result.frames.map((f) => [f.data.length, f.wireLen])).toEqual([[64, 60]]);
   });
 
@@ -415,7 +420,7 @@ describe('readCaptureFile on hand-made classic pcap files', () => {
 describe('readCaptureFile on hand-made pcapng files', () => {
   it('reads nanosecond and 2^-20 resolutions, offsets, all three packet blocks and skips other blocks', () => {
     const be = false;
-    const file = writeTemp(
+    const result = readWritten(
       'mixed.pcapng',
       Buffer.concat([
         sectionHeader(be),
@@ -430,8 +435,6 @@ describe('readCaptureFile on hand-made pcapng files', () => {
         enhancedPacket(be, 0, 7n, Buffer.alloc(0), 0),
       ]),
     );
-    const result = readCaptureFile(file);
-    expect(result.error).toBeNull();
     expect(framesAsPlainValues(result)).toEqual([
       { tsNs: 1_700_000_000_123_456_789n, wireLen: 60, data: frameBytes(20, 60).toString('hex') },
       // 5 s + (2^19 + 1) / 2^20 s, truncated to ns, plus the 1000000 s offset
@@ -461,7 +464,7 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   });
 
   it('reads several sections, each in its own byte order with its own interfaces', () => {
-    const file = writeTemp(
+    const result = readWritten(
       'sections.pcapng',
       Buffer.concat([
         sectionHeader(false),
@@ -473,8 +476,6 @@ describe('readCaptureFile on hand-made pcapng files', () => {
         enhancedPacket(true, 1, 2_000n, frameBytes(41, 21)),
       ]),
     );
-    const result = readCaptureFile(file);
-    expect(result.error).toBeNull();
     expect(result.frames.map((f) => [f.tsNs, f.data.length])).toEqual([
       [1_000_000_000n, 20],
       [2_000_000_000n, 21],
@@ -482,7 +483,7 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   });
 
   it('clips a Simple Packet Block to the snapshot length of interface 0', () => {
-    const file = writeTemp(
+    const result = readWritten(
       'spb-snaplen.pcapng',
       Buffer.concat([
         sectionHeader(false),
@@ -490,8 +491,6 @@ describe('readCaptureFile on hand-made pcapng files', () => {
         simplePacket(false, 100, frameBytes(50, 16)),
       ]),
     );
-    const result = readCaptureFile(file);
-    expect(result.error).toBeNull();
     expect(result.frames.map((f) => [f.data.length, f.wireLen])).toEqual([[16, 100]]);
   });
 
