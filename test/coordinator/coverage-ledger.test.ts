@@ -80,22 +80,19 @@ describe('the coverage ledger', () => {
   });
 
   it('tells gaps from duplicates', () => {
-    const gap = ledgerWithTwoEpochs();
-    const dup = ledgerWithTwoEpochs();
-    for (const [id, owned] of [
-      [11, 300],
-      [12, 300],
-      [13, 299],
-    ] as const)
-      gap.record({ nodeId: id, epoch: 1, ...counts(900, owned) });
-    for (const [id, owned] of [
-      [11, 300],
-      [12, 300],
-      [13, 301],
-    ] as const)
-      dup.record({ nodeId: id, epoch: 1, ...counts(900, owned) });
-    expect(gap.close(2000, 1000)[0]).toMatchObject({ anomaly: 'gap', uncovered: 1 });
-    expect(dup.close(2000, 1000)[0]).toMatchObject({ anomaly: 'duplicate', duplicated: 1 });
+    /** Epoch 1 of 900 frames closed, nodes 11 and 12 owning 300 each and node 13 `owned13`. */
+    const verdictWith = (owned13: number) => {
+      const ledger = ledgerWithTwoEpochs();
+      for (const [id, owned] of [
+        [11, 300],
+        [12, 300],
+        [13, owned13],
+      ] as const)
+        ledger.record({ nodeId: id, epoch: 1, ...counts(900, owned) });
+      return ledger.close(2000, 1000)[0];
+    };
+    expect(verdictWith(299)).toMatchObject({ anomaly: 'gap', uncovered: 1 });
+    expect(verdictWith(301)).toMatchObject({ anomaly: 'duplicate', duplicated: 1 });
   });
 
   it('ignores reports for unknown or closed epochs and from non-members, and counts them', () => {

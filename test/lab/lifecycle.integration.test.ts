@@ -98,6 +98,15 @@ function startLabOwner(id: string): {
   return { child, sleeper, exited };
 }
 
+/** Starts a lab owner, waits for its sleeper, and kills the owner with `signal`, which it must die of. */
+async function labOwnerKilledBy(id: string, signal: NodeJS.Signals): Promise<ProcessIdentity> {
+  const owner = startLabOwner(id);
+  const sleeper = await owner.sleeper;
+  owner.child.kill(signal);
+  expect(await owner.exited).toBe(signal);
+  return sleeper;
+}
+
 describe.skipIf(problem !== undefined)('lab lifecycle (needs root)', () => {
   const ids = ['tl', 'tf', 'tb', 'tk', 'ts', 'tr'];
   const foreign = 'dcltf-analyzer1';
@@ -185,10 +194,7 @@ describe.skipIf(problem !== undefined)('lab lifecycle (needs root)', () => {
 
   it("after a lab's owner is killed, the next up stops the processes it started and rebuilds", async () => {
     const before = snapshot();
-    const owner = startLabOwner('tk');
-    const sleeper = await owner.sleeper;
-    owner.child.kill('SIGKILL');
-    expect(await owner.exited).toBe('SIGKILL');
+    const sleeper = await labOwnerKilledBy('tk', 'SIGKILL');
     expect(isRunning(sleeper)).toBe(true); // SIGKILL gave the owner no chance to clean up
 
     const lab = await labUp({ id: 'tk', captureHosts: 2 });
@@ -200,10 +206,7 @@ describe.skipIf(problem !== undefined)('lab lifecycle (needs root)', () => {
 
   it("SIGTERM to a lab's owner removes the lab and its processes, and the owner dies of the signal", async () => {
     const before = snapshot();
-    const owner = startLabOwner('ts');
-    const sleeper = await owner.sleeper;
-    owner.child.kill('SIGTERM');
-    expect(await owner.exited).toBe('SIGTERM');
+    const sleeper = await labOwnerKilledBy('ts', 'SIGTERM');
     expect(isRunning(sleeper)).toBe(false);
     expectNothingLeft(before, 'ts');
   });
