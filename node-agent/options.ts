@@ -5,15 +5,18 @@ import { CLUSTER_OPTIONS, DEFAULT_PAYLOAD_SIZE } from '../common/cluster-options
 import { defineOptions } from '../common/options.js';
 import { SELECTION_STAGES } from './selection-stage.js';
 
-// A wake-up costs the capture thread and the export worker tens of µs each on a small VM:
-// at 10 ms each thread woke ~100 times a second whatever the rate, ~12 ms of CPU per second
-// per agent, more than the frames at 70k frames/s. 50 ms keeps records within ~0.1 s of the
-// wire (tcpdump's libpcap waits up to 1 s).
-export const DEFAULT_FLUSH_MS = 50;
+// The flush stays short: a record waiting in a partial batch is already counted as owned in
+// the agent's LEDGER reports, so if the agent is SIGKILLed it is lost without the ledger
+// seeing it; 10 ms keeps that window to a frame or two of a node's share at lab rates (a 50 ms
+// flush let 2 such frames through the coordinator kill test).
+export const DEFAULT_FLUSH_MS = 10;
 export const DEFAULT_WORKERS = Math.max(1, os.availableParallelism());
 export const DEFAULT_RING_BLOCK_SIZE = 1 << 20;
 export const DEFAULT_RING_BLOCKS = 64;
-export const DEFAULT_RING_RETIRE_MS = 50; // see DEFAULT_FLUSH_MS
+// A wake-up costs the capture thread tens of µs on a small VM: at 10 ms it woke ~100 times a
+// second whatever the rate. 50 ms keeps frames within ~0.1 s of the wire (libpcap waits up to
+// 1 s); frames still in the kernel's block are not yet counted, so a kill loses them visibly.
+export const DEFAULT_RING_RETIRE_MS = 50;
 export const DEFAULT_QUEUE_SLOTS = 65536;
 export const DEFAULT_EXPORT_MODE = 'random';
 

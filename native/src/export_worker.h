@@ -33,7 +33,7 @@ enum class ExportMode { kRandom, kFlow };  // random: DiCAP's random analyzer pe
 struct ExportOptions {
   uint32_t node_id = 0;
   size_t payload_size = kDefaultBatchPayload;  // bytes per datagram (UDP payload)
-  uint64_t flush_ns = 50'000'000;              // max age of a partial batch (the agent's default)
+  uint64_t flush_ns = 10'000'000;              // max age of a partial batch (the agent's default)
   ExportMode mode = ExportMode::kRandom;
   size_t queue_slots = 65536;
   uint32_t snaplen = 128;
