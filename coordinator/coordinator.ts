@@ -137,7 +137,7 @@ function carriesReservedValue(view: ControlView): boolean {
 
 export class Coordinator {
   readonly membership: Membership;
-  readonly ledger = new CoverageLedger();
+  readonly ledger: CoverageLedger;
   /** Counters, histograms and analyzer reports for the dashboard (protocol/SPEC.md §6.9). */
   readonly reports = new NodeReports();
   readonly events: EventLog;
@@ -216,6 +216,8 @@ export class Coordinator {
     this.clock = io.clock;
     this.channel = io.transport;
     this.membership = new Membership(config.maxMembers ?? DEFAULT_MAX_MEMBERS);
+    // Hash modes switch at a validity start in frame time, round-robin at an in-band frame.
+    this.ledger = new CoverageLedger({ timedSwitch: config.mode !== 'round-robin' });
     this.injector = io.injector;
     this.startedMs = this.clock.now();
     this.events = new EventLog(undefined, config.onEvent, () => this.clock.now());

@@ -39,6 +39,12 @@ export interface EpochCoverage {
   departed: number[];
   validityStartMs: number;
   closedAtMs?: number;
+  /**
+   * The epochs judged as one with this one, when the nodes' clocks put frames of a boundary
+   * between them on different sides (CoverageLedgerOptions.timedSwitch); the group's uncovered
+   * and duplicated frames are on the epoch a node was lost in, else on its last epoch.
+   */
+  judgedWith?: number[];
 }
 
 /** Counts over every closed epoch, as /status, /history and the dashboard publish them. */
@@ -60,15 +66,41 @@ export type VerdictSummary = Pick<
 /** Epochs kept for the dashboard and the JSON endpoint. */
 export const DEFAULT_LEDGER_EPOCHS = 64;
 
+/**
+ * Most epochs judged as one across boundaries where the nodes' clocks put a frame on
+ * different sides (see `timedSwitch`); a difference that survives this many is a real one.
+ */
+export const MAX_BOUNDARY_GROUP = 3;
+
+export interface CoverageLedgerOptions {
+  /** Epochs kept for the dashboard and the JSON endpoint. */
+  keep?: number;
+  /**
+   * Epochs switch at a validity start in frame time (the hash modes, SPEC §6.7), not at an
+   * in-band frame. Every node stamps its copy of a frame with its own clock, so a frame within
+   * the clocks' skew of the start is counted in the old epoch by one node and in the new one
+   * by another. The ledger then judges the epochs on both sides of that boundary as one: the
+   * nodes must agree on the frames of the group, and the owned counts must add up over it.
+   */
+  timedSwitch?: boolean;
+}
+
 export class CoverageLedger {
   private readonly epochs = new Map<number, EpochCoverage>();
+  /** Closable epochs waiting for the next one because the nodes disagreed at their boundary. */
+  private held: EpochCoverage[] = [];
+  private readonly keep: number;
+  private readonly timedSwitch: boolean;
   /** Cumulative, over every closed epoch. */
   uncoveredTotal = 0;
   duplicatedTotal = 0;
   anomaliesTotal = 0;
   ignoredReports = 0;
 
-  constructor(private readonly keep = DEFAULT_LEDGER_EPOCHS) {}
+  constructor(options: CoverageLedgerOptions = {}) {
+    this.keep = options.keep ?? DEFAULT_LEDGER_EPOCHS;
+    this.timedSwitch = options.timedSwitch ?? false;
+  }
 
   /** A topology was issued: its epoch starts being accounted. */
   open(epoch: number, members: number[], validityStartMs: number): void {
@@ -130,19 +162,34 @@ export class CoverageLedger {
     const closed: EpochCoverage[] = [];
     ordered.forEach((coverage, i) => {
       const next = ordered[i + 1];
-      if (coverage.status !== 'open' || !next || nowMs < Math.max(next.validityStartMs, 0) + settleMs) return;
+      if (coverage.status !== 'open' || this.held.includes(coverage)) return;
+      if (!next || nowMs < Math.max(next.validityStartMs, 0) + settleMs) return;
       // A node that is silent now (dead, not yet timed out) stopped counting early: judge it
       // as departed, not as a node that saw other frames than the rest.
       for (const id of coverage.members)
         if (silent.has(id) && !coverage.departed.includes(id)) coverage.departed.push(id);
-      const verdict = judge(coverage);
+      const group = [...this.held, coverage];
+      this.held = [];
+      if (!this.timedSwitch || stayedAgree(group)) {
+        closed.push(...this.finish(group, judge(group), nowMs));
+      } else if (group.length < MAX_BOUNDARY_GROUP && stayedThrough(group).length > 0) {
+        this.held = group; // the next epoch may hold the frames the clocks put on its side
+      } else {
+        for (const alone of group) closed.push(...this.finish([alone], judge([alone]), nowMs));
+      }
+    });
+    return closed;
+  }
+
+  /** Records the verdict of a group of epochs judged together. */
+  private finish(group: EpochCoverage[], verdict: EpochCoverage['status'], nowMs: number): EpochCoverage[] {
+    for (const coverage of group) {
       coverage.closedAtMs = nowMs;
       this.uncoveredTotal += coverage.uncovered;
       this.duplicatedTotal += coverage.duplicated;
-      if (verdict === 'anomaly') this.anomaliesTotal++;
-      closed.push(coverage);
-    });
-    return closed;
+    }
+    if (verdict === 'anomaly') this.anomaliesTotal += group.length;
+    return group;
   }
 
   /**
@@ -205,55 +252,104 @@ function summarise(c: EpochCoverage): void {
   c.duplicated = Math.max(0, c.ownedSum - c.frames);
 }
 
-function judge(c: EpochCoverage): EpochCoverage['status'] {
-  summarise(c);
-  // Nodes that stayed to the end must agree on the frame count; a departed node's counts stop early.
-  const stayed = c.members.filter((id) => c.perNode[id] !== undefined && !c.departed.includes(id));
-  const silent = c.members.filter((id) => c.perNode[id] === undefined && !c.departed.includes(id));
-  const lost = [...c.departed, ...silent];
-  c.frames = Math.max(
-    0,
-    ...stayed.map((id) => c.perNode[id]!.seen),
-    ...lost.map((id) => c.perNode[id]?.seen ?? 0),
+/** Members that stayed through every epoch of the group and reported each: their counts are whole. */
+function stayedThrough(group: readonly EpochCoverage[]): number[] {
+  return group[0]!.members.filter((id) =>
+    group.every((c) => c.members.includes(id) && c.perNode[id] !== undefined && !c.departed.includes(id)),
   );
-  c.uncovered = Math.max(0, c.frames - c.ownedSum);
-  c.duplicated = Math.max(0, c.ownedSum - c.frames);
-  const seenCounts = new Set(stayed.map((id) => c.perNode[id]!.seen));
-  const fail = (anomaly: AnomalyKind, reason: string): void => {
-    c.status = 'anomaly';
-    c.anomaly = anomaly;
-    c.reason = reason;
-  };
-  c.status = 'exactly-once';
-  if (seenCounts.size > 1) {
-    const list = stayed.map((id) => `${id} saw ${c.perNode[id]!.seen}`).join(', ');
-    fail(
-      'seen-mismatch',
-      `epoch ${c.epoch}: nodes saw different frame counts (${list}); a node lost or gained frames before selection, which desynchronises round-robin ownership`,
+}
+
+const seenOver = (group: readonly EpochCoverage[], id: number): number =>
+  group.reduce((n, c) => n + c.perNode[id]!.seen, 0);
+
+/** Whether the nodes that stayed through the group saw the same number of frames in it. */
+function stayedAgree(group: readonly EpochCoverage[]): boolean {
+  return new Set(stayedThrough(group).map((id) => seenOver(group, id))).size <= 1;
+}
+
+/** Members whose counts end early: they died or left, or sent no ledger for the epoch. */
+function lostIn(c: EpochCoverage): number[] {
+  const silent = c.members.filter((id) => c.perNode[id] === undefined && !c.departed.includes(id));
+  return [...c.departed, ...silent];
+}
+
+/**
+ * One verdict for a group of consecutive epochs (one epoch unless the clocks split frames
+ * across a boundary, see CoverageLedgerOptions.timedSwitch), set on each of them.
+ */
+function judge(group: EpochCoverage[]): EpochCoverage['status'] {
+  const stayed = stayedThrough(group);
+  const last = group.at(-1)!;
+  // In a group each epoch's frames are one staying node's count, so that they add up to the
+  // group's frames whichever side of a boundary that node's clock put a frame on.
+  const counting = group.length > 1 ? stayed.slice(0, 1) : stayed;
+  for (const c of group) {
+    summarise(c);
+    c.frames = Math.max(
+      0,
+      ...counting.map((id) => c.perNode[id]!.seen),
+      ...lostIn(c).map((id) => c.perNode[id]?.seen ?? 0),
     );
-  } else if (lost.length > 0 && c.uncovered > 0) {
+    c.uncovered = 0;
+    c.duplicated = 0;
+    if (group.length > 1) c.judgedWith = group.map((g) => g.epoch);
+  }
+  const frames = group.reduce((n, c) => n + c.frames, 0);
+  const ownedSum = group.reduce((n, c) => n + c.ownedSum, 0);
+  // The group's uncovered and duplicated frames go on the epoch a node was lost in, if any.
+  const blamed = group.find((c) => lostIn(c).length > 0) ?? last;
+  blamed.uncovered = Math.max(0, frames - ownedSum);
+  blamed.duplicated = Math.max(0, ownedSum - frames);
+  const lost = [...new Set(group.flatMap(lostIn))];
+  const departed = new Set(group.flatMap((c) => c.departed));
+  const epochs = group.length > 1 ? `epochs ${group[0]!.epoch}-${last.epoch}` : `epoch ${last.epoch}`;
+  const verdict = (
+    status: EpochCoverage['status'],
+    anomaly?: AnomalyKind,
+    reason?: string,
+  ): EpochCoverage['status'] => {
+    for (const c of group) {
+      c.status = status;
+      if (anomaly) c.anomaly = anomaly;
+      if (reason) c.reason = reason;
+    }
+    return status;
+  };
+  if (!stayedAgree(group)) {
+    const list = stayed.map((id) => `${id} saw ${seenOver(group, id)}`).join(', ');
+    return verdict(
+      'anomaly',
+      'seen-mismatch',
+      `${epochs}: nodes saw different frame counts (${list}); a node lost or gained frames before selection, which desynchronises round-robin ownership`,
+    );
+  }
+  if (lost.length > 0 && blamed.uncovered > 0) {
+    const silent = lost.filter((id) => !departed.has(id));
     const why = [
-      c.departed.length > 0 ? `node ${c.departed.join(', ')} died or left` : '',
+      departed.size > 0 ? `node ${[...departed].join(', ')} died or left` : '',
       silent.length > 0
         ? `node ${silent.join(', ')} sent no ledger for it (never applied it: dead, cut off, or it missed the in-band frame)`
         : '',
     ]
       .filter(Boolean)
       .join('; ');
-    fail(
+    return verdict(
+      'anomaly',
       'node-lost',
-      `epoch ${c.epoch}: ${why}; ${c.uncovered} of ${c.frames} frames had no reporting owner`,
-    );
-  } else if (c.uncovered > 0) {
-    fail(
-      'gap',
-      `epoch ${c.epoch}: owned counts add up to ${c.ownedSum} of ${c.frames} frames; ${c.uncovered} frames had no owner`,
-    );
-  } else if (c.duplicated > 0) {
-    fail(
-      'duplicate',
-      `epoch ${c.epoch}: owned counts add up to ${c.ownedSum} of ${c.frames} frames; ${c.duplicated} frames were captured twice`,
+      `${epochs}: ${why}; ${blamed.uncovered} of ${frames} frames had no reporting owner`,
     );
   }
-  return c.status;
+  if (blamed.uncovered > 0)
+    return verdict(
+      'anomaly',
+      'gap',
+      `${epochs}: owned counts add up to ${ownedSum} of ${frames} frames; ${blamed.uncovered} frames had no owner`,
+    );
+  if (blamed.duplicated > 0)
+    return verdict(
+      'anomaly',
+      'duplicate',
+      `${epochs}: owned counts add up to ${ownedSum} of ${frames} frames; ${blamed.duplicated} frames were captured twice`,
+    );
+  return verdict('exactly-once');
 }

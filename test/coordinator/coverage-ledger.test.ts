@@ -103,4 +103,80 @@ describe('the coverage ledger', () => {
     expect(ledger.record({ nodeId: 11, epoch: 1, ...counts(1, 1) })).toBe(false);
     expect(ledger.ignoredReports).toBe(3);
   });
+
+  describe('with hash-mode epochs, which switch at a validity start in frame time', () => {
+    /** Epochs 1-4 of nodes 11, 12, 13 starting at 0, 1000, 2000, 3000; the clocks split frames at epoch 2's start. */
+    function skewedLedger(owned: { e1: [number, number, number]; e2: [number, number, number] }) {
+      const ledger = new CoverageLedger({ timedSwitch: true });
+      for (const [epoch, start] of [
+        [1, 0],
+        [2, 1000],
+        [3, 2000],
+        [4, 3000],
+      ] as const)
+        ledger.open(epoch, [11, 12, 13], start);
+      // Node 11's clock put one frame near the boundary in epoch 1, the others in epoch 2.
+      const seen = { e1: [901, 900, 900], e2: [99, 100, 100] };
+      [11, 12, 13].forEach((nodeId, i) => {
+        ledger.record({ nodeId, epoch: 1, ...counts(seen.e1[i]!, owned.e1[i]!) });
+        ledger.record({ nodeId, epoch: 2, ...counts(seen.e2[i]!, owned.e2[i]!) });
+      });
+      return ledger;
+    }
+
+    it('judges two epochs as one when the clocks put a boundary frame on different sides', () => {
+      // The boundary frame is owned by node 11 in epoch 1 (its view) and by nobody else.
+      const ledger = skewedLedger({ e1: [301, 300, 300], e2: [33, 33, 33] });
+      expect(ledger.close(2000, 1000)).toEqual([]); // epoch 1 waits for epoch 2
+      const verdicts = ledger.close(3000, 1000);
+      expect(verdicts.map((v) => [v.epoch, v.status, v.frames, v.judgedWith])).toEqual([
+        [1, 'exactly-once', 901, [1, 2]],
+        [2, 'exactly-once', 99, [1, 2]],
+      ]);
+      expect(ledger.anomaliesTotal).toBe(0);
+    });
+
+    it('still finds the frame the boundary lost or doubled', () => {
+      // Nobody owned the boundary frame: not node 11 under epoch 1, where its clock put it, nor
+      // nodes 12 and 13 under epoch 2, where theirs did.
+      const lost = skewedLedger({ e1: [300, 300, 300], e2: [33, 33, 33] }).close(3000, 1000);
+      expect(lost.map((v) => [v.epoch, v.anomaly, v.uncovered])).toEqual([
+        [1, 'gap', 0],
+        [2, 'gap', 1],
+      ]);
+      expect(lost[1]!.reason).toMatch(/^epochs 1-2: owned counts add up to 999 of 1000 frames/);
+      const doubled = skewedLedger({ e1: [301, 300, 300], e2: [33, 34, 33] }).close(3000, 1000);
+      expect(doubled.map((v) => [v.anomaly, v.duplicated])).toEqual([
+        ['duplicate', 0],
+        ['duplicate', 1],
+      ]);
+    });
+
+    it('calls a difference that no later epoch makes up a desynchronisation, epoch by epoch', () => {
+      const ledger = new CoverageLedger({ timedSwitch: true });
+      for (let epoch = 1; epoch <= 5; epoch++) ledger.open(epoch, [11, 12], (epoch - 1) * 1000);
+      for (let epoch = 1; epoch <= 4; epoch++) {
+        ledger.record({ nodeId: 11, epoch, ...counts(100, 50) });
+        ledger.record({ nodeId: 12, epoch, ...counts(epoch === 1 ? 90 : 100, 50) });
+      }
+      expect(ledger.close(3000, 1000)).toEqual([]);
+      const verdicts = ledger.close(4000, 1000);
+      expect(verdicts.map((v) => [v.epoch, v.anomaly ?? v.status])).toEqual([
+        [1, 'seen-mismatch'],
+        [2, 'exactly-once'],
+        [3, 'exactly-once'],
+      ]);
+      expect(verdicts[0]!.reason).toMatch(
+        /^epoch 1: nodes saw different frame counts \(11 saw 100, 12 saw 90\)/,
+      );
+    });
+
+    it('does not wait across boundaries in round-robin, which switches at an in-band frame', () => {
+      const ledger = ledgerWithTwoEpochs();
+      ledger.record({ nodeId: 11, epoch: 1, ...counts(901, 301) });
+      ledger.record({ nodeId: 12, epoch: 1, ...counts(900, 300) });
+      ledger.record({ nodeId: 13, epoch: 1, ...counts(900, 300) });
+      expect(ledger.close(2000, 1000).map((v) => v.anomaly)).toEqual(['seen-mismatch']);
+    });
+  });
 });
