@@ -16,6 +16,7 @@
 
 #include "byte_order.h"
 #include "monotonic_clock.h"
+#include "named_values.h"
 
 namespace dicap {
 
@@ -35,21 +36,11 @@ std::string SyscallError(const std::string& what) {
 
 const char* DropReasonName(size_t reason) {
   if (reason < kBatchReaderRejectCount) return BatchRejectName(static_cast<BatchReject>(reason));
-  switch (static_cast<DropReason>(reason)) {
-    case DropReason::kOversized:
-      return "OVERSIZED";
-    case DropReason::kUnauthenticated:
-      return "UNAUTHENTICATED";
-    case DropReason::kBadMac:
-      return "BAD_MAC";
-    case DropReason::kUnknownNode:
-      return "UNKNOWN_NODE";
-    case DropReason::kNodeLimit:
-      return "NODE_LIMIT";
-    case DropReason::kStreamLimit:
-      return "STREAM_LIMIT";
-  }
-  return "UNKNOWN";
+  static constexpr NamedValue<DropReason> kNames[] = {
+      {DropReason::kOversized, "OVERSIZED"},  {DropReason::kUnauthenticated, "UNAUTHENTICATED"},
+      {DropReason::kBadMac, "BAD_MAC"},       {DropReason::kUnknownNode, "UNKNOWN_NODE"},
+      {DropReason::kNodeLimit, "NODE_LIMIT"}, {DropReason::kStreamLimit, "STREAM_LIMIT"}};
+  return NameOf(kNames, static_cast<DropReason>(reason), "UNKNOWN");
 }
 
 // ---- AnalyzerSink ------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 #include <limits>
 #include <utility>
 
+#include "named_values.h"
+
 namespace dicap {
 namespace {
 
@@ -45,14 +47,9 @@ constexpr uint16_t kOptionTsresol = 9;
 constexpr uint16_t kOptionTsoffset = 14;
 constexpr uint64_t kDefaultTicksPerSecond = 1000000;  // pcapng default: microseconds
 
-struct LinkTypeNameEntry {
-  uint16_t link_type;
-  const char* name;
-};
-
 // The LINKTYPE_* names (tcpdump.org/linktypes.html) of link types people actually
 // bring, so the refusal says what the capture is; anything else is shown as a number.
-constexpr LinkTypeNameEntry kLinkTypeNames[] = {
+constexpr NamedValue<uint32_t> kLinkTypeNames[] = {
     {0, "NULL"},
     {1, "ETHERNET"},
     {6, "IEEE802_5"},
@@ -117,10 +114,7 @@ uint32_t RawU32(const uint8_t* p) {
 }  // namespace
 
 const char* LinkTypeName(uint32_t link_type) {
-  for (const LinkTypeNameEntry& entry : kLinkTypeNames) {
-    if (entry.link_type == link_type) return entry.name;
-  }
-  return nullptr;
+  return NameOf(kLinkTypeNames, link_type, nullptr);
 }
 
 CaptureFile::~CaptureFile() {

@@ -197,72 +197,51 @@ bool MacMatches(const uint8_t* signed_bytes, size_t signed_len, const uint8_t* m
   return CRYPTO_memcmp(computed, received, kMacLen) == 0;
 }
 
+// Each error's stable code and its one-line description.
+struct ControlErrorText {
+  ControlError error;
+  const char* code;
+  const char* reason;
+};
+constexpr ControlErrorText kControlErrorTexts[] = {
+    {ControlError::kNone, "OK", "the control message is well-formed and authentic"},
+    {ControlError::kShort, "SHORT", "the control message is shorter than its 6-byte header"},
+    {ControlError::kBadMagic, "BAD_MAGIC", "the control message does not start with magic 0x4443 (\"DC\")"},
+    {ControlError::kBadVersion, "BAD_VERSION", "the control message version is not 1"},
+    {ControlError::kUnknownType, "UNKNOWN_TYPE",
+     "the message type (TYP) is not defined in protocol version 1"},
+    {ControlError::kTooManyAvps, "TOO_MANY_AVPS", "the control message LEN is over the limit of 8192 AVPs"},
+    {ControlError::kLengthMismatch, "LENGTH_MISMATCH",
+     "the control message size is not exactly 6 + 5*LEN bytes"},
+    {ControlError::kMissingHmac, "MISSING_HMAC", "the message does not end with HMAC_0..HMAC_7 in order"},
+    {ControlError::kBadHmac, "BAD_HMAC",
+     "the HMAC does not verify: wrong cluster key, or the message was altered"},
+    {ControlError::kMissingAvp, "MISSING_AVP",
+     "a required AVP is missing (TIMESTAMP/SENDER_SEQ before HMAC_0, one of the type's, or half of a pair or "
+     "member group)"},
+    {ControlError::kRepeatedAvp, "REPEATED_AVP",
+     "a single-valued AVP appears more than once (or an authentication AVP outside the trailer)"},
+    {ControlError::kBadValue, "BAD_VALUE", "an AVP value is out of its range, or a node ID is listed twice"},
+    {ControlError::kNotTopologyUpdate, "NOT_TOPOLOGY_UPDATE",
+     "an authentic control message that is not a TOPOLOGY_UPDATE, which an in-band frame must be"},
+};
+
+const ControlErrorText* TextOf(ControlError error) {
+  for (const ControlErrorText& text : kControlErrorTexts)
+    if (text.error == error) return &text;
+  return nullptr;
+}
+
 }  // namespace
 
 const char* ControlErrorCode(ControlError error) {
-  switch (error) {
-    case ControlError::kNone:
-      return "OK";
-    case ControlError::kShort:
-      return "SHORT";
-    case ControlError::kBadMagic:
-      return "BAD_MAGIC";
-    case ControlError::kBadVersion:
-      return "BAD_VERSION";
-    case ControlError::kUnknownType:
-      return "UNKNOWN_TYPE";
-    case ControlError::kTooManyAvps:
-      return "TOO_MANY_AVPS";
-    case ControlError::kLengthMismatch:
-      return "LENGTH_MISMATCH";
-    case ControlError::kMissingHmac:
-      return "MISSING_HMAC";
-    case ControlError::kBadHmac:
-      return "BAD_HMAC";
-    case ControlError::kMissingAvp:
-      return "MISSING_AVP";
-    case ControlError::kRepeatedAvp:
-      return "REPEATED_AVP";
-    case ControlError::kBadValue:
-      return "BAD_VALUE";
-    case ControlError::kNotTopologyUpdate:
-      return "NOT_TOPOLOGY_UPDATE";
-  }
-  return "UNKNOWN_ERROR";
+  const ControlErrorText* text = TextOf(error);
+  return text != nullptr ? text->code : "UNKNOWN_ERROR";
 }
 
 const char* ControlErrorReason(ControlError error) {
-  switch (error) {
-    case ControlError::kNone:
-      return "the control message is well-formed and authentic";
-    case ControlError::kShort:
-      return "the control message is shorter than its 6-byte header";
-    case ControlError::kBadMagic:
-      return "the control message does not start with magic 0x4443 (\"DC\")";
-    case ControlError::kBadVersion:
-      return "the control message version is not 1";
-    case ControlError::kUnknownType:
-      return "the message type (TYP) is not defined in protocol version 1";
-    case ControlError::kTooManyAvps:
-      return "the control message LEN is over the limit of 8192 AVPs";
-    case ControlError::kLengthMismatch:
-      return "the control message size is not exactly 6 + 5*LEN bytes";
-    case ControlError::kMissingHmac:
-      return "the message does not end with HMAC_0..HMAC_7 in order";
-    case ControlError::kBadHmac:
-      return "the HMAC does not verify: wrong cluster key, or the message was altered";
-    case ControlError::kMissingAvp:
-      return "a required AVP is missing (TIMESTAMP/SENDER_SEQ before HMAC_0, one of the type's, or half of a "
-             "pair "
-             "or member group)";
-    case ControlError::kRepeatedAvp:
-      return "a single-valued AVP appears more than once (or an authentication AVP outside the trailer)";
-    case ControlError::kBadValue:
-      return "an AVP value is out of its range, or a node ID is listed twice";
-    case ControlError::kNotTopologyUpdate:
-      return "an authentic control message that is not a TOPOLOGY_UPDATE, which an in-band frame must be";
-  }
-  return "unknown control message error";
+  const ControlErrorText* text = TextOf(error);
+  return text != nullptr ? text->reason : "unknown control message error";
 }
 
 ControlError DecodeInbandTopology(const uint8_t* bytes, size_t len, const uint8_t* key, size_t key_len,

@@ -1,6 +1,7 @@
 #include "frame_outputs.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "frame_key.h"
 #include "monotonic_clock.h"
@@ -10,23 +11,15 @@ namespace dicap {
 
 namespace {
 
-// How serious a state is when outputs disagree: the one that needs a person shows.
+// Output states from the least to the most serious: when outputs disagree, the total shows the
+// most serious one, the one that needs a person.
+constexpr OutputState kLeastSeriousFirst[] = {OutputState::kClosed,   OutputState::kOpen,
+                                              OutputState::kNoReader, OutputState::kReaderClosed,
+                                              OutputState::kStalled,  OutputState::kFailed};
+
 int Severity(OutputState s) {
-  switch (s) {
-    case OutputState::kFailed:
-      return 5;
-    case OutputState::kStalled:
-      return 4;
-    case OutputState::kReaderClosed:
-      return 3;
-    case OutputState::kNoReader:
-      return 2;
-    case OutputState::kOpen:
-      return 1;
-    case OutputState::kClosed:
-      return 0;
-  }
-  return 0;
+  return static_cast<int>(std::find(std::begin(kLeastSeriousFirst), std::end(kLeastSeriousFirst), s) -
+                          std::begin(kLeastSeriousFirst));
 }
 
 }  // namespace

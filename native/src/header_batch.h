@@ -8,9 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <optional>
 
 #include "byte_order.h"
+#include "named_values.h"
 
 namespace dicap {
 
@@ -43,28 +45,19 @@ enum class BatchReject : int {
 };
 constexpr size_t kBatchReaderRejectCount = static_cast<size_t>(BatchReject::kBadFragment) + 1;
 
+constexpr NamedValue<BatchReject> kBatchRejectNames[] = {{BatchReject::kShort, "SHORT"},
+                                                         {BatchReject::kBadMagic, "BAD_MAGIC"},
+                                                         {BatchReject::kBadVersion, "BAD_VERSION"},
+                                                         {BatchReject::kBadFlags, "BAD_FLAGS"},
+                                                         {BatchReject::kBadReserved, "BAD_RESERVED"},
+                                                         {BatchReject::kRecordOverrun, "RECORD_OVERRUN"},
+                                                         {BatchReject::kCountMismatch, "COUNT_MISMATCH"},
+                                                         {BatchReject::kTrailingBytes, "TRAILING_BYTES"},
+                                                         {BatchReject::kBadFragment, "BAD_FRAGMENT"}};
+static_assert(std::size(kBatchRejectNames) == kBatchReaderRejectCount, "every BatchReject has a name");
+
 inline const char* BatchRejectName(BatchReject reason) {
-  switch (reason) {
-    case BatchReject::kShort:
-      return "SHORT";
-    case BatchReject::kBadMagic:
-      return "BAD_MAGIC";
-    case BatchReject::kBadVersion:
-      return "BAD_VERSION";
-    case BatchReject::kBadFlags:
-      return "BAD_FLAGS";
-    case BatchReject::kBadReserved:
-      return "BAD_RESERVED";
-    case BatchReject::kRecordOverrun:
-      return "RECORD_OVERRUN";
-    case BatchReject::kCountMismatch:
-      return "COUNT_MISMATCH";
-    case BatchReject::kTrailingBytes:
-      return "TRAILING_BYTES";
-    case BatchReject::kBadFragment:
-      return "BAD_FRAGMENT";
-  }
-  return "UNKNOWN";
+  return NameOf(kBatchRejectNames, reason, "UNKNOWN");
 }
 
 struct BatchRecordHeader {

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "../bpf/selection_abi.h"
+#include "named_values.h"
 
 namespace dicap {
 
@@ -89,14 +90,9 @@ std::string AttachedXdpName(unsigned ifindex, uint32_t mode_flag, uint32_t* id) 
 }  // namespace
 
 const char* XdpModeName(XdpMode mode) {
-  switch (mode) {
-    case XdpMode::kNative:
-      return "native";
-    case XdpMode::kGeneric:
-      return "generic";
-    default:
-      return "none";
-  }
+  static constexpr NamedValue<XdpMode> kNames[] = {{XdpMode::kNative, "native"},
+                                                   {XdpMode::kGeneric, "generic"}};
+  return NameOf(kNames, mode, "none");
 }
 
 KernelSelection::KernelSelection(const std::string& object_path, uint32_t node_id, uint32_t snaplen,

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "named_values.h"
+
 namespace dicap {
 
 namespace {
@@ -66,21 +68,11 @@ size_t OptionBytes(size_t value_length) {
 }  // namespace
 
 const char* OutputStateName(OutputState state) {
-  switch (state) {
-    case OutputState::kOpen:
-      return "open";
-    case OutputState::kReaderClosed:
-      return "reader-closed";
-    case OutputState::kFailed:
-      return "failed";
-    case OutputState::kStalled:
-      return "stalled";
-    case OutputState::kClosed:
-      return "closed";
-    case OutputState::kNoReader:
-      return "no-reader";
-  }
-  return "unknown";
+  static constexpr NamedValue<OutputState> kNames[] = {
+      {OutputState::kOpen, "open"},     {OutputState::kReaderClosed, "reader-closed"},
+      {OutputState::kFailed, "failed"}, {OutputState::kStalled, "stalled"},
+      {OutputState::kClosed, "closed"}, {OutputState::kNoReader, "no-reader"}};
+  return NameOf(kNames, state, "unknown");
 }
 
 PcapWriter::PcapWriter(size_t buffer_bytes, CaptureFormat format, uint32_t snaplen)

@@ -2,30 +2,24 @@
 
 #include <utility>
 
+#include "named_values.h"
+
 namespace dicap {
 
+namespace {
+
+constexpr NamedValue<SelectionMode> kSelectionModeNames[] = {{SelectionMode::kRoundRobin, "round-robin"},
+                                                             {SelectionMode::kIpid, "ipid"},
+                                                             {SelectionMode::kFlow, "flow"}};
+
+}  // namespace
+
 bool ParseSelectionMode(const std::string& name, SelectionMode* out) {
-  if (name == "round-robin")
-    *out = SelectionMode::kRoundRobin;
-  else if (name == "ipid")
-    *out = SelectionMode::kIpid;
-  else if (name == "flow")
-    *out = SelectionMode::kFlow;
-  else
-    return false;
-  return true;
+  return ValueNamed(kSelectionModeNames, name, out);
 }
 
 const char* SelectionModeName(SelectionMode mode) {
-  switch (mode) {
-    case SelectionMode::kRoundRobin:
-      return "round-robin";
-    case SelectionMode::kIpid:
-      return "ipid";
-    case SelectionMode::kFlow:
-      return "flow";
-  }
-  return "unknown";
+  return NameOf(kSelectionModeNames, mode, "unknown");
 }
 
 Topology::Topology(uint32_t term_, uint32_t epoch_, SelectionMode mode_, std::vector<uint32_t> node_ids_,
