@@ -14,14 +14,15 @@ import { CoordinatorLink } from '../common/coordinator-link.js';
 import { SummaryFile } from '../common/summary-file.js';
 import type { AnalyzerSummary } from './summary.js';
 import { resolveEndpoint, resolveIpv4 } from '../common/endpoint.js';
-import { DicapError, errorCode, errorMessage } from '../common/errors.js';
+import { badConfig, DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { runAsUser } from '../common/drop-privileges.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
-import { formatHelp, parseOptions, type OptionValues } from '../common/options.js';
+import { runCommand, type OptionValues } from '../common/options.js';
+import { rateMeter } from '../common/rate.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { handlerFaults } from '../common/fault-guard.js';
-import { MEMBER_TIMING_FLAGS, resolveTiming } from '../common/timing.js';
+import { memberTiming } from '../common/timing.js';
 import { AnalyzerSink } from '../native/analyzer-sink.js';
 import { AnalyzerReports } from './coordinator-reports.js';
 import { createAnalyzerMetrics } from './metrics.js';
@@ -41,25 +42,17 @@ const OUTPUT_CHECK_MS = 250;
 
 // Every message goes to stderr (the log too): with `--write -`, stdout is the pcap stream.
 
-/** The parsed options, or 'help'; refuses pcap on a terminal. */
-function readOptions(argv: string[]): AnalyzerValues | 'help' {
-  const parsed = parseOptions(ANALYZER_OPTIONS, argv, process.env);
-  if (parsed.help) return 'help';
-  if (parsed.values.write === '-' && tty.isatty(1)) {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
+/** The options checked together; refuses pcap on a terminal. */
+function checkOptions(options: OptionValues<typeof ANALYZER_OPTIONS>): AnalyzerValues {
+  if (options.write === '-' && tty.isatty(1)) {
+    throw badConfig(
       '--write - would send binary pcap to a terminal; pipe it (| tcpdump -r -) or give a file',
     );
   }
-  const timing = resolveTiming(
-    parsed.values.timing,
-    { heartbeatIntervalMs: parsed.values.heartbeatIntervalMs },
-    MEMBER_TIMING_FLAGS,
-  );
   return {
-    ...parsed.values,
-    heartbeatIntervalMs: timing.heartbeatIntervalMs,
-    target: outputTarget(parsed.values),
+    ...options,
+    heartbeatIntervalMs: memberTiming(options).heartbeatIntervalMs,
+    target: outputTarget(options),
   };
 }
 
@@ -115,23 +108,23 @@ function describeOutput(target: OutputTargetOptions, sink: AnalyzerSink): string
   return `writing ${what} to ${names.join(', ')}`;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let values: AnalyzerValues;
-  let host: string;
-  let key: Buffer | null;
-  try {
-    const read = readOptions(argv);
-    if (read === 'help') {
-      console.log(formatHelp(ANALYZER_OPTIONS));
-      return 0;
-    }
-    values = read;
-    host = await resolveIpv4(values.listen.host, '--listen');
-    key = clusterKey(values);
-  } catch (error) {
-    process.stderr.write(`dicap analyzer: ${errorMessage(error)}\n`);
-    return 2;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand(ANALYZER_OPTIONS, argv, prepare, analyze);
+}
+
+interface Prepared {
+  values: AnalyzerValues;
+  host: string;
+  key: Buffer | null;
+}
+
+/** The options, the address to listen on and the cluster key; throws DicapError for a bad one. */
+async function prepare(options: OptionValues<typeof ANALYZER_OPTIONS>): Promise<Prepared> {
+  const values = checkOptions(options);
+  return { values, host: await resolveIpv4(values.listen.host, '--listen'), key: clusterKey(values) };
+}
+
+async function analyze({ values, host, key }: Prepared): Promise<number> {
   const log = createLogger('analyzer', values.logFormat);
   handlerFaults.log = (line) => log.error(line);
 
@@ -228,14 +221,10 @@ async function joinCoordinator(
 ): Promise<CoordinatorLink | undefined> {
   if (values.coordinator.length === 0 && !values.discover) return undefined;
   if (values.nodeId === undefined)
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      "joining a coordinator needs --node-id ID (distinct from every capture node's)",
-    );
+    throw badConfig("joining a coordinator needs --node-id ID (distinct from every capture node's)");
   const advertise = values.advertise ?? host;
   if (!net.isIPv4(advertise) || advertise === '0.0.0.0') {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
+    throw badConfig(
       `--advertise ${advertise}: capture nodes need a concrete IPv4 address to send batches to; give --advertise IP`,
     );
   }
@@ -263,16 +252,12 @@ function run(
   summary: SummaryFile<AnalyzerSummary>,
 ): Promise<number> {
   return new Promise<number>((resolve) => {
-    let lastDatagrams = 0;
-    let lastTime = Date.now();
+    const datagramRate = rateMeter();
     const statusTimer =
       values.statusInterval > 0
         ? setInterval(() => {
             const counters = sink.counters();
-            const now = Date.now();
-            const rate = ((counters.datagrams - lastDatagrams) * 1000) / Math.max(1, now - lastTime);
-            lastDatagrams = counters.datagrams;
-            lastTime = now;
+            const rate = datagramRate(counters.datagrams);
             log.info(statusFields(counters, rate), formatStatusLine(counters, rate));
             summary.writeOrWarn({ final: false, ...counters });
           }, values.statusInterval * 1000)

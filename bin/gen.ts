@@ -2,8 +2,8 @@
 // (AF_PACKET) at a fixed or the highest rate, or writes the same frames to a pcap file.
 // Prints a progress line every second on stderr, and at the end one line (or, with --json,
 // one JSON object) on stdout saying what was sent.
-import { DicapError, errorMessage } from '../common/errors.js';
-import { defineOptions, formatHelp, parseOptions } from '../common/options.js';
+import { badConfig, DicapError, errorMessage } from '../common/errors.js';
+import { defineOptions, runCommand, type OptionValues } from '../common/options.js';
 import {
   DEFAULT_FLOWS,
   DEFAULT_IPID_MIX,
@@ -63,7 +63,7 @@ function readIpIdMix(items: readonly string[]): { mix: IpIdMix } | { problem: st
 /** Parses the --ipid-mix list; throws a one-line DicapError naming the problem. */
 export function parseIpIdMix(items: readonly string[]): IpIdMix {
   const read = readIpIdMix(items);
-  if ('problem' in read) throw new DicapError('DICAP_ERR_BAD_CONFIG', `--ipid-mix ${read.problem}`);
+  if ('problem' in read) throw badConfig(`--ipid-mix ${read.problem}`);
   return read.mix;
 }
 
@@ -141,7 +141,7 @@ export const GEN_OPTIONS = defineOptions({
   },
 });
 
-type GenValues = Extract<ReturnType<typeof parseOptions<typeof GEN_OPTIONS>>, { help: false }>['values'];
+type GenValues = OptionValues<typeof GEN_OPTIONS>;
 
 function generatorOptions(values: GenValues): TrafficGeneratorOptions {
   const common = {
@@ -209,34 +209,28 @@ function formatReport(r: GenReport): string {
   );
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let values: GenValues;
-  let generator: TrafficGenerator;
-  try {
-    const parsed = parseOptions(GEN_OPTIONS, argv, process.env);
-    if (parsed.help) {
-      console.log(formatHelp(GEN_OPTIONS));
-      return 0;
-    }
-    values = parsed.values;
-    if ((values.interface === undefined) === (values.write === undefined)) {
-      throw new DicapError(
-        'DICAP_ERR_BAD_CONFIG',
-        'give exactly one output: --interface IF (send) or --write FILE (pcap)',
-      );
-    }
-    if (values.write !== undefined && values.count === undefined && values.duration === undefined) {
-      throw new DicapError(
-        'DICAP_ERR_BAD_CONFIG',
-        '--write needs --count N or --duration S, or the file would grow without end',
-      );
-    }
-    generator = new TrafficGenerator(generatorOptions(values));
-  } catch (error) {
-    console.error(`dicap gen: ${errorMessage(error)}`);
-    return 2;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand(GEN_OPTIONS, argv, generatorOf, generate);
+}
 
+/** The generator the options describe; throws DicapError for a bad combination. */
+function generatorOf(values: GenValues): { values: GenValues; generator: TrafficGenerator } {
+  if ((values.interface === undefined) === (values.write === undefined)) {
+    throw badConfig('give exactly one output: --interface IF (send) or --write FILE (pcap)');
+  }
+  if (values.write !== undefined && values.count === undefined && values.duration === undefined) {
+    throw badConfig('--write needs --count N or --duration S, or the file would grow without end');
+  }
+  return { values, generator: new TrafficGenerator(generatorOptions(values)) };
+}
+
+function generate({
+  values,
+  generator,
+}: {
+  values: GenValues;
+  generator: TrafficGenerator;
+}): Promise<number> {
   return new Promise<number>((resolve) => {
     let failure: string | null = null;
     let last = { frames: 0, ns: 0 };

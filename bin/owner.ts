@@ -2,8 +2,8 @@
 // frame of a capture file (POSITION `-` for an in-band control frame), computed by the
 // native engine's own Selector — the answer to "which node owns this traffic".
 import { readClusterKeyFile } from '../common/cluster-key.js';
-import { DicapError, errorMessage } from '../common/errors.js';
-import { defineOptions, formatHelp, parseOptions } from '../common/options.js';
+import { badConfig, errorMessage } from '../common/errors.js';
+import { commandOptions, defineOptions } from '../common/options.js';
 import { native } from '../native/addon.js';
 import { CLUSTER_OPTIONS } from '../common/cluster-options.js';
 
@@ -44,17 +44,9 @@ const CHUNK_LINES = 65536;
 export async function main(argv: string[]): Promise<number> {
   const file = argv.length > 0 && !argv[argv.length - 1]!.startsWith('-') ? argv[argv.length - 1] : undefined;
   try {
-    const parsed = parseOptions(OWNER_OPTIONS, file === undefined ? argv : argv.slice(0, -1), process.env);
-    if (parsed.help) {
-      console.log(formatHelp(OWNER_OPTIONS));
-      return 0;
-    }
-    if (file === undefined)
-      throw new DicapError(
-        'DICAP_ERR_BAD_CONFIG',
-        'missing FILE: give the capture file as the last argument',
-      );
-    const values = parsed.values;
+    const values = commandOptions(OWNER_OPTIONS, file === undefined ? argv : argv.slice(0, -1));
+    if (!values) return 0;
+    if (file === undefined) throw badConfig('missing FILE: give the capture file as the last argument');
     const [k0 = 0, k1 = 0] = values.key.map(Number);
     const clusterKey = values.clusterKeyFile ? readClusterKeyFile(values.clusterKeyFile) : undefined;
     const topology = {

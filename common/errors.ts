@@ -24,3 +24,8 @@ export function errorCode(error: unknown): string | undefined {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A bad option, or a bad combination of options: the commands exit with code 2 and its one line. */
+export function badConfig(message: string): DicapError {
+  return new DicapError('DICAP_ERR_BAD_CONFIG', message);
+}

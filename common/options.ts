@@ -12,7 +12,7 @@
 // A repeatable option takes several values: repeat the flag, or separate values by commas
 // (in a flag, the environment or a config string); a config file may also give an array.
 // The highest source that sets an option supplies all of its values (no merging of lists).
-import { DicapError } from './errors.js';
+import { DicapError, errorMessage } from './errors.js';
 import { formatHostPort, tryParseHostPort, tryParseListenAddress, type HostPort } from './host-port.js';
 import { readSmallFile } from './small-file.js';
 
@@ -551,4 +551,45 @@ export function formatHelp(spec: OptionsSpec): string {
     ),
   );
   return lines.join('\n');
+}
+
+/**
+ * A command's options from its arguments, the environment and its config file, as
+ * `parseOptions` reads them; undefined when --help asked for the help, which is printed on
+ * stdout then. Throws as `parseOptions` does.
+ */
+export function commandOptions<const S extends OptionsSpec>(
+  spec: S,
+  argv: readonly string[],
+): OptionValues<S> | undefined {
+  const parsed = parseOptions(spec, argv, process.env);
+  if (parsed.help) {
+    console.log(formatHelp(spec));
+    return undefined;
+  }
+  return parsed.values;
+}
+
+/**
+ * A command's start: its options read, then `check`ed (a bad combination throws DicapError;
+ * `check` returns what `run` needs), then `run`. --help prints the help and gives 0; a bad
+ * option or combination gives one line `dicap <component>: <problem>` on stderr and exit
+ * code 2 before anything starts.
+ */
+export async function runCommand<const S extends OptionsSpec, T>(
+  spec: S,
+  argv: readonly string[],
+  check: (values: OptionValues<S>) => T | Promise<T>,
+  run: (checked: T) => Promise<number>,
+): Promise<number> {
+  let checked: T;
+  try {
+    const values = commandOptions(spec, argv);
+    if (!values) return 0;
+    checked = await check(values);
+  } catch (error) {
+    console.error(`dicap ${spec.component}: ${errorMessage(error)}`);
+    return 2;
+  }
+  return run(checked);
 }

@@ -197,3 +197,12 @@ export function resolveTiming(
   if (problem) throw new DicapError('DICAP_ERR_BAD_CONFIG', problem);
   return timing;
 }
+
+/** An agent's or analyzer's timing: its --timing profile with its --heartbeat-interval-ms on top. */
+export function memberTiming(values: { timing: TimingProfile; heartbeatIntervalMs?: number }): ControlTiming {
+  return resolveTiming(
+    values.timing,
+    { heartbeatIntervalMs: values.heartbeatIntervalMs },
+    MEMBER_TIMING_FLAGS,
+  );
+}

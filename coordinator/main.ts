@@ -4,11 +4,11 @@
 import net from 'node:net';
 import { clusterKeyOf } from '../common/cluster-key.js';
 import { resolveSnaplen } from '../common/cluster-options.js';
-import { DicapError, errorMessage } from '../common/errors.js';
+import { badConfig, DicapError, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { runAsUser } from '../common/drop-privileges.js';
 import { serveMetrics } from '../common/metrics-server.js';
-import { formatHelp, parseOptions } from '../common/options.js';
+import { runCommand, type OptionValues } from '../common/options.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { handlerFaults } from '../common/fault-guard.js';
 import { resolveTiming } from '../common/timing.js';
@@ -21,42 +21,35 @@ import { COORDINATOR_OPTIONS, parsePeer } from './options.js';
 import { coordinatorStatus, formatCoordinatorLine, statusFields } from './status.js';
 import { startCoordinator } from './runtime.js';
 
-type Values = Extract<ReturnType<typeof parseOptions<typeof COORDINATOR_OPTIONS>>, { help: false }>['values'];
+type Values = OptionValues<typeof COORDINATOR_OPTIONS>;
 
 function configOf(values: Values, onEvent: (event: ClusterEvent) => void): CoordinatorConfig {
   const key = clusterKeyOf(values, 'dicap coordinator');
   if (!net.isIPv4(values.listen.host)) {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
+    throw badConfig(
       `--listen ${values.listen.host}: give an IPv4 address of this host (or 0.0.0.0 with --advertise)`,
     );
   }
   const advertise = values.advertise ?? values.listen.host;
   if (!net.isIPv4(advertise) || advertise === '0.0.0.0') {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
+    throw badConfig(
       `--advertise ${advertise}: agents need a concrete IPv4 address to reach the coordinator; give --advertise IP`,
     );
   }
   if (values.mode === 'round-robin' && !values.injectInterface) {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
+    throw badConfig(
       'round-robin needs --inject-interface IF: the topology frame that resets every counter travels on the monitored link',
     );
   }
   if (values.injectInterface && !/^[\w.-]{1,15}$/.test(values.injectInterface)) {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      `--inject-interface "${values.injectInterface}" is not an interface name`,
-    );
+    throw badConfig(`--inject-interface "${values.injectInterface}" is not an interface name`);
   }
   const peers = values.peer.map((text) => parsePeer(text)!);
   if (
     peers.some((p) => p.id === values.coordinatorId) ||
     new Set(peers.map((p) => p.id)).size !== peers.length
   ) {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
+    throw badConfig(
       `--peer IDs must differ from each other and from --coordinator-id ${values.coordinatorId}`,
     );
   }
@@ -109,24 +102,23 @@ function logEvent(log: Logger, event: ClusterEvent): void {
   else log.info(fields, line);
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let config: CoordinatorConfig;
-  let values: Values;
-  let log: Logger;
-  try {
-    const parsed = parseOptions(COORDINATOR_OPTIONS, argv, process.env);
-    if (parsed.help) {
-      console.log(formatHelp(COORDINATOR_OPTIONS));
-      return 0;
-    }
-    values = parsed.values;
-    const logger = createLogger('coordinator', values.logFormat);
-    config = configOf(values, (event) => logEvent(logger, event));
-    log = logger;
-  } catch (error) {
-    console.error(`dicap coordinator: ${errorMessage(error)}`);
-    return 2;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand(COORDINATOR_OPTIONS, argv, configured, coordinate);
+}
+
+interface Configured {
+  values: Values;
+  config: CoordinatorConfig;
+  log: Logger;
+}
+
+/** The coordinator's configuration and log; throws DicapError for a bad combination. */
+function configured(values: Values): Configured {
+  const log = createLogger('coordinator', values.logFormat);
+  return { values, config: configOf(values, (event) => logEvent(log, event)), log };
+}
+
+async function coordinate({ values, config, log }: Configured): Promise<number> {
   handlerFaults.log = (line) => log.error(line);
   if (!config.key)
     log.warn(

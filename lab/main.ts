@@ -1,7 +1,7 @@
 // `dicap lab up|status|down|replay|demo`: the command line of the lab. Everything it does
 // goes through the API of lab.ts (and cluster.ts), which tests and benchmarks use as well.
-import { DicapError, errorMessage } from '../common/errors.js';
-import { formatHelp, parseOptions, type OptionsSpec } from '../common/options.js';
+import { badConfig, DicapError, errorMessage } from '../common/errors.js';
+import { commandOptions, type OptionValues, type OptionsSpec } from '../common/options.js';
 import { DEFAULT_SNAPLEN, resolveSnaplen } from '../common/cluster-options.js';
 import { DEFAULT_HASH_KEY } from './cluster.js';
 import { runDemo } from './demo.js';
@@ -48,17 +48,8 @@ function usage(): string {
 /** Progress goes to stderr, so that stdout carries only results (and --json stays parseable). */
 const progress = (line: string): void => console.error(line);
 
-function parsed<S extends OptionsSpec>(spec: S, argv: readonly string[]) {
-  const result = parseOptions(spec, argv, process.env);
-  if (result.help) {
-    console.log(formatHelp(spec));
-    return undefined;
-  }
-  return result.values;
-}
-
 async function up(argv: string[]): Promise<number> {
-  const values = parsed(UP_OPTIONS, argv);
+  const values = commandOptions(UP_OPTIONS, argv);
   if (!values) return 0;
   const lab = await labUp({
     id: values.id,
@@ -76,7 +67,7 @@ async function up(argv: string[]): Promise<number> {
 }
 
 async function status(argv: string[]): Promise<number> {
-  const values = parsed(STATUS_OPTIONS, argv);
+  const values = commandOptions(STATUS_OPTIONS, argv);
   if (!values) return 0;
   const ids = values.id !== undefined ? [values.id] : listLabIds();
   if (ids.length === 0) {
@@ -119,20 +110,16 @@ async function status(argv: string[]): Promise<number> {
 }
 
 async function down(argv: string[]): Promise<number> {
-  const values = parsed(DOWN_OPTIONS, argv);
+  const values = commandOptions(DOWN_OPTIONS, argv);
   if (!values) return 0;
-  if (values.all && values.id !== undefined)
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give --id or --all, not both');
+  if (values.all && values.id !== undefined) throw badConfig('give --id or --all, not both');
   const existing = listLabIds();
   let ids: string[];
   if (values.all) ids = existing;
   else if (values.id !== undefined) ids = [values.id];
   else if (existing.length <= 1) ids = existing;
   else
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      `${existing.length} labs exist (${existing.join(', ')}); say which with --id, or --all`,
-    );
+    throw badConfig(`${existing.length} labs exist (${existing.join(', ')}); say which with --id, or --all`);
   if (ids.length === 0 || (values.id !== undefined && !existing.includes(values.id))) {
     console.log(
       values.id !== undefined
@@ -172,20 +159,16 @@ function splitFiles(spec: OptionsSpec, argv: readonly string[]): { files: string
 
 async function replay(argv: string[]): Promise<number> {
   const { files, flags } = splitFiles(REPLAY_OPTIONS, argv);
-  const values = parsed(REPLAY_OPTIONS, flags);
+  const values = commandOptions(REPLAY_OPTIONS, flags);
   if (!values) return 0;
   if (files.length === 0)
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      'no capture file given; usage: dicap lab replay FILE… [--pps R | --topspeed]',
-    );
+    throw badConfig('no capture file given; usage: dicap lab replay FILE… [--pps R | --topspeed]');
   if (values.out !== undefined) return experiment(files, values);
   const experimentOnly = (
     ['nodes', 'mode', 'snaplen', 'workers', 'key', 'selection', 'distribute', 'changeTopology'] as const
   ).filter((name) => values[name] !== undefined && values[name] !== false);
   if (experimentOnly.length > 0) {
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
+    throw badConfig(
       `--${experimentOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --out DIR (a whole experiment in a fresh lab); without --out, replay sends into a lab that is up`,
     );
   }
@@ -207,7 +190,7 @@ async function replay(argv: string[]): Promise<number> {
   return 0;
 }
 
-type ReplayValues = NonNullable<ReturnType<typeof parsed<typeof REPLAY_OPTIONS>>>;
+type ReplayValues = OptionValues<typeof REPLAY_OPTIONS>;
 
 async function experiment(files: string[], values: ReplayValues): Promise<number> {
   const nodes = values.nodes ?? DEFAULT_CAPTURE_HOSTS;
@@ -238,7 +221,7 @@ async function experiment(files: string[], values: ReplayValues): Promise<number
 }
 
 async function demo(argv: string[]): Promise<number> {
-  const values = parsed(DEMO_OPTIONS, argv);
+  const values = commandOptions(DEMO_OPTIONS, argv);
   if (!values) return 0;
   return runDemo({
     id: values.id,

@@ -2,14 +2,15 @@
 // static topology, reports a status line (and rewrites --summary FILE) every
 // --status-interval, serves metrics, and on SIGINT/SIGTERM (or the end of the file)
 // flushes every batch and prints its final counters.
-import { DicapError, errorMessage } from '../common/errors.js';
+import { badConfig, DicapError, errorMessage } from '../common/errors.js';
 import { resolveSnaplen } from '../common/cluster-options.js';
 import { deriveBatchKey } from '../protocol/header-batch.js';
 import { clusterKeyOf, readClusterKeyFile } from '../common/cluster-key.js';
-import { formatHelp, parseOptions } from '../common/options.js';
+import { runCommand, type OptionValues } from '../common/options.js';
+import { rateMeter } from '../common/rate.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { handlerFaults } from '../common/fault-guard.js';
-import { MEMBER_TIMING_FLAGS, resolveTiming, type ControlTiming } from '../common/timing.js';
+import { memberTiming, type ControlTiming } from '../common/timing.js';
 import { CaptureEngine, type CaptureEngineOptions } from '../native/engine.js';
 import { createAgentMetrics } from './metrics.js';
 import { AGENT_OPTIONS } from './options.js';
@@ -27,7 +28,7 @@ import { chooseSelectionStage, type ChosenStage } from './selection-stage.js';
 /** A graceful stop waits at most this long for the topology without this node. */
 const LEAVE_TIMEOUT_MS = 3000;
 
-type AgentValues = Extract<ReturnType<typeof parseOptions<typeof AGENT_OPTIONS>>, { help: false }>['values'];
+type AgentValues = OptionValues<typeof AGENT_OPTIONS>;
 
 /** The engine's options from the agent's flags: the common part, then the live or file source. */
 function engineOptions(
@@ -76,43 +77,27 @@ function removeStaleProgram(iface: string, log: Logger): void {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let values: AgentValues;
-  let timing: ControlTiming;
-  try {
-    const parsed = parseOptions(AGENT_OPTIONS, argv, process.env);
-    if (parsed.help) {
-      console.log(formatHelp(AGENT_OPTIONS));
-      return 0;
-    }
-    values = parsed.values;
-    if ((values.interface === undefined) === (values.pcap === undefined)) {
-      throw new DicapError(
-        'DICAP_ERR_BAD_CONFIG',
-        'give exactly one source: --interface IF (live) or --pcap FILE',
-      );
-    }
-    if (values.captureThreads > 1 && values.interface === undefined) {
-      throw new DicapError(
-        'DICAP_ERR_BAD_CONFIG',
-        '--capture-threads applies to live capture (--interface); a file is read by one thread',
-      );
-    }
-    if (values.captureThreads > 1 && values.nodes !== undefined && values.mode === 'round-robin') {
-      throw new DicapError(
-        'DICAP_ERR_BAD_CONFIG',
-        'round-robin counts frames in wire order, which --capture-threads splits between rings; use --capture-threads 1 with round-robin',
-      );
-    }
-    timing = resolveTiming(
-      values.timing,
-      { heartbeatIntervalMs: values.heartbeatIntervalMs },
-      MEMBER_TIMING_FLAGS,
-    );
-  } catch (error) {
-    console.error(`dicap agent: ${errorMessage(error)}`);
-    return 2;
+export function main(argv: string[]): Promise<number> {
+  return runCommand(AGENT_OPTIONS, argv, checkOptions, capture);
+}
+
+/** The options with the control plane's timing; throws DicapError for a bad combination. */
+function checkOptions(values: AgentValues): { values: AgentValues; timing: ControlTiming } {
+  if ((values.interface === undefined) === (values.pcap === undefined)) {
+    throw badConfig('give exactly one source: --interface IF (live) or --pcap FILE');
   }
+  if (values.captureThreads > 1 && values.interface === undefined) {
+    throw badConfig('--capture-threads applies to live capture (--interface); a file is read by one thread');
+  }
+  if (values.captureThreads > 1 && values.nodes !== undefined && values.mode === 'round-robin') {
+    throw badConfig(
+      'round-robin counts frames in wire order, which --capture-threads splits between rings; use --capture-threads 1 with round-robin',
+    );
+  }
+  return { values, timing: memberTiming(values) };
+}
+
+async function capture({ values, timing }: { values: AgentValues; timing: ControlTiming }): Promise<number> {
   const log = createLogger('agent', values.logFormat);
   handlerFaults.log = (line) => log.error(line);
 
@@ -123,8 +108,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const following = values.coordinator.length > 0 || values.discover;
     if (!following && values.nodes === undefined) {
-      throw new DicapError(
-        'DICAP_ERR_BAD_CONFIG',
+      throw badConfig(
         'give a static topology with --nodes ID,ID,… or follow a coordinator with --coordinator HOST:PORT or --discover',
       );
     }
@@ -260,16 +244,12 @@ export async function main(argv: string[]): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let exitCode = 0;
-    let lastSeen = 0;
-    let lastTime = Date.now();
+    const seenRate = rateMeter();
     const statusTimer =
       values.statusInterval > 0
         ? setInterval(() => {
             const counters = engine.counters();
-            const now = Date.now();
-            const rate = ((counters.seen - lastSeen) * 1000) / Math.max(1, now - lastTime);
-            lastSeen = counters.seen;
-            lastTime = now;
+            const rate = seenRate(counters.seen);
             log.info(statusFields(counters, rate), formatStatusLine(values.nodeId, counters, rate));
             summary.writeOrWarn(summaryOf(false));
           }, values.statusInterval * 1000)
