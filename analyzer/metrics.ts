@@ -27,6 +27,7 @@ const SINK_COUNTERS: Array<
       | 'bytes'
       | 'records'
       | 'socketDrops'
+      | 'coalescedReceives'
       | 'recordsWritten'
       | 'recordsUnwritten'
       | 'bytesWritten'
@@ -50,6 +51,11 @@ const SINK_COUNTERS: Array<
     'dicap_analyzer_socket_dropped_datagrams_total',
     'Datagrams the kernel dropped because the socket receive buffer was full (SO_RXQ_OVFL)',
     'socketDrops',
+  ],
+  [
+    'dicap_analyzer_coalesced_receives_total',
+    'Receives that held several datagrams merged by UDP GRO (the datagrams count one by one above)',
+    'coalescedReceives',
   ],
   ['dicap_analyzer_written_records_total', 'Records written to the pcap output', 'recordsWritten'],
   [

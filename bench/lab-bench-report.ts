@@ -8,11 +8,19 @@ export type Rate = number | 'max';
 /**
  * none: the generator alone; tcpdump: on capture1, the whole link; tcpdump-share: on every
  * capture host with the share filter `ip[4:2] % N = P` (what an admin would run instead of
- * dicap); dicap: the cluster with the agents' default selection (auto); dicap-xdp,
- * dicap-socket, dicap-user: the cluster with that --selection.
+ * dicap); tcpdump-share-export: the same, each tcpdump's pcap stream sent on to the analyzer
+ * host by socat (what dicap's export does); dicap: the cluster with the agents' default
+ * selection (auto); dicap-xdp, dicap-socket, dicap-user: the cluster with that --selection.
  */
 export type Capturer =
-  'none' | 'tcpdump' | 'tcpdump-share' | 'dicap' | 'dicap-xdp' | 'dicap-socket' | 'dicap-user';
+  | 'none'
+  | 'tcpdump'
+  | 'tcpdump-share'
+  | 'tcpdump-share-export'
+  | 'dicap'
+  | 'dicap-xdp'
+  | 'dicap-socket'
+  | 'dicap-user';
 
 /** Frames lost on the way from the passive interface to the capture's end, one run. null: the layer does not exist for this capturer. */
 export interface CaptureLoss {
@@ -405,15 +413,25 @@ export function labSelectionTables(selection: NonNullable<LabBenchResult['select
 const SELECTION_CAPTURERS: readonly Capturer[] = [
   'tcpdump',
   'tcpdump-share',
+  'tcpdump-share-export',
   'dicap-user',
   'dicap-socket',
   'dicap-xdp',
 ];
 
-/** The busiest capturing process of a run (the analyzer left out: it is not on a capture host), CPU s per million wire frames. */
+/**
+ * The busiest capture host of a run, CPU s per million wire frames: its capturing processes
+ * added up (a tcpdump and the socat exporting its output; one agent). Process names end
+ * with their host or node. The analyzer is left out: it is not on a capture host.
+ */
 function busiestCapturer(run: LabRun): number {
-  const capture = run.processCpuS.filter((p) => p.name !== 'analyzer');
-  return Math.max(...capture.map((p) => perMillion(p.seconds, run)));
+  const byHost = new Map<string, number>();
+  for (const p of run.processCpuS) {
+    if (p.name === 'analyzer') continue;
+    const host = p.name.split(' ').at(-1)!;
+    byHost.set(host, (byHost.get(host) ?? 0) + p.seconds);
+  }
+  return Math.max(...[...byHost.values()].map((seconds) => perMillion(seconds, run)));
 }
 
 function selectionTable(selection: NonNullable<LabBenchResult['selection']>): ReportTable {
@@ -425,9 +443,10 @@ function selectionTable(selection: NonNullable<LabBenchResult['selection']>): Re
   };
   const whole = busiest('tcpdump');
   const share = busiest('tcpdump-share');
+  const shareExport = busiest('tcpdump-share-export');
   const rows = SELECTION_CAPTURERS.map((c) => {
     const rs = runsOf(runs, rate, c);
-    if (rs.length === 0) return [c, '–', '–', '–', '–', '–', '–'];
+    if (rs.length === 0) return [c, '–', '–', '–', '–', '–', '–', '–'];
     const b = busiest(c);
     const extra = machineExtra(rs, alone);
     return [
@@ -435,6 +454,7 @@ function selectionTable(selection: NonNullable<LabBenchResult['selection']>): Re
       b.toFixed(3),
       (b / whole).toFixed(2),
       (b / share).toFixed(2),
+      Number.isNaN(shareExport) ? '–' : (b / shareExport).toFixed(2),
       rs.some((r) => r.processCpuS.some((p) => p.name === 'analyzer'))
         ? median(rs.map((r) => perMillion(processCpu(r, 'analyzer'), r))).toFixed(3)
         : '–',
@@ -449,16 +469,18 @@ function selectionTable(selection: NonNullable<LabBenchResult['selection']>): Re
     title: `Selection stages against tcpdump (${nodes} capture hosts, ${kfps(rate)} frames/s, ipid)`,
     note:
       `CPU seconds per million wire frames, median of ${Math.max(...runs.map((r) => r.repeat))} repeats. ` +
-      'Busiest: the busiest capturing process on a capture host (one agent: capture and export threads; one tcpdump). ' +
+      'Busiest: the busiest capture host, its capturing processes added up (one agent: capture and export threads; one tcpdump, with the socat sending its output). ' +
       'tcpdump: on capture1, the whole link. tcpdump-share: on every host with `ip[4:2] % N = P`, the kernel share filter an admin would use instead of dicap (it exports nothing). ' +
+      'tcpdump-share-export: the same, with `tcpdump -w - | socat - UDP4-SENDTO:analyzer` sending its pcap stream to the analyzer host as dicap does (a socat there receives it: the analyzer column). ' +
       'dicap-STAGE: agents with --selection STAGE, exporting to one analyzer. ' +
       "Kernel filters (XDP, socket filters, tcpdump's filter) run in the wire CPU's softirq, not in the capturing process: " +
       'the machine column (busy CPU of the whole machine minus the generator alone, same repeat) includes them.',
     columns: [
       'capturer',
-      'busiest process s/M',
+      'busiest host s/M',
       '÷ tcpdump whole link',
       '÷ tcpdump share filter',
+      '÷ share filter + export',
       'analyzer s/M',
       'machine s/M over generator',
       'lost (ring+queue+send)',

@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { DicapError } from '../common/errors.js';
 import {
+  DEFAULT_ANALYZER_PORT,
   DEFAULT_HASH_KEY,
   startCluster,
   type AgentSummary,
@@ -53,7 +54,7 @@ import {
 } from './lab-bench-report.js';
 import type { ReportTable } from './report.js';
 import { benchSelectionStages } from './lab-selection-bench.js';
-import { startTcpdump, TCPDUMP_BLOCK_TIMEOUT_MS } from './tcpdump-capture.js';
+import { startExportReceiver, startTcpdump, TCPDUMP_BLOCK_TIMEOUT_MS } from './tcpdump-capture.js';
 
 /** The lab this benchmark builds (and removes). */
 const LAB_ID = 'bnch';
@@ -218,28 +219,40 @@ export async function runOnce(
   const { lab, rate } = ctx;
   const settings = LAB_BENCH_SETTINGS;
   const passive0 = await lab.passiveCounters();
+  // tcpdump-share-export sends its pcap stream to the analyzer host, as dicap's agents do.
+  const analyzerHost = lab.topology.hosts.find((h) => h.role === 'analyzer');
+  const exportTo =
+    capturer === 'tcpdump-share-export' && analyzerHost?.management
+      ? { ip: analyzerHost.management.address, port: DEFAULT_ANALYZER_PORT }
+      : undefined;
+  const receiver = exportTo ? startExportReceiver(lab, analyzerHost!.name, exportTo.port) : undefined;
   const tcpdumpOn = (host: string, filter?: string) =>
     startTcpdump(lab, host, {
       snaplen: settings.snaplen,
       bufferKiB: settings.tcpdumpBufferKiB,
       cpu: captureCpu(lab),
       ...(filter ? { filter } : {}),
+      ...(exportTo ? { exportTo } : {}),
     });
   const hosts = lab.topology.hosts.filter((h) => h.role === 'capture').map((h) => h.name);
   // The share filter: each host keeps the frames whose IPv4 ID is its residue (non-IPv4 frames go nowhere).
   const tcpdumps =
     capturer === 'tcpdump'
       ? [await tcpdumpOn('capture1')]
-      : capturer === 'tcpdump-share'
+      : capturer === 'tcpdump-share' || capturer === 'tcpdump-share-export'
         ? await Promise.all(hosts.map((h, p) => tcpdumpOn(h, `ip[4:2] % ${hosts.length} = ${p}`)))
         : [];
   const tcpdump = tcpdumps[0];
+  // Names end with the capture host (or node): the report adds up a host's processes.
   const capturers: Array<{ name: string; pid: number }> =
     tcpdumps.length > 0
-      ? tcpdumps.map((t, i) => ({
-          name: capturer === 'tcpdump' ? 'tcpdump' : `tcpdump ${hosts[i]}`,
-          pid: t.process.pid,
-        }))
+      ? [
+          ...tcpdumps.flatMap((t, i) => [
+            { name: capturer === 'tcpdump' ? 'tcpdump' : `tcpdump ${hosts[i]}`, pid: t.process.pid },
+            ...(t.exporter ? [{ name: `socat ${hosts[i]}`, pid: t.exporter.pid }] : []),
+          ]),
+          ...(receiver ? [{ name: 'analyzer', pid: receiver.pid }] : []),
+        ]
       : capturer.startsWith('dicap')
         ? [
             ...cluster!.cluster.agents.map((a) => ({ name: `agent ${a.nodeId}`, pid: a.process!.pid })),
@@ -312,7 +325,11 @@ export async function runOnce(
     ctx.say(describeRun(run));
     return { run, ...(after ? { after } : {}) };
   } finally {
-    for (const t of tcpdumps) if (t.process.running) await t.process.stop('SIGKILL');
+    for (const t of tcpdumps) {
+      if (t.process.running) await t.process.stop('SIGKILL');
+      if (t.exporter?.running) await t.exporter.stop('SIGKILL');
+    }
+    await receiver?.stop('SIGKILL');
   }
 }
 

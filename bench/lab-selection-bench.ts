@@ -39,7 +39,7 @@ export async function benchSelectionStages(
     const runs: LabRun[] = [];
     for (let repeat = 1; repeat <= REPEATS; ++repeat) {
       const ctx = { lab, labNamespaces, nodes: NODES, rate, repeat, say };
-      for (const capturer of ['none', 'tcpdump', 'tcpdump-share'] as const)
+      for (const capturer of ['none', 'tcpdump', 'tcpdump-share', 'tcpdump-share-export'] as const)
         runs.push((await runOnce(ctx, capturer)).run);
       for (const stage of STAGES) {
         const cluster = await startCluster(lab, {

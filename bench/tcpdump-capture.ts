@@ -3,6 +3,15 @@
 // into a TPACKET_V3 ring of KIB KiB and writes it nowhere; on SIGINT it prints its own
 // account: packets captured (handed to tcpdump), received by filter, dropped by kernel
 // (the ring's tp_drops).
+//
+// With `exportTo`, tcpdump writes its pcap stream into a FIFO that socat reads and sends on
+// as UDP datagrams: `tcpdump -w - FILTER | socat - UDP4-SENDTO:…`, the share filter plus an
+// export, which is what an admin would build instead of dicap. A FIFO rather than a shell
+// pipeline, so both processes are children of the bench and their CPU is measured apart.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { DicapError } from '../common/errors.js';
 import type { Lab, LabProcess } from '../lab/lab.js';
 
@@ -25,6 +34,8 @@ export interface TcpdumpReport {
 
 export interface RunningTcpdump {
   process: LabProcess;
+  /** With exportTo: the socat that sends tcpdump's output on. */
+  exporter?: LabProcess;
   /** Stops it (SIGINT) and resolves with its account. */
   stop(): Promise<TcpdumpReport>;
 }
@@ -55,6 +66,15 @@ export interface TcpdumpOptions {
   cpu?: number;
   /** A capture filter expression (libpcap's, compiled into the socket's classic BPF filter). */
   filter?: string;
+  /** Send the pcap stream over UDP to this address (socat, in datagrams of up to 1472 bytes). */
+  exportTo?: { ip: string; port: number };
+}
+
+/** `socat -u UDP4-RECV:PORT /dev/null` on `host`: the receiving end of tcpdump's export. */
+export function startExportReceiver(lab: Lab, host: string, port: number): LabProcess {
+  return lab.spawn(host, 'socat', ['-u', `UDP4-RECV:${port},rcvbuf=33554432`, '/dev/null'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
 }
 
 /** Starts tcpdump on `host`'s passive interface and resolves once it is listening. */
@@ -65,6 +85,22 @@ export async function startTcpdump(lab: Lab, host: string, options: TcpdumpOptio
       'DICAP_ERR_BAD_CONFIG',
       `lab host ${host} has no passive interface; run tcpdump on a capture host`,
     );
+  let fifo: string | undefined;
+  let exporter: LabProcess | undefined;
+  if (options.exportTo) {
+    fifo = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-tcpdump-export-')), 'pcap');
+    execFileSync('mkfifo', ['-m', '0600', fifo]);
+    const sender = [
+      'socat',
+      '-u',
+      '-b',
+      '1472',
+      `OPEN:${fifo}`,
+      `UDP4-SENDTO:${options.exportTo.ip}:${options.exportTo.port}`,
+    ];
+    const argv = options.cpu === undefined ? sender : ['taskset', '-c', String(options.cpu), ...sender];
+    exporter = lab.spawn(host, argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'] });
+  }
   const tcpdump = [
     'tcpdump',
     '-i',
@@ -72,7 +108,7 @@ export async function startTcpdump(lab: Lab, host: string, options: TcpdumpOptio
     '-s',
     String(options.snaplen),
     '-w',
-    '/dev/null',
+    fifo ?? '/dev/null',
     '-B',
     String(options.bufferKiB),
     ...(options.filter ? [options.filter] : []),
@@ -83,20 +119,32 @@ export async function startTcpdump(lab: Lab, host: string, options: TcpdumpOptio
   let stderr = '';
   child.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const deadline = Date.now() + READY_TIMEOUT_MS;
+  const removeFifo = (): void => {
+    if (fifo) fs.rmSync(path.dirname(fifo), { recursive: true, force: true });
+  };
   while (!stderr.includes('listening on')) {
     if (!child.running || Date.now() > deadline) {
       await child.stop('SIGKILL');
+      await exporter?.stop('SIGKILL');
+      removeFifo();
       throw new DicapError(
         'DICAP_ERR_LAB_COMMAND',
-        `tcpdump on ${host} did not start listening: ${stderr.trim() || 'nothing on stderr (is tcpdump installed?)'}`,
+        `tcpdump on ${host} did not start listening: ${stderr.trim() || 'nothing on stderr (are tcpdump and socat installed?)'}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return {
     process: child,
+    ...(exporter ? { exporter } : {}),
     async stop() {
       await child.stop('SIGINT', 5000);
+      if (exporter) {
+        // tcpdump's end closes the FIFO: socat sends what is left and exits by itself.
+        await Promise.race([exporter.exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        await exporter.stop('SIGKILL');
+      }
+      removeFifo();
       return parseTcpdumpReport(stderr);
     },
   };

@@ -166,6 +166,10 @@ export interface AnalyzerSinkCounters {
   nodesEvicted: number;
   /** Datagrams the kernel dropped because the socket buffer was full (SO_RXQ_OVFL, reported with the next datagram received). */
   socketDrops: number;
+  /** Receives that held several datagrams merged by UDP GRO (each datagram still counts in `datagrams`). */
+  coalescedReceives: number;
+  /** The kernel accepted UDP_GRO on the socket (Linux 5.0): runs of datagrams arrive in one receive. */
+  gro: boolean;
   /** Records whose bytes all reached an output (sums over the outputs from here to filesOpened). */
   recordsWritten: number;
   /** Records that will never reach it (output ended, failed or stalled). */

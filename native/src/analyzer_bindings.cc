@@ -91,6 +91,8 @@ Napi::Object CountersToJs(Napi::Env env, const AnalyzerSinkCounters& c) {
   o.Set("reassemblyBytes", number(c.accounting.reassembly_bytes));
   o.Set("nodesEvicted", number(c.accounting.nodes_evicted));
   o.Set("socketDrops", number(c.socket_drops));
+  o.Set("coalescedReceives", number(c.coalesced_messages));
+  o.Set("gro", c.gro);
   const OutputStatus& total = c.output.total;
   o.Set("recordsWritten", number(total.records_written));
   o.Set("recordsUnwritten", number(total.records_unwritten));

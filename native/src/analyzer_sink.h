@@ -53,7 +53,9 @@ struct AnalyzerSinkCounters {
   uint64_t bytes = 0;                                // UDP payload bytes received
   std::array<uint64_t, kDropReasonCount> dropped{};  // datagrams, by reason
   AccountingTotals accounting;
-  uint64_t socket_drops = 0;  // datagrams the kernel dropped (socket buffer full), from SO_RXQ_OVFL
+  uint64_t socket_drops = 0;        // datagrams the kernel dropped (socket buffer full), from SO_RXQ_OVFL
+  uint64_t coalesced_messages = 0;  // receives that held several datagrams merged by UDP GRO
+  bool gro = false;                 // the kernel accepted UDP_GRO on the socket
   FrameOutputsCounters output;
   uint32_t receive_buffer_bytes = 0;  // what the kernel granted
   std::vector<NodeCounters> nodes;    // by node ID
@@ -122,6 +124,8 @@ class AnalyzerSink {
   SingleWriterCounter bytes_;
   std::array<SingleWriterCounter, kDropReasonCount> dropped_;
   SingleWriterCounter socket_drops_;
+  SingleWriterCounter coalesced_messages_;
+  bool gro_ = false;               // set before the thread starts
   uint32_t last_drop_report_ = 0;  // SO_RXQ_OVFL is a wrapping u32 running total
   std::optional<HeaderBatchMac> mac_;
   BatchAccounting accounting_;
