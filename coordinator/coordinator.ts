@@ -474,7 +474,7 @@ export class Coordinator {
         if (!member) return;
         this.counters.leaves++;
         this.reports.departed(view.nodeId, 'left', now);
-        this.ledger.departed(view.nodeId);
+        this.ledger.departed(view.nodeId, 'left');
         this.ledgerRounds.forget(view.nodeId);
         this.events.add('leave', `${member.role} ${view.nodeId} left`);
         this.issueTopology(`${member.role} ${view.nodeId} left`);
@@ -687,7 +687,7 @@ export class Coordinator {
     for (const { member, peersReported } of gone) {
       this.counters.timeouts++;
       this.reports.departed(member.nodeId, 'timeout', now);
-      this.ledger.departed(member.nodeId);
+      this.ledger.departed(member.nodeId, 'timeout');
       this.ledgerRounds.forget(member.nodeId);
       this.events.add(
         'timeout',

@@ -2,6 +2,8 @@
 // it saw, owned, exported and dropped. A healthy epoch has every node seeing the same number
 // of frames and the owned counts adding up to exactly that number. Pure: the coordinator
 // feeds it LEDGER reports and the clock, and acts on the verdicts (resync, alerts).
+import type { DepartureKind } from './node-reports.js';
+
 export interface NodeCounts {
   seen: number;
   owned: number;
@@ -37,6 +39,13 @@ export interface EpochCoverage {
   perNode: Record<number, NodeCounts>;
   /** Members that died or were removed while the epoch was in force: their counts end early. */
   departed: number[];
+  /**
+   * Of those, the ones that died (timed out, or silent when the epoch closed). A killed agent
+   * loses what waited in its export queue and partial batches, which its last report already
+   * counted as owned: for these nodes only the frames exported or dropped by then count as
+   * covered, so the ledger never reports less loss than there was.
+   */
+  died?: number[];
   validityStartMs: number;
   closedAtMs?: number;
   /**
@@ -139,17 +148,11 @@ export class CoverageLedger {
     return true;
   }
 
-  /** A member died or was removed: the open epochs it belongs to will lack its last frames. */
-  departed(nodeId: number): void {
-    for (const coverage of this.epochs.values()) {
-      if (
-        coverage.status === 'open' &&
-        coverage.members.includes(nodeId) &&
-        !coverage.departed.includes(nodeId)
-      ) {
-        coverage.departed.push(nodeId);
-      }
-    }
+  /** A member died or left: the open epochs it belongs to will lack its last frames. */
+  departed(nodeId: number, kind: DepartureKind): void {
+    for (const coverage of this.epochs.values())
+      if (coverage.status === 'open' && coverage.members.includes(nodeId))
+        markDeparted(coverage, nodeId, kind);
   }
 
   /**
@@ -166,8 +169,7 @@ export class CoverageLedger {
       if (!next || nowMs < Math.max(next.validityStartMs, 0) + settleMs) return;
       // A node that is silent now (dead, not yet timed out) stopped counting early: judge it
       // as departed, not as a node that saw other frames than the rest.
-      for (const id of coverage.members)
-        if (silent.has(id) && !coverage.departed.includes(id)) coverage.departed.push(id);
+      for (const id of coverage.members) if (silent.has(id)) markDeparted(coverage, id, 'timeout');
       const group = [...this.held, coverage];
       this.held = [];
       if (!this.timedSwitch || stayedAgree(group)) {
@@ -242,10 +244,21 @@ export class CoverageLedger {
   }
 }
 
+function markDeparted(c: EpochCoverage, nodeId: number, kind: DepartureKind): void {
+  if (!c.departed.includes(nodeId)) c.departed.push(nodeId);
+  if (kind === 'timeout' && !c.died?.includes(nodeId)) (c.died ??= []).push(nodeId);
+}
+
+/** Frames a node that died had owned but neither exported nor dropped at its last report. */
+function unsent(c: EpochCoverage, id: number): number {
+  const n = c.perNode[id];
+  return n && c.died?.includes(id) ? Math.max(0, n.owned - n.exported - n.dropped) : 0;
+}
+
 function summarise(c: EpochCoverage): void {
   const counts = Object.values(c.perNode);
   c.frames = Math.max(0, ...counts.map((n) => n.seen));
-  c.ownedSum = counts.reduce((s, n) => s + n.owned, 0);
+  c.ownedSum = Object.entries(c.perNode).reduce((s, [id, n]) => s + n.owned - unsent(c, Number(id)), 0);
   c.exportedSum = counts.reduce((s, n) => s + n.exported, 0);
   c.droppedSum = counts.reduce((s, n) => s + n.dropped, 0);
   c.uncovered = Math.max(0, c.frames - c.ownedSum);
@@ -325,6 +338,7 @@ function judge(group: EpochCoverage[]): EpochCoverage['status'] {
   }
   if (lost.length > 0 && blamed.uncovered > 0) {
     const silent = lost.filter((id) => !departed.has(id));
+    const unexported = group.reduce((n, c) => n + (c.died ?? []).reduce((m, id) => m + unsent(c, id), 0), 0);
     const why = [
       departed.size > 0 ? `node ${[...departed].join(', ')} died or left` : '',
       silent.length > 0
@@ -336,7 +350,8 @@ function judge(group: EpochCoverage[]): EpochCoverage['status'] {
     return verdict(
       'anomaly',
       'node-lost',
-      `${epochs}: ${why}; ${blamed.uncovered} of ${frames} frames had no reporting owner`,
+      `${epochs}: ${why}; ${blamed.uncovered} of ${frames} frames had no reporting owner` +
+        (unexported > 0 ? ` (${unexported} of them owned but not yet exported at its last report)` : ''),
     );
   }
   if (blamed.uncovered > 0)

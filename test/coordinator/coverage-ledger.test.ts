@@ -54,11 +54,33 @@ describe('the coverage ledger', () => {
     ledger.record({ nodeId: 11, epoch: 1, ...counts(900, 300) });
     ledger.record({ nodeId: 12, epoch: 1, ...counts(400, 120) }); // its last report before it died
     ledger.record({ nodeId: 13, epoch: 1, ...counts(900, 300) });
-    ledger.departed(12);
+    ledger.departed(12, 'timeout');
     const [verdict] = ledger.close(2000, 1000);
     expect(verdict).toMatchObject({ status: 'anomaly', anomaly: 'node-lost', frames: 900, uncovered: 180 });
     expect(verdict!.reason).toMatch(/node 12 died or left; 180 of 900/);
     expect(ledger.uncoveredTotal).toBe(180);
+  });
+
+  it("counts what a dead node owned but had not exported at its last report as uncovered, and not a leaver's", () => {
+    const epochOne = (kind: 'timeout' | 'left' | 'silent') => {
+      const ledger = ledgerWithTwoEpochs();
+      ledger.record({ nodeId: 11, epoch: 1, ...counts(900, 300) });
+      // 15 of its 120 frames still waited in its export queue or a partial batch.
+      ledger.record({ nodeId: 12, epoch: 1, ...counts(400, 120, 100, 5) });
+      ledger.record({ nodeId: 13, epoch: 1, ...counts(900, 300) });
+      if (kind !== 'silent') ledger.departed(12, kind);
+      return ledger.close(2000, 1000, new Set(kind === 'silent' ? [12] : []))[0]!;
+    };
+    const died = epochOne('timeout');
+    expect(died).toMatchObject({ anomaly: 'node-lost', uncovered: 195, died: [12] });
+    expect(died.reason).toMatch(
+      /195 of 900 frames had no reporting owner \(15 of them owned but not yet exported/,
+    );
+    expect(epochOne('silent')).toMatchObject({ anomaly: 'node-lost', uncovered: 195, died: [12] });
+    // A leaver flushes its queue before it stops: its owned frames count as covered.
+    const left = epochOne('left');
+    expect(left).toMatchObject({ anomaly: 'node-lost', uncovered: 180, departed: [12] });
+    expect(left.died).toBeUndefined();
   });
 
   it('judges a node that is silent at closing time (dead, not yet timed out) as lost, not as a desync', () => {
