@@ -573,6 +573,13 @@ export class Coordinator {
    */
   private admit(m: MemberAnnouncement, now: number): ReturnType<Membership['heard']> | undefined {
     const heard = this.membership.heard(m, now);
+    // A node that fell back (say from XDP to the socket filter after a restart) costs more
+    // CPU per frame: say so where operators look, not only in the nodes table.
+    if (heard.selectionBefore && m.selection)
+      this.events.add(
+        'selection',
+        `${m.role} ${m.nodeId} now selects in ${m.selection.stage} (${m.selection.reason}), before in ${heard.selectionBefore.stage} (${heard.selectionBefore.reason})`,
+      );
     if (!heard.refused) return heard;
     if (this.counters.joinsRefused++ % 1000 === 0)
       this.events.add(

@@ -1,7 +1,7 @@
 // What happened in the cluster, for people: joins, leaves, timeouts, topologies, anomalies.
 // A bounded list, newest last, shown by the dashboard and the JSON endpoint.
 export type ClusterEventKind =
-  'join' | 'leave' | 'timeout' | 'topology' | 'anomaly' | 'coverage' | 'resync' | 'role';
+  'join' | 'leave' | 'timeout' | 'topology' | 'anomaly' | 'coverage' | 'resync' | 'role' | 'selection';
 
 export interface ClusterEvent {
   atMs: number;

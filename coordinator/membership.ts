@@ -38,6 +38,8 @@ export interface Heard {
   topologyChanged: boolean;
   /** Set when `m` was new and the membership is full: nothing was recorded. */
   refused?: true;
+  /** A known capture node now selects elsewhere or for another reason: what it said before. */
+  selectionBefore?: SelectionStageReport;
 }
 
 export class Membership {
@@ -71,8 +73,13 @@ export class Membership {
     if (m.data) known.data = m.data;
     known.lastHeardMs = nowMs;
     if (m.appliedEpoch !== undefined) known.appliedEpoch = m.appliedEpoch;
+    const before = known.selection;
     if (m.selection) known.selection = m.selection;
-    return { isNew: false, topologyChanged };
+    const selectionChanged =
+      before !== undefined &&
+      m.selection !== undefined &&
+      (before.stage !== m.selection.stage || before.reason !== m.selection.reason);
+    return { isNew: false, topologyChanged, ...(selectionChanged ? { selectionBefore: before } : {}) };
   }
 
   get(nodeId: number): Member | undefined {

@@ -178,6 +178,13 @@ describe('the coordinator', () => {
     member.send(heartbeat({ nodeId: 12, epoch: 0 }));
     await until(() => stageOf(11)?.stage === 'socket');
     expect(stageOf(12)).toEqual({ stage: 'user', reason: 'auto-no-kernel' });
+    // The fallback is an event; the join and the heartbeats that repeat a stage are not.
+    expect(
+      coordinator.events
+        .list()
+        .filter((e) => e.kind === 'selection')
+        .map((e) => e.text),
+    ).toEqual(['capture 11 now selects in socket (auto-no-xdp), before in xdp-native (auto)']);
   });
 
   it('starts above the term and epoch its members report', async () => {

@@ -20,6 +20,29 @@ describe('the membership', () => {
     expect(m.analyzers()).toEqual([at('198.18.0.100', 9999)]);
   });
 
+  it('says what a capture node selected in before, when its stage or reason changes', () => {
+    const m = new Membership();
+    const node = (stage: 'xdp-native' | 'socket', reason: 'auto' | 'auto-no-xdp' | 'asked') => ({
+      nodeId: 11,
+      role: 'capture' as const,
+      control: at('198.18.0.11'),
+      selection: { stage, reason },
+    });
+    expect(m.heard(node('xdp-native', 'auto'), 0).selectionBefore).toBeUndefined();
+    expect(m.heard(node('xdp-native', 'auto'), 1).selectionBefore).toBeUndefined();
+    expect(
+      m.heard({ nodeId: 11, role: 'capture', control: at('198.18.0.11') }, 2).selectionBefore,
+    ).toBeUndefined();
+    expect(m.heard(node('socket', 'auto-no-xdp'), 3).selectionBefore).toEqual({
+      stage: 'xdp-native',
+      reason: 'auto',
+    });
+    expect(m.heard(node('socket', 'asked'), 4).selectionBefore).toEqual({
+      stage: 'socket',
+      reason: 'auto-no-xdp',
+    });
+  });
+
   it('changes the topology for a new member or a moved analyzer, not for a restarted agent', () => {
     const m = new Membership();
     m.heard({ nodeId: 11, role: 'capture', control: at('198.18.0.11', 1) }, 0);

@@ -41,6 +41,7 @@ const EVENT_CLASS = {
   coverage: 'ok',
   resync: 'warn',
   role: 'accent',
+  selection: 'warn',
 };
 
 /** A node's selection stage (SELECTION_STAGE) and why (SELECTION_REASON), as the nodes table says them. */
