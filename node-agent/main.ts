@@ -138,6 +138,7 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
       interface: values.interface,
       nodeId: values.nodeId,
       snaplen: values.snaplen,
+      filter: values.filter !== undefined,
     });
     // A file has one stage only: nothing to say.
     if (values.interface !== undefined) log.info({ selectionStage: selection.stage }, selection.reason);

@@ -107,7 +107,7 @@ export const AGENT_OPTIONS = defineOptions({
     filter: {
       type: 'string',
       placeholder: 'EXPR',
-      help: "tcpdump-style capture filter (libpcap syntax, man pcap-filter) run on each frame before selection, on the first --snaplen bytes as the kernel hands them over (outer VLAN tag already taken out); rejected frames are counted (filtered_frames_total). In-band topology frames always pass. Every node of a cluster must use the same filter, or the cluster's exactly-once accounting no longer holds.",
+      help: "tcpdump-style capture filter (libpcap syntax, man pcap-filter) run on each frame before selection, on the first --snaplen bytes as the kernel hands them over (outer VLAN tag already taken out); rejected frames are counted (filtered_frames_total). In-band topology frames always pass. Every node of a cluster must use the same filter, or the cluster's exactly-once accounting no longer holds. It keeps the selection in user space (--selection auto chooses user; xdp, socket and --distribute are refused with it).",
     },
     selection: {
       type: 'enum',

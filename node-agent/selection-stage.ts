@@ -2,6 +2,9 @@
 // interface, as the capture ring's socket filter, or in user space. The kernel stages drop
 // another node's frames before they are copied anywhere; user space stays the last
 // fallback. `auto` takes the first that works, in that order, and says why in one line.
+// A --filter runs in user space before the selection, so it keeps the selection there: a
+// kernel stage would drop frames before the filter saw them, and the nodes' seen counts (the
+// ledger) and round-robin counters would then include frames the filter rejects.
 import { DicapError, errorMessage } from '../common/errors.js';
 import { KernelSelection, type XdpAttachMode } from '../native/kernel-selection.js';
 import type { SelectionReason, SelectionStageReport } from '../protocol/index.js';
@@ -27,6 +30,8 @@ export interface SelectionStageRequest {
   interface?: string;
   nodeId: number;
   snaplen: number;
+  /** A --filter is given (it runs in user space, before the selection). */
+  filter: boolean;
 }
 
 export interface ChosenStage {
@@ -55,6 +60,20 @@ export function chooseSelectionStage(request: SelectionStageRequest): ChosenStag
       reason: 'selection in user space (a capture file has no kernel stage)',
       report: { stage: 'user', reason: 'capture-file' },
     };
+  }
+  if (request.filter) {
+    if (distribute || choice === 'xdp' || choice === 'socket')
+      throw new DicapError(
+        'DICAP_ERR_BAD_CONFIG',
+        `--filter runs in user space before the selection, so it cannot be combined with ${distribute ? '--distribute' : `--selection ${choice}`}; drop one of them (filter in the local consumers instead)`,
+      );
+    if (choice === 'auto')
+      return {
+        stage: 'user',
+        reason:
+          'selection in user space (--selection auto with --filter: the filter runs there, before the selection)',
+        report: { stage: 'user', reason: 'filter' },
+      };
   }
   if (choice === 'user' && !distribute)
     return {

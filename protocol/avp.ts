@@ -189,7 +189,8 @@ export const REPORTED_STAGES = Object.keys(SELECTION_STAGE) as readonly Reported
  * `asked`: --selection named the stage; `distribute`: --distribute needs XDP; `auto`: the best
  * stage worked; `auto-no-xdp`: auto fell back to the socket filter because XDP failed;
  * `auto-no-kernel`: auto fell back to user space because the kernel refused the program;
- * `capture-file`: a capture file has no kernel stage.
+ * `capture-file`: a capture file has no kernel stage; `filter`: auto stayed in user space
+ * because --filter runs there, before the selection.
  */
 export const SELECTION_REASON = {
   asked: 1,
@@ -198,6 +199,7 @@ export const SELECTION_REASON = {
   'auto-no-xdp': 4,
   'auto-no-kernel': 5,
   'capture-file': 6,
+  filter: 7,
 } as const;
 export type SelectionReason = keyof typeof SELECTION_REASON;
 export const SELECTION_REASONS = Object.keys(SELECTION_REASON) as readonly SelectionReason[];

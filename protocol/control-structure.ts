@@ -8,6 +8,9 @@ import {
   MESSAGE_SCHEMAS,
   OPTIONAL_AVP_SETS,
   ROLE,
+  SELECTION_REASON,
+  SELECTION_STAGE,
+  SELECTION_TYPE,
   avpName,
   isAuthAvp,
   isKnownAvp,
@@ -22,6 +25,12 @@ import type { ControlError } from './control-errors.js';
 import type { Avp, ControlBody } from './control-message.js';
 
 const C = AvpCode;
+
+/** An enumerated AVP's values for an error message: "1 (a), 2 (b) or 3 (c)". */
+function valueList(values: Readonly<Record<string, number>>): string {
+  const named = Object.entries(values).map(([name, value]) => `${value} (${name})`);
+  return named.length > 1 ? `${named.slice(0, -1).join(', ')} or ${named.at(-1)}` : named.join('');
+}
 const ANALYZER_PAIR = [C.ANALYZER_IP, C.ANALYZER_PORT] as const;
 const SYNC_MEMBER = [C.NODE_ID, C.ROLE, C.NODE_IP, C.NODE_PORT] as const;
 const PORT_CODES: ReadonlySet<number> = new Set([
@@ -74,17 +83,12 @@ function checkValues(avps: readonly Avp[]): ControlError | null {
   for (const { code, value } of avps) {
     const bad = (range: string) => fail('BAD_VALUE', `${avpName(code)} is ${value}; it must be ${range}`);
     if (PORT_CODES.has(code) && (value < 1 || value > 0xffff)) return bad('a UDP port 1-65535');
-    if (code === C.SELECTION_TYPE && !selectionModeOf(value))
-      return bad('1 (round-robin), 2 (ipid) or 3 (flow)');
-    if (code === C.ROLE && !roleOf(value)) return bad('1 (capture), 2 (analyzer) or 3 (coordinator)');
+    if (code === C.SELECTION_TYPE && !selectionModeOf(value)) return bad(valueList(SELECTION_TYPE));
+    if (code === C.ROLE && !roleOf(value)) return bad(valueList(ROLE));
     if (code === C.VALIDITY_START_MS && value > 999) return bad('0-999 (milliseconds within the second)');
     if (code === C.SNAPLEN && (value < 1 || value > 0xffff)) return bad('1-65535 bytes');
-    if (code === C.SELECTION_STAGE && !reportedStageOf(value))
-      return bad('1 (xdp-native), 2 (xdp-generic), 3 (socket) or 4 (user)');
-    if (code === C.SELECTION_REASON && !selectionReasonOf(value))
-      return bad(
-        '1 (asked), 2 (distribute), 3 (auto), 4 (auto-no-xdp), 5 (auto-no-kernel) or 6 (capture-file)',
-      );
+    if (code === C.SELECTION_STAGE && !reportedStageOf(value)) return bad(valueList(SELECTION_STAGE));
+    if (code === C.SELECTION_REASON && !selectionReasonOf(value)) return bad(valueList(SELECTION_REASON));
   }
   return null;
 }

@@ -220,8 +220,8 @@ describe('SELECTION_STAGE and SELECTION_REASON in JOIN and HEARTBEAT', () => {
     expect(codeOf(without(AvpCode.SELECTION_STAGE))).toBe('MISSING_AVP');
     expect(codeOf(valued(AvpCode.SELECTION_STAGE, 0))).toBe('BAD_VALUE');
     expect(codeOf(valued(AvpCode.SELECTION_STAGE, 5))).toBe('BAD_VALUE');
-    expect(codeOf(valued(AvpCode.SELECTION_REASON, 7))).toBe('BAD_VALUE');
-    expect(codeOf(valued(AvpCode.SELECTION_REASON, 6))).toBe('OK');
+    expect(codeOf(valued(AvpCode.SELECTION_REASON, 8))).toBe('BAD_VALUE');
+    expect(codeOf(valued(AvpCode.SELECTION_REASON, 7))).toBe('OK');
     const twice = { ...body, avps: [...body.avps, { code: AvpCode.SELECTION_STAGE, value: 1 }] };
     expect(codeOf(twice)).toBe('REPEATED_AVP');
   });

@@ -61,6 +61,7 @@ const REASON_TEXT = {
     '--selection auto: the kernel refused the program (the agent’s log says why); every frame is copied to user space',
   ],
   'capture-file': ['capture file', 'a capture file has no kernel stage'],
+  filter: ['--filter', '--selection auto with --filter: the filter runs in user space, before the selection'],
 };
 
 /** The stage cell, the reason under the stage (the table is wide already): amber when auto had to fall back. */
