@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "capture_filter.h"
@@ -30,6 +31,12 @@ struct CaptureThreadCounters {
   uint64_t filtered;       // rejected by --filter before selection
   RingStats ring;          // live source only
   uint64_t control_frames, unassigned, seen, owned, not_owned, queued, queue_full_drops;
+
+  template <typename Self>
+  static auto Fields(Self& c) {
+    return std::tie(c.frames, c.bytes, c.filtered, c.ring, c.control_frames, c.unassigned, c.seen, c.owned,
+                    c.not_owned, c.queued, c.queue_full_drops);
+  }
 };
 
 struct LaneOptions {

@@ -8,29 +8,13 @@
 #include <stdexcept>
 #include <utility>
 
+#include "counter_fields.h"
 #include "monotonic_clock.h"
 #include "thread_affinity.h"
 
 namespace dicap {
 
 namespace {
-
-void AddTo(CaptureThreadCounters& sum, const CaptureThreadCounters& c) {
-  sum.frames += c.frames;
-  sum.bytes += c.bytes;
-  sum.filtered += c.filtered;
-  sum.ring.packets += c.ring.packets;
-  sum.ring.drops += c.ring.drops;
-  sum.ring.freezes += c.ring.freezes;
-  sum.ring.rollovers += c.ring.rollovers;
-  sum.control_frames += c.control_frames;
-  sum.unassigned += c.unassigned;
-  sum.seen += c.seen;
-  sum.owned += c.owned;
-  sum.not_owned += c.not_owned;
-  sum.queued += c.queued;
-  sum.queue_full_drops += c.queue_full_drops;
-}
 
 int CpuAt(const std::vector<int>& cpus, size_t index) {
   return cpus.empty() ? -1 : cpus[index % cpus.size()];
@@ -229,7 +213,7 @@ EngineCounters Engine::Counters() {
   std::map<uint32_t, EpochCounts> epochs;
   for (auto& lane : lanes_) {
     const CaptureThreadCounters t = lane->Counters();
-    AddTo(c.total, t);
+    AddCounts(c.total, t);
     c.per_thread.push_back(t);
     c.inband_rejected += lane->inband_rejected();
     for (const ExportWorkerCounters& w : lane->WorkerCounters()) {
@@ -245,11 +229,7 @@ EngineCounters Engine::Counters() {
       c.per_worker.push_back(w);
     }
     for (const EpochCounts& e : lane->Ledger()) {
-      EpochCounts& sum = epochs.try_emplace(e.epoch, EpochCounts{e.epoch, 0, 0, 0, 0}).first->second;
-      sum.seen += e.seen;
-      sum.owned += e.owned;
-      sum.exported += e.exported;
-      sum.dropped += e.dropped;
+      AddCounts(epochs.try_emplace(e.epoch, EpochCounts{e.epoch, 0, 0, 0, 0}).first->second, e);
     }
     const IpidHistogram bins = lane->ipid_histogram();
     for (size_t i = 0; i < kIpidBins; ++i) c.ipid_owned[i] += bins[i];

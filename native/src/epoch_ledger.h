@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <tuple>
 #include <vector>
 
 #include "counter.h"
@@ -17,6 +18,11 @@ namespace dicap {
 struct EpochCounts {
   uint32_t epoch;
   uint64_t seen, owned, exported, dropped;
+
+  template <typename Self>
+  static auto Fields(Self& c) {
+    return std::tie(c.seen, c.owned, c.exported, c.dropped);
+  }
 };
 
 class EpochLedger {

@@ -191,13 +191,7 @@ void FileOutput::Rotate() {
 }
 
 OutputStatus FileOutput::Status() const {
-  OutputStatus s;
-  s.state = writer_.state();
-  s.error_number = writer_.error_number();
-  s.records_written = writer_.records_written();
-  s.records_unwritten = writer_.records_unwritten();
-  s.bytes_written = writer_.bytes_written();
-  s.write_errors = writer_.write_errors();
+  OutputStatus s = writer_.Status();
   s.files = files_.Get();
   return s;
 }

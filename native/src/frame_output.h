@@ -19,16 +19,6 @@ class OutputOpenError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct OutputStatus {
-  OutputState state = OutputState::kOpen;
-  int error_number = 0;
-  uint64_t records_written = 0;
-  uint64_t records_unwritten = 0;
-  uint64_t bytes_written = 0;
-  uint64_t write_errors = 0;
-  uint64_t files = 0;  // files (or FIFO readers) opened so far, rotations and reopens included
-};
-
 class FrameOutput {
  public:
   virtual ~FrameOutput() = default;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "counter_fields.h"
 #include "frame_key.h"
 #include "monotonic_clock.h"
 #include "tap_output.h"
@@ -118,11 +119,7 @@ FrameOutputsCounters FrameOutputs::Counters() const {
   for (const auto& output : outputs_) {
     const OutputStatus s = output->Status();
     c.outputs.push_back({output->name(), s});
-    c.total.records_written += s.records_written;
-    c.total.records_unwritten += s.records_unwritten;
-    c.total.bytes_written += s.bytes_written;
-    c.total.write_errors += s.write_errors;
-    c.total.files += s.files;
+    AddCounts(c.total, s);
     if (Severity(s.state) >= Severity(c.total.state)) {
       c.total.state = s.state;
       c.total.error_number = s.error_number;

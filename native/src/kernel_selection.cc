@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "../bpf/selection_abi.h"
+#include "counter_fields.h"
 #include "named_values.h"
 
 namespace dicap {
@@ -158,9 +159,7 @@ void KernelSelection::Stage(TopologyPtr staged, uint64_t token) {
     const SlotCounts counts = ReadCounters(index);
     KernelEpochCounts& retired = retired_[held->epoch];
     retired.epoch = held->epoch;
-    retired.seen += counts.seen;
-    retired.owned += counts.owned;
-    retired.not_owned += counts.not_owned;
+    AddCounts(retired, counts);
   }
   ZeroCounters(index);
 
@@ -252,14 +251,7 @@ KernelSelection::SlotCounts KernelSelection::ReadCounters(uint32_t index) {
   std::vector<dicap_counters> per_cpu(static_cast<size_t>(cpus_));
   SlotCounts sum;
   if (bpf_map_lookup_elem(counters_fd_, &index, per_cpu.data()) != 0) return sum;
-  for (const dicap_counters& c : per_cpu) {
-    sum.seen += c.seen;
-    sum.owned += c.owned;
-    sum.not_owned += c.not_owned;
-    sum.undecided += c.undecided;
-    sum.inband += c.inband;
-    sum.switches += c.switches;
-  }
+  for (const dicap_counters& c : per_cpu) AddCounts(sum, c);
   return sum;
 }
 
@@ -277,9 +269,7 @@ KernelCounters KernelSelection::Counters() {
     const SlotCounts counts = ReadCounters(index);
     KernelEpochCounts& e = epochs[epoch];
     e.epoch = epoch;
-    e.seen += counts.seen;
-    e.owned += counts.owned;
-    e.not_owned += counts.not_owned;
+    AddCounts(e, counts);
   }
   const SlotCounts global = ReadCounters(DICAP_GLOBAL_COUNTERS);
   KernelCounters out{{}, global.undecided, global.inband, global.switches};

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "selector.h"
@@ -30,6 +31,11 @@ const char* XdpModeName(XdpMode mode);
 struct KernelEpochCounts {
   uint32_t epoch;
   uint64_t seen, owned, not_owned;  // classified in the kernel under this epoch
+
+  template <typename Self>
+  static auto Fields(Self& c) {
+    return std::tie(c.seen, c.owned, c.not_owned);
+  }
 };
 
 struct KernelCounters {
@@ -77,6 +83,11 @@ class KernelSelection : public KernelSwitches {
  private:
   struct SlotCounts {
     uint64_t seen = 0, owned = 0, not_owned = 0, undecided = 0, inband = 0, switches = 0;
+
+    template <typename Self>
+    static auto Fields(Self& c) {
+      return std::tie(c.seen, c.owned, c.not_owned, c.undecided, c.inband, c.switches);
+    }
   };
   SlotCounts ReadCounters(uint32_t index);
   void ZeroCounters(uint32_t index);

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <tuple>
 #include <unordered_map>
 
 #include "counter.h"
@@ -46,6 +47,22 @@ enum class OutputState : int {
 };
 
 const char* OutputStateName(OutputState state);
+
+struct OutputStatus {
+  OutputState state = OutputState::kOpen;
+  int error_number = 0;
+  uint64_t records_written = 0;
+  uint64_t records_unwritten = 0;
+  uint64_t bytes_written = 0;
+  uint64_t write_errors = 0;
+  uint64_t files = 0;  // files (or FIFO readers) opened so far, rotations and reopens included
+
+  // The counts outputs add up (state and error_number are the most serious output's).
+  template <typename Self>
+  static auto Fields(Self& s) {
+    return std::tie(s.records_written, s.records_unwritten, s.bytes_written, s.write_errors, s.files);
+  }
+};
 
 // One frame on its way to an output: a header-batch record and the node that sent it.
 struct OutputFrame {
@@ -104,8 +121,16 @@ class PcapWriter {
   int error_number() const { return error_number_.load(std::memory_order_relaxed); }
   uint64_t records_written() const { return records_written_.Get(); }
   uint64_t records_unwritten() const { return records_unwritten_.Get(); }
-  uint64_t bytes_written() const { return bytes_written_.Get(); }
-  uint64_t write_errors() const { return write_errors_.Get(); }
+  // Any thread; files is left 0 (the output that opens them counts those).
+  OutputStatus Status() const {
+    return {state(),
+            error_number(),
+            records_written(),
+            records_unwritten(),
+            bytes_written_.Get(),
+            write_errors_.Get(),
+            0};
+  }
 
   static constexpr int kStallTimeoutMs = 2000;
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include "frame_sink.h"
 
@@ -42,6 +43,11 @@ struct RingStats {
   uint64_t drops;      // tp_drops: frames the kernel could not put in the ring (it was full)
   uint64_t freezes;    // tp_freeze_q_cnt: times the ring filled up
   uint64_t rollovers;  // frames this ring was full for and passed on to another ring of its group
+
+  template <typename Self>
+  static auto Fields(Self& c) {
+    return std::tie(c.packets, c.drops, c.freezes, c.rollovers);
+  }
 };
 
 class RingSource {
