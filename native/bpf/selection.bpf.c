@@ -60,15 +60,6 @@ static __always_inline int load(void* ctx, int xdp, __u32 off, void* to, __u32 n
   return xdp ? bpf_xdp_load_bytes(ctx, off, to, n) : bpf_skb_load_bytes(ctx, off, to, n);
 }
 
-static __always_inline __u32 fmix32(__u32 x) {
-  x ^= x >> 16;
-  x *= 0x85EBCA6Bu;
-  x ^= x >> 13;
-  x *= 0xC2B2AE35u;
-  x ^= x >> 16;
-  return x;
-}
-
 static __always_inline __u16 be16(const __u8* p) {
   return ((__u16)p[0] << 8) | p[1];
 }
@@ -262,12 +253,12 @@ static __always_inline enum verdict classify(void* ctx, int xdp, __u32 wire_len,
   } else {
     struct frame_key key = {};
     parse(ctx, xdp, len, eth, &key);
-    const __u32 flow_hash = fmix32(key.a ^ ((key.p << 16) | (key.proto & 0xFFFF)) ^ current->k0);
+    const __u32 flow_hash = dicap_fmix32(key.a ^ ((key.p << 16) | (key.proto & 0xFFFF)) ^ current->k0);
     if (current->mode == DICAP_MODE_FLOW) {
       const struct dicap_owners* owners = bpf_map_lookup_elem(&dicap_owners, &current_index);
       position = owners ? owners->position[flow_hash & (DICAP_BUCKETS - 1)] : 0;
     } else {
-      const __u32 hash = key.has_ipv4_id ? fmix32(key.ipv4_id ^ current->k0) : flow_hash;
+      const __u32 hash = key.has_ipv4_id ? dicap_fmix32(key.ipv4_id ^ current->k0) : flow_hash;
       position = hash % n;
     }
   }

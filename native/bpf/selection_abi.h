@@ -1,9 +1,20 @@
-// The maps of the kernel selection program (selection.bpf.c) as both sides see them: the
-// BPF program and its user-space loader (native/src/bpf_selection.cc) include this header.
-// Only fixed-width kernel types, so the layout is the same for clang -target bpf and g++.
+// The maps of the kernel selection program (selection.bpf.c) as both sides see them, and
+// the hash both compute: the BPF program, its user-space loader (native/src/kernel_selection.cc)
+// and the user-space selection (native/src/frame_key.h) include this header. Only
+// fixed-width kernel types, so the layout is the same for clang -target bpf and g++.
 #pragma once
 
 #include <linux/types.h>
+
+// MurmurHash3's 32-bit finaliser: the only mixing function of the protocol (SPEC.md §4).
+static inline __attribute__((always_inline)) __u32 dicap_fmix32(__u32 x) {
+  x ^= x >> 16;
+  x *= 0x85EBCA6Bu;
+  x ^= x >> 13;
+  x *= 0xC2B2AE35u;
+  x ^= x >> 16;
+  return x;
+}
 
 // Topologies the program holds at once: the one in force, the next ones staged, and an old
 // one the agent has not yet cleared. A slot is reused only after its epoch is long over.

@@ -7,16 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../bpf/selection_abi.h"
+
 namespace dicap {
 
-// MurmurHash3's 32-bit finaliser: the only mixing function of the protocol.
+// MurmurHash3's 32-bit finaliser, the one the kernel selection program uses too.
 inline uint32_t Fmix32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x85EBCA6Bu;
-  x ^= x >> 13;
-  x *= 0xC2B2AE35u;
-  x ^= x >> 16;
-  return x;
+  return dicap_fmix32(x);
 }
 
 // EtherType of the in-band topology frame (SPEC.md §2). ParseFrameKey treats such a
