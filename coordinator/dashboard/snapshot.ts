@@ -2,11 +2,12 @@
 // state (membership, election, ledger, events, and the members' reports). The page renders
 // it as it comes; it is also served as /dashboard.json. Field names are the contract with
 // coordinator/dashboard/public/ (see README.md there).
-import type { Endpoint, SelectionMode, SelectionStageReport } from '../../protocol/index.js';
+import type { Endpoint, Role, SelectionMode, SelectionStageReport } from '../../protocol/index.js';
 import type { Coordinator, CoordinatorCounters } from '../coordinator.js';
 import type { EpochCoverage, LedgerTotals, VerdictSummary } from '../coverage-ledger.js';
 import type { CoordinatorRole } from '../election.js';
 import type { ClusterEvent } from '../event-log.js';
+import type { Member } from '../membership.js';
 import type { IpidHistogramView } from '../ipid-histogram.js';
 import type { AnalyzerCounts, EngineCounts } from '../node-reports.js';
 import type { NodeRateSample, RateSample } from './timeline.js';
@@ -108,16 +109,26 @@ function drops(rates: EngineCounts): number {
   return rates.ringDrops + rates.queueDrops + rates.sendFailed + rates.noAnalyzer;
 }
 
-function captureNodes(c: Coordinator, nowMs: number): CaptureNodeView[] {
-  const hb = c.config.heartbeatIntervalMs;
-  const positions = new Map((c.current?.nodeIds ?? []).map((id, i) => [id, i]));
+/** The members of `role` by node ID, and every node ID a member or a report names, in order. */
+function nodesOf(
+  c: Coordinator,
+  role: Role,
+  reported: Iterable<number>,
+): { members: Map<number, Member>; ids: number[] } {
   const members = new Map(
     c.membership
       .all()
-      .filter((m) => m.role === 'capture')
+      .filter((m) => m.role === role)
       .map((m) => [m.nodeId, m]),
   );
-  const ids = [...new Set([...members.keys(), ...c.reports.capture.keys()])].sort((a, b) => a - b);
+  const ids = [...new Set([...members.keys(), ...reported])].sort((a, b) => a - b);
+  return { members, ids };
+}
+
+function captureNodes(c: Coordinator, nowMs: number): CaptureNodeView[] {
+  const hb = c.config.heartbeatIntervalMs;
+  const positions = new Map((c.current?.nodeIds ?? []).map((id, i) => [id, i]));
+  const { members, ids } = nodesOf(c, 'capture', c.reports.capture.keys());
   const views = ids.map((nodeId): CaptureNodeView => {
     const member = members.get(nodeId);
     const reports = c.reports.capture.get(nodeId);
@@ -177,13 +188,7 @@ function captureNodes(c: Coordinator, nowMs: number): CaptureNodeView[] {
 
 function analyzers(c: Coordinator, nowMs: number): AnalyzerView[] {
   const hb = c.config.heartbeatIntervalMs;
-  const members = new Map(
-    c.membership
-      .all()
-      .filter((m) => m.role === 'analyzer')
-      .map((m) => [m.nodeId, m]),
-  );
-  const ids = [...new Set([...members.keys(), ...c.reports.analyzers.keys()])].sort((a, b) => a - b);
+  const { members, ids } = nodesOf(c, 'analyzer', c.reports.analyzers.keys());
   return ids.map((nodeId) => {
     const member = members.get(nodeId);
     const sources = [...(c.reports.analyzers.get(nodeId)?.values() ?? [])]
