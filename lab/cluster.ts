@@ -211,15 +211,12 @@ export class Cluster {
 
   private async stopInOrder(): Promise<ClusterResult> {
     try {
-      const { agents, analyzers, problems } = await stopInOrder<AgentSummary, AnalyzerSummary>({
+      return await stopInOrder<AgentSummary, AnalyzerSummary>(this.lab.id, {
         agents: this.agents,
         analyzers: this.analyzers,
         agentGraceMs: AGENT_STOP_GRACE_MS,
         graceMs: ANALYZER_STOP_GRACE_MS,
       });
-      if (problems.length > 0)
-        throw new DicapError('DICAP_ERR_LAB_PROCESS', `lab ${this.lab.id}: ${problems.join('; ')}`);
-      return { agents, analyzers };
     } finally {
       running.delete(this.lab.id);
     }

@@ -434,16 +434,13 @@ export class ControlPlane {
 
   private async stopInOrder(): Promise<ClusterResult> {
     try {
-      const { agents, analyzers, problems } = await stopInOrder<AgentSummary, AnalyzerSummary>({
+      return await stopInOrder<AgentSummary, AnalyzerSummary>(this.lab.id, {
         agents: this.agents,
         analyzers: this.analyzers,
         coordinators: this.coordinators,
         agentGraceMs: AGENT_STOP_GRACE_MS,
         graceMs: STOP_GRACE_MS,
       });
-      if (problems.length > 0)
-        throw new DicapError('DICAP_ERR_LAB_PROCESS', `lab ${this.lab.id}: ${problems.join('; ')}`);
-      return { agents, analyzers };
     } finally {
       await Promise.all([...this.http.values()].map((client) => client.close()));
       await Promise.all(

@@ -138,16 +138,20 @@ const IN_FLIGHT_MS = 300;
  * Ends a cluster in the order that loses nothing: the agents (SIGINT: each flushes its
  * batches and writes its final counters), then, once their last datagrams have arrived,
  * the analyzers, then the coordinators. Only running members are stopped. Returns the final
- * summaries of the agents and analyzers that were running, and a line for every member that
- * did not end cleanly or left no final counters.
+ * summaries of the agents and analyzers that were running; once all are stopped, throws
+ * DICAP_ERR_LAB_PROCESS with a line for every member that did not end cleanly or left no
+ * final counters.
  */
-export async function stopInOrder<A, Z>(groups: {
-  agents: readonly LabMember[];
-  analyzers: readonly LabMember[];
-  coordinators?: readonly LabMember[];
-  agentGraceMs: number;
-  graceMs: number;
-}): Promise<{ agents: A[]; analyzers: Z[]; problems: string[] }> {
+export async function stopInOrder<A, Z>(
+  labId: string,
+  groups: {
+    agents: readonly LabMember[];
+    analyzers: readonly LabMember[];
+    coordinators?: readonly LabMember[];
+    agentGraceMs: number;
+    graceMs: number;
+  },
+): Promise<{ agents: A[]; analyzers: Z[] }> {
   const problems: string[] = [];
   const failed = new Set<LabMember>();
   const stopAll = async (members: readonly LabMember[], signal: NodeJS.Signals, graceMs: number) => {
@@ -172,5 +176,8 @@ export async function stopInOrder<A, Z>(groups: {
   await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_MS));
   const analyzers = await stopAll(groups.analyzers, 'SIGINT', groups.graceMs);
   await stopAll(groups.coordinators ?? [], 'SIGTERM', groups.graceMs);
-  return { agents: finals<A & object>(agents), analyzers: finals<Z & object>(analyzers), problems };
+  const result = { agents: finals<A & object>(agents), analyzers: finals<Z & object>(analyzers) };
+  if (problems.length > 0)
+    throw new DicapError('DICAP_ERR_LAB_PROCESS', `lab ${labId}: ${problems.join('; ')}`);
+  return result;
 }
