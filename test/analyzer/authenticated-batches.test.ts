@@ -5,17 +5,16 @@
 // nowhere. Without a key the analyzer says so in one line at start.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { runDicap, startDicap } from '../../lab/dicap-command.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import type { AnalyzerSinkCounters } from '../../native/analyzer-sink.js';
 import { testCapture } from '../helpers/captures.js';
 import { freePort } from '../helpers/free-port.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-auth-batches-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('auth-batches');
 
 function keyFile(name: string): string {
   const file = path.join(tmp, name);

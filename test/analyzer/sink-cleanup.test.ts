@@ -4,15 +4,14 @@
 // Runs the compiled dist/ code in a child process and in a worker thread.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { expectedPcapRecords, readPcap } from './helpers.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-sink-cleanup-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('sink-cleanup');
 
 const distUrl = (file: string): string => pathToFileURL(path.resolve('dist', file)).href;
 

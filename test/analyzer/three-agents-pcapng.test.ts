@@ -6,10 +6,10 @@
 // capture on disk (moved aside to F.1).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startDicap, type DicapProcess } from '../../lab/dicap-command.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DicapProcesses } from '../helpers/dicap-processes.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { testCapture } from '../helpers/captures.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
@@ -21,20 +21,11 @@ const CAPTURE = testCapture('zeek__smb__smb3_multichannel.pcap');
 const SNAPLEN = 0;
 const WHOLE = 65535;
 const NODES = [1, 2, 3];
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-three-agents-'));
-const processes: DicapProcess[] = [];
+const tmp = tempDir('three-agents');
+const processes = new DicapProcesses();
+const start = (args: string[]) => processes.start(args);
 
-function start(args: string[]): DicapProcess {
-  const p = startDicap(args);
-  processes.push(p);
-  return p;
-}
-
-afterEach(() => {
-  for (const p of processes.splice(0))
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-});
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterEach(() => processes.killAll());
 
 async function analyzerRun(file: string): Promise<{ stderr: string; summary: { recordsWritten: number } }> {
   const port = await freePort('udp');

@@ -3,9 +3,9 @@
 // load and describe one consistent cluster; every kind of bad config gives one line naming
 // the key and the fix, for each component; every command's --help explains every option.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { ANALYZER_OPTIONS } from '../../analyzer/options.js';
 import { GEN_OPTIONS } from '../../bin/gen.js';
 import { OWNER_OPTIONS } from '../../bin/owner.js';
@@ -18,8 +18,7 @@ import { AGENT_OPTIONS } from '../../node-agent/options.js';
 import { thrownBy } from '../helpers/thrown.js';
 
 const EXAMPLES = path.resolve('docs', 'examples');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-component-options-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('component-options');
 
 function parsed<S extends OptionsSpec>(spec: S, argv: string[], env: Record<string, string> = {}) {
   const result = parseOptions(spec, argv, env);

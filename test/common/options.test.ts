@@ -1,7 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir, writeIn } from '../helpers/temp-dir.js';
 import { errorCode } from '../../common/errors.js';
 import { defineOptions, formatHelp, parseOptions, type OptionsSpec } from '../../common/options.js';
 
@@ -42,14 +41,9 @@ const SPEC = defineOptions({
   },
 });
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-options-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('options');
 
-function configFile(name: string, content: string): string {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, content);
-  return file;
-}
+const configFile = (name: string, content: string): string => writeIn(tmp, name, content);
 
 function values(argv: string[], env: Record<string, string> = {}) {
   const result = parseOptions(SPEC, argv, env);

@@ -3,14 +3,13 @@
 // every refusal is one line naming the fix, and nothing blocks or grows without bound.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { MAX_CLUSTER_KEY_FILE_BYTES, readClusterKeyFile } from '../../common/cluster-key.js';
 import { defineOptions, MAX_CONFIG_FILE_BYTES, parseOptions } from '../../common/options.js';
 
-const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-small-file-'));
-afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
+const directory = tempDir('small-file');
 
 const SPEC = defineOptions({
   component: 'agent',

@@ -5,17 +5,16 @@
 // where it exists); Prometheus and Grafana provisioning point at the right places.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../helpers/free-port.js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { testCapture } from '../helpers/captures.js';
 
 const ROOT = path.resolve('.');
 const DOCKER = path.join(ROOT, 'docker');
 const CAPTURE_FILE = testCapture('zeek__dns-edns-tcp-keepalive.pcap');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-deploy-files-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('deploy-files');
 
 const YAML_READER = 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)';
 const hasYaml = spawnSync('python3', ['-c', 'import yaml']).status === 0;

@@ -3,11 +3,12 @@
 // and a coordinator --insecure. Every documented metric of each component is served with
 // the documented type and labels, and the values agree across the processes.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../helpers/free-port.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDicap, type DicapProcess } from '../../lab/dicap-command.js';
+import type { DicapProcess } from '../../lab/dicap-command.js';
+import { DicapProcesses } from '../helpers/dicap-processes.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { readDocumentedMetrics, type DocumentedMetric } from '../docs/metrics-doc.js';
 import { scrape, sumOf, valueOf, type Exposition } from './prometheus-text.js';
 import { testCapture } from '../helpers/captures.js';
@@ -19,14 +20,9 @@ const FIRST_BURST = 10;
 const ALL_FRAMES = 20;
 
 const documented = readDocumentedMetrics();
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-scrape-'));
-const processes: DicapProcess[] = [];
-
-function start(args: string[]): DicapProcess {
-  const p = startDicap(args);
-  processes.push(p);
-  return p;
-}
+const tmp = tempDir('scrape');
+const processes = new DicapProcesses();
+const start = (args: string[]) => processes.start(args);
 
 /** Scrapes until `ready` holds (the processes run on their own clocks). */
 async function scrapeUntil(
@@ -155,12 +151,7 @@ beforeAll(async () => {
   ]);
 }, 30_000);
 
-afterAll(async () => {
-  for (const p of processes)
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await Promise.all(processes.map((p) => p.exited));
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => processes.killAll());
 
 describe('metrics of real processes', () => {
   it('agent and analyzer agree while the capture is quiet, and every documented metric is served', async () => {

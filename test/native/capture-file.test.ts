@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir, writeIn } from '../helpers/temp-dir.js';
 import { errorCode } from '../../common/errors.js';
 import { readCaptureFile, type CaptureFileContents } from '../../native/capture-file.js';
 import { testCapture, corpusFiles, HAVE_CORPUS } from '../helpers/captures.js';
@@ -11,14 +11,9 @@ import { thrownBy } from '../helpers/thrown.js';
 const NS_PER_S = 1_000_000_000n;
 const PCAP_SECONDS_WRAP = 2n ** 32n; // a classic pcap record holds seconds in 32 bits
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-capture-file-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('capture-file');
 
-function writeTemp(name: string, bytes: Buffer): string {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, bytes);
-  return file;
-}
+const writeTemp = (name: string, bytes: Buffer): string => writeIn(tmp, name, bytes);
 
 /** Writes `bytes` as `name` and reads them back as a capture, which must read without error. */
 function readWritten(name: string, bytes: Buffer): CaptureFileContents {

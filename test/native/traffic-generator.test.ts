@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { errorCode } from '../../common/errors.js';
 import { readCaptureFile, type CapturedFrame } from '../../native/capture-file.js';
 import {
@@ -14,8 +13,7 @@ import {
 import { flowHash } from '../../protocol/index.js';
 import { main as genMain, parseIpIdMix } from '../../bin/gen.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-gen-test-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('gen-test');
 
 const FRAMES = 30_000;
 const RATE = 250_000; // frames per second: 4000 ns between time stamps

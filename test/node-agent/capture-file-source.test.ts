@@ -4,15 +4,14 @@
 // refused at once (it used to block the agent in open() for good, deaf to SIGTERM).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { parseLogLine } from '../../common/logger.js';
 import { startDicap } from '../../lab/dicap-command.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-agent-file-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('agent-file');
 
 // An analyzer address nobody listens on: export errors are counted, not fatal.
 const AGENT = [
