@@ -65,6 +65,20 @@ function analyzer(args: string[]): DicapProcess {
   return p;
 }
 
+/**
+ * An analyzer on `port` writing pcap to its stdout (`--write -`), spawned directly so that
+ * its stdout can be another process's stdin.
+ */
+function analyzerToStdout(port: number, ...args: string[]): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [DICAP, 'analyzer', '--listen', `127.0.0.1:${port}`, '--write', '-', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  processes.push(child);
+  return child;
+}
+
 function sender(port: number): UdpSender {
   const s = new UdpSender(port);
   senders.push(s);
@@ -336,14 +350,7 @@ describe('dicap analyzer', () => {
 
   it('streams pcap to stdout for `| tcpdump -r -`, frames arriving before it stops, and only pcap on stdout', async () => {
     const udpPort = await freePort('udp');
-    const child = spawn(
-      process.execPath,
-      [DICAP, 'analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', '-', '--status-interval', '1'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    processes.push(child);
+    const child = analyzerToStdout(udpPort, '--status-interval', '1');
     const tcpdump = spawn('tcpdump', ['-r', '-', '-l', '-nn', '-tt', '--time-stamp-precision=nano'], {
       stdio: [child.stdout!, 'pipe', 'pipe'],
     });
@@ -388,14 +395,7 @@ describe('dicap analyzer', () => {
 
   it('ends in order, exit 0, when the reader of its stdout goes away', async () => {
     const udpPort = await freePort('udp');
-    const child = spawn(
-      process.execPath,
-      [DICAP, 'analyzer', '--listen', `127.0.0.1:${udpPort}`, '--write', '-', '--flush-ms', '1'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    processes.push(child);
+    const child = analyzerToStdout(udpPort, '--flush-ms', '1');
     const head = spawn('head', ['-c', '100'], { stdio: [child.stdout!, 'ignore', 'ignore'] });
     processes.push(head);
     child.stdout!.destroy(); // only head may hold the reading end, so its exit closes the pipe
