@@ -195,29 +195,24 @@ export function planTopology(options: TopologyOptions): LabTopology {
       },
     },
   ];
+  // The k-th host of a cluster role: its name, namespace and management address follow
+  // from the role and k (`tag`: the role's short name in interface names).
+  const member = (role: keyof typeof FIRST_OCTET, k: number, tag: string) => ({
+    name: `${role}${k}`,
+    role,
+    namespace: ns(`${role}${k}`),
+    management: management(`${tag}${k}`, FIRST_OCTET[role] + k - 1),
+  });
   for (let k = 1; k <= options.captureHosts; k++) {
     hosts.push({
-      name: `capture${k}`,
-      role: 'capture',
-      namespace: ns(`capture${k}`),
-      management: management(`c${k}`, FIRST_OCTET.capture + k - 1),
+      ...member('capture', k, 'c'),
       passive: { interface: ifname(`c${k}`, 'pas'), mirrorPort: ifname(`c${k}`, 'mir') },
     });
   }
-  for (let k = 1; k <= options.analyzers; k++) {
-    hosts.push({
-      name: `analyzer${k}`,
-      role: 'analyzer',
-      namespace: ns(`analyzer${k}`),
-      management: management(`a${k}`, FIRST_OCTET.analyzer + k - 1),
-    });
-  }
+  for (let k = 1; k <= options.analyzers; k++) hosts.push(member('analyzer', k, 'a'));
   for (let k = 1; k <= options.coordinators; k++) {
     hosts.push({
-      name: `coordinator${k}`,
-      role: 'coordinator',
-      namespace: ns(`coordinator${k}`),
-      management: management(`co${k}`, FIRST_OCTET.coordinator + k - 1),
+      ...member('coordinator', k, 'co'),
       wire: { interface: ifname(`co${k}`, 'inj'), ingressPort: ifname(`co${k}`, 'in') },
     });
   }
