@@ -186,29 +186,15 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
 
   // new Engine(options, onEvent(event))
-  explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
-    Napi::Env env = info.Env();
-    DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsFunction(),
-                  "new Engine(options, onEvent) expects an options object and a function");
-    const EngineOptions options = ReadOptions(env, info[0].As<Napi::Object>());
-    engine_ = std::make_unique<RunnerHolder<Engine, EngineEvent>>(
-        env, info[1].As<Napi::Function>(), "dicap-engine-events", EventToJs,
-        [&options](RunnerHolder<Engine, EngineEvent>::EventSink sink) {
-          return std::make_unique<Engine>(options, std::move(sink));
-        },
-        "DICAP_ERR_ENGINE_SETUP");
-  }
+  explicit EngineWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<EngineWrap>(info),
+        engine_(RunnerHolder<Engine, EngineEvent>::FromJs(
+            info, "new Engine(options, onEvent) expects an options object and a function", ReadOptions,
+            "dicap-engine-events", EventToJs, "DICAP_ERR_ENGINE_SETUP")) {}
 
  private:
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    engine_->Start(info.Env(), "DICAP_ERR_SOURCE");
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    engine_->Stop();
-    return info.Env().Undefined();
-  }
+  Napi::Value Start(const Napi::CallbackInfo& info) { return engine_->StartJs(info, "DICAP_ERR_SOURCE"); }
+  Napi::Value Stop(const Napi::CallbackInfo& info) { return engine_->StopJs(info); }
 
   Napi::Value OfferTopology(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -95,29 +95,16 @@ class TrafficGeneratorWrap : public Napi::ObjectWrap<TrafficGeneratorWrap> {
 
   // new TrafficGenerator(options, onEvent(event))
   explicit TrafficGeneratorWrap(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<TrafficGeneratorWrap>(info) {
-    Napi::Env env = info.Env();
-    DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsFunction(),
-                  "new TrafficGenerator(options, onEvent) expects an options object and a function");
-    const TrafficGeneratorOptions options = ReadOptions(env, info[0].As<Napi::Object>());
-    generator_ = std::make_unique<RunnerHolder<TrafficGenerator, TrafficGeneratorEvent>>(
-        env, info[1].As<Napi::Function>(), "dicap-gen-events", EventToJs,
-        [&options](RunnerHolder<TrafficGenerator, TrafficGeneratorEvent>::EventSink sink) {
-          return std::make_unique<TrafficGenerator>(options, std::move(sink));
-        },
-        "DICAP_ERR_ARGUMENT");
-  }
+      : Napi::ObjectWrap<TrafficGeneratorWrap>(info),
+        generator_(RunnerHolder<TrafficGenerator, TrafficGeneratorEvent>::FromJs(
+            info, "new TrafficGenerator(options, onEvent) expects an options object and a function",
+            ReadOptions, "dicap-gen-events", EventToJs, "DICAP_ERR_ARGUMENT")) {}
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info) {
-    generator_->Start(info.Env(), "DICAP_ERR_GEN_OUTPUT");
-    return info.Env().Undefined();
+    return generator_->StartJs(info, "DICAP_ERR_GEN_OUTPUT");
   }
-
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    generator_->Stop();
-    return info.Env().Undefined();
-  }
+  Napi::Value Stop(const Napi::CallbackInfo& info) { return generator_->StopJs(info); }
 
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     return CountersToJs(info.Env(), generator_->counters());

@@ -105,6 +105,23 @@ class RunnerHolder {
     cleanup_ = std::make_unique<EnvCleanup>(env, [this] { Stop(); });
   }
 
+  // `new X(options, onEvent(event))` of a runner built as Runner(options, sink): checks the
+  // two arguments (`usage` is the error when they are wrong), reads the options with
+  // `read(env, object)`, and builds the runner.
+  template <typename ReadOptions>
+  static std::unique_ptr<RunnerHolder> FromJs(const Napi::CallbackInfo& info, const char* usage,
+                                              ReadOptions read, const char* name,
+                                              typename JsEventChannel<Event>::ToJs to_js,
+                                              const char* setup_error_code) {
+    Napi::Env env = info.Env();
+    DICAP_REQUIRE(env, info.Length() == 2 && info[0].IsObject() && info[1].IsFunction(), usage);
+    const auto options = read(env, info[0].As<Napi::Object>());
+    return std::make_unique<RunnerHolder>(
+        env, info[1].As<Napi::Function>(), name, to_js,
+        [&options](EventSink sink) { return std::make_unique<Runner>(options, std::move(sink)); },
+        setup_error_code);
+  }
+
   ~RunnerHolder() {
     cleanup_.reset();
     Stop();
@@ -136,6 +153,16 @@ class RunnerHolder {
   }
 
   Counters counters() { return runner_ != nullptr ? runner_->Counters() : final_counters_; }
+
+  // The JS methods start() and stop().
+  Napi::Value StartJs(const Napi::CallbackInfo& info, const char* error_code) {
+    Start(info.Env(), error_code);
+    return info.Env().Undefined();
+  }
+  Napi::Value StopJs(const Napi::CallbackInfo& info) {
+    Stop();
+    return info.Env().Undefined();
+  }
 
  private:
   JsEventChannel<Event> events_;
