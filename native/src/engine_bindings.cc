@@ -9,6 +9,7 @@
 #include "bindings.h"
 #include "engine.h"
 #include "errors.h"
+#include "js_arrays.h"
 #include "js_lifecycle.h"
 #include "kernel_selection_bindings.h"
 #include "topology_js.h"
@@ -115,33 +116,27 @@ Napi::Object CountersToJs(Napi::Env env, const EngineCounters& c) {
   o.Set("gsoWrites", number(c.gso_writes));
   o.Set("gsoFallbacks", number(c.gso_fallbacks));
   o.Set("lastSendErrno", c.last_send_errno);
-  Napi::Array threads = Napi::Array::New(env, c.per_thread.size());
-  for (uint32_t i = 0; i < c.per_thread.size(); ++i) {
-    Napi::Object t = Napi::Object::New(env);
-    SetThreadCounters(t, c.per_thread[i]);
-    threads.Set(i, t);
-  }
-  o.Set("captureThreads", threads);
-  Napi::Array workers = Napi::Array::New(env, c.per_worker.size());
-  for (uint32_t i = 0; i < c.per_worker.size(); ++i) {
-    Napi::Object w = Napi::Object::New(env);
-    w.Set("recordsExported", number(c.per_worker[i].records_exported));
-    w.Set("datagramsSent", number(c.per_worker[i].datagrams_sent));
-    w.Set("sendErrors", number(c.per_worker[i].send_errors));
-    workers.Set(i, w);
-  }
-  o.Set("workers", workers);
-  Napi::Array epochs = Napi::Array::New(env, c.epochs.size());
-  for (uint32_t i = 0; i < c.epochs.size(); ++i) {
-    Napi::Object e = Napi::Object::New(env);
-    e.Set("epoch", c.epochs[i].epoch);
-    e.Set("seen", number(c.epochs[i].seen));
-    e.Set("owned", number(c.epochs[i].owned));
-    e.Set("exported", number(c.epochs[i].exported));
-    e.Set("dropped", number(c.epochs[i].dropped));
-    epochs.Set(i, e);
-  }
-  o.Set("epochs", epochs);
+  o.Set("captureThreads", ArrayToJs(env, c.per_thread, [&](const CaptureThreadCounters& thread) {
+          Napi::Object t = Napi::Object::New(env);
+          SetThreadCounters(t, thread);
+          return t;
+        }));
+  o.Set("workers", ArrayToJs(env, c.per_worker, [&](const ExportWorkerCounters& worker) {
+          Napi::Object w = Napi::Object::New(env);
+          w.Set("recordsExported", number(worker.records_exported));
+          w.Set("datagramsSent", number(worker.datagrams_sent));
+          w.Set("sendErrors", number(worker.send_errors));
+          return w;
+        }));
+  o.Set("epochs", ArrayToJs(env, c.epochs, [&](const EpochCounts& epoch) {
+          Napi::Object e = Napi::Object::New(env);
+          e.Set("epoch", epoch.epoch);
+          e.Set("seen", number(epoch.seen));
+          e.Set("owned", number(epoch.owned));
+          e.Set("exported", number(epoch.exported));
+          e.Set("dropped", number(epoch.dropped));
+          return e;
+        }));
   o.Set("position", c.position);
   o.Set("epoch", c.epoch);
   o.Set("hasTopology", c.has_topology);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "js_arrays.h"
 
 namespace dicap {
 
@@ -81,20 +82,17 @@ Napi::Object TopologyToJs(Napi::Env env, const Topology& topology) {
   object.Set("term", topology.term);
   object.Set("epoch", topology.epoch);
   object.Set("mode", SelectionModeName(topology.mode));
-  Napi::Array ids = Napi::Array::New(env, topology.node_ids.size());
-  for (uint32_t i = 0; i < topology.node_ids.size(); ++i) ids.Set(i, topology.node_ids[i]);
-  object.Set("nodeIds", ids);
+  object.Set("nodeIds",
+             ArrayToJs(env, topology.node_ids, [&](uint32_t id) { return Napi::Number::New(env, id); }));
   object.Set("k0", topology.k0);
   object.Set("k1", topology.k1);
   object.Set("validityStartNs", Napi::BigInt::New(env, topology.validity_start_ns));
-  Napi::Array analyzers = Napi::Array::New(env, topology.analyzers.size());
-  for (uint32_t i = 0; i < topology.analyzers.size(); ++i) {
-    Napi::Object analyzer = Napi::Object::New(env);
-    analyzer.Set("ip", IpToString(topology.analyzers[i].ip));
-    analyzer.Set("port", topology.analyzers[i].port);
-    analyzers.Set(i, analyzer);
-  }
-  object.Set("analyzers", analyzers);
+  object.Set("analyzers", ArrayToJs(env, topology.analyzers, [&](const AnalyzerAddress& address) {
+               Napi::Object analyzer = Napi::Object::New(env);
+               analyzer.Set("ip", IpToString(address.ip));
+               analyzer.Set("port", address.port);
+               return analyzer;
+             }));
   object.Set("snaplen", topology.snaplen);
   return object;
 }
