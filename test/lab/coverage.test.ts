@@ -15,6 +15,7 @@ import { FrameMultiset } from '../../lab/frame-multiset.js';
 import { forgedKey, inbandTopologyFrame, parseMac } from '../../lab/inband.js';
 import { MALFORMED_REASONS } from '../../native/analyzer-sink.js';
 import { readInbandTopologyUpdate, type TopologyUpdateFields } from '../../protocol/index.js';
+import { TOPOLOGY_UPDATE_FIELDS } from '../protocol/vectors.js';
 
 function agent(nodeId: number, position: number, counts: Partial<AgentSummary>): AgentSummary {
   const seen = counts.seen ?? 900;
@@ -210,16 +211,13 @@ describe('frame multiset', () => {
 
 describe('in-band topology frames', () => {
   const key = Buffer.alloc(32, 0x5a);
+  // The SPEC test vector's topology, made round-robin over three nodes.
   const topology: TopologyUpdateFields = {
+    ...TOPOLOGY_UPDATE_FIELDS,
     term: 1,
     epoch: 2,
     selection: 'round-robin',
-    validityStartMs: 1_795_000_000_250,
     nodeIds: [11, 12, 13],
-    analyzers: [{ ip: '198.18.0.100', port: 9999 }],
-    k0: 0x1234,
-    k1: 0x5678,
-    snaplen: 128,
   };
   const srcMac = parseMac('02:00:00:00:00:c8');
 
