@@ -197,11 +197,13 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
   // The summary exists as soon as the agent captures (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
   const summary = new SummaryFile<AgentSummary>(values.summary, (line) => log.warn(line));
-  const summaryOf = (final: boolean): AgentSummary => ({
+  // One counters() per status tick serves the line and the file: each call reads the
+  // kernel program's per-CPU maps.
+  const summaryOf = (final: boolean, counters = engine.counters()): AgentSummary => ({
     nodeId: values.nodeId,
     final,
     selectionStage: stage,
-    ...engine.counters(),
+    ...counters,
     ...(follower ? { control: follower.controlCounters() } : {}),
   });
   try {
@@ -252,7 +254,7 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
             const counters = engine.counters();
             const rate = seenRate(counters.seen);
             log.info(statusFields(counters, rate), formatStatusLine(values.nodeId, counters, rate));
-            summary.writeOrWarn(summaryOf(false));
+            summary.writeOrWarn(summaryOf(false, counters));
           }, values.statusInterval * 1000)
         : undefined;
 
@@ -270,7 +272,7 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
       const counters = engine.counters();
       log.info({ final: finalFields(counters) }, formatFinalCounters(values.nodeId, counters));
       try {
-        summary.write(summaryOf(true));
+        summary.write(summaryOf(true, counters));
       } catch (error) {
         log.error(errorMessage(error));
         exitCode = 1;
