@@ -121,12 +121,6 @@ void AnalyzerSink::OpenSocket() {
                     "analyzer sink: host \"" + options_.host + "\" is not an IPv4 address");
   }
   const std::string where = options_.host + ":" + std::to_string(options_.port);
-  // UDP GRO (Linux 5.0): the agents send runs of equal datagrams as one UDP GSO write
-  // (export_worker.cc); with GRO the kernel queues such a run as one message instead of
-  // cutting it into datagrams on the way in, and a NIC's GRO merges the datagrams of one
-  // agent again. Per-datagram receive work in the kernel becomes per-run work, on this box
-  // and, for a sender on the same box, on the sender's core. HandleBatch cuts the runs.
-  // Without it every datagram arrives on its own, as before.
   socket_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (socket_ < 0) throw SinkError("DICAP_ERR_SINK_START", SyscallError("socket"));
   // A big receive buffer absorbs bursts from many agents while the thread writes. FORCE
@@ -145,6 +139,11 @@ void AnalyzerSink::OpenSocket() {
   if (setsockopt(socket_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0) {
     throw SinkError("DICAP_ERR_SINK_START", SyscallError("setsockopt SO_RXQ_OVFL"));
   }
+  // UDP GRO (Linux 5.0): the agents send runs of equal datagrams as one UDP GSO write
+  // (export_worker.cc); with GRO the kernel queues such a run as one message instead of
+  // cutting it into datagrams on the way in, and a NIC's GRO merges the datagrams of one
+  // agent again: per-datagram receive work in the kernel becomes per-run work, and
+  // HandleBatch cuts the runs. Without it every datagram arrives on its own, as before.
   gro_ = setsockopt(socket_, IPPROTO_UDP, UDP_GRO, &on, sizeof on) == 0;
   sockaddr_in bind_address{};
   bind_address.sin_family = AF_INET;
