@@ -143,54 +143,39 @@ describe('parseOptions', () => {
     expect(parseOptions(SPEC, ['-h'], {})).toEqual({ help: true });
   });
 
+  // Each beside a valid --listen, so that the value is the one thing wrong.
   it.each([
+    [['--snaplen', 'abc'], '--snaplen "abc" is not an integer; give a number of bytes such as 128'],
+    [['--snaplen', '10'], '--snaplen "10" is below the minimum 14; give a number of bytes such as 128'],
     [
-      ['--listen', 'h:1', '--snaplen', 'abc'],
-      '--snaplen "abc" is not an integer; give a number of bytes such as 128',
-    ],
-    [
-      ['--listen', 'h:1', '--snaplen', '10'],
-      '--snaplen "10" is below the minimum 14; give a number of bytes such as 128',
-    ],
-    [
-      ['--listen', 'h:1', '--snaplen', '70000'],
+      ['--snaplen', '70000'],
       '--snaplen "70000" is above the maximum 65535; give a number of bytes such as 128',
     ],
     [
-      ['--listen', 'h:1', '--snaplen', '99999999999999999999'],
+      ['--snaplen', '99999999999999999999'],
       '--snaplen "99999999999999999999" is too large; give a number of bytes such as 128',
     ],
+    [['--snaplen', '1.5'], '--snaplen "1.5" is not an integer; give a number of bytes such as 128'],
+    [['--block-size', '5000'], '--block-size "5000" must be a multiple of the page size 4096'],
+    [['--mode', 'random'], '--mode "random" is not one of round-robin, ipid, flow; give one of them'],
+    [['--insecure=maybe'], '--insecure "maybe" is not a boolean; give true or false'],
     [
-      ['--listen', 'h:1', '--snaplen', '1.5'],
-      '--snaplen "1.5" is not an integer; give a number of bytes such as 128',
-    ],
-    [
-      ['--listen', 'h:1', '--block-size', '5000'],
-      '--block-size "5000" must be a multiple of the page size 4096',
-    ],
-    [
-      ['--listen', 'h:1', '--mode', 'random'],
-      '--mode "random" is not one of round-robin, ipid, flow; give one of them',
-    ],
-    [['--listen', 'h:1', '--insecure=maybe'], '--insecure "maybe" is not a boolean; give true or false'],
-    [['--listen', 'nohost'], '--listen "nohost" has no port; give HOST:PORT such as 127.0.0.1:9999'],
-    [
-      ['--listen', 'h:1', '--analyzer', 'a:1,b:0'],
+      ['--analyzer', 'a:1,b:0'],
       '--analyzer "b:0" has port 0, outside 1..65535; give a port 1..65535, such as 127.0.0.1:9999',
     ],
-    [
-      ['--listen', 'h:1', '--interfaces', 'a,,b'],
-      '--interfaces "a,,b" has an empty item; separate items by single commas',
-    ],
-    [['--listen', 'h:1', '--name', ''], '--name "" is empty; give a non-empty value'],
+    [['--interfaces', 'a,,b'], '--interfaces "a,,b" has an empty item; separate items by single commas'],
+    [['--name', ''], '--name "" is empty; give a non-empty value'],
+    [['extra'], 'unexpected argument "extra"; options are given as --name VALUE (see dicap agent --help)'],
+    [['--listen', 'h:2'], '--listen is given twice; give it once'],
+  ])('rejects --listen h:1 %j with a one-line message', (argv, message) => {
+    expect(failure(['--listen', 'h:1', ...argv])).toBe(message);
+  });
+
+  it.each([
+    [['--listen', 'nohost'], '--listen "nohost" has no port; give HOST:PORT such as 127.0.0.1:9999'],
     [['--lisen', 'h:1'], 'unknown option --lisen; did you mean --listen? (see dicap agent --help)'],
-    [
-      ['--listen', 'h:1', 'extra'],
-      'unexpected argument "extra"; options are given as --name VALUE (see dicap agent --help)',
-    ],
     [['--listen'], '--listen needs a value; give HOST:PORT such as 127.0.0.1:9999'],
     [['--snaplen', '--listen', 'h:1'], '--snaplen needs a value; give a number of bytes such as 128'],
-    [['--listen', 'h:1', '--listen', 'h:2'], '--listen is given twice; give it once'],
     [
       ['--snaplen', '100'],
       'missing --listen; give HOST:PORT such as 127.0.0.1:9999 (as --listen, DICAP_AGENT_LISTEN or "listen" in the config file)',
