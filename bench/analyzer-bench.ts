@@ -10,50 +10,17 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import { WHOLE_FRAME_SNAPLEN } from '../common/cluster-options.js';
-import { CaptureEngine } from '../native/engine.js';
 import { deriveBatchKey } from '../protocol/header-batch.js';
+import { PAYLOAD_SIZE, runFileEngine } from './file-engine.js';
 import { writeSyntheticPcap } from './synthetic-pcap.js';
 import { processCpuSeconds } from './process-cpu.js';
 import type { ReportTable } from './report.js';
 import { startDicap } from '../lab/dicap-command.js';
 
 const PORT = 19950;
-const PAYLOAD = 1472;
 /** Frames per input: fewer large ones, so each case sends a few hundred MB at most. */
 const FRAMES: Record<number, number> = { 60: 2_000_000, 1514: 400_000, 9000: 80_000 };
-
-async function feed(file: string, snaplen: number, batchKey: Buffer | undefined): Promise<number> {
-  const engine = new CaptureEngine({
-    nodeId: 1,
-    workers: 2,
-    snaplen,
-    payloadSize: PAYLOAD,
-    flushUs: 10_000,
-    exportMode: 'random',
-    queueSlots: 65536,
-    file,
-    realtime: false,
-    ...(batchKey ? { batchKey } : {}),
-  });
-  engine.offerTopology({
-    term: 0,
-    epoch: 1,
-    mode: 'flow',
-    nodeIds: [1],
-    k0: 0,
-    k1: 0,
-    validityStartNs: 0n,
-    analyzers: [{ ip: '127.0.0.1', port: PORT }],
-    snaplen: 0,
-  });
-  const ended = once(engine, 'end');
-  engine.start();
-  await ended;
-  engine.stop();
-  return engine.counters().recordsExported;
-}
 
 interface Case {
   /** Names the case for `versus`. */
@@ -141,7 +108,12 @@ export async function benchAnalyzer(): Promise<ReportTable> {
       await analyzer.waitForStderr(/listening/i);
       const cpu0 = processCpuSeconds(analyzer.child.pid!);
       const t0 = process.hrtime.bigint();
-      const sent = await feed(input, c.snaplen, c.mac ? deriveBatchKey(clusterKey) : undefined);
+      const { recordsExported: sent } = await runFileEngine(input, 'flow', PORT, {
+        nodeId: 1,
+        workers: 2,
+        snaplen: c.snaplen,
+        ...(c.mac ? { batchKey: deriveBatchKey(clusterKey) } : {}),
+      });
       await new Promise((r) => setTimeout(r, 300));
       const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
       const cpuS = processCpuSeconds(analyzer.child.pid!) - cpu0;
@@ -173,7 +145,7 @@ export async function benchAnalyzer(): Promise<ReportTable> {
   }
   return {
     title: 'Analyzer: records received and written, by output, MAC and frame size',
-    note: `Synthetic IPv4/UDP frames sent by the engine over loopback in ${PAYLOAD}-byte datagrams (60-byte frames: ${FRAMES[60]}; whole 1514-byte: ${FRAMES[1514]}; whole 9000-byte: ${FRAMES[9000]}). Snaplen 0 keeps whole frames: a frame larger than a datagram travels in fragments the analyzer reassembles. Wall rate is bounded by the sender; "per core" = records / analyzer process CPU seconds; the last column is CPU per record against the named case of the same run (p128: pcap at snaplen 128 without MAC; w1514/w9000: the same whole frames without MAC). The TAP rows run as root only.`,
+    note: `Synthetic IPv4/UDP frames sent by the engine over loopback in ${PAYLOAD_SIZE}-byte datagrams (60-byte frames: ${FRAMES[60]}; whole 1514-byte: ${FRAMES[1514]}; whole 9000-byte: ${FRAMES[9000]}). Snaplen 0 keeps whole frames: a frame larger than a datagram travels in fragments the analyzer reassembles. Wall rate is bounded by the sender; "per core" = records / analyzer process CPU seconds; the last column is CPU per record against the named case of the same run (p128: pcap at snaplen 128 without MAC; w1514/w9000: the same whole frames without MAC). The TAP rows run as root only.`,
     columns: [
       'output',
       'frame bytes',

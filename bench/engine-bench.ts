@@ -8,19 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { CaptureEngine, type SelectionModeName } from '../native/engine.js';
+import { runFileEngine, type FileEngineRun } from './file-engine.js';
 import { writeCorpusPcap, writeSyntheticPcap } from './synthetic-pcap.js';
 import type { ReportTable } from './report.js';
 
 const FRAMES = 2_000_000;
 const REPEATS = 3;
-
-interface EngineRun {
-  frames: number;
-  wallS: number;
-  cpuS: number;
-  exported: number;
-}
 
 /** A UDP port that accepts datagrams and never reads them: the kernel drops past its buffer. */
 async function startUdpSink(): Promise<{ port: number; process: ChildProcess }> {
@@ -38,49 +31,7 @@ async function startUdpSink(): Promise<{ port: number; process: ChildProcess }> 
   return { port: Number(line.toString().trim()), process: child };
 }
 
-async function runEngine(
-  file: string,
-  mode: SelectionModeName,
-  owned: boolean,
-  sinkPort: number,
-  gso: boolean,
-): Promise<EngineRun> {
-  const engine = new CaptureEngine({
-    nodeId: owned ? 1 : 99,
-    workers: 1,
-    snaplen: 128,
-    payloadSize: 1472,
-    flushUs: 10_000,
-    exportMode: 'random',
-    queueSlots: 65536,
-    file,
-    realtime: false,
-    gso,
-  });
-  engine.offerTopology({
-    term: 0,
-    epoch: 1,
-    mode,
-    nodeIds: [1],
-    k0: 0x1234,
-    k1: 0x5678,
-    validityStartNs: 0n,
-    analyzers: [{ ip: '127.0.0.1', port: sinkPort }],
-    snaplen: 0,
-  });
-  const ended = once(engine, 'end');
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  engine.start();
-  await ended;
-  const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  engine.stop();
-  const c = engine.counters();
-  return { frames: c.frames, wallS, cpuS: (cpu.user + cpu.system) / 1e6, exported: c.recordsExported };
-}
-
-function best(runs: EngineRun[]): EngineRun {
+function best(runs: FileEngineRun[]): FileEngineRun {
   return runs.reduce((a, b) => (b.cpuS < a.cpuS ? b : a));
 }
 
@@ -107,15 +58,23 @@ export async function benchEngine(corpusDir: string): Promise<ReportTable> {
         ['ipid', true, true],
         ['ipid', true, false],
       ] as const) {
-        const runs: EngineRun[] = [];
-        for (let i = 0; i < REPEATS; ++i) runs.push(await runEngine(file, mode, owned, sink.port, gso));
+        const runs: FileEngineRun[] = [];
+        for (let i = 0; i < REPEATS; ++i)
+          runs.push(
+            await runFileEngine(file, mode, sink.port, {
+              nodeId: owned ? 1 : 99,
+              workers: 1,
+              snaplen: 128,
+              gso,
+            }),
+          );
         const r = best(runs);
         const row = [
           label,
           mode,
           owned ? `owned, exported (${gso ? 'UDP GSO' : 'one datagram per send'})` : 'not owned (dropped)',
           String(r.frames),
-          String(r.exported),
+          String(r.recordsExported),
           (r.frames / r.wallS / 1e6).toFixed(2),
           (r.frames / r.cpuS / 1e6).toFixed(2),
           ((r.cpuS / r.frames) * 1e6).toFixed(3),
