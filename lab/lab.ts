@@ -36,12 +36,6 @@ import {
   type TeardownReport,
 } from './state.js';
 import {
-  DEFAULT_ANALYZERS,
-  DEFAULT_CAPTURE_HOSTS,
-  DEFAULT_COORDINATORS,
-  DEFAULT_LAB_ID,
-  DEFAULT_WIRE_CPU,
-  DEFAULT_WIRE_MTU,
   buildTopology,
   captureHostsOf,
   hostNamed,
@@ -318,14 +312,7 @@ export class Lab {
  * removed and the error (one line naming the failed command) is thrown.
  */
 export async function labUp(options: LabUpOptions = {}): Promise<Lab> {
-  const topology = planTopology({
-    id: options.id ?? DEFAULT_LAB_ID,
-    captureHosts: options.captureHosts ?? DEFAULT_CAPTURE_HOSTS,
-    analyzers: options.analyzers ?? DEFAULT_ANALYZERS,
-    coordinators: options.coordinators ?? DEFAULT_COORDINATORS,
-    wireMtu: options.wireMtu ?? DEFAULT_WIRE_MTU,
-    wireCpu: options.wireCpu ?? DEFAULT_WIRE_CPU,
-  });
+  const topology = planTopology(options);
   const cpus = os.availableParallelism();
   if (topology.wire.cpu >= cpus) {
     throw new DicapError(

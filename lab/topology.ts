@@ -159,8 +159,19 @@ function checkCount(what: string, flag: string, value: number, min: number, max:
   }
 }
 
-/** Checks options and lays the lab out; throws DICAP_ERR_BAD_CONFIG naming the bad value. */
-export function planTopology(options: TopologyOptions): LabTopology {
+/**
+ * Checks options and lays the lab out, with the defaults above for what `given` leaves out;
+ * throws DICAP_ERR_BAD_CONFIG naming the bad value.
+ */
+export function planTopology(given: Partial<TopologyOptions> = {}): LabTopology {
+  const options: TopologyOptions = {
+    id: given.id ?? DEFAULT_LAB_ID,
+    captureHosts: given.captureHosts ?? DEFAULT_CAPTURE_HOSTS,
+    analyzers: given.analyzers ?? DEFAULT_ANALYZERS,
+    coordinators: given.coordinators ?? DEFAULT_COORDINATORS,
+    wireMtu: given.wireMtu ?? DEFAULT_WIRE_MTU,
+    wireCpu: given.wireCpu ?? DEFAULT_WIRE_CPU,
+  };
   if (!LAB_ID_PATTERN.test(options.id)) {
     throw new DicapError(
       'DICAP_ERR_BAD_CONFIG',
