@@ -17,6 +17,7 @@ import { resolveEndpoint, resolveIpv4 } from '../common/endpoint.js';
 import { badConfig, DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { runAsUser } from '../common/drop-privileges.js';
+import { Startup } from '../common/startup.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
 import { runCommand, type OptionValues } from '../common/options.js';
 import { rateMeter } from '../common/rate.js';
@@ -128,6 +129,7 @@ async function analyze({ values, host, key }: Prepared): Promise<number> {
   const log = createLogger('analyzer', values.logFormat);
   handlerFaults.log = (line) => log.error(line);
 
+  const startup = new Startup(log);
   let sink: AnalyzerSink;
   let metrics: MetricsServer | undefined;
   try {
@@ -135,9 +137,9 @@ async function analyze({ values, host, key }: Prepared): Promise<number> {
     sink = started.sink;
     for (const notice of started.notices) log.info(notice);
   } catch (error) {
-    log.error(errorMessage(error));
-    return 1;
+    return startup.failed(error, 1);
   }
+  startup.opened(() => sink.stop());
   try {
     if (values.metrics)
       metrics = await serveMetrics(
@@ -145,10 +147,9 @@ async function analyze({ values, host, key }: Prepared): Promise<number> {
         createAnalyzerMetrics(() => sink.counters()),
       );
   } catch (error) {
-    sink.stop();
-    log.error(errorMessage(error));
-    return 1;
+    return startup.failed(error, 1);
   }
+  startup.opened(() => metrics?.close());
 
   // The summary exists as soon as the analyzer listens (readers may take that as "ready"),
   // and is rewritten with the status line: the lab reads live counters from it.
@@ -156,10 +157,7 @@ async function analyze({ values, host, key }: Prepared): Promise<number> {
   try {
     summary.write({ final: false, ...sink.counters() });
   } catch (error) {
-    sink.stop();
-    await metrics?.close();
-    log.error(errorMessage(error));
-    return 1;
+    return startup.failed(error, 1);
   }
 
   let link: CoordinatorLink | undefined;
@@ -177,20 +175,15 @@ async function analyze({ values, host, key }: Prepared): Promise<number> {
       ),
     );
   } catch (error) {
-    sink.stop();
-    await metrics?.close();
-    log.error(errorMessage(error));
-    return errorCode(error) === 'DICAP_ERR_BAD_CONFIG' ? 2 : 1;
+    return startup.failed(error, errorCode(error) === 'DICAP_ERR_BAD_CONFIG' ? 2 : 1);
   }
+  startup.opened(() => link?.stop());
   // Sockets, files and TAPs are open. TAPs are removed at exit, which needs CAP_NET_ADMIN.
   try {
     const dropped = runAsUser(values.user, values.output !== undefined ? ['NET_ADMIN'] : []);
     if (dropped) log.info(dropped);
   } catch (error) {
-    sink.stop();
-    await Promise.all([link?.stop(), metrics?.close()]);
-    log.error(errorMessage(error));
-    return 2;
+    return startup.failed(error, 2);
   }
 
   const granted = sink.counters().receiveBufferBytes;

@@ -4,9 +4,10 @@
 import net from 'node:net';
 import { clusterKeyOf } from '../common/cluster-key.js';
 import { resolveSnaplen } from '../common/cluster-options.js';
-import { badConfig, DicapError, errorMessage } from '../common/errors.js';
+import { badConfig, DicapError } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { runAsUser } from '../common/drop-privileges.js';
+import { Startup } from '../common/startup.js';
 import { serveMetrics } from '../common/metrics-server.js';
 import { runCommand, type OptionValues } from '../common/options.js';
 import { createLogger, type Logger } from '../common/logger.js';
@@ -135,14 +136,16 @@ async function coordinate({ values, config, log }: Configured): Promise<number> 
         })
       : undefined;
   config.history = () => follower?.latest;
+  const startup = new Startup(log);
   try {
     coordinator = await startCoordinator(config);
   } catch (error) {
-    log.error(errorMessage(error));
-    return 1;
+    return startup.failed(error, 1);
   }
+  startup.opened(() => coordinator.stop());
   let http;
   const dashboard = values.http ? new Dashboard(coordinator) : undefined;
+  startup.opened(() => dashboard?.close());
   try {
     http = values.http
       ? await serveMetrics(
@@ -158,15 +161,16 @@ async function coordinate({ values, config, log }: Configured): Promise<number> 
           dashboard,
         )
       : undefined;
-    // Every socket is open (the in-band injector's too): nothing privileged is left to do.
+  } catch (error) {
+    return startup.failed(error, 1);
+  }
+  startup.opened(() => http?.close());
+  // Every socket is open (the in-band injector's too): nothing privileged is left to do.
+  try {
     const dropped = runAsUser(values.user, []);
     if (dropped) log.info(dropped);
   } catch (error) {
-    await http?.close();
-    dashboard?.close();
-    await coordinator.stop();
-    log.error(errorMessage(error));
-    return 1;
+    return startup.failed(error, 1);
   }
   log.info(
     `listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, ${config.peers.length > 0 ? `standby among ${config.peers.length + 1} coordinators (ID ${config.coordinatorId})` : `active after ${config.heartbeatIntervalMs + 500} ms of listening`}${values.http ? `, dashboard at http://${formatHostPort(values.http)}/` : ''}`,

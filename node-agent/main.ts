@@ -21,7 +21,8 @@ import { SummaryFile } from '../common/summary-file.js';
 import type { AgentSummary } from './summary.js';
 import { finalFields, formatFinalCounters, formatStatusLine, statusFields } from './status-line.js';
 import { runAsUser } from '../common/drop-privileges.js';
-import { serveMetrics } from '../common/metrics-server.js';
+import { Startup } from '../common/startup.js';
+import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
 import { KernelSelection } from '../native/kernel-selection.js';
 import { chooseSelectionStage, type ChosenStage } from './selection-stage.js';
 
@@ -101,6 +102,7 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
   const log = createLogger('agent', values.logFormat);
   handlerFaults.log = (line) => log.error(line);
 
+  const startup = new Startup(log);
   let engine: CaptureEngine;
   let follower: CoordinatorFollower | undefined;
   let capturing: string;
@@ -192,6 +194,13 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
     log.error(errorMessage(error));
     return 2;
   }
+  const kernel = selection.kernel;
+  startup.opened(() => {
+    engine.stop();
+    // Detach from XDP: local consumers see the whole link again.
+    kernel?.close();
+  });
+  startup.opened(() => follower?.stop());
   const stage = selection.stage;
 
   // The summary exists as soon as the agent captures (readers may take that as "ready"),
@@ -209,16 +218,15 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
   try {
     summary.write(summaryOf(false));
   } catch (error) {
-    engine.stop();
-    selection.kernel?.close();
-    log.error(errorMessage(error));
-    return 2;
+    return startup.failed(error, 2);
   }
   // Said once the summary exists: whoever waits for this line finds the file.
   log.info(capturing);
 
-  const metrics = values.metrics
-    ? await serveMetrics(
+  let metrics: MetricsServer | undefined;
+  try {
+    if (values.metrics)
+      metrics = await serveMetrics(
         values.metrics,
         createAgentMetrics({
           nodeId: values.nodeId,
@@ -228,21 +236,17 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
           controlRejections: follower ? () => follower!.link.channel.rejected : undefined,
           lateTopologies: follower ? () => follower!.controlCounters().lateTopologies : undefined,
         }),
-      ).catch((error: unknown) => {
-        engine.stop();
-        selection?.kernel?.close();
-        throw error;
-      })
-    : undefined;
+      );
+  } catch (error) {
+    return startup.failed(error, 1);
+  }
+  startup.opened(() => metrics?.close());
   // The ring (or file), the control socket and the metrics port are open: keep no privilege.
   try {
     const dropped = runAsUser(values.user, []);
     if (dropped) log.info(dropped);
   } catch (error) {
-    engine.stop();
-    await Promise.all([follower?.stop(), metrics?.close()]);
-    log.error(errorMessage(error));
-    return 2;
+    return startup.failed(error, 2);
   }
 
   return new Promise<number>((resolve) => {
