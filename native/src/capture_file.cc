@@ -418,6 +418,17 @@ bool CaptureFile::AddInterface(const Block& block) {
   Interface itf{U16(block.body), AdjustSnaplen(U32(block.body + 4)), kDefaultTicksPerSecond, false, 0};
   bool saw_tsresol = false;
   bool saw_tsoffset = false;
+  // if_tsresol and if_tsoffset may each stand once, with their one length.
+  auto once_with_length = [&](bool* saw, uint16_t length, uint16_t required, const std::string& name,
+                              const char* size) {
+    if (length == required && !*saw) {
+      *saw = true;
+      return true;
+    }
+    Fail(what + " has " + (*saw ? "two " + name + " options" : "an " + name + " option that is not " + size) +
+         "; the file is corrupt");
+    return false;
+  };
   const uint8_t* option = block.body + kInterfaceFixedLength;
   const uint8_t* const end = block.body + block.body_length;
   // Blocks and options are 4-byte aligned, so the loop ends exactly at `end`.
@@ -434,13 +445,7 @@ bool CaptureFile::AddInterface(const Block& block) {
     option = value + padded;
     if (code == kOptionEnd) break;
     if (code == kOptionTsresol) {
-      if (length != 1 || saw_tsresol) {
-        Fail(what + " has " +
-             (saw_tsresol ? "two if_tsresol options" : "an if_tsresol option that is not 1 byte") +
-             "; the file is corrupt");
-        return false;
-      }
-      saw_tsresol = true;
+      if (!once_with_length(&saw_tsresol, length, 1, "if_tsresol", "1 byte")) return false;
       const uint8_t exponent = value[0] & 0x7f;
       itf.binary_resolution = (value[0] & 0x80) != 0;
       // 2^-63 and 10^-19 are the finest resolutions whose ticks per second fit 64 bits.
@@ -452,13 +457,7 @@ bool CaptureFile::AddInterface(const Block& block) {
       itf.ticks_per_second = 1;
       for (uint8_t i = 0; i < exponent; ++i) itf.ticks_per_second *= itf.binary_resolution ? 2 : 10;
     } else if (code == kOptionTsoffset) {
-      if (length != 8 || saw_tsoffset) {
-        Fail(what + " has " +
-             (saw_tsoffset ? "two if_tsoffset options" : "an if_tsoffset option that is not 8 bytes") +
-             "; the file is corrupt");
-        return false;
-      }
-      saw_tsoffset = true;
+      if (!once_with_length(&saw_tsoffset, length, 8, "if_tsoffset", "8 bytes")) return false;
       itf.offset_seconds = static_cast<int64_t>(U64(value));
     }
   }

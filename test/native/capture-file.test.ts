@@ -592,6 +592,38 @@ describe('readCaptureFile on hand-made pcapng files', () => {
       /interface description at byte 28 \(before the first frame\) has time stamp resolution 10\^-20, finer than any clock/,
     ],
     [
+      'two if_tsresol options',
+      Buffer.concat([
+        sectionHeader(false),
+        interfaceDescription(false, 1, 0, [tsresol(false, 6), tsresol(false, 9)]),
+      ]),
+      /interface description at byte 28 \(before the first frame\) has two if_tsresol options; the file is corrupt$/,
+    ],
+    [
+      'an if_tsresol option of 2 bytes',
+      Buffer.concat([
+        sectionHeader(false),
+        interfaceDescription(false, 1, 0, [option(false, 9, Buffer.from([6, 0]))]),
+      ]),
+      /interface description at byte 28 \(before the first frame\) has an if_tsresol option that is not 1 byte; the file is corrupt$/,
+    ],
+    [
+      'two if_tsoffset options',
+      Buffer.concat([
+        sectionHeader(false),
+        interfaceDescription(false, 1, 0, [tsoffset(false, 1n), tsoffset(false, 2n)]),
+      ]),
+      /interface description at byte 28 \(before the first frame\) has two if_tsoffset options; the file is corrupt$/,
+    ],
+    [
+      'an if_tsoffset option of 4 bytes',
+      Buffer.concat([
+        sectionHeader(false),
+        interfaceDescription(false, 1, 0, [option(false, 14, Buffer.alloc(4))]),
+      ]),
+      /interface description at byte 28 \(before the first frame\) has an if_tsoffset option that is not 8 bytes; the file is corrupt$/,
+    ],
+    [
       'an option that runs past its block',
       Buffer.concat([
         sectionHeader(false),
