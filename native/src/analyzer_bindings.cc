@@ -157,9 +157,8 @@ class AnalyzerSinkWrap : public Napi::ObjectWrap<AnalyzerSinkWrap> {
   //   rotateSeconds, rotateMegabytes, rotateCount, flushIntervalMs, outputBufferBytes, reorderMs })
   explicit AnalyzerSinkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AnalyzerSinkWrap>(info) {
     Napi::Env env = info.Env();
-    DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsObject(),
-                  "new AnalyzerSink(options) expects an options object");
-    sink_ = std::make_unique<AnalyzerSink>(ReadOptions(env, info[0].As<Napi::Object>()));
+    sink_ = std::make_unique<AnalyzerSink>(
+        ReadOptions(env, OnlyObjectArg(info, "new AnalyzerSink(options) expects an options object")));
     cleanup_ = std::make_unique<EnvCleanup>(env, [this] { sink_->Stop(); });
   }
 

@@ -193,9 +193,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   Napi::Value OfferTopology(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsObject(), "offerTopology(topology) expects an object");
+    const Napi::Object topology = OnlyObjectArg(info, "offerTopology(topology) expects an object");
     DICAP_REQUIRE(env, engine_->running() != nullptr, "engine is stopped");
-    engine_->running()->Offer(TopologyFromJs(env, info[0].As<Napi::Object>()));
+    engine_->running()->Offer(TopologyFromJs(env, topology));
     return env.Undefined();
   }
 

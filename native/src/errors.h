@@ -5,7 +5,14 @@
 
 #include <napi.h>
 
+#include <exception>
 #include <string>
+
+// Argument guards for bindings: JS already validated options, these catch misuse.
+#define DICAP_REQUIRE(env, cond, message)                                          \
+  do {                                                                             \
+    if (!(cond)) ::dicap::ThrowDicapError((env), "DICAP_ERR_ARGUMENT", (message)); \
+  } while (0)
 
 namespace dicap {
 
@@ -16,10 +23,22 @@ namespace dicap {
   throw error;
 }
 
-}  // namespace dicap
+// What `call()` returns; a std::exception it throws (the native classes' one-line failures)
+// becomes a DicapError with `code`.
+template <typename Call>
+auto WithDicapError(Napi::Env env, const char* code, Call call) -> decltype(call()) {
+  try {
+    return call();
+  } catch (const std::exception& error) {
+    ThrowDicapError(env, code, error.what());
+  }
+}
 
-// Argument guards for bindings: JS already validated options, these catch misuse.
-#define DICAP_REQUIRE(env, cond, message)                                          \
-  do {                                                                             \
-    if (!(cond)) ::dicap::ThrowDicapError((env), "DICAP_ERR_ARGUMENT", (message)); \
-  } while (0)
+// The one argument of a call that takes an object (options, a topology); `usage` is the
+// error when the call has other arguments.
+inline Napi::Object OnlyObjectArg(const Napi::CallbackInfo& info, const char* usage) {
+  DICAP_REQUIRE(info.Env(), info.Length() == 1 && info[0].IsObject(), usage);
+  return info[0].As<Napi::Object>();
+}
+
+}  // namespace dicap

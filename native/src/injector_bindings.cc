@@ -51,11 +51,9 @@ class FrameInjectorWrap : public Napi::ObjectWrap<FrameInjectorWrap> {
                   "frame must be 14..1514 bytes");
     std::memcpy(sender_->Frame(0), frame.Data(), frame.Length());
     const uint16_t length = static_cast<uint16_t>(frame.Length());
-    try {
-      return Napi::Boolean::New(env, sender_->Send(&length, 1).sent == 1);
-    } catch (const std::exception& error) {
-      ThrowDicapError(env, "DICAP_ERR_INJECTOR", error.what());
-    }
+    const SendOutcome outcome =
+        WithDicapError(env, "DICAP_ERR_INJECTOR", [&] { return sender_->Send(&length, 1); });
+    return Napi::Boolean::New(env, outcome.sent == 1);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -135,11 +135,7 @@ class RunnerHolder {
 
   void Start(Napi::Env env, const char* error_code) {
     DICAP_REQUIRE(env, runner_ != nullptr && !started_, "already started, or stopped");
-    try {
-      runner_->Start();
-    } catch (const std::exception& error) {
-      ThrowDicapError(env, error_code, error.what());
-    }
+    WithDicapError(env, error_code, [this] { runner_->Start(); });
     started_ = true;
     events_.KeepAlive(env);
   }

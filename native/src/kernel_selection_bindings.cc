@@ -3,7 +3,6 @@
 #include "kernel_selection_bindings.h"
 
 #include <memory>
-#include <stdexcept>
 #include <string>
 
 #include "bindings.h"
@@ -39,23 +38,18 @@ class KernelSelectionWrap : public Napi::ObjectWrap<KernelSelectionWrap> {
   // new KernelSelection({ objectPath, nodeId, snaplen, guardNs: bigint })
   explicit KernelSelectionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KernelSelectionWrap>(info) {
     Napi::Env env = info.Env();
-    DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsObject(),
-                  "new KernelSelection(options) expects an object");
-    const Napi::Object o = info[0].As<Napi::Object>();
+    const Napi::Object o = OnlyObjectArg(info, "new KernelSelection(options) expects an object");
     DICAP_REQUIRE(env,
                   o.Get("objectPath").IsString() && o.Get("nodeId").IsNumber() && o.Get("snaplen").IsNumber(),
                   "KernelSelection options need objectPath, nodeId and snaplen");
     bool lossless = true;
     const uint64_t guard_ns =
         o.Get("guardNs").IsBigInt() ? o.Get("guardNs").As<Napi::BigInt>().Uint64Value(&lossless) : 0;
-    try {
-      selection_ =
-          std::make_shared<KernelSelection>(o.Get("objectPath").As<Napi::String>().Utf8Value(),
-                                            o.Get("nodeId").As<Napi::Number>().Uint32Value(),
-                                            o.Get("snaplen").As<Napi::Number>().Uint32Value(), guard_ns);
-    } catch (const std::exception& error) {
-      ThrowDicapError(env, "DICAP_ERR_BPF", error.what());
-    }
+    selection_ = WithDicapError(env, "DICAP_ERR_BPF", [&] {
+      return std::make_shared<KernelSelection>(o.Get("objectPath").As<Napi::String>().Utf8Value(),
+                                               o.Get("nodeId").As<Napi::Number>().Uint32Value(),
+                                               o.Get("snaplen").As<Napi::Number>().Uint32Value(), guard_ns);
+    });
   }
 
   std::shared_ptr<KernelSelection> selection() const { return selection_; }
@@ -74,11 +68,7 @@ class KernelSelectionWrap : public Napi::ObjectWrap<KernelSelectionWrap> {
     bool lossless = true;
     const uint64_t token = info[1].As<Napi::BigInt>().Uint64Value(&lossless);
     const TopologyPtr topology = TopologyFromJs(env, info[0].As<Napi::Object>());
-    try {
-      Open(env).Stage(topology, token);
-    } catch (const std::exception& error) {
-      ThrowDicapError(env, "DICAP_ERR_BPF", error.what());
-    }
+    WithDicapError(env, "DICAP_ERR_BPF", [&] { Open(env).Stage(topology, token); });
     return env.Undefined();
   }
 
@@ -86,13 +76,10 @@ class KernelSelectionWrap : public Napi::ObjectWrap<KernelSelectionWrap> {
   Napi::Value AttachXdp(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     DICAP_REQUIRE(env, info.Length() >= 1 && info[0].IsString(), "attachXdp(interface) expects a name");
-    try {
-      const XdpMode mode =
-          Open(env).AttachXdp(info[0].As<Napi::String>().Utf8Value(), XdpModeFromJs(info[1]));
-      return Napi::String::New(env, XdpModeName(mode));
-    } catch (const std::exception& error) {
-      ThrowDicapError(env, "DICAP_ERR_BPF", error.what());
-    }
+    const XdpMode mode = WithDicapError(env, "DICAP_ERR_BPF", [&] {
+      return Open(env).AttachXdp(info[0].As<Napi::String>().Utf8Value(), XdpModeFromJs(info[1]));
+    });
+    return Napi::String::New(env, XdpModeName(mode));
   }
 
   Napi::Value DetachXdp(const Napi::CallbackInfo& info) {
@@ -112,11 +99,10 @@ class KernelSelectionWrap : public Napi::ObjectWrap<KernelSelectionWrap> {
       const Napi::Value frame = frames.Get(i);
       DICAP_REQUIRE(env, frame.IsBuffer(), "testRunXdp(frames): every frame must be a Buffer");
       const auto bytes = frame.As<Napi::Buffer<uint8_t>>();
-      try {
-        out[i] = selection.TestRunXdp(bytes.Data(), static_cast<uint32_t>(bytes.Length())) ? 1 : 0;
-      } catch (const std::exception& error) {
-        ThrowDicapError(env, "DICAP_ERR_BPF", error.what());
-      }
+      const bool passed = WithDicapError(env, "DICAP_ERR_BPF", [&] {
+        return selection.TestRunXdp(bytes.Data(), static_cast<uint32_t>(bytes.Length()));
+      });
+      out[i] = passed ? 1 : 0;
     }
     return out;
   }
@@ -136,11 +122,10 @@ class KernelSelectionWrap : public Napi::ObjectWrap<KernelSelectionWrap> {
   static Napi::Value RemoveStaleXdp(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     DICAP_REQUIRE(env, info.Length() == 1 && info[0].IsString(), "removeStaleXdp(interface) expects a name");
-    try {
-      return Napi::Boolean::New(env, KernelSelection::RemoveStaleXdp(info[0].As<Napi::String>().Utf8Value()));
-    } catch (const std::exception& error) {
-      ThrowDicapError(env, "DICAP_ERR_BPF", error.what());
-    }
+    const bool removed = WithDicapError(env, "DICAP_ERR_BPF", [&] {
+      return KernelSelection::RemoveStaleXdp(info[0].As<Napi::String>().Utf8Value());
+    });
+    return Napi::Boolean::New(env, removed);
   }
 
   std::shared_ptr<KernelSelection> selection_;
