@@ -105,30 +105,70 @@ export interface ClusterResult {
   analyzers: AnalyzerSummary[];
 }
 
-// One cluster per lab at a time: two would capture the same passive interfaces.
-const running = new Set<string>();
-
-export class Cluster {
-  private stopped: Promise<ClusterResult> | undefined;
+/**
+ * A cluster of `dicap` processes in a lab, static (Cluster) or steered by coordinators
+ * (ControlPlane, control-plane.ts): its directory, cluster key, analyzers and agents, their
+ * live counters, and one stop in order however often stop() is called.
+ */
+export abstract class LabCluster<O, Z extends LabMember, A extends LabMember> {
+  private stopping: Promise<ClusterResult> | undefined;
 
   constructor(
     readonly lab: Lab,
-    readonly options: Readonly<ClusterOptions>,
+    readonly options: Readonly<O>,
     /** The cluster's directory: summaries, key file, and by default the pcaps. */
     readonly directory: string,
-    /** The key that authenticates in-band frames, as the agents have it. */
+    /** The key that authenticates in-band frames and control messages, as the processes have it. */
     readonly clusterKey: Buffer,
-    /** The topology every agent starts with (TERM 0, EPOCH 1), as a TOPOLOGY_UPDATE's fields. */
-    readonly staticTopology: TopologyUpdateFields,
-    readonly analyzers: readonly ClusterAnalyzer[],
-    readonly agents: readonly ClusterAgent[],
+    /** The file they read it from. */
+    readonly keyFile: string,
+    readonly analyzers: readonly Z[],
+    readonly agents: readonly A[],
   ) {}
 
-  /** Reads every summary file now. */
+  /** Every agent's and analyzer's summary file now (undefined before its first). */
   counters(): ClusterSnapshot {
     return {
       agents: this.agents.map((a) => a.summary<AgentSummary>()),
       analyzers: this.analyzers.map((a) => a.summary<AnalyzerSummary>()),
+    };
+  }
+
+  /**
+   * Stops the agents (SIGINT: each flushes its batches and writes its final counters), then,
+   * once their last datagrams have arrived, the analyzers (and whatever else the cluster
+   * runs); resolves with every final summary. Rejects, after stopping everything, if a
+   * process did not end cleanly.
+   */
+  stop(): Promise<ClusterResult> {
+    this.stopping ??= this.stopInOrder();
+    return this.stopping;
+  }
+
+  protected abstract stopInOrder(): Promise<ClusterResult>;
+}
+
+// One cluster per lab at a time: two would capture the same passive interfaces.
+const running = new Set<string>();
+
+/** Where the agents of a cluster export to: with analyzers on the capture hosts, each agent's one analyzer is 127.0.0.1, its own. */
+function exportTargets(placement: AnalyzerPlacement, analyzers: readonly ClusterAnalyzer[]): Endpoint[] {
+  return placement === 'capture-hosts' ? [analyzers[0]!.endpoint] : analyzers.map((a) => a.endpoint);
+}
+
+export class Cluster extends LabCluster<ClusterOptions, ClusterAnalyzer, ClusterAgent> {
+  /** The topology every agent starts with (TERM 0, EPOCH 1), as a TOPOLOGY_UPDATE's fields. */
+  get staticTopology(): TopologyUpdateFields {
+    return {
+      term: 0,
+      epoch: 1,
+      selection: this.options.mode,
+      validityStartMs: 0,
+      nodeIds: this.agents.map((a) => a.nodeId),
+      analyzers: exportTargets(this.options.analyzerPlacement ?? 'analyzer-hosts', this.analyzers),
+      k0: this.options.key[0],
+      k1: this.options.key[1],
+      snaplen: this.options.snaplen,
     };
   }
 
@@ -199,17 +239,7 @@ export class Cluster {
     }
   }
 
-  /**
-   * Stops the agents (SIGINT: each flushes its batches and writes its final counters), then,
-   * once their last datagrams have arrived, the analyzers; resolves with every final
-   * summary. Rejects, after stopping everything, if a process did not end cleanly.
-   */
-  stop(): Promise<ClusterResult> {
-    this.stopped ??= this.stopInOrder();
-    return this.stopped;
-  }
-
-  private async stopInOrder(): Promise<ClusterResult> {
+  protected async stopInOrder(): Promise<ClusterResult> {
     try {
       return await stopInOrder<AgentSummary, AnalyzerSummary>(this.lab.id, {
         agents: this.agents,
@@ -224,7 +254,7 @@ export class Cluster {
 }
 
 /** The cluster key from `file`, or a fresh random one written (hex, mode 0600) to `directory`/cluster.key. */
-function clusterKeyFor(file: string | undefined, directory: string): { key: Buffer; file: string } {
+export function clusterKeyFor(file: string | undefined, directory: string): { key: Buffer; file: string } {
   if (file !== undefined) return { key: readClusterKeyFile(file), file };
   const key = randomBytes(32);
   const written = path.join(directory, 'cluster.key');
@@ -317,20 +347,7 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
       started.push(analyzer);
       return analyzer;
     });
-    // With analyzers on the capture hosts, each agent's one analyzer is 127.0.0.1, its own.
-    const exportTo =
-      placement === 'capture-hosts' ? [analyzers[0]!.endpoint] : analyzers.map((a) => a.endpoint);
-    const staticTopology: TopologyUpdateFields = {
-      term: 0,
-      epoch: 1,
-      selection: options.mode,
-      validityStartMs: 0,
-      nodeIds,
-      analyzers: exportTo,
-      k0: options.key[0],
-      k1: options.key[1],
-      snaplen: options.snaplen,
-    };
+    const exportTo = exportTargets(placement, analyzers);
     await waitForSummaries(analyzers, options.readyTimeoutMs);
     progress(
       `lab ${lab.id}: ${analyzers.length} analyzer${analyzers.length === 1 ? '' : 's'} listening (${analyzers.map((a) => `${a.host} ${a.endpoint.ip}:${port}`).join(', ')})`,
@@ -378,7 +395,7 @@ export async function startCluster(lab: Lab, options: ClusterOptions): Promise<C
     progress(
       `lab ${lab.id}: ${agents.length} agents capturing (${options.mode}, nodes ${nodeIds.join(',')}, ${options.workers} worker${options.workers === 1 ? '' : 's'} each)`,
     );
-    return new Cluster(lab, options, directory, clusterKey, staticTopology, analyzers, agents);
+    return new Cluster(lab, options, directory, clusterKey, keyFile, analyzers, agents);
   } catch (error) {
     await Promise.all(started.filter((p) => p.running).map((p) => p.stop('SIGTERM', 2000)));
     running.delete(lab.id);

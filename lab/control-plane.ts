@@ -18,7 +18,6 @@
 // Agents and analyzers are given every coordinator (--coordinator …). Analyzer k has node ID
 // 100 + k and listens on its management address, port 9999. Logs are kept whole, each line
 // with the time it arrived, so tests can order what happened across processes.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DicapError } from '../common/errors.js';
@@ -39,6 +38,8 @@ import {
 import {
   DEFAULT_ANALYZER_PORT,
   FIRST_NODE_ID,
+  LabCluster,
+  clusterKeyFor,
   type AgentSummary,
   type AnalyzerSummary,
   type ClusterResult,
@@ -138,21 +139,21 @@ const isSameFollowing = (a: Following | undefined, b: Following): boolean =>
   a.coordinator.ip === b.coordinator.ip &&
   a.coordinator.port === b.coordinator.port;
 
-export class ControlPlane {
+export class ControlPlane extends LabCluster<ControlPlaneOptions, LabAnalyzer, LabAgent> {
   private readonly http = new Map<string, NamespaceHttpClient>();
-  private stopping: Promise<ClusterResult> | undefined;
-
-  constructor(
-    readonly lab: Lab,
-    readonly options: Readonly<ControlPlaneOptions>,
-    /** Summaries, the key file, by default the pcaps. */
-    readonly directory: string,
-    readonly keyFile: string,
-    readonly clusterKey: Buffer,
-    readonly coordinators: readonly LabCoordinator[],
-    readonly analyzers: readonly LabAnalyzer[],
-    readonly agents: readonly LabAgent[],
-  ) {}
+  /** Coordinator k on the lab's k-th coordinator host (`options.coordinators` of them). */
+  readonly coordinators: readonly LabCoordinator[] = this.lab.topology.hosts
+    .filter((h) => h.role === 'coordinator')
+    .slice(0, this.options.coordinators ?? Infinity)
+    .map((host) => {
+      const id = Number(host.name.slice('coordinator'.length));
+      const ip = managementOf(host);
+      return Object.assign(new LabMember(`coordinator ${id}`, host.name), {
+        id,
+        control: { ip, port: COORDINATOR_CONTROL_PORT },
+        http: { ip, port: COORDINATOR_HTTP_PORT },
+      });
+    });
 
   get snaplen(): number {
     return this.options.snaplen ?? DEFAULT_SNAPLEN;
@@ -392,14 +393,6 @@ export class ControlPlane {
 
   // ---- what the agents and analyzers say ---------------------------------------------------
 
-  /** Every running or stopped agent's and analyzer's summary file now (undefined before the first). */
-  counters(): { agents: Array<AgentSummary | undefined>; analyzers: Array<AnalyzerSummary | undefined> } {
-    return {
-      agents: this.agents.map((a) => a.summary<AgentSummary>()),
-      analyzers: this.analyzers.map((a) => a.summary<AnalyzerSummary>()),
-    };
-  }
-
   /** The topologies agent `nodeId` put in force, in order, over all its lives. */
   appliedTopologies(nodeId: number): AppliedTopology[] {
     return this.agent(nodeId).log.flatMap((l) => {
@@ -423,16 +416,10 @@ export class ControlPlane {
 
   /**
    * Stops every running agent (SIGINT: it leaves and flushes), then the analyzers, then the
-   * coordinators, and resolves with the final summaries of the agents that ran to the end
-   * and of the analyzers. Rejects (after stopping everything) if one of them did not end
-   * cleanly.
+   * coordinators; the final summaries are those of the agents that ran to the end and of the
+   * analyzers.
    */
-  stop(): Promise<ClusterResult> {
-    this.stopping ??= this.stopInOrder();
-    return this.stopping;
-  }
-
-  private async stopInOrder(): Promise<ClusterResult> {
+  protected async stopInOrder(): Promise<ClusterResult> {
     try {
       return await stopInOrder<AgentSummary, AnalyzerSummary>(this.lab.id, {
         agents: this.agents,
@@ -459,14 +446,6 @@ export class ControlPlane {
   }
 }
 
-/** The cluster key for a control plane: a fresh random one, hex in `directory`/cluster.key (mode 0600). */
-function writeClusterKey(directory: string): { key: Buffer; file: string } {
-  const key = randomBytes(32);
-  const file = path.join(directory, 'cluster.key');
-  fs.writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600 });
-  return { key, file };
-}
-
 const managementOf = (host: LabHost): string => {
   if (!host.management)
     throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host.name} is not on the management network`);
@@ -480,31 +459,14 @@ const managementOf = (host: LabHost): string => {
  * process fails to start, everything started is stopped and the error names it.
  */
 export async function startControlPlane(lab: Lab, options: ControlPlaneOptions): Promise<ControlPlane> {
-  const coordinatorHosts = lab.topology.hosts
-    .filter((h) => h.role === 'coordinator')
-    .slice(0, options.coordinators ?? Infinity);
-  if (coordinatorHosts.length === 0)
-    throw new DicapError(
-      'DICAP_ERR_BAD_CONFIG',
-      `lab ${lab.id} has no coordinator host; build it with coordinators`,
-    );
   const analyzerHosts = lab.topology.hosts.filter((h) => h.role === 'analyzer');
   const captures = captureHostsOf(lab.topology);
   const directory = path.join(labDirectory(lab.id), 'control-plane');
   fs.rmSync(directory, { recursive: true, force: true });
   fs.mkdirSync(directory, { recursive: true, mode: 0o755 });
-  const { key, file } = writeClusterKey(directory);
+  const { key, file } = clusterKeyFor(undefined, directory);
   const progress = options.onProgress ?? ((): void => {});
 
-  const coordinators: LabCoordinator[] = coordinatorHosts.map((host) => {
-    const id = Number(host.name.slice('coordinator'.length));
-    const ip = managementOf(host);
-    return Object.assign(new LabMember(`coordinator ${id}`, host.name), {
-      id,
-      control: { ip, port: COORDINATOR_CONTROL_PORT },
-      http: { ip, port: COORDINATOR_HTTP_PORT },
-    });
-  });
   const analyzers: LabAnalyzer[] = analyzerHosts.map((host, k) => {
     const nodeId = FIRST_ANALYZER_NODE_ID + k + 1;
     const summaryFile = path.join(directory, `analyzer-${host.name}.json`);
@@ -527,7 +489,13 @@ export async function startControlPlane(lab: Lab, options: ControlPlaneOptions):
       interface: host.passive.interface,
     });
   });
-  const cp = new ControlPlane(lab, options, directory, file, key, coordinators, analyzers, agents);
+  const cp = new ControlPlane(lab, options, directory, key, file, analyzers, agents);
+  const coordinators = cp.coordinators;
+  if (coordinators.length === 0)
+    throw new DicapError(
+      'DICAP_ERR_BAD_CONFIG',
+      `lab ${lab.id} has no coordinator host; build it with coordinators`,
+    );
   try {
     await Promise.all(coordinators.map((c) => cp.startCoordinator(c.id)));
     progress(
