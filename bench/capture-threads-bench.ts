@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDicap } from '../lab/dicap-command.js';
+import { dicapOptions, startDicap } from '../lab/dicap-command.js';
 import {
   addNamespace,
   addVethPair,
@@ -63,22 +63,16 @@ export async function benchCaptureThreads(): Promise<ReportTable> {
       const agent = startDicap(
         [
           'agent',
-          '--interface',
-          b.name,
-          '--node-id',
-          '1',
-          '--nodes',
-          '1',
-          '--analyzer',
-          '127.0.0.1:9',
-          '--capture-threads',
-          String(threads),
-          '--workers',
-          String(threads),
-          '--summary',
-          summary,
-          '--status-interval',
-          '0',
+          ...dicapOptions({
+            interface: b.name,
+            'node-id': 1,
+            nodes: 1,
+            analyzer: '127.0.0.1:9',
+            'capture-threads': threads,
+            workers: threads,
+            summary,
+            'status-interval': 0,
+          }),
         ],
         capture,
       );
@@ -88,15 +82,13 @@ export async function benchCaptureThreads(): Promise<ReportTable> {
         const generator = startDicap(
           [
             'gen',
-            '--interface',
-            a.name,
-            '--rate',
-            String(RATE),
-            '--count',
-            String(FRAMES),
-            '--flows',
-            String(FLOWS),
-            '--no-progress',
+            ...dicapOptions({
+              interface: a.name,
+              rate: RATE,
+              count: FRAMES,
+              flows: FLOWS,
+              'no-progress': true,
+            }),
           ],
           sender,
         );

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { ControlChannel } from '../common/control-channel.js';
-import { DICAP } from '../lab/dicap-command.js';
+import { DICAP, dicapOptions } from '../lab/dicap-command.js';
 import { encodeHeaderBatch } from '../protocol/header-batch.js';
 import { join } from '../protocol/index.js';
 import type { ReportTable } from './report.js';
@@ -100,18 +100,14 @@ async function startCoordinator(
   const httpPort = control + 3000;
   const coordinator = startComponent(script, [
     'coordinator',
-    '--cluster-key-file',
-    keyFile,
-    '--listen',
-    `127.0.0.1:${control}`,
-    '--http',
-    `127.0.0.1:${httpPort}`,
-    '--heartbeat-interval-ms',
-    '1000',
-    '--node-timeout-ms',
-    '600000',
-    '--status-interval',
-    '0',
+    ...dicapOptions({
+      'cluster-key-file': keyFile,
+      listen: `127.0.0.1:${control}`,
+      http: `127.0.0.1:${httpPort}`,
+      'heartbeat-interval-ms': 1000,
+      'node-timeout-ms': 600000,
+      'status-interval': 0,
+    }),
   ]);
   // Active after one heartbeat interval of listening.
   for (let i = 0; i < 100; i++) {
@@ -246,12 +242,11 @@ async function spoofAnalyzer(script: string, directory: string): Promise<Spoofed
   const metricsPort = port + 3000;
   const analyzer = startComponent(script, [
     'analyzer',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--write',
-    path.join(directory, 'spoofed.pcap'),
-    '--metrics',
-    `127.0.0.1:${metricsPort}`,
+    ...dicapOptions({
+      listen: `127.0.0.1:${port}`,
+      write: path.join(directory, 'spoofed.pcap'),
+      metrics: `127.0.0.1:${metricsPort}`,
+    }),
   ]);
   try {
     for (let i = 0; i < 100 && (await get(metricsPort, '/healthz', 1000)).status !== 200; i++)

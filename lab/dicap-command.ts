@@ -67,3 +67,17 @@ export async function runDicap(
   const code = await p.exited;
   return { code, stdout: p.stdout(), stderr: p.stderr() };
 }
+
+/** An option's value: written as given (numbers in decimal); true is a flag without a value. */
+export type DicapOptionValue = string | number | true;
+
+/**
+ * `--name value` for each of `options`, in their order (a flag alone for true): a command
+ * line written as the record it is, one option a line, e.g.
+ * `['agent', ...dicapOptions({ pcap: file, 'node-id': 1, nodes: 1, 'status-interval': 0 })]`.
+ */
+export function dicapOptions(options: Readonly<Record<string, DicapOptionValue>>): string[] {
+  return Object.entries(options).flatMap(([name, value]) =>
+    value === true ? [`--${name}`] : [`--${name}`, String(value)],
+  );
+}

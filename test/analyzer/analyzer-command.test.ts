@@ -6,7 +6,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DICAP, runDicap, startDicap, type DicapProcess } from '../../lab/dicap-command.js';
+import {
+  DICAP,
+  dicapOptions,
+  type DicapOptionValue,
+  type DicapProcess,
+  runDicap,
+  startDicap,
+} from '../../lab/dicap-command.js';
 import { parseLogLine } from '../../common/logger.js';
 import { DEFAULT_SNAPLEN } from '../../common/cluster-options.js';
 import type { BatchRecord } from '../../protocol/header-batch.js';
@@ -59,8 +66,8 @@ async function freeTcpPort(): Promise<number> {
   return port;
 }
 
-function analyzer(args: string[]): DicapProcess {
-  const p = startDicap(['analyzer', ...args]);
+function analyzer(options: Record<string, DicapOptionValue>): DicapProcess {
+  const p = startDicap(['analyzer', ...dicapOptions(options)]);
   processes.push(p.child);
   return p;
 }
@@ -203,14 +210,11 @@ describe('dicap analyzer', () => {
 
   it('exits 1 with one line when the UDP port or the metrics port is taken', async () => {
     const udpPort = await freePort('udp');
-    const first = analyzer([
-      '--listen',
-      `127.0.0.1:${udpPort}`,
-      '--write',
-      path.join(tmp, 'first.pcap'),
-      '--status-interval',
-      '0',
-    ]);
+    const first = analyzer({
+      listen: `127.0.0.1:${udpPort}`,
+      write: path.join(tmp, 'first.pcap'),
+      'status-interval': 0,
+    });
     await first.waitForStderr(/listening on udp/);
     const second = await runDicap([
       'analyzer',
@@ -234,12 +238,11 @@ describe('dicap analyzer', () => {
     const metricsPort = (tcp.address() as net.AddressInfo).port;
     const third = await runDicap([
       'analyzer',
-      '--listen',
-      `127.0.0.1:${await freePort('udp')}`,
-      '--write',
-      path.join(tmp, 'third.pcap'),
-      '--metrics',
-      `127.0.0.1:${metricsPort}`,
+      ...dicapOptions({
+        listen: `127.0.0.1:${await freePort('udp')}`,
+        write: path.join(tmp, 'third.pcap'),
+        metrics: `127.0.0.1:${metricsPort}`,
+      }),
     ]);
     tcp.close();
     expect(third.code).toBe(1);
@@ -258,18 +261,13 @@ describe('dicap analyzer', () => {
     const metricsPort = await freeTcpPort();
     const file = path.join(tmp, 'run.pcap');
     const summary = path.join(tmp, 'run.json');
-    const p = analyzer([
-      '--listen',
-      `127.0.0.1:${udpPort}`,
-      '--write',
-      file,
-      '--status-interval',
-      '1',
-      '--metrics',
-      `127.0.0.1:${metricsPort}`,
-      '--summary',
+    const p = analyzer({
+      listen: `127.0.0.1:${udpPort}`,
+      write: file,
+      'status-interval': 1,
+      metrics: `127.0.0.1:${metricsPort}`,
       summary,
-    ]);
+    });
     await p.waitForStderr(
       /listening on udp 127\.0\.0\.1:\d+, writing pcap to .*run\.pcap, metrics at http:\/\/127\.0\.0\.1:\d+\/metrics\n/,
     );
@@ -315,18 +313,13 @@ describe('dicap analyzer', () => {
     const udpPort = await freePort('udp');
     const metricsPort = await freeTcpPort();
     const file = path.join(tmp, 'sigint.pcap');
-    const p = analyzer([
-      '--listen',
-      `127.0.0.1:${udpPort}`,
-      '--write',
-      file,
-      '--flush-ms',
-      '60000',
-      '--status-interval',
-      '0',
-      '--metrics',
-      `127.0.0.1:${metricsPort}`,
-    ]);
+    const p = analyzer({
+      listen: `127.0.0.1:${udpPort}`,
+      write: file,
+      'flush-ms': 60000,
+      'status-interval': 0,
+      metrics: `127.0.0.1:${metricsPort}`,
+    });
     await p.waitForStderr(/listening on udp/);
     const records = testRecords(0, 40);
     await sender(udpPort).send(
@@ -425,7 +418,7 @@ describe('dicap analyzer', () => {
   it('on SIGHUP moves the capture aside to FILE.1 and writes a new FILE, and keeps running', async () => {
     const udpPort = await freePort('udp');
     const file = path.join(tmp, 'hup.pcap');
-    const p = analyzer(['--listen', `127.0.0.1:${udpPort}`, '--write', file, '--status-interval', '0']);
+    const p = analyzer({ listen: `127.0.0.1:${udpPort}`, write: file, 'status-interval': 0 });
     await p.waitForStderr(/listening on udp/);
     const before = testRecords(0, 5);
     await sender(udpPort).send([batch({ nodeId: 1, epoch: 1, stream: 0, seq: 0, records: before })]);
@@ -448,16 +441,12 @@ describe('dicap analyzer', () => {
     const metricsPort = await freeTcpPort();
     const fifo = path.join(tmp, 'lonely.fifo');
     execFileSync('mkfifo', [fifo]);
-    const p = analyzer([
-      '--listen',
-      `127.0.0.1:${udpPort}`,
-      '--write',
-      fifo,
-      '--metrics',
-      `127.0.0.1:${metricsPort}`,
-      '--status-interval',
-      '0',
-    ]);
+    const p = analyzer({
+      listen: `127.0.0.1:${udpPort}`,
+      write: fifo,
+      metrics: `127.0.0.1:${metricsPort}`,
+      'status-interval': 0,
+    });
     await p.waitForStderr(/listening on udp/);
     expect(p.stderr()).toContain(
       `the FIFO ${fifo} has no reader yet; records are counted unwritten until one opens it`,

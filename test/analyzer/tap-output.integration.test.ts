@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDicap, type DicapProcess } from '../../lab/dicap-command.js';
+import { dicapOptions, type DicapProcess, startDicap } from '../../lab/dicap-command.js';
 import {
   addNamespace,
   deleteNamespaceSync,
@@ -77,20 +77,15 @@ async function replay(capture: string): Promise<void> {
   const agent = startDicap(
     [
       'agent',
-      '--pcap',
-      capture,
-      '--node-id',
-      '1',
-      '--nodes',
-      '1',
-      '--mode',
-      'flow',
-      '--analyzer',
-      `127.0.0.1:${PORT}`,
-      '--snaplen',
-      String(SNAPLEN),
-      '--status-interval',
-      '0',
+      ...dicapOptions({
+        pcap: capture,
+        'node-id': 1,
+        nodes: 1,
+        mode: 'flow',
+        analyzer: `127.0.0.1:${PORT}`,
+        snaplen: SNAPLEN,
+        'status-interval': 0,
+      }),
     ],
     ns,
   );

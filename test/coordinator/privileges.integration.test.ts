@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDicap, type DicapProcess } from '../../lab/dicap-command.js';
+import { dicapOptions, type DicapProcess, startDicap } from '../../lab/dicap-command.js';
 import { freePort } from '../helpers/free-port.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -39,13 +39,7 @@ async function coordinatorAsUser(user: string): Promise<{ coordinator: DicapProc
   const [udp, tcp] = [await freePort('udp'), await freePort('tcp')];
   const coordinator = startDicap([
     'coordinator',
-    '--insecure',
-    '--listen',
-    `127.0.0.1:${udp}`,
-    '--http',
-    `127.0.0.1:${tcp}`,
-    '--user',
-    user,
+    ...dicapOptions({ insecure: true, listen: `127.0.0.1:${udp}`, http: `127.0.0.1:${tcp}`, user }),
   ]);
   running.push(coordinator);
   return { coordinator, tcp };

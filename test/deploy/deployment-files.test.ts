@@ -6,6 +6,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { dicapOptions } from '../../lab/dicap-command.js';
 import { freePort } from '../helpers/free-port.js';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -332,13 +333,12 @@ describe('docker/Dockerfile', () => {
       [
         dicap,
         'coordinator',
-        '--insecure',
-        '--listen',
-        `127.0.0.1:${control}`,
-        '--http',
-        `127.0.0.1:${http}`,
-        '--status-interval',
-        '0',
+        ...dicapOptions({
+          insecure: true,
+          listen: `127.0.0.1:${control}`,
+          http: `127.0.0.1:${http}`,
+          'status-interval': 0,
+        }),
       ],
       { cwd: tmp, stdio: 'ignore' },
     );

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../helpers/free-port.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DicapProcess } from '../../lab/dicap-command.js';
+import { dicapOptions, type DicapProcess } from '../../lab/dicap-command.js';
 import { DicapProcesses } from '../helpers/dicap-processes.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { readDocumentedMetrics, type DocumentedMetric } from '../docs/metrics-doc.js';
@@ -89,65 +89,48 @@ beforeAll(async () => {
   };
   const coordinator = start([
     'coordinator',
-    '--insecure',
-    '--listen',
-    `127.0.0.1:${ports.control}`,
-    '--http',
-    `127.0.0.1:${ports.coordinatorHttp}`,
-    '--heartbeat-interval-ms',
-    '200',
-    '--node-timeout-ms',
-    '2000',
-    '--epoch-interval-ms',
-    '1700',
-    '--announce-interval-ms',
-    '0',
-    '--status-interval',
-    '0',
+    ...dicapOptions({
+      insecure: true,
+      listen: `127.0.0.1:${ports.control}`,
+      http: `127.0.0.1:${ports.coordinatorHttp}`,
+      'heartbeat-interval-ms': 200,
+      'node-timeout-ms': 2000,
+      'epoch-interval-ms': 1700,
+      'announce-interval-ms': 0,
+      'status-interval': 0,
+    }),
   ]);
   await coordinator.waitForStderr(/listening on/);
   const analyzer = start([
     'analyzer',
-    '--listen',
-    `127.0.0.1:${ports.data}`,
-    '--write',
-    path.join(tmp, 'out.pcap'),
-    '--metrics',
-    `127.0.0.1:${ports.analyzerHttp}`,
-    '--coordinator',
-    `127.0.0.1:${ports.control}`,
-    '--node-id',
-    '100',
-    '--insecure',
-    '--heartbeat-interval-ms',
-    '200',
-    '--status-interval',
-    '0',
+    ...dicapOptions({
+      listen: `127.0.0.1:${ports.data}`,
+      write: path.join(tmp, 'out.pcap'),
+      metrics: `127.0.0.1:${ports.analyzerHttp}`,
+      coordinator: `127.0.0.1:${ports.control}`,
+      'node-id': 100,
+      insecure: true,
+      'heartbeat-interval-ms': 200,
+      'status-interval': 0,
+    }),
   ]);
   await scrapeUntil(ports.analyzerHttp, () => true, 'the analyzer to serve metrics');
   void analyzer;
   // Round-robin over two nodes in a static topology: node 11 owns every other frame.
   agent = start([
     'agent',
-    '--pcap',
-    CAPTURE,
-    '--realtime',
-    '--node-id',
-    '11',
-    '--nodes',
-    '11,22',
-    '--mode',
-    'round-robin',
-    '--workers',
-    '1',
-    '--analyzer',
-    `127.0.0.1:${ports.data}`,
-    '--metrics',
-    `127.0.0.1:${ports.agentHttp}`,
-    '--summary',
-    path.join(tmp, 'agent.json'),
-    '--status-interval',
-    '0',
+    ...dicapOptions({
+      pcap: CAPTURE,
+      realtime: true,
+      'node-id': 11,
+      nodes: '11,22',
+      mode: 'round-robin',
+      workers: 1,
+      analyzer: `127.0.0.1:${ports.data}`,
+      metrics: `127.0.0.1:${ports.agentHttp}`,
+      summary: path.join(tmp, 'agent.json'),
+      'status-interval': 0,
+    }),
   ]);
 }, 30_000);
 

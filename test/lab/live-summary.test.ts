@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PcapFileWriter } from '../../common/pcap-file-writer.js';
-import { runDicap, startDicap } from '../../lab/dicap-command.js';
+import { dicapOptions, runDicap, startDicap } from '../../lab/dicap-command.js';
 
 const FRAMES = 6;
 const SPACING_NS = 600_000_000n; // a 3 s capture, read in real time
@@ -43,14 +43,12 @@ describe('live --summary files', () => {
     const analyzerFile = path.join(dir, 'analyzer.json');
     const analyzer = startDicap([
       'analyzer',
-      '--listen',
-      `127.0.0.1:${PORT}`,
-      '--write',
-      path.join(dir, 'out.pcap'),
-      '--summary',
-      analyzerFile,
-      '--status-interval',
-      '1',
+      ...dicapOptions({
+        listen: `127.0.0.1:${PORT}`,
+        write: path.join(dir, 'out.pcap'),
+        summary: analyzerFile,
+        'status-interval': 1,
+      }),
     ]);
     try {
       await analyzer.waitForStderr(/listening/);
@@ -59,21 +57,16 @@ describe('live --summary files', () => {
 
       const agent = startDicap([
         'agent',
-        '--pcap',
-        capture,
-        '--realtime',
-        '--node-id',
-        '1',
-        '--nodes',
-        '1',
-        '--analyzer',
-        `127.0.0.1:${PORT}`,
-        '--flush-ms',
-        '1',
-        '--summary',
-        agentFile,
-        '--status-interval',
-        '1',
+        ...dicapOptions({
+          pcap: capture,
+          realtime: true,
+          'node-id': 1,
+          nodes: 1,
+          analyzer: `127.0.0.1:${PORT}`,
+          'flush-ms': 1,
+          summary: agentFile,
+          'status-interval': 1,
+        }),
       ]);
       await agent.waitForStderr(/capturing/);
       expect(readJson(agentFile)).toMatchObject({ nodeId: 1, final: false });
@@ -119,14 +112,12 @@ describe('live --summary files', () => {
   it('a summary file that cannot be written stops the agent at start with one line', async () => {
     const result = await runDicap([
       'agent',
-      '--pcap',
-      capture,
-      '--node-id',
-      '1',
-      '--nodes',
-      '1',
-      '--summary',
-      path.join(dir, 'missing', 'a.json'),
+      ...dicapOptions({
+        pcap: capture,
+        'node-id': 1,
+        nodes: 1,
+        summary: path.join(dir, 'missing', 'a.json'),
+      }),
     ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(
@@ -137,12 +128,11 @@ describe('live --summary files', () => {
   it('a summary file that cannot be written stops the analyzer at start with one line', async () => {
     const result = await runDicap([
       'analyzer',
-      '--listen',
-      `127.0.0.1:${PORT + 1}`,
-      '--write',
-      path.join(dir, 'x.pcap'),
-      '--summary',
-      path.join(dir, 'missing', 'b.json'),
+      ...dicapOptions({
+        listen: `127.0.0.1:${PORT + 1}`,
+        write: path.join(dir, 'x.pcap'),
+        summary: path.join(dir, 'missing', 'b.json'),
+      }),
     ]);
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual([

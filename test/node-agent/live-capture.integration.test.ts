@@ -16,7 +16,7 @@ import {
   setLink,
   setSysctls,
 } from '../../lab/netns.js';
-import { startDicap } from '../../lab/dicap-command.js';
+import { dicapOptions, startDicap } from '../../lab/dicap-command.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
 import { testCapture } from '../helpers/captures.js';
 
@@ -66,20 +66,15 @@ describe.skipIf(problem !== undefined)('live capture on a veth (needs root)', ()
     const agent = startDicap(
       [
         'agent',
-        '--interface',
-        `${id}b`,
-        '--node-id',
-        '7',
-        '--nodes',
-        '7',
-        '--analyzer',
-        '127.0.0.1:19700',
-        '--snaplen',
-        String(SNAPLEN),
-        '--summary',
-        summary,
-        '--status-interval',
-        '0',
+        ...dicapOptions({
+          interface: `${id}b`,
+          'node-id': 7,
+          nodes: 7,
+          analyzer: '127.0.0.1:19700',
+          snaplen: SNAPLEN,
+          summary,
+          'status-interval': 0,
+        }),
       ],
       capture,
     );

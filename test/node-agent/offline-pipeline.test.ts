@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile, type CapturedFrame } from '../../native/capture-file.js';
 import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { ownerPosition, RoundRobinOwner } from '../../protocol/index.js';
-import { runDicap, startDicap } from '../../lab/dicap-command.js';
+import { dicapOptions, runDicap, startDicap } from '../../lab/dicap-command.js';
 import { compareMultisets, frameMultiset } from '../helpers/frames.js';
 import { testCapture, corpusFiles, ethernetCaptures, HAVE_CORPUS } from '../helpers/captures.js';
 
@@ -75,12 +75,7 @@ describe('offline pipeline: three agents and one analyzer', () => {
         const out = path.join(dir, `${mode}.pcap`);
         const analyzer = startDicap([
           'analyzer',
-          '--listen',
-          `127.0.0.1:${PORT}`,
-          '--write',
-          out,
-          '--status-interval',
-          '0',
+          ...dicapOptions({ listen: `127.0.0.1:${PORT}`, write: out, 'status-interval': 0 }),
         ]);
         await analyzer.waitForStderr(/listening/i);
         const owned: number[] = [];
@@ -88,24 +83,17 @@ describe('offline pipeline: three agents and one analyzer', () => {
           const summary = path.join(dir, `agent-${nodeId}.json`);
           const agent = await runDicap([
             'agent',
-            '--pcap',
-            input.file,
-            '--node-id',
-            String(nodeId),
-            '--nodes',
-            NODES.join(','),
-            '--mode',
-            mode,
-            '--key',
-            KEY,
-            '--analyzer',
-            `127.0.0.1:${PORT}`,
-            '--snaplen',
-            String(SNAPLEN),
-            '--summary',
-            summary,
-            '--status-interval',
-            '0',
+            ...dicapOptions({
+              pcap: input.file,
+              'node-id': nodeId,
+              nodes: NODES.join(','),
+              mode,
+              key: KEY,
+              analyzer: `127.0.0.1:${PORT}`,
+              snaplen: SNAPLEN,
+              summary,
+              'status-interval': 0,
+            }),
           ]);
           expect(agent.code, agent.stderr).toBe(0);
           const counters = JSON.parse(fs.readFileSync(summary, 'utf8'));
