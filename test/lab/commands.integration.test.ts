@@ -1,12 +1,12 @@
 // The lab's cluster commands as a user runs them: `dicap lab demo` shows live counters, its
 // ledger is exactly once, and it leaves nothing behind after Ctrl-C; `dicap lab replay --out DIR` runs a whole experiment
 // and writes the analyzer's pcap and summary.json; both refuse to run without root.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DICAP, runDicap } from '../../lab/dicap-command.js';
+import { DICAP, runDicap, startDicap } from '../../lab/dicap-command.js';
 import { INBAND_SYNC_FRAMES } from '../../lab/inband.js';
 import { listNamespaces, privilegeProblem, runSync } from '../../lab/netns.js';
 import { labDirectory, teardownLabSync } from '../../lab/state.js';
@@ -68,32 +68,32 @@ describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs r
   ]) {
     it(`demo (${mode}, ${nodes} nodes): live counters of every node, then Ctrl-C stops it in order and leaves nothing behind`, async () => {
       expect(traces(id)).toEqual(NOTHING);
-      const demo = spawn(
-        process.execPath,
-        [DICAP, 'lab', 'demo', '--id', id, '--mode', mode, '--nodes', String(nodes), '--rate', '5000'],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      let stderr = '';
-      demo.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-      demo.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | string>((resolve) =>
-        demo.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-      );
+      const demo = startDicap([
+        'lab',
+        'demo',
+        '--id',
+        id,
+        '--mode',
+        mode,
+        '--nodes',
+        String(nodes),
+        '--rate',
+        '5000',
+      ]);
       try {
         // Not a terminal: one screen per second, one after another. Wait for one in which
         // every node has seen traffic.
         const deadline = Date.now() + 30_000;
         let screen: string[] = [];
         for (;;) {
-          screen = screens(stdout).at(-2) ?? []; // the last one may still be arriving
+          screen = screens(demo.stdout()).at(-2) ?? []; // the last one may still be arriving
           const seen = screen
             .filter((l) => /^ +1\d  capture\d /.test(l))
             .map((l) => Number(l.trim().split(/\s+/)[2]!.replaceAll(',', '')));
           if (seen.length === nodes && seen.every((n) => n > 0)) break;
-          if (Date.now() > deadline || demo.exitCode !== null)
+          if (Date.now() > deadline || demo.child.exitCode !== null)
             throw new Error(
-              `no screen with traffic at every node; stdout: ${stdout.slice(-2000)} stderr: ${stderr}`,
+              `no screen with traffic at every node; stdout: ${demo.stdout().slice(-2000)} stderr: ${demo.stderr()}`,
             );
           await new Promise((r) => setTimeout(r, 200));
         }
@@ -108,19 +108,19 @@ describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs r
           screen.some((l) => /^analyzer1 received [\d,]+ records, export loss 0 datagrams/.test(l)),
         ).toBe(true);
 
-        demo.kill('SIGINT');
-        expect(await exited, stderr).toBe(0);
-        const last = screens(stdout).at(-1)!;
+        demo.child.kill('SIGINT');
+        expect(await demo.exited, demo.stderr()).toBe(0);
+        const last = screens(demo.stdout()).at(-1)!;
         // Nothing was killed: every epoch the active coordinator judged was exactly once.
         expect(last).toContainEqual(
           expect.stringMatching(/^ledger {4}final: (\d+) epochs judged, \1 exactly once$/),
         );
         expect(last.at(-1)).toBe('stopped; removing the lab');
         // source, wire, management, the capture hosts, an analyzer and three coordinators
-        expect(stderr).toMatch(new RegExp(`lab ${id} removed \\(${nodes + 7} namespaces\\)`));
+        expect(demo.stderr()).toMatch(new RegExp(`lab ${id} removed \\(${nodes + 7} namespaces\\)`));
         expect(traces(id)).toEqual(NOTHING);
       } finally {
-        demo.kill('SIGKILL');
+        demo.child.kill('SIGKILL');
       }
     });
   }
