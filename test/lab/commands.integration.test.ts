@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DICAP, runDicap, startDicap } from '../../lab/dicap-command.js';
+import { DICAP, dicapOptions, runDicap, startDicap } from '../../lab/dicap-command.js';
 import { INBAND_SYNC_FRAMES } from '../../lab/inband.js';
 import { listNamespaces, privilegeProblem, runSync } from '../../lab/netns.js';
 import { labDirectory, teardownLabSync } from '../../lab/state.js';
@@ -68,18 +68,7 @@ describe.skipIf(problem !== undefined)('dicap lab demo and replay --out (needs r
   ]) {
     it(`demo (${mode}, ${nodes} nodes): live counters of every node, then Ctrl-C stops it in order and leaves nothing behind`, async () => {
       expect(traces(id)).toEqual(NOTHING);
-      const demo = startDicap([
-        'lab',
-        'demo',
-        '--id',
-        id,
-        '--mode',
-        mode,
-        '--nodes',
-        String(nodes),
-        '--rate',
-        '5000',
-      ]);
+      const demo = startDicap(['lab', 'demo', ...dicapOptions({ id, mode, nodes, rate: 5000 })]);
       try {
         // Not a terminal: one screen per second, one after another. Wait for one in which
         // every node has seen traffic.
