@@ -16,7 +16,6 @@ import type { AnalyzerSummary } from './summary.js';
 import { resolveEndpoint, resolveIpv4 } from '../common/endpoint.js';
 import { badConfig, DicapError, errorCode, errorMessage } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
-import { runAsUser } from '../common/drop-privileges.js';
 import { Startup } from '../common/startup.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
 import { runCommand, type OptionValues } from '../common/options.js';
@@ -179,12 +178,12 @@ async function analyze({ values, host, key }: Prepared): Promise<number> {
   }
   startup.opened(() => link?.stop());
   // Sockets, files and TAPs are open. TAPs are removed at exit, which needs CAP_NET_ADMIN.
-  try {
-    const dropped = runAsUser(values.user, values.output !== undefined ? ['NET_ADMIN'] : []);
-    if (dropped) log.info(dropped);
-  } catch (error) {
-    return startup.failed(error, 2);
-  }
+  const refused = await startup.dropPrivileges(
+    values.user,
+    values.output !== undefined ? ['NET_ADMIN'] : [],
+    2,
+  );
+  if (refused !== undefined) return refused;
 
   const granted = sink.counters().receiveBufferBytes;
   // Before "listening", which readers take as ready.

@@ -6,7 +6,6 @@ import { clusterKeyOf } from '../common/cluster-key.js';
 import { resolveSnaplen } from '../common/cluster-options.js';
 import { badConfig, DicapError } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
-import { runAsUser } from '../common/drop-privileges.js';
 import { Startup } from '../common/startup.js';
 import { serveMetrics } from '../common/metrics-server.js';
 import { runCommand, type OptionValues } from '../common/options.js';
@@ -166,12 +165,8 @@ async function coordinate({ values, config, log }: Configured): Promise<number> 
   }
   startup.opened(() => http?.close());
   // Every socket is open (the in-band injector's too): nothing privileged is left to do.
-  try {
-    const dropped = runAsUser(values.user, []);
-    if (dropped) log.info(dropped);
-  } catch (error) {
-    return startup.failed(error, 1);
-  }
+  const refused = await startup.dropPrivileges(values.user, [], 1);
+  if (refused !== undefined) return refused;
   log.info(
     `listening on ${config.listen.ip}:${config.listen.port} (advertised ${config.advertise}), ${config.mode}, ${config.peers.length > 0 ? `standby among ${config.peers.length + 1} coordinators (ID ${config.coordinatorId})` : `active after ${config.heartbeatIntervalMs + 500} ms of listening`}${values.http ? `, dashboard at http://${formatHostPort(values.http)}/` : ''}`,
   );

@@ -20,7 +20,6 @@ import { CoordinatorFollower } from './coordinator-follower.js';
 import { SummaryFile } from '../common/summary-file.js';
 import type { AgentSummary } from './summary.js';
 import { finalFields, formatFinalCounters, formatStatusLine, statusFields } from './status-line.js';
-import { runAsUser } from '../common/drop-privileges.js';
 import { Startup } from '../common/startup.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
 import { KernelSelection } from '../native/kernel-selection.js';
@@ -242,12 +241,8 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
   }
   startup.opened(() => metrics?.close());
   // The ring (or file), the control socket and the metrics port are open: keep no privilege.
-  try {
-    const dropped = runAsUser(values.user, []);
-    if (dropped) log.info(dropped);
-  } catch (error) {
-    return startup.failed(error, 2);
-  }
+  const refused = await startup.dropPrivileges(values.user, [], 2);
+  if (refused !== undefined) return refused;
 
   return new Promise<number>((resolve) => {
     let exitCode = 0;
