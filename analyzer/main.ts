@@ -19,7 +19,7 @@ import { formatHostPort } from '../common/host-port.js';
 import { Startup } from '../common/startup.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics-server.js';
 import { runCommand, type OptionValues } from '../common/options.js';
-import { rateMeter } from '../common/rate.js';
+import { statusTicks } from '../common/rate.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { handlerFaults } from '../common/fault-guard.js';
 import { memberTiming } from '../common/timing.js';
@@ -244,16 +244,15 @@ function run(
   summary: SummaryFile<AnalyzerSummary>,
 ): Promise<number> {
   return new Promise<number>((resolve) => {
-    const datagramRate = rateMeter();
-    const statusTimer =
-      values.statusInterval > 0
-        ? setInterval(() => {
-            const counters = sink.counters();
-            const rate = datagramRate(counters.datagrams);
-            log.info(statusFields(counters, rate), formatStatusLine(counters, rate));
-            summary.writeOrWarn({ final: false, ...counters });
-          }, values.statusInterval * 1000)
-        : undefined;
+    const stopStatus = statusTicks(
+      values.statusInterval,
+      () => sink.counters(),
+      (counters) => counters.datagrams,
+      (counters, rate) => {
+        log.info(statusFields(counters, rate), formatStatusLine(counters, rate));
+        summary.writeOrWarn({ final: false, ...counters });
+      },
+    );
     // The dashboard's per-node records and export loss, with every heartbeat.
     const reports =
       link && values.nodeId !== undefined
@@ -282,7 +281,7 @@ function run(
       sink.reopen();
     };
     function finish(exitCode: number): void {
-      if (statusTimer) clearInterval(statusTimer);
+      stopStatus();
       link?.removeAllListeners('heartbeat');
       clearInterval(outputTimer);
       process.off('SIGINT', onSignal);

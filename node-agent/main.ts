@@ -7,7 +7,7 @@ import { resolveSnaplen } from '../common/cluster-options.js';
 import { deriveBatchKey } from '../protocol/header-batch.js';
 import { clusterKeyOf, readClusterKeyFile } from '../common/cluster-key.js';
 import { runCommand, type OptionValues } from '../common/options.js';
-import { rateMeter } from '../common/rate.js';
+import { statusTicks } from '../common/rate.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { handlerFaults } from '../common/fault-guard.js';
 import { memberTiming, type ControlTiming } from '../common/timing.js';
@@ -246,22 +246,21 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
 
   return new Promise<number>((resolve) => {
     let exitCode = 0;
-    const seenRate = rateMeter();
-    const statusTimer =
-      values.statusInterval > 0
-        ? setInterval(() => {
-            const counters = engine.counters();
-            const rate = seenRate(counters.seen);
-            log.info(statusFields(counters, rate), formatStatusLine(values.nodeId, counters, rate));
-            summary.writeOrWarn(summaryOf(false, counters));
-          }, values.statusInterval * 1000)
-        : undefined;
+    const stopStatus = statusTicks(
+      values.statusInterval,
+      () => engine.counters(),
+      (counters) => counters.seen,
+      (counters, rate) => {
+        log.info(statusFields(counters, rate), formatStatusLine(values.nodeId, counters, rate));
+        summary.writeOrWarn(summaryOf(false, counters));
+      },
+    );
 
     let finishing = false;
     const finish = async (): Promise<void> => {
       if (finishing) return;
       finishing = true;
-      if (statusTimer) clearInterval(statusTimer);
+      stopStatus();
       // Leave the cluster first: capture goes on until the others cover our share.
       if (follower && values.interface !== undefined) await follower.leave();
       engine.stop();
