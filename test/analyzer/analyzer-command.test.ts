@@ -58,14 +58,6 @@ afterEach(async () => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function freeTcpPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 function analyzer(options: Record<string, DicapOptionValue>): DicapProcess {
   const p = startDicap(['analyzer', ...dicapOptions(options)]);
   processes.push(p.child);
@@ -258,7 +250,7 @@ describe('dicap analyzer', () => {
 
   it('writes pcap to a file, reports status and metrics, and on SIGTERM prints its final counters and exits 0', async () => {
     const udpPort = await freePort('udp');
-    const metricsPort = await freeTcpPort();
+    const metricsPort = await freePort('tcp');
     const file = path.join(tmp, 'run.pcap');
     const summary = path.join(tmp, 'run.json');
     const p = analyzer({
@@ -311,7 +303,7 @@ describe('dicap analyzer', () => {
 
   it('on SIGINT writes what it received even when its flush timer has not fired', async () => {
     const udpPort = await freePort('udp');
-    const metricsPort = await freeTcpPort();
+    const metricsPort = await freePort('tcp');
     const file = path.join(tmp, 'sigint.pcap');
     const p = analyzer({
       listen: `127.0.0.1:${udpPort}`,
@@ -438,7 +430,7 @@ describe('dicap analyzer', () => {
 
   it('serves metrics and says so once while its FIFO has no reader', async () => {
     const udpPort = await freePort('udp');
-    const metricsPort = await freeTcpPort();
+    const metricsPort = await freePort('tcp');
     const fifo = path.join(tmp, 'lonely.fifo');
     execFileSync('mkfifo', [fifo]);
     const p = analyzer({
