@@ -23,6 +23,7 @@ import {
   FAST_TIMING,
   startControlPlane,
   type ControlPlane,
+  type ControlPlaneOptions,
   type CoordinatorStatus,
 } from '../../lab/control-plane.js';
 import { forgedKey, inbandTopologyFrame, injectFrame, injectionMac } from '../../lab/inband.js';
@@ -64,6 +65,11 @@ const REMOVAL_BOUND_MS = T.nodeTimeoutMs + Math.min(1000, T.nodeTimeoutMs / 4) +
 /** The ledger judges an epoch one heartbeat interval + 1 s after the next came into force, at most an epoch interval later. */
 const VERDICT_TIMEOUT_MS = T.epochIntervalMs + T.heartbeatIntervalMs + 10_000;
 const ALL = [11, 12, 13];
+
+/** Phases of traffic, each with its generator seed and length. */
+type PhasePlan = Array<[name: string, seed: number, seconds: number]>;
+/** The active coordinator, its topology in force over every node, and the phases planned. */
+type StartedPlane = Awaited<ReturnType<ControlPlane['waitForTopology']>> & { phases: Phase[] };
 
 const total = (counts: Record<string, number> | undefined): number =>
   Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
@@ -122,20 +128,38 @@ describe.skipIf(problem !== undefined)(
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it('flow: exactly once; a killed agent costs only its share until the new topology, as the ledger says; a joining agent and a graceful stop cost nothing', async () => {
-      const phases = [
-        await plannedPhase(dir, 'flow-clean', 1, 2),
-        // Traffic from a second before the kill until two seconds after the new topology is in force.
-        await plannedPhase(dir, 'flow-kill', 2, 3 + (REMOVAL_BOUND_MS + T.validityDelayMs) / 1000),
-        await plannedPhase(dir, 'flow-join', 3, 3),
-        await plannedPhase(dir, 'flow-leave', 4, 3),
-      ];
-      const [clean, kill, joining, leaving] = phases as [Phase, Phase, Phase, Phase];
-      const cp = await startControlPlane(lab, { mode: 'flow', timing: T, pcapDirectory: dir });
+    /**
+     * Plans the phases, starts the control plane in `mode`, waits for
+     * every node in its topology and checks that the first phase is clean; then `test`, with
+     * the control plane stopped whatever happens.
+     */
+    async function afterCleanPhase(
+      mode: ControlPlaneOptions['mode'],
+      plan: PhasePlan,
+      test: (cp: ControlPlane, started: StartedPlane) => Promise<void>,
+    ): Promise<void> {
+      const phases: Phase[] = [];
+      for (const [name, seed, seconds] of plan) phases.push(await plannedPhase(dir, name, seed, seconds));
+      const cp = await startControlPlane(lab, { mode, timing: T, pcapDirectory: dir });
       try {
-        const { active } = await cp.waitForTopology(ALL);
-        await expectCleanPhase(cp, active, clean);
+        const { active, topology } = await cp.waitForTopology(ALL);
+        await expectCleanPhase(cp, active, phases[0]!);
+        await test(cp, { active, topology, phases });
+      } finally {
+        await cp.stop().catch(() => {});
+      }
+    }
 
+    it('flow: exactly once; a killed agent costs only its share until the new topology, as the ledger says; a joining agent and a graceful stop cost nothing', async () => {
+      const plan: PhasePlan = [
+        ['flow-clean', 1, 2],
+        // Traffic from a second before the kill until two seconds after the new topology is in force.
+        ['flow-kill', 2, 3 + (REMOVAL_BOUND_MS + T.validityDelayMs) / 1000],
+        ['flow-join', 3, 3],
+        ['flow-leave', 4, 3],
+      ];
+      await afterCleanPhase('flow', plan, async (cp, { active, phases }) => {
+        const [, kill, joining, leaving] = phases as [Phase, Phase, Phase, Phase];
         // SIGKILL node 13 a second into the phase: no goodbye, the coordinator notices its silence.
         let generator = sendPhase(lab, kill);
         await sleep(1000);
@@ -236,22 +260,16 @@ describe.skipIf(problem !== undefined)(
             `lost ${lost.missing.length} frames (node 13's share ${(share * 100).toFixed(1)} %, ${((lost.missing.length / (share * RATE)) * 1000).toFixed(0)} ms of its frames), ledger uncovered ${ledgerUncovered}; ` +
             `graceful stop: topology without node 12 in force ${leaveInForceAt - leftAt} ms after SIGTERM, 0 lost`,
         );
-      } finally {
-        await cp.stop().catch(() => {});
-      }
+      });
     });
 
     it('ipid: exactly once; forged, stale, replayed and random datagrams to every UDP port change nothing and are counted; without the coordinator capture goes on', async () => {
-      const phases = [
-        await plannedPhase(dir, 'ipid-clean', 5, 2),
-        await plannedPhase(dir, 'ipid-orphaned', 6, 3),
+      const plan: PhasePlan = [
+        ['ipid-clean', 5, 2],
+        ['ipid-orphaned', 6, 3],
       ];
-      const [clean, orphaned] = phases as [Phase, Phase];
-      const cp = await startControlPlane(lab, { mode: 'ipid', timing: T, pcapDirectory: dir });
-      try {
-        const { active } = await cp.waitForTopology(ALL);
-        await expectCleanPhase(cp, active, clean);
-
+      await afterCleanPhase('ipid', plan, async (cp, { active, phases }) => {
+        const orphaned = phases[1]!;
         const before = (await cp.status(active))!;
         const agentsBefore = cp.counters().agents;
         const analyzerBefore = cp.counters().analyzers[0]!;
@@ -364,24 +382,18 @@ describe.skipIf(problem !== undefined)(
           match.phases.map((m) => ({ name: m.name, missing: m.missing.length, extra: m.extra })),
         ).toEqual(phases.map((p) => ({ name: p.name, missing: 0, extra: 0 })));
         expect(match.unexpected).toBe(0);
-      } finally {
-        await cp.stop().catch(() => {});
-      }
+      });
     });
 
     it('round-robin at snaplen 128: exactly once; a forged in-band frame is traffic; a node missing frames is caught by the ledger and the resync restores exactly once', async () => {
-      const phases = [
-        await plannedPhase(dir, 'rr-clean', 7, 2),
-        await plannedPhase(dir, 'rr-desync', 8, 5),
-        await plannedPhase(dir, 'rr-resynced', 9, 2),
+      const plan: PhasePlan = [
+        ['rr-clean', 7, 2],
+        ['rr-desync', 8, 5],
+        ['rr-resynced', 9, 2],
       ];
-      const [clean, desync, resynced] = phases as [Phase, Phase, Phase];
-      const cp = await startControlPlane(lab, { mode: 'round-robin', timing: T, pcapDirectory: dir });
-      try {
-        const { active, topology } = await cp.waitForTopology(ALL);
+      await afterCleanPhase('round-robin', plan, async (cp, { active, topology, phases }) => {
         expect(cp.snaplen).toBe(128);
-        await expectCleanPhase(cp, active, clean);
-
+        const [, desync, resynced] = phases as [Phase, Phase, Phase];
         // A forged in-band frame (another key), newer than anything: traffic, not a topology.
         const status = (await cp.status(active))!;
         const [k0, k1] = cp.hashKeys; // /status publishes no keys; the lab knows the cluster key
@@ -486,9 +498,7 @@ describe.skipIf(problem !== undefined)(
           `round-robin, node 12 blind for 300 ms at ${RATE} frames/s: the ledger flagged epoch ${mismatch.epoch} (${mismatch.reason}); ` +
             `resync ${resync.atMs - epochDuringTraffic.atMs} ms after that epoch began; ${byName['rr-desync']!.missing} frames lost and ${byName['rr-desync']!.extra} doubled in the meantime`,
         );
-      } finally {
-        await cp.stop().catch(() => {});
-      }
+      });
     });
   },
 );
