@@ -2,9 +2,9 @@
 // --summary FILE` write the file when they start, rewrite it whole every --status-interval
 // while they run ("final": false) and once more at exit ("final": true).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { dicapOptions, runDicap, startDicap } from '../../lab/dicap-command.js';
 
@@ -21,11 +21,10 @@ function readJson(file: string): Record<string, unknown> | undefined {
 }
 
 describe('live --summary files', () => {
-  let dir: string;
+  const dir = tempDir('live-summary');
   let capture: string;
 
   beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-live-summary-'));
     capture = path.join(dir, 'slow.pcap');
     const writer = new PcapFileWriter(capture);
     const frame = Buffer.alloc(60);
@@ -36,7 +35,6 @@ describe('live --summary files', () => {
     }
     writer.close();
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('agent and analyzer rewrite their summaries while running, and mark the one at exit final', async () => {
     const agentFile = path.join(dir, 'agent.json');

@@ -2,10 +2,9 @@
 // reading the same generated file with the same expression: the engine exports exactly the
 // frames tcpdump keeps and counts the others as filtered; bad expressions give one line.
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { runDicap } from '../../lab/dicap-command.js';
 import { parseLogLine } from '../../common/logger.js';
 import type { CaptureEngine } from '../../native/engine.js';
@@ -19,13 +18,12 @@ const SNAPLEN = 128;
 const COUNT = 4000;
 const FILTER = 'udp or (tcp and port 80) or icmp6';
 
-let dir: string;
+const dir = tempDir('filter-test');
 let generated: string;
 let collector: BatchCollector;
 let port: number;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-filter-test-'));
   generated = path.join(dir, 'gen.pcap');
   await writeGenerated(generated, { count: COUNT, seed: 3 });
   collector = new BatchCollector();
@@ -33,7 +31,6 @@ beforeAll(async () => {
 });
 afterAll(() => {
   collector?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function engine(filter: string, snaplen = SNAPLEN): CaptureEngine {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { type CaptureEngine, type EngineTopology, type SelectionModeName } from '../../native/engine.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { native } from '../../native/addon.js';
@@ -23,18 +23,16 @@ const NODES = [11, 22, 33];
 const SNAPLEN = 96;
 const CLUSTER_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
 
-let dir: string;
+const dir = tempDir('engine-test');
 let collector: BatchCollector;
 let port: number;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-engine-test-'));
   collector = new BatchCollector();
   port = await collector.listen();
 });
 afterAll(() => {
   collector.close();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function topology(mode: SelectionModeName, overrides: Partial<EngineTopology> = {}): EngineTopology {

@@ -1,10 +1,9 @@
 // UDP GSO export: runs of equal-length header batches leave as one UDP_SEGMENT write, which
 // the kernel cuts into the same datagrams. A real UDP socket on loopback receives every
 // record exactly once, in as many datagrams as the engine counts, with GSO and without.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { writeSyntheticPcap } from '../../bench/synthetic-pcap.js';
 import { AnalyzerSink } from '../../native/analyzer-sink.js';
 import { waitUntil } from '../analyzer/helpers.js';
@@ -13,20 +12,16 @@ import { fileEngine, loneNodeTopology, runToEnd } from '../helpers/test-engine.j
 
 const FRAMES = 20_000;
 
-let dir: string;
+const dir = tempDir('gso-test');
 let file: string;
 /** Frames of four sizes: full batches of them differ in length unless padded. */
 let mixedFile: string;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-gso-test-'));
   file = path.join(dir, 'synthetic.pcap');
   writeSyntheticPcap(file, FRAMES);
   mixedFile = path.join(dir, 'mixed.pcap');
   writeSyntheticPcap(mixedFile, FRAMES, 4096, [60, 97, 128, 128, 74]);
-});
-afterAll(() => {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 async function exportAll(gso: boolean, source = file) {

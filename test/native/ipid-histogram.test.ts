@@ -1,26 +1,22 @@
 // The engine's IPv4 Identification histogram (CaptureEngine.ipidHistogram): per node, the
 // IDs of the IPv4 frames it owns in 256 bins of 256; summed over the nodes, the link's.
 // Checked against the TypeScript owners of every frame of the captures in test/captures/.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { readCaptureFile } from '../../native/capture-file.js';
 import { IPID_BINS, type SelectionModeName } from '../../native/engine.js';
 import { ownerPosition, parseFrame } from '../../protocol/index.js';
 import { ethernetCaptures } from '../helpers/captures.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { fileEngine, K0, K1, runToEnd, testTopology } from '../helpers/test-engine.js';
 
 const NODES = [11, 22, 33];
 
-let dir: string;
-let pcap: string;
+const pcap = path.join(tempDir('ipid-histogram'), 'corpus.pcap');
 let frames: Buffer[];
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-ipid-histogram-'));
-  pcap = path.join(dir, 'corpus.pcap');
   const writer = new PcapFileWriter(pcap);
   frames = [];
   for (const file of ethernetCaptures()) {
@@ -32,7 +28,6 @@ beforeAll(() => {
   }
   writer.close();
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function histogramOf(nodeId: number, mode: SelectionModeName): Promise<number[]> {
   const engine = fileEngine(pcap, { nodeId, flushUs: 1000 });

@@ -5,9 +5,9 @@
 // The agents run one after another, so the analyzer's output is three runs in agent order,
 // which tells us which node sent each frame.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { readCaptureFile, type CapturedFrame } from '../../native/capture-file.js';
 import { PcapFileWriter } from '../../common/pcap-file-writer.js';
 import { ownerPosition, RoundRobinOwner } from '../../protocol/index.js';
@@ -50,11 +50,10 @@ function expectedPositions(mode: 'flow' | 'ipid' | 'round-robin', frames: Captur
 }
 
 describe('offline pipeline: three agents and one analyzer', () => {
-  let dir: string;
+  const dir = tempDir('pipeline');
   let inputs: Array<{ label: string; file: string; frames: CapturedFrame[] }>;
 
   beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-pipeline-'));
     const combined = path.join(dir, 'combined.pcap');
     const { frames, files } = combinedCorpus(combined);
     inputs = [{ label: `${files} corpus files combined`, file: combined, frames }];
@@ -67,7 +66,6 @@ describe('offline pipeline: three agents and one analyzer', () => {
       inputs.push({ label: name, file, frames: readCaptureFile(file).frames });
     }
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   for (const mode of ['flow', 'ipid', 'round-robin'] as const) {
     it(`covers every frame exactly once, each from its owner (${mode})`, async () => {
