@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bindings.h"
@@ -12,6 +13,8 @@
 #include "errors.h"
 #include "flow_owner_table.h"
 #include "frame_key.h"
+#include "js_arrays.h"
+#include "topology_js.h"
 
 namespace dicap {
 namespace {
@@ -30,11 +33,6 @@ Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo& info, size_t index, co
   DICAP_REQUIRE(info.Env(), info.Length() > index && info[index].IsBuffer(),
                 std::string(name) + " must be a Buffer");
   return info[index].As<Napi::Buffer<uint8_t>>();
-}
-
-std::string Ipv4ToString(uint32_t ip) {
-  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 0xFF) + "." +
-         std::to_string((ip >> 8) & 0xFF) + "." + std::to_string(ip & 0xFF);
 }
 
 // flowHash(frame: Buffer, k0: number): number
@@ -95,18 +93,12 @@ Napi::Object TopologyToObject(Napi::Env env, const TopologyUpdate& topology) {
   result.Set("epoch", Napi::Number::New(env, topology.epoch));
   result.Set("selectionType", Napi::Number::New(env, topology.selection_type));
   result.Set("validityStartMs", Napi::Number::New(env, static_cast<double>(topology.validity_start_ms)));
-  Napi::Array node_ids = Napi::Array::New(env, topology.node_ids.size());
-  for (size_t i = 0; i < topology.node_ids.size(); ++i)
-    node_ids.Set(i, Napi::Number::New(env, topology.node_ids[i]));
-  result.Set("nodeIds", node_ids);
-  Napi::Array analyzers = Napi::Array::New(env, topology.analyzers.size());
-  for (size_t i = 0; i < topology.analyzers.size(); ++i) {
-    Napi::Object analyzer = Napi::Object::New(env);
-    analyzer.Set("ip", Napi::String::New(env, Ipv4ToString(topology.analyzers[i].first)));
-    analyzer.Set("port", Napi::Number::New(env, topology.analyzers[i].second));
-    analyzers.Set(i, analyzer);
-  }
-  result.Set("analyzers", analyzers);
+  result.Set("nodeIds",
+             ArrayToJs(env, topology.node_ids, [&](uint32_t id) { return Napi::Number::New(env, id); }));
+  result.Set("analyzers",
+             ArrayToJs(env, topology.analyzers, [&](const std::pair<uint32_t, uint16_t>& address) {
+               return AnalyzerToJs(env, address.first, address.second);
+             }));
   result.Set("k0", Napi::Number::New(env, topology.k0));
   result.Set("k1", Napi::Number::New(env, topology.k1));
   result.Set("snaplen", Napi::Number::New(env, topology.snaplen));

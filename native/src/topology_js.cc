@@ -77,6 +77,13 @@ TopologyPtr TopologyFromJs(Napi::Env env, const Napi::Object& object) {
       U32(env, object, "k1"), validity_start_ns, std::move(analyzers), U32(env, object, "snaplen"));
 }
 
+Napi::Object AnalyzerToJs(Napi::Env env, uint32_t ip, uint16_t port) {
+  Napi::Object analyzer = Napi::Object::New(env);
+  analyzer.Set("ip", IpToString(ip));
+  analyzer.Set("port", port);
+  return analyzer;
+}
+
 Napi::Object TopologyToJs(Napi::Env env, const Topology& topology) {
   Napi::Object object = Napi::Object::New(env);
   object.Set("term", topology.term);
@@ -88,10 +95,7 @@ Napi::Object TopologyToJs(Napi::Env env, const Topology& topology) {
   object.Set("k1", topology.k1);
   object.Set("validityStartNs", Napi::BigInt::New(env, topology.validity_start_ns));
   object.Set("analyzers", ArrayToJs(env, topology.analyzers, [&](const AnalyzerAddress& address) {
-               Napi::Object analyzer = Napi::Object::New(env);
-               analyzer.Set("ip", IpToString(address.ip));
-               analyzer.Set("port", address.port);
-               return analyzer;
+               return AnalyzerToJs(env, address.ip, address.port);
              }));
   object.Set("snaplen", topology.snaplen);
   return object;

@@ -6,11 +6,15 @@
 
 #include <napi.h>
 
+#include <cstdint>
+
 #include "topology.h"
 
 namespace dicap {
 
 TopologyPtr TopologyFromJs(Napi::Env env, const Napi::Object& object);
 Napi::Object TopologyToJs(Napi::Env env, const Topology& topology);
+// An analyzer's address as JS { ip: 'a.b.c.d', port } (both in host byte order here).
+Napi::Object AnalyzerToJs(Napi::Env env, uint32_t ip, uint16_t port);
 
 }  // namespace dicap
