@@ -3,9 +3,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import {
   DICAP,
   dicapOptions,
@@ -30,7 +30,7 @@ import {
 } from './helpers.js';
 import { freePort } from '../helpers/free-port.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-analyzer-'));
+const tmp = tempDir('analyzer');
 const processes: ChildProcess[] = [];
 const senders: UdpSender[] = [];
 
@@ -56,7 +56,6 @@ afterEach(async () => {
   for (const p of processes.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   await Promise.all(senders.splice(0).map((s) => s.close()));
 });
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function analyzer(options: Record<string, DicapOptionValue>): DicapProcess {
   const p = startDicap(['analyzer', ...dicapOptions(options)]);

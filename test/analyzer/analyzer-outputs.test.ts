@@ -4,9 +4,9 @@
 // --reorder-ms. tshark and capinfos read the files as independent readers.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { AnalyzerSink, type AnalyzerSinkOptions } from '../../native/analyzer-sink.js';
 import type { BatchRecord } from '../../protocol/header-batch.js';
 import {
@@ -20,7 +20,7 @@ import {
   waitUntil,
 } from './helpers.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-outputs-'));
+const tmp = tempDir('outputs');
 const running: AnalyzerSink[] = [];
 const senders: UdpSender[] = [];
 
@@ -28,7 +28,6 @@ afterEach(async () => {
   for (const sink of running.splice(0)) sink.stop();
   await Promise.all(senders.splice(0).map((s) => s.close()));
 });
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 let dirCount = 0;
 function freshDir(): string {

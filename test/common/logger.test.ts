@@ -1,9 +1,9 @@
 // The components' log (common/logger.ts): both formats, the one reader of both, and real
 // components logging in them (--log-format as a flag and from a config file).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { createLogger, parseLogLine, type LogFormat } from '../../common/logger.js';
 import { runDicap, startDicap } from '../../lab/dicap-command.js';
 import { formatTopologyInForce, parseTopologyInForce } from '../../node-agent/follower-log.js';
@@ -89,8 +89,7 @@ describe('createLogger', () => {
 });
 
 describe('--log-format on a real component', () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-logger-'));
-  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const tmp = tempDir('logger');
 
   /** Runs a coordinator until its first status record, stops it, and returns its stderr lines. */
   async function coordinatorLines(format?: LogFormat): Promise<string[]> {

@@ -1,13 +1,13 @@
 // Bad configuration of `dicap coordinator`: one line each, naming the problem, non-zero exit.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { runDicap } from '../../lab/dicap-command.js';
 
-const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-coord-')), 'cluster.key');
+const keyFile = path.join(tempDir('coord'), 'cluster.key');
 fs.writeFileSync(keyFile, '00112233445566778899aabbccddeeff\n', { mode: 0o600 });
 
 async function expectOneLineError(args: string[], pattern: RegExp): Promise<void> {
