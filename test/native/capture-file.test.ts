@@ -104,6 +104,11 @@ function sectionHeader(bigEndian: boolean, major = 1): Buffer {
   return pcapngBlock(bigEndian, 0x0a0d0d0a, body);
 }
 
+/** A section in either byte order: its header, then `blocks`. */
+function pcapngSection(bigEndian: boolean, ...blocks: Buffer[]): Buffer {
+  return Buffer.concat([sectionHeader(bigEndian), ...blocks]);
+}
+
 function option(bigEndian: boolean, code: number, value: Buffer): Buffer {
   return new ByteWriter(bigEndian).u16(code).u16(value.length).bytes(pad4(value)).build();
 }
@@ -417,8 +422,8 @@ describe('readCaptureFile on hand-made pcapng files', () => {
     const be = false;
     const result = readWritten(
       'mixed.pcapng',
-      Buffer.concat([
-        sectionHeader(be),
+      pcapngSection(
+        be,
         interfaceDescription(be, 1, 0, [ifName(be, 'eth0'), tsresol(be, 9)]),
         interfaceDescription(be, 1, 65535, [tsresol(be, 0x80 | 20), tsoffset(be, 1_000_000n)]),
         pcapngBlock(be, 5, Buffer.alloc(40)), // an Interface Statistics Block
@@ -428,7 +433,7 @@ describe('readCaptureFile on hand-made pcapng files', () => {
         obsoletePacket(be, 0, 42n, frameBytes(22, 62)),
         simplePacket(be, 63, frameBytes(23, 63)),
         enhancedPacket(be, 0, 7n, Buffer.alloc(0), 0),
-      ]),
+      ),
     );
     expect(framesAsPlainValues(result)).toEqual([
       { tsNs: 1_700_000_000_123_456_789n, wireLen: 60, data: frameBytes(20, 60).toString('hex') },
@@ -444,13 +449,13 @@ describe('readCaptureFile on hand-made pcapng files', () => {
     const be = true;
     const file = writeTemp(
       'big-endian.pcapng',
-      Buffer.concat([
-        sectionHeader(be),
+      pcapngSection(
+        be,
         interfaceDescription(be, 1, 262144, [tsresol(be, 0x80 | 20)]),
         enhancedPacket(be, 0, (1_600_000_000n << 20n) + 12345n, frameBytes(30, 70)),
         simplePacket(be, 200, frameBytes(31, 200)),
         obsoletePacket(be, 0, 3n << 20n, frameBytes(32, 10)),
-      ]),
+      ),
     );
     const result = readCaptureFile(file);
     expect(result.error).toBeNull();
@@ -462,13 +467,17 @@ describe('readCaptureFile on hand-made pcapng files', () => {
     const result = readWritten(
       'sections.pcapng',
       Buffer.concat([
-        sectionHeader(false),
-        interfaceDescription(false, 1, 0),
-        enhancedPacket(false, 0, 1_000_000n, frameBytes(40, 20)),
-        sectionHeader(true),
-        interfaceDescription(true, 113, 0), // unused: harmless
-        interfaceDescription(true, 1, 0, [tsresol(true, 3)]),
-        enhancedPacket(true, 1, 2_000n, frameBytes(41, 21)),
+        pcapngSection(
+          false,
+          interfaceDescription(false, 1, 0),
+          enhancedPacket(false, 0, 1_000_000n, frameBytes(40, 20)),
+        ),
+        pcapngSection(
+          true,
+          interfaceDescription(true, 113, 0), // unused: harmless
+          interfaceDescription(true, 1, 0, [tsresol(true, 3)]),
+          enhancedPacket(true, 1, 2_000n, frameBytes(41, 21)),
+        ),
       ]),
     );
     expect(result.frames.map((f) => [f.tsNs, f.data.length])).toEqual([
@@ -480,11 +489,7 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   it('clips a Simple Packet Block to the snapshot length of interface 0', () => {
     const result = readWritten(
       'spb-snaplen.pcapng',
-      Buffer.concat([
-        sectionHeader(false),
-        interfaceDescription(false, 1, 16),
-        simplePacket(false, 100, frameBytes(50, 16)),
-      ]),
+      pcapngSection(false, interfaceDescription(false, 1, 16), simplePacket(false, 100, frameBytes(50, 16))),
     );
     expect(result.frames.map((f) => [f.data.length, f.wireLen])).toEqual([[16, 100]]);
   });
@@ -492,11 +497,11 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   it('refuses a capture whose first packet is from a non-Ethernet interface at once', () => {
     const file = writeTemp(
       'sll.pcapng',
-      Buffer.concat([
-        sectionHeader(false),
+      pcapngSection(
+        false,
         interfaceDescription(false, 113, 0),
         enhancedPacket(false, 0, 1n, frameBytes(60, 30)),
-      ]),
+      ),
     );
     expect(readCaptureFile(file)).toEqual({
       frames: [],
@@ -507,14 +512,11 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   });
 
   it('judges a capture without packets by its first interface', () => {
-    const ether = writeTemp(
-      'empty-ether.pcapng',
-      Buffer.concat([sectionHeader(true), interfaceDescription(true, 1, 0)]),
-    );
+    const ether = writeTemp('empty-ether.pcapng', pcapngSection(true, interfaceDescription(true, 1, 0)));
     expect(readCaptureFile(ether)).toEqual({ frames: [], error: null });
     const radiotap = writeTemp(
       'empty-radiotap.pcapng',
-      Buffer.concat([sectionHeader(true), interfaceDescription(true, 127, 0)]),
+      pcapngSection(true, interfaceDescription(true, 127, 0)),
     );
     expect(readCaptureFile(radiotap).error).toBe(
       `${radiotap}: link type 127 (IEEE802_11_RADIOTAP) is not Ethernet; dicap reads Ethernet captures only`,
@@ -524,13 +526,13 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   it('stops at a later packet from a non-Ethernet interface, after the frames before it', () => {
     const file = writeTemp(
       'mixed-links.pcapng',
-      Buffer.concat([
-        sectionHeader(false),
+      pcapngSection(
+        false,
         interfaceDescription(false, 1, 0),
         interfaceDescription(false, 0, 0),
         enhancedPacket(false, 0, 1n, frameBytes(61, 30)),
         enhancedPacket(false, 1, 2n, frameBytes(62, 30)),
-      ]),
+      ),
     );
     const result = readCaptureFile(file);
     expect(result.frames).toHaveLength(1);
@@ -542,93 +544,77 @@ describe('readCaptureFile on hand-made pcapng files', () => {
   const corrupt: Array<[string, Buffer, RegExp]> = [
     [
       'a packet of an undescribed interface',
-      Buffer.concat([
-        sectionHeader(false),
+      pcapngSection(
+        false,
         interfaceDescription(false, 1, 0),
         enhancedPacket(false, 3, 1n, frameBytes(1, 10)),
-      ]),
+      ),
       /packet block at byte 48 \(before the first frame\) refers to interface 3, but its section describes only 1; the file is corrupt$/,
     ],
     [
       'lengths that differ at the start and end of a block',
-      Buffer.concat([sectionHeader(false), interfaceDescription(false, 1, 0).fill(0x55, 16)]),
+      pcapngSection(false, interfaceDescription(false, 1, 0).fill(0x55, 16)),
       /block at byte 28 \(before the first frame\) says its length is 20 at its start and 1431655765 at its end; the file is corrupt$/,
     ],
     [
       'a block length that is not a multiple of 4',
-      Buffer.concat([sectionHeader(false), new ByteWriter(false).u32(1).u32(13).build(), Buffer.alloc(16)]),
+      pcapngSection(false, new ByteWriter(false).u32(1).u32(13).build(), Buffer.alloc(16)),
       /block at byte 28 \(before the first frame\) has length 13, which is not a multiple of 4 of at least 12; the file is corrupt$/,
     ],
     [
       'a packet that claims more than the maximum',
-      Buffer.concat([
-        sectionHeader(false),
+      pcapngSection(
+        false,
         interfaceDescription(false, 1, 0),
         pcapngBlock(false, 6, new ByteWriter(false).u32(0).u32(0).u32(0).u32(300_000).u32(300_000).build()),
-      ]),
+      ),
       /packet block at byte 48 \(before the first frame\) claims 300000 bytes, more than the 262144 maximum; the file is corrupt$/,
     ],
     [
       'a packet longer than its interface snapshot length',
-      Buffer.concat([
-        sectionHeader(false),
-        interfaceDescription(false, 1, 8),
-        enhancedPacket(false, 0, 1n, frameBytes(2, 9)),
-      ]),
+      pcapngSection(false, interfaceDescription(false, 1, 8), enhancedPacket(false, 0, 1n, frameBytes(2, 9))),
       /packet block at byte 48 \(before the first frame\) has 9 bytes, more than the snapshot length 8 of interface 0; the file is corrupt$/,
     ],
     [
       'a time stamp before 1970',
-      Buffer.concat([
-        sectionHeader(false),
+      pcapngSection(
+        false,
         interfaceDescription(false, 1, 0, [tsoffset(false, -10n)]),
         enhancedPacket(false, 0, 5_000_000n, frameBytes(3, 10)),
-      ]),
+      ),
       /has a time stamp of 5 s plus an interface offset of -10 s, outside the years 1970 to 2554 that dicap represents/,
     ],
     [
       'an impossible time stamp resolution',
-      Buffer.concat([sectionHeader(false), interfaceDescription(false, 1, 0, [tsresol(false, 20)])]),
+      pcapngSection(false, interfaceDescription(false, 1, 0, [tsresol(false, 20)])),
       /interface description at byte 28 \(before the first frame\) has time stamp resolution 10\^-20, finer than any clock/,
     ],
     [
       'two if_tsresol options',
-      Buffer.concat([
-        sectionHeader(false),
-        interfaceDescription(false, 1, 0, [tsresol(false, 6), tsresol(false, 9)]),
-      ]),
+      pcapngSection(false, interfaceDescription(false, 1, 0, [tsresol(false, 6), tsresol(false, 9)])),
       /interface description at byte 28 \(before the first frame\) has two if_tsresol options; the file is corrupt$/,
     ],
     [
       'an if_tsresol option of 2 bytes',
-      Buffer.concat([
-        sectionHeader(false),
-        interfaceDescription(false, 1, 0, [option(false, 9, Buffer.from([6, 0]))]),
-      ]),
+      pcapngSection(false, interfaceDescription(false, 1, 0, [option(false, 9, Buffer.from([6, 0]))])),
       /interface description at byte 28 \(before the first frame\) has an if_tsresol option that is not 1 byte; the file is corrupt$/,
     ],
     [
       'two if_tsoffset options',
-      Buffer.concat([
-        sectionHeader(false),
-        interfaceDescription(false, 1, 0, [tsoffset(false, 1n), tsoffset(false, 2n)]),
-      ]),
+      pcapngSection(false, interfaceDescription(false, 1, 0, [tsoffset(false, 1n), tsoffset(false, 2n)])),
       /interface description at byte 28 \(before the first frame\) has two if_tsoffset options; the file is corrupt$/,
     ],
     [
       'an if_tsoffset option of 4 bytes',
-      Buffer.concat([
-        sectionHeader(false),
-        interfaceDescription(false, 1, 0, [option(false, 14, Buffer.alloc(4))]),
-      ]),
+      pcapngSection(false, interfaceDescription(false, 1, 0, [option(false, 14, Buffer.alloc(4))])),
       /interface description at byte 28 \(before the first frame\) has an if_tsoffset option that is not 8 bytes; the file is corrupt$/,
     ],
     [
       'an option that runs past its block',
-      Buffer.concat([
-        sectionHeader(false),
+      pcapngSection(
+        false,
         pcapngBlock(false, 1, new ByteWriter(false).u16(1).u16(0).u32(0).u16(2).u16(200).build()),
-      ]),
+      ),
       /has option 2 of 200 bytes that runs past the end of the block; the file is corrupt$/,
     ],
     [
@@ -778,7 +764,7 @@ describe('readCaptureFile on files larger than its read buffer, and on FIFOs', (
     const packet = enhancedPacket(false, 0, 5_000_000n, frameBytes(1, 100));
     const skipped = writeTemp(
       'huge-custom.pcapng',
-      Buffer.concat([sectionHeader(false), interfaceDescription(false, 1, 0), packet, huge, packet]),
+      pcapngSection(false, interfaceDescription(false, 1, 0), packet, huge, packet),
     );
     const read = readCaptureFile(skipped);
     expect(read.error).toBeNull();
@@ -788,12 +774,7 @@ describe('readCaptureFile on files larger than its read buffer, and on FIFOs', (
     ]);
     const cut = writeTemp(
       'huge-custom-cut.pcapng',
-      Buffer.concat([
-        sectionHeader(false),
-        interfaceDescription(false, 1, 0),
-        packet,
-        huge.subarray(0, 5 << 20),
-      ]),
+      pcapngSection(false, interfaceDescription(false, 1, 0), packet, huge.subarray(0, 5 << 20)),
     );
     const cutResult = readCaptureFile(cut);
     expect(cutResult.frames).toHaveLength(1);
@@ -804,7 +785,7 @@ describe('readCaptureFile on files larger than its read buffer, and on FIFOs', (
     hugePacket.writeUInt32LE(6, 0);
     const refused = writeTemp(
       'huge-packet.pcapng',
-      Buffer.concat([sectionHeader(false), interfaceDescription(false, 1, 0), packet, hugePacket]),
+      pcapngSection(false, interfaceDescription(false, 1, 0), packet, hugePacket),
     );
     const refusedResult = readCaptureFile(refused);
     expect(refusedResult.frames).toHaveLength(1);
