@@ -14,10 +14,9 @@
 //   frames (its passive link down for 300 ms) is detected by the ledger (seen-mismatch), and
 //   after the in-band resync every frame is captured exactly once again.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { labSuite } from '../helpers/lab-suite.js';
 import {
   DEFAULT_TIMING,
   FAST_TIMING,
@@ -27,7 +26,6 @@ import {
   type CoordinatorStatus,
 } from '../../lab/control-plane.js';
 import { forgedKey, inbandTopologyFrame, injectFrame, injectionMac } from '../../lab/inband.js';
-import { labUp, type Lab } from '../../lab/lab.js';
 import { sendDatagrams } from '../../lab/namespace-client.js';
 import { privilegeProblem } from '../../lab/netns.js';
 import {
@@ -115,18 +113,7 @@ async function expectCleanPhase(cp: ControlPlane, coordinator: number, phase: Ph
 describe.skipIf(problem !== undefined)(
   'a coordinator steers the capture cluster (issue 4, needs root)',
   () => {
-    let lab: Lab;
-    let dir: string;
-
-    beforeAll(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-coordinator-'));
-      lab = await labUp({ id: 'tc4', captureHosts: 3, analyzers: 1, coordinators: 1 });
-    });
-
-    afterAll(async () => {
-      await lab?.down();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    const suite = labSuite('coordinator', { id: 'tc4', captureHosts: 3, analyzers: 1, coordinators: 1 });
 
     /**
      * Plans the phases, starts the control plane in `mode`, waits for
@@ -138,6 +125,7 @@ describe.skipIf(problem !== undefined)(
       plan: PhasePlan,
       test: (cp: ControlPlane, started: StartedPlane) => Promise<void>,
     ): Promise<void> {
+      const { lab, dir } = suite;
       const phases: Phase[] = [];
       for (const [name, seed, seconds] of plan) phases.push(await plannedPhase(dir, name, seed, seconds));
       const cp = await startControlPlane(lab, { mode, timing: T, pcapDirectory: dir });
@@ -161,7 +149,7 @@ describe.skipIf(problem !== undefined)(
       await afterCleanPhase('flow', plan, async (cp, { active, phases }) => {
         const [, kill, joining, leaving] = phases as [Phase, Phase, Phase, Phase];
         // SIGKILL node 13 a second into the phase: no goodbye, the coordinator notices its silence.
-        let generator = sendPhase(lab, kill);
+        let generator = sendPhase(suite.lab, kill);
         await sleep(1000);
         const killedAt = Date.now();
         await cp.stopAgent(13, 'SIGKILL');
@@ -179,14 +167,14 @@ describe.skipIf(problem !== undefined)(
         const inForceAt = await inForce(cp, [11, 12], '11,12', killedAt);
 
         // Node 13 back mid-traffic: it joins, and every node switches on the same frame.
-        generator = sendPhase(lab, joining);
+        generator = sendPhase(suite.lab, joining);
         await sleep(1000);
         await cp.startAgent(13);
         await cp.waitForTopology(ALL);
         await phaseSent(generator, joining);
 
         // Node 12 stopped gracefully: it leaves and captures until the others cover its share.
-        generator = sendPhase(lab, leaving);
+        generator = sendPhase(suite.lab, leaving);
         await sleep(1000);
         const leftAt = Date.now();
         expect((await cp.stopAgent(12, 'SIGTERM')).code).toBe(0);
@@ -361,7 +349,7 @@ describe.skipIf(problem !== undefined)(
         expect(analyzerAfter.records).toBe(analyzerBefore.records);
 
         // The coordinator dies (SIGKILL) a second into the phase: the agents keep their topology.
-        const generator = sendPhase(lab, orphaned);
+        const generator = sendPhase(suite.lab, orphaned);
         await sleep(1000);
         const killedAt = Date.now();
         await cp.stopCoordinator(active, 'SIGKILL');
@@ -408,10 +396,10 @@ describe.skipIf(problem !== undefined)(
             validityStartMs: Date.now(),
           },
           clusterKey: forgedKey(cp.clusterKey),
-          srcMac: await injectionMac(lab, 'coordinator1'),
+          srcMac: await injectionMac(suite.lab, 'coordinator1'),
         });
         const forgedAt = Date.now();
-        await injectFrame(lab, 'coordinator1', forged, path.join(dir, 'forged-inband.pcap'));
+        await injectFrame(suite.lab, 'coordinator1', forged, path.join(suite.dir, 'forged-inband.pcap'));
         await cp.poll(
           'every agent to reject the forged in-band frame',
           () => (cp.counters().agents.every((a) => a!.inbandRejected === 1) ? true : undefined),
@@ -424,7 +412,7 @@ describe.skipIf(problem !== undefined)(
 
         // Node 12's passive link goes down for 300 ms just after an epoch came into force (far
         // from the next in-band frame): it misses frames, and its counter C lags the others'.
-        const generator = sendPhase(lab, desync);
+        const generator = sendPhase(suite.lab, desync);
         const startedAt = Date.now();
         const epochDuringTraffic = await cp.poll(
           'an in-band epoch during the traffic',
@@ -432,10 +420,10 @@ describe.skipIf(problem !== undefined)(
           5000,
         );
         await sleep(150);
-        const passive = lab.host('capture2').passive!.interface;
-        await lab.exec('capture2', ['ip', 'link', 'set', passive, 'down']);
+        const passive = suite.lab.host('capture2').passive!.interface;
+        await suite.lab.exec('capture2', ['ip', 'link', 'set', passive, 'down']);
         await sleep(300);
-        await lab.exec('capture2', ['ip', 'link', 'set', passive, 'up']);
+        await suite.lab.exec('capture2', ['ip', 'link', 'set', passive, 'up']);
         await phaseSent(generator, desync);
         const mismatch = await cp.poll(
           'the ledger to find the desynchronised epoch',
@@ -465,7 +453,7 @@ describe.skipIf(problem !== undefined)(
           5000,
         );
 
-        await phaseSent(sendPhase(lab, resynced), resynced);
+        await phaseSent(sendPhase(suite.lab, resynced), resynced);
         const ledger = await judgedLedger(cp, active, VERDICT_TIMEOUT_MS);
         const later = ledger.filter((e) => e.epoch >= resyncedEpoch && e.frames > 0);
         expect(later.length).toBeGreaterThan(0);

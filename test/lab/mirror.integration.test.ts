@@ -1,12 +1,10 @@
 // The lab's mirror, checked with real tools: tcpreplay sends real captures into the wire,
 // real tcpdump records each capture host's passive interface, and the recordings are
 // compared byte for byte, in order, with each other and with the input.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { labSuite } from '../helpers/lab-suite.js';
 import { readCaptureFile } from '../../native/capture-file.js';
-import { labUp, type Lab } from '../../lab/lab.js';
 import { privilegeProblem } from '../../lab/netns.js';
 import type { ReplayResult } from '../../lab/replay.js';
 import { captureHostsOf } from '../../lab/topology.js';
@@ -58,20 +56,10 @@ function sentFrames(result: ReplayResult): Buffer[] {
 }
 
 describe.skipIf(problem !== undefined)('lab mirror (needs root)', () => {
-  let lab: Lab;
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dicap-lab-mirror-'));
-    lab = await labUp({ id: 'tm', captureHosts: 3, analyzers: 0, coordinators: 1 });
-  });
-
-  afterAll(async () => {
-    await lab?.down();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = labSuite('lab-mirror', { id: 'tm', captureHosts: 3, analyzers: 0, coordinators: 1 });
 
   it('delivers every frame tcpreplay sent to every capture host, byte for byte and in order', async () => {
+    const { lab, dir } = suite;
     const hosts = captureHostsOf(lab.topology).map((h) => h.name);
     const dumps = await Promise.all(hosts.map((h) => startTcpdumpFile(lab, h, path.join(dir, `${h}.pcap`))));
     const before = await lab.passiveCounters();
@@ -116,6 +104,7 @@ describe.skipIf(problem !== undefined)('lab mirror (needs root)', () => {
   });
 
   it('serialises frames injected by a coordinator with the source traffic in one order for every capture host', async () => {
+    const { lab, dir } = suite;
     // The source at full speed on the wire CPU while coordinator1 injects from the other
     // CPU: both enter the mirror at once. Without the wire's receive steering (RPS) the
     // two CPUs mirror concurrently and the capture hosts disagree on the interleaving.
