@@ -124,7 +124,26 @@ describe.skipIf(problem !== undefined)(
       const generator = sendPhase(lab, phase);
       await sleep(1000);
       const old = await cp.waitForActive();
-      const oldTerm = (await cp.status(old))!.term;
+      // The kill comes just after every node put the active's newest epoch in force, well before
+      // its next periodic epoch: an epoch issued just before the kill reaches the standbys (SYNC)
+      // before the nodes, and the new active rightly keeps that newer one (a CI run hit this).
+      const oldTerm = await cp.poll(
+        "every node to put the active's newest epoch in force",
+        async () => {
+          const s = await cp.status(old);
+          if (!s) return undefined;
+          const newest = ALL.map((id) =>
+            cp
+              .appliedTopologies(id)
+              .filter((a) => a.term === s.term)
+              .at(-1),
+          );
+          const settled = newest.every((a) => a?.epoch === s.epoch);
+          const fresh = newest.every((a) => a !== undefined && Date.now() - a.atMs < T.epochIntervalMs / 2);
+          return settled && fresh ? s.term : undefined;
+        },
+        3 * T.epochIntervalMs,
+      );
       const killedAt = Date.now();
       await cp.stopCoordinator(old, 'SIGKILL');
       const next = await cp.waitForActive(TAKEOVER_BOUND_MS + 2000, [old]);
