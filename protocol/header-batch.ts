@@ -2,7 +2,7 @@
 // header and whole records of captured frame bytes, or one piece of a record too large for a
 // datagram, optionally ending in a MAC. The decoder never throws on bad bytes. The native
 // twin is native/src/header_batch.h (same checks, same order, same names).
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const HEADER_BATCH_MAGIC = 0x44434842; // "DCHB"
 export const HEADER_BATCH_VERSION = 1;
@@ -28,7 +28,7 @@ export const MAX_RECORDED_WIRE_LEN = 0xffff;
 /** cap_len is u16: the most bytes a record holds (a whole frame up to 65535 bytes). */
 export const MAX_RECORD_CAP_LEN = 0xffff;
 /** Label of the batch key's derivation from the cluster key (SPEC.md §6.5). */
-const BATCH_KEY_LABEL = 'dicap header batches v1';
+const BATCH_KEY_LABEL = 'dicap header batches v2';
 
 export interface BatchRecord {
   /** Capture time: Unix seconds and nanoseconds within the second. */
@@ -88,14 +88,23 @@ export type HeaderBatchDecodeResult =
     }
   | { readonly ok: false; readonly error: { readonly code: HeaderBatchErrorCode; readonly reason: string } };
 
-/** The key that signs header batches, derived from the cluster key (SPEC.md §6.5). */
+/** The key that signs header batches, derived from the cluster key (SPEC.md §6.5): two AES-128 keys. */
 export function deriveBatchKey(clusterKey: Buffer): Buffer {
   return createHmac('sha256', clusterKey).update(BATCH_KEY_LABEL).digest();
 }
 
-/** The MAC of the first `length` bytes of a datagram. */
+const GMAC_FIXED_IV = Buffer.alloc(12);
+
+/**
+ * The MAC of the first `length` bytes of a datagram: their GMAC under the batch key's first
+ * half and a fixed IV, encrypted with AES-128 under its second half (SPEC.md §6.5).
+ */
 export function batchMac(batchKey: Buffer, bytes: Uint8Array): Buffer {
-  return createHmac('sha256', batchKey).update(bytes).digest().subarray(0, BATCH_MAC_SIZE);
+  const ghash = createCipheriv('aes-128-gcm', batchKey.subarray(0, 16), GMAC_FIXED_IV);
+  ghash.setAAD(bytes);
+  ghash.final();
+  const encrypt = createCipheriv('aes-128-ecb', batchKey.subarray(16, 32), null).setAutoPadding(false);
+  return encrypt.update(ghash.getAuthTag());
 }
 
 /** True when a decoded datagram's MAC is present and verifies under `batchKey`. */

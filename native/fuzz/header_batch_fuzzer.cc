@@ -28,8 +28,8 @@ void Require(bool condition) {
 
 volatile uint64_t record_byte_sum;  // keeps the reads of every record byte
 
-const dicap::HeaderBatchMac& Mac() {
-  static const dicap::HeaderBatchMac mac(std::array<uint8_t, dicap::kBatchKeySize>{1, 2, 3, 4, 5, 6, 7, 8});
+dicap::HeaderBatchMac& Mac() {
+  static dicap::HeaderBatchMac mac(std::array<uint8_t, dicap::kBatchKeySize>{1, 2, 3, 4, 5, 6, 7, 8});
   return mac;
 }
 

@@ -102,7 +102,7 @@ class ExportWorker {
   int socket_ = -1;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
-  const std::optional<HeaderBatchMac> mac_;
+  std::optional<HeaderBatchMac> mac_;  // used by the worker thread only
 
   // Worker-thread state.
   uint32_t epoch_ = 0;

@@ -7,6 +7,7 @@ import {
   RECORD_HEADER_SIZE,
   BATCH_MAC_SIZE,
   FRAGMENT_HEADER_SIZE,
+  batchMac,
   batchMacVerifies,
   batchRecordSize,
   decodeHeaderBatch,
@@ -70,6 +71,15 @@ describe('header batch', () => {
     // Unsigned datagrams never verify.
     const plain = encodeHeaderBatch(BATCH);
     expect(batchMacVerifies(key, plain, decodeHeaderBatch(plain))).toBe(false);
+  });
+
+  it('computes the MAC as SPEC §6.5 says: AES-128 under K_T of the GMAC under K_H with a zero IV', () => {
+    // Computed with the OpenSSL 3 command line, apart from this code:
+    //   openssl mac -cipher AES-128-GCM -macopt hexkey:00..0f -macopt hexiv:00 (12 bytes) GMAC < message
+    //   | xxd -r -p | openssl enc -aes-128-ecb -K 10..1f -nopad
+    const batchKey = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
+    const message = Buffer.from('every byte before the MAC, 16-byte blocks and a partial one');
+    expect(batchMac(batchKey, message).toString('hex')).toBe('196b12ddcbb875f8cdb4ffb11fe25726');
   });
 
   it('splits a record too large for a datagram into fragments that carry it whole', () => {
