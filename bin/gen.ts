@@ -2,7 +2,7 @@
 // (AF_PACKET) at a fixed or the highest rate, or writes the same frames to a pcap file.
 // Prints a progress line every second on stderr, and at the end one line (or, with --json,
 // one JSON object) on stdout saying what was sent.
-import { badConfig, DicapError, errorMessage } from '../common/errors.js';
+import { badConfig, errorMessage } from '../common/errors.js';
 import { defineOptions, runCommand, type OptionValues } from '../common/options.js';
 import {
   DEFAULT_FLOWS,

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { clusterKeyOf } from '../common/cluster-key.js';
 import { resolveSnaplen } from '../common/cluster-options.js';
-import { badConfig, DicapError } from '../common/errors.js';
+import { badConfig } from '../common/errors.js';
 import { formatHostPort } from '../common/host-port.js';
 import { Startup } from '../common/startup.js';
 import { serveMetrics } from '../common/metrics-server.js';

@@ -2,7 +2,7 @@
 // static topology, reports a status line (and rewrites --summary FILE) every
 // --status-interval, serves metrics, and on SIGINT/SIGTERM (or the end of the file)
 // flushes every batch and prints its final counters.
-import { badConfig, DicapError, errorMessage } from '../common/errors.js';
+import { badConfig, errorMessage } from '../common/errors.js';
 import { resolveSnaplen } from '../common/cluster-options.js';
 import { deriveBatchKey } from '../protocol/header-batch.js';
 import { clusterKeyOf, readClusterKeyFile } from '../common/cluster-key.js';

@@ -2,7 +2,7 @@
 // that run without a coordinator.
 import { resolveEndpoint } from '../common/endpoint.js';
 import { DicapError } from '../common/errors.js';
-import { formatHostPort, type HostPort } from '../common/host-port.js';
+import type { HostPort } from '../common/host-port.js';
 import type { EngineTopology, SelectionModeName } from '../native/engine.js';
 import { STATIC_EPOCH } from '../common/cluster-options.js';
 

@@ -126,7 +126,7 @@ describe('analyzer outputs', () => {
         expect(readPcap(fs.readFileSync(file), 40)).toEqual(cut);
       } else {
         const { interfaces, packets } = readPcapng(fs.readFileSync(file));
-        expect(interfaces[0].snaplen).toBe(40);
+        expect(interfaces[0]!.snaplen).toBe(40);
         expect(packets.map(({ tsSec, tsNsec, origLen, data }) => ({ tsSec, tsNsec, origLen, data }))).toEqual(
           cut,
         );

@@ -12,6 +12,7 @@ const nodeCounters = (nodeId: number, records: number, lostDatagrams = 0): Analy
   streams: 1,
   datagrams: Math.ceil(records / 22),
   records,
+  bytes: records * 64,
   badRecords: 0,
   seqJumps: 0,
   gapDatagrams: Math.max(0, lostDatagrams),

@@ -214,7 +214,7 @@ export function readPcapng(bytes: Buffer): { interfaces: PcapngInterface[]; pack
         throw new Error(`packet at ${offset} names interface ${iface} before its description`);
       const ts = (BigInt(bytes.readUInt32LE(offset + 12)) << 32n) | BigInt(bytes.readUInt32LE(offset + 16));
       const capLen = bytes.readUInt32LE(offset + 20);
-      if (capLen > interfaces[iface].snaplen)
+      if (capLen > interfaces[iface]!.snaplen)
         throw new Error(`packet at ${offset} exceeds its interface's snaplen`);
       const dataEnd = offset + 28 + capLen;
       const comment = options(dataEnd + ((4 - (capLen % 4)) % 4), offset + length - 4).get(1);

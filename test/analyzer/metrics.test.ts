@@ -28,6 +28,8 @@ function counters(): AnalyzerSinkCounters {
     reorderHeldRecords: 12,
     outputs: [],
     receiveBufferBytes: 33554432,
+    coalescedReceives: 0,
+    gro: true,
     nodes: [
       {
         nodeId: 11,

@@ -56,10 +56,12 @@ describe('the example configs in docs/examples', () => {
     expect(new Set([coordinator.clusterKeyFile, agent.clusterKeyFile, analyzer.clusterKeyFile])).toEqual(
       new Set(['/etc/dicap/cluster.key']),
     );
-    expect(agent.heartbeatIntervalMs).toBe(coordinator.heartbeatIntervalMs);
-    expect(analyzer.heartbeatIntervalMs).toBe(coordinator.heartbeatIntervalMs);
+    const heartbeatMs = coordinator.heartbeatIntervalMs ?? 0;
+    expect(heartbeatMs).toBeGreaterThan(0);
+    expect(agent.heartbeatIntervalMs).toBe(heartbeatMs);
+    expect(analyzer.heartbeatIntervalMs).toBe(heartbeatMs);
     // A node is removed only after several heartbeats went missing.
-    expect(coordinator.nodeTimeoutMs).toBeGreaterThanOrEqual(3 * coordinator.heartbeatIntervalMs);
+    expect(coordinator.nodeTimeoutMs).toBeGreaterThanOrEqual(3 * heartbeatMs);
   });
 
   it('give the agent a live interface, no static topology, and metrics', () => {

@@ -116,7 +116,7 @@ describe('coordinators with peers (simulated network)', () => {
   it('at --timing fast a standby is active within a second of the death of the active, in one round, and every node gets its topology at once', () => {
     const fast = deriveTiming('fast');
     for (let seed = 1; seed <= 20; seed++) {
-      const { clock, net, coordinators, members, actives, until } = cluster(fast, [11, 12, 13], seed);
+      const { clock, net, members, actives, until } = cluster(fast, [11, 12, 13], seed);
       until(() => members.every((m) => m.topologies.length > 0), 5000);
       clock.advance(500 + seed * 7); // the death falls anywhere between two SYNCs
       const old = actives()[0]!;

@@ -27,6 +27,8 @@ function agent(nodeId: number, position: number, counts: Partial<AgentSummary>):
     socketPackets: seen,
     socketDrops: 0,
     socketFreezes: 0,
+    socketRollovers: 0,
+    filtered: 0,
     controlFrames: 0,
     inbandRejected: 0,
     unassigned: 0,
@@ -41,7 +43,10 @@ function agent(nodeId: number, position: number, counts: Partial<AgentSummary>):
     sendErrors: 0,
     recordsSendFailed: 0,
     recordsNoAnalyzer: 0,
+    gsoWrites: 0,
+    gsoFallbacks: 0,
     lastSendErrno: 0,
+    captureThreads: [],
     workers: [],
     epochs: [],
     position,
@@ -49,6 +54,8 @@ function agent(nodeId: number, position: number, counts: Partial<AgentSummary>):
     hasTopology: true,
     kernelNotOwned: 0,
     kernelUndecided: 0,
+    sourceErrors: 0,
+    selectionStage: 'user',
     ...counts,
   };
 }
@@ -92,7 +99,8 @@ function analyzer(
 }
 
 const HOSTS = ['capture1', 'capture2', 'capture3'];
-const healthy = (): CoverageInput => ({
+/** A cluster where every layer agrees; each test changes one agent or count of it. */
+const healthy = (): CoverageInput & { agents: AgentSummary[] } => ({
   hosts: HOSTS,
   wireFrames: [900, 900, 900],
   agents: [agent(11, 0, {}), agent(12, 1, {}), agent(13, 2, {})],

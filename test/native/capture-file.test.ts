@@ -744,7 +744,7 @@ describe('readCaptureFile on files larger than its read buffer, and on FIFOs', (
   it('reads a pcap of records up to the 262144-byte maximum across many buffer refills', () => {
     const sizes = [60, 1514, 262144, 9000, 131072, 1, 0, 65535, 262144, 262144, 777, 262144, 3];
     const records = Array.from({ length: 40 }, (_, i) => {
-      const length = sizes[i % sizes.length];
+      const length = sizes[i % sizes.length]!;
       return { sec: 1_700_000_000 + i, frac: i, data: frameBytes(i, length) };
     });
     const file = writeTemp('big.pcap', pcapFile({ snaplen: 262144 }, records));

@@ -9,6 +9,10 @@ const r1 = (x) => Math.round(x * 10) / 10;
  * The SVG path of `values` (null = no data: the line breaks there) in a width × height box,
  * newest value at the right edge, `points` slots wide (default: as many as values), scaled so
  * that `max` (default: the largest value, at least 1) touches the top.
+ * @param {Array<number | null | undefined>} values
+ * @param {number} width
+ * @param {number} height
+ * @param {{ points?: number, max?: number }} [scale]
  */
 export function linePath(values, width, height, { points = values.length, max } = {}) {
   const top = Math.max(max ?? Math.max(0, ...values.filter((v) => v !== null && v !== undefined)), 1e-9);
