@@ -127,7 +127,7 @@ export async function benchAnalyzer(): Promise<ReportTable> {
         c.output,
         String(c.frameBytes),
         c.snaplen === WHOLE_FRAME_SNAPLEN ? '0 (whole)' : String(c.snaplen),
-        c.mac ? 'HMAC-SHA256/128' : 'none',
+        c.mac ? 'GMAC+AES-128' : 'none',
         String(sent),
         String(s.records),
         String(s.reassembledRecords ?? 0),
