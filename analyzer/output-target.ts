@@ -1,7 +1,7 @@
 // Where `dicap analyzer` writes, from --write/--output/--split/--format/--snaplen/--rotate-*/
 // --reorder-ms: checked together (one line naming the problem and the fix) and turned into
 // the native sink's output options.
-import { DicapError } from '../common/errors.js';
+import { badConfig, DicapError } from '../common/errors.js';
 import {
   MAX_INTERFACE_NAME,
   MAX_SNAPLEN,
@@ -38,7 +38,7 @@ export interface OutputTargetValues {
 const INTERFACE_NAME = /^[A-Za-z0-9_.-]+$/;
 
 function bad(message: string): DicapError {
-  return new DicapError('DICAP_ERR_BAD_CONFIG', message);
+  return badConfig(message);
 }
 
 export function outputTarget(v: OutputTargetValues): OutputTargetOptions {

@@ -12,7 +12,7 @@
 // A repeatable option takes several values: repeat the flag, or separate values by commas
 // (in a flag, the environment or a config string); a config file may also give an array.
 // The highest source that sets an option supplies all of its values (no merging of lists).
-import { DicapError, errorMessage } from './errors.js';
+import { badConfig, DicapError, errorMessage } from './errors.js';
 import { formatHostPort, tryParseHostPort, tryParseListenAddress, type HostPort } from './host-port.js';
 import { readSmallFile } from './small-file.js';
 
@@ -234,7 +234,7 @@ function convertOne(d: OptionDeclaration, raw: unknown): Converted {
 function convert(d: OptionDeclaration, raw: unknown, describe: (raw: unknown) => string): unknown {
   const one = (item: unknown): unknown => {
     const converted = convertOne(d, item);
-    if (!converted.ok) throw new DicapError('DICAP_ERR_BAD_CONFIG', `${describe(item)} ${converted.problem}`);
+    if (!converted.ok) throw badConfig(`${describe(item)} ${converted.problem}`);
     return converted.value;
   };
   if (!d.repeatable) return one(raw);
@@ -350,7 +350,7 @@ function readFlags(spec: OptionsSpec, argv: readonly string[]): RawFlags {
     }
     if (name !== 'config' && !d) {
       const hint = suggestion(name, [...known, 'config'], (n) => `--${n}`);
-      throw new DicapError('DICAP_ERR_BAD_CONFIG', `unknown option --${name}; ${hint} (${helpHint})`);
+      throw badConfig(`unknown option --${name}; ${hint} (${helpHint})`);
     }
     let raw = inline;
     if (raw === undefined && d?.type === 'boolean') raw = 'true';
@@ -358,20 +358,19 @@ function readFlags(spec: OptionsSpec, argv: readonly string[]): RawFlags {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) {
         const what = d ? hintOf(d) : 'the path of a JSON file';
-        throw new DicapError('DICAP_ERR_BAD_CONFIG', `--${name} needs a value; give ${what}`);
+        throw badConfig(`--${name} needs a value; give ${what}`);
       }
       raw = next;
       i++;
     }
     if (name === 'config') {
-      if (config !== undefined)
-        throw new DicapError('DICAP_ERR_BAD_CONFIG', '--config is given twice; give one config file');
+      if (config !== undefined) throw badConfig('--config is given twice; give one config file');
       config = raw;
       continue;
     }
     const list = values.get(name) ?? [];
     if (list.length > 0 && !d!.repeatable) {
-      throw new DicapError('DICAP_ERR_BAD_CONFIG', `--${name} is given twice; give it once`);
+      throw badConfig(`--${name} is given twice; give it once`);
     }
     list.push(raw);
     values.set(name, list);

@@ -4,7 +4,7 @@
 // without bound or blocking forever in open(). Secret files are also refused when they are
 // symbolic links or readable by anyone but their owner.
 import fs from 'node:fs';
-import { DicapError } from './errors.js';
+import { badConfig } from './errors.js';
 
 export interface SmallFileRules {
   /** How the file is named in messages, e.g. "config file x.json". */
@@ -16,7 +16,7 @@ export interface SmallFileRules {
 }
 
 function fail(rules: SmallFileRules, problem: string): never {
-  throw new DicapError('DICAP_ERR_BAD_CONFIG', `${rules.what}: ${problem}`);
+  throw badConfig(`${rules.what}: ${problem}`);
 }
 
 function kindOf(stat: fs.Stats): string {

@@ -3,7 +3,7 @@
 // component. A contradiction (say an election timeout shorter than three SYNC intervals, so
 // that an active's lease runs out between two SYNCs and the coordinators depose each other
 // in a loop) is refused with one line naming the rule and a value that satisfies it.
-import { DicapError } from './errors.js';
+import { badConfig } from './errors.js';
 
 /** Every interval of the control plane, in milliseconds. */
 export interface ControlTiming {
@@ -194,7 +194,7 @@ export function resolveTiming(
 ): ControlTiming {
   const timing = deriveTiming(profile, given);
   const problem = timingProblem(timing, flags);
-  if (problem) throw new DicapError('DICAP_ERR_BAD_CONFIG', problem);
+  if (problem) throw badConfig(problem);
   return timing;
 }
 

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readClusterKeyFile } from '../common/cluster-key.js';
-import { DicapError } from '../common/errors.js';
+import { badConfig, DicapError } from '../common/errors.js';
 import type { SelectionModeName } from '../native/engine.js';
 import type { Endpoint, TopologyUpdateFields } from '../protocol/index.js';
 import type { Lab } from './lab.js';
@@ -269,7 +269,7 @@ function checkOptions(
   nodeIds: readonly number[],
 ): void {
   const bad = (message: string): never => {
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', message);
+    throw badConfig(message);
   };
   if (nodeIds.length !== captures.length)
     bad(

@@ -20,7 +20,7 @@
 // with the time it arrived, so tests can order what happened across processes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DicapError } from '../common/errors.js';
+import { badConfig, DicapError } from '../common/errors.js';
 import { deriveHashKeys } from '../protocol/selection.js';
 import { deriveTiming, type ControlTiming } from '../common/timing.js';
 import type { SelectionModeName } from '../native/engine.js';
@@ -440,15 +440,13 @@ export class ControlPlane extends LabCluster<ControlPlaneOptions, LabAnalyzer, L
 
   private find<T>(list: readonly T[], match: (item: T) => boolean, what: string): T {
     const found = list.find(match);
-    if (!found)
-      throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab ${this.lab.id} has no ${what} in this cluster`);
+    if (!found) throw badConfig(`lab ${this.lab.id} has no ${what} in this cluster`);
     return found;
   }
 }
 
 const managementOf = (host: LabHost): string => {
-  if (!host.management)
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `lab host ${host.name} is not on the management network`);
+  if (!host.management) throw badConfig(`lab host ${host.name} is not on the management network`);
   return host.management.address;
 };
 

@@ -5,7 +5,7 @@
 // for its --summary file, and stop it with a grace period. Clusters with a static topology
 // (cluster.ts) and clusters steered by coordinators (control-plane.ts) are built from these.
 import fs from 'node:fs';
-import { DicapError } from '../common/errors.js';
+import { badConfig, DicapError } from '../common/errors.js';
 import { DICAP } from './dicap-command.js';
 import type { ExitInfo, Lab, LabProcess } from './lab.js';
 import { poll } from './poll.js';
@@ -90,7 +90,7 @@ export class LabMember {
   /** Resolves once its summary file exists: the agent captures, the analyzer listens. */
   async waitForSummary(timeoutMs: number): Promise<void> {
     const file = this.summaryFile;
-    if (file === undefined) throw new DicapError('DICAP_ERR_BAD_CONFIG', `${this.name} writes no summary`);
+    if (file === undefined) throw badConfig(`${this.name} writes no summary`);
     await poll(
       `${this.name} wrote ${file}`,
       () => {
@@ -109,7 +109,7 @@ export class LabMember {
 
   /** Sends `signal` (SIGKILL: it dies at once, as in a crash), SIGKILL after graceMs. */
   stop(signal: NodeJS.Signals, graceMs: number): Promise<ExitInfo> {
-    if (!this.process) throw new DicapError('DICAP_ERR_BAD_CONFIG', `${this.name} was never started`);
+    if (!this.process) throw badConfig(`${this.name} was never started`);
     return this.process.stop(signal, graceMs);
   }
 }

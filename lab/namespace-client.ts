@@ -6,7 +6,7 @@
 //   second costs no process start (and needs no curl).
 // - UDP datagrams (forged, replayed or random control messages in the tests) are sent by a
 //   one-shot `node` in the namespace.
-import { DicapError } from '../common/errors.js';
+import { badConfig } from '../common/errors.js';
 import type { Endpoint } from '../protocol/index.js';
 import type { Lab, LabProcess } from './lab.js';
 
@@ -109,8 +109,7 @@ export async function sendDatagrams(
   host: string,
   datagrams: ReadonlyArray<{ to: Endpoint; bytes: Buffer }>,
 ): Promise<void> {
-  if (datagrams.length === 0)
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'sendDatagrams: no datagram given');
+  if (datagrams.length === 0) throw badConfig('sendDatagrams: no datagram given');
   const list = datagrams.map((d) => [d.to.ip, d.to.port, d.bytes.toString('hex')]);
   await lab.exec(host, [process.execPath, '-e', SENDER, JSON.stringify(list)]);
 }

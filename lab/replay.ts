@@ -6,7 +6,7 @@
 // frame number they come from.
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { DicapError } from '../common/errors.js';
+import { badConfig, DicapError } from '../common/errors.js';
 import { formatCommand } from './netns.js';
 import type { Lab } from './lab.js';
 
@@ -84,8 +84,7 @@ export function tcpreplayArguments(
   const rates = [options.pps !== undefined, options.mbps !== undefined, options.topspeed === true].filter(
     Boolean,
   ).length;
-  if (rates > 1)
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', 'give at most one of --pps, --mbps and --topspeed');
+  if (rates > 1) throw badConfig('give at most one of --pps, --mbps and --topspeed');
   if (options.pps !== undefined && !(options.pps > 0))
     throw new DicapError(
       'DICAP_ERR_BAD_CONFIG',
@@ -98,7 +97,7 @@ export function tcpreplayArguments(
     );
   const loop = options.loop ?? 1;
   if (!Number.isInteger(loop) || loop < 1)
-    throw new DicapError('DICAP_ERR_BAD_CONFIG', `--loop ${loop} must be a whole number of 1 or more`);
+    throw badConfig(`--loop ${loop} must be a whole number of 1 or more`);
   if (files.length === 0)
     throw new DicapError(
       'DICAP_ERR_BAD_CONFIG',

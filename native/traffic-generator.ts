@@ -3,7 +3,7 @@
 // this class checks options, turns the thread's events into EventEmitter events and owns
 // the native handle. What the traffic looks like is described in native/src/traffic_model.h.
 import { EventEmitter } from 'node:events';
-import { DicapError } from '../common/errors.js';
+import { badConfig, DicapError } from '../common/errors.js';
 import { native } from './addon.js';
 
 /** Relative weights of the IPv4 IP-ID behaviours, drawn per sending endpoint of a connection. */
@@ -111,8 +111,7 @@ function checkOptions(options: TrafficGeneratorOptions): void {
     const { counter, random, zeroDf } = options.ipidMix;
     for (const [name, share] of Object.entries({ counter, random, zeroDf }))
       checkWhole(`ipidMix.${name}`, share, 0, 1_000_000);
-    if (counter + random + zeroDf === 0)
-      throw new DicapError('DICAP_ERR_BAD_CONFIG', 'ipidMix needs at least one non-zero share');
+    if (counter + random + zeroDf === 0) throw badConfig('ipidMix needs at least one non-zero share');
   }
 }
 
