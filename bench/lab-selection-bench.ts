@@ -20,7 +20,7 @@ import {
 const NODES = 3;
 /** The rate of every run, unless the generator alone cannot reach 85 % more. */
 const RATE = 300_000;
-const REPEATS = 2;
+const REPEATS = 3;
 const STAGES = ['user', 'socket', 'xdp'] as const;
 
 export async function benchSelectionStages(

@@ -44,7 +44,7 @@ const BENCHMARKS: Record<
   },
   'lab-selection': {
     summary:
-      'the selection stages (user, socket, xdp) against tcpdump whole-link and share-filter, 3 capture hosts (root, ~4 min; also the end of lab)',
+      'the selection stages (user, socket, xdp) against tcpdump whole-link and share-filter, 3 capture hosts (root, ~5 min; also the end of lab)',
     run: async () => {
       const { benchSelectionStages } = await import('./lab-selection-bench.js');
       const { labSelectionTables } = await import('./lab-bench-report.js');
