@@ -187,7 +187,8 @@ function methods(result: LabBenchResult, cpuModel: string): string {
     `the analyzer host writing pcap to /dev/null; tcpdump = \`tcpdump -i <capture1's passive> -s ${s.snaplen} -w /dev/null -B ${s.tcpdumpBufferKiB}\``,
     `(${result.tcpdumpVersion}): one libpcap capture of the whole link, the other passive interfaces receive their copies unread.`,
     "**Window**: from the moment the generator's sending thread exists until the capturing processes' CPU has not moved for 0.3 s after the last",
-    "frame (that quiet tail is in every run, the generator alone's too).",
+    "frame (that quiet tail is in every run, the generator alone's too). A dicap cluster is measured from 12 s after its start: V8's",
+    'memory reducer runs major GCs once, ~8 s after a Node process starts (~30 ms of CPU), which an agent running for days does not pay per frame.',
     '**Per-process CPU**: run time of all threads of the process (/proc/<pid>/task/*/schedstat in ns: what /proc/<pid>/stat gives in 10 ms ticks, too',
     'coarse for tcpdump), per million frames on the wire. Kernel work in softirq is charged to whichever task the CPU was running: the copy of every',
     'frame into a capture ring runs in the sender\'s softirq (the "sender thread" column grows with it), and the network path of dicap\'s export,',
@@ -472,7 +473,7 @@ function selectionTable(selection: NonNullable<LabBenchResult['selection']>): Re
       'Busiest: the busiest capture host, its capturing processes added up (one agent: capture and export threads; one tcpdump, with the socat sending its output). ' +
       'tcpdump: on capture1, the whole link. tcpdump-share: on every host with `ip[4:2] % N = P`, the kernel share filter an admin would use instead of dicap (it exports nothing). ' +
       'tcpdump-share-export: the same, with `tcpdump -w - | socat - UDP4-SENDTO:analyzer` sending its pcap stream to the analyzer host as dicap does (a socat there receives it: the analyzer column). ' +
-      'dicap-STAGE: agents with --selection STAGE, exporting to one analyzer. ' +
+      'dicap-STAGE: agents with --selection STAGE, exporting to one analyzer, measured from 12 s after the cluster started (past the GC that V8 runs once after a Node process starts). ' +
       "Kernel filters (XDP, socket filters, tcpdump's filter) run in the wire CPU's softirq, not in the capturing process: " +
       'the machine column (busy CPU of the whole machine minus the generator alone, same repeat) includes them.',
     columns: [

@@ -13,7 +13,8 @@
 // Measuring window: from the moment the generator's sending thread exists until the
 // capturing processes have gone quiet after it ended (their CPU stopped moving for 0.3 s);
 // so the generator's Node start-up, the capturers' idle time and the wait for summary
-// files stay out of it. The generator runs on the lab's wire CPU, every capturer on the
+// files stay out of it, and so does a cluster's first 12 s (Node's start-up GC, see
+// NODE_START_UP_MS). The generator runs on the lab's wire CPU, every capturer on the
 // other core (captureCpu). The lab is removed on exit and on Ctrl-C (labUp).
 import { poll } from '../lab/poll.js';
 import { execFileSync } from 'node:child_process';
@@ -89,6 +90,18 @@ const QUIET_SAMPLE_MS = 250;
 const QUIET_BACKGROUND_CPUS = 0.2;
 /** Frames sent at --rate max after a cluster starts, before it is measured (first-touch of rings and queues). */
 export const WARM_UP_FRAMES = 200_000;
+/**
+ * V8's memory reducer runs major GCs once, about 8 s after a Node process starts (~30 ms of
+ * CPU within 2 s on this machine, giving back ~5 MB). An agent runs for days, so a cluster
+ * is measured only this long after it started: before, a 3 s run could book that burst to
+ * its frames, up to 0.04 s per million at 260k frames/s, more than half of an agent's cost.
+ */
+const NODE_START_UP_MS = 12_000;
+
+/** Waits until a cluster started at `startedAt` (Date.now()) is past its Node start-up. */
+export async function pastNodeStartUp(startedAt: number): Promise<void> {
+  await sleep(Math.max(0, startedAt + NODE_START_UP_MS - Date.now()));
+}
 
 interface Mark {
   /** Date.now(), to compare with summary files' mtimes. */
@@ -396,6 +409,7 @@ async function benchNodeCount(
         runs.push((await runOnce(ctx, 'none')).run);
         runs.push((await runOnce(ctx, 'tcpdump')).run);
       }
+      const startedAt = Date.now();
       const cluster = await startCluster(lab, {
         mode: 'flow',
         key: DEFAULT_HASH_KEY,
@@ -406,6 +420,7 @@ async function benchNodeCount(
       try {
         pinCluster(cluster, captureCpu(lab));
         await runGenerator(lab, { rate: 'max', count: WARM_UP_FRAMES, flows: settings.flows });
+        await pastNodeStartUp(startedAt);
         let before = await countersWrittenAfter(cluster, Date.now() + 200);
         for (const rate of rates) {
           const { run, after } = await runOnce({ lab, labNamespaces, nodes, rate, repeat, say }, 'dicap', {

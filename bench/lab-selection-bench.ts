@@ -12,6 +12,7 @@ import {
   captureCpu,
   countersWrittenAfter,
   LAB_BENCH_SETTINGS,
+  pastNodeStartUp,
   pinCluster,
   runOnce,
   WARM_UP_FRAMES,
@@ -42,6 +43,7 @@ export async function benchSelectionStages(
       for (const capturer of ['none', 'tcpdump', 'tcpdump-share', 'tcpdump-share-export'] as const)
         runs.push((await runOnce(ctx, capturer)).run);
       for (const stage of STAGES) {
+        const startedAt = Date.now();
         const cluster = await startCluster(lab, {
           mode: 'ipid',
           key: DEFAULT_HASH_KEY,
@@ -53,6 +55,7 @@ export async function benchSelectionStages(
         try {
           pinCluster(cluster, captureCpu(lab));
           await runGenerator(lab, { rate: 'max', count: WARM_UP_FRAMES, flows: settings.flows });
+          await pastNodeStartUp(startedAt);
           const before = await countersWrittenAfter(cluster, Date.now() + 200);
           runs.push((await runOnce(ctx, `dicap-${stage}`, { cluster, before })).run);
         } finally {
