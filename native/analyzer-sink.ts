@@ -137,7 +137,7 @@ export interface AnalyzerNodeCounters {
   /** Datagrams seen before (or older than the 1024-datagram window): not written again. */
   duplicateDatagrams: number;
   duplicateRecords: number;
-  /** Sequence starts: the first datagram of each stream, every sender restart (seq back to 0, or a new epoch with a lower seq) and every jump. */
+  /** Sequence starts: the first datagram of each stream, every sender restart (a seq already passed whose frames were all captured after the stream's newest, SPEC §6.1 c) and every jump. */
   runs: number;
 }
 

@@ -85,19 +85,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   record_byte_sum = sum;
 
-  // The sequence accounting alone, on the same bytes as (epoch u32, seq u64) arrivals, each
-  // delivered twice: the second delivery is a duplicate, unless SPEC §6.1's restart rule
-  // reads it as a restart: seq 0, or an epoch other than that of the highest seq (a late
-  // datagram of an earlier epoch, delivered twice, restarts the run: by design).
+  // The sequence accounting alone, on the same bytes as (epoch u32, seq u64, capture time
+  // u64: 0 for a datagram without frames) arrivals, each delivered twice. The second
+  // delivery holds frames the stream has delivered, so it is a duplicate; without frames,
+  // SPEC §6.1's fallback may read it as a restart: seq 0, or an epoch other than that of the
+  // highest seq.
   dicap::StreamSequence sequence;
-  for (size_t offset = 1; offset + 12 <= size; offset += 12) {
+  for (size_t offset = 1; offset + 20 <= size; offset += 20) {
     const uint32_t epoch = dicap::LoadBe32(data + offset);
     const uint64_t seq = dicap::LoadBe64(data + offset + 4);
+    const uint64_t captured_ns = dicap::LoadBe64(data + offset + 12);
+    dicap::CaptureSpan captured;
+    if (captured_ns != 0) captured = {true, captured_ns, captured_ns | 0xffff};  // oldest ≤ newest
     uint64_t gap = 0;
-    sequence.Account(epoch, seq, &gap);
+    sequence.Account(epoch, seq, captured, &gap);
     Require(gap <= dicap::StreamSequence::kMaxGap);
-    const bool may_restart = seq == 0 || epoch != sequence.epoch();
-    const dicap::SeqVerdict again = sequence.Account(epoch, seq, &gap);
+    const bool may_restart = !captured.any && (seq == 0 || epoch != sequence.epoch());
+    const dicap::SeqVerdict again = sequence.Account(epoch, seq, captured, &gap);
     // A restart with a seq above 2^20 is a jump (SPEC §6.1 b).
     const bool restarted = again == dicap::SeqVerdict::kNewRun || again == dicap::SeqVerdict::kJump;
     if (!restarted || !may_restart) Require(gap == 0);

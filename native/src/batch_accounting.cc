@@ -96,7 +96,7 @@ BatchOutcome BatchAccounting::Account(const HeaderBatchView& view, size_t length
   NodeCounters& c = node->counters;
 
   uint64_t gap = 0;
-  const SeqVerdict verdict = stream.sequence.Account(view.epoch, view.seq, &gap);
+  const SeqVerdict verdict = stream.sequence.Account(view.epoch, view.seq, CaptureSpanOf(view), &gap);
   ++c.datagrams;
   c.bytes += length;
   c.gap_datagrams = SaturatingAdd(c.gap_datagrams, gap);

@@ -5,6 +5,7 @@
 // The MAC (flag bit 2) is only located here; header_batch_mac.h computes and checks it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -174,6 +175,30 @@ void ForEachGoodRecord(const HeaderBatchView& view, F&& f) {
     if (!RecordIsBad(record)) f(record, p + kHeaderBatchRecordHeaderSize);
     p += kHeaderBatchRecordHeaderSize + record.cap_len;
   }
+}
+
+// When the frames of a datagram were captured: its oldest and newest record (a fragment's
+// record), in ns since the epoch. `any` is false for a datagram without good records.
+struct CaptureSpan {
+  bool any = false;
+  uint64_t oldest_ns = 0;
+  uint64_t newest_ns = 0;
+};
+
+inline CaptureSpan CaptureSpanOf(const HeaderBatchView& view) {
+  CaptureSpan span;
+  auto add = [&span](const BatchRecordHeader& r) {
+    const uint64_t ns = uint64_t{r.ts_sec} * 1'000'000'000u + r.ts_nsec;
+    span.oldest_ns = span.any ? std::min(span.oldest_ns, ns) : ns;
+    span.newest_ns = span.any ? std::max(span.newest_ns, ns) : ns;
+    span.any = true;
+  };
+  if (view.fragment()) {
+    add(FragmentOf(view).record);
+  } else {
+    ForEachGoodRecord(view, [&add](const BatchRecordHeader& r, const uint8_t*) { add(r); });
+  }
+  return span;
 }
 
 // Writes datagrams in place, into a caller-owned buffer of `capacity` bytes (the UDP

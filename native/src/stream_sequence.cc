@@ -1,5 +1,7 @@
 #include "stream_sequence.h"
 
+#include <algorithm>
+
 namespace dicap {
 
 void StreamSequence::SetMissing(uint64_t seq, bool missing) {
@@ -17,47 +19,64 @@ void StreamSequence::MarkMissing(uint64_t from, uint64_t to) {
   for (uint64_t seq = from; seq < to; ++seq) SetMissing(seq, true);
 }
 
-void StreamSequence::StartRun(uint32_t epoch, uint64_t seq) {
+void StreamSequence::StartRun(uint32_t epoch, uint64_t seq, const CaptureSpan& captured) {
   started_ = true;
   epoch_ = epoch;
   last_ = seq;
   missing_.fill(0);
+  any_capture_ = captured.any;
+  newest_capture_ns_ = captured.newest_ns;
 }
 
-SeqVerdict StreamSequence::Account(uint32_t epoch, uint64_t seq, uint64_t* gap) {
+bool StreamSequence::Restarted(uint32_t epoch, uint64_t seq, const CaptureSpan& captured) const {
+  // Frames captured after every frame of the run: no copy of an earlier datagram holds
+  // those, so the sender started again and its first datagrams (seqs below this) were lost.
+  // A copy, or a replay of a signed datagram, holds frames the run delivered already.
+  if (captured.any && any_capture_) return captured.oldest_ns > newest_capture_ns_;
+  // Without frames to go by: seq 0 again, or a new epoch with a lower seq.
+  return seq == 0 || epoch != epoch_;
+}
+
+SeqVerdict StreamSequence::Account(uint32_t epoch, uint64_t seq, const CaptureSpan& captured, uint64_t* gap) {
   *gap = 0;
   if (!started_) {
     // Whatever the sender sent before we listened is not ours to count.
-    StartRun(epoch, seq);
+    StartRun(epoch, seq, captured);
     return SeqVerdict::kNewRun;
   }
   if (seq > last_) {
     const uint64_t skipped = seq - last_ - 1;  // seq > last_: no overflow
     if (skipped > kMaxGap) {
-      StartRun(epoch, seq);
+      StartRun(epoch, seq, captured);
       return SeqVerdict::kJump;
     }
     MarkMissing(last_ + 1, seq);
     SetMissing(seq, false);
     last_ = seq;
     epoch_ = epoch;
+    NoteCapture(captured);
     *gap = skipped;
     return skipped == 0 ? SeqVerdict::kInOrder : SeqVerdict::kGap;
   }
   if (last_ - seq < kWindow && Missing(seq)) {
     SetMissing(seq, false);
+    NoteCapture(captured);
     return SeqVerdict::kLate;
   }
-  if (seq == 0 || epoch != epoch_) {
-    // The sender restarted: seq 0 again (a duplicate of a run's seq 0 cannot be told from
-    // a restart), or a new epoch with a lower seq, meaning its first datagrams were lost.
-    StartRun(epoch, seq);
+  if (Restarted(epoch, seq, captured)) {
+    StartRun(epoch, seq, captured);
     if (seq > kMaxGap) return SeqVerdict::kJump;
     *gap = seq;
     MarkMissing(0, seq);
     return SeqVerdict::kNewRun;
   }
   return SeqVerdict::kDuplicate;
+}
+
+void StreamSequence::NoteCapture(const CaptureSpan& captured) {
+  if (!captured.any) return;
+  newest_capture_ns_ = any_capture_ ? std::max(newest_capture_ns_, captured.newest_ns) : captured.newest_ns;
+  any_capture_ = true;
 }
 
 }  // namespace dicap

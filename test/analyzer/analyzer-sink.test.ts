@@ -261,6 +261,39 @@ describe('AnalyzerSink', () => {
       expect: { gapDatagrams: 1, lateDatagrams: 1, runs: 1, lastEpoch: 2 },
     },
     {
+      name: 'restart with the same epoch whose first datagrams were lost (frames captured after all before)',
+      sent: [
+        [4, 20],
+        [4, 21],
+        [4, 22],
+        [4, 2],
+        [4, 3],
+      ],
+      duplicates: [],
+      expect: { gapDatagrams: 2, lateDatagrams: 0, runs: 2, lastEpoch: 4 },
+    },
+    {
+      name: "a copy of an earlier epoch's datagram after the epoch changed",
+      sent: [
+        [1, 0],
+        [1, 1],
+        [2, 2],
+        [1, 1],
+      ],
+      duplicates: [3],
+      expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 2 },
+    },
+    {
+      name: 'a copy of seq 0',
+      sent: [
+        [1, 0],
+        [1, 1],
+        [1, 0],
+      ],
+      duplicates: [2],
+      expect: { gapDatagrams: 0, lateDatagrams: 0, runs: 1, lastEpoch: 1 },
+    },
+    {
       name: 'joining mid-run (the analyzer started late)',
       sent: [
         [5, 70],
@@ -290,10 +323,20 @@ describe('AnalyzerSink', () => {
     let next = 0;
     SEQUENCES.forEach((row, nodeId) =>
       row.sent.forEach(([epoch, seq], index) => {
-        const records = testRecords(next, 2);
-        next += 2;
+        // A duplicate is a copy of the earlier datagram with its (epoch, seq), or, without one,
+        // holds frames captured before any the test sends (SPEC §6.1 c); every other datagram
+        // holds frames captured after all before it.
+        const original = row.sent.findIndex(([e, s]) => e === epoch && s === seq);
+        const copied = row.duplicates.includes(index);
+        const records =
+          copied && original < index
+            ? datagrams.find((d) => d.nodeId === nodeId && d.epoch === epoch && d.seq === seq)!.records
+            : copied
+              ? testRecords(0, 2)
+              : testRecords(next, 2);
+        if (!copied) next += 2;
         datagrams.push({ nodeId, epoch, stream: 3, seq, records });
-        if (!row.duplicates.includes(index)) expectedWritten.push(...records);
+        if (!copied) expectedWritten.push(...records);
       }),
     );
     await sender.send(datagrams.map(batch));
