@@ -516,6 +516,8 @@ describe('AnalyzerSink', () => {
       outputBufferBytes: 4096,
       flushIntervalMs: 1,
     });
+    // Records that come before the reader opens the FIFO are counted unwritten, never written.
+    await waitUntil(() => sink.counters().outputState === 'open', 'the reader to open the FIFO');
     const SENT = 2000;
     await sender.send(
       Array.from({ length: SENT }, (_, seq) =>
