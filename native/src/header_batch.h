@@ -177,26 +177,29 @@ void ForEachGoodRecord(const HeaderBatchView& view, F&& f) {
   }
 }
 
-// When the frames of a datagram were captured: its oldest and newest record (a fragment's
-// record), in ns since the epoch. `any` is false for a datagram without good records.
+// When the frames of a datagram (or of a run of them) were captured: the oldest and newest
+// record (a fragment's record), in ns since the epoch. `any` is false while there is none.
 struct CaptureSpan {
   bool any = false;
   uint64_t oldest_ns = 0;
   uint64_t newest_ns = 0;
+
+  void Include(uint64_t ns) {
+    oldest_ns = any ? std::min(oldest_ns, ns) : ns;
+    newest_ns = any ? std::max(newest_ns, ns) : ns;
+    any = true;
+  }
 };
 
 inline CaptureSpan CaptureSpanOf(const HeaderBatchView& view) {
   CaptureSpan span;
-  auto add = [&span](const BatchRecordHeader& r) {
-    const uint64_t ns = uint64_t{r.ts_sec} * 1'000'000'000u + r.ts_nsec;
-    span.oldest_ns = span.any ? std::min(span.oldest_ns, ns) : ns;
-    span.newest_ns = span.any ? std::max(span.newest_ns, ns) : ns;
-    span.any = true;
+  auto include = [&span](const BatchRecordHeader& r) {
+    span.Include(uint64_t{r.ts_sec} * 1'000'000'000u + r.ts_nsec);
   };
   if (view.fragment()) {
-    add(FragmentOf(view).record);
+    include(FragmentOf(view).record);
   } else {
-    ForEachGoodRecord(view, [&add](const BatchRecordHeader& r, const uint8_t*) { add(r); });
+    ForEachGoodRecord(view, [&include](const BatchRecordHeader& r, const uint8_t*) { include(r); });
   }
   return span;
 }

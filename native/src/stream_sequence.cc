@@ -1,7 +1,5 @@
 #include "stream_sequence.h"
 
-#include <algorithm>
-
 namespace dicap {
 
 void StreamSequence::SetMissing(uint64_t seq, bool missing) {
@@ -24,15 +22,14 @@ void StreamSequence::StartRun(uint32_t epoch, uint64_t seq, const CaptureSpan& c
   epoch_ = epoch;
   last_ = seq;
   missing_.fill(0);
-  any_capture_ = captured.any;
-  newest_capture_ns_ = captured.newest_ns;
+  delivered_ = captured;
 }
 
 bool StreamSequence::Restarted(uint32_t epoch, uint64_t seq, const CaptureSpan& captured) const {
   // Frames captured after every frame of the run: no copy of an earlier datagram holds
   // those, so the sender started again and its first datagrams (seqs below this) were lost.
   // A copy, or a replay of a signed datagram, holds frames the run delivered already.
-  if (captured.any && any_capture_) return captured.oldest_ns > newest_capture_ns_;
+  if (captured.any && delivered_.any) return captured.oldest_ns > delivered_.newest_ns;
   // Without frames to go by: seq 0 again, or a new epoch with a lower seq.
   return seq == 0 || epoch != epoch_;
 }
@@ -74,9 +71,7 @@ SeqVerdict StreamSequence::Account(uint32_t epoch, uint64_t seq, const CaptureSp
 }
 
 void StreamSequence::NoteCapture(const CaptureSpan& captured) {
-  if (!captured.any) return;
-  newest_capture_ns_ = any_capture_ ? std::max(newest_capture_ns_, captured.newest_ns) : captured.newest_ns;
-  any_capture_ = true;
+  if (captured.any) delivered_.Include(captured.newest_ns);
 }
 
 }  // namespace dicap

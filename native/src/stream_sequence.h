@@ -47,10 +47,9 @@ class StreamSequence {
   void SetMissing(uint64_t seq, bool missing);
 
   bool started_ = false;
-  uint32_t epoch_ = 0;  // epoch of the highest seq
-  uint64_t last_ = 0;   // highest seq seen
-  bool any_capture_ = false;
-  uint64_t newest_capture_ns_ = 0;  // the newest frame the run delivered
+  uint32_t epoch_ = 0;     // epoch of the highest seq
+  uint64_t last_ = 0;      // highest seq seen
+  CaptureSpan delivered_;  // the frames the run delivered (only its newest is read)
   // Bit (seq % kWindow) for seq in (last_ - kWindow, last_]: counted in a gap and not yet arrived.
   std::array<uint64_t, kWindow / 64> missing_{};
 };
