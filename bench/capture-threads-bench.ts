@@ -2,7 +2,8 @@
 // threads (--capture-threads, PACKET_FANOUT), fed by `dicap gen` from another network
 // namespace at the same rate, owning every frame and exporting it to a UDP port in its own
 // namespace. Reports the agent's CPU per frame (frames per CPU-second = per core) and how
-// the kernel split the frames between the rings. Needs root: without it the table says so.
+// the kernel split the frames between the rings, with export workers and with each capture
+// thread exporting itself (--workers 0). Needs root: without it the table says so.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,8 +24,16 @@ import type { ReportTable } from './report.js';
 const FRAMES = 1_000_000;
 const RATE = 150_000;
 const FLOWS = 2000;
+// Capture threads, and export workers (0: each capture thread exports itself).
+const CONFIGURATIONS = [
+  { threads: 1, workers: 1 },
+  { threads: 1, workers: 0 },
+  { threads: 2, workers: 2 },
+  { threads: 2, workers: 0 },
+];
 const COLUMNS = [
   'capture threads',
+  'export workers',
   'frames sent',
   'frames captured',
   'ring drops',
@@ -35,7 +44,8 @@ const COLUMNS = [
 ];
 
 export async function benchCaptureThreads(): Promise<ReportTable> {
-  const title = 'Live capture, 1 and 2 capture threads (veth, generator at a fixed rate)';
+  const title =
+    'Live capture, 1 and 2 capture threads, with and without export workers (veth, generator at a fixed rate)';
   const problem = privilegeProblem();
   if (problem !== undefined) {
     return { title, note: `Skipped: ${problem}.`, columns: COLUMNS, rows: [] };
@@ -58,8 +68,8 @@ export async function benchCaptureThreads(): Promise<ReportTable> {
       await disableOffloads(end);
     }
     await setLink({ name: 'lo', namespace: capture }, { up: true });
-    for (const threads of [1, 2]) {
-      const summary = path.join(dir, `agent-${threads}.json`);
+    for (const { threads, workers } of CONFIGURATIONS) {
+      const summary = path.join(dir, `agent-${threads}-${workers}.json`);
       const agent = startDicap(
         [
           'agent',
@@ -69,7 +79,7 @@ export async function benchCaptureThreads(): Promise<ReportTable> {
             nodes: 1,
             analyzer: '127.0.0.1:9',
             'capture-threads': threads,
-            workers: threads,
+            workers,
             summary,
             'status-interval': 0,
           }),
@@ -100,6 +110,7 @@ export async function benchCaptureThreads(): Promise<ReportTable> {
         const c = JSON.parse(fs.readFileSync(summary, 'utf8')) as AgentSummary;
         const row = [
           String(threads),
+          workers === 0 ? '0 (the capture threads export)' : String(workers),
           String(FRAMES),
           String(c.frames),
           String(c.socketDrops),
@@ -120,7 +131,7 @@ export async function benchCaptureThreads(): Promise<ReportTable> {
   }
   return {
     title,
-    note: `${FRAMES} generated frames (${FLOWS} connections, 60-1514 bytes) at ${RATE} frames/s into a veth; the agent (every frame owned, exported to a UDP port nobody reads) runs in the other namespace with as many export workers as capture threads. "M frames/s per core" = frames captured / agent process CPU seconds over the run (capture, export and the kernel's work on the agent's behalf); the kernel's receive path on the sending side is not in it. On this 2-core machine the generator takes one core, so two capture threads share the other: the table shows the cost per frame, not the ceiling.`,
+    note: `${FRAMES} generated frames (${FLOWS} connections, 60-1514 bytes) at ${RATE} frames/s into a veth; the agent (every frame owned, exported to a UDP port nobody reads) runs in the other namespace with as many export workers as capture threads, or none (--workers 0: each capture thread batches and sends what it owns itself). "M frames/s per core" = frames captured / agent process CPU seconds over the run (capture, export and the kernel's work on the agent's behalf); the kernel's receive path on the sending side is not in it. On this 2-core machine the generator takes one core, so two capture threads share the other: the table shows the cost per frame, not the ceiling.`,
     columns: COLUMNS,
     rows,
   };

@@ -32,6 +32,7 @@ interface EngineOptionsBase {
   clusterKey?: Buffer;
   /** protocol/header-batch.ts deriveBatchKey(cluster key): sign every header batch (SPEC.md §6.5). */
   batchKey?: Buffer;
+  /** Export worker threads; 0: each capture thread exports what it owns itself. */
   workers: number;
   /** Bytes kept per frame from the start of the Ethernet header (up to 65535: a record too large for a datagram is sent in fragments). */
   snaplen: number;
@@ -137,6 +138,7 @@ export interface EngineCounters extends CaptureThreadCounters {
   lastSendErrno: number;
   /** One entry per capture thread, in thread order (a file source has one). */
   captureThreads: CaptureThreadCounters[];
+  /** One entry per export stream: an export worker's, or (workers 0) a capture thread's own. */
   workers: Array<{ recordsExported: number; datagramsSent: number; sendErrors: number }>;
   epochs: EpochCounters[];
   position: number;

@@ -180,7 +180,11 @@ async function capture({ values, timing }: { values: AgentValues; timing: Contro
       values.captureThreads > 1
         ? `${values.captureThreads} capture threads${values.fanoutRollover ? ' with rollover' : ''}, `
         : '';
-    capturing = `node ${values.nodeId} capturing from ${source} (${plan}, ${threads}${Math.max(values.workers, values.captureThreads)} workers)`;
+    const exporters =
+      values.workers === 0
+        ? 'exporting on the capture thread' + (values.captureThreads > 1 ? 's' : '')
+        : `${Math.max(values.workers, values.captureThreads)} workers`;
+    capturing = `node ${values.nodeId} capturing from ${source} (${plan}, ${threads}${exporters})`;
     if (values.filter !== undefined) {
       // Each node counts what it filters, but the cluster's ledger compares what nodes saw:
       // it holds only when every node has the same filter.

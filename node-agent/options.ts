@@ -121,10 +121,10 @@ export const AGENT_OPTIONS = defineOptions({
     },
     workers: {
       type: 'integer',
-      min: 1,
+      min: 0,
       max: 64,
       default: DEFAULT_WORKERS,
-      help: 'Export worker threads (default: the number of cores); a connection always goes to the same worker.',
+      help: 'Export worker threads (default: the number of cores); a connection always goes to the same worker. 0: no workers, each capture thread batches and sends what it owns itself: no queue and no hand-off between threads, the least CPU per frame where cores are few (a box with as many capture threads as cores), but a capture thread waiting on a send does not read its ring meanwhile (the ring absorbs it, or its drops are counted).',
     },
     'flush-ms': {
       type: 'integer',

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "frame_key.h"
+#include "monotonic_clock.h"
 
 namespace dicap {
 
@@ -14,7 +15,12 @@ CaptureLane::CaptureLane(const LaneOptions& options, TopologyRegistry& topologie
       hooks_(std::move(hooks)),
       selector_(options.node_id, options.cluster_key),
       effective_snaplen_(options.snaplen) {
-  for (size_t w = 0; w < options.streams.size(); ++w) {
+  if (options.export_on_capture_thread) {
+    exporter_ =
+        std::make_unique<BatchExporter>(options.streams.at(0), options.export_options, topologies, ledger_);
+    vlan_record_.resize(options.snaplen);
+  }
+  for (size_t w = 0; !options.export_on_capture_thread && w < options.streams.size(); ++w) {
     ExportOptions export_options = options.export_options;
     export_options.cpu = w < options.worker_cpus.size() ? options.worker_cpus[w] : -1;
     workers_.push_back(
@@ -31,14 +37,16 @@ CaptureLane::CaptureLane(const LaneOptions& options, TopologyRegistry& topologie
   });
 }
 
-void CaptureLane::StartWorkers() {
+void CaptureLane::StartExport() {
+  if (exporter_) exporter_->Open();
   for (auto& worker : workers_) worker->Start();
 }
 
-void CaptureLane::StopWorkers() {
-  if (workers_stopped_) return;
+void CaptureLane::StopExport() {
+  if (export_stopped_) return;
+  if (exporter_) exporter_->Finish();
   for (auto& worker : workers_) worker->Stop();
-  workers_stopped_ = true;
+  export_stopped_ = true;
 }
 
 void CaptureLane::OnFrame(const SourceFrame& frame) {
@@ -72,12 +80,57 @@ void CaptureLane::OnFrame(const SourceFrame& frame) {
   }
   owned_.Increment();
   ledger_.AddOwned(epoch, 1);
-  Queue(frame, epoch,
-        decision.has_flow_hash ? decision.flow_hash : selector_.FlowHashOf(frame.data, frame.cap_len));
+  const uint32_t flow_hash =
+      decision.has_flow_hash ? decision.flow_hash : selector_.FlowHashOf(frame.data, frame.cap_len);
+  if (exporter_) {
+    ExportHere(frame, epoch, flow_hash);
+  } else {
+    Queue(frame, epoch, flow_hash);
+  }
 }
 
 void CaptureLane::EndOfBurst() {
+  if (exporter_) exporter_->Tick(MonotonicNs(), true);
   for (auto& worker : workers_) worker->queue().Flush();
+}
+
+namespace {
+
+// The record of a frame: its first `snaplen` bytes as they were on the wire. AF_PACKET hands
+// an 802.1Q tag over beside the frame; it goes back where it was. `out` holds snaplen bytes.
+// Returns the bytes written.
+uint32_t CopyWireBytes(const SourceFrame& frame, uint32_t snaplen, uint8_t* out) {
+  if (!frame.has_vlan || frame.cap_len < 12) {
+    const uint32_t length = std::min(frame.cap_len, snaplen);
+    std::memcpy(out, frame.data, length);
+    return length;
+  }
+  std::memcpy(out, frame.data, 12);
+  const uint8_t tag[4] = {static_cast<uint8_t>(frame.vlan_tpid >> 8), static_cast<uint8_t>(frame.vlan_tpid),
+                          static_cast<uint8_t>(frame.vlan_tci >> 8), static_cast<uint8_t>(frame.vlan_tci)};
+  const uint32_t tag_len = std::min<uint32_t>(4, snaplen > 12 ? snaplen - 12 : 0);
+  std::memcpy(out + 12, tag, tag_len);
+  const uint32_t rest = std::min(frame.cap_len - 12, snaplen > 16 ? snaplen - 16 : 0);
+  std::memcpy(out + 16, frame.data + 12, rest);
+  return std::min(snaplen, 12 + tag_len + rest);
+}
+
+uint32_t WireLength(const SourceFrame& frame) {
+  return frame.wire_len + (frame.has_vlan && frame.cap_len >= 12 ? 4 : 0);
+}
+
+}  // namespace
+
+void CaptureLane::ExportHere(const SourceFrame& frame, uint32_t epoch, uint32_t flow_hash) {
+  const uint32_t snaplen = effective_snaplen_;
+  ExportRecord record{frame.ts_ns, epoch, flow_hash, WireLength(frame), std::min(frame.cap_len, snaplen),
+                      frame.data};
+  // Untagged frames go from the ring into the batch; only a tag to put back needs a copy first.
+  if (frame.has_vlan && frame.cap_len >= 12) {
+    record.cap_len = CopyWireBytes(frame, snaplen, vlan_record_.data());
+    record.data = vlan_record_.data();
+  }
+  exporter_->Export(record);
 }
 
 void CaptureLane::Queue(const SourceFrame& frame, uint32_t epoch, uint32_t flow_hash) {
@@ -98,24 +151,8 @@ void CaptureLane::Queue(const SourceFrame& frame, uint32_t epoch, uint32_t flow_
   slot->ts_ns = frame.ts_ns;
   slot->epoch = epoch;
   slot->flow_hash = flow_hash;
-  slot->wire_len = frame.wire_len;
-  const uint32_t snaplen = effective_snaplen_;
-  uint8_t* out = slot->data();
-  if (frame.has_vlan && frame.cap_len >= 12) {
-    // AF_PACKET hands the 802.1Q tag over beside the frame; put it back where it was on the wire.
-    std::memcpy(out, frame.data, 12);
-    const uint8_t tag[4] = {static_cast<uint8_t>(frame.vlan_tpid >> 8), static_cast<uint8_t>(frame.vlan_tpid),
-                            static_cast<uint8_t>(frame.vlan_tci >> 8), static_cast<uint8_t>(frame.vlan_tci)};
-    const uint32_t tag_len = std::min<uint32_t>(4, snaplen > 12 ? snaplen - 12 : 0);
-    std::memcpy(out + 12, tag, tag_len);
-    const uint32_t rest = std::min(frame.cap_len - 12, snaplen > 16 ? snaplen - 16 : 0);
-    std::memcpy(out + 16, frame.data + 12, rest);
-    slot->cap_len = std::min(snaplen, 12 + tag_len + rest);
-    slot->wire_len += 4;
-  } else {
-    slot->cap_len = std::min(frame.cap_len, snaplen);
-    std::memcpy(out, frame.data, slot->cap_len);
-  }
+  slot->wire_len = WireLength(frame);
+  slot->cap_len = CopyWireBytes(frame, effective_snaplen_, slot->data());
   queue.CommitPush();
   queued_.Increment();
 }
@@ -136,8 +173,9 @@ CaptureThreadCounters CaptureLane::Counters() {
   return c;
 }
 
-std::vector<ExportWorkerCounters> CaptureLane::WorkerCounters() const {
-  std::vector<ExportWorkerCounters> out;
+std::vector<ExportCounters> CaptureLane::ExportStreamCounters() const {
+  std::vector<ExportCounters> out;
+  if (exporter_) out.push_back(exporter_->counters());
   for (const auto& worker : workers_) out.push_back(worker->counters());
   return out;
 }

@@ -2,9 +2,12 @@
 // source (one ring of the PACKET_FANOUT group, or the capture file), its own Selector, the
 // per-epoch ledger of what it classified, and the export workers it alone feeds. Lanes share
 // nothing on the per-frame path (each counter and queue has one writer), so K lanes use K
-// cores; the engine sums their counters and ledgers.
+// cores; the engine sums their counters and ledgers. A lane either feeds export workers
+// (each a thread with its own queue) or, with `--workers 0`, exports what it owns on its own
+// thread: no queue, no hand-off, no second copy of the frame, where cores are few.
 //
 //   ring k ──► [filter] ──► Selector ──► FrameQueue[w] ──► ExportWorker[w], w of lane k
+//                                   └──► BatchExporter (--workers 0)
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "batch_exporter.h"
 #include "capture_filter.h"
 #include "counter.h"
 #include "epoch_ledger.h"
@@ -50,8 +54,11 @@ struct LaneOptions {
   bool several_lanes = false;
   const CaptureFilter* filter = nullptr;  // shared, read only; null: every frame passes
   ExportOptions export_options;           // node_id and snaplen filled in
-  std::vector<uint16_t> streams;          // header-batch stream ID of each of this lane's workers
-  std::vector<int> worker_cpus;           // per worker, -1: not pinned
+  // Header-batch stream IDs: one per export worker of this lane, or, with
+  // export_on_capture_thread, the one stream the lane exports on itself.
+  std::vector<uint16_t> streams;
+  std::vector<int> worker_cpus;  // per worker, -1: not pinned
+  bool export_on_capture_thread = false;
 };
 
 class CaptureLane : public FrameSink {
@@ -75,30 +82,36 @@ class CaptureLane : public FrameSink {
   void FollowKernel(KernelSwitches* kernel) { selector_.FollowKernel(kernel); }
   RingSource& ring() { return ring_; }
   // Throws std::runtime_error naming the failing syscall.
-  void StartWorkers();
-  // Drains the queues, sends every open batch, joins. Safe to call twice.
-  void StopWorkers();
+  void StartExport();
+  // After the source's thread has stopped: drains the queues, sends every open batch, joins
+  // the workers. Safe to call twice.
+  void StopExport();
   // The source's thread, for every frame in the order the source delivers them.
   void OnFrame(const SourceFrame& frame) override;
-  // The source's thread: wakes the workers for what this burst queued.
+  // The source's thread: wakes the workers for what this burst queued, or sends what is due.
   void EndOfBurst() override;
+  uint64_t NextDeadlineNs() const override { return exporter_ ? exporter_->NextDeadlineNs() : 0; }
 
   CaptureThreadCounters Counters();
-  std::vector<ExportWorkerCounters> WorkerCounters() const;
+  // One per export stream: the workers', or the lane's own.
+  std::vector<ExportCounters> ExportStreamCounters() const;
   std::vector<EpochCounts> Ledger() const { return ledger_.Snapshot(); }
   IpidHistogram ipid_histogram() const { return selector_.ipid_histogram(); }
   uint64_t inband_rejected() const { return selector_.inband_counters().rejected; }
 
  private:
   void Queue(const SourceFrame& frame, uint32_t epoch, uint32_t flow_hash);
+  void ExportHere(const SourceFrame& frame, uint32_t epoch, uint32_t flow_hash);
 
   const LaneOptions options_;
   const Hooks hooks_;
   Selector selector_;
   EpochLedger ledger_;
   std::vector<std::unique_ptr<ExportWorker>> workers_;
+  std::unique_ptr<BatchExporter> exporter_;  // export_on_capture_thread: driven by this lane's thread
+  std::vector<uint8_t> vlan_record_;         // exporter_: a tagged frame's bytes, the tag put back
   RingSource ring_;
-  bool workers_stopped_ = false;
+  bool export_stopped_ = false;
   uint32_t effective_snaplen_;
   bool round_robin_refused_ = false;  // the topology in force is round-robin and lanes > 1
 

@@ -33,8 +33,10 @@ Engine::Engine(const EngineOptions& options, EventSink events)
   if (!options.filter.empty()) filter_ = std::make_unique<CaptureFilter>(options.filter, options.snaplen);
   const bool live = !options.ring.interface.empty();
   const uint32_t lanes = live ? std::max(1u, options.capture_threads) : 1;
-  const uint32_t workers = std::max(lanes, options.workers);
-  // Worker w belongs to lane w % K, so each lane has at least one and they differ by one at most.
+  const bool export_on_capture_threads = options.workers == 0;
+  const uint32_t workers = export_on_capture_threads ? 0 : std::max(lanes, options.workers);
+  // Worker w belongs to lane w % K, so each lane has at least one and they differ by one at
+  // most; without workers, lane k exports on stream k itself.
   for (uint32_t k = 0; k < lanes; ++k) {
     LaneOptions lane;
     lane.index = k;
@@ -50,6 +52,8 @@ Engine::Engine(const EngineOptions& options, EventSink events)
     lane.export_options.warn = [this](const std::string& line) {
       Emit({EngineEvent::Kind::kWarning, line, nullptr, false});
     };
+    lane.export_on_capture_thread = export_on_capture_threads;
+    if (export_on_capture_threads) lane.streams.push_back(static_cast<uint16_t>(k));
     for (uint32_t w = k; w < workers; w += lanes) {
       lane.streams.push_back(static_cast<uint16_t>(w));
       lane.worker_cpus.push_back(CpuAt(options.cpus, lanes + w));
@@ -123,7 +127,7 @@ void Engine::Start() {
     } else if (!file_.Open(options_.file_path)) {
       throw std::runtime_error(file_.error());
     }
-    for (auto& lane : lanes_) lane->StartWorkers();
+    for (auto& lane : lanes_) lane->StartExport();
     for (uint32_t k = 0; k < lanes_.size(); ++k) {
       CaptureLane* lane = lanes_[k].get();
       capture_threads_.emplace_back([this, lane, live] {
@@ -155,12 +159,12 @@ void Engine::Stop() {
   for (auto& lane : lanes_) lane->ring().Interrupt();
   for (auto& thread : capture_threads_)
     if (thread.joinable()) thread.join();
-  StopWorkers();
+  StopExport();
   CloseSources();
 }
 
-void Engine::StopWorkers() {
-  for (auto& lane : lanes_) lane->StopWorkers();
+void Engine::StopExport() {
+  for (auto& lane : lanes_) lane->StopExport();
 }
 
 void Engine::CloseSources() {
@@ -186,10 +190,13 @@ void Engine::RunFile() {
       }
       const uint64_t offset = captured.ts_ns > first_ts ? captured.ts_ns - first_ts : 0;
       const uint64_t due = started + offset;
-      const uint64_t now = MonotonicNs();
-      if (due > now) {
-        lane.EndOfBurst();  // the frames read so far go out before the pause
-        const uint64_t wait = due - now;
+      // The frames read so far go out before the pause, and a lane that exports itself is
+      // woken for its flush deadlines during it.
+      for (uint64_t now = MonotonicNs(); due > now && !stop_requested_.load(std::memory_order_relaxed);
+           now = MonotonicNs()) {
+        lane.EndOfBurst();
+        const uint64_t deadline = lane.NextDeadlineNs();
+        const uint64_t wait = (deadline > now && deadline < due ? deadline : due) - now;
         timespec pause{static_cast<time_t>(wait / 1000000000ull), static_cast<long>(wait % 1000000000ull)};
         nanosleep(&pause, nullptr);
       }
@@ -199,7 +206,7 @@ void Engine::RunFile() {
   if (stop_requested_.load(std::memory_order_relaxed)) return;
   // The whole file has been classified: drain and flush before saying it has ended, so
   // that whoever waits for kEnd can read final counters that include every export.
-  StopWorkers();
+  StopExport();
   if (status == CaptureFile::Status::kError) {
     source_errors_.Add(1);
     Emit({EngineEvent::Kind::kError, file_.error(), nullptr, false});
@@ -216,7 +223,7 @@ EngineCounters Engine::Counters() {
     AddCounts(c.total, t);
     c.per_thread.push_back(t);
     c.inband_rejected += lane->inband_rejected();
-    for (const ExportWorkerCounters& w : lane->WorkerCounters()) {
+    for (const ExportCounters& w : lane->ExportStreamCounters()) {
       c.records_exported += w.records_exported;
       c.datagrams_sent += w.datagrams_sent;
       c.bytes_sent += w.bytes_sent;
@@ -226,7 +233,7 @@ EngineCounters Engine::Counters() {
       c.gso_writes += w.gso_writes;
       c.gso_fallbacks += w.gso_fallbacks;
       if (w.last_send_errno != 0) c.last_send_errno = w.last_send_errno;
-      c.per_worker.push_back(w);
+      c.per_stream.push_back(w);
     }
     for (const EpochCounts& e : lane->Ledger()) {
       AddCounts(epochs.try_emplace(e.epoch, EpochCounts{e.epoch, 0, 0, 0, 0}).first->second, e);

@@ -1,7 +1,8 @@
 // The capture engine: K capture threads (lanes, capture_lane.h) each read one source — a
 // ring of one PACKET_FANOUT group, or the capture file (always one lane) — and run
 // selection; owned frames are copied (headers only) into the queue of one of the lane's
-// export workers, chosen by flow hash so a connection stays on one worker.
+// export workers, chosen by flow hash so a connection stays on one worker, or (workers 0)
+// batched and sent by the lane's own thread.
 //
 //   ring 0 ──► Selector ──► FrameQueue[w] ──► ExportWorker[w] ──sendmmsg──► analyzers
 //   ring 1 ──► Selector ──► …                 (workers split among the lanes)
@@ -42,7 +43,9 @@ namespace dicap {
 struct EngineOptions {
   uint32_t node_id = 0;
   std::vector<uint8_t> cluster_key;  // authenticates in-band topology frames
-  uint32_t workers = 1;              // raised to capture_threads: every lane needs one
+  // Export worker threads, raised to capture_threads (every lane needs one); 0: every capture
+  // thread exports what it owns itself (`--workers 0`).
+  uint32_t workers = 1;
   uint32_t snaplen = 128;
   ExportOptions export_options;  // node_id and snaplen are filled in from above
   // Exactly one source: a live interface (ring.interface non-empty) or a capture file.
@@ -72,13 +75,13 @@ struct EngineCounters {
   std::vector<CaptureThreadCounters> per_thread;
   uint64_t source_errors;  // times a source failed (each also an EngineEvent::kError line)
   uint64_t inband_rejected;
-  // export (summed over workers)
+  // export (summed over the export streams)
   uint64_t records_exported, datagrams_sent, bytes_sent, send_errors, records_send_failed,
       records_no_analyzer, gso_writes, gso_fallbacks;
   int last_send_errno;
-  std::vector<ExportWorkerCounters> per_worker;
-  std::vector<EpochCounts> epochs;  // summed over capture threads
-  IpidHistogram ipid_owned;         // owned IPv4 frames by Identification >> 8 (selector.h)
+  std::vector<ExportCounters> per_stream;  // an export worker's, or a lane's own
+  std::vector<EpochCounts> epochs;         // summed over capture threads
+  IpidHistogram ipid_owned;                // owned IPv4 frames by Identification >> 8 (selector.h)
   // The selection in the kernel (zero without one): frames it dropped as another node's
   // (already added to seen and not_owned, and to each epoch's seen), and passed up undecided.
   uint64_t kernel_not_owned, kernel_undecided;
@@ -111,7 +114,7 @@ class Engine {
   void Adopted(uint32_t lane, const TopologyPtr& topology, bool inband);
   void OpenRings();
   void RunFile();
-  void StopWorkers();
+  void StopExport();
   void CloseSources();
   void Emit(EngineEvent event);
 

@@ -37,7 +37,8 @@ EngineOptions ReadOptions(Napi::Env env, const Napi::Object& o) {
     options.cluster_key.assign(bytes.Data(), bytes.Data() + bytes.Length());
   }
   options.workers = U32Option(o, "workers", 1);
-  DICAP_REQUIRE(env, options.workers >= 1 && options.workers <= 256, "workers must be 1..256");
+  DICAP_REQUIRE(env, options.workers <= 256,
+                "workers must be 0..256 (0: each capture thread exports itself)");
   options.snaplen = U32Option(o, "snaplen", 128);
   DICAP_REQUIRE(env, options.snaplen >= 14 && options.snaplen <= 65535, "snaplen must be 14..65535");
   options.export_options.payload_size = U32Option(o, "payloadSize", kDefaultBatchPayload);
@@ -121,7 +122,7 @@ Napi::Object CountersToJs(Napi::Env env, const EngineCounters& c) {
           SetThreadCounters(t, thread);
           return t;
         }));
-  o.Set("workers", ArrayToJs(env, c.per_worker, [&](const ExportWorkerCounters& worker) {
+  o.Set("workers", ArrayToJs(env, c.per_stream, [&](const ExportCounters& worker) {
           Napi::Object w = Napi::Object::New(env);
           w.Set("recordsExported", number(worker.records_exported));
           w.Set("datagramsSent", number(worker.datagrams_sent));

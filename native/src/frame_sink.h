@@ -20,9 +20,13 @@ class FrameSink {
  public:
   virtual ~FrameSink() = default;
   virtual void OnFrame(const SourceFrame& frame) = 0;
-  // The source has no more frames for now (a ring block is done, or a paced file waits):
-  // hand what is queued over to the export workers (FrameQueue::Flush).
+  // The source has no more frames for now (a ring block is done, a paced file waits, or a
+  // wait for frames timed out): hand what is queued over to the export workers
+  // (FrameQueue::Flush), or send what is due.
   virtual void EndOfBurst() = 0;
+  // The monotonic time by which the source must call EndOfBurst again, frames or not (0:
+  // no such time): a lane that exports on the capture thread has batches to flush by then.
+  virtual uint64_t NextDeadlineNs() const { return 0; }
 };
 
 }  // namespace dicap

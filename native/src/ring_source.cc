@@ -12,16 +12,28 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "frame_key.h"
+#include "monotonic_clock.h"
 
 namespace dicap {
 
 namespace {
+
+// How long to wait for a ring block: a second, or until the sink's deadline (rounded up, so
+// that the deadline has passed when poll returns).
+int PollTimeoutMs(uint64_t deadline_ns) {
+  constexpr int kIdleMs = 1000;
+  if (deadline_ns == 0) return kIdleMs;
+  const uint64_t now = MonotonicNs();
+  if (deadline_ns <= now) return 0;
+  return static_cast<int>(std::min<uint64_t>(kIdleMs, (deadline_ns - now + 999'999) / 1'000'000));
+}
 
 [[noreturn]] void Fail(const std::string& what) {
   throw std::runtime_error(what + ": " + std::strerror(errno));
@@ -158,9 +170,10 @@ void RingSource::Run(FrameSink& sink) {
     auto* status = reinterpret_cast<std::atomic<uint32_t>*>(&block->hdr.bh1.block_status);
     if ((status->load(std::memory_order_acquire) & TP_STATUS_USER) == 0) {
       fds[0].revents = fds[1].revents = 0;
-      const int ready = poll(fds, 2, 1000);
+      const int ready = poll(fds, 2, PollTimeoutMs(sink.NextDeadlineNs()));
       if (ready < 0 && errno != EINTR) Fail("poll packet socket");
       if (fds[1].revents & POLLIN) return;
+      if (ready == 0) sink.EndOfBurst();
       continue;
     }
 

@@ -25,9 +25,15 @@ const EXPORT_DEFAULTS: ExportOptions = {
   queueSlots: 1024,
 };
 
-/** An engine reading `file` as fast as it goes; `options` replace the test defaults. */
-export function fileEngine(file: string, options: Partial<ExportOptions> = {}): CaptureEngine {
-  return new CaptureEngine({ ...EXPORT_DEFAULTS, ...options, file, realtime: false });
+/**
+ * An engine reading `file` as fast as it goes (or at the pace of its time stamps, with
+ * `realtime`); `options` replace the test defaults.
+ */
+export function fileEngine(
+  file: string,
+  options: Partial<ExportOptions> & { realtime?: boolean } = {},
+): CaptureEngine {
+  return new CaptureEngine({ ...EXPORT_DEFAULTS, realtime: false, ...options, file });
 }
 
 /** An engine capturing on `iface` through four 64 kB blocks handed over after 5 ms. */

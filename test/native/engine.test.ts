@@ -39,8 +39,9 @@ function topology(mode: SelectionModeName, overrides: Partial<EngineTopology> = 
   return { ...testTopology(mode, NODES, [{ ip: '127.0.0.1', port }]), ...overrides };
 }
 
-function engineFor(file: string, nodeId: number, clusterKey?: Buffer): CaptureEngine {
-  return fileEngine(file, { nodeId, clusterKey, workers: 2, snaplen: SNAPLEN });
+/** `workers` 0: the capture thread exports itself (`--workers 0`). */
+function engineFor(file: string, nodeId: number, clusterKey?: Buffer, workers = 2): CaptureEngine {
+  return fileEngine(file, { nodeId, clusterKey, workers, snaplen: SNAPLEN });
 }
 
 describe('the capture engine from a file', () => {
@@ -48,18 +49,27 @@ describe('the capture engine from a file', () => {
     (f) => testCapture(f),
   );
 
-  for (const mode of ['flow', 'ipid', 'round-robin'] as const) {
-    it(`exports every frame exactly once across three nodes, each from its owner (${mode})`, async () => {
+  const runs = [
+    ...(['flow', 'ipid', 'round-robin'] as const).map((mode) => ({ mode, workers: 2 })),
+    { mode: 'flow' as const, workers: 0 },
+    { mode: 'round-robin' as const, workers: 0 },
+  ];
+  for (const { mode, workers } of runs) {
+    const exporters = workers === 0 ? 'the capture thread exporting' : `${workers} export workers`;
+    it(`exports every frame exactly once across three nodes, each from its owner (${mode}, ${exporters})`, async () => {
       for (const file of files) {
         const input = readCaptureFile(file).frames;
         collector.batches.length = 0;
         for (const nodeId of NODES) {
-          const engine = engineFor(file, nodeId);
+          const engine = engineFor(file, nodeId, undefined, workers);
           engine.offerTopology(topology(mode));
           await runToEnd(engine);
           const c = engine.counters();
           expect(c.seen).toBe(input.length);
           expect(c.recordsExported).toBe(c.owned);
+          // One export stream per worker, or the capture thread's own with no queue between.
+          expect(c.workers).toHaveLength(Math.max(1, workers));
+          if (workers === 0) expect(c.queued).toBe(0);
         }
         await collector.waitForRecords(input.length);
         const received = collector.batches.flatMap((b) =>
@@ -117,6 +127,41 @@ describe('the capture engine from a file', () => {
     expect(second!.seen).toBe(input.length - expectedBefore);
     expect(second!.owned).toBe(second!.seen); // the only node of epoch 2 owns everything
     expect(first!.exported + second!.exported).toBe(c.recordsExported);
+  });
+});
+
+describe('a capture thread that exports itself (workers 0)', () => {
+  it('sends a partly filled batch when its flush interval ends, also while a paced file waits for its next frame', async () => {
+    const file = path.join(dir, 'two-frames-apart.pcap');
+    const writer = new PcapFileWriter(file);
+    const [first, second] = readCaptureFile(testCapture('tcpdump__afs.pcap')).frames;
+    const gapNs = 1_500_000_000n; // far beyond the 5 ms flush interval
+    writer.write(1_795_000_000_000_000_000n, first!.data);
+    writer.write(1_795_000_000_000_000_000n + gapNs, second!.data);
+    writer.close();
+    // A node of its own: records other tests' engines may still have on the way do not count.
+    const nodeId = 44;
+    const records = () =>
+      collector.batches.filter((b) => b.nodeId === nodeId).flatMap((b) => b.records).length;
+    const waitForRecords = async (count: number) => {
+      const deadline = Date.now() + 5000;
+      while (records() < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    };
+    const engine = fileEngine(file, { nodeId, workers: 0, snaplen: SNAPLEN, realtime: true });
+    engine.offerTopology(topology('flow', { nodeIds: [nodeId] }));
+    const ended = once(engine, 'end');
+    engine.start();
+    try {
+      await waitForRecords(1);
+      // The first record arrived while the engine still waited to read the second frame.
+      expect(records()).toBe(1);
+      expect(engine.counters().frames).toBe(1);
+      await ended;
+    } finally {
+      engine.stop();
+    }
+    await waitForRecords(2);
+    expect(records()).toBe(2);
   });
 });
 

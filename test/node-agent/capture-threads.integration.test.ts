@@ -50,9 +50,15 @@ describe.skipIf(problem !== undefined)(`--capture-threads ${THREADS} (needs root
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const mode of ['flow', 'ipid'] as const satisfies readonly Mode[]) {
-    it(`exports every generated frame exactly once across 2 nodes, per-thread counters summing to the totals (${mode})`, async () => {
-      const out = path.join(dir, mode);
+  // workers 0: each capture thread batches and sends what it owns itself.
+  const runs: Array<{ mode: Mode; workers: number }> = [
+    { mode: 'flow', workers: THREADS },
+    { mode: 'ipid', workers: THREADS },
+    { mode: 'flow', workers: 0 },
+  ];
+  for (const { mode, workers } of runs) {
+    it(`exports every generated frame exactly once across 2 nodes, per-thread counters summing to the totals (${mode}, --workers ${workers})`, async () => {
+      const out = path.join(dir, `${mode}-${workers}`);
       fs.mkdirSync(out);
       const run = await runCluster(
         lab,
@@ -60,15 +66,23 @@ describe.skipIf(problem !== undefined)(`--capture-threads ${THREADS} (needs root
           mode,
           key: KEY,
           snaplen: SNAPLEN,
-          workers: THREADS,
+          workers,
           pcapDirectory: out,
           agentArgs: ['--capture-threads', String(THREADS)],
         },
         () => sendGenerated(lab, TRAFFIC, RATE),
       );
-      expectExactlyOnce(run, mode, generated, `2 nodes, ${THREADS} capture threads each, ${mode}`);
+      expectExactlyOnce(
+        run,
+        mode,
+        generated,
+        `2 nodes, ${THREADS} capture threads each, ${mode}, --workers ${workers}`,
+      );
       for (const agent of run.final.agents) {
         expect(agent.captureThreads.length, `node ${agent.nodeId}`).toBe(THREADS);
+        // One export stream per capture thread either way; without workers nothing is queued.
+        expect(agent.workers.length, `node ${agent.nodeId} export streams`).toBe(THREADS);
+        if (workers === 0) expect(agent.queued, `node ${agent.nodeId} queued`).toBe(0);
         for (const field of SUMMED) {
           // The selection in the kernel (--selection auto) drops other nodes' frames before any
           // capture thread: the totals count them as seen and not owned, no thread does.
