@@ -66,7 +66,11 @@ const FRAME_COUNTERS: Array<[string, string, keyof EngineCounters]> = [
   ['seen_frames_total', 'Traffic frames classified by selection', 'seen'],
   ['owned_frames_total', 'Frames this node owns', 'owned'],
   ['not_owned_frames_total', 'Frames other nodes own (dropped here by design)', 'notOwned'],
-  ['queued_frames_total', 'Owned frames handed to an export worker', 'queued'],
+  [
+    'queued_frames_total',
+    "Owned frames handed to export (an export worker's queue, or with --workers 0 the capture thread's own batches)",
+    'queued',
+  ],
   ['exported_records_total', 'Frame headers sent to analyzers', 'recordsExported'],
   ['exported_datagrams_total', 'Header-batch datagrams sent', 'datagramsSent'],
   ['exported_bytes_total', 'UDP payload bytes sent', 'bytesSent'],

@@ -49,7 +49,7 @@ struct ExportOptions {
 struct ExportRecord {
   uint64_t ts_ns;      // capture time, Unix nanoseconds
   uint32_t epoch;      // topology epoch the frame was selected under
-  uint32_t flow_hash;  // SPEC.md §4 flow hash (picks the analyzer in flow export mode)
+  uint32_t flow_hash;  // SPEC.md §4 flow hash: picks the analyzer in flow export mode (else may be 0)
   uint32_t wire_len;   // length on the wire
   uint32_t cap_len;    // bytes at data
   const uint8_t* data;

@@ -14,7 +14,9 @@ CaptureLane::CaptureLane(const LaneOptions& options, TopologyRegistry& topologie
     : options_(options),
       hooks_(std::move(hooks)),
       selector_(options.node_id, options.cluster_key),
-      effective_snaplen_(options.snaplen) {
+      effective_snaplen_(options.snaplen),
+      picks_by_flow_hash_(options.export_options.mode == ExportMode::kFlow ||
+                          (!options.export_on_capture_thread && options.streams.size() > 1)) {
   if (options.export_on_capture_thread) {
     exporter_ =
         std::make_unique<BatchExporter>(options.streams.at(0), options.export_options, topologies, ledger_);
@@ -80,8 +82,11 @@ void CaptureLane::OnFrame(const SourceFrame& frame) {
   }
   owned_.Increment();
   ledger_.AddOwned(epoch, 1);
-  const uint32_t flow_hash =
-      decision.has_flow_hash ? decision.flow_hash : selector_.FlowHashOf(frame.data, frame.cap_len);
+  // The flow hash picks a worker and, in flow export mode, an analyzer; round-robin and ipid
+  // decisions do not compute it, and where nothing picks by it, no frame pays a second parse.
+  uint32_t flow_hash = decision.flow_hash;
+  if (!decision.has_flow_hash && picks_by_flow_hash_)
+    flow_hash = selector_.FlowHashOf(frame.data, frame.cap_len);
   if (exporter_) {
     ExportHere(frame, epoch, flow_hash);
   } else {
@@ -131,6 +136,7 @@ void CaptureLane::ExportHere(const SourceFrame& frame, uint32_t epoch, uint32_t 
     record.data = vlan_record_.data();
   }
   exporter_->Export(record);
+  queued_.Increment();  // handed to export, as a worker's queue would have it
 }
 
 void CaptureLane::Queue(const SourceFrame& frame, uint32_t epoch, uint32_t flow_hash) {

@@ -34,7 +34,9 @@ struct CaptureThreadCounters {
   uint64_t frames, bytes;  // frames the source delivered, and their wire bytes
   uint64_t filtered;       // rejected by --filter before selection
   RingStats ring;          // live source only
-  uint64_t control_frames, unassigned, seen, owned, not_owned, queued, queue_full_drops;
+  uint64_t control_frames, unassigned, seen, owned, not_owned;
+  uint64_t queued;  // handed to export: a worker's queue, or (--workers 0) this thread's own batches
+  uint64_t queue_full_drops;
 
   template <typename Self>
   static auto Fields(Self& c) {
@@ -113,6 +115,7 @@ class CaptureLane : public FrameSink {
   RingSource ring_;
   bool export_stopped_ = false;
   uint32_t effective_snaplen_;
+  const bool picks_by_flow_hash_;  // several workers, or flow export mode: owned frames need their flow hash
   bool round_robin_refused_ = false;  // the topology in force is round-robin and lanes > 1
 
   // Written by this lane's thread only.

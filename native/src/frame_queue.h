@@ -25,7 +25,7 @@ namespace dicap {
 struct QueuedFrame {
   uint64_t ts_ns;      // capture time, Unix nanoseconds
   uint32_t epoch;      // topology epoch the frame was selected under
-  uint32_t flow_hash;  // SPEC.md §4 flow hash (picks the analyzer in flow export mode)
+  uint32_t flow_hash;  // SPEC.md §4 flow hash: picks the analyzer in flow export mode (else may be 0)
   uint32_t wire_len;   // length on the wire
   uint32_t cap_len;    // bytes stored in data()
   uint8_t* data() { return reinterpret_cast<uint8_t*>(this + 1); }
