@@ -237,6 +237,21 @@ export async function disableOffloads(end: LinkEnd): Promise<OffloadState> {
 }
 
 /**
+ * Runs the receive processing of a veth end in a kernel thread of its own (threaded NAPI).
+ * Without it, what one end sends is received by its peer, and passed on from there, in the
+ * sender's own softirq: the lab puts this on the management bridge's ports, so that a
+ * host's sends are charged the send path only, and the bridge and the receiving host's
+ * stack run as they would on other machines. veth uses NAPI only with GRO on, and takes
+ * the NAPI path for a UDP socket's datagrams from a peer with TSO (every host end) only
+ * with UDP GRO forwarding on too (veth_skb_is_eligible_for_gro); other frames, such as
+ * the coordinator's TCP, are still received in the sender's softirq.
+ */
+export async function receiveInKernelThread(end: LinkEnd): Promise<void> {
+  const script = `ethtool -K ${end.name} gro on rx-udp-gro-forwarding on && echo 1 > /sys/class/net/${end.name}/threaded`;
+  await run(inNamespace(end.namespace, ['sh', '-c', script]));
+}
+
+/**
  * Steers the receive processing of every rx queue of an interface to one CPU (RPS). The lab
  * does this on the wire's ingress interfaces: frames from the traffic source and from
  * in-band injectors then share one CPU's backlog queue, so they are mirrored one after

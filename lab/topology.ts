@@ -7,7 +7,9 @@
 //   (in-band injection point)                 ┘ tc mirror └ …
 //
 //   management bridge dclI-br (namespace dclI-mgmt): every capture host, analyzer and
-//   coordinator has a dclI-<tag>-mgt interface with an address in 198.18.0.0/24.
+//   coordinator has a dclI-<tag>-mgt interface with an address in 198.18.0.0/24. The
+//   bridge's ports receive in NAPI kernel threads: a veth's peer would otherwise receive,
+//   bridge and deliver in the sender's softirq, charging an agent for its analyzer's stack.
 //
 // The mirror: all ingress interfaces of the wire share one tc filter block. For each
 // capture host k, in order, a filter at priority k copies the frame (`mirred egress
@@ -32,6 +34,7 @@ import {
   addNamespace,
   addVethPair,
   disableOffloads,
+  receiveInKernelThread,
   run,
   setLink,
   setSysctls,
@@ -331,6 +334,7 @@ export async function buildTopology(topology: LabTopology, hooks: BuildHooks): P
     const bridgeEnd = { name: m.bridgePort, namespace: mgmtNs };
     await addVethPair(hostEnd, bridgeEnd);
     await setLink(bridgeEnd, { master: topology.management.bridge, up: true });
+    await receiveInKernelThread(bridgeEnd);
     await addAddress(hostEnd, m.cidr);
     await setLink(hostEnd, { up: true });
   }
