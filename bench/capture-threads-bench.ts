@@ -18,7 +18,7 @@ import {
   setSysctls,
 } from '../lab/netns.js';
 import type { AgentSummary } from '../node-agent/summary.js';
-import { processCpuSeconds } from './process-cpu.js';
+import { processRunSeconds } from './cpu-time.js';
 import type { ReportTable } from './report.js';
 
 const FRAMES = 1_000_000;
@@ -42,6 +42,13 @@ const COLUMNS = [
   'M frames/s per core',
   'CPU s per M frames',
 ];
+
+/** The agent's threads' run time so far (ns from schedstat: /proc/<pid>/stat's ticks are too coarse here). */
+function agentRunSeconds(pid: number): number {
+  const seconds = processRunSeconds(pid);
+  if (seconds === undefined) throw new Error(`the agent (pid ${pid}) has exited`);
+  return seconds;
+}
 
 export async function benchCaptureThreads(): Promise<ReportTable> {
   const title =
@@ -88,7 +95,7 @@ export async function benchCaptureThreads(): Promise<ReportTable> {
       );
       try {
         await agent.waitForStderr(/capturing from interface/);
-        const cpu0 = processCpuSeconds(agent.child.pid!);
+        const cpu0 = agentRunSeconds(agent.child.pid!);
         const generator = startDicap(
           [
             'gen',
@@ -104,7 +111,7 @@ export async function benchCaptureThreads(): Promise<ReportTable> {
         );
         if ((await generator.exited) !== 0) throw new Error(`dicap gen failed: ${generator.stderr()}`);
         await new Promise((r) => setTimeout(r, 500));
-        const cpuS = processCpuSeconds(agent.child.pid!) - cpu0;
+        const cpuS = agentRunSeconds(agent.child.pid!) - cpu0;
         agent.child.kill('SIGINT');
         await agent.exited;
         const c = JSON.parse(fs.readFileSync(summary, 'utf8')) as AgentSummary;
@@ -115,7 +122,7 @@ export async function benchCaptureThreads(): Promise<ReportTable> {
           String(c.frames),
           String(c.socketDrops),
           c.captureThreads.map((t) => t.frames).join(' + '),
-          cpuS.toFixed(2),
+          cpuS.toFixed(3),
           (c.frames / cpuS / 1e6).toFixed(2),
           ((cpuS / c.frames) * 1e6).toFixed(3),
         ];

@@ -81,7 +81,7 @@ export interface LabBenchResult {
   tcpdumpVersion: string;
   perNodeCount: Array<{ nodes: number; calibratedMax: number; rates: Rate[]; runs: LabRun[] }>;
   /** The selection stages against tcpdump, 3 capture hosts at one rate (lab-selection-bench.ts). */
-  selection?: { nodes: number; rate: number; runs: LabRun[] };
+  selection?: { nodes: number; rate: number; workers: number; runs: LabRun[] };
   totalMinutes?: number;
 }
 
@@ -436,7 +436,7 @@ function busiestCapturer(run: LabRun): number {
 }
 
 function selectionTable(selection: NonNullable<LabBenchResult['selection']>): ReportTable {
-  const { nodes, rate, runs } = selection;
+  const { nodes, rate, runs, workers } = selection;
   const alone = runsOf(runs, rate, 'none');
   const busiest = (c: Capturer): number => {
     const rs = runsOf(runs, rate, c);
@@ -470,10 +470,10 @@ function selectionTable(selection: NonNullable<LabBenchResult['selection']>): Re
     title: `Selection stages against tcpdump (${nodes} capture hosts, ${kfps(rate)} frames/s, ipid)`,
     note:
       `CPU seconds per million wire frames, median of ${Math.max(...runs.map((r) => r.repeat))} repeats. ` +
-      'Busiest: the busiest capture host, its capturing processes added up (one agent: capture and export threads; one tcpdump, with the socat sending its output). ' +
+      'Busiest: the busiest capture host, its capturing processes added up (one agent: all its threads; one tcpdump, with the socat sending its output). ' +
       'tcpdump: on capture1, the whole link. tcpdump-share: on every host with `ip[4:2] % N = P`, the kernel share filter an admin would use instead of dicap (it exports nothing). ' +
       'tcpdump-share-export: the same, with `tcpdump -w - | socat - UDP4-SENDTO:analyzer` sending its pcap stream to the analyzer host as dicap does (a socat there receives it: the analyzer column). ' +
-      'dicap-STAGE: agents with --selection STAGE, exporting to one analyzer, measured from 12 s after the cluster started (past the GC that V8 runs once after a Node process starts). ' +
+      `dicap-STAGE: agents with --selection STAGE and --workers ${workers}${workers === 0 ? ' (each capture thread exports what it owns itself)' : ''}, exporting to one analyzer, measured from 12 s after the cluster started (past the GC that V8 runs once after a Node process starts). ` +
       "Kernel filters (XDP, socket filters, tcpdump's filter) run in the wire CPU's softirq, not in the capturing process: " +
       'the machine column (busy CPU of the whole machine minus the generator alone, same repeat) includes them.',
     columns: [
