@@ -10,7 +10,8 @@ export type Rate = number | 'max';
  * capture host with the share filter `ip[4:2] % N = P` (what an admin would run instead of
  * dicap); tcpdump-share-export: the same, each tcpdump's pcap stream sent on to the analyzer
  * host by socat (what dicap's export does); dicap: the cluster with the agents' default
- * selection (auto); dicap-xdp, dicap-socket, dicap-user: the cluster with that --selection.
+ * selection (auto); dicap-xdp, dicap-socket, dicap-user: the cluster with that --selection
+ * (ipid mode); dicap-socket-flow: the same as dicap-socket in flow mode.
  */
 export type Capturer =
   | 'none'
@@ -20,6 +21,7 @@ export type Capturer =
   | 'dicap'
   | 'dicap-xdp'
   | 'dicap-socket'
+  | 'dicap-socket-flow'
   | 'dicap-user';
 
 /** Frames lost on the way from the passive interface to the capture's end, one run. null: the layer does not exist for this capturer. */
@@ -418,6 +420,7 @@ const SELECTION_CAPTURERS: readonly Capturer[] = [
   'dicap-user',
   'dicap-socket',
   'dicap-xdp',
+  'dicap-socket-flow',
 ];
 
 /**
@@ -467,13 +470,14 @@ function selectionTable(selection: NonNullable<LabBenchResult['selection']>): Re
     ];
   });
   return {
-    title: `Selection stages against tcpdump (${nodes} capture hosts, ${kfps(rate)} frames/s, ipid)`,
+    title: `Selection stages against tcpdump (${nodes} capture hosts, ${kfps(rate)} frames/s)`,
     note:
       `CPU seconds per million wire frames, median of ${Math.max(...runs.map((r) => r.repeat))} repeats. ` +
       'Busiest: the busiest capture host, its capturing processes added up (one agent: all its threads; one tcpdump, with the socat sending its output). ' +
       'tcpdump: on capture1, the whole link. tcpdump-share: on every host with `ip[4:2] % N = P`, the kernel share filter an admin would use instead of dicap (it exports nothing). ' +
       'tcpdump-share-export: the same, with `tcpdump -w - | socat - UDP4-SENDTO:analyzer` sending its pcap stream to the analyzer host as dicap does (a socat there receives it: the analyzer column). ' +
-      `dicap-STAGE: agents with --selection STAGE and --workers ${workers}${workers === 0 ? ' (each capture thread exports what it owns itself)' : ''}, exporting to one analyzer, measured from 12 s after the cluster started (past the GC that V8 runs once after a Node process starts). ` +
+      `dicap-STAGE: agents in ipid mode with --selection STAGE and --workers ${workers}${workers === 0 ? ' (each capture thread exports what it owns itself)' : ''}, exporting to one analyzer, measured from 12 s after the cluster started (past the GC that V8 runs once after a Node process starts); ` +
+      "dicap-socket-flow: the same in flow mode, which splits the generator's connections evenly where ipid mode gives the node that owns IPv4 ID 0 (the generator's DF frames, as many stacks send them) the largest share. " +
       "Kernel filters (XDP, socket filters, tcpdump's filter) run in the wire CPU's softirq, not in the capturing process: " +
       'the machine column (busy CPU of the whole machine minus the generator alone, same repeat) includes them.',
     columns: [

@@ -1,7 +1,8 @@
 // The selection stages of `dicap agent --selection` against tcpdump, measured in one run on
 // one lab (3 capture hosts, one rate): tcpdump on the whole link, tcpdump with the share
 // filter `ip[4:2] % N = P` on every host (what an admin would do instead of dicap), and the
-// cluster in ipid mode with --selection user, socket and xdp. Part of `npm run bench -- lab`
+// cluster in ipid mode with --selection user, socket and xdp, and in flow mode with the
+// socket filter (an even split, where ipid mode's is skewed). Part of `npm run bench -- lab`
 // (lab-bench.ts runs it after its ladder); each run is lab-bench.ts's runOnce.
 import { DEFAULT_HASH_KEY, startCluster } from '../lab/cluster.js';
 import { runGenerator } from '../lab/generator.js';
@@ -22,7 +23,13 @@ const NODES = 3;
 /** The rate of every run, unless the generator alone cannot reach 85 % more. */
 const RATE = 300_000;
 const REPEATS = 3;
-const STAGES = ['user', 'socket', 'xdp'] as const;
+/** The clusters of each repeat: a selection stage in a mode, and the report's name for it. */
+const CLUSTERS = [
+  { stage: 'user', mode: 'ipid', capturer: 'dicap-user' },
+  { stage: 'socket', mode: 'ipid', capturer: 'dicap-socket' },
+  { stage: 'xdp', mode: 'ipid', capturer: 'dicap-xdp' },
+  { stage: 'socket', mode: 'flow', capturer: 'dicap-socket-flow' },
+] as const;
 /**
  * The agents' export workers: none, each capture thread exports what it owns itself, the
  * cheapest setting where, as here, a box has fewer cores than capturing processes
@@ -48,10 +55,10 @@ export async function benchSelectionStages(
       const ctx = { lab, labNamespaces, nodes: NODES, rate, repeat, say };
       for (const capturer of ['none', 'tcpdump', 'tcpdump-share', 'tcpdump-share-export'] as const)
         runs.push((await runOnce(ctx, capturer)).run);
-      for (const stage of STAGES) {
+      for (const { stage, mode, capturer } of CLUSTERS) {
         const startedAt = Date.now();
         const cluster = await startCluster(lab, {
-          mode: 'ipid',
+          mode,
           key: DEFAULT_HASH_KEY,
           snaplen: settings.snaplen,
           workers: WORKERS,
@@ -63,7 +70,7 @@ export async function benchSelectionStages(
           await runGenerator(lab, { rate: 'max', count: WARM_UP_FRAMES, flows: settings.flows });
           await pastNodeStartUp(startedAt);
           const before = await countersWrittenAfter(cluster, Date.now() + 200);
-          runs.push((await runOnce(ctx, `dicap-${stage}`, { cluster, before })).run);
+          runs.push((await runOnce(ctx, capturer, { cluster, before })).run);
         } finally {
           await cluster.stop();
         }

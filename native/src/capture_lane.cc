@@ -10,6 +10,33 @@
 
 namespace dicap {
 
+namespace {
+
+// The record of a frame: its first `snaplen` bytes as they were on the wire. AF_PACKET hands
+// an 802.1Q tag over beside the frame; it goes back where it was. `out` holds snaplen bytes.
+// Returns the bytes written.
+uint32_t CopyWireBytes(const SourceFrame& frame, uint32_t snaplen, uint8_t* out) {
+  if (!frame.has_vlan || frame.cap_len < 12) {
+    const uint32_t length = std::min(frame.cap_len, snaplen);
+    std::memcpy(out, frame.data, length);
+    return length;
+  }
+  std::memcpy(out, frame.data, 12);
+  const uint8_t tag[4] = {static_cast<uint8_t>(frame.vlan_tpid >> 8), static_cast<uint8_t>(frame.vlan_tpid),
+                          static_cast<uint8_t>(frame.vlan_tci >> 8), static_cast<uint8_t>(frame.vlan_tci)};
+  const uint32_t tag_len = std::min<uint32_t>(4, snaplen > 12 ? snaplen - 12 : 0);
+  std::memcpy(out + 12, tag, tag_len);
+  const uint32_t rest = std::min(frame.cap_len - 12, snaplen > 16 ? snaplen - 16 : 0);
+  std::memcpy(out + 16, frame.data + 12, rest);
+  return std::min(snaplen, 12 + tag_len + rest);
+}
+
+uint32_t WireLength(const SourceFrame& frame) {
+  return frame.wire_len + (frame.has_vlan && frame.cap_len >= 12 ? 4 : 0);
+}
+
+}  // namespace
+
 CaptureLane::CaptureLane(const LaneOptions& options, TopologyRegistry& topologies, Hooks hooks)
     : options_(options),
       hooks_(std::move(hooks)),
@@ -98,33 +125,6 @@ void CaptureLane::EndOfBurst() {
   if (exporter_) exporter_->Tick(MonotonicNs(), true);
   for (auto& worker : workers_) worker->queue().Flush();
 }
-
-namespace {
-
-// The record of a frame: its first `snaplen` bytes as they were on the wire. AF_PACKET hands
-// an 802.1Q tag over beside the frame; it goes back where it was. `out` holds snaplen bytes.
-// Returns the bytes written.
-uint32_t CopyWireBytes(const SourceFrame& frame, uint32_t snaplen, uint8_t* out) {
-  if (!frame.has_vlan || frame.cap_len < 12) {
-    const uint32_t length = std::min(frame.cap_len, snaplen);
-    std::memcpy(out, frame.data, length);
-    return length;
-  }
-  std::memcpy(out, frame.data, 12);
-  const uint8_t tag[4] = {static_cast<uint8_t>(frame.vlan_tpid >> 8), static_cast<uint8_t>(frame.vlan_tpid),
-                          static_cast<uint8_t>(frame.vlan_tci >> 8), static_cast<uint8_t>(frame.vlan_tci)};
-  const uint32_t tag_len = std::min<uint32_t>(4, snaplen > 12 ? snaplen - 12 : 0);
-  std::memcpy(out + 12, tag, tag_len);
-  const uint32_t rest = std::min(frame.cap_len - 12, snaplen > 16 ? snaplen - 16 : 0);
-  std::memcpy(out + 16, frame.data + 12, rest);
-  return std::min(snaplen, 12 + tag_len + rest);
-}
-
-uint32_t WireLength(const SourceFrame& frame) {
-  return frame.wire_len + (frame.has_vlan && frame.cap_len >= 12 ? 4 : 0);
-}
-
-}  // namespace
 
 void CaptureLane::ExportHere(const SourceFrame& frame, uint32_t epoch, uint32_t flow_hash) {
   const uint32_t snaplen = effective_snaplen_;
