@@ -11,7 +11,11 @@
 import { execFile, execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import { DicapError } from '../common/errors.js';
-import { disableOffloads as disableOffloadsIn, type OffloadState } from '../native/offloads.js';
+import {
+  disableOffloads as disableOffloadsIn,
+  enableFeatures,
+  type OffloadState,
+} from '../native/offloads.js';
 
 /** How long one configuration command may take before it is killed, in milliseconds. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
@@ -244,11 +248,14 @@ export async function disableOffloads(end: LinkEnd): Promise<OffloadState> {
  * stack run as they would on other machines. veth uses NAPI only with GRO on, and takes
  * the NAPI path for a UDP socket's datagrams from a peer with TSO (every host end) only
  * with UDP GRO forwarding on too (veth_skb_is_eligible_for_gro); other frames, such as
- * the coordinator's TCP, are still received in the sender's softirq.
+ * the coordinator's TCP, are still received in the sender's softirq. Returns what the
+ * kernel refused, for the caller to say ("" when all is in place).
  */
-export async function receiveInKernelThread(end: LinkEnd): Promise<void> {
-  const script = `ethtool -K ${end.name} gro on rx-udp-gro-forwarding on && echo 1 > /sys/class/net/${end.name}/threaded`;
-  await run(inNamespace(end.namespace, ['sh', '-c', script]));
+export async function receiveInKernelThread(end: LinkEnd): Promise<string> {
+  const refused = enableFeatures(end.namespace, end.name, ['rx-gro', 'rx-udp-gro-forwarding']);
+  if (refused.length > 0) return `${end.name}: the kernel keeps ${refused.join(', ')} off`;
+  await run(inNamespace(end.namespace, ['sh', '-c', `echo 1 > /sys/class/net/${end.name}/threaded`]));
+  return '';
 }
 
 /**

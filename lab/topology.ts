@@ -334,7 +334,8 @@ export async function buildTopology(topology: LabTopology, hooks: BuildHooks): P
     const bridgeEnd = { name: m.bridgePort, namespace: mgmtNs };
     await addVethPair(hostEnd, bridgeEnd);
     await setLink(bridgeEnd, { master: topology.management.bridge, up: true });
-    await receiveInKernelThread(bridgeEnd);
+    const refused = await receiveInKernelThread(bridgeEnd);
+    if (refused) say(`${refused}: its receive path runs in the sending host's softirq`);
     await addAddress(hostEnd, m.cidr);
     await setLink(hostEnd, { up: true });
   }

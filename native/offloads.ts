@@ -17,3 +17,12 @@ export type OffloadState = Record<Offload, string>;
 export function disableOffloads(namespace: string, name: string): OffloadState {
   return native.disableOffloads(namespace, name) as OffloadState;
 }
+
+/**
+ * Turns on the features of `name` with these kernel names (`ethtool -k` lists them, e.g.
+ * "rx-gro") where the driver allows it; returns the names that are not on afterwards.
+ * `namespace` as for disableOffloads.
+ */
+export function enableFeatures(namespace: string, name: string, features: readonly string[]): string[] {
+  return native.enableFeatures(namespace, name, [...features]) as string[];
+}

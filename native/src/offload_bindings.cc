@@ -1,7 +1,9 @@
 // disableOffloads(namespace, interface): turns GRO, LRO, TSO and GSO off through the
 // SIOCETHTOOL ioctl, as `ethtool -K IF gro off lro off tso off gso off` does (feature names
 // with ETHTOOL_GSTRINGS, then ETHTOOL_GFEATURES / ETHTOOL_SFEATURES), so the lab needs no
-// ethtool program. A few calls per interface while a lab is built: it runs on the JS thread.
+// ethtool program; enableFeatures(namespace, interface, names) turns features on by their
+// kernel names (`ethtool -k` lists them). A few calls per interface while a lab is built:
+// they run on the JS thread.
 //
 // The interface lives in a network namespace (an `ip netns` name, /run/netns/NAME). A
 // socket belongs to the namespace it was created in and its ioctls act there, so the
@@ -20,6 +22,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -130,14 +133,18 @@ class Interface {
     return {features->features, features->features + blocks};
   }
 
-  // Requests every bit of `off` off (bits the driver cannot change are left out by the caller).
-  void TurnOff(const std::vector<Bit>& off, size_t blocks) const {
+  // Requests every bit of `bits` on or off (bits the driver cannot change are left out by
+  // the caller).
+  void Request(const std::vector<Bit>& bits, bool on, size_t blocks) const {
     std::vector<uint8_t> buffer(sizeof(ethtool_sfeatures) + blocks * sizeof(ethtool_set_features_block));
     auto* features = reinterpret_cast<ethtool_sfeatures*>(buffer.data());
     features->cmd = ETHTOOL_SFEATURES;
     features->size = static_cast<uint32_t>(blocks);
-    for (const Bit& bit : off) features->features[bit.block].valid |= bit.mask;
-    Call(features, "turn its offloads off");
+    for (const Bit& bit : bits) {
+      features->features[bit.block].valid |= bit.mask;
+      if (on) features->features[bit.block].requested |= bit.mask;
+    }
+    Call(features, on ? "turn its features on" : "turn its offloads off");
   }
 
  private:
@@ -157,18 +164,29 @@ class Interface {
 
 // disableOffloads(namespace: string, interface: string) → { gro, lro, tso, gso }: each
 // "off", or "on [fixed]" where the driver keeps (part of) it on.
+// The interface name of a binding's second argument, checked.
+std::string InterfaceName(const Napi::CallbackInfo& info) {
+  const std::string name = info[1].As<Napi::String>();
+  if (name.empty() || name.size() >= IFNAMSIZ) {
+    throw Napi::TypeError::New(info.Env(), "interface name \"" + name + "\" is not 1 to 15 characters");
+  }
+  return name;
+}
+
+// A socket for SIOCETHTOOL in the namespace of a binding's first argument.
+int EthtoolSocket(const Napi::CallbackInfo& info) {
+  const int fd = SocketIn(info.Env(), info[0].As<Napi::String>());
+  if (fd < 0) throw Napi::Error::New(info.Env(), "cannot open a socket for SIOCETHTOOL (" + Why(errno) + ")");
+  return fd;
+}
+
 Napi::Value DisableOffloads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) {
     throw Napi::TypeError::New(env, "disableOffloads(namespace, interface): two strings");
   }
-  const std::string ns = info[0].As<Napi::String>();
-  const std::string name = info[1].As<Napi::String>();
-  if (name.empty() || name.size() >= IFNAMSIZ) {
-    throw Napi::TypeError::New(env, "interface name \"" + name + "\" is not 1 to 15 characters");
-  }
-  FileDescriptor fd(SocketIn(env, ns));
-  if (fd.get() < 0) throw Napi::Error::New(env, "cannot open a socket for SIOCETHTOOL (" + Why(errno) + ")");
+  const std::string name = InterfaceName(info);
+  FileDescriptor fd(EthtoolSocket(info));
   const Interface interface(env, fd.get(), name);
   const std::vector<std::string> names = interface.FeatureNames();
   const size_t blocks = (names.size() + 31) / 32;
@@ -182,7 +200,7 @@ Napi::Value DisableOffloads(const Napi::CallbackInfo& info) {
                                     [&](const Offload& o) { return o.has(names[i]); });
     if (wanted && changeable && (b.active & bit.mask) != 0) off.push_back(bit);
   }
-  if (!off.empty()) interface.TurnOff(off, blocks);
+  if (!off.empty()) interface.Request(off, false, blocks);
   const std::vector<ethtool_get_features_block> after = interface.Features(blocks);
   Napi::Object state = Napi::Object::New(env);
   for (const Offload& o : kOffloads) {
@@ -195,10 +213,52 @@ Napi::Value DisableOffloads(const Napi::CallbackInfo& info) {
   return state;
 }
 
+// enableFeatures(namespace: string, interface: string, names: string[]) → string[]: turns
+// the features of these kernel names on where the driver lets it, and returns the names
+// that are not on afterwards (unknown to this kernel, or fixed off).
+Napi::Value EnableFeatures(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsArray()) {
+    throw Napi::TypeError::New(env, "enableFeatures(namespace, interface, names): two strings and an array");
+  }
+  const std::string name = InterfaceName(info);
+  const Napi::Array wanted = info[2].As<Napi::Array>();
+  std::vector<std::string> wanted_names;
+  for (uint32_t i = 0; i < wanted.Length(); i++) wanted_names.push_back(wanted.Get(i).ToString());
+  FileDescriptor fd(EthtoolSocket(info));
+  const Interface interface(env, fd.get(), name);
+  const std::vector<std::string> names = interface.FeatureNames();
+  const size_t blocks = (names.size() + 31) / 32;
+  const std::vector<ethtool_get_features_block> before = interface.Features(blocks);
+  auto bit_of = [&](const std::string& feature) -> std::optional<Bit> {
+    const auto it = std::find(names.begin(), names.end(), feature);
+    if (it == names.end()) return std::nullopt;
+    const size_t i = static_cast<size_t>(it - names.begin());
+    return Bit{static_cast<uint32_t>(i / 32), 1u << (i % 32)};
+  };
+  std::vector<Bit> on;
+  for (const std::string& feature : wanted_names) {
+    const std::optional<Bit> bit = bit_of(feature);
+    if (!bit) continue;
+    const ethtool_get_features_block& b = before[bit->block];
+    const bool changeable = (b.available & bit->mask) != 0 && (b.never_changed & bit->mask) == 0;
+    if (changeable && (b.active & bit->mask) == 0) on.push_back(*bit);
+  }
+  if (!on.empty()) interface.Request(on, true, blocks);
+  const std::vector<ethtool_get_features_block> after = interface.Features(blocks);
+  Napi::Array off = Napi::Array::New(env);
+  for (const std::string& feature : wanted_names) {
+    const std::optional<Bit> bit = bit_of(feature);
+    if (!bit || (after[bit->block].active & bit->mask) == 0) off.Set(off.Length(), feature);
+  }
+  return off;
+}
+
 }  // namespace
 
 void RegisterOffloadBindings(Napi::Env env, Napi::Object exports) {
   exports.Set("disableOffloads", Napi::Function::New(env, DisableOffloads, "disableOffloads"));
+  exports.Set("enableFeatures", Napi::Function::New(env, EnableFeatures, "enableFeatures"));
 }
 
 }  // namespace dicap

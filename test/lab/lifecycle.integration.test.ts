@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labUp, openLab } from '../../lab/lab.js';
-import { listNamespaces, namespacePids, privilegeProblem, runSync } from '../../lab/netns.js';
+import { inNamespace, listNamespaces, namespacePids, privilegeProblem, runSync } from '../../lab/netns.js';
 import {
   isRunning,
   labDirectory,
@@ -142,6 +142,17 @@ describe.skipIf(problem !== undefined)('lab lifecycle (needs root)', () => {
     ]);
     expect((await listener.exited).code).toBe(0);
     expect(heard).toContain('hello from capture1');
+    // Every port of the bridge receives in a NAPI thread of its own (napi/<port>-<id>), not
+    // in the softirq of the host that sent.
+    const { namespace, bridge } = lab.topology.management;
+    const ports = runSync(inNamespace(namespace, ['ls', `/sys/class/net/${bridge}/brif`]))
+      .split('\n')
+      .filter(Boolean);
+    expect(ports.length).toBe(4);
+    for (const port of ports)
+      expect(runSync(inNamespace(namespace, ['cat', `/sys/class/net/${port}/threaded`])).trim(), port).toBe(
+        '1',
+      );
 
     const sleeper = lab.spawn('capture2', 'sleep', ['600']);
     expect(namespacePids(lab.host('capture2').namespace)).toContain(sleeper.pid);

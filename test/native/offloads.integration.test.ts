@@ -1,6 +1,7 @@
-// disableOffloads (native/offloads.ts, the SIOCETHTOOL ioctl) on a veth in a namespace of
-// its own: every GRO, LRO, TSO and GSO feature the driver lets change is off afterwards, as
-// `ethtool -k` reads them, and a missing interface or namespace is one line naming it.
+// disableOffloads and enableFeatures (native/offloads.ts, the SIOCETHTOOL ioctl) on a veth in
+// a namespace of its own: every GRO, LRO, TSO and GSO feature the driver lets change is off
+// afterwards, features turned on by name are on, as `ethtool -k` reads them, and a missing
+// interface or namespace is one line naming it.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,7 +11,7 @@ import {
   inNamespace,
   privilegeProblem,
 } from '../../lab/netns.js';
-import { disableOffloads } from '../../native/offloads.js';
+import { disableOffloads, enableFeatures } from '../../native/offloads.js';
 
 const problem = privilegeProblem();
 const NS = `dcoff${process.pid % 100000}`;
@@ -50,10 +51,27 @@ describe.skipIf(problem !== undefined)('offloads through the ethtool ioctl (need
     expect(ethtoolFeatures('offb').get('tx-tcp-segmentation')).toBe('on');
   });
 
+  it('turns features on by their kernel names and returns those it could not', () => {
+    const before = ethtoolFeatures('offb');
+    expect(before.get('generic-receive-offload')).toBe('off');
+    expect(before.get('rx-udp-gro-forwarding')).toBe('off');
+    // hsr-fwd-offload: a veth cannot do it ("off [fixed]"); the last name is no feature at all.
+    expect(
+      enableFeatures(NS, 'offb', ['rx-gro', 'rx-udp-gro-forwarding', 'hsr-fwd-offload', 'no-such']),
+    ).toEqual(['hsr-fwd-offload', 'no-such']);
+    const after = ethtoolFeatures('offb');
+    expect(after.get('generic-receive-offload')).toBe('on');
+    expect(after.get('rx-udp-gro-forwarding')).toBe('on');
+    expect(after.get('hsr-fwd-offload')).toBe('off [fixed]');
+  });
+
   it('names a missing interface or namespace in one line', () => {
     expect(() => disableOffloads(NS, 'nosuch0')).toThrow(
       /^interface nosuch0: cannot list its features \(No such device\)$/,
     );
     expect(() => disableOffloads(`${NS}x`, 'offa')).toThrow(/^network namespace \S+: cannot open it/);
+    expect(() => enableFeatures(NS, 'nosuch0', ['rx-gro'])).toThrow(
+      /^interface nosuch0: cannot list its features \(No such device\)$/,
+    );
   });
 });
