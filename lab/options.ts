@@ -158,9 +158,9 @@ export const REPLAY_OPTIONS = defineOptions({
     },
     workers: {
       type: 'integer',
-      min: 1,
+      min: 0,
       max: 64,
-      help: `with --out: export workers per agent (default ${DEFAULT_CLUSTER_WORKERS})`,
+      help: `with --out: export workers per agent (default ${DEFAULT_CLUSTER_WORKERS}; 0: each capture thread exports itself)`,
     },
     key: {
       type: 'list',
